@@ -1,0 +1,3 @@
+from sggit.cli import main
+
+main()

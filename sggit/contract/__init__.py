@@ -1,0 +1,1 @@
+"""The .sg contract language. This package imports nothing else of sggit."""

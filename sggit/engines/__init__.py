@@ -1,0 +1,1 @@
+"""Mutation engines: anthropic (LLM), gp (AST operators), fixture."""

@@ -1,0 +1,1 @@
+"""Git storage of the genome: alleles as blobs, lineage notes, phenotype maps, fitness."""

@@ -1,0 +1,1 @@
+"""Static HTML and markdown rendering: PR bodies, the genome report."""

@@ -1,0 +1,1 @@
+"""The organism: sandboxed execution, arena, pathways, topologies, fusion."""
