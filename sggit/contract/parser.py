@@ -1,0 +1,668 @@
+"""Text to AST: the lark LALR parser, its indentation postlexer, and the tree builder.
+
+A file is split at its top-level lines (a line that starts in column 1) and each
+definition is parsed on its own, so one broken definition does not hide the
+errors of the others. Line numbers stay those of the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import threading
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lark import PostLex
+
+from sggit.contract import nodes as n
+from sggit.contract.errors import ContractError, Diagnostic
+
+
+class _LocatedError(Exception):
+    def __init__(self, line: int, column: int, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.line, self.column, self.message, self.hint = line, column, message, hint
+
+
+class _Indenter(PostLex):
+    """Turns leading whitespace into _INDENT/_DEDENT and collects comments.
+
+    Comments ride inside _NL tokens (so a comment line never breaks a block); this
+    is where they are pulled out for the formatter.
+    """
+
+    always_accept = ("_NL",)
+    tab_len = 8
+
+    def __init__(self) -> None:
+        self.comments: list[n.Comment] = []
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        levels = [0]
+        parens = 0
+        token = None
+        for token in stream:
+            if token.type == "_NL":
+                self._collect_comments(token)
+                if parens:
+                    continue
+                yield token
+                indent_str = token.rsplit("\n", 1)[-1] if "\n" in token else ""
+                indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
+                line, column = (token.end_line or token.line), len(indent_str) + 1
+                if indent > levels[-1]:
+                    levels.append(indent)
+                    yield _positioned("_INDENT", indent_str, line, column)
+                else:
+                    while indent < levels[-1]:
+                        levels.pop()
+                        yield _positioned("_DEDENT", "", line, column)
+                    if indent != levels[-1]:
+                        raise _LocatedError(
+                            line,
+                            column,
+                            f"indentation does not match any enclosing block (column {indent + 1})",
+                            f"indent to column {levels[-1] + 1} to continue the block",
+                        )
+                continue
+            yield token
+            if token.type == "LSQB":
+                parens += 1
+            elif token.type == "RSQB":
+                parens = max(parens - 1, 0)
+        line = token.end_line if token is not None and token.end_line else 1
+        while len(levels) > 1:
+            levels.pop()
+            yield _positioned("_DEDENT", "", line, 1)
+
+    def _collect_comments(self, token: Token) -> None:
+        text = str(token)
+        if "#" not in text:
+            return
+        line = token.line or 1
+        column = token.column or 1
+        own_line = column == 1 and line == 1
+        i = 0
+        while i < len(text):
+            ch = text[i]
+            if ch == "\n":
+                line += 1
+                column = 1
+                own_line = True
+                i += 1
+            elif ch == "#":
+                end = text.find("\n", i)
+                end = len(text) if end == -1 else end
+                self.comments.append(n.Comment(line=line, column=column, text=text[i:end].rstrip(), own_line=own_line))
+                column += end - i
+                i = end
+            else:
+                column += 1
+                i += 1
+
+
+def _positioned(kind: str, value: str, line: int, column: int) -> Token:
+    return Token(kind, value, 0, line, column, line, column, 0)
+
+
+_GRAMMAR = resources.files("sggit.contract").joinpath("grammar.lark").read_text(encoding="utf-8")
+_POSTLEX = _Indenter()
+_LARK = Lark(
+    _GRAMMAR,
+    parser="lalr",
+    lexer="contextual",
+    postlex=_POSTLEX,
+    propagate_positions=True,
+    maybe_placeholders=False,
+)
+_LOCK = threading.Lock()
+
+_TERMINAL_NAMES = {
+    "NAME": "a name",
+    "WORD": "a word",
+    "STRING": 'a quoted string',
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "BOOL": "true or false",
+    "NULL": "null",
+    "TEMPLATE": "a {reference}",
+    "DURATION": "a duration such as 30s",
+    "STEP_NUMBER": "a step number such as `1.`",
+    "PROSE": "a line of text",
+    "BULLET": "a `- ` bullet",
+    "_NL": "end of line",
+    "_INDENT": "an indented block",
+    "_DEDENT": "end of the block",
+    "$END": "end of file",
+    "ARROW": "`->`",
+    "RANGE": "`..`",
+}
+for _term in _LARK.terminals:
+    if _term.name not in _TERMINAL_NAMES and _term.pattern.type == "str":
+        _TERMINAL_NAMES[_term.name] = f"`{_term.pattern.value}`"
+
+def _describe_expected(expected: set[str]) -> str:
+    names = sorted({_TERMINAL_NAMES.get(e, e) for e in expected})
+    if len(names) > 12:
+        names = names[:12] + ["..."]
+    return ", ".join(names)
+
+
+def _syntax_diagnostic(exc: UnexpectedInput) -> tuple[int, int, str, str | None]:
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        expected = set(exc.expected) | set(getattr(exc, "accepts", None) or ())
+        if tok.type in ("_INDENT", "_DEDENT", "$END"):
+            line, column = tok.line, tok.column
+            what = _TERMINAL_NAMES.get(tok.type, tok.type)
+        else:
+            line, column = tok.line, tok.column
+            what = f"`{tok.value}`"
+        message = f"unexpected {what}"
+        hint = f"expected {_describe_expected(expected)}" if expected else None
+        word = str(tok.value)
+        literals = [_TERMINAL_NAMES[e].strip("`") for e in expected if e in _TERMINAL_NAMES and _TERMINAL_NAMES[e].startswith("`")]
+        close = difflib.get_close_matches(word, literals, n=1, cutoff=0.6) if word.strip() else []
+        if close and close[0] != word:
+            hint = f"did you mean `{close[0]}`? ({hint})"
+        elif tok.type == "_NL" and "_INDENT" in expected:
+            hint = "the contents of a section go on the following lines, indented"
+        elif tok.type == "_INDENT":
+            hint = "this line is indented deeper than the block it belongs to"
+        return line or 1, column or 1, message, hint
+    if isinstance(exc, UnexpectedCharacters):
+        allowed = set(exc.allowed or ())
+        char = exc.char if exc.char not in ("\n", "\r") else "end of line"
+        hint = f"expected {_describe_expected(allowed)}" if allowed else None
+        if exc.char == "\t":
+            hint = "use spaces for indentation and alignment"
+        return exc.line, exc.column, f"unexpected character {char!r}", hint
+    if isinstance(exc, UnexpectedEOF):
+        return max(exc.line, 1), max(exc.column, 1), "unexpected end of file", _describe_expected(set(exc.expected))
+    return getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1, str(exc), None
+
+
+# ---- tree -> AST ---------------------------------------------------------------
+
+
+def _pos(meta: Any) -> dict[str, int]:
+    return {"line": getattr(meta, "line", 0), "column": getattr(meta, "column", 0)}
+
+
+def _tpos(token: Token) -> dict[str, int]:
+    return {"line": token.line or 0, "column": token.column or 0}
+
+
+_REF_RE = re.compile(r"^\s*(?:step\s+(\d+)\s*\.\s*)?([A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|\d+))*)\s*$")
+
+
+def _parse_template(token: Token) -> n.Template:
+    text = str(token)
+    parts: list[str | n.Ref] = []
+    pos = 0
+    for match in re.finditer(r"\{([^{}]*)\}", text):
+        if match.start() > pos:
+            parts.append(text[pos : match.start()])
+        inner = match.group(1)
+        ref = _REF_RE.match(inner)
+        column = (token.column or 1) + match.start()
+        if not ref:
+            raise _LocatedError(
+                token.line or 1,
+                column,
+                f"malformed reference {{{inner}}}",
+                "a reference is {name}, {name.field}, {list.0} or {step 2.field}",
+            )
+        path: list[str | int] = [int(p) if p.isdigit() else p for p in ref.group(2).split(".")]
+        step = int(ref.group(1)) if ref.group(1) else None
+        parts.append(n.Ref(line=token.line or 0, column=column, step=step, path=path))
+        pos = match.end()
+    if pos < len(text):
+        parts.append(text[pos:])
+    return n.Template(parts=parts, **_tpos(token))
+
+
+def _decode_string(token: Token) -> str:
+    try:
+        return json.loads(str(token))
+    except json.JSONDecodeError as exc:
+        raise _LocatedError(token.line or 1, (token.column or 1) + exc.pos, f"invalid string escape: {exc.msg}") from None
+
+
+def _dedent_lines(items: list[tuple[int, int, str]]) -> str:
+    """Rebuild prose from (line, column, text), keeping blank lines and relative indent."""
+    if not items:
+        return ""
+    base = min(col for _, col, _ in items)
+    out: list[str] = []
+    prev_line = None
+    for line, col, text in items:
+        if prev_line is not None:
+            out.extend([""] * (line - prev_line - 1))
+        out.append(" " * (col - base) + text.rstrip())
+        prev_line = line
+    return "\n".join(out)
+
+
+class _Build(Transformer):
+    """Builds pydantic nodes. Sections come back as (name, line, payload) tuples."""
+
+    # -- values
+    def string(self, children: list[Token]) -> n.Scalar:
+        return n.Scalar(value=_decode_string(children[0]), **_tpos(children[0]))
+
+    def int(self, children: list[Token]) -> n.Scalar:
+        return n.Scalar(value=int(children[0]), **_tpos(children[0]))
+
+    def float(self, children: list[Token]) -> n.Scalar:
+        return n.Scalar(value=float(children[0]), **_tpos(children[0]))
+
+    def bool(self, children: list[Token]) -> n.Scalar:
+        return n.Scalar(value=str(children[0]) == "true", **_tpos(children[0]))
+
+    def null(self, children: list[Token]) -> n.Scalar:
+        return n.Scalar(value=None, **_tpos(children[0]))
+
+    def word(self, children: list[Token]) -> n.Word:
+        return n.Word(value=str(children[0]), **_tpos(children[0]))
+
+    def template(self, children: list[Token]) -> n.Template:
+        return _parse_template(children[0])
+
+    @v_args(meta=True)
+    def list(self, meta: Any, children: list[Any]) -> n.ListValue:
+        return n.ListValue(items=[c for c in children if c is not None], **_pos(meta))
+
+    # -- types and fields
+    @v_args(meta=True)
+    def type_expr(self, meta: Any, children: list[Any]) -> n.TypeRef:
+        name = children[0]
+        node = n.TypeRef(kind="named", name=str(name), **_tpos(name))
+        for suffix in children[1:]:
+            kind, lo, hi = suffix
+            if kind == "optional":
+                node = n.TypeRef(kind="optional", of=node, **_tpos(name))
+            else:
+                node = n.TypeRef(kind="list", of=node, min_items=lo, max_items=hi, **_tpos(name))
+        return node
+
+    def optional_suffix(self, children: list[Any]) -> tuple[str, None, None]:
+        return ("optional", None, None)
+
+    def list_suffix(self, children: list[Any]) -> tuple[str, None, None]:
+        return ("list", None, None)
+
+    def sized_suffix(self, children: list[Token]) -> tuple[str, int, int | None]:
+        ints = [t for t in children if t.type == "INT"]
+        lo = int(ints[0])
+        hi = int(ints[1]) if len(ints) > 1 else None
+        if hi is not None and hi < lo:
+            raise _LocatedError(ints[1].line or 1, ints[1].column or 1, f"list size range {lo}..{hi} is empty")
+        return ("list", lo, hi)
+
+    def default(self, children: list[Any]) -> tuple[str, Any]:
+        return ("default", children[0])
+
+    def description(self, children: list[Token]) -> tuple[str, str]:
+        return ("description", _decode_string(children[0]))
+
+    def field(self, children: list[Any]) -> n.FieldDecl:
+        name, type_ref = children[0], children[1]
+        extra = dict(children[2:])
+        return n.FieldDecl(name=str(name), type=type_ref, default=extra.get("default"), description=extra.get("description"), **_tpos(name))
+
+    def type_def(self, children: list[Any]) -> n.TypeDef:
+        return n.TypeDef(name=str(children[0]), fields=children[1:], **_tpos(children[0]))
+
+    # -- text sections
+    def prose_item(self, children: list[Token]) -> list[tuple[int, int, str]]:
+        tok = children[0]
+        return [(tok.line or 0, tok.column or 0, str(tok))]
+
+    def prose_nested(self, children: list[Any]) -> list[tuple[int, int, str]]:
+        return [item for child in children for item in child]
+
+    def does(self, children: list[Any]) -> tuple[str, n.Prose]:
+        items = [item for child in children for item in child]
+        prose = n.Prose(text=_dedent_lines(items), line=items[0][0], column=items[0][1], end_line=items[-1][0])
+        return ("does", prose)
+
+    def bullet(self, children: list[Any]) -> n.Bullet:
+        tok = children[0]
+        text = str(tok)[1:].strip()
+        rest = [item for child in children[1:] for item in child]
+        if rest:
+            text = " ".join([text] + [t.strip() for _, _, t in rest])
+        return n.Bullet(text=text, **_tpos(tok))
+
+    def _bullets(name: str):  # type: ignore[no-redef]
+        def method(self: Any, children: list[n.Bullet]) -> tuple[str, list[n.Bullet]]:
+            return (name, children)
+
+        return method
+
+    before = _bullets("before")
+    after = _bullets("after")
+    unhealthy_when = _bullets("unhealthy_when")
+
+    def fails_when(self, children: list[n.Bullet]) -> tuple[str, list[n.FailureMode]]:
+        return ("fails_when", [_failure_mode(b) for b in children])
+
+    def examples(self, children: list[n.Bullet]) -> tuple[str, list[n.Example]]:
+        return ("examples", [_example(b) for b in children])
+
+    # -- simple sections
+    def is_clause(self, children: list[Token]) -> tuple[str, Token]:
+        return ("is", children[0])
+
+    def risk_clause(self, children: list[Token]) -> tuple[str, Token]:
+        return ("risk", children[0])
+
+    def takes(self, children: list[n.FieldDecl]) -> tuple[str, list[n.FieldDecl]]:
+        return ("takes", children)
+
+    def gives(self, children: list[n.FieldDecl]) -> tuple[str, list[n.FieldDecl]]:
+        return ("gives", children)
+
+    def types(self, children: list[n.TypeDef]) -> tuple[str, list[n.TypeDef]]:
+        return ("types", children)
+
+    def feed(self, children: list[Token]) -> n.Feed:
+        return n.Feed(locus=str(children[0]), timescale=str(children[1]), **_tpos(children[0]))
+
+    def feeds(self, children: list[n.Feed]) -> tuple[str, list[n.Feed]]:
+        return ("feeds", children)
+
+    # -- verify
+    def arg(self, children: list[Any]) -> n.Arg:
+        return n.Arg(name=str(children[0]), value=children[1], **_tpos(children[0]))
+
+    def check(self, children: list[Any]) -> n.Check:
+        return n.Check(locus=str(children[0]), args=children[1:], **_tpos(children[0]))
+
+    def verify_for(self, children: list[Any]) -> n.VerifyFor:
+        return n.VerifyFor(var=str(children[0]), iterable=children[1], items=children[2:], **_tpos(children[0]))
+
+    def within(self, children: list[Token]) -> n.Within:
+        all_ = any(t.type == "ALL" for t in children)
+        tok = children[-1]
+        match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)", str(tok))
+        assert match is not None
+        duration = n.Duration(amount=float(match.group(1)), unit=match.group(2), **_tpos(tok))  # type: ignore[arg-type]
+        return n.Within(duration=duration, all=all_, **_tpos(children[0]))
+
+    def verify(self, children: list[Any]) -> tuple[str, n.Verify]:
+        first = children[0]
+        return ("verify", n.Verify(items=children, line=first.line, column=first.column))
+
+    # -- pathway
+    def param(self, children: list[Any]) -> n.Param:
+        return n.Param(name=str(children[0]), value=children[1], **_tpos(children[0]))
+
+    def call(self, children: list[Any]) -> n.Call:
+        arrow = isinstance(children[0], Token) and children[0].type == "ARROW"
+        rest = children[1:] if arrow else children
+        name = rest[0]
+        return n.Call(target=str(name), pathway=arrow, params=rest[1:], **_tpos(name))
+
+    def for_step(self, children: list[Any]) -> n.ForStep:
+        return n.ForStep(var=str(children[0]), iterable=children[1], body=children[2:], **_tpos(children[0]))
+
+    def branch(self, children: list[Any]) -> n.Branch:
+        flag, _arrow, target = children[0], children[1], children[2]
+        call = n.Call(target=str(target), pathway=False, params=children[3:], **_tpos(target))
+        return n.Branch(when=str(flag) == "true", call=call, **_tpos(flag))
+
+    def when_step(self, children: list[Any]) -> n.WhenStep:
+        step_tok = children[0]
+        names = [str(t) for t in children[1:] if isinstance(t, Token) and t.type == "NAME"]
+        branches = [c for c in children if isinstance(c, n.Branch)]
+        return n.WhenStep(step=int(step_tok), path=names, branches=branches, **_tpos(step_tok))
+
+    def step(self, children: list[Any]) -> n.Step:
+        num = children[0]
+        return n.Step(number=int(str(num)[:-1]), body=children[1], **_tpos(num))
+
+    def steps(self, children: list[n.Step]) -> tuple[str, list[n.Step]]:
+        return ("steps", children)
+
+    def requirement(self, children: list[Token]) -> n.Requirement:
+        nums = [int(t) for t in children]
+        return n.Requirement(step=nums[0], needs=nums[1:], **_tpos(children[0]))
+
+    def requires(self, children: list[n.Requirement]) -> tuple[str, list[n.Requirement]]:
+        return ("requires", children)
+
+    def policy(self, children: list[Token]) -> n.Policy:
+        return n.Policy(text=" ".join(str(t) for t in children), **_tpos(children[0]))
+
+    def on_failure(self, children: list[n.Policy]) -> tuple[str, list[n.Policy]]:
+        return ("on_failure", children)
+
+    # -- topology
+    def property(self, children: list[Any]) -> n.Property:
+        return n.Property(name=str(children[0]), values=children[1:], **_tpos(children[0]))
+
+    def resource(self, children: list[Any]) -> n.Resource:
+        name = children[0]
+        res = n.Resource(name=str(name), **_tpos(name))
+        for child in children[1:]:
+            if isinstance(child, tuple):
+                if res.kind is not None:
+                    raise _LocatedError(child[1].line, child[1].column, f"resource {res.name} already has a kind ({res.kind})")
+                res.kind = str(child[1])
+                res.kind_line = child[1].line
+                res.order.append("is")
+            else:
+                res.properties.append(child)
+                res.order.append(child.name)
+        return res
+
+    def has(self, children: list[n.Resource]) -> tuple[str, list[n.Resource]]:
+        return ("has", children)
+
+    # -- phenotype
+    def for_clause(self, children: list[Token]) -> tuple[str, Token]:
+        return ("for", children[0])
+
+    def binding(self, children: list[Any]) -> n.Binding:
+        return n.Binding(name=str(children[0]), value=children[1], **_tpos(children[0]))
+
+    # -- definitions
+    def gene(self, children: list[Any]) -> n.Gene:
+        return _definition(n.Gene, children)
+
+    def pathway(self, children: list[Any]) -> n.Pathway:
+        return _definition(n.Pathway, children)
+
+    def topology(self, children: list[Any]) -> n.Topology:
+        return _definition(n.Topology, children)
+
+    def phenotype(self, children: list[Any]) -> n.Phenotype:
+        name = children[0]
+        node = n.Phenotype(name=str(name), **_tpos(name))
+        for child in children[1:]:
+            if isinstance(child, tuple):
+                if node.topology is not None:
+                    raise _LocatedError(child[1].line, child[1].column, f"phenotype {node.name} names its topology twice")
+                node.topology = str(child[1])
+                node.sections.append("for")
+            else:
+                node.bindings.append(child)
+                node.sections.append(f"binding:{child.name}")
+        return node
+
+    def start(self, children: list[Any]) -> Any:
+        return children[-1]
+
+
+_SECTION_FIELD = {"is": "family", "fails_when": "fails_when", "unhealthy_when": "unhealthy_when"}
+_SECTION_TITLE = {"is": "is", "fails_when": "fails when", "unhealthy_when": "unhealthy when", "on_failure": "on failure"}
+
+
+def _definition(cls: type[n.Node], children: list[Any]) -> Any:
+    name = children[0]
+    values: dict[str, Any] = {}
+    sections: list[str] = []
+    for kind, payload in children[1:]:
+        if kind in sections:
+            line = payload.line if isinstance(payload, (Token, n.Node)) else payload[0].line
+            column = payload.column if isinstance(payload, (Token, n.Node)) else payload[0].column
+            raise _LocatedError(line, column, f"section `{_SECTION_TITLE.get(kind, kind)}` appears twice in {name}", "merge the two sections into one")
+        sections.append(kind)
+        field = _SECTION_FIELD.get(kind, kind)
+        if isinstance(payload, Token):
+            values[field] = str(payload)
+            values[f"_{field}_pos"] = payload
+        else:
+            values[field] = payload
+    positions = {k[1:-4]: (t.line, t.column) for k, t in list(values.items()) if k.startswith("_")}
+    for key in [k for k in values if k.startswith("_")]:
+        del values[key]
+    return cls(name=str(name), sections=sections, positions=positions, **values, **_tpos(name))  # type: ignore[call-arg]
+
+
+def _failure_mode(bullet: n.Bullet) -> n.FailureMode:
+    text = bullet.text
+    if "->" not in text:
+        raise _LocatedError(bullet.line, bullet.column, "a failure mode needs an outcome", "write `- condition -> success=false` or `- condition -> error`")
+    condition, _, outcome = text.rpartition("->")
+    outcome = outcome.strip()
+    col = bullet.column + 2 + len(condition) + 2
+    if outcome == "error":
+        return n.FailureMode(condition=condition.strip(), outcome="error", line=bullet.line, column=bullet.column)
+    assignments: dict[str, Any] = {}
+    for part in outcome.split(","):
+        key, eq, raw = part.strip().partition("=")
+        if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key.strip()):
+            raise _LocatedError(bullet.line, col, f"unknown failure outcome `{outcome}`", "the outcome is `error` or field assignments such as `success=false`")
+        try:
+            assignments[key.strip()] = json.loads(raw.strip())
+        except json.JSONDecodeError:
+            assignments[key.strip()] = raw.strip()
+    return n.FailureMode(condition=condition.strip(), outcome="result", assignments=assignments, line=bullet.line, column=bullet.column)
+
+
+def _example(bullet: n.Bullet) -> n.Example:
+    text = bullet.text
+    decoder = json.JSONDecoder()
+    base = bullet.column + 2
+    try:
+        first, end = decoder.raw_decode(text)
+    except json.JSONDecodeError as exc:
+        raise _LocatedError(bullet.line, base + exc.pos, f"example input is not JSON: {exc.msg}", 'write `- {"field": value} -> {"field": value}`') from None
+    rest = text[end:].lstrip()
+    offset = len(text) - len(rest)
+    if not rest.startswith("->"):
+        raise _LocatedError(bullet.line, base + offset, "expected `->` between example input and output")
+    rest2 = rest[2:].lstrip()
+    offset2 = len(text) - len(rest2)
+    try:
+        second, end2 = decoder.raw_decode(rest2)
+    except json.JSONDecodeError as exc:
+        raise _LocatedError(bullet.line, base + offset2 + exc.pos, f"example output is not JSON: {exc.msg}") from None
+    if rest2[end2:].strip():
+        raise _LocatedError(bullet.line, base + offset2 + end2, "unexpected text after the example output")
+    if not isinstance(first, dict) or not isinstance(second, dict):
+        raise _LocatedError(bullet.line, base, "example input and output must both be JSON objects")
+    return n.Example(input=first, output=second, line=bullet.line, column=bullet.column)
+
+
+_BUILD = _Build()
+
+
+# ---- public API ------------------------------------------------------------------
+
+
+def _chunks(text: str) -> list[tuple[int, str]]:
+    """Split at top-level lines; comments and blank lines go with the next definition."""
+    lines = text.splitlines(keepends=True)
+    starts: list[int] = []
+    for i, line in enumerate(lines):
+        if line[:1] not in ("", " ", "\t", "\n", "\r", "#") and line.strip():
+            starts.append(i)
+    if not starts:
+        return [(0, text)] if text.strip() else []
+    chunks: list[tuple[int, str]] = []
+    bounds = [0] + starts[1:] + [len(lines)]
+    for i in range(len(bounds) - 1):
+        lo, hi = bounds[i], bounds[i + 1]
+        chunks.append((lo, "".join(lines[lo:hi])))
+    return chunks
+
+
+def _line_of(text_lines: list[str], line: int) -> str | None:
+    if 1 <= line <= len(text_lines):
+        return text_lines[line - 1]
+    return None
+
+
+def parse_text(text: str, path: str = "<string>") -> n.Document:
+    """Parse a whole `.sg` file; raises ContractError listing every syntax error found."""
+    doc, diagnostics = parse_collect(text, path)
+    if diagnostics:
+        raise ContractError(diagnostics)
+    return doc
+
+
+def parse_collect(text: str, path: str = "<string>") -> tuple[n.Document, list[Diagnostic]]:
+    """Parse what can be parsed and return it together with the diagnostics."""
+    text_lines = text.splitlines()
+    doc = n.Document(path=path, line=1, column=1)
+    diagnostics: list[Diagnostic] = []
+    if "\t" in text:
+        for i, line in enumerate(text_lines, 1):
+            stripped = line.lstrip(" ")
+            if stripped.startswith("\t"):
+                col = len(line) - len(stripped) + 1
+                diagnostics.append(Diagnostic(path, i, col, "tab in indentation", "indent with spaces only", line))
+        if diagnostics:
+            return doc, diagnostics
+    for start, chunk in _chunks(text):
+        source = "\n" * start + chunk
+        if not source.endswith("\n"):
+            source += "\n"
+        with _LOCK:
+            _POSTLEX.comments = []
+            try:
+                tree = _LARK.parse(source)
+                definition = _BUILD.transform(tree)
+            except UnexpectedInput as exc:
+                line, column, message, hint = _syntax_diagnostic(exc)
+                diagnostics.append(Diagnostic(path, line, column, message, hint, _line_of(text_lines, line)))
+                continue
+            except _LocatedError as exc:
+                diagnostics.append(Diagnostic(path, exc.line, exc.column, exc.message, exc.hint, _line_of(text_lines, exc.line)))
+                continue
+            except VisitError as exc:
+                orig = exc.orig_exc
+                if isinstance(orig, _LocatedError):
+                    diagnostics.append(Diagnostic(path, orig.line, orig.column, orig.message, orig.hint, _line_of(text_lines, orig.line)))
+                    continue
+                raise
+            finally:
+                comments = list(_POSTLEX.comments)
+        doc.definitions.append(definition)
+        doc.comments.extend(comments)
+    if not doc.definitions and not diagnostics and text.strip() and not all(
+        line.strip().startswith("#") or not line.strip() for line in text_lines
+    ):
+        diagnostics.append(Diagnostic(path, 1, 1, "no definition found", "a contract starts with gene, pathway, topology or phenotype"))
+    return doc, diagnostics
+
+
+def parse_file(path: str | Path) -> n.Document:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContractError([Diagnostic(str(p), 1, 1, f"not UTF-8 text ({exc.reason})")]) from None
+    except OSError as exc:
+        raise ContractError([Diagnostic(str(p), 1, 1, f"cannot read: {exc.strerror}")]) from None
+    return parse_text(text, str(path))
