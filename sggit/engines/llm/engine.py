@@ -38,7 +38,6 @@ class AnthropicSettings(BaseModel):
 
     model: str = DEFAULT_MODEL
     max_tokens: int = 4096
-    temperature: float | None = None
     calls_per_day: int = 200
     tokens_per_day: int = 2_000_000
     max_retries: int = 4
@@ -200,9 +199,6 @@ class AnthropicEngine(Engine):
 
     def _create_with_retries(self, client: anthropic.Anthropic, prompt: Prompt) -> anthropic.types.Message:
         s = self.settings
-        extra: dict[str, object] = {}
-        if s.temperature is not None:
-            extra["temperature"] = s.temperature
         attempt = 0
         while True:
             try:
@@ -211,7 +207,6 @@ class AnthropicEngine(Engine):
                     max_tokens=s.max_tokens,
                     system=prompt.system,
                     messages=[{"role": "user", "content": prompt.user}],
-                    **extra,  # type: ignore[arg-type]
                 )
             except ValueError as exc:
                 raise UsageError(f"the anthropic SDK refused the request: {exc}", hint="lower SGGIT_ANTHROPIC_MAX_TOKENS") from exc
