@@ -46,7 +46,8 @@ class RejectionLog:
     """Append-only JSONL under a state directory; one line per rejected candidate.
 
     Each record is a single O_APPEND write under an exclusive lock, so two
-    processes logging at once never interleave or lose a line.
+    processes logging at once never interleave or lose a line; a line torn by a
+    crash is closed off before the next record, so it costs only itself.
     """
 
     def __init__(self, state_dir: str | Path) -> None:
@@ -55,9 +56,12 @@ class RejectionLog:
     def record(self, rejected: RejectedProposal) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = (rejected.model_dump_json() + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line
             os.write(fd, line)
             os.fsync(fd)
         finally:

@@ -216,3 +216,14 @@ def test_model_and_max_tokens_are_configurable(make, standin, failure):
     make(model="claude-other", max_tokens=1234).propose(failure)
     (request,) = standin.requests
     assert request.body["model"] == "claude-other" and request.body["max_tokens"] == 1234
+
+
+def test_missing_key_is_a_usage_error_only_when_a_call_is_needed(standin, failure, state_dir, monkeypatch):
+    from sggit.engines.llm import AnthropicEngine
+    from sggit.errors import UsageError
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    engine = AnthropicEngine(state_dir=state_dir, base_url=standin.url)
+    with pytest.raises(UsageError, match="needs an API key"):
+        engine.propose(failure)
+    assert standin.requests == []
