@@ -9,13 +9,14 @@ silent hour-long sleep.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
 from pathlib import Path
 
 import anthropic
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from sggit.engines.base import Engine, MutationContext, Proposal
 from sggit.engines.candidates import RejectionLog, rejection, screen
@@ -36,14 +37,14 @@ class EngineUnavailable(SggitError):
 class AnthropicSettings(BaseModel):
     """Everything a run may tune; each field can also come from an SGGIT_ANTHROPIC_* variable."""
 
-    model: str = DEFAULT_MODEL
-    max_tokens: int = 4096
-    calls_per_day: int = 200
-    tokens_per_day: int = 2_000_000
-    max_retries: int = 4
-    retry_base_delay: float = 1.0
-    retry_max_delay: float = 60.0
-    timeout: float = 120.0
+    model: str = Field(DEFAULT_MODEL, min_length=1)
+    max_tokens: int = Field(4096, ge=1)
+    calls_per_day: int = Field(200, ge=0)
+    tokens_per_day: int = Field(2_000_000, ge=0)
+    max_retries: int = Field(4, ge=0)
+    retry_base_delay: float = Field(1.0, ge=0)
+    retry_max_delay: float = Field(60.0, ge=0)
+    timeout: float = Field(120.0, gt=0)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> AnthropicSettings:
@@ -147,7 +148,8 @@ class AnthropicEngine(Engine):
         key = cache_key(prompt.mode, context, self.settings.model)
         cached = self.cache.get(key)
         if cached is not None:
-            return [self._proposal(src, cached.model, cached.prompt_hash, prompt.mode, cached=True) for src in cached.candidates][:count]
+            again = [self._proposal(src, cached.model, cached.prompt_hash, prompt.mode, cached=True) for src in cached.candidates]
+            return screen(again, context, allowlist=self.allowlist)[:count]
 
         answer = self._ask(prompt)
         candidates = [self._proposal(src, answer.model, prompt.digest, prompt.mode) for src in python_blocks(answer.text)]
@@ -188,11 +190,13 @@ class AnthropicEngine(Engine):
             raise
         usage = message.usage
         answer = Answer(
-            text="".join(block.text for block in message.content if getattr(block, "type", None) == "text"),
+            text="".join(
+                block.text for block in message.content or [] if getattr(block, "type", None) == "text"
+            ),
             model=message.model or self.settings.model,
             stop_reason=message.stop_reason,
-            input_tokens=usage.input_tokens or 0,
-            output_tokens=usage.output_tokens or 0,
+            input_tokens=(usage.input_tokens or 0) if usage else 0,
+            output_tokens=(usage.output_tokens or 0) if usage else 0,
         )
         self.budget.add_tokens(answer.input_tokens, answer.output_tokens)
         return answer
@@ -208,8 +212,11 @@ class AnthropicEngine(Engine):
                     system=prompt.system,
                     messages=[{"role": "user", "content": prompt.user}],
                 )
-            except ValueError as exc:
-                raise UsageError(f"the anthropic SDK refused the request: {exc}", hint="lower SGGIT_ANTHROPIC_MAX_TOKENS") from exc
+            except json.JSONDecodeError as exc:
+                raise SggitError(
+                    "the anthropic endpoint answered with something that is not JSON",
+                    hint="check that ANTHROPIC_BASE_URL points at the Messages API",
+                ) from exc
             except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as exc:
                 raise SggitError(
                     f"anthropic refused the credentials ({_describe(exc)})",

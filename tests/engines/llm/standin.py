@@ -16,6 +16,7 @@ class Reply:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    raw: bytes | None = None
 
 
 @dataclass
@@ -80,7 +81,7 @@ class StandIn:
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
-                payload = json.dumps(reply.body or {}).encode()
+                payload = reply.raw if reply.raw is not None else json.dumps(reply.body or {}).encode()
                 self.send_response(reply.status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(payload)))

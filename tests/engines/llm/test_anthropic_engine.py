@@ -227,3 +227,25 @@ def test_missing_key_is_a_usage_error_only_when_a_call_is_needed(standin, failur
     with pytest.raises(UsageError, match="needs an API key"):
         engine.propose(failure)
     assert standin.requests == []
+
+
+def test_an_answer_that_is_not_json_is_a_clear_error(make, standin, failure, state_dir):
+    standin.queue(Reply(raw=b"<html>502 from a proxy</html>"))
+    with pytest.raises(SggitError, match="not JSON") as info:
+        make().propose(failure)
+    assert "ANTHROPIC_BASE_URL" in str(info.value)
+    assert json.loads((state_dir / "anthropic" / "budget.json").read_text())["calls"] == 0
+
+
+def test_an_empty_message_is_an_answer_without_code(make, standin, failure, state_dir):
+    standin.queue(Reply(body={"type": "message"}))
+    assert make().propose(failure) == []
+    assert _reasons(state_dir) == [["answer holds no ```python block"]]
+
+
+def test_a_cached_candidate_already_registered_is_not_offered_again(make, standin, failure):
+    standin.queue(message(fenced(GOOD, OTHER)))
+    make().propose(failure, count=2)
+    registered = failure.model_copy(update={"siblings": {"g" * 64: GOOD}})
+    assert [p.source for p in make().propose(registered, count=2)] == [OTHER]
+    assert len(standin.requests) == 1

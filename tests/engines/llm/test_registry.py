@@ -62,6 +62,10 @@ def test_bad_setting_in_the_environment_is_a_usage_error(tmp_path, monkeypatch):
     monkeypatch.setenv("SGGIT_ANTHROPIC_CALLS_PER_DAY", "lots")
     with pytest.raises(UsageError, match="calls_per_day"):
         make_engine("anthropic", state_dir=tmp_path)
+    monkeypatch.setenv("SGGIT_ANTHROPIC_CALLS_PER_DAY", "10")
+    monkeypatch.setenv("SGGIT_ANTHROPIC_MAX_TOKENS", "0")
+    with pytest.raises(UsageError, match="max_tokens"):
+        make_engine("anthropic", state_dir=tmp_path)
 
 
 def test_missing_gp_engine_is_a_clear_error(tmp_path, monkeypatch):
