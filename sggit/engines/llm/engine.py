@@ -93,7 +93,13 @@ def _retryable(exc: Exception) -> bool:
 
 
 def _describe(exc: Exception) -> str:
+    """The server's own words when it sent an error object, not the SDK's dump of the body."""
     if isinstance(exc, anthropic.APIStatusError):
+        body = exc.body if isinstance(exc.body, dict) else {}
+        detail = body.get("error") if isinstance(body.get("error"), dict) else {}
+        if detail.get("message"):
+            kind = f" {detail['type']}" if detail.get("type") else ""
+            return f"HTTP {exc.status_code}{kind}: {detail['message']}"
         return f"HTTP {exc.status_code}: {exc.message}"
     return f"{exc.__class__.__name__}: {exc}"
 

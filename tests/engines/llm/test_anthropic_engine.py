@@ -98,7 +98,7 @@ def test_server_errors_and_dropped_connections_are_retried(make, standin, failur
 
 def test_gives_up_after_the_configured_retries(make, standin, failure, state_dir):
     standin.fallback = error(503, "api_error", "down for maintenance")
-    with pytest.raises(EngineUnavailable, match=r"after 3 attempts .*HTTP 503"):
+    with pytest.raises(EngineUnavailable, match=r"after 3 attempts \(HTTP 503 api_error: down for maintenance\)"):
         make(max_retries=2).propose(failure)
     assert len(standin.requests) == 3
     assert json.loads((state_dir / "anthropic" / "budget.json").read_text())["calls"] == 0
@@ -122,9 +122,10 @@ def test_bad_credentials_are_not_retried(make, standin, failure):
 
 def test_unknown_model_is_reported_with_its_name(make, standin, failure):
     standin.queue(error(404, "not_found_error", "model: claude-nope"))
-    with pytest.raises(SggitError, match="HTTP 404") as info:
+    with pytest.raises(SggitError) as info:
         make(model="claude-nope").propose(failure)
-    assert "claude-nope" in str(info.value)
+    assert str(info.value).startswith("anthropic refused the request (HTTP 404 not_found_error: model: claude-nope)")
+    assert "check the model name (claude-nope)" in str(info.value)
     assert len(standin.requests) == 1
 
 
@@ -249,3 +250,11 @@ def test_a_cached_candidate_already_registered_is_not_offered_again(make, standi
     registered = failure.model_copy(update={"siblings": {"g" * 64: GOOD}})
     assert [p.source for p in make().propose(registered, count=2)] == [OTHER]
     assert len(standin.requests) == 1
+
+
+def test_generating_one_allele_asks_for_one_block(make, standin, contract):
+    standin.queue(message(fenced(GOOD)))
+    assert [p.source for p in make().propose(MutationContext(contract=contract))] == [GOOD]
+    user = standin.requests[0].body["messages"][0]["content"]
+    assert user.startswith("Write an implementation of the gene below.")
+    assert user.rstrip().endswith("Give exactly one ```python block.")
