@@ -190,6 +190,39 @@ def history(genome: Genome, name: str, limit: int | None = None) -> list[Change]
     return out
 
 
+def revert_map(before: PhenotypeMap, after: PhenotypeMap, current: PhenotypeMap) -> PhenotypeMap:
+    """Undo before->after on current, entry by entry (a locus, a pathway, a top-level field).
+
+    This is `git revert` on the map's structure rather than its lines: a later
+    change to another locus never conflicts, a later change to the same entry does.
+    """
+    b, a, c = before.model_dump(), after.model_dump(), current.model_dump()
+    out = dict(c)
+    conflicts: list[str] = []
+    for key in ("name", "topology", "bindings", "settings"):
+        if a[key] != b[key]:
+            if c[key] != a[key]:
+                conflicts.append(key)
+            else:
+                out[key] = b[key]
+    for table in ("loci", "pathways"):
+        merged = dict(c[table])
+        for entry_name in sorted(set(b[table]) | set(a[table])):
+            old, new, now = b[table].get(entry_name), a[table].get(entry_name), c[table].get(entry_name)
+            if old == new:
+                continue
+            if now != new:
+                conflicts.append(f"{table}.{entry_name}")
+            elif old is None:
+                merged.pop(entry_name, None)
+            else:
+                merged[entry_name] = old
+        out[table] = merged
+    if conflicts:
+        raise SggitError(f"later changes touch {', '.join(conflicts)}; reverting this change would undo them too", hint="roll back the later changes first")
+    return PhenotypeMap.model_validate(out)
+
+
 def rollback(genome: Genome, name: str, commit: str | None = None) -> str:
     """Revert one phenotype change (the last by default) with a `git revert`-style commit."""
     refname = phenotype_ref(name)
@@ -210,14 +243,10 @@ def rollback(genome: Genome, name: str, commit: str | None = None) -> str:
                 raise UsageError(f"commit {commit} is not on phenotype/{name}")
         if not target.parent_ids:
             raise UsageError(f"{str(target.id)[:12]} created phenotype {name}; there is nothing before it to return to")
-        index = repo.revert_commit(target, tip)
-        if index.conflicts is not None:
-            raise SggitError(f"reverting {str(target.id)[:12]} conflicts with later changes to phenotype {name}", hint="roll back the later changes first")
-        tree = index.write_tree(repo)
-        blob = entry(repo[tree], phenotype_file(name))
-        if not isinstance(blob, pygit2.Blob):
-            raise SggitError(f"reverting {str(target.id)[:12]} would delete the phenotype map")
-        parse_phenotype(blob.data.decode("utf-8"), f"phenotype/{name} after revert")
+        before = _map_at(genome, repo[target.parent_ids[0]].peel(pygit2.Commit), name)
+        reverted = revert_map(before, _map_at(genome, target, name), _map_at(genome, tip, name))
+        blob = repo.create_blob(dump_phenotype(reverted).encode())
+        tree = edit_tree(repo, tip.tree, {phenotype_file(name): blob})
         summary = target.message.splitlines()[0] if target.message else ""
         old = parse_trailers(target.message)
         message = compose_message(
