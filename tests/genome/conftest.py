@@ -11,8 +11,10 @@ from tests.genome.helpers import SEED_A, SEED_B, SEED_V, git
 
 
 @pytest.fixture(autouse=True)
-def _host(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A fixed host name, and a cwd restored afterwards (`sggit -C` changes it in-process)."""
     monkeypatch.setenv("SGGIT_HOST", "testhost")
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
