@@ -171,3 +171,23 @@ def test_the_installed_command_runs_end_to_end(tmp_path: Path, source_genome: Pa
     assert [p["phenotype"] for p in data["phenotypes"]] == ["dell_r740", "supermicro_x11"]
     bad = subprocess.run([exe, "-C", str(target), "why", "zz"], capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "not an allele id" in bad.stderr
+
+
+def test_init_refuses_seeds_for_loci_without_a_contract_and_broken_seeds(tmp_path: Path, source_genome: Path) -> None:
+    (source_genome / "genome" / "no_such_gene").mkdir()
+    (source_genome / "genome" / "no_such_gene" / "x.py").write_text(SEED_A)
+    result = run("init", str(tmp_path / "one"), "--from", str(source_genome), code=1)
+    assert "no gene no_such_gene" in result.output
+    shutil.rmtree(source_genome / "genome" / "no_such_gene")
+    (source_genome / "genome" / "vlan_create" / "broken.py").write_text("def execute(:\n")
+    result = run("init", str(tmp_path / "two"), "--from", str(source_genome), code=1)
+    assert "broken.py" in result.output and "syntax error" in result.output
+
+
+def test_init_keeps_the_users_files(repo_dir: Path, source_genome: Path) -> None:
+    mine = repo_dir / "phenotypes" / "dell_r740.toml"
+    mine.parent.mkdir()
+    mine.write_text('name = "dell_r740"\ntopology = "production_server"\n\n[bindings]\nnic = ["em1", "em2"]\n')
+    result = run("-C", str(repo_dir), "init", "--from", str(source_genome))
+    assert "kept your phenotypes/dell_r740.toml" in result.output
+    assert 'nic = ["em1", "em2"]' in git(repo_dir, "show", "phenotype/dell_r740:phenotypes/dell_r740.toml").stdout
