@@ -86,7 +86,7 @@ def fitness(c: Counters, weights: Weights | None = None) -> float:
 class Record(BaseModel):
     """One journal line: an outcome of one allele at one timescale."""
 
-    allele: str
+    allele: str = Field(pattern=r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
     locus: str | None = None
     ok: bool
     timescale: Timescale = "immediate"

@@ -123,9 +123,17 @@ class Genome:
         return Path(self.repo.workdir) if self.repo.workdir else None
 
     @property
+    def common_dir(self) -> Path:
+        """The git dir shared by all worktrees: refs live there, so the lock and journal do too."""
+        pointer = self.git_dir / "commondir"
+        if pointer.is_file():
+            return (self.git_dir / pointer.read_text().strip()).resolve()
+        return self.git_dir
+
+    @property
     def state_dir(self) -> Path:
         """Local, never-committed state (journal, lock) lives inside .git, out of the user's way."""
-        path = self.git_dir / STATE_DIR
+        path = self.common_dir / STATE_DIR
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -174,11 +182,11 @@ class Genome:
                     if "lock" not in str(exc).lower():
                         raise
                     self._clear_stale_lock(refname, attempt)
-            raise ConcurrentUpdate(f"could not lock {refname}", hint=f"remove {self.git_dir / (refname + '.lock')} if no git process is running")
+            raise ConcurrentUpdate(f"could not lock {refname}", hint=f"remove {self.common_dir / (refname + '.lock')} if no git process is running")
 
     def _clear_stale_lock(self, refname: str, attempt: int) -> None:
         """A ref .lock left by a killed sggit process; we hold the genome lock, so it is no live writer of ours."""
-        lock = self.git_dir / (refname + ".lock")
+        lock = self.common_dir / (refname + ".lock")
         try:
             age = time.time() - lock.stat().st_mtime
         except FileNotFoundError:

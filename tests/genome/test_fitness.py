@@ -103,3 +103,12 @@ def test_records_appended_during_syncs_are_all_counted(genome: Genome) -> None:
         p.join()
     sync(genome)
     assert total_counters(genome, A).total == 400 and total_counters(genome, B).total == 400
+
+
+def test_a_record_must_name_a_full_allele_id() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Record(allele="bridge_create", ok=True)
+    with pytest.raises(ValidationError):
+        Record(allele=A[:12], ok=True)

@@ -53,3 +53,13 @@ def test_the_lock_is_reentrant_within_a_process(genome: Genome) -> None:
         with genome.locked():
             register_allele(genome, "bridge_create", SEED_A, Lineage(locus="bridge_create", origin="seed"))
     assert genome.target(GENOME_REF) is not None
+
+
+def test_worktrees_share_one_lock_and_journal(genome: Genome, repo_dir: Path, tmp_path: Path) -> None:
+    (repo_dir / "f").write_text("x\n")
+    git(repo_dir, "add", "f")
+    git(repo_dir, "commit", "-qm", "start")
+    git(repo_dir, "worktree", "add", "-q", str(tmp_path / "wt"), "-b", "other")
+    other = Genome.open(tmp_path / "wt")
+    assert other.git_dir != genome.git_dir
+    assert other.state_dir == genome.state_dir
