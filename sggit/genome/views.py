@@ -263,13 +263,18 @@ def why(genome: Genome, allele_text: str) -> str:
     if not view.expressed_in:
         parts.append("No phenotype expresses it.")
     for ex in view.expressed_in:
-        last = next((c for c in history(genome, ex.phenotype) if c.trailers.get("Sggit-Allele") == view.id), None)
+        changes = history(genome, ex.phenotype)
+        last = next((c for c in changes if c.trailers.get("Sggit-Allele") == view.id), None)
         how = ""
-        if last is not None:
+        if last is None and changes:
+            created = changes[-1]
+            how = f" since the phenotype was created ({created.commit[:SHORT]}, {_when(created.time)})"
+        elif last is not None:
             fit = last.trailers.get("Sggit-Fitness")
             how = f" since `{last.summary}` ({last.commit[:SHORT]}, {_when(last.time)}{', fitness ' + fit if fit else ''})"
         if ex.state == "dominant":
-            parts.append(f"In {ex.phenotype} it is dominant{how}.")
+            depth = len(read_phenotype(genome, ex.phenotype).loci[view.locus].stack) - 1
+            parts.append(f"In {ex.phenotype} it is dominant{how}, with {depth} fallback(s) behind it.")
         else:
             dom = read_phenotype(genome, ex.phenotype).loci[view.locus].dominant
             rival = f"; {dom[:SHORT]} is dominant there with fitness {fitness(_total(genome, dom)):.3f}" if dom else ""
