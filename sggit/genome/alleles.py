@@ -48,7 +48,7 @@ def check_locus_name(locus: str) -> str:
     return locus
 
 
-def allele_id(genome: Genome, source: bytes | str) -> str:
+def allele_id(source: bytes | str) -> str:
     """The id an allele would get: its blob id, computed without writing anything."""
     data = source.encode() if isinstance(source, str) else source
     return str(pygit2.hash(data))

@@ -17,7 +17,7 @@ from sggit.genome.fitness import Counters, fitness
 from sggit.genome.lineage import Lineage, read_lineage
 from sggit.genome.phenostore import history, phenotype_names, read_phenotype
 from sggit.genome.repo import Genome
-from sggit.genome.sync import counters_by_host, journal_path
+from sggit.genome.sync import counters_by_host, journal_path, total_counters
 
 SHORT = 12
 
@@ -44,13 +44,6 @@ class Status(BaseModel):
     journal_pending_bytes: int
 
 
-def _total(genome: Genome, allele: str) -> Counters:
-    total = Counters()
-    for c in counters_by_host(genome, allele).values():
-        total = total + c
-    return total
-
-
 def status(genome: Genome, phenotype: str | None = None) -> Status:
     """Per locus of each phenotype: dominant, depth, fitness; reads tips and notes only, never history."""
     names = [phenotype] if phenotype else phenotype_names(genome)
@@ -63,10 +56,10 @@ def status(genome: Genome, phenotype: str | None = None) -> Status:
             entry = pmap.loci[locus]
             expressed.add(locus)
             dom = entry.dominant
-            counters = _total(genome, dom) if dom else Counters()
+            counters = total_counters(genome, dom) if dom else Counters()
             failure = None
             for allele in entry.stack:
-                c = counters if allele == dom else _total(genome, allele)
+                c = counters if allele == dom else total_counters(genome, allele)
                 if c.last_failure and (failure is None or c.last_failure.time > failure.time):
                     failure = c.last_failure
             rows.append(LocusStatus(
@@ -277,7 +270,7 @@ def why(genome: Genome, allele_text: str) -> str:
             parts.append(f"In {ex.phenotype} it is dominant{how}, with {depth} fallback(s) behind it.")
         else:
             dom = read_phenotype(genome, ex.phenotype).loci[view.locus].dominant
-            rival = f"; {dom[:SHORT]} is dominant there with fitness {fitness(_total(genome, dom)):.3f}" if dom else ""
+            rival = f"; {dom[:SHORT]} is dominant there with fitness {fitness(total_counters(genome, dom)):.3f}" if dom else ""
             where = f" at fallback position {ex.position}" if ex.position else ""
             parts.append(f"In {ex.phenotype} it is {ex.state}{where}{how}{rival}.")
     return " ".join(parts)

@@ -97,3 +97,11 @@ def test_genome_trees_of_two_clones_merge_without_conflict(tmp_path: Path, repo_
     tree = merged.stdout.split()[0]
     files = git(clone_a, "ls-tree", "-r", "--name-only", tree).stdout.split()
     assert len(files) == 3
+
+
+def test_allele_id_is_known_before_writing(genome: Genome) -> None:
+    from sggit.genome.alleles import allele_id
+
+    predicted = allele_id(SEED_B)
+    assert predicted not in genome.repo
+    assert register_allele(genome, "bridge_create", SEED_B, _seed("bridge_create")).id == predicted
