@@ -12,7 +12,6 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
-CLONE_THREAD = 0x00010000
 
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
@@ -75,9 +74,9 @@ def table() -> dict[str, int] | None:
     return TABLES.get(machine())
 
 
-# Calls a gene never needs; denied with EPERM (clone without CLONE_THREAD too).
+# Calls a gene never needs; denied with EPERM.
 DENIED = (
-    "socket", "socketpair", "fork", "vfork", "execve", "execveat", "ptrace",
+    "socket", "socketpair", "fork", "vfork", "clone", "clone3", "execve", "execveat", "ptrace",
     "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root", "chroot",
     "unshare", "setns", "bpf", "perf_event_open", "kexec_load", "kexec_file_load",
     "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff", "keyctl",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -16,6 +17,8 @@ DEFAULT_ALLOWLIST: tuple[str, ...] = (
 MECHANISMS: tuple[str, ...] = (
     "no_new_privs", "netns", "mountns", "pidns", "rlimits", "landlock", "uid", "seccomp",
 )
+
+MechanismName = Literal["netns", "mountns", "pidns", "rlimits", "landlock", "uid", "seccomp"]
 
 MiB = 1 << 20
 
@@ -42,6 +45,7 @@ class SandboxConfig(BaseModel):
     uid: int = Field(65534, gt=0, description="unprivileged uid a root worker switches to")
     gid: int = Field(65534, gt=0)
     allow_degraded: bool = Field(False, description="run even where a confinement mechanism is missing")
+    disable: tuple[MechanismName, ...] = Field((), description="mechanisms not to apply; the pool then refuses unless allow_degraded")
 
     @field_validator("allowlist")
     @classmethod

@@ -50,10 +50,10 @@ _NAMESPACES = (("netns", sc.CLONE_NEWNET, "network"), ("mountns", sc.CLONE_NEWNS
                ("pidns", sc.CLONE_NEWPID, "PID"))
 
 
-def unshare_namespaces() -> dict[str, Status]:
+def unshare_namespaces(wanted: frozenset[str]) -> dict[str, Status]:
     """New network, mount and PID namespaces; as non-root, inside a new user namespace."""
     notes = ""
-    if os.geteuid() != 0:
+    if os.geteuid() != 0 and wanted:
         uid, gid = os.geteuid(), os.getegid()
         if _libc.unshare(ctypes.c_int(sc.CLONE_NEWUSER)) == 0:
             try:
@@ -69,6 +69,8 @@ def unshare_namespaces() -> dict[str, Status]:
             notes = f" ({_errno_text('unshare(CLONE_NEWUSER)')})"
     result: dict[str, Status] = {}
     for key, flag, label in _NAMESPACES:
+        if key not in wanted:
+            continue
         if _libc.unshare(ctypes.c_int(flag)) == 0:
             result[key] = (True, f"new {label} namespace{notes}")
         else:
@@ -174,46 +176,26 @@ def landlock(writable_dir: str) -> Status:
 _BPF_LD_W_ABS = 0x20
 _BPF_JEQ_K = 0x15
 _BPF_JGE_K = 0x35
-_BPF_JSET_K = 0x45
 _BPF_RET_K = 0x06
 _RET_KILL_PROCESS = 0x80000000
 _RET_ALLOW = 0x7FFF0000
 _RET_ERRNO = 0x00050000
-_EPERM, _ENOSYS = 1, 38
+_EPERM = 1
 _X32_BIT = 0x40000000
 
 
 def _seccomp_program(arch: int, table: dict[str, int], x86: bool) -> bytes:
+    """Classic BPF: wrong architecture kills; x32 and every denied number jump to EPERM."""
     denied = sorted({table[name] for name in sc.DENIED if name in table})
-    code: list[tuple[int, int, int, int]] = [(_BPF_LD_W_ABS, 0, 0, 4), (_BPF_JEQ_K, 1, 0, arch),
-                                             (_BPF_RET_K, 0, 0, _RET_KILL_PROCESS),
-                                             (_BPF_LD_W_ABS, 0, 0, 0)]
-    jumps: list[tuple[int, int, str]] = []  # (index, k, label)
-    if x86:
-        jumps.append((len(code), _X32_BIT, "deny"))
-        code.append((_BPF_JGE_K, 0, 0, _X32_BIT))
-    for nr in denied:
-        jumps.append((len(code), nr, "deny"))
-        code.append((_BPF_JEQ_K, 0, 0, nr))
-    jumps.append((len(code), table["clone"], "clone"))
-    code.append((_BPF_JEQ_K, 0, 0, table["clone"]))
-    jumps.append((len(code), table["clone3"], "enosys"))
-    code.append((_BPF_JEQ_K, 0, 0, table["clone3"]))
-    code.append((_BPF_RET_K, 0, 0, _RET_ALLOW))
-    labels = {"clone": len(code)}
-    code += [(_BPF_LD_W_ABS, 0, 0, 16),  # low half of args[0]: the clone flags
-             (_BPF_JSET_K, 0, 1, sc.CLONE_THREAD),
-             (_BPF_RET_K, 0, 0, _RET_ALLOW)]
-    labels["deny"] = len(code)
-    code.append((_BPF_RET_K, 0, 0, _RET_ERRNO | _EPERM))
-    labels["enosys"] = len(code)
-    code.append((_BPF_RET_K, 0, 0, _RET_ERRNO | _ENOSYS))
-    for index, _, label in jumps:
-        op, _, jf, k = code[index]
-        offset = labels[label] - index - 1
-        if offset > 255:
+    tests = ([(_BPF_JGE_K, _X32_BIT)] if x86 else []) + [(_BPF_JEQ_K, nr) for nr in denied]
+    code = [(_BPF_LD_W_ABS, 0, 0, 4), (_BPF_JEQ_K, 1, 0, arch), (_BPF_RET_K, 0, 0, _RET_KILL_PROCESS),
+            (_BPF_LD_W_ABS, 0, 0, 0)]
+    for position, (op, k) in enumerate(tests):
+        to_deny = len(tests) - position  # past the remaining tests and the ALLOW
+        if to_deny > 255:
             raise ValueError("seccomp program too long for one jump")
-        code[index] = (op, offset, jf, k)
+        code.append((op, to_deny, 0, k))
+    code += [(_BPF_RET_K, 0, 0, _RET_ALLOW), (_BPF_RET_K, 0, 0, _RET_ERRNO | _EPERM)]
     return b"".join(struct.pack("=HBBI", *ins) for ins in code)
 
 
@@ -222,12 +204,12 @@ class _SockFprog(ctypes.Structure):
 
 
 def seccomp() -> Status:
-    """Refuse sockets, exec, process creation (threads stay), ptrace, mounts and the like.
+    """Refuse sockets, exec, processes and threads, ptrace, mounts and the like.
 
     Denied calls fail with EPERM rather than killing the worker, so a gene that
     tries one gets an exception the worker can report as a forbidden act.
-    clone3 answers ENOSYS because its flags sit behind a pointer a filter cannot
-    read; libc then falls back to clone, whose flags the filter checks.
+    Threads are refused too: a gene needs none, and a thread left running could
+    meddle with the next gene the worker runs.
     """
     table = sc.table()
     arch = sc.AUDIT_ARCH.get(sc.machine())
@@ -238,4 +220,5 @@ def seccomp() -> Status:
     fprog = _SockFprog(len(program) // 8, ctypes.addressof(buf))
     if _prctl(sc.PR_SET_SECCOMP, sc.SECCOMP_MODE_FILTER, ctypes.addressof(fprog)) != 0:
         return False, _errno_text("prctl(PR_SET_SECCOMP)")
-    return True, f"{len(program) // 8}-instruction filter: sockets, exec, fork, ptrace, mount and {len(sc.DENIED) - 9} more denied"
+    return True, (f"{len(program) // 8}-instruction filter denies {len(sc.DENIED)} calls: "
+                  "sockets, exec, fork/clone (no threads), ptrace, mount, ...")

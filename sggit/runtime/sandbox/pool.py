@@ -52,6 +52,7 @@ class _Worker:
             os.chown(self.scratch, config.uid, config.gid)
         self.loaded: set[str] = set()
         self.calls = 0
+        self.tainted = False
         self.cpu = 0.0
         self.confinement: Confinement | None = None
         req_r, self.req_w = os.pipe()
@@ -72,7 +73,8 @@ class _Worker:
         self.send({"op": "init", "scratch": str(self.scratch), "uid": config.uid, "gid": config.gid,
                    "scratch_bytes": config.scratch_bytes, "rlimits": config.rlimits(),
                    "allowlist": list(config.allowlist), "cpu_seconds_per_call": config.cpu_seconds_per_call,
-                   "max_output_bytes": config.max_output_bytes, "max_stdout_bytes": config.max_stdout_bytes},
+                   "max_output_bytes": config.max_output_bytes, "max_stdout_bytes": config.max_stdout_bytes,
+                   "disable": list(config.disable)},
                   time.monotonic() + config.startup_timeout_seconds)
 
     def send(self, message: dict, deadline: float) -> None:
@@ -197,6 +199,11 @@ class WorkerPool:
             shutil.rmtree(self._root, ignore_errors=True)
             raise
 
+    def worker_pids(self) -> list[int]:
+        """Process ids of the idle workers: tells a reused worker from a replaced one."""
+        with self._idle.mutex:
+            return [worker.proc.pid for worker in self._idle.queue]
+
     def __enter__(self) -> WorkerPool:
         return self
 
@@ -255,7 +262,7 @@ class WorkerPool:
         try:
             outcome = self._converse(worker, allele_id, source, input_json, handler or _no_kernel,
                                      timeout or self.config.timeout_seconds, start)
-            keep = outcome.error not in _DISCARD_KINDS
+            keep = outcome.error not in _DISCARD_KINDS and not worker.tainted
             return outcome
         finally:
             worker.calls += 1
@@ -283,6 +290,7 @@ class WorkerPool:
                 elif op == "done":
                     worker.loaded.add(allele_id)
                     worker.cpu = float(frame.get("cpu", 0.0))
+                    worker.tainted = frame.get("threads") != 0
                     if frame.get("ok") and isinstance(frame.get("output"), str):
                         return GeneOutcome(ok=True, output=frame["output"], duration=time.perf_counter() - start)
                     kind = frame.get("kind")

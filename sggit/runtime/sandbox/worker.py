@@ -9,6 +9,7 @@ into clear errors; the kernel mechanisms are what hold a hostile gene.
 
 from __future__ import annotations
 
+import _thread
 import builtins
 import errno
 import importlib
@@ -184,6 +185,8 @@ def classify(exc: BaseException, limits: dict) -> tuple[str, str]:
             return "limit", f"open-file limit of {limits['RLIMIT_NOFILE']} reached: {text}"
         if exc.errno in (errno.EPERM, errno.EACCES, errno.EROFS, errno.ENOSYS):
             return "forbidden", f"the sandbox refused: {text}"
+    if isinstance(exc, RuntimeError) and "new thread" in str(exc):
+        return "forbidden", f"threads are not available in the sandbox: {text}"
     if isinstance(exc, KernelError):
         return "exception", f"kernel error: {exc}{_where(exc)}"
     return "exception", text
@@ -213,7 +216,8 @@ class Runner:
         resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
     def _done(self, ok: bool, **fields: Any) -> dict:
-        return {"op": "done", "ok": ok, "cpu": self._cpu_used(), **fields}
+        # Threads a gene left running could meddle with the next gene: the pool discards such a worker.
+        return {"op": "done", "ok": ok, "cpu": self._cpu_used(), "threads": _thread._count(), **fields}
 
     def run(self, request: dict) -> dict:
         allele = request["allele"]
@@ -298,7 +302,7 @@ def _lock_imports(gene_sdk: types.ModuleType) -> None:
     sys.modules["gene_sdk"] = gene_sdk
     for name in ("socket", "_socket", "subprocess", "_posixsubprocess", "ctypes", "_ctypes",
                  "sggit.runtime.sandbox.confine", "sggit.runtime.sandbox._syscalls"):
-        sys.modules[name] = None  # type: ignore[assignment]
+        sys.modules.pop(name, None)
     sys.meta_path.insert(0, _LockedImports())  # type: ignore[arg-type]
     sys.path_hooks.clear()
     sys.path_importer_cache.clear()
@@ -308,8 +312,15 @@ def main(argv: list[str]) -> None:
     fd_in, fd_out = int(argv[0]), int(argv[1])
     confine.parent_death_signal(signal.SIGKILL)
     init = protocol.read_frame(fd_in)
+    disabled = frozenset(init.get("disable", ()))
+
+    def apply(name: str, step: Any, *args: Any) -> None:
+        report[name] = (False, "disabled by configuration") if name in disabled else step(*args)
+
     report: dict[str, tuple[bool, str]] = {"no_new_privs": confine.no_new_privs()}
-    report.update(confine.unshare_namespaces())
+    namespaces = confine.unshare_namespaces(frozenset(("netns", "mountns", "pidns")) - disabled)
+    for name in ("netns", "mountns", "pidns"):
+        report[name] = namespaces.get(name, (False, "disabled by configuration"))
     if report["pidns"][0]:
         _become_pid_one(fd_in, fd_out)
     scratch = init["scratch"]
@@ -324,10 +335,10 @@ def main(argv: list[str]) -> None:
     runner = Runner(init, channel)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     signal.signal(signal.SIGXCPU, lambda *_: os._exit(EXIT_CPU))
-    report["rlimits"] = confine.set_rlimits(init["rlimits"])
-    report["landlock"] = confine.landlock(".")
-    report["uid"] = confine.drop_privileges(uid, gid)
-    report["seccomp"] = confine.seccomp()
+    apply("rlimits", confine.set_rlimits, init["rlimits"])
+    apply("landlock", confine.landlock, ".")
+    apply("uid", confine.drop_privileges, uid, gid)
+    apply("seccomp", confine.seccomp)
     confine.parent_death_signal(signal.SIGKILL)
     _lock_imports(_make_gene_sdk(channel))
     channel.send({"op": "ready", "pid": os.getpid(), "report": report, "missing_modules": missing})

@@ -1,0 +1,171 @@
+"""The pool's contract with the orchestrator: outcomes, gene_sdk forwarding, reuse, refusal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sggit.errors import SggitError
+from sggit.runtime.sandbox import SandboxConfig, SandboxUnavailable, WorkerPool
+
+from .helpers import FAST, HEALTHY, assert_healthy, needs_landlock, needs_root, run
+
+
+def test_runs_a_gene_and_returns_its_output(pool):
+    assert_healthy(pool)
+
+
+def test_gene_sdk_forwards_any_call_with_args_and_kwargs(pool):
+    calls = []
+
+    def handler(name, args, kwargs):
+        calls.append((name, args, kwargs))
+        return {"handled": name, "n": len(args)}
+
+    outcome = run(pool, """
+        import json, gene_sdk
+        def execute(input_json):
+            a = gene_sdk.create_bridge("br0", ["eth0", "eth1"], stp=True)
+            b = gene_sdk.anything_at_all(1.5, None)
+            return json.dumps([a, b])
+    """, handler=handler)
+    assert outcome.ok, outcome
+    assert calls == [("create_bridge", ["br0", ["eth0", "eth1"]], {"stp": True}),
+                     ("anything_at_all", [1.5, None], {})]
+    assert json.loads(outcome.output) == [{"handled": "create_bridge", "n": 2},
+                                          {"handled": "anything_at_all", "n": 2}]
+
+
+def test_handler_exception_is_raised_in_the_gene_as_kernel_error(pool):
+    def handler(name, args, kwargs):
+        raise ValueError(f"no such device {args[0]}")
+
+    caught = run(pool, """
+        import json, gene_sdk
+        def execute(input_json):
+            try:
+                gene_sdk.delete_link("eth9")
+            except gene_sdk.KernelError as exc:
+                return json.dumps({"caught": str(exc)})
+            return json.dumps({"caught": None})
+    """, handler=handler)
+    assert json.loads(caught.output) == {"caught": "no such device eth9"}
+
+    uncaught = run(pool, """
+        import gene_sdk
+        def execute(input_json):
+            gene_sdk.delete_link("eth7")
+    """, handler=handler)
+    assert uncaught.error == "exception"
+    assert "no such device eth7" in uncaught.message and "line 3" in uncaught.message
+
+
+def test_without_a_handler_every_kernel_call_fails_in_the_gene(pool):
+    outcome = run(pool, """
+        import gene_sdk
+        def execute(input_json):
+            return gene_sdk.list_links()
+    """)
+    assert outcome.error == "exception"
+    assert "no kernel is attached" in outcome.message
+
+
+def test_unserialisable_sdk_arguments_fail_in_the_gene(pool):
+    outcome = run(pool, """
+        import gene_sdk
+        def execute(input_json):
+            gene_sdk.create_bridge({1, 2})
+    """, handler=lambda *a: None)
+    assert outcome.error == "exception"
+    assert "must be JSON values" in outcome.message
+
+
+@pytest.mark.parametrize("body, kind, words", [
+    ("def execute(input_json):\n    return {'not': 'a string'}", "bad_output", "dict, not a JSON string"),
+    ("def execute(input_json):\n    return 'not json'", "bad_output", "not JSON"),
+    ("def execute(input_json):\n    return 1 / 0", "exception", "ZeroDivisionError"),
+    ("def run(input_json):\n    return '{}'", "exception", "defines no execute"),
+    ("def execute(input_json):\n    return (", "exception", "SyntaxError"),
+])
+def test_gene_failures_become_outcomes(pool, body, kind, words):
+    outcome = run(pool, body)
+    assert (outcome.ok, outcome.error) == (False, kind)
+    assert words in outcome.message
+    assert_healthy(pool)
+
+
+@needs_root
+@needs_landlock
+def test_compiled_allele_is_cached_per_worker_by_id():
+    with WorkerPool(FAST, size=1) as single:
+        first = single.run("cached", HEALTHY, json.dumps({"n": 1}))
+        # Without the cache, an empty source would fail: the worker ran the first source.
+        second = single.run("cached", "", json.dumps({"n": 2}))
+        assert (first.output, second.output) == ('{"doubled": 2}', '{"doubled": 4}')
+
+
+def test_warm_worker_is_reused_and_module_state_is_fresh(pool):
+    body = """
+        import json
+        seen = []
+        def execute(input_json):
+            seen.append(1)
+            with open("left.txt", "a") as f:
+                f.write("x")
+            with open("left.txt") as f:
+                return json.dumps({"seen": len(seen), "file": f.read()})
+    """
+    before = sorted(pool.worker_pids())
+    outputs = [json.loads(run(pool, body, allele="state").output) for _ in range(4)]
+    assert outputs == [{"seen": 1, "file": "x"}] * 4  # fresh globals, scratch wiped between calls
+    assert sorted(pool.worker_pids()) == before
+
+
+def test_threads_are_refused_and_the_worker_replaced(pool):
+    before = set(pool.worker_pids())
+    outcome = run(pool, """
+        import json, time
+        def execute(input_json):
+            for cls in ().__class__.__base__.__subclasses__():
+                if cls.__name__ == "_wrap_close":
+                    mods = cls.__init__.__globals__["sys"].modules
+            mods["_thread"].start_new_thread(time.sleep, (60,))
+            return json.dumps("started")
+    """)
+    assert outcome.error == "forbidden"
+    assert "threads are not available" in outcome.message
+    assert not before <= set(pool.worker_pids())
+    assert_healthy(pool)
+
+
+@needs_root
+@needs_landlock
+def test_pool_refuses_to_run_when_a_mechanism_is_missing():
+    with pytest.raises(SandboxUnavailable, match="refusing to run genes unconfined.*netns.*seccomp"):
+        WorkerPool(SandboxConfig(disable=("seccomp", "netns")), size=1)
+
+
+@needs_root
+@needs_landlock
+def test_degraded_mode_runs_and_reports_what_is_missing(caplog):
+    config = SandboxConfig(disable=("seccomp", "netns"), allow_degraded=True)
+    with caplog.at_level("WARNING", logger="sggit.sandbox"), WorkerPool(config, size=1) as degraded:
+        missing = {m.name: m.detail for m in degraded.confinement.missing(("netns", "seccomp", "landlock"))}
+        assert missing == {"netns": "disabled by configuration", "seccomp": "disabled by configuration"}
+        assert_healthy(degraded)
+    assert "DEGRADED" in caplog.text
+
+
+def test_config_rejects_bad_module_names():
+    with pytest.raises(ValueError, match="not a module name"):
+        SandboxConfig(allowlist=("json", "os; rm -rf"))
+
+
+@needs_root
+@needs_landlock
+def test_closed_pool_refuses_work():
+    with WorkerPool(FAST, size=1) as short:
+        pass
+    with pytest.raises(SggitError, match="closed"):
+        short.run("x", HEALTHY, "{}")
