@@ -105,18 +105,30 @@ def set_rlimits(limits: dict[str, int]) -> Status:
     return True, ", ".join(done)
 
 
+_CAP_VERSION_3 = 0x20080522
+
+
+def _drop_capabilities() -> bool:
+    """Empty every capability set; a worker in its own user namespace holds them all there."""
+    header = struct.pack("=Ii", _CAP_VERSION_3, 0)
+    data = bytes(24)  # two {effective, permitted, inheritable} u32 triples
+    return _libc.capset(ctypes.create_string_buffer(header, 8), ctypes.create_string_buffer(data, 24)) == 0
+
+
 def drop_privileges(uid: int, gid: int) -> Status:
     """Leave root: RLIMIT_NPROC does not bind root, and root ignores file permissions."""
     if os.geteuid() != 0:
-        return True, f"already unprivileged (uid {os.geteuid()})"
+        if not _drop_capabilities():
+            return False, _errno_text(f"uid {os.geteuid()}, but capset")
+        return True, f"already unprivileged (uid {os.geteuid()}); capabilities dropped"
     try:
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
     except OSError as exc:
         return False, f"cannot switch to uid {uid}/gid {gid}: {exc}"
-    if os.geteuid() == 0 or os.getuid() == 0:
-        return False, "still root after setresuid"
+    if os.geteuid() == 0 or os.getuid() == 0 or not _drop_capabilities():
+        return False, "still root or still capable after setresuid"
     return True, f"running as uid {uid}, gid {gid}"
 
 

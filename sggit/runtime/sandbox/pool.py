@@ -66,6 +66,11 @@ class _Worker:
                     [sys.executable, "-S", "-B", "-m", "sggit.runtime.sandbox.worker", str(req_r), str(resp_w)],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
                     pass_fds=(req_r, resp_w), cwd=self.dir, env=env, start_new_session=True)
+        except OSError as exc:
+            for fd in (self.req_w, self.resp_r):
+                os.close(fd)
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise SandboxUnavailable(f"cannot start a sandbox worker with {sys.executable}: {exc}") from None
         finally:
             os.close(req_r)
             os.close(resp_w)
