@@ -74,6 +74,8 @@ class _Worker:
         finally:
             os.close(req_r)
             os.close(resp_w)
+        self._writable = select.poll()
+        self._writable.register(self.req_w, select.POLLOUT)
         self.reader = protocol.FrameReader(self.resp_r, max_frame=2 * config.max_output_bytes + (1 << 16))
         self.send({"op": "init", "scratch": str(self.scratch), "uid": config.uid, "gid": config.gid,
                    "scratch_bytes": config.scratch_bytes, "rlimits": config.rlimits(),
@@ -85,8 +87,6 @@ class _Worker:
     def send(self, message: dict, deadline: float) -> None:
         """Write a frame without ever blocking past `deadline` on a worker that stopped reading."""
         view = memoryview(protocol.encode(message))
-        poller = select.poll()
-        poller.register(self.req_w, select.POLLOUT)
         while view:
             try:
                 view = view[os.write(self.req_w, view):]
@@ -94,7 +94,7 @@ class _Worker:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise protocol.Timeout() from None
-                poller.poll(max(1, int(remaining * 1000)))
+                self._writable.poll(max(1, int(remaining * 1000)))
 
     def wait_ready(self) -> Confinement:
         try:

@@ -202,6 +202,8 @@ class Runner:
         self.max_output = int(init["max_output_bytes"])
         self.stdout = _BoundedOut(int(init["max_stdout_bytes"]))
         self.codes: OrderedDict[str, Any] = OrderedDict()
+        self.armed_cpu = -1
+        self.clean_ctime = -1
         allowed = frozenset(init["allowlist"])
         self.builtins = {k: v for k, v in vars(builtins).items() if k not in _HIDDEN_BUILTINS}
         self.builtins["__import__"] = _guarded_import_factory(allowed)
@@ -213,7 +215,15 @@ class Runner:
     def _arm_cpu_limit(self) -> None:
         hard = self.limits["RLIMIT_CPU"]
         soft = min(hard, int(self._cpu_used()) + self.cpu_per_call + 1)
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+        if soft != self.armed_cpu:
+            resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+            self.armed_cpu = soft
+
+    def _wipe_scratch(self) -> None:
+        """Empty the scratch directory; its ctime moves whenever an entry is added, removed or touched."""
+        if os.stat(".").st_ctime_ns != self.clean_ctime:
+            _clear_dir(".")
+            self.clean_ctime = os.stat(".").st_ctime_ns
 
     def _done(self, ok: bool, **fields: Any) -> dict:
         # Threads a gene left running could meddle with the next gene: the pool discards such a worker.
@@ -251,7 +261,7 @@ class Runner:
             return self._done(False, kind=kind, message=message)
         finally:
             namespace.clear()
-            _clear_dir(".")
+            self._wipe_scratch()
         return self._check_output(output)
 
     def _check_output(self, output: Any) -> dict:
