@@ -39,8 +39,6 @@ def _handler(name: str, args: list, kwargs: dict) -> str:
 
 def _direct(source: str):
     """The in-process baseline: the same code, compiled and called without a sandbox."""
-    import gene_sdk_stub  # noqa: F401  (registered below)
-
     namespace: dict = {}
     exec(compile(source, "<allele>", "exec"), namespace)
     return namespace["execute"]
@@ -63,7 +61,6 @@ def _sdk_stub(monkeypatch):
     stub = types.ModuleType("gene_sdk")
     stub.create_bridge = lambda *args, **kwargs: _handler("create_bridge", list(args), kwargs)
     monkeypatch.setitem(sys.modules, "gene_sdk", stub)
-    monkeypatch.setitem(sys.modules, "gene_sdk_stub", stub)
 
 
 def _measure(benchmark, pool, allele_id: str, source: str) -> None:

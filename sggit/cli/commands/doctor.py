@@ -47,10 +47,10 @@ def _provider_checks(module_name: str) -> list[Callable[[], Any]]:
     return list(getattr(importlib.import_module(module_name), "CHECKS", ()))
 
 
-def run_checks(providers: Iterable[str] = PROVIDERS) -> list[Check]:
+def run_checks(providers: Iterable[str] | None = None) -> list[Check]:
     """Every provider's checks; a check that raises is reported as failed, never as a traceback."""
     results: list[Check] = []
-    for module_name in providers:
+    for module_name in PROVIDERS if providers is None else providers:
         try:
             functions = _provider_checks(module_name)
         except Exception as exc:  # noqa: BLE001 - a broken provider is itself a finding
