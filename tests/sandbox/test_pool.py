@@ -169,3 +169,10 @@ def test_closed_pool_refuses_work():
         pass
     with pytest.raises(SggitError, match="closed"):
         short.run("x", HEALTHY, "{}")
+
+
+def test_unusable_scratch_root_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(SggitError, match="cannot create sandbox scratch"):
+        WorkerPool(SandboxConfig(scratch_root=blocker / "sub"), size=1)

@@ -77,12 +77,15 @@ class _Worker:
         self._writable = select.poll()
         self._writable.register(self.req_w, select.POLLOUT)
         self.reader = protocol.FrameReader(self.resp_r, max_frame=2 * config.max_output_bytes + (1 << 16))
-        self.send({"op": "init", "scratch": str(self.scratch), "uid": config.uid, "gid": config.gid,
+        init = {"op": "init", "scratch": str(self.scratch), "uid": config.uid, "gid": config.gid,
                    "scratch_bytes": config.scratch_bytes, "rlimits": config.rlimits(),
                    "allowlist": list(config.allowlist), "cpu_seconds_per_call": config.cpu_seconds_per_call,
                    "max_output_bytes": config.max_output_bytes, "max_stdout_bytes": config.max_stdout_bytes,
-                   "disable": list(config.disable)},
-                  time.monotonic() + config.startup_timeout_seconds)
+                   "disable": list(config.disable)}
+        try:
+            self.send(init, time.monotonic() + config.startup_timeout_seconds)
+        except (OSError, protocol.Timeout):
+            pass  # the worker died at once: wait_ready reports why from its stderr
 
     def send(self, message: dict, deadline: float) -> None:
         """Write a frame without ever blocking past `deadline` on a worker that stopped reading."""
@@ -141,10 +144,11 @@ class _Worker:
         return "crash", f"the worker died with {what} during the gene" + (f": {tail}" if tail else "")
 
     def kill(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if self.proc.returncode is None:  # once reaped, the group id may belong to someone else
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -185,13 +189,17 @@ class WorkerPool:
             raise SggitError(f"a worker pool needs at least one worker, not {size}")
         self.config = config or SandboxConfig()
         self.size = size
-        if self.config.scratch_root is not None:
-            self.config.scratch_root.mkdir(parents=True, exist_ok=True)
-        self._root = Path(tempfile.mkdtemp(prefix="sggit-sandbox-", dir=self.config.scratch_root))
+        try:
+            if self.config.scratch_root is not None:
+                self.config.scratch_root.mkdir(parents=True, exist_ok=True)
+            self._root = Path(tempfile.mkdtemp(prefix="sggit-sandbox-", dir=self.config.scratch_root))
+        except OSError as exc:
+            raise SggitError(f"cannot create sandbox scratch under {self.config.scratch_root}: {exc}") from None
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._closed = False
         self._warned = False
+        self._vacant = 0
         self.confinement: Confinement | None = None
         try:
             workers = [_Worker(self.config, self._root) for _ in range(size)]
@@ -231,13 +239,34 @@ class WorkerPool:
             log.warning("sandbox running DEGRADED, missing %s", reasons)
 
     def _spawn(self) -> None:
+        """Replace a discarded worker now; if that fails, the next `run` retries and reports why."""
         with self._lock:
             if self._closed:
                 return
-            self._idle.put(_Worker(self.config, self._root))
+            self._vacant += 1
+        try:
+            self._fill_vacancy()
+        except SandboxUnavailable as exc:
+            log.error("cannot replace a sandbox worker: %s", exc)
+
+    def _fill_vacancy(self) -> None:
+        worker = _Worker(self.config, self._root)
+        with self._lock:
+            self._vacant -= 1
+            if self._closed:
+                worker.kill()
+                return
+            self._idle.put(worker)
 
     def _acquire(self) -> _Worker:
-        worker = self._idle.get()
+        try:
+            worker = self._idle.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                vacant = self._vacant > 0
+            if vacant:
+                self._fill_vacancy()
+            worker = self._idle.get()
         if worker.confinement is None:
             try:
                 self._check(worker, worker.wait_ready())
@@ -261,6 +290,8 @@ class WorkerPool:
         """Run an allele's `execute(input_json)` in a warm worker; failures are outcomes, not exceptions."""
         if self._closed:
             raise SggitError("the worker pool is closed")
+        if timeout is not None and timeout <= 0:
+            raise SggitError(f"a gene timeout must be positive, not {timeout}")
         worker = self._acquire()
         start = time.perf_counter()
         keep = False
