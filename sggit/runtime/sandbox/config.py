@@ -7,11 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-DEFAULT_ALLOWLIST: tuple[str, ...] = (
-    "json", "math", "re", "itertools", "functools", "collections", "dataclasses",
-    "ipaddress", "datetime", "time", "hashlib", "string", "typing", "enum", "decimal",
-    "fractions", "statistics", "copy", "heapq", "bisect", "gene_sdk",
-)
+from sggit.genes import DEFAULT_ALLOWLIST, ENTRY_POINT
+
+__all__ = ["DEFAULT_ALLOWLIST", "ENTRY_POINT", "MECHANISMS", "SandboxConfig"]
 
 # The worker must be able to refuse to run where these did not take hold.
 MECHANISMS: tuple[str, ...] = (

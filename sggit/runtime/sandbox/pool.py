@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from sggit.errors import SggitError
 from sggit.runtime.sandbox import protocol
-from sggit.runtime.sandbox.config import MECHANISMS, SandboxConfig
+from sggit.runtime.sandbox.config import ENTRY_POINT, MECHANISMS, SandboxConfig
 from sggit.runtime.sandbox.outcome import Confinement, ErrorKind, GeneOutcome, Mechanism
 
 Handler = Callable[[str, list, dict], Any]
@@ -81,7 +81,7 @@ class _Worker:
                    "scratch_bytes": config.scratch_bytes, "rlimits": config.rlimits(),
                    "allowlist": list(config.allowlist), "cpu_seconds_per_call": config.cpu_seconds_per_call,
                    "max_output_bytes": config.max_output_bytes, "max_stdout_bytes": config.max_stdout_bytes,
-                   "disable": list(config.disable)}
+                   "disable": list(config.disable), "entry_point": ENTRY_POINT}
         try:
             self.send(init, time.monotonic() + config.startup_timeout_seconds)
         except (OSError, protocol.Timeout):

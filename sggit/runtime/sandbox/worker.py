@@ -26,7 +26,6 @@ from typing import Any
 from sggit.runtime.sandbox import confine, protocol
 
 EXIT_CPU = 75
-ENTRY_POINT = "execute"
 _CODE_CACHE_SIZE = 256
 # Modules the allowlisted ones load lazily; the filesystem is closed after startup.
 _SUPPORT_MODULES = (
@@ -201,6 +200,7 @@ class Runner:
         self.cpu_per_call = int(init["cpu_seconds_per_call"])
         self.max_output = int(init["max_output_bytes"])
         self.stdout = _BoundedOut(int(init["max_stdout_bytes"]))
+        self.entry_point = str(init.get("entry_point", "execute"))
         self.codes: OrderedDict[str, Any] = OrderedDict()
         self.armed_cpu = -1
         self.clean_ctime = -1
@@ -251,10 +251,10 @@ class Runner:
         namespace = {"__builtins__": self.builtins, "__name__": "allele"}
         try:
             exec(code, namespace)
-            entry = namespace.get(ENTRY_POINT)
+            entry = namespace.get(self.entry_point)
             if not callable(entry):
                 return self._done(False, kind="exception",
-                                  message=f"the allele defines no {ENTRY_POINT}(input_json) function")
+                                  message=f"the allele defines no {self.entry_point}(input_json) function")
             output = entry(request["input"])
         except BaseException as exc:  # noqa: BLE001 - every failure of a gene is an outcome
             kind, message = classify(exc, self.limits)
@@ -267,7 +267,7 @@ class Runner:
     def _check_output(self, output: Any) -> dict:
         if not isinstance(output, str):
             return self._done(False, kind="bad_output",
-                              message=f"{ENTRY_POINT} returned {type(output).__name__}, not a JSON string")
+                              message=f"{self.entry_point} returned {type(output).__name__}, not a JSON string")
         if len(output) > self.max_output:
             return self._done(False, kind="bad_output",
                               message=f"output of {len(output)} characters exceeds {self.max_output}")
