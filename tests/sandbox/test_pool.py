@@ -176,3 +176,47 @@ def test_unusable_scratch_root_is_a_clear_error(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(SggitError, match="cannot create sandbox scratch"):
         WorkerPool(SandboxConfig(scratch_root=blocker / "sub"), size=1)
+
+
+def test_concurrent_runs_share_the_pool(pool):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=6) as executor:
+        outcomes = list(executor.map(lambda n: pool.run("healthy", HEALTHY, json.dumps({"n": n})), range(12)))
+    assert [json.loads(o.output)["doubled"] for o in outcomes] == [2 * n for n in range(12)]
+
+
+def test_time_spent_in_the_kernel_handler_does_not_count_against_the_gene(pool):
+    import time
+
+    def slow_kernel(name, args, kwargs):
+        time.sleep(0.4)
+        return "done"
+
+    outcome = run(pool, """
+        import json, gene_sdk
+        def execute(input_json):
+            return json.dumps([gene_sdk.slow(), gene_sdk.slow()])
+    """, handler=slow_kernel, timeout=0.3)
+    assert outcome.ok, outcome
+
+
+@needs_root
+@needs_landlock
+def test_evicted_code_is_fetched_again_from_the_pool():
+    with WorkerPool(FAST, size=1) as single:
+        first = single.run("first", HEALTHY, json.dumps({"n": 5}))
+        for index in range(300):  # more alleles than a worker caches
+            single.run(f"filler-{index}", "def execute(input_json):\n    return input_json\n", "1")
+        again = single.run("first", HEALTHY, json.dumps({"n": 6}))
+        assert (first.output, again.output) == ('{"doubled": 10}', '{"doubled": 12}')
+
+
+def test_oversized_output_is_bad_output(pool):
+    outcome = run(pool, """
+        import json
+        def execute(input_json):
+            return json.dumps("x" * (2 * 2**20))
+    """)
+    assert outcome.error == "bad_output"
+    assert "exceeds 1048576" in outcome.message
