@@ -220,3 +220,22 @@ def test_oversized_output_is_bad_output(pool):
     """)
     assert outcome.error == "bad_output"
     assert "exceeds 1048576" in outcome.message
+
+
+@needs_root
+@needs_landlock
+def test_workers_replaced_from_a_short_lived_thread_outlive_it():
+    """PR_SET_PDEATHSIG follows the spawning thread, so spawning must not happen on callers' threads."""
+    import threading
+    import time
+
+    with WorkerPool(FAST, size=1) as single:
+        def timed_out() -> None:
+            single.run("spin", "def execute(input_json):\n    while True:\n        pass\n", "{}", timeout=0.2)
+            assert_healthy(single)  # the replacement is up before this thread ends
+
+        thread = threading.Thread(target=timed_out)
+        thread.start()
+        thread.join()
+        time.sleep(0.3)  # the parent-death signal is asynchronous; give it time to strike if it would
+        assert_healthy(single)

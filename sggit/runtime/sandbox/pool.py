@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -200,9 +201,12 @@ class WorkerPool:
         self._closed = False
         self._warned = False
         self._vacant = 0
+        # Workers die with the thread that started them (PR_SET_PDEATHSIG follows the
+        # thread, not the process), so one long-lived thread starts them all.
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sggit-sandbox-spawn")
         self.confinement: Confinement | None = None
         try:
-            workers = [_Worker(self.config, self._root) for _ in range(size)]
+            workers = [self._new_worker() for _ in range(size)]
             for worker in workers:
                 self._check(worker, worker.wait_ready())
                 self._idle.put(worker)
@@ -210,7 +214,11 @@ class WorkerPool:
             for worker in workers if "workers" in locals() else ():
                 worker.kill()
             shutil.rmtree(self._root, ignore_errors=True)
+            self._spawner.shutdown()
             raise
+
+    def _new_worker(self) -> _Worker:
+        return self._spawner.submit(_Worker, self.config, self._root).result()
 
     def worker_pids(self) -> list[int]:
         """Process ids of the idle workers: tells a reused worker from a replaced one."""
@@ -250,7 +258,7 @@ class WorkerPool:
             log.error("cannot replace a sandbox worker: %s", exc)
 
     def _fill_vacancy(self) -> None:
-        worker = _Worker(self.config, self._root)
+        worker = self._new_worker()
         with self._lock:
             self._vacant -= 1
             if self._closed:
@@ -367,4 +375,5 @@ class WorkerPool:
                 self._idle.get_nowait().stop()
             except queue.Empty:
                 break
+        self._spawner.shutdown(wait=True)
         shutil.rmtree(self._root, ignore_errors=True)
