@@ -205,13 +205,15 @@ class WorkerPool:
         # thread, not the process), so one long-lived thread starts them all.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sggit-sandbox-spawn")
         self.confinement: Confinement | None = None
+        workers: list[_Worker] = []
         try:
-            workers = [self._new_worker() for _ in range(size)]
+            for _ in range(size):  # all start before any is waited for: startups overlap
+                workers.append(self._new_worker())
             for worker in workers:
                 self._check(worker, worker.wait_ready())
                 self._idle.put(worker)
         except BaseException:
-            for worker in workers if "workers" in locals() else ():
+            for worker in workers:
                 worker.kill()
             shutil.rmtree(self._root, ignore_errors=True)
             self._spawner.shutdown()
