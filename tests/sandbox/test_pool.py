@@ -190,14 +190,14 @@ def test_time_spent_in_the_kernel_handler_does_not_count_against_the_gene(pool):
     import time
 
     def slow_kernel(name, args, kwargs):
-        time.sleep(0.4)
+        time.sleep(0.6)
         return "done"
 
     outcome = run(pool, """
         import json, gene_sdk
         def execute(input_json):
             return json.dumps([gene_sdk.slow(), gene_sdk.slow()])
-    """, handler=slow_kernel, timeout=0.3)
+    """, handler=slow_kernel, timeout=1.0)
     assert outcome.ok, outcome
 
 
