@@ -7,6 +7,8 @@ mechanism does not hide the others.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 
 from sggit.errors import SggitError
@@ -71,4 +73,26 @@ def worker_confinement() -> list[Check]:
     return checks
 
 
-CHECKS = [architecture, worker_confinement]
+_PROBE_USERNS = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.unshare(0x10000000) != 0:
+    sys.exit(os.strerror(ctypes.get_errno()))
+"""
+
+
+def user_namespaces() -> list[Check]:
+    """Whether a process may make a user namespace: how non-root workers get the others."""
+    try:
+        probe = subprocess.run([sys.executable, "-S", "-c", _PROBE_USERNS], capture_output=True,
+                               text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return [Check("namespace.user", False, f"probe failed: {exc}")]
+    if probe.returncode == 0:
+        return [Check("namespace.user", True, "available: workers started without root can still confine themselves")]
+    reason = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else f"status {probe.returncode}"
+    return [Check("namespace.user", False, f"unshare(CLONE_NEWUSER): {reason}; "
+                                           "consequence: workers need root to get namespaces")]
+
+
+CHECKS = [architecture, user_namespaces, worker_confinement]
