@@ -87,6 +87,10 @@ def test_unserialisable_sdk_arguments_fail_in_the_gene(pool):
     ("def execute(input_json):\n    return 1 / 0", "exception", "ZeroDivisionError"),
     ("def run(input_json):\n    return '{}'", "exception", "defines no execute"),
     ("def execute(input_json):\n    return (", "exception", "SyntaxError"),
+    ("def execute(input_json):\n    return '[' * 100000 + ']' * 100000", "bad_output", "not JSON"),
+    ("class E(Exception):\n    def __str__(self):\n        raise E()\n"
+     "def execute(input_json):\n    raise E()", "exception", "E: <unprintable> (allele line 5)"),
+    ("def execute(input_json):\n    raise ValueError('v' * 10**7)", "exception", "ValueError: vvv"),
 ])
 def test_gene_failures_become_outcomes(pool, body, kind, words):
     outcome = run(pool, body)

@@ -166,9 +166,23 @@ def _where(exc: BaseException) -> str:
     return f" (allele line {line})" if line else ""
 
 
+_MESSAGE_LIMIT = 2000
+
+
+def _describe(exc: BaseException) -> str:
+    """The exception as text, even when a gene's own exception class cannot say itself."""
+    try:
+        said = str(exc)
+    except BaseException:  # noqa: BLE001 - a gene-defined __str__ may do anything
+        said = "<unprintable>"
+    if not isinstance(said, str):
+        said = "<unprintable>"
+    return said if len(said) <= _MESSAGE_LIMIT else said[:_MESSAGE_LIMIT] + "..."
+
+
 def classify(exc: BaseException, limits: dict) -> tuple[str, str]:
     """Map what a gene raised to an outcome kind and a reason a person can act on."""
-    text = f"{type(exc).__name__}: {exc}{_where(exc)}"
+    text = f"{type(exc).__name__}: {_describe(exc)}{_where(exc)}"
     if isinstance(exc, ForbiddenImport):
         return "forbidden", text
     if isinstance(exc, MemoryError):
@@ -184,10 +198,10 @@ def classify(exc: BaseException, limits: dict) -> tuple[str, str]:
             return "limit", f"open-file limit of {limits['RLIMIT_NOFILE']} reached: {text}"
         if exc.errno in (errno.EPERM, errno.EACCES, errno.EROFS, errno.ENOSYS):
             return "forbidden", f"the sandbox refused: {text}"
-    if isinstance(exc, RuntimeError) and "new thread" in str(exc):
+    if isinstance(exc, RuntimeError) and "new thread" in text:
         return "forbidden", f"threads are not available in the sandbox: {text}"
     if isinstance(exc, KernelError):
-        return "exception", f"kernel error: {exc}{_where(exc)}"
+        return "exception", f"kernel error: {_describe(exc)}{_where(exc)}"
     return "exception", text
 
 
@@ -265,7 +279,7 @@ class Runner:
         return self._check_output(output)
 
     def _check_output(self, output: Any) -> dict:
-        if not isinstance(output, str):
+        if type(output) is not str:
             return self._done(False, kind="bad_output",
                               message=f"{self.entry_point} returned {type(output).__name__}, not a JSON string")
         if len(output) > self.max_output:
@@ -273,7 +287,7 @@ class Runner:
                               message=f"output of {len(output)} characters exceeds {self.max_output}")
         try:
             json.loads(output)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             return self._done(False, kind="bad_output", message=f"output is not JSON: {exc}")
         return self._done(True, output=output)
 
