@@ -270,6 +270,9 @@ class MockKernel(Kernel):
         if link.kind == "vlan" and link.parent and mtu > self._link(link.parent).mtu:
             raise KernelError(f"set_mtu: {name} cannot exceed the MTU of its parent {link.parent}")
         link.mtu = mtu
+        for child in self.state.links.values():
+            if child.kind == "vlan" and child.parent == name and child.mtu > mtu:
+                child.mtu = mtu  # as the kernel's vlan_device_event does
         return self._describe(link)
 
     @_op

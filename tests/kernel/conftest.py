@@ -41,6 +41,7 @@ def _sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 class Namespaces:
     host: str
     peer: str
+    gateway: str = GATEWAY
 
     def ip(self, *args: str, ns: str | None = None) -> Any:
         """`ip -j` in the host namespace (or `ns`), parsed."""
