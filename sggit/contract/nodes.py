@@ -36,7 +36,7 @@ class Node(BaseModel):
         return _strip(self.model_dump())
 
 
-_POSITION_KEYS = frozenset({"line", "column", "end_line", "positions", "kind_line"})
+_POSITION_KEYS = frozenset({"line", "column", "end_line", "positions", "kind_line", "section_lines"})
 
 
 def _strip(value: Any) -> Any:
@@ -283,6 +283,7 @@ class Gene(Node):
     examples: list[Example] = Field(default_factory=list)
     sections: list[str] = Field(default_factory=list)
     positions: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    section_lines: dict[str, int] = Field(default_factory=dict)
 
     def type_table(self) -> dict[str, TypeDef]:
         return {t.name: t for t in self.types}
@@ -357,6 +358,7 @@ class Pathway(Node):
     on_failure: list[Policy] = Field(default_factory=list)
     sections: list[str] = Field(default_factory=list)
     positions: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    section_lines: dict[str, int] = Field(default_factory=dict)
 
     def step(self, number: int) -> Step | None:
         for step in self.steps:
@@ -401,6 +403,7 @@ class Topology(Node):
     on_failure: list[Policy] = Field(default_factory=list)
     sections: list[str] = Field(default_factory=list)
     positions: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    section_lines: dict[str, int] = Field(default_factory=dict)
 
 
 class Binding(Node):
@@ -415,6 +418,7 @@ class Phenotype(Node):
     bindings: list[Binding] = Field(default_factory=list)
     sections: list[str] = Field(default_factory=list)
     positions: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    section_lines: dict[str, int] = Field(default_factory=dict)
 
 
 Definition = Annotated[Union[Gene, Pathway, Topology, Phenotype], Field(discriminator="kind")]

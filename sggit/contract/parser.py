@@ -46,6 +46,7 @@ class _Indenter(PostLex):
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         levels = [0]
         parens = 0
+        opened: list[Token] = []
         token = None
         for token in stream:
             if token.type == "_NL":
@@ -74,8 +75,13 @@ class _Indenter(PostLex):
             yield token
             if token.type == "LSQB":
                 parens += 1
+                opened.append(token)
             elif token.type == "RSQB":
                 parens = max(parens - 1, 0)
+                if opened:
+                    opened.pop()
+        if opened:
+            raise _LocatedError(opened[-1].line or 1, opened[-1].column or 1, "`[` is never closed", "close the list with `]`")
         line = token.end_line if token is not None and token.end_line else 1
         while len(levels) > 1:
             levels.pop()
@@ -158,7 +164,7 @@ def _syntax_diagnostic(exc: UnexpectedInput) -> tuple[int, int, str, str | None]
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
         expected = set(exc.expected) | set(getattr(exc, "accepts", None) or ())
-        if tok.type in ("_INDENT", "_DEDENT", "$END"):
+        if tok.type in ("_INDENT", "_DEDENT", "$END", "_NL"):
             line, column = tok.line, tok.column
             what = _TERMINAL_NAMES.get(tok.type, tok.type)
         else:
@@ -597,6 +603,28 @@ def _chunks(text: str) -> list[tuple[int, str]]:
     return chunks
 
 
+_HEADER_RE = re.compile(
+    r"^[ ]+(does|takes|gives|types|before|after|fails[ ]+when|unhealthy[ ]+when|feeds|verify|examples"
+    r"|steps|requires|on[ ]+failure|has)[ ]*:"
+)
+
+
+def _section_lines(text_lines: list[str], lo: int, hi: int) -> dict[str, int]:
+    """Where each block section's header line is, for placing comments when formatting."""
+    found: dict[str, int] = {}
+    indent: int | None = None
+    for i in range(lo, min(hi, len(text_lines))):
+        line = text_lines[i]
+        match = _HEADER_RE.match(line)
+        if not match:
+            continue
+        width = len(line) - len(line.lstrip(" "))
+        indent = width if indent is None else indent
+        if width == indent:
+            found.setdefault(re.sub(r"[ ]+", "_", match.group(1)), i + 1)
+    return found
+
+
 def _line_of(text_lines: list[str], line: int) -> str | None:
     if 1 <= line <= len(text_lines):
         return text_lines[line - 1]
@@ -648,6 +676,7 @@ def parse_collect(text: str, path: str = "<string>") -> tuple[n.Document, list[D
                 raise
             finally:
                 comments = list(_POSTLEX.comments)
+        definition.section_lines = _section_lines(text_lines, start, start + chunk.count("\n") + 1)
         doc.definitions.append(definition)
         doc.comments.extend(comments)
     if not doc.definitions and not diagnostics and text.strip() and not all(

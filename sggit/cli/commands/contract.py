@@ -1,0 +1,95 @@
+"""`sggit check` and `sggit fmt`: the contract tooling."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+
+import click
+
+from sggit.contract.errors import ContractError
+from sggit.contract.fmt import format_document
+from sggit.contract.parser import parse_text
+from sggit.contract.tree import sg_files
+from sggit.fsutil import atomic_write_text
+from sggit.project import CONTRACTS_DIR, GENOME_DIR, PHENOTYPES_DIR, check_paths, find_root
+
+_PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+
+
+def _default_paths() -> list[Path]:
+    root = find_root(Path.cwd())
+    if root is None:
+        raise click.UsageError("no PATH given and no contracts/ directory here or above")
+    return [p for p in (root / CONTRACTS_DIR, root / PHENOTYPES_DIR, root / GENOME_DIR) if p.is_dir()]
+
+
+@click.command()
+@click.option("--syntax-only", is_flag=True, help="Parse only; do not resolve names across the genome.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_PATHS
+def check(syntax_only: bool, fmt: str, paths: tuple[Path, ...]) -> None:
+    """Check contracts (.sg), phenotype files (.toml) and seed alleles (genome/<locus>/*.py).
+
+    Directories are searched recursively. A contract is checked together with the
+    contracts/ tree of its project, so its references resolve. Exit 1 when
+    anything is invalid.
+    """
+    targets = list(paths) or _default_paths()
+    report = check_paths(targets, syntax_only=syntax_only)
+    if fmt == "json":
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        for diag in report.diagnostics:
+            click.echo(diag.render())
+        n_files = len(report.files)
+        summary = f"{n_files} file{'s' if n_files != 1 else ''} checked"
+        if report.errors:
+            summary += f", {len(report.errors)} error{'s' if len(report.errors) != 1 else ''}"
+        click.echo(summary, err=True)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@click.command("fmt")
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 and list the files that would change.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the changes as a unified diff instead of writing.")
+@_PATHS
+def fmt_command(check_only: bool, show_diff: bool, paths: tuple[Path, ...]) -> None:
+    """Rewrite .sg files in the canonical layout (aligned columns, two-space indent)."""
+    targets = list(paths) or [p for p in _default_paths() if p.name == CONTRACTS_DIR]
+    changed: list[Path] = []
+    broken: list[ContractError] = []
+    files = sg_files(targets)
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+            formatted = format_document(parse_text(text, str(path)))
+        except ContractError as exc:
+            broken.append(exc)
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            click.echo(f"{path}: cannot read: {exc}", err=True)
+            broken.append(ContractError([]))
+            continue
+        if formatted == text:
+            continue
+        changed.append(path)
+        if show_diff:
+            click.echo("".join(difflib.unified_diff(text.splitlines(True), formatted.splitlines(True), str(path), f"{path} (formatted)")), nl=False)
+        elif check_only:
+            click.echo(f"would reformat {path}")
+        else:
+            atomic_write_text(path, formatted)
+            click.echo(f"reformatted {path}")
+    for exc in broken:
+        if exc.diagnostics:
+            click.echo(str(exc), err=True)
+    verb = "would be reformatted" if (check_only or show_diff) else "reformatted"
+    click.echo(f"{len(changed)} of {len(files)} file{'s' if len(files) != 1 else ''} {verb}", err=True)
+    if broken or ((check_only or show_diff) and changed):
+        raise SystemExit(1)
+
+
+COMMANDS = [check, fmt_command]

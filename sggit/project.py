@@ -1,0 +1,200 @@
+"""A genome project on disk (contracts/, genome/, phenotypes/) and checking it whole.
+
+`sggit check`, the pre-commit hooks and CI all call `check_paths`, so a problem
+reads the same wherever it is caught.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sggit.contract.checks import binding_problems, check_tree
+from sggit.contract.errors import Diagnostic
+from sggit.contract.tree import ContractTree, read_tree
+from sggit.genes import source_problems
+
+CONTRACTS_DIR = "contracts"
+GENOME_DIR = "genome"
+PHENOTYPES_DIR = "phenotypes"
+
+
+def find_root(start: str | Path) -> Path | None:
+    """The nearest directory at or above `start` that holds a contracts/ tree."""
+    here = Path(start).resolve()
+    if here.is_file():
+        here = here.parent
+    for candidate in [here, *here.parents]:
+        if candidate.name == CONTRACTS_DIR and candidate.is_dir():
+            return candidate.parent
+        if (candidate / CONTRACTS_DIR).is_dir():
+            return candidate
+    return None
+
+
+@dataclass
+class CheckReport:
+    files: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_json(self) -> dict:
+        return {
+            "ok": self.ok,
+            "files": self.files,
+            "errors": len(self.errors),
+            "diagnostics": [d.as_json() for d in self.diagnostics],
+        }
+
+
+def _classify(paths: list[Path]) -> tuple[list[Path], list[Path], list[Path]]:
+    sg: list[Path] = []
+    toml: list[Path] = []
+    py: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            sg.extend(sorted(p.rglob("*.sg")))
+            toml.extend(sorted(q for q in p.rglob("*.toml") if PHENOTYPES_DIR in q.parts or p.name == PHENOTYPES_DIR))
+            py.extend(sorted(q for q in p.rglob("*.py") if _locus_of(q) is not None))
+        elif p.suffix == ".sg":
+            sg.append(p)
+        elif p.suffix == ".toml":
+            toml.append(p)
+        elif p.suffix == ".py":
+            py.append(p)
+        else:
+            sg.append(p)
+    return sg, toml, py
+
+
+def _locus_of(path: Path) -> str | None:
+    """`genome/<locus>/<file>.py` names its locus by its directory."""
+    parts = path.parts
+    if len(parts) >= 3 and parts[-3] == GENOME_DIR:
+        return parts[-2]
+    return None
+
+
+def check_paths(paths: list[str | Path], *, syntax_only: bool = False) -> CheckReport:
+    """Check contracts, phenotype files and seed alleles; contracts resolve against their project."""
+    given = [Path(p) for p in paths]
+    sg, toml, py = _classify(given)
+    report = CheckReport(files=[str(p) for p in sg + toml + py])
+    context: list[Path] = []
+    if not syntax_only:
+        roots = {find_root(p) for p in given}
+        for root in sorted((r for r in roots if r is not None), key=str):
+            context.extend(q for q in sorted((root / CONTRACTS_DIR).rglob("*.sg")))
+    resolved = {p.resolve() for p in sg}
+    extra = [p for p in context if p.resolve() not in resolved]
+    tree = read_tree(sg + extra)
+    context_paths = {str(p) for p in extra}
+    # Syntax errors of other contracts explain references that do not resolve, so they show.
+    report.diagnostics.extend(tree.diagnostics)
+    if not syntax_only:
+        report.diagnostics.extend(d for d in check_tree(tree) if d.path not in context_paths)
+    for path in toml:
+        report.diagnostics.extend(check_phenotype_file(path, None if syntax_only else tree))
+    for path in py:
+        report.diagnostics.extend(check_allele_file(path, None if syntax_only else tree))
+    return report
+
+
+def _key_position(lines: list[str], key: str) -> tuple[int, int]:
+    for i, line in enumerate(lines, 1):
+        stripped = line.lstrip()
+        if stripped.startswith(key) and stripped[len(key):].lstrip().startswith("="):
+            return i, len(line) - len(stripped) + 1
+        if stripped.startswith(f"[{key}]"):
+            return i, len(line) - len(stripped) + 1
+    return 1, 1
+
+
+def check_phenotype_file(path: Path, tree: ContractTree | None) -> list[Diagnostic]:
+    """Schema of a phenotype file, its topology, and its bindings against the topology's takes."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [Diagnostic(str(path), 1, 1, f"cannot read: {exc}")]
+    lines = text.splitlines()
+
+    def diag(key: str, message: str, hint: str | None = None) -> Diagnostic:
+        line, col = _key_position(lines, key)
+        return Diagnostic(str(path), line, col, message, hint, lines[line - 1] if lines else None)
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        import re
+
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        if m:
+            line, col = int(m.group(1)), int(m.group(2))
+        else:
+            line, col = max(len(lines), 1), len(lines[-1]) + 1 if lines else 1
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
+        return [Diagnostic(str(path), line, col, f"invalid TOML: {message}", None, lines[line - 1] if 0 < line <= len(lines) else None)]
+    out: list[Diagnostic] = []
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        out.append(diag("name", "phenotype file needs `name = \"...\"`"))
+    elif name != path.stem:
+        out.append(diag("name", f"phenotype name {name} does not match its file name {path.stem}", f"rename the file to {name}.toml"))
+    topology = data.get("topology")
+    if not isinstance(topology, str) or not topology:
+        out.append(diag("topology", "phenotype file needs `topology = \"...\"`, the topology it is for"))
+        return out
+    bindings = data.get("bindings", {})
+    if not isinstance(bindings, dict):
+        out.append(diag("bindings", "`bindings` must be a table"))
+        return out
+    if tree is None:
+        return out
+    topo = tree.topologies.get(topology)
+    if topo is None:
+        import difflib
+
+        close = difflib.get_close_matches(topology, list(tree.topologies), n=1)
+        out.append(diag("topology", f"unknown topology {topology}", f"did you mean {close[0]}?" if close else None))
+        return out
+    for problem in binding_problems(bindings, topo):
+        key = problem.split(":", 1)[0].split("[", 1)[0].split(".", 1)[0]
+        out.append(diag(key if key in bindings else "bindings", f"bindings.{problem}"))
+    return out
+
+
+def check_allele_file(path: Path, tree: ContractTree | None) -> list[Diagnostic]:
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [Diagnostic(str(path), 1, 1, f"cannot read: {exc}")]
+    lines = source.splitlines()
+    out = [
+        Diagnostic(str(path), p.line, p.column, p.message, None, lines[p.line - 1] if 0 < p.line <= len(lines) else None)
+        for p in source_problems(source)
+    ]
+    locus = _locus_of(path)
+    if tree is not None and locus is not None and locus not in tree.genes:
+        import difflib
+
+        close = difflib.get_close_matches(locus, list(tree.genes), n=1)
+        out.append(Diagnostic(str(path), 1, 1, f"genome/{locus}/ names no locus of this genome", f"did you mean {close[0]}?" if close else "loci are the genes under contracts/"))
+    return out
+
+
+def seeds(root: Path) -> dict[str, list[Path]]:
+    """Seed alleles of a project by locus: `genome/<locus>/*.py` on the user's branch."""
+    found: dict[str, list[Path]] = {}
+    base = root / GENOME_DIR
+    if base.is_dir():
+        for path in sorted(base.glob("*/*.py")):
+            found.setdefault(path.parent.name, []).append(path)
+    return found
