@@ -544,7 +544,7 @@ class MockKernel(Kernel):
                     self.state.clock += PROBE_RTT
                     self.state.neighbours = [n for n in self.state.neighbours if not (n.ip == target and n.dev == source)]
                     self.state.neighbours.append(Neighbour(ip=target, mac=host.mac, dev=source, confirmed=self.state.clock))
-                    result.update(reachable=True, rtt_ms=PROBE_RTT * 1000)
+                    result.update(reachable=True, rtt_ms=round(PROBE_RTT * 1000, 3))
                     return result
         return lost(f"no answer from {target}")
 

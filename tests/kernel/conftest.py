@@ -86,6 +86,9 @@ def netns() -> Iterator[Namespaces]:
     try:
         _sh("ip", "netns", "add", ns.host)
         _sh("ip", "netns", "add", ns.peer)
+        for name in (ns.host, ns.peer):  # no IPv6 chatter: the host speaks only when a test makes it
+            for scope in ("all", "default"):
+                _sh("ip", "netns", "exec", name, "sysctl", "-qw", f"net.ipv6.conf.{scope}.disable_ipv6=1")
         p = ns.peer
         _sh("ip", "-n", p, "link", "add", "upstream", "type", "bridge")
         for i in (0, 1):
