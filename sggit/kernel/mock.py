@@ -207,6 +207,8 @@ class MockKernel(Kernel):
     def inject(self, kind: str, **params: Any) -> None:
         """Make the world misbehave: link_down, link_up, reflecting_switch, netlink_error."""
         if kind in ("link_down", "link_up"):
+            if "dev" not in params:
+                raise KernelError(f"{kind} needs dev=<NIC>")
             nic = self._link(params["dev"])
             if nic.kind != "physical":
                 raise KernelError(f"{kind}: {nic.name} is not a physical NIC")
@@ -215,7 +217,10 @@ class MockKernel(Kernel):
         elif kind == "reflecting_switch":
             self.state.reflecting_switch = bool(params.get("enabled", True))
         elif kind == "netlink_error":
-            self.state.errors.append(PendingError(**params))
+            try:
+                self.state.errors.append(PendingError(**params))
+            except ValueError as exc:
+                raise KernelError(f"netlink_error takes op=, count=, error=: {str(exc).splitlines()[0]}") from None
         else:
             raise KernelError(f"unknown failure to inject: {kind!r}")
         self._tick()

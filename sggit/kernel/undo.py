@@ -41,6 +41,9 @@ class UndoFailure(BaseModel):
     step: str
     error: str
 
+    def __str__(self) -> str:
+        return f"undo of {self.entry}: {self.step} failed: {self.error}"
+
 
 class UndoLog(BaseModel):
     entries: list[UndoEntry] = Field(default_factory=list)
