@@ -82,10 +82,12 @@ class NetlinkKernel(Kernel):
 
     # plumbing ----------------------------------------------------------------
     @contextmanager
-    def _call(self, op: str, kind: str | None = None) -> Iterator[None]:
+    def _call(self, op: str, kind: str | None = None, name: str | None = None) -> Iterator[None]:
         try:
             yield
         except NetlinkError as exc:
+            if name is not None and exc.code == errno.ENODEV:
+                raise KernelError(f"no such interface: {name!r}") from None
             if kind and exc.code in (errno.EOPNOTSUPP, errno.ENOTSUP):
                 raise KernelError(f"{kind}: link type not supported by this kernel") from None
             if exc.code == errno.EPERM:
@@ -96,28 +98,31 @@ class NetlinkKernel(Kernel):
 
     def _msg(self, name: str) -> Any:
         api.check_ifname(name)
-        with self._call("get_link"):
-            found = self._ipr.link_lookup(ifname=name)
-        if not found:
-            raise KernelError(f"no such interface: {name!r}")
-        with self._call("get_link"):
-            return self._ipr.get_links(found[0])[0]
+        with self._call("get_link", name=name):
+            return self._ipr.link("get", ifname=name)[0]
 
     def _index(self, name: str) -> int:
         return int(self._msg(name)["index"])
+
+    def _name_of(self, index: int) -> str | None:
+        try:
+            return self._ipr.link("get", index=index)[0].get_attr("IFLA_IFNAME")
+        except NetlinkError:
+            return None
 
     def _names(self) -> dict[int, str]:
         with self._call("list_links"):
             return {int(m["index"]): m.get_attr("IFLA_IFNAME") for m in self._ipr.get_links()}
 
     def _describe(self, msg: Any, names: dict[int, str] | None = None) -> dict:
-        names = names if names is not None else self._names()
+        """A link as the interface promises it; names of related links are looked up only if needed."""
+        name_of = names.get if names is not None else self._name_of
         master = msg.get_attr("IFLA_MASTER")
         kind = _kind(msg)
         data = _data(msg)
         parent = vlan_id = None
         if kind == "vlan":
-            parent = names.get(msg.get_attr("IFLA_LINK"))
+            parent = name_of(msg.get_attr("IFLA_LINK"))
             vlan_id = data.get_attr("IFLA_VLAN_ID") if data is not None else None
         oper = str(msg.get_attr("IFLA_OPERSTATE") or "unknown").lower()
         return {
@@ -129,7 +134,7 @@ class NetlinkKernel(Kernel):
             "up": bool(msg["flags"] & IFF_UP),
             "carrier": bool(msg.get_attr("IFLA_CARRIER")),
             "state": {"up": "up", "down": "down", "lowerlayerdown": "down"}.get(oper, oper),
-            "master": names.get(master) if master else None,
+            "master": name_of(master) if master else None,
             "parent": parent,
             "vlan_id": vlan_id,
         }
@@ -164,9 +169,9 @@ class NetlinkKernel(Kernel):
         return self._describe(self._msg(name))
 
     def _set(self, op: str, name: str, **attrs: Any) -> dict:
-        index = self._index(name)
-        with self._call(op):
-            self._ipr.link("set", index=index, **attrs)
+        api.check_ifname(name)
+        with self._call(op, name=name):
+            self._ipr.link("set", ifname=name, **attrs)
         return self.get_link(name)
 
     def set_link_up(self, name: str) -> dict:
@@ -207,31 +212,33 @@ class NetlinkKernel(Kernel):
 
     def add_port(self, bridge: str, port: str) -> list[dict]:
         br = self._require_kind(bridge, "bridge", "add_port")
-        link = self.get_link(port)
-        if link["kind"] == "bridge":
+        link = self._msg(port)
+        if _kind(link) == "bridge":
             raise KernelError(f"add_port: {port} is a bridge; a bridge cannot be a port of another bridge")
-        if link["master"] is not None:
-            raise KernelError(f"add_port: {port} is already a port of {link['master']}")
+        if link.get_attr("IFLA_MASTER"):
+            raise KernelError(f"add_port: {port} is already a port of {self._name_of(link.get_attr('IFLA_MASTER'))}")
         with self._call("add_port"):
             self._ipr.link("set", index=link["index"], master=br["index"])
-        return self.list_ports(bridge)
+        return self._ports(br["index"])
 
     def remove_port(self, bridge: str, port: str) -> list[dict]:
-        self._require_kind(bridge, "bridge", "remove_port")
-        link = self.get_link(port)
-        if link["master"] != bridge:
+        br = self._require_kind(bridge, "bridge", "remove_port")
+        link = self._msg(port)
+        if link.get_attr("IFLA_MASTER") != br["index"]:
             raise KernelError(f"remove_port: {port} is not a port of {bridge}")
         with self._call("remove_port"):
             self._ipr.link("set", index=link["index"], master=0)
-        return self.list_ports(bridge)
+        return self._ports(br["index"])
 
     def list_ports(self, bridge: str) -> list[dict]:
-        br = self._require_kind(bridge, "bridge", "list_ports")
+        return self._ports(self._require_kind(bridge, "bridge", "list_ports")["index"])
+
+    def _ports(self, bridge_index: int) -> list[dict]:
         with self._call("list_ports"):
             dump = list(self._ipr.brport("dump"))
         ports = []
         for msg in dump:
-            if msg.get_attr("IFLA_MASTER") != br["index"]:
+            if msg.get_attr("IFLA_MASTER") != bridge_index:
                 continue
             info = msg.get_attr("IFLA_PROTINFO")
             state = info.get_attr("IFLA_BRPORT_STATE") if info is not None else None
@@ -354,24 +361,32 @@ class NetlinkKernel(Kernel):
     def add_address(self, dev: str, cidr: str) -> list[str]:
         addr = self._parse_cidr(cidr)
         index = self._index(dev)
-        if str(addr) in self.list_addresses(dev):
-            raise KernelError(f"add_address: {addr} is already on {dev}")
-        with self._call("add_address"):
+        try:
             self._ipr.addr("add", index=index, address=str(addr.ip), prefixlen=addr.network.prefixlen)
-        return self.list_addresses(dev)
+        except NetlinkError as exc:
+            if exc.code == errno.EEXIST:
+                raise KernelError(f"add_address: {addr} is already on {dev}") from None
+            with self._call("add_address"):
+                raise
+        return self._addresses(index)
 
     def remove_address(self, dev: str, cidr: str) -> list[str]:
         addr = self._parse_cidr(cidr)
         index = self._index(dev)
-        if str(addr) not in self.list_addresses(dev):
-            raise KernelError(f"remove_address: {addr} is not on {dev}")
-        with self._call("remove_address"):
+        try:
             self._ipr.addr("del", index=index, address=str(addr.ip), prefixlen=addr.network.prefixlen)
-        return self.list_addresses(dev)
+        except NetlinkError as exc:
+            if exc.code == errno.EADDRNOTAVAIL:
+                raise KernelError(f"remove_address: {addr} is not on {dev}") from None
+            with self._call("remove_address"):
+                raise
+        return self._addresses(index)
 
     def list_addresses(self, dev: str) -> list[str]:
         """Addresses set on `dev`; IPv6 link-local ones are the kernel's, not ours, and left out."""
-        index = self._index(dev)
+        return self._addresses(self._index(dev))
+
+    def _addresses(self, index: int) -> list[str]:
         with self._call("list_addresses"):
             msgs = list(self._ipr.get_addr(index=index))
         out = []

@@ -208,3 +208,15 @@ def test_vlan_when_the_kernel_has_8021q(kernel: NetlinkKernel, netns) -> None:
     link = kernel.create_vlan("eth0", 100)
     assert (link["parent"], link["vlan_id"]) == ("eth0", 100)
     assert netns.link("eth0.100")["linkinfo"]["info_data"]["id"] == 100
+
+
+def test_address_errors_are_clear(kernel: NetlinkKernel) -> None:
+    kernel.add_address("eth1", "10.1.2.3/24")
+    with pytest.raises(KernelError, match=r"add_address: 10.1.2.3/24 is already on eth1"):
+        kernel.add_address("eth1", "10.1.2.3/24")
+    with pytest.raises(KernelError, match=r"remove_address: 10.9.9.9/24 is not on eth1"):
+        kernel.remove_address("eth1", "10.9.9.9/24")
+    with pytest.raises(KernelError, match="no such interface: 'nope0'"):
+        kernel.add_address("nope0", "10.1.2.3/24")
+    with pytest.raises(KernelError, match="no such interface: 'nope0'"):
+        kernel.set_mtu("nope0", 1400)
