@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from typing import Any
-
 from sggit.errors import SggitError
 
 IFNAMSIZ = 15
@@ -31,8 +29,6 @@ _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 class KernelError(SggitError):
     """A kernel operation that could not be done; the message says which and why."""
 
-
-Json = Any
 
 
 def check_ifname(name: object) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +19,20 @@ from sggit.kernel.api import INTERFACE, MUTATING, Kernel, KernelError
 from sggit.kernel.undo import PLANNERS, UndoLog
 
 Handler = Callable[[str, Any, Any], Any]
+
+
+_locks: weakref.WeakKeyDictionary[Kernel, threading.RLock] = weakref.WeakKeyDictionary()
+_locks_guard = threading.Lock()
+
+
+def kernel_lock(kernel: Kernel) -> threading.RLock:
+    """One lock per kernel: an inverse is planned from the state the call then changes,
+    so no other call may slip in between (pathway steps can run in parallel)."""
+    with _locks_guard:
+        lock = _locks.get(kernel)
+        if lock is None:
+            lock = _locks[kernel] = threading.RLock()
+        return lock
 
 
 @functools.cache
@@ -50,11 +66,12 @@ def perform(
     named = {k: v for k, v in bound.arguments.items() if k != "self"}
 
     recording = undo_log is not None and name in MUTATING
-    steps = PLANNERS[name](kernel, **named) if recording else []
-    result = getattr(kernel, name)(**named)
-    if recording:
-        assert undo_log is not None
-        undo_log.record(name, list(args), dict(kwargs), steps)
+    with kernel_lock(kernel):
+        steps = PLANNERS[name](kernel, **named) if recording else []
+        result = getattr(kernel, name)(**named)
+        if recording:
+            assert undo_log is not None
+            undo_log.record(name, list(args), dict(kwargs), steps)
     return result
 
 

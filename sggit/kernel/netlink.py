@@ -296,8 +296,8 @@ class NetlinkKernel(Kernel):
                 raise KernelError(f"create_bond: {link['name']} is already enslaved to {link['master']}")
         with self._call("create_bond", kind="bond"):
             self._ipr.link("add", ifname=name, kind="bond", bond_mode=BOND_MODE_NUMBERS[mode], bond_miimon=miimon)
+        bond_index = self._index(name)
         try:
-            bond_index = self._index(name)
             for link in links:
                 with self._call("create_bond"):
                     self._ipr.link("set", index=link["index"], state="down")

@@ -75,6 +75,16 @@ class UndoLog(BaseModel):
                     failures.append(UndoFailure(entry=label, step=step.describe(), error=str(exc) or type(exc).__name__))
         return failures
 
+    def rollback_action(self, kernel: Kernel, to: int = 0) -> Callable[[], list[str]]:
+        """The runtime's `Rollback` form: undo, and say what could not be undone."""
+        from sggit.kernel.dispatch import kernel_lock
+
+        def undo() -> list[str]:
+            with kernel_lock(kernel):
+                return [str(f) for f in self.rollback(kernel, to)]
+
+        return undo
+
     def to_json(self) -> str:
         return self.model_dump_json()
 

@@ -105,3 +105,49 @@ def test_irreversible_delete_is_refused_before_anything_changes(mock: MockKernel
     with pytest.raises(KernelError, match="could not be undone"):
         perform(mock, "delete_link", ["eth0"], {}, log)
     assert mock.get_link("eth0")["name"] == "eth0"
+
+
+def test_rollback_action_speaks_the_runtimes_form(mock: MockKernel) -> None:
+    log = UndoLog()
+    handler = make_handler(mock, log)
+    handler("create_bridge", ["br1"], {})
+    handler("set_mtu", ["br1", 1400], {})
+    mock.delete_bridge("br1")
+    errors = log.rollback_action(mock)()
+    assert errors == ["undo of set_mtu('br1', 1400): set_mtu('br1', 1500) failed: no such interface: 'br1'",
+                      "undo of create_bridge('br1'): delete_bridge('br1') failed: no such interface: 'br1'"]
+
+
+class _SlowMock(MockKernel):
+    """Returns from some set_mtu calls a moment after the change: a window for another caller
+    to change the link and log its call first."""
+
+    def set_mtu(self, name: str, mtu: int) -> dict:
+        import time
+
+        result = super().set_mtu(name, mtu)
+        time.sleep(0.003 if mtu % 2 == 0 else 0)
+        return result
+
+
+def test_parallel_callers_share_one_log_and_roll_back_to_the_start() -> None:
+    """Planning an inverse, making the call and logging it must not interleave with another caller."""
+    import threading
+
+    from sggit.kernel.mock import default_description
+
+    kernel = _SlowMock(default_description())
+    log = UndoLog()
+
+    def work(mtu: int) -> None:
+        for _ in range(10):
+            perform(kernel, "set_mtu", ["eth0", mtu], {}, log)
+
+    threads = [threading.Thread(target=work, args=(1400 + i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(log) == 40
+    assert log.rollback(kernel) == []
+    assert kernel.get_link("eth0")["mtu"] == 1500
