@@ -547,8 +547,9 @@ class MockKernel(Kernel):
             for host in self._hosts():
                 if host.ip == target and host.vlan == vlan:
                     self.state.clock += PROBE_RTT
-                    self.state.neighbours = [n for n in self.state.neighbours if not (n.ip == target and n.dev == source)]
-                    self.state.neighbours.append(Neighbour(ip=target, mac=host.mac, dev=source, confirmed=self.state.clock))
+                    if method != "arp":  # a raw ARP probe bypasses the stack and teaches it nothing
+                        self.state.neighbours = [n for n in self.state.neighbours if not (n.ip == target and n.dev == source)]
+                        self.state.neighbours.append(Neighbour(ip=target, mac=host.mac, dev=source, confirmed=self.state.clock))
                     result.update(reachable=True, rtt_ms=round(PROBE_RTT * 1000, 3))
                     return result
         return lost(f"no answer from {target}")

@@ -180,7 +180,12 @@ def test_probe_failure_costs_its_timeout_on_the_virtual_clock(mock: MockKernel) 
     assert mock.now() == start + 2.0
     ok = mock.probe("eth0", "192.0.2.1", "arp")
     assert ok["reachable"] is True
-    assert {"ip": "192.0.2.1", "mac": "52:54:00:00:00:01", "dev": "eth0", "state": "REACHABLE"} in mock.neighbours("eth0")
+    assert mock.neighbours("eth0") == []  # ARP probes go around the stack, as on the real kernel
+    mock.add_address("eth0", "192.0.2.10/24")
+    assert mock.probe("eth0", "192.0.2.1", "icmp")["reachable"] is True
+    assert mock.neighbours("eth0") == [{"ip": "192.0.2.1", "mac": "52:54:00:00:00:01", "dev": "eth0", "state": "REACHABLE"}]
+    mock.sleep(31)
+    assert mock.neighbours()[0]["state"] == "STALE"
 
 
 def test_icmp_needs_an_address_and_gateway_follows_addresses(mock: MockKernel) -> None:

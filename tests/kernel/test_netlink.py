@@ -220,3 +220,39 @@ def test_address_errors_are_clear(kernel: NetlinkKernel) -> None:
         kernel.add_address("nope0", "10.1.2.3/24")
     with pytest.raises(KernelError, match="no such interface: 'nope0'"):
         kernel.set_mtu("nope0", 1400)
+
+
+def test_both_kernels_answer_in_the_same_shapes(kernel: NetlinkKernel, netns) -> None:
+    """A gene cannot tell the kernels apart by the keys of what they return."""
+    from sggit.kernel.mock import MockKernel, default_description
+
+    mock = MockKernel(default_description())
+    answers = {}
+    for k, gateway in ((mock, "192.0.2.1"), (kernel, netns.gateway)):
+        net = gateway.rsplit(".", 1)[0]
+        k.create_bridge("br0")
+        k.add_port("br0", "eth0")
+        k.set_link_up("br0")
+        k.add_address("br0", f"{net}.2/24")
+        answers[k] = {
+            "link": k.get_link("br0"),
+            "ports": k.list_ports("br0"),
+            "stp": k.get_stp("br0"),
+            "probe": k.probe("br0", gateway, "icmp", 2.0),
+            "garp": k.send_gratuitous_arp("br0"),
+            "fdb": k.fdb("br0"),
+            "neighbours": k.neighbours("br0"),
+        }
+
+    def keys(value):
+        if isinstance(value, dict):
+            return {k: keys(v) for k, v in value.items()} if all(isinstance(v, (dict, list)) for v in value.values()) else sorted(value)
+        if isinstance(value, list):
+            return keys(value[0]) if value else []
+        return type(value).__name__
+
+    ours, theirs = answers[mock], answers[kernel]
+    for what in ours:
+        assert keys(ours[what]) == keys(theirs[what]), what
+    assert ours["probe"]["reachable"] and theirs["probe"]["reachable"]
+    assert ours["link"]["state"] == theirs["link"]["state"] == "up"
