@@ -65,11 +65,13 @@ def test_bridge_create_on_mock(mock: MockKernel) -> None:
     assert "already enslaved to br0" in run({"bridge_name": "br1", "interfaces": ["eth0"]})["error"]
 
 
-def test_bridge_create_matches_the_contract_example(mock: MockKernel) -> None:
-    example = TREE.genes["bridge_create"].examples[0]
-    out = runner(mock, "bridge_create")({"bridge_name": "br-example", "interfaces": []})
-    assert {"success": True, "resources_created": ["br-example"]}.items() <= out.items()
-    assert example is not None
+EXAMPLES = [(locus, ex) for locus, gene in sorted(TREE.genes.items()) for ex in gene.examples]
+
+
+@pytest.mark.parametrize(("locus", "example"), EXAMPLES, ids=[f"{l}-{i}" for i, (l, _) in enumerate(EXAMPLES)])
+def test_seeds_meet_the_contract_examples(mock: MockKernel, locus: str, example) -> None:
+    out = runner(mock, locus)(example.input)
+    assert example.output.items() <= out.items()
 
 
 def test_bridge_stp_on_mock(mock: MockKernel) -> None:
