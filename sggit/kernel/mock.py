@@ -310,6 +310,11 @@ class MockKernel(Kernel):
             raise KernelError(f"add_port: {port} is a bridge; a bridge cannot be a port of another bridge")
         if link.master is not None:
             raise KernelError(f"add_port: {port} is already a port of {link.master}")
+        lower = link
+        while lower.kind == "vlan" and lower.parent:
+            if lower.parent == bridge:
+                raise KernelError(f"add_port: {port} sits on {bridge}; making it a port would be a loop")
+            lower = self.state.links[lower.parent]
         link.master = bridge
         br.port_since[port] = self.state.clock
         return self._ports(br)

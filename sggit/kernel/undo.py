@@ -143,12 +143,25 @@ def _rebuild_vlan(kernel: Kernel, name: str) -> list[UndoStep]:
     return steps + _restore_link_extras(kernel, link, kernel.list_addresses(name))
 
 
+def _with_vlans(rebuild: Callable[[Kernel, str], list[UndoStep]]) -> Callable[[Kernel, str], list[UndoStep]]:
+    """Deleting a link deletes the VLANs on it too, so their rebuild follows its own."""
+
+    def plan(kernel: Kernel, name: str) -> list[UndoStep]:
+        steps = rebuild(kernel, name)
+        for link in kernel.list_links():
+            if link["kind"] == "vlan" and link["parent"] == name:
+                steps += _rebuild_vlan(kernel, link["name"])
+        return steps
+
+    return plan
+
+
 def _plan_delete_link(kernel: Kernel, name: str) -> list[UndoStep]:
     kind = kernel.get_link(name)["kind"]
     rebuild = {"bridge": _rebuild_bridge, "bond": _rebuild_bond, "vlan": _rebuild_vlan}.get(kind)
     if rebuild is None:
         raise KernelError(f"delete_link: {name} is a {kind} link; deleting it could not be undone, so it is refused")
-    return rebuild(kernel, name)
+    return _with_vlans(rebuild)(kernel, name)
 
 
 def _plan_link_flag(kernel: Kernel, name: str, up: bool) -> list[UndoStep]:
@@ -221,12 +234,12 @@ PLANNERS: dict[str, Planner] = {
     "set_mtu": lambda k, name, mtu: _plan_set_attr(k, "set_mtu", "mtu", name),
     "delete_link": _plan_delete_link,
     "create_bridge": lambda k, name, stp=False: [_step("delete_bridge", name)],
-    "delete_bridge": lambda k, name: _rebuild_bridge(k, name),
+    "delete_bridge": lambda k, name: _with_vlans(_rebuild_bridge)(k, name),
     "add_port": _plan_add_port,
     "remove_port": _plan_remove_port,
     "set_stp": _plan_set_stp,
     "create_bond": _plan_create_bond,
-    "delete_bond": lambda k, name: _rebuild_bond(k, name),
+    "delete_bond": lambda k, name: _with_vlans(_rebuild_bond)(k, name),
     "create_vlan": lambda k, parent, vlan_id, name=None: [_step("delete_link", name or f"{parent}.{vlan_id}")],
     "add_address": _plan_add_address,
     "remove_address": _plan_remove_address,

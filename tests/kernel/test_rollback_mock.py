@@ -10,7 +10,7 @@ from sggit.kernel.dispatch import perform
 from sggit.kernel.mock import MockKernel, default_description
 from sggit.kernel.undo import UndoLog
 
-NAMES = ["eth0", "eth1", "eth2", "br0", "br1", "bond0", "eth0.10"]
+NAMES = ["eth0", "eth1", "eth2", "br0", "br1", "bond0", "eth0.10", "bond0.10", "br0.10"]
 
 
 def snapshot(k: MockKernel) -> dict:
@@ -44,7 +44,7 @@ calls = st.one_of(
     st.tuples(st.just("set_stp"), st.tuples(st.sampled_from(["br0", "br1"]), st.booleans(), st.sampled_from([4, 15]))),
     st.tuples(st.just("create_bond"), st.tuples(st.just("bond0"), st.just("active-backup"), st.lists(st.sampled_from(["eth1", "eth2"]), min_size=1, max_size=2, unique=True))),
     st.tuples(st.just("delete_bond"), st.tuples(st.just("bond0"))),
-    st.tuples(st.just("create_vlan"), st.tuples(st.just("eth0"), st.just(10))),
+    st.tuples(st.just("create_vlan"), st.tuples(st.sampled_from(["eth0", "bond0", "br0"]), st.just(10))),
     st.tuples(st.just("add_address"), st.tuples(name, st.sampled_from(["192.0.2.10/24", "198.51.100.1/24"]))),
     st.tuples(st.just("remove_address"), st.tuples(name, st.sampled_from(["192.0.2.10/24", "198.51.100.1/24"]))),
 )
