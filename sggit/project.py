@@ -136,8 +136,11 @@ def check_phenotype_file(path: Path, tree: ContractTree | None) -> list[Diagnost
         import re
 
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        if m:
+            line, col = int(m.group(1)), int(m.group(2))
+        else:
+            line, col = max(len(lines), 1), len(lines[-1]) + 1 if lines else 1
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
         return [Diagnostic(str(path), line, col, f"invalid TOML: {message}", None, lines[line - 1] if 0 < line <= len(lines) else None)]
     out: list[Diagnostic] = []
     name = data.get("name")

@@ -46,6 +46,7 @@ class _Indenter(PostLex):
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         levels = [0]
         parens = 0
+        opened: list[Token] = []
         token = None
         for token in stream:
             if token.type == "_NL":
@@ -74,8 +75,13 @@ class _Indenter(PostLex):
             yield token
             if token.type == "LSQB":
                 parens += 1
+                opened.append(token)
             elif token.type == "RSQB":
                 parens = max(parens - 1, 0)
+                if opened:
+                    opened.pop()
+        if opened:
+            raise _LocatedError(opened[-1].line or 1, opened[-1].column or 1, "`[` is never closed", "close the list with `]`")
         line = token.end_line if token is not None and token.end_line else 1
         while len(levels) > 1:
             levels.pop()
