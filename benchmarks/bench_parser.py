@@ -357,9 +357,9 @@ def _report(benchmark: Any, corpus: Corpus, rounds: int, capsys: pytest.CaptureF
 
 @pytest.mark.benchmark(group="parse shipped genome", disable_gc=True)
 def test_parse_shipped_genome(benchmark: Any, shipped: Corpus, capsys: pytest.CaptureFixture[str]) -> None:
-    docs = benchmark.pedantic(_parse_all(shipped), rounds=30, warmup_rounds=2)
+    docs = benchmark.pedantic(_parse_all(shipped), rounds=100, warmup_rounds=5)
     assert [d.model_dump_json() for d in docs] == shipped.ast_json
-    _report(benchmark, shipped, 30, capsys)
+    _report(benchmark, shipped, 100, capsys)
 
 
 @pytest.mark.benchmark(group="parse 1,000 contracts", disable_gc=True)
@@ -371,7 +371,7 @@ def test_parse_generated_tree(benchmark: Any, generated: Corpus, capsys: pytest.
 
 @pytest.mark.benchmark(group="parse shipped genome", disable_gc=True)
 def test_baseline_shipped_ast_from_json(benchmark: Any, shipped: Corpus) -> None:
-    docs = benchmark.pedantic(_load_all(shipped), rounds=30, warmup_rounds=2)
+    docs = benchmark.pedantic(_load_all(shipped), rounds=100, warmup_rounds=5)
     assert len(docs) == len(shipped)
 
 
