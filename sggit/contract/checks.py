@@ -166,8 +166,9 @@ class _Checker:
             if p.text not in n.POLICIES:
                 self.error(p, f"unknown failure policy `{p.text}`", _suggest(p.text, n.POLICIES) or f"one of: {', '.join(n.POLICIES)}")
         texts = {p.text for p in policies}
-        if {"rollback all", "preserve what works"} <= texts or {"rollback completed steps", "preserve what works"} <= texts:
-            self.error(policies[0], "`preserve what works` contradicts rolling back")
+        if "preserve what works" in texts and texts & {"rollback all", "rollback completed steps"}:
+            preserve = next(p for p in policies if p.text == "preserve what works")
+            self.error(preserve, "`preserve what works` contradicts rolling back")
 
     # -- definitions ------------------------------------------------------------
 
@@ -205,10 +206,7 @@ class _Checker:
     def examples(self, gene: n.Gene) -> None:
         from sggit.contract.validate import Validator
 
-        try:
-            takes = Validator(gene.takes, gene.types)
-        except KeyError:
-            return
+        takes = Validator(gene.takes, gene.types)
         gives = {f.name: f for f in gene.gives}
         for ex in gene.examples:
             _, problems = takes.validate(ex.input)
@@ -232,6 +230,9 @@ class _Checker:
         steps: dict[int, n.Step] = {}
         last = 0
         for step in pathway.steps:
+            if step.number < 1:
+                self.error(step, "steps are numbered from 1")
+                continue
             if step.number in steps:
                 self.error(step, f"step {step.number} is numbered twice")
                 continue
@@ -267,7 +268,8 @@ class _Checker:
                 self.call(body, scope)
         self.requirements(pathway, steps)
         if pathway.verify is not None:
-            self.verify(pathway.verify, _Scope(set(takes)))
+            # verify runs after every step, so it may read any step's output
+            self.verify(pathway.verify, _Scope(set(takes), steps, None))
         self.policies(pathway.on_failure)
 
     def call(self, call: n.Call, scope: _Scope, either: bool = False) -> None:

@@ -70,8 +70,10 @@ class _Renderer:
             self.emit(f.line, indent, text)
 
     def prose(self, prose: n.Prose, indent: int) -> None:
+        # Only the first line keeps its source line: comments among the prose are not
+        # text, so they move below the block rather than split it.
         for i, text in enumerate(prose.text.split("\n")):
-            self.emit(prose.line + i, indent, text)
+            self.emit(prose.line if i == 0 else None, indent, text)
 
     def bullets(self, items: list[n.Bullet], indent: int) -> None:
         for b in items:

@@ -143,7 +143,7 @@ _TERMINAL_NAMES = {
     "PROSE": "a line of text",
     "BULLET": "a `- ` bullet",
     "_NL": "end of line",
-    "_INDENT": "an indented block",
+    "_INDENT": "indentation",
     "_DEDENT": "end of the block",
     "$END": "end of file",
     "ARROW": "`->`",
@@ -241,8 +241,12 @@ def _decode_string(token: Token) -> str:
         raise _LocatedError(token.line or 1, (token.column or 1) + exc.pos, f"invalid string escape: {exc.msg}") from None
 
 
-def _dedent_lines(items: list[tuple[int, int, str]]) -> str:
-    """Rebuild prose from (line, column, text), keeping blank lines and relative indent."""
+def _dedent_lines(items: list[tuple[int, int, str]], comment_lines: frozenset[int] = frozenset()) -> str:
+    """Rebuild prose from (line, column, text), keeping blank lines and relative indent.
+
+    A gap between two lines is a paragraph break only where the source line was
+    blank; a comment line between them is not part of the text.
+    """
     if not items:
         return ""
     base = min(col for _, col, _ in items)
@@ -250,7 +254,8 @@ def _dedent_lines(items: list[tuple[int, int, str]]) -> str:
     prev_line = None
     for line, col, text in items:
         if prev_line is not None:
-            out.extend([""] * (line - prev_line - 1))
+            gap = [i for i in range(prev_line + 1, line) if i not in comment_lines]
+            out.extend([""] * len(gap))
         out.append(" " * (col - base) + text.rstrip())
         prev_line = line
     return "\n".join(out)
@@ -258,6 +263,8 @@ def _dedent_lines(items: list[tuple[int, int, str]]) -> str:
 
 class _Build(Transformer):
     """Builds pydantic nodes. Sections come back as (name, line, payload) tuples."""
+
+    comment_lines: frozenset[int] = frozenset()
 
     # -- values
     def string(self, children: list[Token]) -> n.Scalar:
@@ -267,7 +274,10 @@ class _Build(Transformer):
         return n.Scalar(value=int(children[0]), **_tpos(children[0]))
 
     def float(self, children: list[Token]) -> n.Scalar:
-        return n.Scalar(value=float(children[0]), **_tpos(children[0]))
+        value = float(children[0])
+        if value in (float("inf"), float("-inf")):
+            raise _LocatedError(children[0].line or 1, children[0].column or 1, f"number {children[0]} is out of range")
+        return n.Scalar(value=value, **_tpos(children[0]))
 
     def bool(self, children: list[Token]) -> n.Scalar:
         return n.Scalar(value=str(children[0]) == "true", **_tpos(children[0]))
@@ -308,6 +318,9 @@ class _Build(Transformer):
         ints = [t for t in children if t.type == "INT"]
         lo = int(ints[0])
         hi = int(ints[1]) if len(ints) > 1 else None
+        for tok in ints:
+            if int(tok) < 0:
+                raise _LocatedError(tok.line or 1, tok.column or 1, "a list size cannot be negative")
         if hi is not None and hi < lo:
             raise _LocatedError(ints[1].line or 1, ints[1].column or 1, f"list size range {lo}..{hi} is empty")
         return ("list", lo, hi)
@@ -336,7 +349,7 @@ class _Build(Transformer):
 
     def does(self, children: list[Any]) -> tuple[str, n.Prose]:
         items = [item for child in children for item in child]
-        prose = n.Prose(text=_dedent_lines(items), line=items[0][0], column=items[0][1], end_line=items[-1][0])
+        prose = n.Prose(text=_dedent_lines(items, self.comment_lines), line=items[0][0], column=items[0][1], end_line=items[-1][0])
         return ("does", prose)
 
     def bullet(self, children: list[Any]) -> n.Bullet:
@@ -539,19 +552,36 @@ def _failure_mode(bullet: n.Bullet) -> n.FailureMode:
     if "->" not in text:
         raise _LocatedError(bullet.line, bullet.column, "a failure mode needs an outcome", "write `- condition -> success=false` or `- condition -> error`")
     condition, _, outcome = text.rpartition("->")
+    col = bullet.column + 2 + len(condition) + 2 + (len(outcome) - len(outcome.lstrip()))
     outcome = outcome.strip()
-    col = bullet.column + 2 + len(condition) + 2
     if outcome == "error":
         return n.FailureMode(condition=condition.strip(), outcome="error", line=bullet.line, column=bullet.column)
     assignments: dict[str, Any] = {}
-    for part in outcome.split(","):
-        key, eq, raw = part.strip().partition("=")
-        if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key.strip()):
-            raise _LocatedError(bullet.line, col, f"unknown failure outcome `{outcome}`", "the outcome is `error` or field assignments such as `success=false`")
-        try:
-            assignments[key.strip()] = json.loads(raw.strip())
-        except json.JSONDecodeError:
-            assignments[key.strip()] = raw.strip()
+    rest = outcome
+    decoder = json.JSONDecoder()
+    while rest:
+        match = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*", rest)
+        if not match:
+            raise _LocatedError(bullet.line, col + len(outcome) - len(rest), f"unknown failure outcome `{outcome}`", "the outcome is `error` or field assignments such as `success=false`")
+        key, rest = match.group(1), rest[match.end() :]
+        if rest.startswith(("\"", "[", "{")):
+            try:
+                value, end = decoder.raw_decode(rest)
+            except json.JSONDecodeError as exc:
+                raise _LocatedError(bullet.line, col + len(outcome) - len(rest) + exc.pos, f"invalid value for {key}: {exc.msg}") from None
+        else:
+            end = rest.find(",") if "," in rest else len(rest)
+            raw = rest[:end].strip()
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = raw
+        assignments[key] = value
+        rest = rest[end:].lstrip()
+        if rest.startswith(","):
+            rest = rest[1:]
+        elif rest:
+            raise _LocatedError(bullet.line, col + len(outcome) - len(rest), f"expected `,` between outcome assignments in `{outcome}`")
     return n.FailureMode(condition=condition.strip(), outcome="result", assignments=assignments, line=bullet.line, column=bullet.column)
 
 
@@ -595,7 +625,8 @@ def _chunks(text: str) -> list[tuple[int, str]]:
         if line[:1] not in ("", " ", "\t", "\n", "\r", "#") and line.strip():
             starts.append(i)
     if not starts:
-        return [(0, text)] if text.strip() else []
+        meaningful = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        return [(0, text)] if meaningful else []
     chunks: list[tuple[int, str]] = []
     bounds = [0] + starts[1:] + [len(lines)]
     for i in range(len(bounds) - 1):
@@ -661,6 +692,7 @@ def parse_collect(text: str, path: str = "<string>") -> tuple[n.Document, list[D
             _POSTLEX.comments = []
             try:
                 tree = _LARK.parse(source)
+                _BUILD.comment_lines = frozenset(c.line for c in _POSTLEX.comments if c.own_line)
                 definition = _BUILD.transform(tree)
             except UnexpectedInput as exc:
                 line, column, message, hint = _syntax_diagnostic(exc)

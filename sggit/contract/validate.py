@@ -109,7 +109,12 @@ class _Compiler:
             return self.objects[name]
         typedef = self.types.get(name)
         if typedef is None:
-            raise KeyError(name)
+            # the checker reports unknown types where they are written; here they only fail values
+            def unknown(value: Any, path: str, out: list[Violation]) -> Any:
+                out.append(Violation(path=path, message=f"unknown type {name}"))
+                return value
+
+            return unknown
         holder: list[Checker] = []
 
         def deferred(value: Any, path: str, out: list[Violation]) -> Any:
@@ -123,7 +128,7 @@ class _Compiler:
         compiled = []
         for f in fields:
             default = _MISSING
-            if f.default is not None:
+            if f.default is not None and not n.iter_refs(f.default):
                 default = literal_value(f.default)
             elif f.type.is_optional:
                 default = None

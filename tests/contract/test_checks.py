@@ -278,3 +278,49 @@ def test_load_tree_raises_with_every_problem(tmp_path) -> None:
     with pytest.raises(ContractError) as info:
         load_tree(tmp_path)
     assert [d.message for d in info.value.diagnostics] == ["unknown family `nope`", "unknown risk `never`"]
+
+
+def test_unknown_types_and_reference_defaults_never_crash_value_checks() -> None:
+    got = messages("""
+        gene g
+          is diagnostic
+          risk none
+          takes:
+            bridge  string           "b"
+            peer    string = {bridge}  "p"
+          gives:
+            x  strin  "x"
+          examples:
+            - {"bridge": "b"} -> {"x": 1}
+
+        topology t
+          takes:
+            nic  strin  "n"
+          has:
+            m:
+              is bridge
+
+        phenotype p
+          for t
+          nic = [a]
+        """)
+    assert "unknown type strin" in got
+    assert "a default cannot hold a {reference}" in got
+    assert "example output: x: unknown type strin" in got
+
+
+def test_step_zero_and_step_references_in_pathway_verify() -> None:
+    got = messages("""
+        pathway p
+          steps:
+            0. check_link_state
+                 device = a
+            1. vlan_create
+                 parent_interface = a
+                 vlan_id = 5
+          verify:
+            check_vlan_tagging interface={step 1.interface}
+            within 1s
+        """)
+    assert "steps are numbered from 1" in got
+    assert not any("step references" in m or "{step 1" in m for m in got)

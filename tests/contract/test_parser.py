@@ -300,3 +300,37 @@ def test_unicode_line_separators_inside_values_are_not_line_breaks() -> None:
     text = 'gene g\n  examples:\n    - {"a": "x\u2028y\x85z"} -> {}\n'
     gene = parse_text(text).definitions[0]
     assert gene.examples[0].input == {"a": "x\u2028y\x85z"}
+
+
+def test_comment_lines_inside_prose_are_not_paragraph_breaks() -> None:
+    from sggit.contract.fmt import format_document
+
+    text = "gene g\n  does:\n    Line one.\n    # a note\n    Line two.\n\n    Para two.\n"
+    doc = parse_text(text)
+    assert doc.definitions[0].does.text == "Line one.\nLine two.\n\nPara two."
+    once = format_document(doc)
+    assert "# a note" in once
+    assert format_document(parse_text(once)) == once
+    assert parse_text(once).definitions[0].does.text == "Line one.\nLine two.\n\nPara two."
+
+
+def test_comment_only_file_has_no_definitions_and_no_errors() -> None:
+    assert parse_text("# nothing yet\n\n# still nothing\n").definitions == []
+
+
+def test_failure_outcomes_may_quote_commas() -> None:
+    gene = parse_text('gene g\n  fails when:\n    - port busy -> success=false, error="in use, retry later"\n').definitions[0]
+    assert gene.fails_when[0].assignments == {"success": False, "error": "in use, retry later"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("gene g\n  takes:\n    x int[-1..]\n", "a list size cannot be negative"),
+        ("gene g\n  takes:\n    x json = 1.0e999\n", "number 1.0e999 is out of range"),
+    ],
+)
+def test_values_out_of_range(text: str, message: str) -> None:
+    with pytest.raises(ContractError) as info:
+        parse_text(text)
+    assert info.value.diagnostics[0].message == message
