@@ -118,3 +118,26 @@ def open_organism(
         k = stack.enter_context(run_kernel(kernel, genome, name, netns)) if isinstance(kernel, str) else kernel
         pool = stack.enter_context(WorkerPool(SandboxConfig()))
         yield Organism(genome, tree, name, k, pool, engine=engine, wait_verify=wait_verify, timeout=timeout)
+
+
+def conformance_table(*, root: Path | None = None, locus: str | None = None, phenotype: str | None = None) -> list[Any]:
+    """Every allele of a locus (or of every locus with examples) against the contract's examples."""
+    from sggit.genome.alleles import allele_source, alleles_at
+    from sggit.kernel.mock import MockKernel
+    from sggit.runtime.conformance import conformance
+    from sggit.runtime.sandbox import SandboxConfig, WorkerPool
+
+    base = project_root(root)
+    genome = Genome.open(base)
+    tree = load_tree(base / CONTRACTS_DIR)
+    if locus is not None and locus not in tree.genes:
+        raise UsageError(f"unknown locus {locus}", hint=f"known: {', '.join(sorted(tree.genes))}")
+    names = phenostore.phenotype_names(genome)
+    description = mock_description(genome, choose_phenotype(genome, phenotype)) if (phenotype or len(names) == 1) else default_description()
+    genes = [tree.genes[locus]] if locus else [g for g in tree.genes.values() if g.examples]
+    rows = []
+    with WorkerPool(SandboxConfig()) as pool:
+        for gene in genes:
+            alleles = {a: allele_source(genome, a).decode("utf-8") for a in alleles_at(genome, gene.name)}
+            rows.extend(conformance(gene, alleles, pool, lambda: MockKernel(description)))
+    return rows

@@ -68,3 +68,30 @@ def _engine(name: str):  # type: ignore[no-untyped-def]
 
 
 COMMANDS = [run]
+
+
+@click.command("test")
+@click.argument("locus", required=False)
+@click.option("--phenotype", help="Phenotype whose hardware the mock kernel takes (default: the only one).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def test_command(locus: str | None, phenotype: str | None, fmt: str) -> None:
+    """Run every allele of LOCUS (default: every locus with examples) against the contract's examples.
+
+    Exit 1 when any allele fails an example.
+    """
+    from sggit.runtime.session import conformance_table
+
+    rows = conformance_table(locus=locus, phenotype=phenotype)
+    if fmt == "json":
+        click.echo(json.dumps([r.as_json() for r in rows], indent=2))
+    else:
+        width = max((len(r.locus) for r in rows), default=5)
+        click.echo(f"{'locus'.ljust(width)}  allele        passed  first failure")
+        for r in rows:
+            failure = next((f"example {x.index + 1}: {x.detail}" for x in r.results if not x.ok), "")
+            click.echo(f"{r.locus.ljust(width)}  {r.allele[:12]}  {r.passed:>3}/{r.total:<3} {failure}".rstrip())
+    if any(r.passed < r.total for r in rows):
+        raise SystemExit(1)
+
+
+COMMANDS.append(test_command)
