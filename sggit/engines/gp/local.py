@@ -52,6 +52,7 @@ class _Worker:
                     stream.close()
 
     def _readline(self, proc: subprocess.Popen[bytes], deadline: float) -> bytes | None:
+        """One reply line; None on timeout, b"" when the worker closed its end (it died)."""
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
         while b"\n" not in self._buffer:
@@ -60,7 +61,7 @@ class _Worker:
                 return None
             chunk = os.read(fd, 1 << 16)
             if not chunk:
-                return None
+                return b""
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line
@@ -75,8 +76,8 @@ class _Worker:
             self.stop()
             return [False] * n_cases, ["evaluation worker died"] * n_cases
         line = self._readline(proc, time.monotonic() + hard_limit)
-        if line is None:
-            died = proc.poll() is not None
+        if not line:
+            died = line == b""
             self.stop()
             why = "evaluation worker died" if died else f"killed after {hard_limit:.1f}s"
             return [False] * n_cases, [why] * n_cases
@@ -89,11 +90,16 @@ class _Worker:
 
 
 class ProcessEvaluator(Evaluator):
-    """Judges candidates in `workers` warm processes; use as a context manager to stop them."""
+    """Judges candidates in `workers` warm processes; use as a context manager to stop them.
 
-    def __init__(self, workers: int | None = None, *, case_timeout: float = 0.5) -> None:
+    `case_timeout` bounds each case inside the worker; a worker that has not answered
+    `grace` seconds after all its cases' limits is killed and replaced.
+    """
+
+    def __init__(self, workers: int | None = None, *, case_timeout: float = 0.5, grace: float = 1.0) -> None:
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.case_timeout = case_timeout
+        self.grace = grace
         self.evaluated = 0
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._all = [_Worker() for _ in range(self.workers)]
@@ -104,7 +110,7 @@ class ProcessEvaluator(Evaluator):
 
     def evaluate(self, sources: list[str], cases: list[Case]) -> list[Evaluation]:
         payload = [{"input": c.input, "expected": c.expected} for c in cases]
-        hard_limit = self.case_timeout * max(1, len(cases)) + 2.0
+        hard_limit = self.case_timeout * max(1, len(cases)) + self.grace
 
         def one(source: str) -> Evaluation:
             request = (json.dumps({"source": source, "cases": payload, "timeout": self.case_timeout}) + "\n").encode()
