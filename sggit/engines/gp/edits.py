@@ -98,6 +98,10 @@ def _function_scope(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, mod
     return tuple(dict.fromkeys((*names, *module_names)))
 
 
+_LEAVES = (
+    ast.Import, ast.ImportFrom, ast.JoinedStr, ast.Name, ast.Constant,
+    ast.expr_context, ast.operator, ast.cmpop, ast.boolop, ast.unaryop,
+)
 _SKIP_FIELDS = {"annotation", "returns", "decorator_list", "type_comment", "type_params"}
 
 
@@ -112,7 +116,7 @@ def collect_slots(tree: ast.Module, module_names: tuple[str, ...] = ()) -> Slots
             visit(stmt, scope)
 
     def visit(node: ast.AST, scope: tuple[str, ...]) -> None:
-        if isinstance(node, (ast.Import, ast.ImportFrom, ast.JoinedStr)):
+        if isinstance(node, _LEAVES):
             return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             inner = _function_scope(node, module_names)
