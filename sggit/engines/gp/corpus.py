@@ -270,3 +270,17 @@ def context_for(program: Program, bug: Bug, failing_input: dict[str, Any] | None
         failing_input=failing_input,
         error="the allele gave a wrong answer",
     )
+
+
+def double_bugs() -> list[tuple[Program, Bug, str]]:
+    """Pairs of seeded bugs in one allele (a harder tier: two edits away from correct)."""
+    out: list[tuple[Program, Bug, str]] = []
+    for program in PROGRAMS:
+        for i, first in enumerate(program.bugs):
+            for second in program.bugs[i + 1:]:
+                once = program.buggy(first)
+                if once.count(second.old) != 1:
+                    continue
+                combined = Bug(f"{first.name}+{second.name.split('-', 1)[1]}", "double", first.old, first.new)
+                out.append((program, combined, once.replace(second.old, second.new)))
+    return out

@@ -26,6 +26,7 @@ TIERS: tuple[tuple[str, ...], ...] = (
     STMT_OPS_TIER3,
 )
 ALL_OPS: tuple[str, ...] = tuple(op for tier in TIERS for op in tier)
+PAYLOAD_OPS = frozenset({"insert", "splice", "replace"})
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ _SLICES = ("1:", ":-1")
 _LOAD_KINDS = (ast.Name, ast.Call, ast.Subscript, ast.Attribute)
 
 
-@dataclass
+@dataclass(slots=True)
 class Slot:
     """Where a node hangs: replacing it is `setattr(owner, field, new)` or a list store."""
 
@@ -78,6 +79,7 @@ class Pools:
     sibling_statements: tuple[str, ...] = ()
     imports: frozenset[str] = frozenset()
     module_names: tuple[str, ...] = ()
+    scopes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,12 +104,29 @@ _LEAVES = (
     ast.Import, ast.ImportFrom, ast.JoinedStr, ast.Name, ast.Constant,
     ast.expr_context, ast.operator, ast.cmpop, ast.boolop, ast.unaryop,
 )
-_SKIP_FIELDS = {"annotation", "returns", "decorator_list", "type_comment", "type_params"}
+_SKIP_FIELDS = {"ctx", "op", "ops", "annotation", "returns", "decorator_list", "type_comment", "type_params"}
 
 
-def collect_slots(tree: ast.Module, module_names: tuple[str, ...] = ()) -> Slots:
-    """Every expression slot and statement slot inside functions, in a stable order."""
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = tuple(f for f in cls._fields if f not in _SKIP_FIELDS)  # type: ignore[attr-defined]
+    return found
+
+
+def collect_slots(tree: ast.Module, pools: Pools | None = None) -> Slots:
+    """Every expression slot and statement slot inside functions, in a stable order.
+
+    Names in scope come from the parent (`pools.scopes`) when known: edits never
+    bind a name the parent did not, and walking each function again is the
+    search's hottest path.
+    """
     out = Slots()
+    module_names = pools.module_names if pools else ()
+    scopes = pools.scopes if pools else {}
 
     def visit_block(owner: ast.AST, name: str, scope: tuple[str, ...]) -> None:
         block = getattr(owner, name)
@@ -119,12 +138,11 @@ def collect_slots(tree: ast.Module, module_names: tuple[str, ...] = ()) -> Slots
         if isinstance(node, _LEAVES):
             return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            inner = _function_scope(node, module_names)
+            inner = scopes.get(node.name) or _function_scope(node, module_names)
             visit_block(node, "body", inner)
             return
-        for name, value in ast.iter_fields(node):
-            if name in _SKIP_FIELDS:
-                continue
+        for name in _fields(type(node)):
+            value = getattr(node, name, None)
             if isinstance(value, list):
                 if value and isinstance(value[0], ast.stmt):
                     if scope:
@@ -388,9 +406,9 @@ def _copy(node: ast.stmt) -> ast.stmt:
     return _parse_stmt(ast.unparse(node))
 
 
-def apply_edit(tree: ast.Module, edit: Edit, module_names: tuple[str, ...] = ()) -> bool:
+def apply_edit(tree: ast.Module, edit: Edit, pools: Pools | None = None) -> bool:
     """Apply in place; False (and the tree unchanged) when the edit no longer fits."""
-    slots = collect_slots(tree, module_names)
+    slots = collect_slots(tree, pools)
     is_expr = edit.op in EXPR_OPS_TIER1 or edit.op in EXPR_OPS_TIER2
     table = slots.exprs if is_expr else slots.stmts
     if not 0 <= edit.site < len(table):
@@ -402,11 +420,14 @@ def apply_edit(tree: ast.Module, edit: Edit, module_names: tuple[str, ...] = ())
         return False
 
 
-def apply_edits(source: str, edits: tuple[Edit, ...] | list[Edit], module_names: tuple[str, ...] = ()) -> tuple[ast.Module, list[Edit]]:
-    """A fresh tree with the edits replayed, and the edits that actually applied."""
+def apply_edits(source: str, edits: tuple[Edit, ...] | list[Edit], pools: Pools | None = None) -> tuple[ast.Module, list[Edit]]:
+    """A fresh tree with the edits replayed, and the edits that actually applied.
+
+    The tree is for `ast.unparse`, not `compile`: new nodes carry no positions.
+    """
     tree = ast.parse(source)
-    applied = [e for e in edits if apply_edit(tree, e, module_names)]
-    return ast.fix_missing_locations(tree), applied
+    applied = [e for e in edits if apply_edit(tree, e, pools)]
+    return tree, applied
 
 
 # --- pools ------------------------------------------------------------------------------------
@@ -472,4 +493,5 @@ def build_pools(parent: ast.Module, siblings: list[str]) -> Pools:
         sibling_statements=tuple(dict.fromkeys(sibling_statements)),
         imports=parent_imports,
         module_names=module_names_of(parent),
+        scopes={fn.name: _function_scope(fn, module_names_of(parent)) for fn in reversed(_functions(parent))},
     )

@@ -13,7 +13,7 @@ from random import Random
 
 from sggit.engines.base import Engine, Evaluator, MutationContext, Proposal
 from sggit.engines.gp.cases import cases_for
-from sggit.engines.gp.edits import ALL_OPS, Edit, apply_edits, build_pools, collect_slots, edits_for, imports_of
+from sggit.engines.gp.edits import ALL_OPS, Edit, Pools, apply_edit, build_pools, collect_slots, edits_for, imports_of
 from sggit.genes import ENTRY_POINT
 
 
@@ -32,18 +32,15 @@ class RandomSearchEngine(Engine):
         self.max_edits = max_edits
         self.evaluated = 0
 
-    def _candidate(self, rng: Random, parent: str, pools, module_names: tuple[str, ...]) -> str | None:  # noqa: ANN001
-        edits: list[Edit] = []
+    def _candidate(self, rng: Random, parent: str, pools: Pools) -> str | None:
+        tree = ast.parse(parent)
+        applied: list[Edit] = []
         for _ in range(rng.randint(1, self.max_edits)):
-            tree, _ = apply_edits(parent, edits, module_names)
-            slots = collect_slots(tree, module_names)
             op = ALL_OPS[rng.randrange(len(ALL_OPS))]
-            choices = edits_for(op, slots, pools)
-            if choices:
-                edits.append(choices[rng.randrange(len(choices))])
-        if not edits:
-            return None
-        tree, applied = apply_edits(parent, edits, module_names)
+            choices = edits_for(op, collect_slots(tree, pools), pools)
+            edit = choices[rng.randrange(len(choices))] if choices else None
+            if edit is not None and apply_edit(tree, edit, pools):
+                applied.append(edit)
         return ast.unparse(tree) if applied else None
 
     def propose(self, context: MutationContext, count: int = 1) -> list[Proposal]:
@@ -65,12 +62,12 @@ class RandomSearchEngine(Engine):
             batch: list[str] = []
             while len(batch) < self.batch and attempts < self.max_candidates * 20:
                 attempts += 1
-                source = self._candidate(rng, parent, pools, pools.module_names)
+                source = self._candidate(rng, parent, pools)
                 if source is None or source == parent:
                     continue
                 try:
+                    compile(source, "<candidate>", "exec")
                     tree = ast.parse(source)
-                    compile(tree, "<candidate>", "exec")
                 except (SyntaxError, ValueError):
                     continue
                 if imports_of(tree) <= imports and any(

@@ -24,7 +24,9 @@ from random import Random
 
 from sggit.engines.base import Case, Engine, Evaluation, Evaluator, MutationContext, Proposal
 from sggit.engines.gp.cases import cases_for
-from sggit.engines.gp.edits import ALL_OPS, TIERS, Edit, Pools, apply_edits, build_pools, collect_slots, edits_for, imports_of
+from sggit.engines.gp.edits import (
+    ALL_OPS, PAYLOAD_OPS, TIERS, Edit, Pools, apply_edit, apply_edits, build_pools, collect_slots, edits_for, imports_of,
+)
 from sggit.genes import ENTRY_POINT
 
 
@@ -88,28 +90,32 @@ class _Run:
 
     def build(self, edits: tuple[Edit, ...]) -> Candidate | None:
         """A new, valid, never-seen candidate from these edits, or None."""
+        tree, applied = apply_edits(self.parent_source, edits, self.pools)
+        return self.finish(tree, applied)
+
+    def finish(self, tree: ast.Module, applied: list[Edit]) -> Candidate | None:
         self.stats.generated += 1
         try:
-            tree, applied = apply_edits(self.parent_source, edits, self.pools.module_names)
             source = ast.unparse(tree)
-        except (SyntaxError, ValueError, TypeError, AttributeError, RecursionError):
+        except (ValueError, TypeError, AttributeError, RecursionError):
             return None
         if not applied or source in self.seen:
             return None
         self.seen.add(source)
-        if not self._valid(source):
+        if not self._valid(tree, source, applied):
             return None
         self.order += 1
         return Candidate(tuple(applied), source, self.order)
 
-    def _valid(self, source: str) -> bool:
+    def _valid(self, tree: ast.Module, source: str, applied: list[Edit]) -> bool:
+        """Compiles, still defines the entry point, imports nothing the parent does not."""
         try:
-            tree = ast.parse(source)
-            compile(tree, "<candidate>", "exec")
+            compile(source, "<candidate>", "exec")
         except (SyntaxError, ValueError):
             return False
-        has_entry = any(isinstance(n, ast.FunctionDef) and n.name == ENTRY_POINT for n in tree.body)
-        return has_entry and imports_of(tree) <= self.imports
+        if not any(isinstance(n, ast.FunctionDef) and n.name == ENTRY_POINT for n in tree.body):
+            return False
+        return not any(e.op in PAYLOAD_OPS for e in applied) or imports_of(tree) <= self.imports
 
     def evaluate(self, batch: list[Candidate]) -> None:
         if not batch:
@@ -124,7 +130,7 @@ class _Run:
     # --- phase 1: the single-edit neighbourhood -----------------------------------------------
 
     def neighbourhood(self) -> list[Edit]:
-        slots = collect_slots(ast.parse(self.parent_source), self.pools.module_names)
+        slots = collect_slots(ast.parse(self.parent_source), self.pools)
         ordered: list[Edit] = []
         for tier in TIERS:
             edits = [e for op in tier for e in edits_for(op, slots, self.pools)]
@@ -164,36 +170,37 @@ class _Run:
         picks = [population[self.rng.randrange(len(population))] for _ in range(self.engine.tournament)]
         return min(picks, key=self._rank)
 
-    def _random_edit(self, edits: tuple[Edit, ...]) -> Edit | None:
-        tree, _ = apply_edits(self.parent_source, edits, self.pools.module_names)
-        slots = collect_slots(tree, self.pools.module_names)
+    def _add_random_edit(self, tree: ast.Module, applied: list[Edit]) -> None:
+        """Append one random applicable edit to a tree, in place."""
+        slots = collect_slots(tree, self.pools)
         for _ in range(8):
             op = ALL_OPS[self.rng.randrange(len(ALL_OPS))]
             choices = edits_for(op, slots, self.pools)
             if choices:
-                return choices[self.rng.randrange(len(choices))]
-        return None
+                edit = choices[self.rng.randrange(len(choices))]
+                if apply_edit(tree, edit, self.pools):
+                    applied.append(edit)
+                return
 
-    def _offspring(self, population: list[Candidate]) -> tuple[Edit, ...] | None:
+    def _offspring(self, population: list[Candidate]) -> Candidate | None:
         rng = self.rng
         first = self._tournament(population)
         if len(population) > 1 and rng.random() < self.engine.crossover_rate:
             second = self._tournament(population)
             cut_a = rng.randint(0, len(first.edits))
             cut_b = rng.randint(0, len(second.edits))
-            child = first.edits[:cut_a] + second.edits[cut_b:]
-            return tuple(dict.fromkeys(child))[: self.engine.max_edits] or None
+            child = tuple(dict.fromkeys(first.edits[:cut_a] + second.edits[cut_b:]))[: self.engine.max_edits]
+            return self.build(child) if child else None
         edits = list(first.edits)
         roll = rng.random()
         if len(edits) > 1 and roll < 0.15:
             del edits[rng.randrange(len(edits))]
-            return tuple(edits)
+            return self.build(tuple(edits))
         if edits and (roll < 0.35 or len(edits) >= self.engine.max_edits):
             del edits[rng.randrange(len(edits))]
-        new = self._random_edit(tuple(edits))
-        if new is not None and len(edits) < self.engine.max_edits:
-            edits.append(new)
-        return tuple(edits) or None
+        tree, applied = apply_edits(self.parent_source, edits, self.pools)
+        self._add_random_edit(tree, applied)
+        return self.finish(tree, applied)
 
     def evolve(self, seeds: list[Candidate], base_fitness: int, count: int) -> None:
         self.stats.phase = "evolve"
@@ -207,10 +214,7 @@ class _Run:
             attempts = 0
             while len(batch) < self.engine.batch and attempts < self.engine.batch * 20:
                 attempts += 1
-                edits = self._offspring(population)
-                if edits is None:
-                    continue
-                cand = self.build(edits)
+                cand = self._offspring(population)
                 if cand is not None:
                     batch.append(cand)
             if not batch:
@@ -227,9 +231,9 @@ class _Run:
             changed = False
             for i in range(len(current.edits)):
                 trial_edits = current.edits[:i] + current.edits[i + 1:]
-                tree, applied = apply_edits(self.parent_source, trial_edits, self.pools.module_names)
+                tree, applied = apply_edits(self.parent_source, trial_edits, self.pools)
                 source = ast.unparse(tree)
-                if not applied or not self._valid(source):
+                if not applied or not self._valid(tree, source, applied):
                     continue
                 ev = self.engine.evaluator.evaluate([source], self.cases)[0]
                 self.stats.evaluated += 1

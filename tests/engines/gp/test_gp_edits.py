@@ -30,10 +30,10 @@ def variants(op: str, source: str = SOURCE, siblings: tuple[str, ...] = ()) -> s
     """Every function body this operator can produce from the source, one edit away."""
     tree = ast.parse(source)
     pools = build_pools(tree, list(siblings))
-    slots = collect_slots(tree, pools.module_names)
+    slots = collect_slots(tree, pools)
     out: set[str] = set()
     for edit in edits_for(op, slots, pools):
-        new, applied = apply_edits(source, [edit], pools.module_names)
+        new, applied = apply_edits(source, [edit], pools)
         assert applied == [edit]
         out.add(ast.unparse(new))
     return out
@@ -142,10 +142,10 @@ def test_edit_lists_replay_the_same_way_every_time() -> None:
 def test_the_neighbourhood_of_every_corpus_allele_unparses(program) -> None:  # noqa: ANN001
     tree = ast.parse(program.source)
     pools = build_pools(tree, [])
-    slots = collect_slots(tree, pools.module_names)
+    slots = collect_slots(tree, pools)
     edits = [e for op in ALL_OPS for e in edits_for(op, slots, pools)]
     assert len(edits) > 100
     for edit in edits:
-        new, applied = apply_edits(program.source, [edit], pools.module_names)
+        new, applied = apply_edits(program.source, [edit], pools)
         assert applied == [edit], edit
         ast.parse(ast.unparse(new))
