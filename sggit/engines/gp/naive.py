@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import time
+import warnings
 from random import Random
 
 from sggit.engines.base import Engine, Evaluator, MutationContext, Proposal
@@ -66,7 +67,9 @@ class RandomSearchEngine(Engine):
                 if source is None or source == parent:
                     continue
                 try:
-                    compile(source, "<candidate>", "exec")
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        compile(source, "<candidate>", "exec")
                     tree = ast.parse(source)
                 except (SyntaxError, ValueError):
                     continue

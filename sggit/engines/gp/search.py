@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import difflib
 import time
+import warnings
 from dataclasses import dataclass, field
 from random import Random
 
@@ -110,7 +111,9 @@ class _Run:
     def _valid(self, tree: ast.Module, source: str, applied: list[Edit]) -> bool:
         """Compiles, still defines the entry point, imports nothing the parent does not."""
         try:
-            compile(source, "<candidate>", "exec")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                compile(source, "<candidate>", "exec")
         except (SyntaxError, ValueError):
             return False
         if not any(isinstance(n, ast.FunctionDef) and n.name == ENTRY_POINT for n in tree.body):
@@ -129,24 +132,24 @@ class _Run:
 
     # --- phase 1: the single-edit neighbourhood -----------------------------------------------
 
-    def neighbourhood(self) -> list[Edit]:
-        slots = collect_slots(ast.parse(self.parent_source), self.pools)
+    def neighbourhood(self, prefix: tuple[Edit, ...] = (), tiers: tuple[tuple[str, ...], ...] = TIERS) -> list[Edit]:
+        """Every single edit on top of `prefix`, cheapest tier first, shuffled within a tier."""
+        tree, _ = apply_edits(self.parent_source, prefix, self.pools)
+        slots = collect_slots(tree, self.pools)
         ordered: list[Edit] = []
-        for tier in TIERS:
+        for tier in tiers:
             edits = [e for op in tier for e in edits_for(op, slots, self.pools)]
             self.rng.shuffle(edits)
             ordered.extend(edits)
         return ordered
 
-    def sweep(self, count: int) -> list[Candidate]:
-        self.stats.phase = "sweep"
-        cap = int(self.engine.max_candidates * self.engine.sweep_share)
+    def _sweep(self, prefix: tuple[Edit, ...], edits: list[Edit], cap: int, count: int) -> list[Candidate]:
         pending: list[Candidate] = []
         done: list[Candidate] = []
-        for edit in self.neighbourhood():
+        for edit in edits:
             if self.stats.evaluated + len(pending) >= cap or self.exhausted():
                 break
-            cand = self.build((edit,))
+            cand = self.build(prefix + (edit,))
             if cand is None:
                 continue
             pending.append(cand)
@@ -157,7 +160,25 @@ class _Run:
                 if len(self.winners) >= count:
                     return done
         self.evaluate(pending)
-        done.extend(pending)
+        return done + pending
+
+    def sweep(self, count: int, base_fitness: int) -> list[Candidate]:
+        """Cheap edits on the parent, then cheap edits on the best partial repairs, then the rest."""
+        self.stats.phase = "sweep"
+        budget = self.engine.max_candidates
+        cap = int(budget * self.engine.sweep_share)
+        done = self._sweep((), self.neighbourhood((), TIERS[:1]), cap, count)
+        if len(self.winners) >= count:
+            return done
+        improving = sorted((c for c in done if c.fitness > base_fitness), key=self._rank)[: self.engine.climb]
+        climb_cap = min(cap, self.stats.evaluated + int(budget * self.engine.climb_share))
+        for partial in improving:
+            self.stats.phase = "climb"
+            done += self._sweep(partial.edits, self.neighbourhood(partial.edits, TIERS[:1]), climb_cap, count)
+            if len(self.winners) >= count:
+                return done
+        self.stats.phase = "sweep"
+        done += self._sweep((), self.neighbourhood((), TIERS[1:]), cap, count)
         return done
 
     # --- phase 2: genetic search --------------------------------------------------------------
@@ -278,6 +299,8 @@ class GPEngine(Engine):
         crossover_rate: float = 0.3,
         tournament: int = 3,
         sweep_share: float = 0.6,
+        climb: int = 2,
+        climb_share: float = 0.25,
     ) -> None:
         self.evaluator = evaluator
         self.seed = seed
@@ -289,6 +312,8 @@ class GPEngine(Engine):
         self.crossover_rate = crossover_rate
         self.tournament = tournament
         self.sweep_share = sweep_share
+        self.climb = climb
+        self.climb_share = climb_share
         self.last_stats = SearchStats()
 
     def propose(self, context: MutationContext, count: int = 1) -> list[Proposal]:
@@ -309,7 +334,7 @@ class GPEngine(Engine):
         if base.total and base.passed == base.total:
             run.stats.seconds = time.monotonic() - started
             return []
-        swept = run.sweep(count)
+        swept = run.sweep(count, base.passed)
         if len(run.winners) < count:
             run.evolve(swept, base.passed, count)
         best = run.ranked(count)

@@ -56,9 +56,18 @@ def double_bug_context() -> MutationContext:
     return context_for(program, first, None).model_copy(update={"parent_source": source})
 
 
-def test_two_edit_bugs_are_found_by_the_genetic_phase_and_repeatably(evaluator: ProcessEvaluator) -> None:
+def test_two_edit_bugs_are_found_by_climbing_from_a_partial_repair(evaluator: ProcessEvaluator) -> None:
+    engine = GPEngine(evaluator, seed=1, max_candidates=600)
+    [proposal] = engine.propose(double_bug_context(), 1)
+    assert engine.last_stats.phase == "climb"
+    assert (proposal.note or "").count("@") == 2
+    held = evaluator.evaluate([proposal.source], held_out_cases(FIRST_FREE))[0]
+    assert held.passed == held.total
+
+
+def test_the_genetic_phase_alone_repairs_a_two_edit_bug_repeatably(evaluator: ProcessEvaluator) -> None:
     context = double_bug_context()
-    engines = [GPEngine(evaluator, seed=5, max_candidates=3000, max_seconds=120) for _ in range(2)]
+    engines = [GPEngine(evaluator, seed=5, max_candidates=3000, max_seconds=120, climb=0) for _ in range(2)]
     first, second = (e.propose(context, 1) for e in engines)
     assert engines[0].last_stats.phase == "evolve"
     assert first and [p.source for p in first] == [p.source for p in second]
