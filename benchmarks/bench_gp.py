@@ -158,6 +158,8 @@ def _tier(evaluator: ProcessEvaluator, items: list[tuple[str, Program, MutationC
         won = [r[key] for r in rows if r[key]["repaired"]]
         return {
             "repaired": len(won),
+            "total_seconds": round(sum(r[key]["seconds"] for r in rows), 2),
+            "total_candidates": sum(r[key]["evaluated"] for r in rows),
             "median_seconds": round(statistics.median(w["seconds"] for w in won), 3) if won else None,
             "median_candidates": statistics.median(w["evaluated"] for w in won) if won else None,
         }

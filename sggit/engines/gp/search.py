@@ -2,10 +2,12 @@
 
 Search in two phases, both judged by the Evaluator in batches:
 
-1. the whole single-edit neighbourhood of the parent, cheapest operator tier
-   first (most seeded bugs are one edit away, and a full sweep finds them with no
-   luck involved), capped at a share of the budget;
-2. a steady-state genetic search seeded with the fittest single edits (neutral
+1. a systematic sweep: the cheap single edits of the parent (comparisons,
+   constants, names...), then the cheap edits on top of the best partial repairs
+   found so far (a climb: two-edit bugs are usually one partial fix plus one more),
+   then the structural single edits; capped at a share of the budget. Most real
+   bugs are one or two edits away, and a sweep finds those with no luck involved;
+2. a steady-state genetic search seeded with the fittest candidates (neutral
    ones included: they are stepping stones), breeding by tournament selection,
    mutation (add, drop or replace an edit) and one-point crossover of edit lists.
 
@@ -20,7 +22,7 @@ import ast
 import difflib
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from random import Random
 
 from sggit.engines.base import Case, Engine, Evaluation, Evaluator, MutationContext, Proposal
@@ -57,7 +59,6 @@ class SearchStats:
     phase: str = ""
     winners: int = 0
     parent_score: tuple[int, int] = (0, 0)
-    ops: dict[str, int] = field(default_factory=dict)
 
 
 def patch_size(parent: str, child: str) -> int:

@@ -153,3 +153,20 @@ def test_the_naive_baseline_proposes_only_passing_sources(evaluator: ProcessEval
     assert proposals
     [ev] = evaluator.evaluate([proposals[0].source], example_cases(program))
     assert ev.passed == ev.total
+
+
+def test_a_statement_only_a_sibling_allele_has_is_spliced_in(evaluator: ProcessEvaluator) -> None:
+    guard = (
+        "    if low > high:\n"
+        '        return json.dumps({"success": False, "value": None, "error": "low is above high"})\n'
+    )
+    parent = CLAMP.source.replace(guard, "")
+    sibling = CLAMP.source.replace("value = high\n", "value = high - 1\n")
+    base = context_for(CLAMP, CLAMP.bugs[0], None).model_copy(update={"parent_source": parent})
+    with_sibling = base.model_copy(update={"siblings": {"a1": sibling}})
+    [proposal] = GPEngine(evaluator, seed=1, max_candidates=1000).propose(with_sibling, 1)
+    assert (proposal.note or "").startswith("gp seed=1 edits: splice@")
+    assert "low is above high" in proposal.source and "high - 1" not in proposal.source
+    held = evaluator.evaluate([proposal.source], held_out_cases(CLAMP))[0]
+    assert held.passed == held.total
+    assert GPEngine(evaluator, seed=1, max_candidates=1000).propose(base, 1) == []
