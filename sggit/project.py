@@ -13,7 +13,10 @@ from pathlib import Path
 from sggit.contract.checks import binding_problems, check_tree
 from sggit.contract.errors import Diagnostic
 from sggit.contract.tree import ContractTree, read_tree
+from pydantic import ValidationError
+
 from sggit.genes import source_problems
+from sggit.genome.phenotype import PhenotypeMap
 
 CONTRACTS_DIR = "contracts"
 GENOME_DIR = "genome"
@@ -143,15 +146,19 @@ def check_phenotype_file(path: Path, tree: ContractTree | None) -> list[Diagnost
         message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
         return [Diagnostic(str(path), line, col, f"invalid TOML: {message}", None, lines[line - 1] if 0 < line <= len(lines) else None)]
     out: list[Diagnostic] = []
-    name = data.get("name")
-    if not isinstance(name, str) or not name:
-        out.append(diag("name", "phenotype file needs `name = \"...\"`"))
-    elif name != path.stem:
-        out.append(diag("name", f"phenotype name {name} does not match its file name {path.stem}", f"rename the file to {name}.toml"))
-    topology = data.get("topology")
-    if not isinstance(topology, str) or not topology:
-        out.append(diag("topology", "phenotype file needs `topology = \"...\"`, the topology it is for"))
+    try:
+        PhenotypeMap.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"]]
+            where = ".".join(loc) if loc else "phenotype"
+            message = err["msg"].removeprefix("Value error, ")
+            out.append(diag(loc[-1] if loc else "name", f"{where}: {message}"))
         return out
+    name = data["name"]
+    if name != path.stem:
+        out.append(diag("name", f"phenotype name {name} does not match its file name {path.stem}", f"rename the file to {name}.toml"))
+    topology = data["topology"]
     bindings = data.get("bindings", {})
     if not isinstance(bindings, dict):
         out.append(diag("bindings", "`bindings` must be a table"))

@@ -588,7 +588,8 @@ _BUILD = _Build()
 
 def _chunks(text: str) -> list[tuple[int, str]]:
     """Split at top-level lines; comments and blank lines go with the next definition."""
-    lines = text.splitlines(keepends=True)
+    lines = text.split("\n")
+    lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
     starts: list[int] = []
     for i, line in enumerate(lines):
         if line[:1] not in ("", " ", "\t", "\n", "\r", "#") and line.strip():
@@ -641,7 +642,7 @@ def parse_text(text: str, path: str = "<string>") -> n.Document:
 
 def parse_collect(text: str, path: str = "<string>") -> tuple[n.Document, list[Diagnostic]]:
     """Parse what can be parsed and return it together with the diagnostics."""
-    text_lines = text.splitlines()
+    text_lines = text.split("\n")
     doc = n.Document(path=path, line=1, column=1)
     diagnostics: list[Diagnostic] = []
     if "\t" in text:

@@ -34,7 +34,7 @@ class ContractTree:
 
     def add_text(self, text: str, path: str) -> n.Document:
         doc, problems = parse_collect(text, path)
-        self.sources[path] = text.splitlines()
+        self.sources[path] = text.split("\n")
         self.diagnostics.extend(problems)
         self.add_document(doc)
         return doc

@@ -72,6 +72,9 @@ def test_phenotype_files_are_checked_against_their_topology(project: Path) -> No
     pheno.write_text('name = "dell_r740"\ntopology = "production_sever"\n')
     code, out, _ = run("check", str(pheno))
     assert "unknown topology production_sever" in out and "did you mean production_server?" in out
+    pheno.write_text('name = "dell_r740"\n\n[bindings]\nnic = ["a", "b", "c"]\n')
+    code, out, _ = run("check", str(pheno))
+    assert code == 1 and "topology: Field required" in out
     pheno.write_text('name = "dell_r740"\ntopology = [\n')
     code, out, _ = run("check", str(pheno))
     assert code == 1 and f"{pheno}:2:" in out and "invalid TOML" in out

@@ -294,3 +294,9 @@ def test_keywords_are_plain_names_where_no_keyword_fits() -> None:
             steps  int     "and one called steps"
         """)).definitions[0]
     assert [f.name for f in gene.takes] == ["risk", "steps"]
+
+
+def test_unicode_line_separators_inside_values_are_not_line_breaks() -> None:
+    text = 'gene g\n  examples:\n    - {"a": "x\u2028y\x85z"} -> {}\n'
+    gene = parse_text(text).definitions[0]
+    assert gene.examples[0].input == {"a": "x\u2028y\x85z"}

@@ -1,0 +1,191 @@
+"""Genome store overheads, each as a ratio against a baseline measured in the same run.
+
+Sizes default to a quick run; set SGGIT_BENCH_FULL=1 for the issue's sizes
+(10,000 alleles, 1,000 phenotype commits), or SGGIT_BENCH_ALLELES /
+SGGIT_BENCH_COMMITS for anything in between.
+
+    make bench                     # or: pytest benchmarks/bench_genome.py --benchmark-only
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from sggit.genome import phenostore as ps
+from sggit.genome.alleles import NewAllele, register_alleles
+from sggit.genome.fitness import Journal, Record
+from sggit.genome.lineage import Lineage
+from sggit.genome.phenotype import PhenotypeMap
+from sggit.genome.repo import Genome
+from sggit.genome.sync import journal, sync
+from sggit.genome.views import status
+
+FULL = os.environ.get("SGGIT_BENCH_FULL") == "1"
+ALLELES = int(os.environ.get("SGGIT_BENCH_ALLELES", "10000" if FULL else "2000"))
+COMMITS = int(os.environ.get("SGGIT_BENCH_COMMITS", "1000" if FULL else "200"))
+LOCI = [f"locus_{i:02d}" for i in range(12)]
+
+
+@pytest.fixture(autouse=True)
+def _host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SGGIT_HOST", "benchhost")
+
+
+def _source(i: int) -> bytes:
+    return f"def execute(input_json):\n    return {i!r}\n".encode()
+
+
+def _batch(n: int, offset: int = 0) -> list[NewAllele]:
+    out = []
+    for i in range(offset, offset + n):
+        locus = LOCI[i % len(LOCI)]
+        out.append(NewAllele(locus, _source(i), Lineage(locus=locus, origin="mutation", engine="gp", generation=i % 7, time=1.0, host="benchhost")))
+    return out
+
+
+def _fresh(tmp_path: Path, name: str) -> Genome:
+    path = tmp_path / name
+    pygit2.init_repository(str(path))
+    return Genome.open(path)
+
+
+def test_register_alleles_with_lineage_vs_blobs_alone(benchmark, tmp_path: Path) -> None:
+    batch = _batch(ALLELES)
+    counter = iter(range(10**6))
+
+    def baseline_once() -> float:
+        genome = _fresh(tmp_path, f"blobs{next(counter)}")
+        start = time.perf_counter()
+        for item in batch:
+            genome.repo.create_blob(item.source)
+        return time.perf_counter() - start
+
+    def setup():
+        return (_fresh(tmp_path, f"reg{next(counter)}"),), {}
+
+    benchmark.pedantic(lambda g: register_alleles(g, batch), setup=setup, rounds=3, iterations=1)
+    baseline = min(baseline_once() for _ in range(3))
+    ratio = benchmark.stats.stats.min / baseline
+    benchmark.extra_info.update({"alleles": ALLELES, "blobs_alone_s": baseline, "ratio_vs_blobs": ratio})
+    print(f"\nregister {ALLELES} alleles with lineage: {ratio:.1f}x writing the blobs alone")
+
+
+def _genome_of(tmp_path: Path, name: str, alleles: int, commits: int) -> Genome:
+    genome = _fresh(tmp_path, name)
+    results = register_alleles(genome, _batch(alleles))
+    by_locus: dict[str, list[str]] = {}
+    for r in results:
+        by_locus.setdefault(r.locus, []).append(r.id)
+    pmap = PhenotypeMap(name="r740", topology="production_server")
+    ps.create_phenotype(genome, pmap)
+    for locus, ids in by_locus.items():
+        ps.register_in_phenotype(genome, "r740", locus, ids[0], "dominant")
+        ps.register_in_phenotype(genome, "r740", locus, ids[1], "recessive")
+    made = 1 + 2 * len(by_locus)
+    i = 0
+    while made < commits:
+        locus = LOCI[i % len(LOCI)]
+        ids = by_locus[locus]
+        ps.promote(genome, "r740", locus, ids[(i // len(LOCI)) % 2])
+        made += 1
+        i += 1
+    with journal(genome) as j:
+        for r in results:
+            j.append(Record(allele=r.id, locus=r.locus, ok=True))
+    sync(genome)
+    return genome
+
+
+def test_status_on_a_large_genome_vs_a_small_one(benchmark, tmp_path: Path) -> None:
+    small = _genome_of(tmp_path, "small", 100, 10)
+    large = _genome_of(tmp_path, "large", ALLELES, COMMITS)
+    assert [len(p.loci) for p in status(small).phenotypes] == [len(p.loci) for p in status(large).phenotypes]
+
+    def best(genome: Genome, n: int = 20) -> float:
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            status(genome)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    benchmark(status, large)
+    small_s = best(small)
+    ratio = benchmark.stats.stats.min / small_s
+    benchmark.extra_info.update({"alleles": ALLELES, "commits": COMMITS, "small_s": small_s, "ratio_large_vs_small": ratio})
+    print(f"\nstatus, {ALLELES} alleles / {COMMITS} commits vs 100 / 10: {ratio:.2f}x")
+
+
+def test_journal_append_vs_plain_file_append(benchmark, tmp_path: Path) -> None:
+    n = 20000
+    rec = Record(allele="ab" * 20, locus="bridge_create", ok=True, time=1.0)
+    line = ("\n" + rec.model_dump_json(exclude_none=True) + "\n").encode()
+
+    def plain() -> float:
+        path = tmp_path / "plain.log"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        start = time.perf_counter()
+        for _ in range(n):
+            os.write(fd, line)
+        elapsed = time.perf_counter() - start
+        os.close(fd)
+        path.unlink()
+        return elapsed
+
+    def ours() -> None:
+        path = tmp_path / "journal"
+        with Journal(path) as j:
+            for _ in range(n):
+                j.append(rec)
+        path.unlink()
+
+    def raw_only() -> float:
+        path = tmp_path / "journal_raw"
+        with Journal(path) as j:
+            start = time.perf_counter()
+            for _ in range(n):
+                j.append_raw(line)
+            elapsed = time.perf_counter() - start
+        path.unlink()
+        return elapsed
+
+    benchmark.pedantic(ours, rounds=3, iterations=1)
+    base = min(plain() for _ in range(3))
+    raw = min(raw_only() for _ in range(3))
+    ratio = benchmark.stats.stats.min / base
+    benchmark.extra_info.update({"records": n, "plain_s": base, "ratio_vs_plain": ratio, "locking_only_ratio": raw / base, "records_per_s": n / benchmark.stats.stats.min})
+    print(f"\njournal append: {n / benchmark.stats.stats.min:,.0f} records/s, {ratio:.1f}x a plain O_APPEND write "
+          f"({raw / base:.1f}x without serialising the record)")
+
+
+def test_batched_fanout_notes_vs_one_create_note_per_allele(benchmark, tmp_path: Path) -> None:
+    """Why notes.write_notes exists: libgit2 rewrites a flat notes tree once per note."""
+    from sggit.genome.notes import write_notes
+
+    n = int(os.environ.get("SGGIT_BENCH_NOTES", "500"))
+    counter = iter(range(10**6))
+
+    def naive_once() -> float:
+        genome = _fresh(tmp_path, f"naive{next(counter)}")
+        ids = [str(genome.repo.create_blob(_source(i))) for i in range(n)]
+        sig = pygit2.Signature("b", "b@example.org")
+        start = time.perf_counter()
+        for allele in ids:
+            genome.repo.create_note("{}\n", sig, sig, allele, "refs/notes/sggit/lineage")
+        return time.perf_counter() - start
+
+    def setup():
+        genome = _fresh(tmp_path, f"batch{next(counter)}")
+        ids = [str(genome.repo.create_blob(_source(i))) for i in range(n)]
+        return (genome, {a: b"{}\n" for a in ids}), {}
+
+    benchmark.pedantic(lambda g, notes: write_notes(g, "refs/notes/sggit/lineage", notes, "batch"), setup=setup, rounds=3, iterations=1)
+    naive = naive_once()
+    ratio = naive / benchmark.stats.stats.min
+    benchmark.extra_info.update({"notes": n, "create_note_s": naive, "speedup": ratio})
+    print(f"\n{n} notes: one batched fanout commit is {ratio:.0f}x faster than create_note per note")

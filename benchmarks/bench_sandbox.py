@@ -1,0 +1,93 @@
+"""Orchestrator overhead per gene call: a warm sandboxed worker against a direct in-process call.
+
+Both sides run the same allele source on the same input in the same run; the
+numbers that matter are the ratio and the overhead in microseconds, recorded in
+the benchmark's extra_info (`--benchmark-json` keeps them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import timeit
+
+import pytest
+
+from sggit.runtime.sandbox import SandboxConfig, WorkerPool, confine
+
+GENE = """
+import json
+def execute(input_json):
+    data = json.loads(input_json)
+    return json.dumps({"bridge": data["name"], "members": sorted(data["interfaces"])})
+"""
+
+GENE_WITH_SDK = """
+import json, gene_sdk
+def execute(input_json):
+    data = json.loads(input_json)
+    created = gene_sdk.create_bridge(data["name"], data["interfaces"])
+    return json.dumps({"bridge": created, "members": sorted(data["interfaces"])})
+"""
+
+INPUT = json.dumps({"name": "br0", "interfaces": ["eth1", "eth0"]})
+
+
+def _handler(name: str, args: list, kwargs: dict) -> str:
+    return args[0]
+
+
+def _direct(source: str):
+    """The in-process baseline: the same code, compiled and called without a sandbox."""
+    namespace: dict = {}
+    exec(compile(source, "<allele>", "exec"), namespace)
+    return namespace["execute"]
+
+
+@pytest.fixture(scope="module")
+def pool():
+    if os.geteuid() != 0 or confine.landlock_abi() == 0:
+        pytest.skip("full confinement needs root and Landlock")
+    with WorkerPool(SandboxConfig(), size=1) as warm:
+        yield warm
+
+
+@pytest.fixture(autouse=True)
+def _sdk_stub(monkeypatch):
+    """In-process, gene_sdk is a plain module calling the handler: the cheapest possible kernel path."""
+    import sys
+    import types
+
+    stub = types.ModuleType("gene_sdk")
+    stub.create_bridge = lambda *args, **kwargs: _handler("create_bridge", list(args), kwargs)
+    monkeypatch.setitem(sys.modules, "gene_sdk", stub)
+
+
+def _measure(benchmark, pool, allele_id: str, source: str) -> None:
+    execute = _direct(source)
+    expected = execute(INPUT)
+    outcome = pool.run(allele_id, source, INPUT, handler=_handler)  # warm the worker and its code cache
+    assert outcome.ok and outcome.output == expected, outcome
+
+    rounds = 2000
+    direct = min(timeit.repeat(lambda: execute(INPUT), number=rounds, repeat=5)) / rounds
+    result = benchmark.pedantic(pool.run, args=(allele_id, source, INPUT),
+                                kwargs={"handler": _handler}, rounds=2000, iterations=1, warmup_rounds=50)
+    assert result.ok
+    sandboxed = benchmark.stats.stats.median
+    benchmark.extra_info.update({
+        "direct_us": round(direct * 1e6, 2),
+        "sandboxed_us": round(sandboxed * 1e6, 2),
+        "overhead_us": round((sandboxed - direct) * 1e6, 2),
+        "ratio": round(sandboxed / direct, 1),
+    })
+    print(f"\n{allele_id}: direct {direct * 1e6:.1f} us, sandboxed {sandboxed * 1e6:.1f} us, "
+          f"overhead {(sandboxed - direct) * 1e6:.1f} us per call, ratio {sandboxed / direct:.0f}x")
+
+
+def test_overhead_per_call_warm_worker(benchmark, pool):
+    _measure(benchmark, pool, "plain", GENE)
+
+
+def test_overhead_per_call_with_one_gene_sdk_round_trip(benchmark, pool):
+    _measure(benchmark, pool, "with-sdk", GENE_WITH_SDK)

@@ -1,0 +1,106 @@
+"""`sggit kernel ...`: look at and poke the kernel genes act on (host, netns or mock)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from sggit.errors import UsageError
+from sggit.kernel.api import INTERFACE
+from sggit.kernel.dispatch import perform
+from sggit.kernel.features import doctor_checks
+from sggit.kernel.mock import MockDescription, default_description
+from sggit.kernel.session import create_mock_state, mock_session, open_kernel
+
+_NETNS = click.option("--netns", default=None, metavar="NAME", help="Act inside this network namespace.")
+_MOCK = click.option(
+    "--mock", "mock_state", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    metavar="STATE", help="Act on the mock kernel kept in this state file.",
+)
+
+
+@click.group("kernel")
+def kernel_group() -> None:
+    """The kernel genes act on: features, mock state, single operations."""
+
+
+@kernel_group.command("features")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def features(fmt: str) -> None:
+    """Which link types this machine's kernel supports, found by trying them."""
+    checks = doctor_checks()
+    if fmt == "json":
+        click.echo(json.dumps([c._asdict() for c in checks], indent=2))
+        return
+    for check in checks:
+        click.echo(f"{'ok  ' if check.ok else 'MISS'} {check.name:<16} {check.detail}")
+
+
+@kernel_group.command("mock-init")
+@click.argument("state", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--nics", default=4, show_default=True, type=click.IntRange(1, 64), help="NICs eth0..ethN-1.")
+@click.option("--reflecting-switch", is_flag=True, help="The upstream switch reflects frames (MAC flapping after an uplink change).")
+@click.option("--description", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSON machine description instead of --nics.")
+@click.option("--force", is_flag=True, help="Replace an existing state file.")
+def mock_init(state: Path, nics: int, reflecting_switch: bool, description: Path | None, force: bool) -> None:
+    """Create a mock kernel state file for runs without root."""
+    if description is not None:
+        try:
+            desc = MockDescription.model_validate_json(description.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise UsageError(f"{description}: not a mock machine description: {str(exc).splitlines()[0]}") from None
+        desc.reflecting_switch = desc.reflecting_switch or reflecting_switch
+    else:
+        desc = default_description(nics, reflecting_switch=reflecting_switch)
+    kernel = create_mock_state(state, desc, force=force)
+    names = ", ".join(l["name"] for l in kernel.list_links())
+    click.echo(f"mock kernel with {names} written to {state}")
+
+
+@kernel_group.command("call")
+@click.argument("operation")
+@click.argument("arguments", required=False, default="[]")
+@_NETNS
+@_MOCK
+def call(operation: str, arguments: str, netns: str | None, mock_state: Path | None) -> None:
+    """Run one gene_sdk OPERATION with ARGUMENTS (a JSON list, or an object of keywords)."""
+    if operation not in INTERFACE:
+        raise UsageError(f"unknown operation {operation!r}", hint=f"one of: {', '.join(sorted(INTERFACE))}")
+    try:
+        parsed = json.loads(arguments)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"ARGUMENTS is not JSON: {exc.msg} at column {exc.colno}") from None
+    args, kwargs = (parsed, {}) if isinstance(parsed, list) else ([], parsed)
+    if not isinstance(kwargs, dict):
+        raise UsageError("ARGUMENTS must be a JSON list or object")
+    with open_kernel(netns=netns, mock_state=mock_state) as kernel:
+        result = perform(kernel, operation, args, kwargs)
+    click.echo(json.dumps(result, indent=2))
+
+
+@kernel_group.command("inject")
+@click.argument("kind", type=click.Choice(["link_down", "link_up", "reflecting_switch", "netlink_error"]))
+@click.argument("params", nargs=-1, metavar="[KEY=VALUE]...")
+@click.option("--mock", "mock_state", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="STATE")
+def inject(kind: str, params: tuple[str, ...], mock_state: Path) -> None:
+    """Make the mock world misbehave, e.g. `inject link_down dev=eth0`."""
+    values: dict[str, object] = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"expected KEY=VALUE, got {item!r}")
+        try:
+            values[key] = json.loads(value)
+        except json.JSONDecodeError:
+            values[key] = value
+    with mock_session(mock_state) as kernel:
+        try:
+            kernel.inject(kind, **values)
+        except (TypeError, KeyError) as exc:
+            raise UsageError(f"{kind}: bad parameters: {exc}") from None
+    click.echo(f"injected {kind}")
+
+
+COMMANDS = [kernel_group]

@@ -1,0 +1,70 @@
+"""Choosing a mutation engine by name, as `--engine auto|anthropic|gp|fixture|none` does.
+
+`auto` uses the LLM when a key is set and the network-free gp engine otherwise,
+so a machine with no credentials still evolves. Every engine comes back behind
+the static screen, so no caller has to remember to screen.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sggit.engines.base import Engine, Evaluator, NoEngine
+from sggit.engines.candidates import ScreenedEngine
+from sggit.errors import SggitError, UsageError
+
+ENGINE_NAMES: tuple[str, ...] = ("auto", "anthropic", "gp", "fixture", "none")
+
+
+def resolve_name(name: str, env: dict[str, str] | None = None) -> str:
+    """The concrete engine `name` stands for (`auto` decided by ANTHROPIC_API_KEY)."""
+    env = dict(os.environ if env is None else env)
+    if name not in ENGINE_NAMES:
+        raise UsageError(f"unknown engine {name!r}", hint=f"choose one of: {', '.join(ENGINE_NAMES)}")
+    if name == "auto":
+        return "anthropic" if env.get("ANTHROPIC_API_KEY") else "gp"
+    return name
+
+
+def make_engine(
+    name: str,
+    *,
+    state_dir: str | Path,
+    evaluator: Evaluator | None = None,
+    fixture_dir: str | Path | None = None,
+    seed: int | None = None,
+    model: str | None = None,
+) -> Engine:
+    concrete = resolve_name(name)
+    state = Path(state_dir)
+    if concrete == "none":
+        return NoEngine()
+    if concrete == "fixture":
+        if fixture_dir is None:
+            raise UsageError("the fixture engine needs a fixture directory", hint="pass --fixture-dir DIR")
+        from sggit.engines.fixture import FixtureEngine
+
+        return FixtureEngine(fixture_dir, state_dir=state)
+    if concrete == "anthropic":
+        if not os.environ.get("ANTHROPIC_API_KEY"):
+            raise UsageError("the anthropic engine needs an API key", hint="set ANTHROPIC_API_KEY, or choose --engine gp")
+        from sggit.engines.llm import AnthropicEngine, AnthropicSettings
+
+        return AnthropicEngine(state_dir=state, settings=AnthropicSettings.from_env(model=model))
+    return ScreenedEngine(_gp_engine(evaluator, seed), state)
+
+
+def _gp_engine(evaluator: Evaluator | None, seed: int | None) -> Engine:
+    try:
+        from sggit.engines.gp import GPEngine
+    except ImportError as exc:
+        if exc.name != "sggit.engines.gp":
+            raise
+        raise SggitError(
+            "the gp engine is not available in this build",
+            hint="set ANTHROPIC_API_KEY for the anthropic engine, or use --engine fixture/none",
+        ) from exc
+    if evaluator is None:
+        raise SggitError("the gp engine needs an evaluator to score its candidates")
+    return GPEngine(evaluator, seed=seed)

@@ -1,0 +1,173 @@
+"""Alleles as git blobs, kept reachable in `genome/<locus>/<id>.py` on branch sggit/genome.
+
+Files are named by their content's id, so two genome trees (two hosts, two clones)
+always merge without a conflict: the same name always means the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pygit2
+
+from sggit.errors import SggitError, UsageError
+from sggit.genome.lineage import Lineage, read_lineage, write_lineage
+from sggit.genome.notes import read_note_in
+from sggit.genome.repo import GENOME_REF, LINEAGE_REF, Genome
+from sggit.genome.trees import edit_tree, entry
+
+GENOME_DIR = "genome"
+MIN_PREFIX = 7
+_LOCUS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+@dataclass(frozen=True)
+class NewAllele:
+    locus: str
+    source: bytes
+    lineage: Lineage
+
+
+@dataclass(frozen=True)
+class Registered:
+    id: str
+    locus: str
+    new: bool
+
+
+def allele_path(locus: str, allele: str) -> str:
+    return f"{GENOME_DIR}/{locus}/{allele}.py"
+
+
+def check_locus_name(locus: str) -> str:
+    if not _LOCUS.match(locus):
+        raise UsageError(f"invalid locus name {locus!r}", hint="a locus is a gene name: letters, digits and _")
+    return locus
+
+
+def allele_id(source: bytes | str) -> str:
+    """The id an allele would get: its blob id, computed without writing anything."""
+    data = source.encode() if isinstance(source, str) else source
+    return str(pygit2.hash(data))
+
+
+def register_alleles(genome: Genome, alleles: Iterable[NewAllele], message: str | None = None) -> list[Registered]:
+    """Register many alleles in two commits: their lineage notes, then their genome tree entries.
+
+    Notes go first so that every allele in the tree has its note even if the
+    process dies in between; registering again completes a half-done batch.
+    An allele already registered keeps its first lineage (the store is append-only).
+    """
+    items = list(alleles)
+    for item in items:
+        check_locus_name(item.locus)
+        if item.lineage.locus != item.locus:
+            raise UsageError(f"lineage says locus {item.lineage.locus}, allele is registered at {item.locus}")
+    repo = genome.repo
+    with genome.locked():
+        ids = [str(repo.create_blob(item.source)) for item in items]
+        notes_tree = genome.tip_tree(LINEAGE_REF)
+        new_notes: dict[str, Lineage] = {}
+        for allele, item in zip(ids, items):
+            if allele in new_notes:
+                continue
+            if read_note_in(repo, notes_tree, allele) is None:
+                new_notes[allele] = item.lineage
+        write_lineage(genome, new_notes, message or f"sggit: lineage of {len(new_notes)} allele(s)")
+
+        tree = genome.tip_tree(GENOME_REF)
+        results: list[Registered] = []
+        wanted: dict[str, pygit2.Oid] = {}
+        for allele, item in zip(ids, items):
+            path = allele_path(item.locus, allele)
+            new = entry(tree, path) is None and path not in wanted
+            if new:
+                wanted[path] = pygit2.Oid(hex=allele)
+            results.append(Registered(allele, item.locus, new))
+        if wanted:
+            loci = sorted({p.split("/")[1] for p in wanted})
+            summary = message or f"register {len(wanted)} allele(s) at {', '.join(loci[:5])}{' ...' if len(loci) > 5 else ''}"
+
+            def build(tip: pygit2.Commit | None) -> tuple[pygit2.Oid, str] | None:
+                base = tip.tree if tip is not None else None
+                todo = {p: o for p, o in wanted.items() if entry(base, p) is None}
+                if not todo:
+                    return None
+                return edit_tree(repo, base, todo), summary
+
+            genome.commit_to(GENOME_REF, build, reflog="register")
+        return results
+
+
+def register_allele(genome: Genome, locus: str, source: bytes | str, lineage: Lineage) -> Registered:
+    data = source.encode() if isinstance(source, str) else source
+    return register_alleles(genome, [NewAllele(locus, data, lineage)])[0]
+
+
+def loci(genome: Genome) -> list[str]:
+    tree = genome.tip_tree(GENOME_REF)
+    sub = entry(tree, GENOME_DIR)
+    if not isinstance(sub, pygit2.Tree):
+        return []
+    return sorted(item.name for item in sub if item.type_str == "tree" and item.name)
+
+
+def alleles_at(genome: Genome, locus: str) -> list[str]:
+    sub = entry(genome.tip_tree(GENOME_REF), f"{GENOME_DIR}/{locus}")
+    if not isinstance(sub, pygit2.Tree):
+        return []
+    return sorted(item.name[:-3] for item in sub if item.name and item.name.endswith(".py"))
+
+
+def locus_of(genome: Genome, allele: str) -> str | None:
+    """The locus an allele is registered at, through its lineage note, checked against the tree."""
+    lineage = read_lineage(genome, allele)
+    tree = genome.tip_tree(GENOME_REF)
+    if lineage is not None and entry(tree, allele_path(lineage.locus, allele)) is not None:
+        return lineage.locus
+    for locus in loci(genome):
+        if entry(tree, allele_path(locus, allele)) is not None:
+            return locus
+    return None
+
+
+def resolve_allele(genome: Genome, text: str) -> str:
+    """Full id of a registered allele from its id or a unique prefix of at least 7 hex digits."""
+    prefix = text.strip().lower()
+    if len(prefix) < MIN_PREFIX or not _HEX.match(prefix):
+        raise UsageError(f"{text!r} is not an allele id", hint=f"give the id or a prefix of at least {MIN_PREFIX} hex digits")
+    matches = _candidates(genome, prefix)
+    if not matches:
+        raise SggitError(f"no registered allele matches {prefix}")
+    if len(matches) > 1:
+        shown = ", ".join(m[:12] for m in sorted(matches)[:5])
+        raise UsageError(f"allele prefix {prefix} is ambiguous ({shown})", hint="give more digits")
+    return matches[0]
+
+
+def _candidates(genome: Genome, prefix: str) -> list[str]:
+    """Matching ids found through the lineage notes' fanout directory, so only 1/256 of them is scanned."""
+    found: set[str] = set()
+    notes = genome.tip_tree(LINEAGE_REF)
+    if notes is not None:
+        shard = entry(notes, prefix[:2])
+        if isinstance(shard, pygit2.Tree):
+            found.update(prefix[:2] + (i.name or "") for i in shard if (prefix[:2] + (i.name or "")).startswith(prefix))
+        found.update(i.name for i in notes if i.name and len(i.name) > 2 and i.name.startswith(prefix))
+    registered = [a for a in found if locus_of(genome, a) is not None]
+    if registered:
+        return registered
+    return [a for locus in loci(genome) for a in alleles_at(genome, locus) if a.startswith(prefix)]
+
+
+def allele_source(genome: Genome, allele: str) -> bytes:
+    try:
+        obj = genome.repo[allele]
+    except (KeyError, ValueError):
+        raise SggitError(f"allele {allele[:12]} is not in this repository") from None
+    if not isinstance(obj, pygit2.Blob):
+        raise SggitError(f"{allele[:12]} is not an allele (not a blob)")
+    return obj.data

@@ -1,0 +1,241 @@
+"""Opening a genome repository, the process lock, and compare-and-swap ref updates.
+
+Every write to the genome goes through `Genome.commit_to`: build a commit on the
+ref's current tip, swap the ref only if nobody moved it meanwhile, and rebuild on
+the new tip if somebody did. Objects are written before the ref moves, so a
+SIGKILL at any point leaves either the old tip or the new one, never a ref to a
+missing object.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from sggit.errors import SggitError, UsageError
+
+GENOME_REF = "refs/heads/sggit/genome"
+LINEAGE_REF = "refs/notes/sggit/lineage"
+FITNESS_REF_PREFIX = "refs/notes/sggit/fitness/"
+PHENOTYPE_REF_PREFIX = "refs/heads/phenotype/"
+STATE_DIR = "sggit"
+
+_CAS_ATTEMPTS = 50
+_STALE_LOCK_SECONDS = 1.0
+
+
+class ConcurrentUpdate(SggitError):
+    """The ref kept moving under us; nothing was written."""
+
+
+def host_name() -> str:
+    """Fitness is kept per host so that fleet merges never conflict; SGGIT_HOST overrides."""
+    name = os.environ.get("SGGIT_HOST") or socket.gethostname() or "localhost"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
+    return safe or "localhost"
+
+
+class _ProcessLock:
+    """A flock on one file, reentrant inside the process.
+
+    flock conflicts between two descriptors of the same process, so every user of
+    one lock path shares one descriptor and a depth count. The kernel drops the
+    lock when the process dies, so a SIGKILL never leaves the genome locked.
+    """
+
+    _registry: dict[str, _ProcessLock] = {}
+    _registry_guard = threading.Lock()
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.depth = 0
+        self.fd: int | None = None
+        self.mutex = threading.RLock()
+        self.pid = os.getpid()
+
+    @classmethod
+    def for_path(cls, path: Path) -> _ProcessLock:
+        key = str(path.resolve())
+        with cls._registry_guard:
+            lock = cls._registry.get(key)
+            if lock is None or lock.pid != os.getpid():
+                lock = cls(path)
+                cls._registry[key] = lock
+            return lock
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self.mutex:
+            if self.depth == 0:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                except BaseException:
+                    os.close(fd)
+                    raise
+                self.fd = fd
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+                if self.depth == 0 and self.fd is not None:
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)
+                    os.close(self.fd)
+                    self.fd = None
+
+    @property
+    def is_held(self) -> bool:
+        return self.depth > 0
+
+
+@dataclass
+class Genome:
+    """A git repository seen as a genome store; cheap to create, holds no state on disk by itself."""
+
+    repo: pygit2.Repository
+
+    @classmethod
+    def open(cls, path: str | Path = ".") -> Genome:
+        try:
+            found = pygit2.discover_repository(str(path))
+        except (pygit2.GitError, OSError):
+            found = None
+        if not found:
+            raise UsageError(f"not a git repository: {Path(path).resolve()}", hint="run `sggit init` or `git init` first")
+        return cls(pygit2.Repository(found))
+
+    @property
+    def git_dir(self) -> Path:
+        return Path(self.repo.path)
+
+    @property
+    def workdir(self) -> Path | None:
+        return Path(self.repo.workdir) if self.repo.workdir else None
+
+    @property
+    def common_dir(self) -> Path:
+        """The git dir shared by all worktrees: refs live there, so the lock and journal do too."""
+        pointer = self.git_dir / "commondir"
+        if pointer.is_file():
+            return (self.git_dir / pointer.read_text().strip()).resolve()
+        return self.git_dir
+
+    @property
+    def state_dir(self) -> Path:
+        """Local, never-committed state (journal, lock) lives inside .git, out of the user's way."""
+        path = self.common_dir / STATE_DIR
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def host(self) -> str:
+        return host_name()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Serialise multi-step operations (read, decide, write) across processes."""
+        with _ProcessLock.for_path(self.state_dir / "lock").held():
+            yield
+
+    def signature(self) -> pygit2.Signature:
+        try:
+            return self.repo.default_signature
+        except (KeyError, pygit2.GitError):
+            return pygit2.Signature("sggit", f"sggit@{self.host}")
+
+    def target(self, refname: str) -> pygit2.Oid | None:
+        ref = self.repo.references.get(refname)
+        if ref is None:
+            return None
+        resolved = ref.resolve()
+        return resolved.target  # type: ignore[return-value]
+
+    def tip_tree(self, refname: str) -> pygit2.Tree | None:
+        oid = self.target(refname)
+        if oid is None:
+            return None
+        return self.repo[oid].peel(pygit2.Tree)
+
+    def compare_and_swap(self, refname: str, new: pygit2.Oid, expected: pygit2.Oid | None, message: str) -> bool:
+        """Move `refname` to `new` only if it still points at `expected` (None: must not exist)."""
+        with self.locked():
+            for attempt in range(40):
+                try:
+                    with self.repo.transaction() as txn:
+                        txn.lock_ref(refname)
+                        current = self.target(refname)
+                        if current != expected:
+                            return False
+                        txn.set_target(refname, new, message=message)
+                    return True
+                except pygit2.GitError as exc:
+                    if "lock" not in str(exc).lower():
+                        raise
+                    self._clear_stale_lock(refname, attempt)
+            raise ConcurrentUpdate(f"could not lock {refname}", hint=f"remove {self.common_dir / (refname + '.lock')} if no git process is running")
+
+    def _clear_stale_lock(self, refname: str, attempt: int) -> None:
+        """A ref .lock left by a killed sggit process; we hold the genome lock, so it is no live writer of ours."""
+        lock = self.common_dir / (refname + ".lock")
+        try:
+            age = time.time() - lock.stat().st_mtime
+        except FileNotFoundError:
+            return
+        if age > _STALE_LOCK_SECONDS:
+            try:
+                lock.unlink()
+            except FileNotFoundError:
+                pass
+            return
+        time.sleep(min(0.05 * (attempt + 1), 0.25))
+
+    def commit_to(
+        self,
+        refname: str,
+        build: Callable[[pygit2.Commit | None], tuple[pygit2.Oid, str] | None],
+        *,
+        reflog: str = "sggit",
+    ) -> pygit2.Oid | None:
+        """Commit `build(tip)`'s (tree, message) on `refname` with CAS, rebuilding when the tip moves.
+
+        `build` returns None when there is nothing to change; then nothing is written.
+        """
+        sig = self.signature()
+        for _ in range(_CAS_ATTEMPTS):
+            expected = self.target(refname)
+            tip = self.repo[expected].peel(pygit2.Commit) if expected is not None else None
+            built = build(tip)
+            if built is None:
+                return None
+            tree, message = built
+            parents = [tip.id] if tip is not None else []
+            commit = self.repo.create_commit(None, sig, sig, message, tree, parents)
+            if self.compare_and_swap(refname, commit, expected, f"{reflog}: {message.splitlines()[0]}"):
+                return commit
+        raise ConcurrentUpdate(f"{refname} kept changing; gave up after {_CAS_ATTEMPTS} attempts")
+
+
+def fsync_enabled() -> None:
+    """Ask libgit2 to fsync objects and refs, for durability across power loss (SIGKILL needs none)."""
+    pygit2.option(pygit2.enums.Option.ENABLE_FSYNC_GITDIR, 1)
+
+
+__all__ = [
+    "ConcurrentUpdate",
+    "FITNESS_REF_PREFIX",
+    "GENOME_REF",
+    "Genome",
+    "LINEAGE_REF",
+    "PHENOTYPE_REF_PREFIX",
+    "host_name",
+]

@@ -1,0 +1,226 @@
+"""The gene_sdk surface: everything a gene may do to a kernel, and nothing else.
+
+A gene reaches the kernel only through these methods, usually across a process
+pipe, so every argument and every result is plain JSON (dict, list, str, int,
+float, bool, None). Mock and netlink kernels implement the same methods with the
+same result shapes, so a gene cannot tell which one it runs against.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from sggit.errors import SggitError
+
+IFNAMSIZ = 15
+BOND_MODES = (
+    "balance-rr",
+    "active-backup",
+    "balance-xor",
+    "broadcast",
+    "802.3ad",
+    "balance-tlb",
+    "balance-alb",
+)
+PROBE_METHODS = ("arp", "icmp", "udp")
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+class KernelError(SggitError):
+    """A kernel operation that could not be done; the message says which and why."""
+
+
+
+def check_ifname(name: object) -> str:
+    """Reject names the kernel would refuse, before anything changes."""
+    if not isinstance(name, str) or not name:
+        raise KernelError(f"interface name must be a non-empty string, got {name!r}")
+    if len(name) > IFNAMSIZ:
+        raise KernelError(f"interface name {name!r} is longer than {IFNAMSIZ} characters")
+    if "/" in name or any(c.isspace() for c in name) or name in (".", ".."):
+        raise KernelError(f"interface name {name!r} contains a character the kernel refuses")
+    return name
+
+
+def normalise_mac(mac: object) -> str:
+    """Accept any case; refuse multicast and all-zero, which no interface may carry."""
+    if not isinstance(mac, str) or not _MAC.match(mac.lower()):
+        raise KernelError(f"not a MAC address: {mac!r} (expected aa:bb:cc:dd:ee:ff)")
+    mac = mac.lower()
+    if int(mac[:2], 16) & 1:
+        raise KernelError(f"{mac} is a multicast MAC and cannot be an interface address")
+    if mac == "00:00:00:00:00:00":
+        raise KernelError("00:00:00:00:00:00 cannot be an interface address")
+    return mac
+
+
+def check_mtu(mtu: object) -> int:
+    if isinstance(mtu, bool) or not isinstance(mtu, int) or not 68 <= mtu <= 65535:
+        raise KernelError(f"MTU must be an integer from 68 to 65535, got {mtu!r}")
+    return mtu
+
+
+def check_vlan_id(vlan_id: object) -> int:
+    if isinstance(vlan_id, bool) or not isinstance(vlan_id, int) or not 1 <= vlan_id <= 4094:
+        raise KernelError(f"VLAN ID must be an integer from 1 to 4094, got {vlan_id!r}")
+    return vlan_id
+
+
+def check_bond_mode(mode: object) -> str:
+    if mode not in BOND_MODES:
+        raise KernelError(f"unknown bonding mode {mode!r}; one of: {', '.join(BOND_MODES)}")
+    return str(mode)
+
+
+def check_stp_timers(forward_delay: object, hello_time: object, max_age: object) -> None:
+    """The ranges the Linux bridge accepts with STP on (br_stp_if.c / 802.1D)."""
+    for name, value, low, high in (
+        ("forward_delay", forward_delay, 2, 30),
+        ("hello_time", hello_time, 1, 10),
+        ("max_age", max_age, 6, 40),
+    ):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise KernelError(f"{name} must be from {low} to {high} seconds, got {value!r}")
+
+
+class Kernel(ABC):
+    """The gene_sdk interface. Public methods are exactly what genes may call.
+
+    Results (shapes shared by every kernel):
+    link: {"name", "index", "kind", "mac", "mtu", "up", "carrier", "state",
+           "master", "parent", "vlan_id"}
+    port: {"name", "state"} with state one of disabled, listening, learning,
+          forwarding, blocking
+    fdb entry: {"mac", "port", "local", "age"} (age in seconds, None if unknown)
+    neighbour: {"ip", "mac", "dev", "state"}
+    probe: {"reachable", "rtt_ms", "method", "source", "target", "error"}
+    """
+
+    # links
+    @abstractmethod
+    def list_links(self) -> list[dict]: ...
+
+    @abstractmethod
+    def get_link(self, name: str) -> dict: ...
+
+    @abstractmethod
+    def set_link_up(self, name: str) -> dict: ...
+
+    @abstractmethod
+    def set_link_down(self, name: str) -> dict: ...
+
+    @abstractmethod
+    def set_mac(self, name: str, mac: str) -> dict: ...
+
+    @abstractmethod
+    def set_mtu(self, name: str, mtu: int) -> dict: ...
+
+    @abstractmethod
+    def delete_link(self, name: str) -> bool: ...
+
+    # bridges
+    @abstractmethod
+    def create_bridge(self, name: str, stp: bool = False) -> dict: ...
+
+    @abstractmethod
+    def delete_bridge(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def add_port(self, bridge: str, port: str) -> list[dict]: ...
+
+    @abstractmethod
+    def remove_port(self, bridge: str, port: str) -> list[dict]: ...
+
+    @abstractmethod
+    def list_ports(self, bridge: str) -> list[dict]: ...
+
+    @abstractmethod
+    def set_stp(
+        self,
+        bridge: str,
+        enabled: bool,
+        forward_delay: float | None = None,
+        hello_time: float | None = None,
+        max_age: float | None = None,
+    ) -> dict: ...
+
+    @abstractmethod
+    def get_stp(self, bridge: str) -> dict: ...
+
+    # bonds and VLANs
+    @abstractmethod
+    def create_bond(
+        self, name: str, mode: str, members: list[str], miimon: int = 100, autoconnect: bool = True
+    ) -> dict: ...
+
+    @abstractmethod
+    def delete_bond(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def get_bond(self, name: str) -> dict: ...
+
+    @abstractmethod
+    def create_vlan(self, parent: str, vlan_id: int, name: str | None = None) -> dict: ...
+
+    # addresses and neighbours
+    @abstractmethod
+    def add_address(self, dev: str, cidr: str) -> list[str]: ...
+
+    @abstractmethod
+    def remove_address(self, dev: str, cidr: str) -> list[str]: ...
+
+    @abstractmethod
+    def list_addresses(self, dev: str) -> list[str]: ...
+
+    @abstractmethod
+    def default_gateway(self, dev: str | None = None) -> str | None: ...
+
+    @abstractmethod
+    def neighbours(self, dev: str | None = None) -> list[dict]: ...
+
+    @abstractmethod
+    def fdb(self, bridge: str) -> list[dict]: ...
+
+    # traffic
+    @abstractmethod
+    def send_gratuitous_arp(self, dev: str, ip: str | None = None) -> dict: ...
+
+    @abstractmethod
+    def probe(self, source: str, target: str, method: str = "arp", timeout: float = 1.0) -> dict: ...
+
+    # time
+    @abstractmethod
+    def now(self) -> float: ...
+
+    @abstractmethod
+    def sleep(self, seconds: float) -> float: ...
+
+
+def interface_names() -> frozenset[str]:
+    """Names a gene may call: the abstract methods of Kernel, nothing inherited."""
+    return frozenset(Kernel.__abstractmethods__)
+
+
+INTERFACE: frozenset[str] = interface_names()
+
+MUTATING: frozenset[str] = frozenset(
+    {
+        "set_link_up",
+        "set_link_down",
+        "set_mac",
+        "set_mtu",
+        "delete_link",
+        "create_bridge",
+        "delete_bridge",
+        "add_port",
+        "remove_port",
+        "set_stp",
+        "create_bond",
+        "delete_bond",
+        "create_vlan",
+        "add_address",
+        "remove_address",
+    }
+)

@@ -1,0 +1,31 @@
+"""Sandboxed gene execution: warm worker processes held in by the kernel's own mechanisms.
+
+Exports are loaded lazily so that the worker, started as
+`python -m sggit.runtime.sandbox.worker`, never imports pydantic.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "SandboxConfig": "config", "DEFAULT_ALLOWLIST": "config", "MECHANISMS": "config",
+    "GeneOutcome": "outcome", "ErrorKind": "outcome", "Confinement": "outcome", "Mechanism": "outcome",
+    "WorkerPool": "pool", "SandboxUnavailable": "pool", "Handler": "pool",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from sggit.runtime.sandbox.config import DEFAULT_ALLOWLIST, MECHANISMS, SandboxConfig
+    from sggit.runtime.sandbox.outcome import Confinement, ErrorKind, GeneOutcome, Mechanism
+    from sggit.runtime.sandbox.pool import Handler, SandboxUnavailable, WorkerPool
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -1,0 +1,64 @@
+"""Settings of the sandbox: limits, timeout, import allowlist, scratch root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sggit.genes import DEFAULT_ALLOWLIST, ENTRY_POINT
+
+__all__ = ["DEFAULT_ALLOWLIST", "ENTRY_POINT", "MECHANISMS", "SandboxConfig"]
+
+# The worker must be able to refuse to run where these did not take hold.
+MECHANISMS: tuple[str, ...] = (
+    "no_new_privs", "netns", "mountns", "pidns", "rlimits", "landlock", "uid", "seccomp",
+)
+
+MechanismName = Literal["netns", "mountns", "pidns", "rlimits", "landlock", "uid", "seccomp"]
+
+MiB = 1 << 20
+
+
+class SandboxConfig(BaseModel):
+    """How tightly a gene is held. Every limit applies per worker process."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timeout_seconds: float = Field(5.0, gt=0, description="wall clock per invocation, kernel calls excluded")
+    cpu_seconds_per_call: int = Field(5, gt=0, description="RLIMIT_CPU soft limit armed before each call")
+    worker_cpu_seconds: int = Field(300, gt=0, description="RLIMIT_CPU hard limit over a worker's life")
+    memory_bytes: int = Field(1024 * MiB, ge=64 * MiB, description="RLIMIT_AS")
+    max_open_files: int = Field(64, ge=16, description="RLIMIT_NOFILE")
+    max_file_bytes: int = Field(16 * MiB, gt=0, description="RLIMIT_FSIZE")
+    max_processes: int = Field(256, gt=0, description="RLIMIT_NPROC, counted per uid")
+    scratch_bytes: int = Field(64 * MiB, gt=0, description="size of the scratch tmpfs")
+    max_output_bytes: int = Field(1 * MiB, gt=0, description="largest JSON output accepted")
+    max_stdout_bytes: int = Field(1 * MiB, ge=0, description="what a gene may print before it fails")
+    max_calls_per_worker: int = Field(10_000, gt=0, description="recycle a worker after this many calls")
+    startup_timeout_seconds: float = Field(15.0, gt=0)
+    allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
+    scratch_root: Path | None = Field(None, description="where worker scratch directories go; a temp dir if unset")
+    uid: int = Field(65534, gt=0, description="unprivileged uid a root worker switches to")
+    gid: int = Field(65534, gt=0)
+    allow_degraded: bool = Field(False, description="run even where a confinement mechanism is missing")
+    disable: tuple[MechanismName, ...] = Field((), description="mechanisms not to apply; the pool then refuses unless allow_degraded")
+
+    @field_validator("allowlist")
+    @classmethod
+    def _module_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not all(part.isidentifier() for part in name.split(".")):
+                raise ValueError(f"{name!r} is not a module name")
+        return value
+
+    def rlimits(self) -> dict[str, int]:
+        return {
+            "RLIMIT_CPU": self.worker_cpu_seconds,
+            "RLIMIT_AS": self.memory_bytes,
+            "RLIMIT_NOFILE": self.max_open_files,
+            "RLIMIT_FSIZE": self.max_file_bytes,
+            "RLIMIT_NPROC": self.max_processes,
+            "RLIMIT_CORE": 0,
+        }

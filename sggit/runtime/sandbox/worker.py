@@ -1,0 +1,381 @@
+"""The sandbox worker: confines itself, then runs allele code on request (stdlib only).
+
+Started by the pool as `python -S -B -m sggit.runtime.sandbox.worker IN_FD OUT_FD`.
+It confines itself before it has seen any gene: namespaces, a private scratch
+tmpfs, rlimits, Landlock, an unprivileged uid and a seccomp filter. The import
+allowlist and the bounded stdout below are conveniences that turn common mistakes
+into clear errors; the kernel mechanisms are what hold a hostile gene.
+"""
+
+from __future__ import annotations
+
+import _thread
+import builtins
+import errno
+import importlib
+import json
+import os
+import resource
+import signal
+import sys
+import time
+import types
+from collections import OrderedDict
+from typing import Any
+
+from sggit.runtime.sandbox import confine, protocol
+
+EXIT_CPU = 75
+_CODE_CACHE_SIZE = 256
+# Modules the allowlisted ones load lazily; the filesystem is closed after startup.
+_SUPPORT_MODULES = (
+    "_strptime", "collections.abc", "json.decoder", "json.encoder", "json.scanner",
+    "encodings.ascii", "encodings.latin_1", "encodings.utf_8", "encodings.utf_16",
+    "encodings.utf_32", "encodings.idna", "encodings.unicode_escape",
+    "encodings.raw_unicode_escape",
+)
+_HIDDEN_BUILTINS = ("breakpoint", "input", "help", "exit", "quit", "copyright", "credits", "license")
+
+
+class ForbiddenImport(ImportError):
+    """A gene imported something outside the allowlist."""
+
+
+class OutputLimit(Exception):
+    """A gene printed more than its stdout allowance."""
+
+
+class KernelError(Exception):
+    """A gene_sdk call failed on the orchestrator's side; raised inside the gene."""
+
+
+class _LockedImports:
+    """Meta-path finder that refuses every module not already loaded at lock time."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        raise ForbiddenImport(f"module {name!r} is not available in the sandbox")
+
+
+class _BoundedOut:
+    """The gene's sys.stdout/stderr: counts characters and discards them."""
+
+    encoding = "utf-8"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.written = 0
+
+    def write(self, text: str) -> int:
+        self.written += len(text)
+        if self.written > self.limit:
+            raise OutputLimit(f"printed more than the stdout limit of {self.limit} characters")
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+
+class _Channel:
+    """The worker's end of the pipes; gene_sdk calls block on it until the orchestrator answers."""
+
+    def __init__(self, fd_in: int, fd_out: int) -> None:
+        self.fd_in = fd_in
+        self.fd_out = fd_out
+
+    def send(self, message: dict) -> None:
+        protocol.write_frame(self.fd_out, message)
+
+    def receive(self) -> dict:
+        return protocol.read_frame(self.fd_in)
+
+    def call(self, name: str, args: list, kwargs: dict) -> Any:
+        try:
+            frame = protocol.encode({"op": "call", "name": name, "args": args, "kwargs": kwargs})
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"gene_sdk.{name}: arguments must be JSON values ({exc})") from None
+        view = memoryview(frame)
+        while view:
+            view = view[os.write(self.fd_out, view):]
+        reply = self.receive()
+        if reply.get("op") != "ret":
+            raise KernelError(f"gene_sdk.{name}: unexpected reply from the orchestrator")
+        if reply.get("ok"):
+            return reply.get("value")
+        raise KernelError(str(reply.get("error", "kernel error")))
+
+
+def _make_gene_sdk(channel: _Channel) -> types.ModuleType:
+    class GeneSdk(types.ModuleType):
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("_"):
+                raise AttributeError(name)
+
+            def forward(*args: Any, **kwargs: Any) -> Any:
+                return channel.call(name, list(args), kwargs)
+
+            forward.__name__ = name
+            return forward
+
+    module = GeneSdk("gene_sdk", "The kernel, reached through the orchestrator.")
+    module.KernelError = KernelError  # type: ignore[attr-defined]
+    return module
+
+
+def _guarded_import_factory(allowed: frozenset[str]):
+    real_import = builtins.__import__
+
+    def guarded_import(name: str, globals: Any = None, locals: Any = None,
+                       fromlist: Any = (), level: int = 0) -> Any:
+        if level != 0:
+            raise ForbiddenImport("relative imports are not available to a gene")
+        if name.partition(".")[0] not in allowed:
+            raise ForbiddenImport(f"import of {name!r} is not allowed in a gene "
+                                  f"(allowed: {', '.join(sorted(allowed))})")
+        return real_import(name, globals, locals, fromlist, level)
+
+    return guarded_import
+
+
+def _clear_dir(path: str) -> None:
+    with os.scandir(path) as entries:
+        for entry in entries:
+            child = os.path.join(path, entry.name)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    _clear_dir(child)
+                    os.rmdir(child)
+                else:
+                    os.unlink(child)
+            except OSError:
+                pass
+
+
+def _where(exc: BaseException) -> str:
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith("<allele "):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f" (allele line {line})" if line else ""
+
+
+_MESSAGE_LIMIT = 2000
+
+
+def _describe(exc: BaseException) -> str:
+    """The exception as text, even when a gene's own exception class cannot say itself."""
+    try:
+        said = str(exc)
+    except BaseException:  # noqa: BLE001 - a gene-defined __str__ may do anything
+        said = "<unprintable>"
+    if not isinstance(said, str):
+        said = "<unprintable>"
+    return said if len(said) <= _MESSAGE_LIMIT else said[:_MESSAGE_LIMIT] + "..."
+
+
+def classify(exc: BaseException, limits: dict) -> tuple[str, str]:
+    """Map what a gene raised to an outcome kind and a reason a person can act on."""
+    text = f"{type(exc).__name__}: {_describe(exc)}{_where(exc)}"
+    if isinstance(exc, ForbiddenImport):
+        return "forbidden", text
+    if isinstance(exc, MemoryError):
+        return "limit", f"address-space limit of {limits['RLIMIT_AS']} bytes reached: {text}"
+    if isinstance(exc, OutputLimit):
+        return "limit", text
+    if isinstance(exc, OSError):
+        if exc.errno == errno.EFBIG:
+            return "limit", f"file-size limit of {limits['RLIMIT_FSIZE']} bytes reached: {text}"
+        if exc.errno == errno.ENOSPC:
+            return "limit", f"scratch space is full: {text}"
+        if exc.errno in (errno.EMFILE, errno.ENFILE):
+            return "limit", f"open-file limit of {limits['RLIMIT_NOFILE']} reached: {text}"
+        if exc.errno in (errno.EPERM, errno.EACCES, errno.EROFS, errno.ENOSYS):
+            return "forbidden", f"the sandbox refused: {text}"
+    if isinstance(exc, RuntimeError) and "new thread" in text:
+        return "forbidden", f"threads are not available in the sandbox: {text}"
+    if isinstance(exc, KernelError):
+        return "exception", f"kernel error: {_describe(exc)}{_where(exc)}"
+    return "exception", text
+
+
+class Runner:
+    """Runs one allele per request, with fresh module globals each time."""
+
+    def __init__(self, init: dict, channel: _Channel) -> None:
+        self.channel = channel
+        self.limits: dict = init["rlimits"]
+        self.cpu_per_call = int(init["cpu_seconds_per_call"])
+        self.max_output = int(init["max_output_bytes"])
+        self.stdout = _BoundedOut(int(init["max_stdout_bytes"]))
+        self.entry_point = str(init.get("entry_point", "execute"))
+        self.codes: OrderedDict[str, Any] = OrderedDict()
+        self.armed_cpu = -1
+        self.clean_ctime = -1
+        allowed = frozenset(init["allowlist"])
+        self.builtins = {k: v for k, v in vars(builtins).items() if k not in _HIDDEN_BUILTINS}
+        self.builtins["__import__"] = _guarded_import_factory(allowed)
+
+    def _cpu_used(self) -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    def _arm_cpu_limit(self) -> None:
+        hard = self.limits["RLIMIT_CPU"]
+        soft = min(hard, int(self._cpu_used()) + self.cpu_per_call + 1)
+        if soft != self.armed_cpu:
+            resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+            self.armed_cpu = soft
+
+    def _wipe_scratch(self) -> None:
+        """Empty the scratch directory; its ctime moves whenever an entry is added, removed or touched."""
+        if os.stat(".").st_ctime_ns != self.clean_ctime:
+            _clear_dir(".")
+            self.clean_ctime = os.stat(".").st_ctime_ns
+
+    def _done(self, ok: bool, **fields: Any) -> dict:
+        # Threads a gene left running could meddle with the next gene: the pool discards such a worker.
+        return {"op": "done", "ok": ok, "cpu": self._cpu_used(), "threads": _thread._count(), **fields}
+
+    def run(self, request: dict) -> dict:
+        allele = request["allele"]
+        code = self.codes.get(allele)
+        if code is None:
+            source = request.get("source")
+            if source is None:
+                return {"op": "need_source"}
+            try:
+                code = compile(source, f"<allele {allele}>", "exec")
+            except (SyntaxError, ValueError) as exc:
+                return self._done(False, kind="exception", message=f"{type(exc).__name__}: {exc}")
+            self.codes[allele] = code
+            if len(self.codes) > _CODE_CACHE_SIZE:
+                self.codes.popitem(last=False)
+        else:
+            self.codes.move_to_end(allele)
+        self._arm_cpu_limit()
+        self.stdout.written = 0
+        sys.stdout = sys.stderr = self.stdout  # type: ignore[assignment]
+        namespace = {"__builtins__": self.builtins, "__name__": "allele"}
+        try:
+            exec(code, namespace)
+            entry = namespace.get(self.entry_point)
+            if not callable(entry):
+                return self._done(False, kind="exception",
+                                  message=f"the allele defines no {self.entry_point}(input_json) function")
+            output = entry(request["input"])
+        except BaseException as exc:  # noqa: BLE001 - every failure of a gene is an outcome
+            kind, message = classify(exc, self.limits)
+            return self._done(False, kind=kind, message=message)
+        finally:
+            namespace.clear()
+            self._wipe_scratch()
+        return self._check_output(output)
+
+    def _check_output(self, output: Any) -> dict:
+        if type(output) is not str:
+            return self._done(False, kind="bad_output",
+                              message=f"{self.entry_point} returned {type(output).__name__}, not a JSON string")
+        if len(output) > self.max_output:
+            return self._done(False, kind="bad_output",
+                              message=f"output of {len(output)} characters exceeds {self.max_output}")
+        try:
+            json.loads(output)
+        except (ValueError, RecursionError) as exc:
+            return self._done(False, kind="bad_output", message=f"output is not JSON: {exc}")
+        return self._done(True, output=output)
+
+
+def _become_pid_one(fd_in: int, fd_out: int) -> None:
+    """Fork so the worker is PID 1 of its new PID namespace; this process only relays its exit."""
+    child = os.fork()
+    if child == 0:
+        return
+    os.close(fd_in)
+    os.close(fd_out)
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        os._exit(128 + os.WTERMSIG(status))
+    os._exit(os.WEXITSTATUS(status))
+
+
+def _preimport(allowlist: list[str]) -> list[str]:
+    missing = []
+    for name in [*allowlist, *_SUPPORT_MODULES]:
+        if name == "gene_sdk":
+            continue
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+def _lock_imports(gene_sdk: types.ModuleType) -> None:
+    sys.modules["gene_sdk"] = gene_sdk
+    for name in ("socket", "_socket", "subprocess", "_posixsubprocess", "ctypes", "_ctypes",
+                 "sggit.runtime.sandbox.confine", "sggit.runtime.sandbox._syscalls"):
+        sys.modules.pop(name, None)
+    sys.meta_path.insert(0, _LockedImports())  # type: ignore[arg-type]
+    sys.path_hooks.clear()
+    sys.path_importer_cache.clear()
+
+
+def main(argv: list[str]) -> None:
+    fd_in, fd_out = int(argv[0]), int(argv[1])
+    confine.parent_death_signal(signal.SIGKILL)
+    init = protocol.read_frame(fd_in)
+    disabled = frozenset(init.get("disable", ()))
+
+    def apply(name: str, step: Any, *args: Any) -> None:
+        report[name] = (False, "disabled by configuration") if name in disabled else step(*args)
+
+    report: dict[str, tuple[bool, str]] = {"no_new_privs": confine.no_new_privs()}
+    namespaces = confine.unshare_namespaces(frozenset(("netns", "mountns", "pidns")) - disabled)
+    for name in ("netns", "mountns", "pidns"):
+        report[name] = namespaces.get(name, (False, "disabled by configuration"))
+    if report["pidns"][0]:
+        _become_pid_one(fd_in, fd_out)
+    scratch = init["scratch"]
+    uid, gid = int(init["uid"]), int(init["gid"])
+    if report["mountns"][0]:
+        report["scratch_tmpfs"] = confine.private_scratch(scratch, int(init["scratch_bytes"]), uid, gid)
+    else:
+        report["scratch_tmpfs"] = (False, "no mount namespace")
+    os.chdir(scratch)
+    missing = _preimport(init["allowlist"])
+    channel = _Channel(fd_in, fd_out)
+    runner = Runner(init, channel)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    signal.signal(signal.SIGXCPU, lambda *_: os._exit(EXIT_CPU))
+    apply("rlimits", confine.set_rlimits, init["rlimits"])
+    apply("landlock", confine.landlock, ".")
+    apply("uid", confine.drop_privileges, uid, gid)
+    apply("seccomp", confine.seccomp)
+    confine.parent_death_signal(signal.SIGKILL)
+    _lock_imports(_make_gene_sdk(channel))
+    channel.send({"op": "ready", "pid": os.getpid(), "report": report, "missing_modules": missing})
+    while True:
+        try:
+            request = channel.receive()
+        except EOFError:
+            os._exit(0)
+        if request.get("op") == "run":
+            channel.send(runner.run(request))
+        else:
+            channel.send({"op": "error", "message": f"unknown request {request.get('op')!r}"})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

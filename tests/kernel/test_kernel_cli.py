@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from sggit.cli import cli
+from sggit.kernel.session import create_mock_state, mock_session
+
+
+def sg(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_mock_state_persists_between_invocations(tmp_path: Path) -> None:
+    state = str(tmp_path / "k.json")
+    assert sg("kernel", "mock-init", state, "--nics", "2", "--reflecting-switch").exit_code == 0
+    assert sg("kernel", "call", "create_bridge", '["br0"]', "--mock", state).exit_code == 0
+    assert sg("kernel", "call", "add_port", '{"bridge": "br0", "port": "eth0"}', "--mock", state).exit_code == 0
+    assert sg("kernel", "call", "set_link_up", '["br0"]', "--mock", state).exit_code == 0
+    sg("kernel", "call", "remove_port", '["br0", "eth0"]', "--mock", state)
+    sg("kernel", "call", "add_port", '["br0", "eth1"]', "--mock", state)
+    fdb = json.loads(sg("kernel", "call", "fdb", '["br0"]', "--mock", state).output)
+    mac = json.loads(sg("kernel", "call", "get_link", '["br0"]', "--mock", state).output)["mac"]
+    assert {e["port"] for e in fdb if e["mac"] == mac and not e["local"]} == {"eth0", "eth1"}
+
+
+def test_user_mistakes_exit_without_traceback(tmp_path: Path) -> None:
+    state = str(tmp_path / "k.json")
+    missing = sg("kernel", "call", "list_links", "--mock", state)
+    assert missing.exit_code == 2 and "no mock kernel state" in missing.output
+    sg("kernel", "mock-init", state)
+    again = sg("kernel", "mock-init", state)
+    assert again.exit_code == 2 and "already exists" in again.output
+    bad_op = sg("kernel", "call", "__class__", "--mock", state)
+    assert bad_op.exit_code == 2 and "unknown operation" in bad_op.output
+    bad_json = sg("kernel", "call", "get_link", "[eth0", "--mock", state)
+    assert bad_json.exit_code == 2 and "not JSON" in bad_json.output
+    refused = sg("kernel", "call", "delete_link", '["eth0"]', "--mock", state)
+    assert refused.exit_code == 1 and "cannot be deleted" in refused.output
+    no_dev = sg("kernel", "inject", "link_down", "--mock", state)
+    assert no_dev.exit_code == 1 and "needs dev=" in no_dev.output
+    assert "Traceback" not in "".join(r.output for r in (missing, again, bad_op, bad_json, refused, no_dev))
+
+
+def test_injection_through_the_cli(tmp_path: Path) -> None:
+    state = str(tmp_path / "k.json")
+    sg("kernel", "mock-init", state)
+    assert sg("kernel", "inject", "link_down", "dev=eth1", "--mock", state).exit_code == 0
+    link = json.loads(sg("kernel", "call", "get_link", '["eth1"]', "--mock", state).output)
+    assert link["carrier"] is False
+
+
+def test_features_lists_every_feature() -> None:
+    out = json.loads(sg("kernel", "features", "--format", "json").output)
+    assert [c["name"] for c in out] == ["kernel.netlink", "kernel.netns", "kernel.veth", "kernel.bridge", "kernel.bond", "kernel.vlan"]
+
+
+def test_concurrent_sessions_lose_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "k.json"
+    create_mock_state(state)
+
+    def add(i: int) -> None:
+        with mock_session(state) as kernel:
+            kernel.add_address("eth0", f"10.0.{i}.1/24")
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with mock_session(state) as kernel:
+        assert len(kernel.list_addresses("eth0")) == 16

@@ -1,0 +1,45 @@
+"""Genes as text, and the check that a pool still works after an escape attempt."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from typing import Iterator
+
+import pytest
+
+from sggit.runtime.sandbox import GeneOutcome, SandboxConfig, WorkerPool
+from sggit.runtime.sandbox import confine
+
+HEALTHY = """
+import json
+def execute(input_json):
+    return json.dumps({"doubled": json.loads(input_json)["n"] * 2})
+"""
+
+
+def gene(body: str) -> str:
+    return textwrap.dedent(body).strip() + "\n"
+
+
+def landlock_available() -> bool:
+    return confine.landlock_abi() > 0
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="full confinement needs root (namespaces, uid switch)")
+needs_landlock = pytest.mark.skipif(not landlock_available(), reason="kernel has no Landlock")
+
+FAST = SandboxConfig(timeout_seconds=2.0, memory_bytes=512 << 20, max_file_bytes=4 << 20,
+                     scratch_bytes=32 << 20, max_stdout_bytes=64 << 10)
+
+
+def run(pool: WorkerPool, body: str, payload: object = None, allele: str | None = None, **kw) -> GeneOutcome:
+    source = gene(body)
+    return pool.run(allele or f"t{abs(hash(source))}", source, json.dumps(payload), **kw)
+
+
+def assert_healthy(pool: WorkerPool) -> None:
+    outcome = pool.run("healthy", HEALTHY, json.dumps({"n": 21}))
+    assert outcome.ok, outcome
+    assert json.loads(outcome.output) == {"doubled": 42}
