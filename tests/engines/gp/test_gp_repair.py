@@ -170,3 +170,18 @@ def test_a_statement_only_a_sibling_allele_has_is_spliced_in(evaluator: ProcessE
     held = evaluator.evaluate([proposal.source], held_out_cases(CLAMP))[0]
     assert held.passed == held.total
     assert GPEngine(evaluator, seed=1, max_candidates=1000).propose(base, 1) == []
+
+
+def test_without_an_api_key_auto_picks_gp_and_its_repairs_pass_the_static_screen(
+    evaluator: ProcessEvaluator, tmp_path, monkeypatch  # noqa: ANN001
+) -> None:
+    from sggit.engines.registry import make_engine, resolve_name
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    assert resolve_name("auto") == "gp"
+    engine = make_engine("auto", state_dir=tmp_path, evaluator=evaluator, seed=4)
+    program, bug = FIRST_FREE, FIRST_FREE.bugs[1]
+    [proposal] = engine.propose(context_for(program, bug, None), 1)
+    assert proposal.engine == "gp"
+    held = evaluator.evaluate([proposal.source], held_out_cases(program))[0]
+    assert held.passed == held.total
