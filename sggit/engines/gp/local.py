@@ -3,9 +3,9 @@
 The runtime judges candidates through its sandbox pool (network namespace,
 resource limits, import allowlist); this evaluator only gives the isolation a
 search needs to survive its own candidates: each candidate runs in a separate
-warm worker process, with a per-case time limit, a memory cap, and a hard
-deadline after which the worker is killed and replaced. It is not a security
-boundary.
+warm worker process (in a scratch directory removed on close), with a per-case
+time limit, a memory cap, and a hard deadline after which the worker is killed
+and replaced. It is not a security boundary.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import queue
 import select
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,8 @@ _WORKER = str(Path(__file__).with_name("_worker.py"))
 
 
 class _Worker:
-    def __init__(self) -> None:
+    def __init__(self, cwd: str) -> None:
+        self._cwd = cwd
         self._proc: subprocess.Popen[bytes] | None = None
         self._buffer = b""
 
@@ -36,7 +38,7 @@ class _Worker:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
                 [sys.executable, "-I", _WORKER],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self._cwd,
             )
             self._buffer = b""
         return self._proc
@@ -102,7 +104,8 @@ class ProcessEvaluator(Evaluator):
         self.grace = grace
         self.evaluated = 0
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
-        self._all = [_Worker() for _ in range(self.workers)]
+        self._scratch = tempfile.TemporaryDirectory(prefix="sggit-gp-")
+        self._all = [_Worker(self._scratch.name) for _ in range(self.workers)]
         for worker in self._all:
             self._idle.put(worker)
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="gp-eval")
@@ -130,6 +133,7 @@ class ProcessEvaluator(Evaluator):
         self._pool.shutdown(wait=True)
         for worker in self._all:
             worker.stop()
+        self._scratch.cleanup()
 
     def __enter__(self) -> ProcessEvaluator:
         return self

@@ -5,9 +5,11 @@ from __future__ import annotations
 import ast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sggit.engines.gp.corpus import PROGRAMS
-from sggit.engines.gp.edits import ALL_OPS, Edit, apply_edits, build_pools, collect_slots, edits_for, imports_of
+from sggit.engines.gp.edits import ALL_OPS, Edit, apply_edit, apply_edits, build_pools, collect_slots, edits_for, imports_of
 
 SOURCE = '''import json
 LIMIT = 3
@@ -149,3 +151,22 @@ def test_the_neighbourhood_of_every_corpus_allele_unparses(program) -> None:  # 
         new, applied = apply_edits(program.source, [edit], pools)
         assert applied == [edit], edit
         ast.parse(ast.unparse(new))
+
+
+@settings(max_examples=60, deadline=None)
+@given(program=st.sampled_from(PROGRAMS), picks=st.lists(st.tuples(st.integers(0, len(ALL_OPS) - 1), st.integers(0, 10_000)), min_size=1, max_size=4))
+def test_any_stack_of_edits_unparses_and_replays_identically(program, picks) -> None:  # noqa: ANN001
+    pools = build_pools(ast.parse(program.source), [])
+    tree = ast.parse(program.source)
+    chosen: list[Edit] = []
+    for op_index, k in picks:
+        options = edits_for(ALL_OPS[op_index], collect_slots(tree, pools), pools)
+        if options:
+            edit = options[k % len(options)]
+            assert apply_edit(tree, edit, pools)
+            chosen.append(edit)
+    built = ast.unparse(tree)
+    ast.parse(built)
+    replayed, applied = apply_edits(program.source, chosen, pools)
+    assert applied == chosen
+    assert ast.unparse(replayed) == built

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sggit.engines.base import Case
 from sggit.engines.gp import ProcessEvaluator
 
@@ -110,3 +112,19 @@ def test_results_come_back_in_source_order(evaluator: ProcessEvaluator) -> None:
     before = evaluator.evaluated
     evaluator.evaluate(sources[:3], [Case(input={})])
     assert evaluator.evaluated == before + 3
+
+
+def test_candidates_run_in_a_scratch_directory_that_close_removes(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)
+    writer = (
+        "import json, os\n\ndef execute(input_json):\n"
+        "    open('left-behind', 'w').write('x')\n"
+        "    return json.dumps({'cwd': os.getcwd()})\n"
+    )
+    ev = ProcessEvaluator(1)
+    [result] = ev.evaluate([writer], [Case(input={}, expected={"cwd": str(tmp_path)})])
+    scratch = (result.errors[0] or "").split("got ")[-1].strip("'")
+    assert result.passed == 0 and "sggit-gp-" in scratch
+    assert not (tmp_path / "left-behind").exists()
+    ev.close()
+    assert not Path(scratch).exists()
