@@ -195,13 +195,3 @@ def check_allele_file(path: Path, tree: ContractTree | None) -> list[Diagnostic]
         close = difflib.get_close_matches(locus, list(tree.genes), n=1)
         out.append(Diagnostic(str(path), 1, 1, f"genome/{locus}/ names no locus of this genome", f"did you mean {close[0]}?" if close else "loci are the genes under contracts/"))
     return out
-
-
-def seeds(root: Path) -> dict[str, list[Path]]:
-    """Seed alleles of a project by locus: `genome/<locus>/*.py` on the user's branch."""
-    found: dict[str, list[Path]] = {}
-    base = root / GENOME_DIR
-    if base.is_dir():
-        for path in sorted(base.glob("*/*.py")):
-            found.setdefault(path.parent.name, []).append(path)
-    return found

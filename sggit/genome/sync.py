@@ -150,3 +150,25 @@ def all_counters(genome: Genome) -> dict[str, Counters]:
             c = Counters.model_validate_json(data)
             out[allele] = out[allele] + c if allele in out else c
     return out
+
+
+def pending_records(genome: Genome) -> list[Record]:
+    """This host's records not yet folded into notes: detached segments, then the live journal."""
+    done = _folded_segments(genome, fitness_ref(genome.host))
+    out: list[Record] = []
+    for seg in _segments(genome):
+        if seg.name[len(JOURNAL_NAME) + 1 : -len(".segment")] not in done:
+            out.extend(read_records(seg))
+    out.extend(read_records(journal_path(genome)))
+    return out
+
+
+def live_counters(genome: Genome) -> dict[str, Counters]:
+    """Every host's synced counters plus this host's records that are not synced yet.
+
+    The arena decides on these, so a promotion never waits for `sggit sync`.
+    """
+    totals = all_counters(genome)
+    for allele, c in fold(pending_records(genome), genome.host).items():
+        totals[allele] = totals[allele] + c if allele in totals else c
+    return totals

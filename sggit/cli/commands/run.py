@@ -1,0 +1,70 @@
+"""`sggit run`: express a locus or pathway of a phenotype on a kernel."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from sggit.runtime.organism import RunResult
+from sggit.runtime.session import open_organism, read_input
+
+
+def explain(result: RunResult) -> str:
+    lines = [f"{result.kind} {result.target}: {'ok' if result.ok else 'FAILED'}"]
+    if result.pathway is not None:
+        for step in result.pathway.steps:
+            mark = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "not_run": "not run"}[step.status]
+            extra = " (rolled back)" if step.rolled_back else ""
+            lines.append(f"  step {step.number} {step.target}: {mark}{extra}" + (f" - {step.error}" if step.error else ""))
+    for a in result.trace:
+        state = "ok" if a.ok else f"failed ({a.kind}): {a.error}"
+        lines.append(f"    {a.locus} allele {a.allele[:7]} [{a.origin}] {a.duration_ms:.1f} ms: {state}")
+        if a.undo:
+            lines.append(f"      kernel changes: {', '.join(a.undo)}" + (" (undone)" if not a.ok else ""))
+        for f in a.undo_failures:
+            lines.append(f"      UNDO FAILED: {f}")
+        if a.convergence is not None:
+            lines.append(f"      convergence: {'healthy' if a.convergence else 'unhealthy'}")
+    for event in result.events:
+        lines.append(f"  * {event}")
+    if result.pathway is not None and result.pathway.rollback_errors:
+        lines.extend(f"  ROLLBACK FAILED: {e}" for e in result.pathway.rollback_errors)
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("target")
+@click.option("--input", "input_text", metavar="JSON|@FILE", help="Input as JSON, or @FILE holding JSON.")
+@click.option("--phenotype", help="Phenotype to express (default: the only one).")
+@click.option("--kernel", type=click.Choice(["mock", "netlink"]), default="mock", show_default=True)
+@click.option("--netns", help="Network namespace for the netlink kernel.")
+@click.option("--engine", default="none", show_default=True, help="Mutation engine when every allele fails.")
+@click.option("--explain", "explain_flag", is_flag=True, help="Print the trace: steps, alleles tried, fallbacks, undo, timings.")
+@click.option("--no-wait", is_flag=True, help="Do not wait for verify windows.")
+@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds one allele may run.")
+def run(target: str, input_text: str | None, phenotype: str | None, kernel: str, netns: str | None, engine: str, explain_flag: bool, no_wait: bool, timeout: float) -> None:
+    """Run TARGET (a locus or a pathway) and print its result as JSON.
+
+    Exit 0 on success, 1 on a failed run, 2 on bad usage or bad input.
+    """
+    from sggit.engines.base import NoEngine
+
+    inputs = read_input(input_text)
+    chosen = NoEngine() if engine == "none" else _engine(engine)
+    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, engine=chosen, wait_verify=not no_wait, timeout=timeout) as organism:
+        result = organism.run(target, inputs)
+    if explain_flag:
+        click.echo(explain(result), err=True)
+    click.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
+    if not result.ok:
+        raise SystemExit(1)
+
+
+def _engine(name: str):  # type: ignore[no-untyped-def]
+    from sggit.engines.registry import make_engine
+
+    return make_engine(name)
+
+
+COMMANDS = [run]

@@ -1,0 +1,70 @@
+"""Scoring and selection: when an allele is demoted, when one earns dominance.
+
+The numbers come from the fitness journal and notes (sggit.genome.fitness holds the
+one formula); the thresholds are settings per locus or phenotype, defaulting to
+the paradigm's: promote at +0.1 over the dominant with at least 50 invocations,
+demote after 3 consecutive failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from sggit.genome.fitness import Counters, Record, fitness
+from sggit.genome.phenotype import PhenotypeMap, Weights
+
+
+class Thresholds(BaseModel):
+    promote_margin: float = 0.1
+    promote_min_invocations: int = 50
+    demote_after: int = 3
+
+    @classmethod
+    def for_locus(cls, pmap: PhenotypeMap | None, locus: str) -> Thresholds:
+        """Phenotype `[settings]` first, then `[settings.<locus>]` overrides."""
+        values: dict[str, Any] = {}
+        if pmap is not None:
+            for key in cls.model_fields:
+                if key in pmap.settings and not isinstance(pmap.settings[key], dict):
+                    values[key] = pmap.settings[key]
+            specific = pmap.settings.get(locus)
+            if isinstance(specific, dict):
+                values.update({k: v for k, v in specific.items() if k in cls.model_fields})
+        return cls.model_validate(values)
+
+
+def consecutive_failures(records: Iterable[Record], allele: str) -> int:
+    """Failures since the allele's last success, counting immediate and convergence outcomes."""
+    streak = 0
+    for rec in records:
+        if rec.allele != allele or rec.timescale == "resilience":
+            continue
+        streak = 0 if rec.ok else streak + 1
+    return streak
+
+
+def should_demote(records: Iterable[Record], allele: str, thresholds: Thresholds) -> bool:
+    return consecutive_failures(records, allele) >= thresholds.demote_after
+
+
+def promotion_candidate(
+    counters: Mapping[str, Counters],
+    dominant: str | None,
+    challengers: Iterable[str],
+    thresholds: Thresholds,
+    weights: Weights | None = None,
+) -> tuple[str, float, float] | None:
+    """The best challenger that beats the dominant by the margin with enough trials, if any."""
+    base = fitness(counters[dominant], weights) if dominant and dominant in counters else 0.0
+    best: tuple[str, float, float] | None = None
+    for allele in challengers:
+        c = counters.get(allele)
+        if c is None or c.total < thresholds.promote_min_invocations:
+            continue
+        score = fitness(c, weights)
+        if score >= base + thresholds.promote_margin - 1e-12 and (best is None or score > best[1]):
+            best = (allele, score, base)
+    return best

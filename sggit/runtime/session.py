@@ -1,0 +1,120 @@
+"""Opening an organism from a project directory: genome, contracts, phenotype, kernel, workers.
+
+The CLI and the demo open organisms the same way, so a command is a call here plus
+printing. A phenotype's mock host lives in `.git/sggit/mock-<phenotype>.json` between
+invocations, so `sggit run` twice on the mock kernel sees what the first run built.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from sggit.contract.tree import ContractTree, load_tree
+from sggit.engines.base import Engine
+from sggit.errors import UsageError
+from sggit.genome import phenostore
+from sggit.genome.repo import Genome
+from sggit.kernel.api import Kernel
+from sggit.kernel.mock import MockDescription, NicSpec, default_description
+from sggit.kernel.session import create_mock_state, mock_session, open_kernel
+from sggit.project import CONTRACTS_DIR, find_root
+from sggit.runtime.organism import Organism
+
+
+
+def read_input(text: str | None) -> Any:
+    """`--input` is JSON, or `@FILE` holding JSON; errors name the position."""
+    if text is None:
+        return {}
+    source = "--input"
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read input file {path}: {exc.strerror}") from None
+        source = str(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def project_root(start: Path | None = None) -> Path:
+    root = find_root(start or Path.cwd())
+    if root is None:
+        raise UsageError("not in a genome project (no contracts/ here or above)", hint="run `sggit init` first")
+    return root
+
+
+def choose_phenotype(genome: Genome, name: str | None) -> str:
+    names = phenostore.phenotype_names(genome)
+    if name is not None:
+        if name not in names:
+            raise UsageError(f"no phenotype {name}", hint=f"known: {', '.join(names)}" if names else "run `sggit init` first")
+        return name
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise UsageError("this genome has no phenotype", hint="run `sggit init` first")
+    raise UsageError("several phenotypes: choose one with --phenotype", hint=f"known: {', '.join(names)}")
+
+
+def mock_description(genome: Genome, phenotype: str) -> MockDescription:
+    """A simulated host with the phenotype's NICs (every name its bindings list), in order."""
+    pmap = phenostore.read_phenotype(genome, phenotype)
+    names: list[str] = []
+    for value in pmap.bindings.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item not in names:
+                names.append(item)
+    if not names:
+        return default_description()
+    return MockDescription(nics=[NicSpec(name=name, mac=f"aa:bb:cc:dd:00:{i + 1:02x}") for i, name in enumerate(names)])
+
+
+def mock_state_path(genome: Genome, phenotype: str) -> Path:
+    return genome.state_dir / f"mock-{phenotype}.json"
+
+
+@contextmanager
+def run_kernel(kind: str, genome: Genome, phenotype: str, netns: str | None = None) -> Iterator[Kernel]:
+    """The kernel of a run. A phenotype's mock host persists in the genome's state directory."""
+    if kind == "mock":
+        state = mock_state_path(genome, phenotype)
+        if not state.exists():
+            create_mock_state(state, mock_description(genome, phenotype))
+        with mock_session(state) as mock:
+            yield mock
+    elif kind == "netlink":
+        with open_kernel(netns=netns) as kernel:
+            yield kernel
+    else:
+        raise UsageError(f"unknown kernel {kind}", hint="mock or netlink")
+
+
+@contextmanager
+def open_organism(
+    *,
+    root: Path | None = None,
+    phenotype: str | None = None,
+    kernel: str | Kernel = "mock",
+    netns: str | None = None,
+    engine: Engine | None = None,
+    wait_verify: bool = True,
+    timeout: float = 5.0,
+) -> Iterator[Organism]:
+    from sggit.runtime.sandbox import SandboxConfig, WorkerPool
+
+    base = project_root(root)
+    genome = Genome.open(base)
+    tree: ContractTree = load_tree(base / CONTRACTS_DIR)
+    name = choose_phenotype(genome, phenotype)
+    with ExitStack() as stack:
+        k = stack.enter_context(run_kernel(kernel, genome, name, netns)) if isinstance(kernel, str) else kernel
+        pool = stack.enter_context(WorkerPool(SandboxConfig()))
+        yield Organism(genome, tree, name, k, pool, engine=engine, wait_verify=wait_verify, timeout=timeout)

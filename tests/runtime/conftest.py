@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sggit.genome.init import init_project
+from sggit.genome.repo import Genome
+from sggit.runtime.sandbox import SandboxConfig, WorkerPool
+
+
+@pytest.fixture(autouse=True)
+def _host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SGGIT_HOST", "testhost")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A fresh genome repository initialised from the shipped network genome."""
+    root = tmp_path / "genome"
+    init_project(root)
+    return root
+
+
+@pytest.fixture
+def genome(project: Path) -> Genome:
+    return Genome.open(project)
+
+
+@pytest.fixture(scope="session")
+def pool() -> Iterator[WorkerPool]:
+    with WorkerPool(SandboxConfig(), size=2) as p:
+        yield p
