@@ -153,11 +153,15 @@ class Organism:
             outcome = self.run_locus(target, inputs, caller=True)
             return RunResult(target, "locus", outcome.ok, outcome.output, list(self.trace), error=outcome.error, events=list(self.events))
         if target in self.tree.pathways:
-            runner = PathwayRunner(self.tree, lambda locus, params: self.run_locus(locus, params))
-            result = runner.run(target, inputs)
+            result = self.run_pathway(target, inputs)
             return RunResult(target, "pathway", result.ok, result.outputs, list(self.trace), pathway=result, events=list(self.events))
         known = sorted(self.tree.genes) + sorted(self.tree.pathways)
         raise UsageError(f"unknown locus or pathway {target}", hint=f"known: {', '.join(known)}")
+
+    def run_pathway(self, name: str, inputs: Any) -> PathwayResult:
+        """Late binding: the runner names loci, the phenotype picks the alleles at each call."""
+        runner = PathwayRunner(self.tree, lambda locus, params: self.run_locus(locus, params))
+        return runner.run(name, inputs)
 
     def validate_input(self, gene: n.Gene, inputs: Any) -> dict[str, Any]:
         try:
