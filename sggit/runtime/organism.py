@@ -159,9 +159,115 @@ class Organism:
         raise UsageError(f"unknown locus or pathway {target}", hint=f"known: {', '.join(known)}")
 
     def run_pathway(self, name: str, inputs: Any) -> PathwayResult:
-        """Late binding: the runner names loci, the phenotype picks the alleles at each call."""
+        """Late binding: the runner names loci, the phenotype picks the alleles at each call.
+
+        A fused pathway runs as its one fused allele; when that fails, the pathway is
+        decomposed and this same input runs step by step, where failures are scored
+        per step and mutated. A step-by-step success extends the fusion streak.
+        """
         runner = PathwayRunner(self.tree, lambda locus, params: self.run_locus(locus, params))
-        return runner.run(name, inputs)
+        entry = self.phenotype().pathways.get(name)
+        if entry is not None and entry.state == "fused" and entry.fused_allele and name in self.tree.pathways:
+            values = runner.validate_input(self.tree.pathways[name], inputs)
+            fused = self.run_fused(name, entry.fused_allele, values)
+            if fused is not None:
+                return fused
+            inputs = values
+        result = runner.run(name, inputs)
+        self.reinforce(name, result)
+        return result
+
+    def run_fused(self, name: str, allele: str, values: dict[str, Any]) -> PathwayResult | None:
+        """One worker call for the whole pathway, in one transaction; None after decomposing on failure."""
+        from sggit.genome.fitness import Record as FitnessRecord
+        from sggit.runtime import fusion
+
+        pathway = self.tree.pathways[name]
+        undo = UndoLog()
+        handler = make_handler(self.kernel, undo)
+
+        def locked_handler(call: str, args: Any, kwargs: Any) -> Any:
+            with self._kernel_lock:
+                return handler(call, args, kwargs)
+
+        started = time.perf_counter()
+        outcome = self.pool.run(allele, self.source(allele), json.dumps(values), handler=locked_handler, timeout=self.timeout * max(1, len(pathway.steps)))
+        attempt = Attempt(locus=name, allele=allele, ok=False, duration_ms=(time.perf_counter() - started) * 1000, origin="fusion")
+        attempt.undo = [e.op for e in undo.entries]
+        output: fusion.FusedOutput | None = None
+        if outcome.ok:
+            try:
+                output = fusion.FusedOutput.model_validate_json(outcome.output or "")
+            except ValueError as exc:
+                attempt.error = f"fused output is not valid: {exc}"
+        else:
+            attempt.error, attempt.kind = outcome.message or outcome.error, outcome.error
+        if output is not None and output.ok:
+            attempt.ok, attempt.output = True, output.outputs
+        elif output is not None:
+            attempt.error = f"step {output.failed_step}: {output.error}"
+        with self._lock:
+            self.trace.append(attempt)
+        self._journal.append(FitnessRecord(allele=allele, locus=name, ok=attempt.ok, timescale="immediate", error=attempt.error, input=values))
+        if attempt.ok and output is not None:
+            result = fusion.fused_result(pathway, allele, output)
+
+            def rollback() -> list[str]:
+                with self._kernel_lock:
+                    return [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(self.kernel)]
+
+            if len(undo):
+                first = next(r for r in result.steps if r.status == "ok")
+                first.undo.append(rollback)
+            return result
+        if len(undo):
+            with self._kernel_lock:
+                attempt.undo_failures = [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(self.kernel)]
+        self.decompose(name, allele, attempt.error or "fused gene failed")
+        return None
+
+    def decompose(self, name: str, allele: str, error: str) -> None:
+        """Back to step by step: the phenotype records it and the fusion streak starts over."""
+        from sggit.runtime.fusion import Reinforcement
+
+        phenostore.decompose(self.genome, self.phenotype_name, name)
+        Reinforcement(self.genome, self.phenotype_name).reset(name)
+        self.events.append(f"decomposed {name} (fused {allele[:7]} failed: {error})")
+
+    def reinforce(self, name: str, result: PathwayResult) -> str | None:
+        """Count a step-by-step run toward fusion; fuse when the streak reaches the threshold."""
+        from sggit.runtime import fusion
+
+        if fusion.fusion_problem(self.tree, name) is not None:
+            return None
+        pmap = self.phenotype()
+        if not result.ok and result.failed_steps():
+            broken = ", ".join(f"step {s.number} ({s.target})" for s in result.failed_steps())
+            if pmap.pathways.get(name) is not None and pmap.pathways[name].state == "decomposed":
+                self.events.append(f"{name}: broken step {broken}")
+        streak = fusion.Reinforcement(self.genome, self.phenotype_name).observe(name, result.ok, fusion.alleles_used(result))
+        if streak.count < fusion.threshold_for(pmap.settings):
+            return None
+        return self.fuse(name, streak.alleles)
+
+    def fuse(self, name: str, alleles: dict[str, str]) -> str:
+        """Generate the mechanical fused gene from these constituents and express it."""
+        from sggit.runtime import fusion
+
+        plan = fusion.plan_of(self.tree, name)
+        pmap = self.phenotype()
+        chosen = dict(alleles)
+        for locus in plan["genes"]:
+            if locus not in chosen:
+                stack = self.stack(locus)
+                if not stack:
+                    raise SggitError(f"cannot fuse {name}: no allele is expressed at {locus}")
+                chosen[locus] = stack[0]
+        source = fusion.mechanical_source(plan, {locus: self.source(a) for locus, a in chosen.items()}, chosen)
+        allele = fusion.register_fused(self.genome, self.phenotype_name, name, source, chosen)
+        fusion.Reinforcement(self.genome, self.phenotype_name).reset(name)
+        self.events.append(f"fused {name} into {allele[:7]} after {fusion.threshold_for(pmap.settings)} consecutive successes")
+        return allele
 
     def validate_input(self, gene: n.Gene, inputs: Any) -> dict[str, Any]:
         try:
