@@ -421,7 +421,10 @@ def plan_on(organism: Any, topology: str | None = None) -> Plan:
 
 
 def deploy_on(organism: Any, topology: str | None = None, *, max_workers: int = 4) -> tuple[Plan, DeployReport]:
-    """Plan, then apply through the organism, so every pathway run is scored, transacted and can fuse."""
+    """Plan, then apply through the organism, so every pathway run is scored, transacted and can fuse.
+
+    An organism that does not wait for verify windows runs the topology's checks at once.
+    """
     the_plan = plan_on(organism, topology)
     topo = topology_of(organism.tree, the_plan.topology)
     names = topology_names(topo, dict(organism.phenotype().bindings))
@@ -430,5 +433,9 @@ def deploy_on(organism: Any, topology: str | None = None, *, max_workers: int = 
         outcome = organism.run_locus(locus, params, verify=False)
         return outcome.ok, outcome.output, outcome.error
 
-    report = deploy(the_plan, topo, names, run_pathway=organism.run_pathway, run_check=run_check, sleep=organism.kernel.sleep, max_workers=max_workers)
+    report = deploy(the_plan, topo, names, run_pathway=organism.run_pathway, run_check=run_check, sleep=organism.kernel.sleep if organism.wait_verify else _no_wait, max_workers=max_workers)
     return the_plan, report
+
+
+def _no_wait(seconds: float) -> float:
+    return 0.0
