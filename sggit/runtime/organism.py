@@ -128,6 +128,7 @@ class Organism:
         self._sources: dict[str, str] = {}
         self._journal = journal(genome)
         self._pmap: tuple[Any, PhenotypeMap] | None = None
+        self._validators: dict[tuple[str, str], Validator] = {}
         self._counters: dict[str, Counters] | None = None
         self._streaks: dict[str, int] | None = None
 
@@ -171,9 +172,17 @@ class Organism:
         runner = PathwayRunner(self.tree, lambda locus, params: self.run_locus(locus, params))
         return runner.run(name, inputs)
 
+    def validator(self, gene: n.Gene, which: str) -> Validator:
+        """Compiled once per locus and field list: every call crosses both."""
+        key = (gene.name, which)
+        found = self._validators.get(key)
+        if found is None:
+            found = self._validators[key] = compile_validator(gene, which)
+        return found
+
     def validate_input(self, gene: n.Gene, inputs: Any) -> dict[str, Any]:
         try:
-            return compile_validator(gene, "takes")(inputs)
+            return self.validator(gene, "takes")(inputs)
         except Invalid as exc:
             raise CallerError(f"invalid input for {gene.name}: " + "; ".join(str(v) for v in exc.violations)) from None
 
@@ -228,7 +237,7 @@ class Organism:
             self.trace.append(attempt)
         attempt.undo = [e.op for e in undo.entries]
         if outcome.ok:
-            attempt.ok, attempt.output, attempt.error = _judge(gene, outcome.output)
+            attempt.ok, attempt.output, attempt.error = _judge(gene, outcome.output, self.validator(gene, "gives"))
             attempt.kind = None if attempt.ok else "bad_output"
         else:
             attempt.error = outcome.message or outcome.error
@@ -396,13 +405,12 @@ def _field_line(f: n.FieldDecl) -> str:
     return f"{f.name} {f.type.render()}{default}{desc}"
 
 
-def _judge(gene: n.Gene, raw: str | None) -> tuple[bool, Any, str | None]:
+def _judge(gene: n.Gene, raw: str | None, gives: Validator) -> tuple[bool, Any, str | None]:
     """Validate a gene's output against `gives`; a configuration gene reporting success=false failed."""
     try:
         value = json.loads(raw) if isinstance(raw, str) else raw
     except json.JSONDecodeError as exc:
         return False, None, f"output is not JSON: {exc.msg}"
-    gives = Validator(gene.gives, gene.types)
     checked, violations = gives.validate(value)
     if violations:
         return False, value, "output does not match gives: " + "; ".join(str(v) for v in violations[:5])
