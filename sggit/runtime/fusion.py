@@ -447,3 +447,50 @@ def compare_outputs(fused: FusedOutput, unfused: PathwayResult) -> list[str]:
         if expected.get(key) != got.get(key):
             diffs.append(f"step {key}: fused {got.get(key)!r} != step by step {expected.get(key)!r}")
     return diffs
+
+
+# -- replay: an optimised fused gene must reproduce the mechanical one ---------------------
+
+
+class ReplayCase(BaseModel):
+    input: dict[str, Any]
+    ok: bool
+    detail: str = ""
+
+
+def _snapshot(kernel: Any) -> list[Any]:
+    links = kernel.list_links()
+    ports = [[l["name"], [p["name"] for p in kernel.list_ports(l["name"])]] for l in links if l["kind"] == "bridge"]
+    return [sorted((l["name"], l["kind"], l["master"], l["mac"], l["up"]) for l in links), ports]
+
+
+def replay(pool: Any, mechanical: tuple[str, str], candidate: tuple[str, str], inputs: list[dict[str, Any]], kernel_factory: Any, *, timeout: float = 30.0) -> list[ReplayCase]:
+    """Run both fused genes on each input, each on its own fresh kernel; agree on output and on the kernel they leave."""
+    from sggit.kernel.dispatch import make_handler
+    from sggit.kernel.undo import UndoLog
+
+    cases: list[ReplayCase] = []
+    for data in inputs:
+        seen: list[tuple[Any, Any]] = []
+        for allele, source in (mechanical, candidate):
+            kernel = kernel_factory()
+            outcome = pool.run(allele, source, json.dumps(data), handler=make_handler(kernel, UndoLog()), timeout=timeout)
+            if not outcome.ok:
+                seen.append((f"{outcome.error}: {outcome.message}", None))
+                continue
+            try:
+                output = FusedOutput.model_validate_json(outcome.output or "")
+            except ValueError as exc:
+                seen.append((f"output is not a fused result: {exc}", None))
+                continue
+            seen.append((output.model_dump(mode="json"), _snapshot(kernel)))
+        (want, want_kernel), (got, got_kernel) = seen
+        if not isinstance(got, dict):
+            cases.append(ReplayCase(input=data, ok=False, detail=str(got)))
+        elif got != want:
+            cases.append(ReplayCase(input=data, ok=False, detail=f"output {json.dumps(got, sort_keys=True)} != {json.dumps(want, sort_keys=True)}"))
+        elif got_kernel != want_kernel:
+            cases.append(ReplayCase(input=data, ok=False, detail="leaves the kernel in a different state"))
+        else:
+            cases.append(ReplayCase(input=data, ok=True))
+    return cases

@@ -188,7 +188,6 @@ class Organism:
 
     def run_fused(self, name: str, allele: str, values: dict[str, Any]) -> PathwayResult | None:
         """One worker call for the whole pathway, in one transaction; None after decomposing on failure."""
-        from sggit.genome.fitness import Record as FitnessRecord
         from sggit.runtime import fusion
 
         pathway = self.tree.pathways[name]
@@ -217,7 +216,7 @@ class Organism:
             attempt.error = f"step {output.failed_step}: {output.error}"
         with self._lock:
             self.trace.append(attempt)
-        self._journal.append(FitnessRecord(allele=allele, locus=name, ok=attempt.ok, timescale="immediate", error=attempt.error, input=values))
+        self._journal.append(Record(allele=allele, locus=name, ok=attempt.ok, timescale="immediate", error=attempt.error, input=values))
         if attempt.ok and output is not None:
             result = fusion.fused_result(pathway, allele, output)
 
@@ -277,6 +276,52 @@ class Organism:
         fusion.Reinforcement(self.genome, self.phenotype_name).reset(name)
         self.events.append(f"fused {name} into {allele[:7]} after {fusion.threshold_for(pmap.settings)} consecutive successes")
         return allele
+
+    def optimise_fusion(self, name: str, inputs: list[dict[str, Any]], kernel_factory: Callable[[], Kernel]) -> str | None:
+        """Ask the engine for a better fused gene; it replaces the current one only if it replays it exactly.
+
+        The replay inputs are the given ones plus every input the fused gene has already
+        succeeded on; each runs on a fresh kernel from `kernel_factory` for both genes.
+        """
+        from sggit.genome.alleles import allele_id
+        from sggit.runtime import fusion
+
+        entry = self.phenotype().pathways.get(name)
+        if entry is None or entry.state != "fused" or not entry.fused_allele:
+            raise UsageError(f"pathway {name} is not fused in phenotype {self.phenotype_name}")
+        if isinstance(self.engine, NoEngine):
+            return None
+        current = entry.fused_allele
+        pathway = self.tree.pathways[name]
+        cases = [dict(i) for i in inputs] + [r.input for r in pending_records(self.genome) if r.allele == current and r.ok and isinstance(r.input, dict)]
+        cases = [json.loads(c) for c in dict.fromkeys(json.dumps(c, sort_keys=True) for c in cases)]
+        if not cases:
+            raise UsageError(f"no inputs to replay {name} on", hint="run the fused pathway first, or give inputs")
+        context = MutationContext(
+            contract=ContractBrief(locus=name, risk=pathway.risk, does=pathway.does.text if pathway.does else "",
+                                   takes=[_field_line(f) for f in pathway.takes],
+                                   gives=['ok bool', 'outputs {step: output}', 'failed_step int?', 'error string?']),
+            parent=current,
+            parent_source=self.source(current),
+            error="optimise this fused pathway; it must produce the same outputs and kernel changes",
+        )
+        for proposal in self.engine.propose(context, count=self.max_mutations):
+            problems = source_problems(proposal.source)
+            if problems:
+                self.events.append(f"{self.engine.name} proposed an invalid fused gene for {name}: {problems[0]}")
+                continue
+            candidate = allele_id(proposal.source)
+            results = fusion.replay(self.pool, (current, self.source(current)), (candidate, proposal.source), cases, kernel_factory, timeout=self.timeout * max(1, len(pathway.steps)))
+            failed = [c for c in results if not c.ok]
+            if failed:
+                self.events.append(f"rejected optimised {name} from {proposal.engine}: replay differs on {json.dumps(failed[0].input, sort_keys=True)}: {failed[0].detail}")
+                continue
+            lineage = Lineage(locus=name, origin="fusion", parents=[current], engine=proposal.engine, model=proposal.model, replayed=len(results))
+            allele = register_allele(self.genome, name, proposal.source, lineage).id
+            phenostore.fuse(self.genome, self.phenotype_name, name, allele)
+            self.events.append(f"optimised {name}: {allele[:7]} replaces {current[:7]} after replaying {len(results)} input(s)")
+            return allele
+        return None
 
     def validator(self, gene: n.Gene, which: str) -> Validator:
         """Compiled once per locus and field list: every call crosses both."""

@@ -205,3 +205,46 @@ def test_breathe_in_breathe_out(project: Path, pool: WorkerPool, tmp_path: Path)
     assert second is not None
     actions = [c.action for c in phenostore.history(genome, "dell_r740") if c.trailers.get("Sggit-Pathway") == "provision_management_bridge"]
     assert actions[:3] == ["fuse", "decompose", "fuse"]
+
+
+def _fused_vlan(project: Path, pool: WorkerPool, tmp_path: Path, candidate: str) -> tuple[Organism, str]:
+    fixtures = tmp_path / "fixtures" / "provision_vlan_bridge"
+    fixtures.mkdir(parents=True)
+    (fixtures / "opt.py").write_text(candidate)
+    org, _ = organism(project, pool, engine=FixtureEngine(tmp_path / "fixtures", state_dir=tmp_path / "state"))
+    return org, org.fuse("provision_vlan_bridge", {})
+
+
+def _fresh(org: Organism):  # type: ignore[no-untyped-def]
+    return lambda: MockKernel(mock_description(org.genome, "dell_r740"))
+
+
+def test_an_optimised_fused_gene_replaces_the_mechanical_one_only_after_an_exact_replay(project: Path, pool: WorkerPool, tmp_path: Path) -> None:
+    # a hand-"optimised" gene: the mechanical one's own source with its docstring changed
+    org, _ = organism(project, pool)
+    plan = fusion.plan_of(org.tree, "provision_vlan_bridge")
+    chosen = {locus: org.stack(locus)[0] for locus in plan["genes"]}
+    optimised = fusion.mechanical_source(plan, {l: org.source(a) for l, a in chosen.items()}, chosen).replace('"""Fused pathway', '"""Optimised fused pathway', 1)
+    org, mechanical = _fused_vlan(project, pool, tmp_path, optimised)
+    inputs = [{"parent_interface": "eno2", "vlan_id": 7, "stp_enabled": False}, {"parent_interface": "nope9", "vlan_id": 8, "stp_enabled": False}]
+    new = org.optimise_fusion("provision_vlan_bridge", inputs, _fresh(org))
+    assert new is not None and new != mechanical
+    assert org.phenotype().pathways["provision_vlan_bridge"].fused_allele == new
+    lineage = read_lineage(org.genome, new)
+    assert lineage is not None and lineage.origin == "fusion" and lineage.parents == [mechanical] and lineage.engine == "fixture"
+
+
+def test_an_optimised_fused_gene_that_changes_behaviour_is_rejected(project: Path, pool: WorkerPool, tmp_path: Path) -> None:
+    lazy = (
+        "import json\nimport gene_sdk\n\n"
+        "def execute(input_json):\n"
+        "    data = json.loads(input_json)\n"
+        "    name = str(data['parent_interface']) + '.' + str(data['vlan_id'])\n"
+        "    gene_sdk.create_vlan(data['parent_interface'], data['vlan_id'], name)\n"
+        "    return json.dumps({'ok': True, 'outputs': {'1': {'success': True, 'interface': name, 'error': None}}, 'failed_step': None, 'error': None})\n"
+    )
+    org, mechanical = _fused_vlan(project, pool, tmp_path, lazy)
+    new = org.optimise_fusion("provision_vlan_bridge", [{"parent_interface": "eno2", "vlan_id": 7, "stp_enabled": False}], _fresh(org))
+    assert new is None
+    assert org.phenotype().pathways["provision_vlan_bridge"].fused_allele == mechanical
+    assert any(e.startswith("rejected optimised provision_vlan_bridge") for e in org.events)
