@@ -15,6 +15,7 @@ from sggit.genome import phenotype as ph
 from sggit.genome.alleles import allele_id
 from sggit.genome.lineage import read_lineage
 from sggit.genome.repo import Genome
+from sggit.genome.sync import pending_records
 from sggit.kernel.mock import MockDescription, MockKernel, NicSpec
 from sggit.kernel.dispatch import make_handler
 from sggit.kernel.undo import UndoLog
@@ -193,6 +194,10 @@ def test_breathe_in_breathe_out(project: Path, pool: WorkerPool, tmp_path: Path)
     assert any(e.startswith("decomposed provision_management_bridge") and "step 3" in e and "cannot handle bridge xbr" in e for e in org.events)
     fused_attempt = next(a for a in org.trace if a.allele == first and not a.ok)
     assert "create_bridge" in fused_attempt.undo and fused_attempt.undo_failures == []
+    # step by step, each step was scored on its own: the broken allele's failure is on record at its locus
+    scored = [(r.allele, r.ok) for r in pending_records(genome) if r.locus == "mac_preserve" and r.timescale == "immediate"]
+    assert (picky, False) in scored
+    assert (first, False) in [(r.allele, r.ok) for r in pending_records(genome) if r.locus == "provision_management_bridge"]
     mutant = next(a for a in org.trace if a.origin == "mutation")
     assert mutant.ok and mutant.locus == "mac_preserve"
     assert read_lineage(genome, mutant.allele).parents == [picky]  # type: ignore[union-attr]
