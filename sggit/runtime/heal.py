@@ -67,8 +67,8 @@ class HealReport:
             out.append("  the dominant allele already passes every case: nothing to heal")
         for i, t in enumerate(self.tried, 1):
             mark = "PASS" if t.passed == t.total else "fail"
-            what = f"  {i}. {t.engine} candidate {t.allele[:12] if t.allele else ''} {t.passed}/{t.total} {mark}"
-            out.append(what.replace("  ", " ", 1) if not t.allele else what)
+            name = f"candidate {t.allele[:12]}" if t.allele else "candidate (not registered)"
+            out.append(f"  {i}. {t.engine} {name} {t.passed}/{t.total} {mark}")
             if t.note:
                 out.append(f"     {t.note}")
             if t.first_error and t.passed < t.total:

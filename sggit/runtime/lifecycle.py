@@ -43,8 +43,6 @@ class Passage:
     state: str
     shadow_errors: list[str | None] = field(default_factory=list)
     canary: Attempt | None = None
-    promoted: bool = False
-    waits_for_review: bool = False
     events: list[str] = field(default_factory=list)
 
     @property
@@ -124,12 +122,11 @@ def admit(
     *,
     cases: list[Case] | None = None,
     keep_canary: bool = True,
-    promote: bool = False,
 ) -> Passage:
-    """Take a registered allele as far through the lifecycle as it earns.
+    """Take a registered allele as far as recessive, if it earns it.
 
-    `promote` asks for dominance right away (heal's winner); the risk policy may
-    still refuse, and then the allele waits in the stack for a reviewed change.
+    Dominance is the arena's call at run time (`Organism.consider_promotion`) or a
+    promotion commit (`sggit.runtime.promotion`), both gated by the locus's risk.
     """
     locus = gene.name
     passage = Passage(allele=allele, locus=locus, state="shadow")
@@ -151,15 +148,6 @@ def admit(
     set_state(organism, locus, allele, "recessive")
     passage.state = "recessive"
     passage.events.append(f"{allele[:7]} passed shadow and canary at {locus}: now recessive")
-    if promote:
-        if policy_for(gene.risk).auto_promote:
-            phenostore.promote(organism.genome, organism.phenotype_name, locus, allele)
-            passage.state = "dominant"
-            passage.promoted = True
-            passage.events.append(f"promoted {locus} {allele[:7]} to dominant")
-        else:
-            passage.waits_for_review = True
-            passage.events.append(f"{locus} is {gene.risk or 'high'} risk: {allele[:7]} waits for a reviewed promotion (sggit promote)")
     return passage
 
 

@@ -354,7 +354,8 @@ class Organism:
         )
 
     def mutate(self, gene: n.Gene, data: dict[str, Any], failures: list[Attempt]) -> list[Attempt]:
-        """Ask the engine for candidates; register each that passes the static rules and try it."""
+        """Ask the engine for candidates; each that passes the static rules is registered and
+        walks the lifecycle (shadow replay, then a canary run that is this call's attempt)."""
         if isinstance(self.engine, NoEngine) or self.max_mutations <= 0:
             return []
         parent = failures[-1] if failures else None
