@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sggit.contract.tree import load_tree
+from sggit.contract.validate import Validator
 from sggit.engines.fixture import FixtureEngine
 from sggit.genes import source_problems
 from sggit.genome import phenostore
@@ -72,10 +73,7 @@ def run_fused_directly(org: Organism, kernel: MockKernel, pathway: str, inputs: 
     plan = fusion.plan_of(org.tree, pathway)
     chosen = {locus: org.stack(locus)[0] for locus in plan["genes"]}
     source = fusion.mechanical_source(plan, {l: org.source(a) for l, a in chosen.items()}, chosen)
-    values = org.tree.pathways[pathway]
-    from sggit.runtime.pathway import PathwayRunner
-
-    data = PathwayRunner(org.tree, lambda *_: None).validate_input(values, inputs)  # type: ignore[arg-type,return-value]
+    data = Validator(org.tree.pathways[pathway].takes)(inputs)  # the pathway's defaults, as run_pathway applies them
     outcome = org.pool.run(allele_id(source), source, json.dumps(data), handler=make_handler(kernel, UndoLog()))
     assert outcome.ok, outcome.message
     return fusion.FusedOutput.model_validate_json(outcome.output)
