@@ -10,6 +10,7 @@ import pytest
 from sggit.contract.tree import load_tree
 from sggit.contract.validate import Validator
 from sggit.engines.fixture import FixtureEngine
+from sggit.errors import SggitError
 from sggit.genes import source_problems
 from sggit.genome import phenostore
 from sggit.genome import phenotype as ph
@@ -251,3 +252,11 @@ def test_an_optimised_fused_gene_that_changes_behaviour_is_rejected(project: Pat
     assert new is None
     assert org.phenotype().pathways["provision_vlan_bridge"].fused_allele == mechanical
     assert any(e.startswith("rejected optimised provision_vlan_bridge") for e in org.events)
+
+
+def test_the_fusion_threshold_is_a_positive_integer_setting() -> None:
+    assert fusion.threshold_for({}) == fusion.DEFAULT_THRESHOLD == 10
+    assert fusion.threshold_for({"fusion_threshold": 4}) == 4
+    for bad in (0, -1, "ten", True):
+        with pytest.raises(SggitError, match="fusion_threshold"):
+            fusion.threshold_for({"fusion_threshold": bad})

@@ -191,3 +191,22 @@ def test_cli_plan_then_deploy_twice(project: Path, monkeypatch: pytest.MonkeyPat
     assert "created" not in again.output and again.output.count("unchanged") == 5
     missing = runner.invoke(cli, ["plan", "nope", "--phenotype", "dell_r740"])
     assert missing.exit_code == 2 and "unknown topology nope" in missing.output and "Traceback" not in missing.output
+
+
+def test_verify_waits_one_shared_window_then_expands_for_blocks(project: Path, pool: WorkerPool) -> None:
+    kernel = host()
+    org = organism(project, pool, kernel)
+    plan = t.plan_on(org)
+    topo = t.topology_of(org.tree, plan.topology)
+    slept: list[float] = []
+    ran: list[tuple[str, dict]] = []
+
+    def check(locus: str, params: dict) -> tuple[bool, Any, str | None]:
+        ran.append((locus, params))
+        outcome = org.run_locus(locus, params, verify=False)
+        return outcome.ok, outcome.output, outcome.error
+
+    names = t.topology_names(topo, dict(org.phenotype().bindings))
+    t.deploy(plan, topo, names, run_pathway=with_dhcp(org, kernel), run_check=check, sleep=slept.append)
+    assert slept == [60.0]
+    assert [p.get("interface") for l, p in ran if l == "check_vlan_tagging"] == ["storage.100", "storage.200", "storage.300"]
