@@ -37,12 +37,26 @@ class Thresholds(BaseModel):
 
 
 def consecutive_failures(records: Iterable[Record], allele: str) -> int:
-    """Failures since the allele's last success, counting immediate and convergence outcomes."""
+    """Failed invocations since the allele's last good one, counting immediate and convergence outcomes.
+
+    A convergence failure arrives after its invocation's immediate success (the
+    same run's verify, a due check, a diagnostic fed later): it takes that
+    success back instead of counting after the reset the success caused, so an
+    allele that always "works" and never converges still reaches the threshold.
+    """
     streak = 0
+    before_success: int | None = None
     for rec in records:
         if rec.allele != allele or rec.timescale == "resilience":
             continue
-        streak = 0 if rec.ok else streak + 1
+        if rec.timescale == "immediate" and rec.ok:
+            before_success, streak = streak, 0
+        elif rec.ok:
+            before_success, streak = None, 0
+        elif before_success is not None and rec.timescale == "convergence":
+            before_success, streak = None, before_success + 1
+        else:
+            before_success, streak = None, streak + 1
     return streak
 
 
