@@ -36,32 +36,46 @@ class Thresholds(BaseModel):
         return cls.model_validate(values)
 
 
-def consecutive_failures(records: Iterable[Record], allele: str) -> int:
-    """Failed invocations since the allele's last good one, counting immediate and convergence outcomes.
+def _next_streak(state: tuple[int, int | None], rec: Record) -> tuple[int, int | None]:
+    """(streak, streak before the last immediate success if no convergence result judged it yet)."""
+    streak, before_success = state
+    if rec.timescale == "immediate" and rec.ok:
+        return 0, streak
+    if rec.ok:
+        return 0, None
+    if before_success is not None and rec.timescale == "convergence":
+        return before_success + 1, None
+    return streak + 1, None
+
+
+class FailureStreaks:
+    """Per allele, failed invocations since its last good one; immediate and convergence outcomes count.
 
     A convergence failure arrives after its invocation's immediate success (the
     same run's verify, a due check, a diagnostic fed later): it takes that
     success back instead of counting after the reset the success caused, so an
     allele that always "works" and never converges still reaches the threshold.
     """
-    streak = 0
-    before_success: int | None = None
-    for rec in records:
-        if rec.allele != allele or rec.timescale == "resilience":
-            continue
-        if rec.timescale == "immediate" and rec.ok:
-            before_success, streak = streak, 0
-        elif rec.ok:
-            before_success, streak = None, 0
-        elif before_success is not None and rec.timescale == "convergence":
-            before_success, streak = None, before_success + 1
-        else:
-            before_success, streak = None, streak + 1
-    return streak
+
+    def __init__(self, records: Iterable[Record] = ()) -> None:
+        self._state: dict[str, tuple[int, int | None]] = {}
+        for rec in records:
+            self.add(rec)
+
+    def add(self, rec: Record) -> None:
+        if rec.timescale != "resilience":
+            self._state[rec.allele] = _next_streak(self._state.get(rec.allele, (0, None)), rec)
+
+    def get(self, allele: str, default: int = 0) -> int:
+        return self._state[allele][0] if allele in self._state else default
 
 
-def should_demote(records: Iterable[Record], allele: str, thresholds: Thresholds) -> bool:
-    return consecutive_failures(records, allele) >= thresholds.demote_after
+def failure_streaks(records: Iterable[Record]) -> FailureStreaks:
+    return FailureStreaks(records)
+
+
+def consecutive_failures(records: Iterable[Record], allele: str) -> int:
+    return failure_streaks(records).get(allele, 0)
 
 
 def promotion_candidate(

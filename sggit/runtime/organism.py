@@ -24,7 +24,7 @@ from sggit.errors import SggitError, UsageError
 from sggit.genes import source_problems
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_source, alleles_at, register_allele
-from sggit.genome.fitness import Record
+from sggit.genome.fitness import Counters, Record, fold
 from sggit.genome.lineage import Failure, Lineage, read_lineage
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
@@ -33,7 +33,7 @@ from sggit.kernel.api import Kernel
 from sggit.kernel.dispatch import make_handler
 from sggit.kernel.mock import MockKernel
 from sggit.kernel.undo import UndoLog
-from sggit.runtime.arena import Thresholds, promotion_candidate, should_demote
+from sggit.runtime.arena import FailureStreaks, Thresholds, failure_streaks, promotion_candidate
 from sggit.runtime.pathway import PathwayResult, PathwayRunner, StepOutcome
 from sggit.runtime.safety import policy_for
 from sggit.runtime.temporal import (
@@ -144,12 +144,21 @@ class Organism:
         self._kernel_lock = threading.RLock()
         self._sources: dict[str, str] = {}
         self._journal = journal(genome)
+        self._pmap: tuple[Any, PhenotypeMap] | None = None
+        self._validators: dict[tuple[str, str], Validator] = {}
+        self._counters: dict[str, Counters] | None = None
+        self._streaks: FailureStreaks | None = None
         self.producers = ProducerIndex(genome, phenotype)
         self._local = threading.local()
 
     # -- expression ------------------------------------------------------------
     def phenotype(self) -> PhenotypeMap:
-        return phenostore.read_phenotype(self.genome, self.phenotype_name)
+        """The map at the branch tip; re-read only when the tip moved (a ref lookup per call)."""
+        tip = self.genome.target(phenostore.phenotype_ref(self.phenotype_name))
+        with self._lock:
+            if self._pmap is None or self._pmap[0] != tip:
+                self._pmap = (tip, phenostore.read_phenotype(self.genome, self.phenotype_name))
+            return self._pmap[1]
 
     def stack(self, locus: str) -> list[str]:
         """Alleles to try, in order: the phenotype's stack, then canaries; never shadow or deprecated."""
@@ -191,9 +200,17 @@ class Organism:
         runner = PathwayRunner(self.tree, lambda locus, params: self.run_locus(locus, params))
         return runner.run(name, inputs)
 
+    def validator(self, gene: n.Gene, which: str) -> Validator:
+        """Compiled once per locus and field list: every call crosses both."""
+        key = (gene.name, which)
+        found = self._validators.get(key)
+        if found is None:
+            found = self._validators[key] = compile_validator(gene, which)
+        return found
+
     def validate_input(self, gene: n.Gene, inputs: Any) -> dict[str, Any]:
         try:
-            return compile_validator(gene, "takes")(inputs)
+            return self.validator(gene, "takes")(inputs)
         except Invalid as exc:
             raise CallerError(f"invalid input for {gene.name}: " + "; ".join(str(v) for v in exc.violations)) from None
 
@@ -248,7 +265,7 @@ class Organism:
             self.trace.append(attempt)
         attempt.undo = [e.op for e in undo.entries]
         if outcome.ok:
-            attempt.ok, attempt.output, attempt.error = _judge(gene, outcome.output)
+            attempt.ok, attempt.output, attempt.error = _judge(gene, outcome.output, self.validator(gene, "gives"))
             attempt.kind = None if attempt.ok else "bad_output"
         else:
             attempt.error = outcome.message or outcome.error
@@ -271,9 +288,9 @@ class Organism:
     def score(self, gene: n.Gene, attempt: Attempt, data: dict[str, Any]) -> None:
         """Immediate and convergence records for the allele that ran; a diagnostic also scores the producers it feeds."""
         immediate_ok = attempt.ok or attempt.kind == "convergence"
-        self._journal.append(Record(allele=attempt.allele, locus=gene.name, ok=immediate_ok, timescale="immediate", error=None if immediate_ok else attempt.error, input=data))
+        self.append(Record(allele=attempt.allele, locus=gene.name, ok=immediate_ok, timescale="immediate", error=None if immediate_ok else attempt.error, input=data))
         if attempt.convergence is not None:
-            self._journal.append(Record(allele=attempt.allele, locus=gene.name, ok=attempt.convergence, timescale="convergence", error=None if attempt.convergence else attempt.error, input=data))
+            self.append(Record(allele=attempt.allele, locus=gene.name, ok=attempt.convergence, timescale="convergence", error=None if attempt.convergence else attempt.error, input=data))
         if not attempt.ok:
             self.consider_demotion(gene.name, attempt.allele)
             return
@@ -336,7 +353,7 @@ class Organism:
             if allele is None:
                 continue
             error = None if healthy else f"{gene.name} {json.dumps(data, sort_keys=True)}: unhealthy"
-            self._journal.append(Record(allele=allele, locus=line.locus, ok=healthy, timescale=timescale, error=error, input=data))  # type: ignore[arg-type]
+            self.append(Record(allele=allele, locus=line.locus, ok=healthy, timescale=timescale, error=error, input=data))  # type: ignore[arg-type]
             fed.append((line.locus, allele, timescale))
             if not healthy:
                 self.events.append(f"{gene.name} on {', '.join(names)} unhealthy: {timescale} failure for {line.locus} {allele[:7]}")
@@ -404,7 +421,7 @@ class Organism:
             healthy, results = self.run_checks([(c.locus, c.input) for c in entry.checks], judged={entry.target} if entry.origin == "gene" else None)
             if entry.origin == "gene" and entry.allele:
                 error = None if healthy else "convergence check failed: " + "; ".join(r["summary"] for r in results if not r["healthy"])
-                self._journal.append(Record(allele=entry.allele, locus=entry.target, ok=healthy, timescale="convergence", error=error, input=entry.input))
+                self.append(Record(allele=entry.allele, locus=entry.target, ok=healthy, timescale="convergence", error=error, input=entry.input))
                 if not healthy:
                     self.consider_demotion(entry.target, entry.allele)
             mark_done(self.genome, DoneCheck(id=entry.id, healthy=healthy, results=results))
@@ -459,8 +476,29 @@ class Organism:
         return rounds
 
     # -- selection ------------------------------------------------------------------
-    def _records(self) -> list[Record]:
-        return pending_records(self.genome)
+    def append(self, record: Record) -> None:
+        """Journal a record, and keep this organism's view of fitness current without rereading."""
+        self._journal.append(record)
+        with self._lock:
+            if self._counters is not None:
+                for allele, delta in fold([record], self.genome.host).items():
+                    self._counters[allele] = self._counters[allele] + delta if allele in self._counters else delta
+            if self._streaks is not None:
+                self._streaks.add(record)
+
+    def counters(self) -> dict[str, Counters]:
+        """Fitness counters of every allele: read once (all hosts plus the unsynced journal), then kept."""
+        with self._lock:
+            if self._counters is None:
+                self._counters = live_counters(self.genome)
+            return self._counters
+
+    def streak(self, allele: str) -> int:
+        """Consecutive failures of an allele since its last success, as this host saw them."""
+        with self._lock:
+            if self._streaks is None:
+                self._streaks = failure_streaks(pending_records(self.genome))
+            return self._streaks.get(allele, 0)
 
     def consider_demotion(self, locus: str, allele: str) -> None:
         pmap = self.phenotype()
@@ -470,7 +508,7 @@ class Organism:
             return
         if state.state == "dominant" and len(entry.stack) < 2:
             return  # nothing to fall back to: keep it expressed and let mutation find a successor
-        if should_demote(self._records(), allele, Thresholds.for_locus(pmap, locus)):
+        if self.streak(allele) >= Thresholds.for_locus(pmap, locus).demote_after:
             if phenostore.demote(self.genome, self.phenotype_name, locus, allele):
                 self.events.append(f"demoted {locus} {allele[:7]} after repeated failures")
 
@@ -483,7 +521,7 @@ class Organism:
         challengers = [a for a in entry.stack if a != entry.dominant]
         if not challengers:
             return
-        counters = live_counters(self.genome)
+        counters = self.counters()
         found = promotion_candidate(counters, entry.dominant, challengers, Thresholds.for_locus(pmap, locus), entry.weights)
         if found is None:
             return
@@ -561,13 +599,12 @@ def _field_line(f: n.FieldDecl) -> str:
     return f"{f.name} {f.type.render()}{default}{desc}"
 
 
-def _judge(gene: n.Gene, raw: str | None) -> tuple[bool, Any, str | None]:
+def _judge(gene: n.Gene, raw: str | None, gives: Validator) -> tuple[bool, Any, str | None]:
     """Validate a gene's output against `gives`; a configuration gene reporting success=false failed."""
     try:
         value = json.loads(raw) if isinstance(raw, str) else raw
     except json.JSONDecodeError as exc:
         return False, None, f"output is not JSON: {exc.msg}"
-    gives = Validator(gene.gives, gene.types)
     checked, violations = gives.validate(value)
     if violations:
         return False, value, "output does not match gives: " + "; ".join(str(v) for v in violations[:5])

@@ -129,6 +129,8 @@ class ProducerIndex:
             return
         with _locked(self.path):
             table = self._read()
+            if all(f"{locus}|{name}" in table and table[f"{locus}|{name}"].allele == allele for name in names):
+                return  # same producer as before: no rewrite on the hot path
             for name in names:
                 table[f"{locus}|{name}"] = Producer(allele=allele, input=data)
             atomic_write_text(self.path, json.dumps({k: v.model_dump() for k, v in sorted(table.items())}, indent=1))
