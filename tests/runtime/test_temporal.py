@@ -171,3 +171,45 @@ def test_cli_no_wait_then_verify_due(project: Path, monkeypatch: pytest.MonkeyPa
     bad = runner.invoke(cli, ["watch", "bridge_create", "--phenotype", "dell_r740", "--every", "soon"])
     assert bad.exit_code == 2 and "not a duration" in bad.output and "Traceback" not in bad.output
     assert os.path.exists(temporal_dir(Genome.open(project)) / "deployed-dell_r740.jsonl")
+
+
+LOOPED = """pathway two_bridges
+  risk low
+
+  does:
+    Bridges by name, each checked after the pathway.
+
+  takes:
+    names  string[]  "Bridge names"
+
+  steps:
+    1. for name in {names}:
+         bridge_create
+           bridge_name = {name}
+           interfaces = []
+
+  verify:
+    for name in {names}:
+      check_link_state device={name}
+    within 10s
+"""
+
+
+@pytest.mark.parametrize("wait", [True, False])
+def test_a_pathway_verify_for_block_expands_per_item(project: Path, pool: WorkerPool, wait: bool) -> None:
+    (project / "contracts" / "pathways" / "two_bridges.sg").write_text(LOOPED)
+    org, kernel = organism(project, pool, wait_verify=wait)
+    producer = org.phenotype().locus("bridge_create").dominant
+    result = org.run("two_bridges", {"names": ["br-a", "br-b"]})
+    assert result.ok and result.verification is not None
+    if wait:
+        assert [c["input"] for c in result.verification["checks"]] == [{"device": "br-a"}, {"device": "br-b"}]
+    else:
+        assert result.verification["status"] == "due"
+        [pathway_due] = [e for e in pending_due(org.genome) if e.origin == "pathway"]
+        assert [c.input for c in pathway_due.checks] == [{"device": "br-a"}, {"device": "br-b"}]
+        assert pathway_due.due == kernel.now() + 10
+        assert sorted((r["target"], r["status"]) for r in org.verify_due()) == [("bridge_create", "healthy")] * 2 + [("two_bridges", "healthy")]
+    fed = [(r.allele, r.input, r.ok) for r in scored(org.genome, "bridge_create", "convergence") if r.input in ({"device": "br-a"}, {"device": "br-b"})]
+    # the pathway's checks feed the producer of each bridge (the genes' own verify judges them directly)
+    assert sorted(fed, key=lambda x: x[1]["device"]) == [(producer, {"device": "br-a"}, True), (producer, {"device": "br-b"}, True)]
