@@ -19,7 +19,7 @@ from typing import Any
 from sggit.contract import nodes as n
 from sggit.contract.tree import ContractTree
 from sggit.contract.validate import Invalid, Validator, compile_validator
-from sggit.engines.base import ContractBrief, Engine, MutationContext, NoEngine
+from sggit.engines.base import ContractBrief, Engine, MutationContext, NoEngine, Proposal
 from sggit.errors import SggitError, UsageError
 from sggit.genes import source_problems
 from sggit.genome import phenostore
@@ -33,8 +33,10 @@ from sggit.kernel.api import Kernel
 from sggit.kernel.dispatch import make_handler
 from sggit.kernel.mock import MockKernel
 from sggit.kernel.undo import UndoLog
+from sggit.runtime import lifecycle
 from sggit.runtime.arena import FailureStreaks, Thresholds, failure_streaks, promotion_candidate
 from sggit.runtime.pathway import PathwayResult, PathwayRunner, StepOutcome
+from sggit.runtime.evaluate import focus
 from sggit.runtime.safety import policy_for
 from sggit.runtime.temporal import (
     CheckCall,
@@ -546,7 +548,8 @@ class Organism:
         )
 
     def mutate(self, gene: n.Gene, data: dict[str, Any], failures: list[Attempt]) -> list[Attempt]:
-        """Ask the engine for candidates; register each that passes the static rules and try it."""
+        """Ask the engine for candidates; each that passes the static rules is registered and
+        walks the lifecycle (shadow replay, then a canary run that is this call's attempt)."""
         if isinstance(self.engine, NoEngine) or self.max_mutations <= 0:
             return []
         parent = failures[-1] if failures else None
@@ -560,33 +563,42 @@ class Organism:
             siblings={a: self.source(a) for a in alleles_at(self.genome, gene.name)[:8]},
         )
         attempts: list[Attempt] = []
-        for proposal in self.engine.propose(context, count=self.max_mutations):
+        with focus(gene):
+            proposals = self.engine.propose(context, count=self.max_mutations)
+        for proposal in proposals:
             problems = source_problems(proposal.source)
             if problems:
                 self.events.append(f"{self.engine.name} proposed an invalid allele for {gene.name}: {problems[0]}")
                 continue
-            parent_lineage = read_lineage(self.genome, parent.allele) if parent else None
-            lineage = Lineage(
-                locus=gene.name,
-                origin="mutation",
-                parents=[parent.allele] if parent else [],
-                engine=proposal.engine,
-                model=proposal.model,
-                failure=Failure(input=data, error=context.error or "", diagnostics=context.diagnostics or None),
-                generation=(parent_lineage.generation + 1) if parent_lineage else 1,
-                prompt_hash=proposal.prompt_hash,
+            registered = self.register_mutant(gene, proposal, context, parent.allele if parent else None)
+            passage = lifecycle.admit(self, gene, registered, data)
+            self.events.extend(passage.events)
+            attempt = passage.canary or Attempt(
+                locus=gene.name, allele=registered, ok=False, origin="shadow", kind="shadow",
+                error=next((e for e in passage.shadow_errors if e), "shadow replay failed"),
             )
-            registered = register_allele(self.genome, gene.name, proposal.source, lineage)
-            self.events.append(f"registered mutant {registered.id[:7]} at {gene.name} from {proposal.engine}")
-            attempt = self.attempt(gene, registered.id, data, origin="mutation")
-            if attempt.ok:
-                phenostore.register_in_phenotype(self.genome, self.phenotype_name, gene.name, registered.id, "recessive")
-            else:
-                phenostore.register_in_phenotype(self.genome, self.phenotype_name, gene.name, registered.id, "shadow")
             attempts.append(attempt)
             if attempt.ok:
                 break
         return attempts
+
+    def register_mutant(self, gene: n.Gene, proposal: Proposal, context: MutationContext, parent: str | None) -> str:
+        """Blob plus lineage note carrying the whole failure context, engine, model and prompt hash."""
+        parent_lineage = read_lineage(self.genome, parent) if parent else None
+        lineage = Lineage(
+            locus=gene.name,
+            origin="mutation",
+            parents=[parent] if parent else [],
+            engine=proposal.engine,
+            model=proposal.model,
+            failure=Failure(input=context.failing_input, error=context.error or "", diagnostics=context.diagnostics or None),
+            generation=(parent_lineage.generation + 1) if parent_lineage else 1,
+            prompt_hash=proposal.prompt_hash,
+            note=proposal.note,
+        )
+        registered = register_allele(self.genome, gene.name, proposal.source, lineage)
+        self.events.append(f"registered mutant {registered.id[:7]} at {gene.name} from {proposal.engine}")
+        return registered.id
 
 
 def _field_line(f: n.FieldDecl) -> str:
