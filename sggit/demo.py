@@ -63,6 +63,16 @@ def plant_regression(root: Path) -> str:
     return planted
 
 
+def flapping(root: Path):  # type: ignore[no-untyped-def]
+    """The incident end to end; a prepared allele stands in for the engine's answer."""
+    from sggit.engines.fixture import FixtureEngine
+    from sggit.runtime.scenarios import mac_flapping_scenario
+    from sggit.shipped import shipped_root
+
+    engine = FixtureEngine(shipped_root() / "fixtures" / "alleles", state_dir=root / ".git" / "sggit" / "demo-fixture")
+    return mac_flapping_scenario(root, PHENOTYPE, engine)
+
+
 def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
     root.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "-q", str(root)], check=True)
@@ -80,7 +90,12 @@ def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
     )
     _require(_sggit(root, "test", "--phenotype", PHENOTYPE), "conformance")
 
-    _section("3. a regression, caught by fallback and healed without a network")
+    _section("3. the paradigm's MAC-flapping incident, on the simulated kernel")
+    print("moving the management bridge's uplink behind a switch that reflects traffic;")
+    print("check_fdb_stability scores bridge_uplink, and a mutation answers the failure")
+    print(flapping(root).render())
+
+    _section("4. a regression, caught by fallback and healed without a network")
     planted = plant_regression(root)
     print(f"\na hand edit regresses bridge_create: allele {planted[:12]} (its existence check inverted) is made dominant")
     _sggit(root, "run", "bridge_create", "--phenotype", PHENOTYPE, "--explain",
@@ -89,7 +104,7 @@ def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
     print("\nthe promotion is a commit on its own branch, with a pull-request body for review:")
     _git(root, "log", "-1", "--format=%B", f"sggit/promote/{PHENOTYPE}/bridge_create")
 
-    _section("4. the deployment's history is git history")
+    _section("5. the deployment's history is git history")
     _git(root, "log", "--format=%h %s%n%(trailers:only,unfold)", f"phenotype/{PHENOTYPE}")
     _require(_sggit(root, "sync"), "sync")
     _require(_sggit(root, "status", "--phenotype", PHENOTYPE), "status")
