@@ -65,6 +65,9 @@ class MockDescription(BaseModel):
     reflecting_switch: bool = False
     features: dict[str, bool] = Field(default_factory=lambda: {"bond": True, "vlan": True})
     addresses: dict[str, list[str]] = Field(default_factory=dict)
+    # The upstream DHCP server's leases: whichever interface presents the MAC, up and
+    # with a path to the switch, holds the address (what mac_preserve is for).
+    leases: dict[str, str] = Field(default_factory=dict)
 
 
 class LinkState(BaseModel):
@@ -126,6 +129,7 @@ class MockState(BaseModel):
     next_index: int = 2
     links: dict[str, LinkState] = Field(default_factory=dict)
     addresses: dict[str, list[str]] = Field(default_factory=dict)
+    leases: dict[str, str] = Field(default_factory=dict)
     neighbours: list[Neighbour] = Field(default_factory=list)
     switch: list[SwitchEntry] = Field(default_factory=list)
     bridge_fdb: list[FdbEntry] = Field(default_factory=list)
@@ -180,6 +184,7 @@ class MockKernel(Kernel):
             hosts=list(desc.hosts),
             gateway=desc.gateway,
             features={"bond": True, "vlan": True, **desc.features},
+            leases={api.normalise_mac(mac): _cidr(cidr) for mac, cidr in desc.leases.items()},
         )
         for nic in desc.nics:
             api.check_ifname(nic.name)
@@ -451,21 +456,30 @@ class MockKernel(Kernel):
         return list(present)
 
     @_op
+    def _addrs(self, dev: str) -> list[str]:
+        """Configured addresses, plus a DHCP lease held by this interface's MAC when it can reach the switch."""
+        present = list(self.state.addresses.get(dev, []))
+        link = self.state.links.get(dev)
+        lease = self.state.leases.get(link.mac) if link is not None else None
+        if lease is not None and lease not in present and self._egress(dev):
+            present.append(lease)
+        return present
+
     def list_addresses(self, dev: str) -> list[str]:
         self._link(dev)
-        return list(self.state.addresses.get(dev, []))
+        return self._addrs(dev)
 
     @_op
     def default_gateway(self, dev: str | None = None) -> str | None:
         gw = self.state.gateway
         if gw is None:
             return None
-        devs = [dev] if dev is not None else sorted(self.state.addresses)
+        devs = [dev] if dev is not None else sorted(self.state.links)
         if dev is not None:
             self._link(dev)
         gw_ip = ipaddress.ip_address(gw.ip)
         for d in devs:
-            for cidr in self.state.addresses.get(d, []):
+            for cidr in self._addrs(d):
                 if gw_ip in ipaddress.ip_interface(cidr).network:
                     return gw.ip
         return None
@@ -506,7 +520,7 @@ class MockKernel(Kernel):
         if not link.up:
             raise KernelError(f"send_gratuitous_arp: {dev} is down")
         if ip is None:
-            v4 = [a for a in self.state.addresses.get(dev, []) if ipaddress.ip_interface(a).version == 4]
+            v4 = [a for a in self._addrs(dev) if ipaddress.ip_interface(a).version == 4]
             ip = str(ipaddress.ip_interface(v4[0]).ip) if v4 else "0.0.0.0"
         else:
             try:
@@ -529,7 +543,7 @@ class MockKernel(Kernel):
             result["error"] = reason
             return result
 
-        v4 = [a for a in self.state.addresses.get(source, []) if ipaddress.ip_interface(a).version == 4]
+        v4 = [a for a in self._addrs(source) if ipaddress.ip_interface(a).version == 4]
         if method != "arp" and not v4:
             return lost(f"no IPv4 address on {source}")
         egress = self._egress(source)

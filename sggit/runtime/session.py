@@ -74,7 +74,9 @@ def mock_description(genome: Genome, phenotype: str) -> MockDescription:
                 names.append(item)
     if not names:
         return default_description()
-    return MockDescription(nics=[NicSpec(name=name, mac=f"aa:bb:cc:dd:00:{i + 1:02x}") for i, name in enumerate(names)])
+    nics = [NicSpec(name=name, mac=f"aa:bb:cc:dd:00:{i + 1:02x}") for i, name in enumerate(names)]
+    # The host's address is a DHCP lease on its first NIC's MAC, as on a freshly installed server.
+    return MockDescription(nics=nics, leases={nics[0].mac: "192.0.2.10/24"})
 
 
 def mock_state_path(genome: Genome, phenotype: str) -> Path:
