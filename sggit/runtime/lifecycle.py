@@ -23,6 +23,7 @@ from sggit.genome.alleles import allele_source
 from sggit.genome.lineage import read_lineage
 from sggit.genome.sync import pending_records
 from sggit.kernel.api import Kernel
+from sggit.kernel.dispatch import kernel_lock
 from sggit.kernel.mock import MockKernel
 from sggit.runtime.evaluate import SandboxEvaluator
 from sggit.runtime.safety import policy_for
@@ -116,7 +117,7 @@ def canary(organism: Organism, gene: n.Gene, allele: str, data: dict[str, Any], 
         attempt.kind = "convergence"
         attempt.error = "canary diagnostics failed: " + "; ".join(d["summary"] for d in attempt.diagnostics if not d["healthy"])
     if (failed_checks or not keep) and undo is not None and len(undo):
-        with organism._kernel_lock:
+        with kernel_lock(organism.kernel):
             attempt.undo_failures = [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(organism.kernel)]
         attempt.undo_log = None
     return attempt

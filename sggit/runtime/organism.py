@@ -30,7 +30,7 @@ from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.genome.sync import journal, live_counters, pending_records
 from sggit.kernel.api import Kernel
-from sggit.kernel.dispatch import make_handler
+from sggit.kernel.dispatch import kernel_lock, make_handler
 from sggit.kernel.mock import MockKernel
 from sggit.kernel.undo import UndoLog
 from sggit.runtime import lifecycle
@@ -114,9 +114,6 @@ class RunResult:
         return data
 
 
-Runner = Callable[..., Any]
-
-
 class Organism:
     def __init__(
         self,
@@ -143,7 +140,6 @@ class Organism:
         self.trace: list[Attempt] = []
         self.events: list[str] = []
         self._lock = threading.RLock()
-        self._kernel_lock = threading.RLock()
         self._sources: dict[str, str] = {}
         self._journal = journal(genome)
         self._pmap: tuple[Any, PhenotypeMap] | None = None
@@ -221,15 +217,9 @@ class Organism:
         from sggit.runtime import fusion
 
         pathway = self.tree.pathways[name]
-        undo = UndoLog()
-        handler = make_handler(self.kernel, undo)
-
-        def locked_handler(call: str, args: Any, kwargs: Any) -> Any:
-            with self._kernel_lock:
-                return handler(call, args, kwargs)
-
+        undo, handler = self.transaction()
         started = time.perf_counter()
-        outcome = self.pool.run(allele, self.source(allele), json.dumps(values), handler=locked_handler, timeout=self.timeout * max(1, len(pathway.steps)))
+        outcome = self.pool.run(allele, self.source(allele), json.dumps(values), handler=handler, timeout=self.timeout * max(1, len(pathway.steps)))
         attempt = Attempt(locus=name, allele=allele, ok=False, duration_ms=(time.perf_counter() - started) * 1000, origin="fusion")
         attempt.undo = [e.op for e in undo.entries]
         output: fusion.FusedOutput | None = None
@@ -251,7 +241,7 @@ class Organism:
             result = fusion.fused_result(pathway, allele, output)
 
             def rollback() -> list[str]:
-                with self._kernel_lock:
+                with kernel_lock(self.kernel):
                     return [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(self.kernel)]
 
             if len(undo):
@@ -259,7 +249,7 @@ class Organism:
                 first.undo.append(rollback)
             return result
         if len(undo):
-            with self._kernel_lock:
+            with kernel_lock(self.kernel):
                 attempt.undo_failures = [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(self.kernel)]
         self.decompose(name, allele, attempt.error or "fused gene failed")
         return None
@@ -396,23 +386,22 @@ class Organism:
         def rollback() -> list[str]:
             if undo is None:
                 return []
-            with self._kernel_lock:
+            with kernel_lock(self.kernel):
                 return [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(self.kernel)]
 
         self.consider_promotion(gene.name)
         return StepOutcome(ok=True, output=attempt.output, allele=attempt.allele, rollback=rollback if undo is not None and len(undo) else None, detail=attempt)
 
+    def transaction(self) -> tuple[UndoLog, Callable[[str, Any, Any], Any]]:
+        """A fresh undo log and the gene_sdk handler that fills it (the dispatcher serialises calls per kernel)."""
+        undo = UndoLog()
+        return undo, make_handler(self.kernel, undo)
+
     def attempt(self, gene: n.Gene, allele: str, data: dict[str, Any], *, verify: bool = True, origin: str = "stack", record: bool = True) -> Attempt:
         policy = policy_for(gene.risk)
-        undo = UndoLog()
-        handler = make_handler(self.kernel, undo)
-
-        def locked_handler(name: str, args: Any, kwargs: Any) -> Any:
-            with self._kernel_lock:
-                return handler(name, args, kwargs)
-
+        undo, handler = self.transaction()
         started = time.perf_counter()
-        outcome = self.pool.run(allele, self.source(allele), json.dumps(data), handler=locked_handler, timeout=self.timeout)
+        outcome = self.pool.run(allele, self.source(allele), json.dumps(data), handler=handler, timeout=self.timeout)
         attempt = Attempt(locus=gene.name, allele=allele, ok=False, duration_ms=(time.perf_counter() - started) * 1000, origin=origin)
         with self._lock:
             self.trace.append(attempt)
@@ -430,7 +419,7 @@ class Organism:
                 attempt.error = "convergence check failed: " + "; ".join(d["summary"] for d in attempt.diagnostics if not d["healthy"])
                 attempt.kind = "convergence"
         if not attempt.ok and (policy.transaction or gene.family == "configuration") and len(undo):
-            with self._kernel_lock:
+            with kernel_lock(self.kernel):
                 attempt.undo_failures = [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(self.kernel)]
         if attempt.ok:
             attempt.undo_log = undo
