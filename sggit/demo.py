@@ -1,28 +1,78 @@
-"""`make demo`: the contract tooling on the shipped genome (the runtime joins later)."""
+"""`make demo`: the main job on built-in defaults, with no network and no API key.
+
+A genome is initialised in a fresh git repository, its contracts checked, a
+pathway run on the mock kernel, a failure healed and a promotion committed; the
+phenotype branch's history is shown as git itself prints it. Every step is the
+CLI command a user would type, printed before it runs.
+"""
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 
 from sggit.cli import cli
 
+PHENOTYPE = "dell_r740"
+
+
+def _sggit(root: Path, *args: str) -> int:
+    print(f"\n$ sggit {' '.join(shlex.quote(a) for a in args)}", flush=True)
+    try:
+        cli.main(args=["-C", str(root), *args], prog_name="sggit", standalone_mode=False)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def _git(root: Path, *args: str) -> None:
+    print(f"\n$ git {' '.join(shlex.quote(a) for a in args)}", flush=True)
+    subprocess.run(["git", "-C", str(root), *args], check=True)
+
+
+def _section(title: str) -> None:
+    print(f"\n==== {title} ====", flush=True)
+
+
+def _require(code: int, what: str) -> None:
+    if code != 0:
+        raise SystemExit(f"demo: {what} failed (exit {code})")
+
+
+def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
+    root.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    os.environ.setdefault("SGGIT_HOST", "demo-host")
+
+    _section("1. a genome in git")
+    _require(_sggit(root, "init"), "init")
+    _require(_sggit(root, "check"), "check")
+
+    _section("2. a pathway runs on the (simulated) kernel")
+    _require(
+        _sggit(root, "run", "provision_management_bridge", "--phenotype", PHENOTYPE, "--explain",
+               "--input", '{"management_bridge": "mgmt", "uplink_interface": "eno1"}'),
+        "provision_management_bridge",
+    )
+    _require(_sggit(root, "test", "--phenotype", PHENOTYPE), "conformance")
+
+    _section("3. the deployment's history is git history")
+    _git(root, "log", "--format=%h %s%n%(trailers:only,unfold)", f"phenotype/{PHENOTYPE}")
+    _require(_sggit(root, "sync"), "sync")
+    _require(_sggit(root, "status", "--phenotype", PHENOTYPE), "status")
+    print(f"\ndemo genome left in {root}")
+    return 0
+
 
 def main() -> int:
-    from sggit.shipped import shipped_root
-
-    root = shipped_root()
-    steps = [
-        ["check", str(root / "contracts"), str(root / "phenotypes")],
-        ["fmt", "--check", str(root / "contracts")],
-    ]
-    for args in steps:
-        print(f"$ sggit {' '.join(args)}", flush=True)
-        try:
-            cli.main(args=args, prog_name="sggit", standalone_mode=False)
-        except SystemExit as exc:
-            if exc.code:
-                return int(exc.code)
-    return 0
+    target = os.environ.get("SGGIT_DEMO_DIR")
+    root = Path(target) if target else Path(tempfile.mkdtemp(prefix="sggit-demo-")) / "genome"
+    return run_demo(root)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ same result shapes, so a gene cannot tell which one it runs against.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from abc import ABC, abstractmethod
 from sggit.errors import SggitError
@@ -70,6 +71,18 @@ def check_bond_mode(mode: object) -> str:
     if mode not in BOND_MODES:
         raise KernelError(f"unknown bonding mode {mode!r}; one of: {', '.join(BOND_MODES)}")
     return str(mode)
+
+
+def check_probe(method: object, timeout: object, target: object) -> None:
+    """The same argument rules on every kernel, so a gene cannot tell them apart."""
+    if method not in PROBE_METHODS:
+        raise KernelError(f"probe: method must be one of {', '.join(PROBE_METHODS)}, got {method!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 60:
+        raise KernelError(f"probe: timeout must be from 0 to 60 seconds, got {timeout!r}")
+    try:
+        ipaddress.IPv4Address(target)  # type: ignore[arg-type]
+    except ValueError:
+        raise KernelError(f"probe: target must be an IPv4 address, got {target!r}") from None
 
 
 def check_stp_timers(forward_delay: object, hello_time: object, max_age: object) -> None:

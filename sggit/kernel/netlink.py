@@ -473,14 +473,7 @@ class NetlinkKernel(Kernel):
 
     def probe(self, source: str, target: str, method: str = "arp", timeout: float = 1.0) -> dict:
         link = self.get_link(source)
-        if method not in api.PROBE_METHODS:
-            raise KernelError(f"probe: method must be one of {', '.join(api.PROBE_METHODS)}, got {method!r}")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 60:
-            raise KernelError(f"probe: timeout must be from 0 to 60 seconds, got {timeout!r}")
-        try:
-            ipaddress.IPv4Address(target)
-        except ValueError:
-            raise KernelError(f"probe: target must be an IPv4 address, got {target!r}") from None
+        api.check_probe(method, timeout, target)
         result: dict[str, Any] = {
             "reachable": False, "rtt_ms": None, "method": method, "source": source, "target": target, "error": None,
         }

@@ -36,18 +36,17 @@ class Thresholds(BaseModel):
         return cls.model_validate(values)
 
 
-def consecutive_failures(records: Iterable[Record], allele: str) -> int:
-    """Failures since the allele's last success, counting immediate and convergence outcomes."""
-    streak = 0
+def failure_streaks(records: Iterable[Record]) -> dict[str, int]:
+    """Per allele, failures since its last success; immediate and convergence outcomes both count."""
+    streaks: dict[str, int] = {}
     for rec in records:
-        if rec.allele != allele or rec.timescale == "resilience":
-            continue
-        streak = 0 if rec.ok else streak + 1
-    return streak
+        if rec.timescale != "resilience":
+            streaks[rec.allele] = 0 if rec.ok else streaks.get(rec.allele, 0) + 1
+    return streaks
 
 
-def should_demote(records: Iterable[Record], allele: str, thresholds: Thresholds) -> bool:
-    return consecutive_failures(records, allele) >= thresholds.demote_after
+def consecutive_failures(records: Iterable[Record], allele: str) -> int:
+    return failure_streaks(records).get(allele, 0)
 
 
 def promotion_candidate(

@@ -19,12 +19,12 @@ from typing import Any
 from sggit.contract import nodes as n
 from sggit.contract.tree import ContractTree
 from sggit.contract.validate import Invalid, Validator, compile_validator
-from sggit.engines.base import ContractBrief, Engine, MutationContext, NoEngine
+from sggit.engines.base import ContractBrief, Engine, MutationContext, NoEngine, Proposal
 from sggit.errors import SggitError, UsageError
 from sggit.genes import source_problems
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_source, alleles_at, register_allele
-from sggit.genome.fitness import Record
+from sggit.genome.fitness import Counters, Record, fold
 from sggit.genome.lineage import Failure, Lineage, read_lineage
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
@@ -32,8 +32,10 @@ from sggit.genome.sync import journal, live_counters, pending_records
 from sggit.kernel.api import Kernel
 from sggit.kernel.dispatch import make_handler
 from sggit.kernel.undo import UndoLog
-from sggit.runtime.arena import Thresholds, promotion_candidate, should_demote
+from sggit.runtime import lifecycle
+from sggit.runtime.arena import Thresholds, failure_streaks, promotion_candidate
 from sggit.runtime.pathway import PathwayResult, PathwayRunner, StepOutcome
+from sggit.runtime.evaluate import focus
 from sggit.runtime.safety import policy_for
 from sggit.runtime.values import bind
 
@@ -127,10 +129,19 @@ class Organism:
         self._kernel_lock = threading.RLock()
         self._sources: dict[str, str] = {}
         self._journal = journal(genome)
+        self._pmap: tuple[Any, PhenotypeMap] | None = None
+        self._validators: dict[tuple[str, str], Validator] = {}
+        self._counters: dict[str, Counters] | None = None
+        self._streaks: dict[str, int] | None = None
 
     # -- expression ------------------------------------------------------------
     def phenotype(self) -> PhenotypeMap:
-        return phenostore.read_phenotype(self.genome, self.phenotype_name)
+        """The map at the branch tip; re-read only when the tip moved (a ref lookup per call)."""
+        tip = self.genome.target(phenostore.phenotype_ref(self.phenotype_name))
+        with self._lock:
+            if self._pmap is None or self._pmap[0] != tip:
+                self._pmap = (tip, phenostore.read_phenotype(self.genome, self.phenotype_name))
+            return self._pmap[1]
 
     def stack(self, locus: str) -> list[str]:
         """Alleles to try, in order: the phenotype's stack, then canaries; never shadow or deprecated."""
@@ -163,9 +174,17 @@ class Organism:
         runner = PathwayRunner(self.tree, lambda locus, params: self.run_locus(locus, params))
         return runner.run(name, inputs)
 
+    def validator(self, gene: n.Gene, which: str) -> Validator:
+        """Compiled once per locus and field list: every call crosses both."""
+        key = (gene.name, which)
+        found = self._validators.get(key)
+        if found is None:
+            found = self._validators[key] = compile_validator(gene, which)
+        return found
+
     def validate_input(self, gene: n.Gene, inputs: Any) -> dict[str, Any]:
         try:
-            return compile_validator(gene, "takes")(inputs)
+            return self.validator(gene, "takes")(inputs)
         except Invalid as exc:
             raise CallerError(f"invalid input for {gene.name}: " + "; ".join(str(v) for v in exc.violations)) from None
 
@@ -220,7 +239,7 @@ class Organism:
             self.trace.append(attempt)
         attempt.undo = [e.op for e in undo.entries]
         if outcome.ok:
-            attempt.ok, attempt.output, attempt.error = _judge(gene, outcome.output)
+            attempt.ok, attempt.output, attempt.error = _judge(gene, outcome.output, self.validator(gene, "gives"))
             attempt.kind = None if attempt.ok else "bad_output"
         else:
             attempt.error = outcome.message or outcome.error
@@ -242,9 +261,9 @@ class Organism:
 
     def score(self, gene: n.Gene, attempt: Attempt, data: dict[str, Any]) -> None:
         immediate_ok = attempt.ok or attempt.kind == "convergence"
-        self._journal.append(Record(allele=attempt.allele, locus=gene.name, ok=immediate_ok, timescale="immediate", error=None if immediate_ok else attempt.error, input=data))
+        self.append(Record(allele=attempt.allele, locus=gene.name, ok=immediate_ok, timescale="immediate", error=None if immediate_ok else attempt.error, input=data))
         if attempt.convergence is not None:
-            self._journal.append(Record(allele=attempt.allele, locus=gene.name, ok=attempt.convergence, timescale="convergence", error=None if attempt.convergence else attempt.error, input=data))
+            self.append(Record(allele=attempt.allele, locus=gene.name, ok=attempt.convergence, timescale="convergence", error=None if attempt.convergence else attempt.error, input=data))
         if not attempt.ok:
             self.consider_demotion(gene.name, attempt.allele)
 
@@ -265,8 +284,29 @@ class Organism:
         return all(r["healthy"] for r in results), results
 
     # -- selection ------------------------------------------------------------------
-    def _records(self) -> list[Record]:
-        return pending_records(self.genome)
+    def append(self, record: Record) -> None:
+        """Journal a record, and keep this organism's view of fitness current without rereading."""
+        self._journal.append(record)
+        with self._lock:
+            if self._counters is not None:
+                for allele, delta in fold([record], self.genome.host).items():
+                    self._counters[allele] = self._counters[allele] + delta if allele in self._counters else delta
+            if self._streaks is not None and record.timescale != "resilience":
+                self._streaks[record.allele] = 0 if record.ok else self._streaks.get(record.allele, 0) + 1
+
+    def counters(self) -> dict[str, Counters]:
+        """Fitness counters of every allele: read once (all hosts plus the unsynced journal), then kept."""
+        with self._lock:
+            if self._counters is None:
+                self._counters = live_counters(self.genome)
+            return self._counters
+
+    def streak(self, allele: str) -> int:
+        """Consecutive failures of an allele since its last success, as this host saw them."""
+        with self._lock:
+            if self._streaks is None:
+                self._streaks = failure_streaks(pending_records(self.genome))
+            return self._streaks.get(allele, 0)
 
     def consider_demotion(self, locus: str, allele: str) -> None:
         pmap = self.phenotype()
@@ -276,7 +316,7 @@ class Organism:
             return
         if state.state == "dominant" and len(entry.stack) < 2:
             return  # nothing to fall back to: keep it expressed and let mutation find a successor
-        if should_demote(self._records(), allele, Thresholds.for_locus(pmap, locus)):
+        if self.streak(allele) >= Thresholds.for_locus(pmap, locus).demote_after:
             if phenostore.demote(self.genome, self.phenotype_name, locus, allele):
                 self.events.append(f"demoted {locus} {allele[:7]} after repeated failures")
 
@@ -289,7 +329,7 @@ class Organism:
         challengers = [a for a in entry.stack if a != entry.dominant]
         if not challengers:
             return
-        counters = live_counters(self.genome)
+        counters = self.counters()
         found = promotion_candidate(counters, entry.dominant, challengers, Thresholds.for_locus(pmap, locus), entry.weights)
         if found is None:
             return
@@ -314,7 +354,8 @@ class Organism:
         )
 
     def mutate(self, gene: n.Gene, data: dict[str, Any], failures: list[Attempt]) -> list[Attempt]:
-        """Ask the engine for candidates; register each that passes the static rules and try it."""
+        """Ask the engine for candidates; each that passes the static rules is registered and
+        walks the lifecycle (shadow replay, then a canary run that is this call's attempt)."""
         if isinstance(self.engine, NoEngine) or self.max_mutations <= 0:
             return []
         parent = failures[-1] if failures else None
@@ -328,33 +369,42 @@ class Organism:
             siblings={a: self.source(a) for a in alleles_at(self.genome, gene.name)[:8]},
         )
         attempts: list[Attempt] = []
-        for proposal in self.engine.propose(context, count=self.max_mutations):
+        with focus(gene):
+            proposals = self.engine.propose(context, count=self.max_mutations)
+        for proposal in proposals:
             problems = source_problems(proposal.source)
             if problems:
                 self.events.append(f"{self.engine.name} proposed an invalid allele for {gene.name}: {problems[0]}")
                 continue
-            parent_lineage = read_lineage(self.genome, parent.allele) if parent else None
-            lineage = Lineage(
-                locus=gene.name,
-                origin="mutation",
-                parents=[parent.allele] if parent else [],
-                engine=proposal.engine,
-                model=proposal.model,
-                failure=Failure(input=data, error=context.error or "", diagnostics=context.diagnostics or None),
-                generation=(parent_lineage.generation + 1) if parent_lineage else 1,
-                prompt_hash=proposal.prompt_hash,
+            registered = self.register_mutant(gene, proposal, context, parent.allele if parent else None)
+            passage = lifecycle.admit(self, gene, registered, data)
+            self.events.extend(passage.events)
+            attempt = passage.canary or Attempt(
+                locus=gene.name, allele=registered, ok=False, origin="shadow", kind="shadow",
+                error=next((e for e in passage.shadow_errors if e), "shadow replay failed"),
             )
-            registered = register_allele(self.genome, gene.name, proposal.source, lineage)
-            self.events.append(f"registered mutant {registered.id[:7]} at {gene.name} from {proposal.engine}")
-            attempt = self.attempt(gene, registered.id, data, origin="mutation")
-            if attempt.ok:
-                phenostore.register_in_phenotype(self.genome, self.phenotype_name, gene.name, registered.id, "recessive")
-            else:
-                phenostore.register_in_phenotype(self.genome, self.phenotype_name, gene.name, registered.id, "shadow")
             attempts.append(attempt)
             if attempt.ok:
                 break
         return attempts
+
+    def register_mutant(self, gene: n.Gene, proposal: Proposal, context: MutationContext, parent: str | None) -> str:
+        """Blob plus lineage note carrying the whole failure context, engine, model and prompt hash."""
+        parent_lineage = read_lineage(self.genome, parent) if parent else None
+        lineage = Lineage(
+            locus=gene.name,
+            origin="mutation",
+            parents=[parent] if parent else [],
+            engine=proposal.engine,
+            model=proposal.model,
+            failure=Failure(input=context.failing_input, error=context.error or "", diagnostics=context.diagnostics or None),
+            generation=(parent_lineage.generation + 1) if parent_lineage else 1,
+            prompt_hash=proposal.prompt_hash,
+            note=proposal.note,
+        )
+        registered = register_allele(self.genome, gene.name, proposal.source, lineage)
+        self.events.append(f"registered mutant {registered.id[:7]} at {gene.name} from {proposal.engine}")
+        return registered.id
 
 
 def _field_line(f: n.FieldDecl) -> str:
@@ -367,13 +417,12 @@ def _field_line(f: n.FieldDecl) -> str:
     return f"{f.name} {f.type.render()}{default}{desc}"
 
 
-def _judge(gene: n.Gene, raw: str | None) -> tuple[bool, Any, str | None]:
+def _judge(gene: n.Gene, raw: str | None, gives: Validator) -> tuple[bool, Any, str | None]:
     """Validate a gene's output against `gives`; a configuration gene reporting success=false failed."""
     try:
         value = json.loads(raw) if isinstance(raw, str) else raw
     except json.JSONDecodeError as exc:
         return False, None, f"output is not JSON: {exc.msg}"
-    gives = Validator(gene.gives, gene.types)
     checked, violations = gives.validate(value)
     if violations:
         return False, value, "output does not match gives: " + "; ".join(str(v) for v in violations[:5])

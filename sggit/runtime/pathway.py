@@ -245,6 +245,8 @@ class _Run:
 
     # -- the whole pathway
     def execute(self) -> PathwayResult:
+        if not self.pathway.requires:
+            return self.execute_in_order()
         needs = _step_needs(self.pathway)
         by_number = {s.number: s for s in self.pathway.steps}
         pending = set(by_number)
@@ -275,6 +277,18 @@ class _Run:
         for num in pending:
             if self.reports[num].error is None:
                 self.reports[num].error = "not run: the pathway stopped at a failure"
+        return self.finish()
+
+    def execute_in_order(self) -> PathwayResult:
+        """A linear pathway needs no thread pool: each step waits for the one before anyway."""
+        for step in self.pathway.steps:
+            self.step(step)
+            self.completion.append(step.number)
+            if self.reports[step.number].status == "failed":
+                for later in self.pathway.steps:
+                    if later.number not in self.completion:
+                        self.reports[later.number].error = "not run: a step it needs did not succeed"
+                break
         return self.finish()
 
     def finish(self) -> PathwayResult:

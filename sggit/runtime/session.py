@@ -141,3 +141,42 @@ def conformance_table(*, root: Path | None = None, locus: str | None = None, phe
             alleles = {a: allele_source(genome, a).decode("utf-8") for a in alleles_at(genome, gene.name)}
             rows.extend(conformance(gene, alleles, pool, lambda: MockKernel(description)))
     return rows
+
+
+def configured_engine(genome: Genome, phenotype: str, chosen: str | None, default: str = "none") -> str:
+    """The engine name in force: the command line, then the phenotype's `[settings] engine`,
+    then the repository's `git config sggit.engine`, then `default`."""
+    if chosen:
+        return chosen
+    setting = phenostore.read_phenotype(genome, phenotype).settings.get("engine")
+    if isinstance(setting, str) and setting:
+        return setting
+    try:
+        configured = genome.repo.config["sggit.engine"]
+    except KeyError:
+        configured = None
+    return configured or default
+
+
+def engine_for(
+    organism: Organism,
+    name: str | None,
+    *,
+    default: str = "none",
+    fixture_dir: str | Path | None = None,
+    seed: int | None = None,
+    model: str | None = None,
+    max_candidates: int | None = None,
+) -> Engine:
+    """The engine `name` (or the configured one) wired to this organism's sandbox and state directory."""
+    from sggit.engines.registry import make_engine
+    from sggit.runtime.evaluate import SandboxEvaluator
+    from sggit.runtime.lifecycle import shadow_kernels
+
+    chosen = configured_engine(organism.genome, organism.phenotype_name, name, default)
+    evaluator = SandboxEvaluator(organism.pool, shadow_kernels(organism), timeout=min(organism.timeout, 2.0))
+    engine = make_engine(chosen, state_dir=organism.genome.state_dir / "engines", evaluator=evaluator, fixture_dir=fixture_dir, seed=seed, model=model)
+    inner = getattr(engine, "inner", engine)
+    if max_candidates is not None and hasattr(inner, "max_candidates"):
+        inner.max_candidates = max_candidates
+    return engine

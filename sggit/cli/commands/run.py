@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
+from sggit.engines.registry import ENGINE_NAMES
 from sggit.runtime.organism import RunResult
-from sggit.runtime.session import open_organism, read_input
+from sggit.runtime.session import engine_for, open_organism, read_input
 
 
 def explain(result: RunResult) -> str:
@@ -39,32 +41,28 @@ def explain(result: RunResult) -> str:
 @click.option("--phenotype", help="Phenotype to express (default: the only one).")
 @click.option("--kernel", type=click.Choice(["mock", "netlink"]), default="mock", show_default=True)
 @click.option("--netns", help="Network namespace for the netlink kernel.")
-@click.option("--engine", default="none", show_default=True, help="Mutation engine when every allele fails.")
+@click.option("--engine", type=click.Choice(ENGINE_NAMES), default=None,
+              help="Mutation engine when every allele fails (default: the phenotype's `engine` setting, `git config sggit.engine`, else none).")
+@click.option("--seed", type=int, default=None, help="Random seed of the gp engine.")
+@click.option("--fixture-dir", type=click.Path(file_okay=False, path_type=Path), help="Prepared alleles for --engine fixture.")
 @click.option("--explain", "explain_flag", is_flag=True, help="Print the trace: steps, alleles tried, fallbacks, undo, timings.")
 @click.option("--no-wait", is_flag=True, help="Do not wait for verify windows.")
 @click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds one allele may run.")
-def run(target: str, input_text: str | None, phenotype: str | None, kernel: str, netns: str | None, engine: str, explain_flag: bool, no_wait: bool, timeout: float) -> None:
+def run(target: str, input_text: str | None, phenotype: str | None, kernel: str, netns: str | None, engine: str | None,
+        seed: int | None, fixture_dir: Path | None, explain_flag: bool, no_wait: bool, timeout: float) -> None:
     """Run TARGET (a locus or a pathway) and print its result as JSON.
 
     Exit 0 on success, 1 on a failed run, 2 on bad usage or bad input.
     """
-    from sggit.engines.base import NoEngine
-
     inputs = read_input(input_text)
-    chosen = NoEngine() if engine == "none" else _engine(engine)
-    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, engine=chosen, wait_verify=not no_wait, timeout=timeout) as organism:
+    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, wait_verify=not no_wait, timeout=timeout) as organism:
+        organism.engine = engine_for(organism, engine, default="none", fixture_dir=fixture_dir, seed=seed)
         result = organism.run(target, inputs)
     if explain_flag:
         click.echo(explain(result), err=True)
     click.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
     if not result.ok:
         raise SystemExit(1)
-
-
-def _engine(name: str):  # type: ignore[no-untyped-def]
-    from sggit.engines.registry import make_engine
-
-    return make_engine(name)
 
 
 COMMANDS = [run]

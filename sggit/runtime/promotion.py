@@ -1,0 +1,238 @@
+"""Promotions as Git branches: one commit on `sggit/promote/<phenotype>/<locus>` per pending promotion.
+
+The commit branches from the phenotype branch tip and changes only the phenotype
+map, so merging it (or `--auto`, a fast-forward) is exactly one reviewed phenotype
+change, and `sggit rollback` undoes it. The commit message is a pull-request body,
+with a stable title and a machine-readable block, as dependency bots write them,
+so CI can find the promotion again and a newer one replaces the branch.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+from collections.abc import Iterable
+
+import pygit2
+from pydantic import BaseModel
+
+from sggit.contract.tree import ContractTree
+from sggit.errors import SggitError
+from sggit.genome import phenostore
+from sggit.genome import phenotype as ph
+from sggit.genome.alleles import allele_source
+from sggit.genome.fitness import Counters, fitness
+from sggit.genome.lineage import Lineage, read_lineage
+from sggit.genome.phenotype import dump_phenotype
+from sggit.genome.repo import Genome
+from sggit.genome.sync import counters_by_host, live_counters, pending_records
+from sggit.genome.trees import edit_tree
+from sggit.runtime.arena import Thresholds, promotion_candidate
+from sggit.runtime.lifecycle import awaiting_review
+from sggit.runtime.safety import policy_for
+
+BRANCH_PREFIX = "refs/heads/sggit/promote/"
+MARKER = "sggit-promotion:"
+
+
+class Promotion(BaseModel):
+    """One allele that has earned dominance at one locus, and why."""
+
+    phenotype: str
+    locus: str
+    allele: str
+    old: str | None = None
+    reason: str
+    risk: str | None = None
+    score: float | None = None
+    base: float | None = None
+
+    @property
+    def auto_allowed(self) -> bool:
+        return policy_for(self.risk).auto_promote
+
+
+class FitnessRow(BaseModel):
+    role: str
+    allele: str | None
+    fitness: float
+    immediate: str
+    convergence: str
+    resilience: str
+    invocations: int
+    hosts: int
+
+
+class Written(BaseModel):
+    """What `write_promotion` left behind."""
+
+    promotion: Promotion
+    branch: str
+    commit: str
+    title: str
+    body: str
+    fast_forwarded: bool = False
+
+
+def branch_name(phenotype: str, locus: str) -> str:
+    return f"{BRANCH_PREFIX}{phenotype}/{locus}"
+
+
+def title_for(p: Promotion) -> str:
+    return f"sggit: promote {p.locus} to {p.allele[:12]} on {p.phenotype}"
+
+
+def pending(genome: Genome, tree: ContractTree, phenotype: str) -> list[Promotion]:
+    """The arena's verdict over live fitness, plus evolved alleles whose risk makes them wait for review."""
+    pmap = phenostore.read_phenotype(genome, phenotype)
+    counters = live_counters(genome)
+    found: dict[str, Promotion] = {}
+    for locus, entry in sorted(pmap.loci.items()):
+        gene = tree.genes.get(locus)
+        challengers = [a for a in entry.stack if a != entry.dominant]
+        if gene is None or not challengers:
+            continue
+        verdict = promotion_candidate(counters, entry.dominant, challengers, Thresholds.for_locus(pmap, locus), entry.weights)
+        if verdict is not None:
+            allele, score, base = verdict
+            found[locus] = Promotion(phenotype=phenotype, locus=locus, allele=allele, old=entry.dominant, reason="fitness", risk=gene.risk, score=score, base=base)
+    risks = {name: gene.risk for name, gene in tree.genes.items()}
+    for locus, allele in awaiting_review(genome, phenotype, risks):
+        if locus not in found:
+            found[locus] = Promotion(phenotype=phenotype, locus=locus, allele=allele, old=pmap.locus(locus).dominant, reason="review", risk=risks.get(locus))
+    return list(found.values())
+
+
+def _ratio(ok: int, total: int) -> str:
+    return f"{ok}/{total}" if total else "-"
+
+
+def fitness_row(genome: Genome, role: str, allele: str | None, counters: dict[str, Counters]) -> FitnessRow:
+    c = counters.get(allele or "", Counters())
+    hosts = set(counters_by_host(genome, allele)) if allele else set()
+    if allele and any(r.allele == allele for r in pending_records(genome)):
+        hosts.add(genome.host)
+    return FitnessRow(
+        role=role, allele=allele, fitness=fitness(c), immediate=_ratio(c.successes, c.total),
+        convergence=_ratio(c.convergence_ok, c.convergence_total), resilience=_ratio(c.resilience_ok, c.resilience_total),
+        invocations=c.total, hosts=len(hosts),
+    )
+
+
+def _normalised(source: str) -> str:
+    """Both sides through ast.unparse, so a diff shows the change rather than the engine's formatting."""
+    try:
+        return ast.unparse(ast.parse(source)) + "\n"
+    except (SyntaxError, ValueError):
+        return source
+
+
+def source_diff(genome: Genome, before: str | None, after: str) -> str:
+    old = _normalised(allele_source(genome, before).decode("utf-8", "replace")).splitlines(keepends=True) if before else []
+    new = _normalised(allele_source(genome, after).decode("utf-8", "replace")).splitlines(keepends=True)
+    lines = difflib.unified_diff(old, new, f"a/{before[:12] if before else 'none'}.py", f"b/{after[:12]}.py")
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines).rstrip("\n")
+
+
+def _failure_text(lineage: Lineage | None) -> str | None:
+    if lineage is None or lineage.failure is None:
+        return None
+    f = lineage.failure
+    text = f"input: {json.dumps(f.input, sort_keys=True)}\nerror: {f.error}"
+    if f.diagnostics:
+        text += f"\ndiagnostics: {json.dumps(f.diagnostics, sort_keys=True, default=str)[:2000]}"
+    return text
+
+
+def render_body(genome: Genome, p: Promotion, *, rollback: str) -> str:
+    from sggit.report import render
+
+    counters = live_counters(genome)
+    lineage = read_lineage(genome, p.allele)
+    parent = lineage.parents[0] if lineage and lineage.parents else None
+    why = {
+        "fitness": f"{p.allele[:12]} beats the dominant by the arena's margin ({p.score:.3f} over {p.base:.3f})." if p.score is not None and p.base is not None else "",
+        "review": f"{p.allele[:12]} passed shadow and canary, but {p.locus} is {p.risk or 'high'} risk: promotion needs this reviewed change.",
+        "heal": f"{p.allele[:12]} was found by `sggit heal` and passes every contract example and recorded failure.",
+    }.get(p.reason, p.reason)
+    machine = {"phenotype": p.phenotype, "locus": p.locus, "allele": p.allele, "old": p.old, "reason": p.reason, "risk": p.risk}
+    return render(
+        "promotion.md.j2",
+        title=title_for(p),
+        headline=why,
+        table=[fitness_row(genome, "current", p.old, counters), fitness_row(genome, "proposed", p.allele, counters)],
+        risk=p.risk or "high",
+        policy=policy_for(p.risk).describe(),
+        lineage=lineage,
+        failure=_failure_text(lineage),
+        parent=parent,
+        old=p.old,
+        diff=source_diff(genome, parent or p.old, p.allele),
+        rollback=rollback,
+        machine=json.dumps(machine, sort_keys=True).replace("--", "- -"),
+    )
+
+
+def write_promotion(genome: Genome, p: Promotion, *, auto: bool = False) -> Written:
+    """Commit the promotion on its branch; with `auto`, fast-forward the phenotype too where risk allows."""
+    repo = genome.repo
+    ref = phenostore.phenotype_ref(p.phenotype)
+    with genome.locked():
+        tip_oid = genome.target(ref)
+        if tip_oid is None:
+            raise SggitError(f"no phenotype {p.phenotype}")
+        tip = repo[tip_oid].peel(pygit2.Commit)
+        current = phenostore.read_phenotype(genome, p.phenotype)
+        changed = ph.promote(current, p.locus, p.allele)
+        if changed is None:
+            raise SggitError(f"{p.allele[:12]} is already dominant at {p.locus} on {p.phenotype}")
+        blob = repo.create_blob(dump_phenotype(changed).encode())
+        new_tree = edit_tree(repo, tip.tree, {phenostore.phenotype_file(p.phenotype): blob})
+        title = title_for(p)
+        body = render_body(genome, p, rollback=f"sggit rollback --phenotype {p.phenotype} $(git log -1 --format=%H --fixed-strings --grep='{title}' phenotype/{p.phenotype})")
+        message = phenostore.compose_message(
+            title,
+            {"Sggit-Locus": p.locus, "Sggit-Allele": p.allele, "Sggit-Action": "promote",
+             "Sggit-Fitness": None if p.score is None else f"{p.score:.4f}"},
+            body=body.split("\n", 1)[1] if "\n" in body else body,
+        )
+        sig = genome.signature()
+        commit = repo.create_commit(None, sig, sig, message, new_tree, [tip.id])
+        branch = branch_name(p.phenotype, p.locus)
+        previous = genome.target(branch)
+        if not genome.compare_and_swap(branch, commit, previous, f"promotion {p.locus}"):
+            raise SggitError(f"{branch} moved while the promotion was written; try again")
+        forwarded = False
+        if auto and p.auto_allowed:
+            forwarded = genome.compare_and_swap(ref, commit, tip.id, f"phenotype promote (fast-forward {branch})")
+            if not forwarded:
+                raise SggitError(f"phenotype/{p.phenotype} moved during the promotion; run `sggit promote` again")
+    body = render_body(genome, p, rollback=f"sggit rollback --phenotype {p.phenotype} {commit}")
+    return Written(promotion=p, branch=branch[len("refs/heads/"):], commit=str(commit), title=title, body=body, fast_forwarded=forwarded)
+
+
+def find_promotions(genome: Genome, phenotype: str | None = None) -> list[dict[str, object]]:
+    """The machine-readable blocks of every promotion branch (what CI looks for)."""
+    out: list[dict[str, object]] = []
+    for name in sorted(r for r in genome.repo.references if r.startswith(BRANCH_PREFIX)):
+        if phenotype is not None and not name.startswith(branch_name(phenotype, "")):
+            continue
+        commit = genome.repo[genome.target(name)].peel(pygit2.Commit)
+        for line in commit.message.splitlines():
+            if MARKER in line:
+                data = json.loads(line.split(MARKER, 1)[1].rsplit("-->", 1)[0])
+                data["branch"] = name[len("refs/heads/"):]
+                data["commit"] = str(commit.id)
+                out.append(data)
+    return out
+
+
+def summarise(written: Iterable[Written]) -> list[str]:
+    return [
+        f"{w.title}\n  branch {w.branch} at {w.commit[:12]}" + (" (phenotype fast-forwarded)" if w.fast_forwarded else "")
+        for w in written
+    ]
+
+
+__all__ = ["Promotion", "Written", "branch_name", "find_promotions", "pending", "render_body", "title_for", "write_promotion"]

@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from sggit.cli import cli
+from sggit.genome import phenostore
+from sggit.genome.alleles import allele_source, register_allele
+from sggit.genome.lineage import Lineage, read_lineage
+from sggit.genome.repo import Genome
+from sggit.runtime.heal import plant_bug
+from tests.engines.llm.standin import StandIn, message
+
+from .helpers import add_allele
+
+RAISES = """
+import json
+
+def execute(input_json):
+    raise RuntimeError("this allele is broken")
+"""
+
+STP_FIX = (
+    "import json\nimport gene_sdk\n\n"
+    "def execute(input_json):\n"
+    "    data = json.loads(input_json)\n"
+    "    gene_sdk.set_stp(data['bridge'], data['enabled'])\n"
+    "    return json.dumps({'success': True, 'stp_enabled': data['enabled'], 'error': None})\n"
+)
+
+BRIDGE_OK = (
+    "import json\nimport gene_sdk\n\n"
+    "def execute(input_json):\n"
+    "    data = json.loads(input_json)\n"
+    "    gene_sdk.create_bridge(data['bridge_name'])\n"
+    "    return json.dumps({'success': True, 'resources_created': [data['bridge_name']], 'error': None})\n"
+)
+
+
+def sg(*args: str, code: int = 0, env: dict[str, str] | None = None) -> Result:
+    result = CliRunner().invoke(cli, list(args), env=env)
+    assert result.exit_code == code, result.output + repr(result.exception)
+    assert "Traceback" not in result.output
+    return result
+
+
+@pytest.fixture
+def here(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    return project
+
+
+def plant(genome: Genome) -> str:
+    """The shipped bridge_create seed with a one-token bug, made dominant."""
+    healthy = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create").dominant
+    broken = plant_bug(allele_source(genome, healthy).decode())
+    planted = register_allele(genome, "bridge_create", broken, Lineage(locus="bridge_create", origin="manual", parents=[healthy])).id
+    phenostore.register_in_phenotype(genome, "dell_r740", "bridge_create", planted, "recessive")
+    phenostore.promote(genome, "dell_r740", "bridge_create", planted)
+    return planted
+
+
+def only_broken_stp(genome: Genome) -> str:
+    broken = add_allele(genome, "bridge_stp", RAISES, state="dominant")
+    for allele in phenostore.read_phenotype(genome, "dell_r740").locus("bridge_stp").stack[1:]:
+        phenostore.demote(genome, "dell_r740", "bridge_stp", allele)
+    return broken
+
+
+def test_heal_with_gp_repairs_a_planted_seed_bug_and_promote_has_nothing_left(here: Path) -> None:
+    genome = Genome.open(here)
+    planted = plant(genome)
+    out = sg("heal", "bridge_create", "--phenotype", "dell_r740", "--engine", "gp", "--seed", "3").output
+    assert f"parent {planted[:12]}" in out and "PASS" in out and "(fast-forwarded)" in out
+    winner = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create").dominant
+    assert winner != planted and read_lineage(genome, winner).engine == "gp"
+    assert f"sggit: promote bridge_create to {winner[:12]} on dell_r740" in out
+    result = json.loads(sg("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "brx", "interfaces": []}').output)
+    assert result["ok"] and result["output"]["resources_created"] == ["brx"]
+    again = sg("heal", "bridge_create", "--phenotype", "dell_r740", "--engine", "gp").output
+    assert "nothing to heal" in again
+    assert "no pending promotion" in sg("promote", "--phenotype", "dell_r740").output
+
+
+def test_heal_then_promote_writes_a_reviewed_promotion_for_a_high_risk_locus(here: Path, tmp_path: Path) -> None:
+    genome = Genome.open(here)
+    add_allele(genome, "mac_preserve", RAISES, state="dominant")
+    sg("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": ["eno1"]}')
+    sg("run", "mac_preserve", "--phenotype", "dell_r740", "--no-wait", "--input", '{"bridge": "br0", "uplink": "eno1"}')
+    fixtures = tmp_path / "fixtures" / "mac_preserve"
+    fixtures.mkdir(parents=True)
+    (fixtures / "fix.py").write_text(
+        "import json\nimport gene_sdk\n\n"
+        "def execute(input_json):\n"
+        "    data = json.loads(input_json)\n"
+        "    mac = gene_sdk.get_link(data['uplink'])['mac']\n"
+        "    gene_sdk.set_mac(data['bridge'], mac)\n"
+        "    return json.dumps({'success': True, 'mac': mac, 'source': 'uplink', 'error': None})\n"
+    )
+    tip = genome.target(phenostore.phenotype_ref("dell_r740"))
+    out = sg("heal", "mac_preserve", "--phenotype", "dell_r740", "--engine", "fixture", "--fixture-dir", str(tmp_path / "fixtures")).output
+    assert "waits for review" in out
+    body = tmp_path / "body.md"
+    promoted = sg("promote", "--phenotype", "dell_r740", "--auto", "--body-out", str(body)).output
+    assert "sggit: promote mac_preserve to" in promoted and "waits for review" in promoted
+    text = body.read_text()
+    assert "this allele is broken" in text and "sggit rollback --phenotype dell_r740" in text and "```diff" in text
+    history = [c.action for c in phenostore.history(genome, "dell_r740", limit=3)]
+    assert history == ["recessive", "canary", "register"]
+    assert genome.target(phenostore.phenotype_ref("dell_r740")) != tip
+    branch = genome.repo.references["refs/heads/sggit/promote/dell_r740/mac_preserve"].peel()
+    assert branch.parents[0].id == genome.target(phenostore.phenotype_ref("dell_r740"))
+
+
+def test_run_with_the_fixture_engine_heals_through_the_lifecycle(here: Path, tmp_path: Path) -> None:
+    genome = Genome.open(here)
+    only_broken_stp(genome)
+    (tmp_path / "fx" / "bridge_stp").mkdir(parents=True)
+    (tmp_path / "fx" / "bridge_stp" / "fix.py").write_text(STP_FIX)
+    sg("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}')
+    result = sg("run", "bridge_stp", "--phenotype", "dell_r740", "--no-wait", "--engine", "fixture", "--fixture-dir", str(tmp_path / "fx"),
+                "--input", '{"bridge": "br0", "enabled": true}')
+    assert json.loads(result.output)["ok"]
+    states = {s.state for a, s in phenostore.read_phenotype(genome, "dell_r740").locus("bridge_stp").alleles.items() if read_lineage(genome, a).origin == "mutation"}
+    assert states == {"recessive"}
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    server = StandIn().start()
+    yield server
+    server.stop()
+
+
+def test_run_with_the_anthropic_engine_through_the_stand_in(here: Path, standin: StandIn) -> None:
+    genome = Genome.open(here)
+    broken = only_broken_stp(genome)
+    standin.queue(message(f"Here is the fix.\n\n```python\n{STP_FIX}```\n"))
+    sg("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}')
+    env = {"ANTHROPIC_API_KEY": "sk-standin", "ANTHROPIC_BASE_URL": standin.url, "SGGIT_ANTHROPIC_MODEL": "claude-standin-1"}
+    result = sg("run", "bridge_stp", "--phenotype", "dell_r740", "--no-wait", "--engine", "auto", "--input", '{"bridge": "br0", "enabled": true}', env=env)
+    assert json.loads(result.output)["ok"]
+    assert len(standin.requests) == 1
+    mutant = next(a for a in phenostore.read_phenotype(genome, "dell_r740").locus("bridge_stp").stack if a != broken)
+    lineage = read_lineage(genome, mutant)
+    assert lineage.engine == "anthropic" and lineage.model == "claude-standin-1" and lineage.parents == [broken]
+    assert getattr(lineage, "prompt_hash", None)
+    record = json.loads(sg("corpus", "export").output.splitlines()[-1])
+    assert record["allele"] == mutant and record["engine"] == "anthropic" and record["parent"] == broken
+    assert record["outcome"] == {"dell_r740": "recessive"} and "this allele is broken" in record["failure"]["error"]
+    assert "gene bridge_stp" in record["contract"] and record["generated_source"] == STP_FIX
+
+
+def test_generate_enters_alleles_as_shadow_replayed_on_the_examples(here: Path, tmp_path: Path) -> None:
+    (tmp_path / "fx" / "bridge_create").mkdir(parents=True)
+    (tmp_path / "fx" / "bridge_create" / "a.py").write_text(BRIDGE_OK)
+    (tmp_path / "fx" / "bridge_create" / "b.py").write_text(RAISES.lstrip())
+    out = sg("generate", "bridge_create", "--phenotype", "dell_r740", "--count", "2", "--engine", "fixture", "--fixture-dir", str(tmp_path / "fx")).output
+    lines = out.splitlines()
+    assert len(lines) == 2 and "examples 1/1" in lines[0] and "examples 0/1" in lines[1]
+    genome = Genome.open(here)
+    entry = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create")
+    shadows = [a for a, s in entry.alleles.items() if s.state == "shadow"]
+    assert len(shadows) == 2 and not set(shadows) & set(entry.stack)
+
+
+def test_user_mistakes_are_clear_errors(here: Path, tmp_path: Path) -> None:
+    assert "unknown locus" in sg("heal", "nope", "--phenotype", "dell_r740", "--engine", "gp", code=2).output
+    assert "needs a mutation engine" in sg("heal", "bridge_create", "--phenotype", "dell_r740", "--engine", "none", code=2).output
+    assert "fixture directory" in sg("heal", "bridge_create", "--phenotype", "dell_r740", "--engine", "fixture", code=2).output
+    out = tmp_path / "corpus.jsonl"
+    sg("corpus", "export", "--out", str(out))
+    assert out.read_text() == ""

@@ -1,0 +1,129 @@
+"""`sggit run` and `sggit test` from the command line: exit codes, output, trace, concurrency."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from sggit.cli import cli
+from sggit.genome.repo import Genome
+from sggit.genome.sync import pending_records
+from tests.runtime.helpers import add_allele
+
+
+def sggit(project: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["-C", str(project), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_run_prints_the_result_and_exits_0(project: Path) -> None:
+    code, out, err = sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": ["eno1"]}')
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["ok"] is True and data["output"]["resources_created"] == ["br0"]
+
+
+def test_the_mock_host_persists_between_runs(project: Path) -> None:
+    args = ("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}')
+    assert sggit(project, *args)[0] == 0
+    code, out, _ = sggit(project, *args)
+    assert code == 1
+    assert "already exists" in json.loads(out)["error"]
+
+
+def test_a_failed_run_exits_1_and_explain_shows_the_fallback(project: Path) -> None:
+    genome = Genome.open(project)
+    broken = add_allele(genome, "bridge_create", "def execute(input_json):\n    raise ValueError('nope')\n", state="dominant")
+    code, out, err = sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--explain", "--input", '{"bridge_name": "br0", "interfaces": []}')
+    assert code == 0
+    assert f"bridge_create allele {broken[:7]} [stack]" in err and "failed (exception): ValueError: nope" in err
+    assert "kernel changes: create_bridge" in err
+    code, out, err = sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": ["nosuch9"]}')
+    assert code == 1
+    assert json.loads(out)["ok"] is False
+
+
+def test_bad_usage_and_bad_input_exit_2(project: Path, tmp_path: Path) -> None:
+    cases = [
+        ("run", "bridge_create", "--phenotype", "dell_r740", "--input", "{not json"),
+        ("run", "bridge_create", "--phenotype", "dell_r740", "--input", "{}"),
+        ("run", "bridge_create", "--phenotype", "dell_r740", "--input", "[1, 2]"),
+        ("run", "no_such_locus", "--phenotype", "dell_r740"),
+        ("run", "bridge_create", "--phenotype", "nope", "--input", "{}"),
+        ("run", "bridge_create", "--input", '{"bridge_name": "x", "interfaces": []}'),
+        ("run", "bridge_create", "--phenotype", "dell_r740", "--input", f"@{tmp_path / 'missing.json'}"),
+    ]
+    messages = []
+    for args in cases:
+        code, out, err = sggit(project, *args)
+        assert code == 2, (args, out, err)
+        assert "Traceback" not in out + err
+        messages.append(err)
+    assert "--input: not JSON" in messages[0]
+    assert "bridge_name: required field is missing" in messages[1]
+    assert "expected object, got list" in messages[2]
+    assert "unknown locus or pathway no_such_locus" in messages[3]
+    assert "no phenotype nope" in messages[4]
+    assert "several phenotypes" in messages[5]
+    assert "cannot read input file" in messages[6]
+    assert [r for r in pending_records(Genome.open(project))] == []
+
+
+def test_input_from_a_file(project: Path, tmp_path: Path) -> None:
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps({"management_bridge": "mgmt", "uplink_interface": "eno2"}))
+    code, out, _ = sggit(project, "run", "provision_management_bridge", "--phenotype", "dell_r740", "--input", f"@{path}")
+    assert code == 0
+    assert json.loads(out)["pathway"]["status"] == "ok"
+
+
+def test_sggit_test_prints_a_conformance_table(project: Path) -> None:
+    genome = Genome.open(project)
+    wrong = add_allele(genome, "bridge_create", "import json\ndef execute(input_json):\n    return json.dumps({'success': False, 'resources_created': [], 'error': 'no'})\n")
+    code, out, _ = sggit(project, "test", "bridge_create", "--phenotype", "dell_r740")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].split() == ["locus", "allele", "passed", "first", "failure"]
+    row = next(line for line in lines if wrong[:12] in line)
+    assert "0/1" in row and "example 1: success: expected true, got false" in row
+    code, out, _ = sggit(project, "test", "bridge_create", "--phenotype", "dell_r740", "--format", "json")
+    rows = json.loads(out)
+    assert {r["allele"]: r["passed"] for r in rows}[wrong] == 0
+
+
+def _worker(project: str, index: int, runs: int) -> None:
+    from sggit.runtime.session import open_organism
+
+    os.environ["SGGIT_HOST"] = "testhost"
+    with open_organism(root=Path(project), phenotype="dell_r740", wait_verify=False) as organism:
+        for i in range(runs):
+            result = organism.run("check_link_state", {"device": f"eno{1 + (i % 4)}"})
+            assert result.ok
+
+
+def test_concurrent_runs_lose_no_fitness_record(project: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_worker, args=(str(project), i, 25)) for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    counts = Counter(r.allele for r in pending_records(Genome.open(project)) if r.locus == "check_link_state")
+    assert list(counts.values()) == [100]
+
+
+def test_console_script_exit_code_for_a_failed_run(project: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sggit", "-C", str(project), "run", "vlan_create", "--phenotype", "dell_r740", "--input", '{"parent_interface": "nosuch0", "vlan_id": 5}'],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
