@@ -297,4 +297,92 @@ def examples_command(files: tuple[Path, ...]) -> None:
         raise SystemExit(1)
 
 
+class PromotionFile(BaseModel):
+    """One pull request a pipeline should open or update: what `ci promote` leaves in promotions.json."""
+
+    phenotype: str
+    locus: str
+    allele: str
+    branch: str
+    base: str
+    commit: str
+    title: str
+    body_file: str
+    auto_allowed: bool
+    pushed: bool = False
+
+
+def write_promotions(root: Path, phenotypes: list[str], out: Path) -> list[PromotionFile]:
+    """Every pending promotion as a branch commit, with its pull-request body in `out`."""
+    from sggit.fsutil import atomic_write_text
+    from sggit.genome import phenostore
+    from sggit.runtime.promotion import pending, write_promotion
+
+    genome = Genome.open(root)
+    tree = load_tree(root / CONTRACTS_DIR)
+    names = phenotypes or phenostore.phenotype_names(genome)
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[PromotionFile] = []
+    for name in names:
+        phenostore.read_phenotype(genome, name)
+        for promotion in pending(genome, tree, name):
+            written = write_promotion(genome, promotion)
+            body = out / f"{name}__{promotion.locus}.md"
+            atomic_write_text(body, written.body)
+            files.append(PromotionFile(
+                phenotype=name, locus=promotion.locus, allele=promotion.allele, branch=written.branch,
+                base=f"phenotype/{name}", commit=written.commit, title=written.title, body_file=str(body),
+                auto_allowed=promotion.auto_allowed,
+            ))
+    return files
+
+
+def push_promotions(root: Path, remote: str, files: list[PromotionFile]) -> None:
+    """Push promotion branches, replacing only what the remote held when we looked (force-with-lease).
+
+    A promotion branch belongs to the pipeline: a newer promotion replaces it. The
+    lease makes sure a branch someone pushed to meanwhile is not clobbered.
+    """
+    from sggit.genome.fleet import FleetError
+
+    for f in files:
+        ref = f"refs/heads/{f.branch}"
+        seen = subprocess.run(["git", "ls-remote", "--refs", remote, ref], cwd=root, capture_output=True, text=True)
+        if seen.returncode != 0:
+            raise FleetError(f"cannot reach {remote}: {seen.stderr.strip().splitlines()[-1] if seen.stderr.strip() else 'git failed'}")
+        expected = seen.stdout.split()[0] if seen.stdout.strip() else ""
+        done = subprocess.run(["git", "push", "--quiet", f"--force-with-lease={ref}:{expected}", remote, f"{ref}:{ref}"], cwd=root, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise FleetError(f"{remote} refused {f.branch}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'git failed'}", hint="someone pushed to the promotion branch; run the job again")
+        f.pushed = True
+
+
+@ci.command("promote")
+@click.option("--phenotype", "phenotypes", multiple=True, help="Only this phenotype (repeatable; default: all).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("sggit-promotions"), show_default=True, help="Where to write PR bodies and promotions.json.")
+@click.option("--push", "remote", metavar="REMOTE", help="Push each promotion branch to REMOTE (force-with-lease: a newer promotion replaces the branch).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def promote_command(phenotypes: tuple[str, ...], out: Path, remote: str | None, fmt: str) -> None:
+    """Write promotion branches with their pull-request bodies, for a bot to open as pull requests.
+
+    Leaves OUT/promotions.json (branch, base, title, body_file per promotion) and one
+    OUT/<phenotype>__<locus>.md body each; see docs/ci/ for the jobs that open the PRs.
+    """
+    from sggit.fsutil import atomic_write_text
+    from sggit.runtime.session import project_root
+
+    root = project_root()
+    files = write_promotions(root, list(phenotypes), out)
+    if remote:
+        push_promotions(root, remote, files)
+    atomic_write_text(out / "promotions.json", json.dumps([f.model_dump() for f in files], indent=2) + "\n")
+    if fmt == "json":
+        click.echo(json.dumps([f.model_dump() for f in files], indent=2))
+        return
+    if not files:
+        click.echo("no pending promotion")
+    for f in files:
+        click.echo(f"{f.title}\n  {f.branch} -> {f.base} at {f.commit[:12]}" + (f" (pushed to {remote})" if f.pushed else ""))
+
+
 COMMANDS = [ci]
