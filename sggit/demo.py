@@ -44,6 +44,35 @@ def _require(code: int, what: str) -> None:
         raise SystemExit(f"demo: {what} failed (exit {code})")
 
 
+def plant_regression(root: Path) -> str:
+    """Register the shipped bridge_create seed with one token flipped, and make it dominant."""
+    from sggit.genome import phenostore
+    from sggit.genome.alleles import allele_source, register_allele
+    from sggit.genome.lineage import Lineage
+    from sggit.genome.repo import Genome
+    from sggit.runtime.heal import PLANTED_LOCUS, plant_bug
+
+    genome = Genome.open(root)
+    healthy = phenostore.read_phenotype(genome, PHENOTYPE).locus(PLANTED_LOCUS).dominant
+    assert healthy is not None
+    broken = plant_bug(allele_source(genome, healthy).decode("utf-8"))
+    lineage = Lineage(locus=PLANTED_LOCUS, origin="manual", parents=[healthy])
+    planted = register_allele(genome, PLANTED_LOCUS, broken, lineage).id
+    phenostore.register_in_phenotype(genome, PHENOTYPE, PLANTED_LOCUS, planted, "recessive")
+    phenostore.promote(genome, PHENOTYPE, PLANTED_LOCUS, planted)
+    return planted
+
+
+def flapping(root: Path):  # type: ignore[no-untyped-def]
+    """The incident end to end; a prepared allele stands in for the engine's answer."""
+    from sggit.engines.fixture import FixtureEngine
+    from sggit.runtime.scenarios import mac_flapping_scenario
+    from sggit.shipped import shipped_root
+
+    engine = FixtureEngine(shipped_root() / "fixtures" / "alleles", state_dir=root / ".git" / "sggit" / "demo-fixture")
+    return mac_flapping_scenario(root, PHENOTYPE, engine)
+
+
 def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
     root.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "-q", str(root)], check=True)
@@ -61,7 +90,21 @@ def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
     )
     _require(_sggit(root, "test", "--phenotype", PHENOTYPE), "conformance")
 
-    _section("3. the deployment's history is git history")
+    _section("3. the paradigm's MAC-flapping incident, on the simulated kernel")
+    print("moving the management bridge's uplink behind a switch that reflects traffic;")
+    print("check_fdb_stability scores bridge_uplink, and a mutation answers the failure")
+    print(flapping(root).render())
+
+    _section("4. a regression, caught by fallback and healed without a network")
+    planted = plant_regression(root)
+    print(f"\na hand edit regresses bridge_create: allele {planted[:12]} (its existence check inverted) is made dominant")
+    _sggit(root, "run", "bridge_create", "--phenotype", PHENOTYPE, "--explain",
+           "--input", '{"bridge_name": "br-demo", "interfaces": []}')
+    _require(_sggit(root, "heal", "bridge_create", "--phenotype", PHENOTYPE, "--engine", "gp", "--seed", "1", "--budget", "400"), "heal")
+    print("\nthe promotion is a commit on its own branch, with a pull-request body for review:")
+    _git(root, "log", "-1", "--format=%B", f"sggit/promote/{PHENOTYPE}/bridge_create")
+
+    _section("5. the deployment's history is git history")
     _git(root, "log", "--format=%h %s%n%(trailers:only,unfold)", f"phenotype/{PHENOTYPE}")
     _require(_sggit(root, "sync"), "sync")
     _require(_sggit(root, "status", "--phenotype", PHENOTYPE), "status")

@@ -36,13 +36,42 @@ class Thresholds(BaseModel):
         return cls.model_validate(values)
 
 
-def failure_streaks(records: Iterable[Record]) -> dict[str, int]:
-    """Per allele, failures since its last success; immediate and convergence outcomes both count."""
-    streaks: dict[str, int] = {}
-    for rec in records:
+def _next_streak(state: tuple[int, int | None], rec: Record) -> tuple[int, int | None]:
+    """(streak, streak before the last immediate success if no convergence result judged it yet)."""
+    streak, before_success = state
+    if rec.timescale == "immediate" and rec.ok:
+        return 0, streak
+    if rec.ok:
+        return 0, None
+    if before_success is not None and rec.timescale == "convergence":
+        return before_success + 1, None
+    return streak + 1, None
+
+
+class FailureStreaks:
+    """Per allele, failed invocations since its last good one; immediate and convergence outcomes count.
+
+    A convergence failure arrives after its invocation's immediate success (the
+    same run's verify, a due check, a diagnostic fed later): it takes that
+    success back instead of counting after the reset the success caused, so an
+    allele that always "works" and never converges still reaches the threshold.
+    """
+
+    def __init__(self, records: Iterable[Record] = ()) -> None:
+        self._state: dict[str, tuple[int, int | None]] = {}
+        for rec in records:
+            self.add(rec)
+
+    def add(self, rec: Record) -> None:
         if rec.timescale != "resilience":
-            streaks[rec.allele] = 0 if rec.ok else streaks.get(rec.allele, 0) + 1
-    return streaks
+            self._state[rec.allele] = _next_streak(self._state.get(rec.allele, (0, None)), rec)
+
+    def get(self, allele: str, default: int = 0) -> int:
+        return self._state[allele][0] if allele in self._state else default
+
+
+def failure_streaks(records: Iterable[Record]) -> FailureStreaks:
+    return FailureStreaks(records)
 
 
 def consecutive_failures(records: Iterable[Record], allele: str) -> int:

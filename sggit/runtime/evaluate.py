@@ -67,7 +67,13 @@ def judge_output(gene: n.Gene, raw: str | None, expected: dict[str, Any] | None)
 
 
 class SandboxEvaluator(Evaluator):
-    """Runs each (source, case) pair in the worker pool against `kernel_factory()`."""
+    """Runs each (source, case) pair in the worker pool against `kernel_factory()`.
+
+    With `fresh_factory` (the phenotype's hardware as it boots), a case with an
+    expected output (a contract example) is judged there, since examples describe a
+    clean host; and a recorded failure, whose original state is gone, passes if the
+    candidate handles it either in the state the host is in now or on a clean one.
+    """
 
     def __init__(
         self,
@@ -77,9 +83,11 @@ class SandboxEvaluator(Evaluator):
         gene: n.Gene | None = None,
         timeout: float = 2.0,
         parallel: int | None = None,
+        fresh_factory: Callable[[], Kernel] | None = None,
     ) -> None:
         self.pool = pool
         self.kernel_factory = kernel_factory
+        self.fresh_factory = fresh_factory
         self.gene = gene
         self.timeout = timeout
         self.parallel = max(1, parallel or getattr(pool, "size", 1))
@@ -95,11 +103,20 @@ class SandboxEvaluator(Evaluator):
         data, problems = Validator(gene.takes, gene.types).validate(case.input)
         if problems:
             return "input is invalid: " + "; ".join(str(p) for p in problems[:3])
-        handler = make_handler(self.kernel_factory(), UndoLog())
-        outcome = self.pool.run(allele_id(source), source, json.dumps(data), handler=handler, timeout=self.timeout)
-        if not outcome.ok:
-            return f"{outcome.error}: {outcome.message}"
-        return judge_output(gene, outcome.output, case.expected)
+        if self.fresh_factory is None:
+            factories = [self.kernel_factory]
+        elif case.expected is not None:
+            factories = [self.fresh_factory]
+        else:
+            factories = [self.kernel_factory, self.fresh_factory]
+        verdict: str | None = "not run"
+        for factory in factories:
+            handler = make_handler(factory(), UndoLog())
+            outcome = self.pool.run(allele_id(source), source, json.dumps(data), handler=handler, timeout=self.timeout)
+            verdict = f"{outcome.error}: {outcome.message}" if not outcome.ok else judge_output(gene, outcome.output, case.expected)
+            if verdict is None:
+                return None
+        return verdict
 
     def evaluate(self, sources: list[str], cases: list[Case]) -> list[Evaluation]:
         gene = self._gene()

@@ -134,7 +134,10 @@ def heal(organism: Organism, locus: str, engine: Engine, *, rounds: int = 3, cou
     if not cases:
         raise UsageError(f"nothing to heal {locus} against: its contract has no examples and no failure is recorded",
                          hint="add `examples:` to the contract, or run it until it fails")
-    judge = SandboxEvaluator(organism.pool, lifecycle.shadow_kernels(organism), gene=gene, timeout=min(organism.timeout, 2.0))
+    judge = SandboxEvaluator(
+        organism.pool, lifecycle.shadow_kernels(organism), gene=gene, timeout=min(organism.timeout, 2.0),
+        fresh_factory=lifecycle.fresh_kernels(organism),
+    )
     if parent is not None:
         base = judge.evaluate([organism.source(parent)], cases)[0]
         if base.passed == base.total:
@@ -177,7 +180,8 @@ def heal(organism: Organism, locus: str, engine: Engine, *, rounds: int = 3, cou
     if winner is None:
         return report
     allele = winner[0]
-    data = organism.validate_input(gene, failing_input)
+    # The canary is a real run: an example's input is one the contract says must work here.
+    data = organism.validate_input(gene, gene.examples[0].input if gene.examples else failing_input)
     passage = lifecycle.admit(organism, gene, allele, data, cases=cases, keep_canary=False)
     report.events.extend(passage.events)
     report.state = passage.state
@@ -214,7 +218,7 @@ def generate(organism: Organism, locus: str, engine: Engine, *, count: int = 3) 
     with focus(gene):
         proposals = engine.propose(context, count=count)
     cases = [Case(input=e.input, expected=e.output, kind="example") for e in gene.examples]
-    judge = SandboxEvaluator(organism.pool, lifecycle.shadow_kernels(organism), gene=gene, timeout=min(organism.timeout, 2.0))
+    judge = SandboxEvaluator(organism.pool, lifecycle.fresh_kernels(organism), gene=gene, timeout=min(organism.timeout, 2.0))
     out: list[Generated] = []
     for proposal in proposals[:count]:
         if source_problems(proposal.source):

@@ -56,6 +56,11 @@ def shadow_kernels(organism: Organism) -> Callable[[], Kernel]:
     if isinstance(live, MockKernel):
         snapshot = live.state.model_dump_json()
         return lambda: MockKernel.from_json(snapshot)
+    return fresh_kernels(organism)
+
+
+def fresh_kernels(organism: Organism) -> Callable[[], Kernel]:
+    """The phenotype's simulated hardware as it boots: no bridges, bonds or VLANs yet."""
     from sggit.runtime.session import mock_description
 
     description = mock_description(organism.genome, organism.phenotype_name)
@@ -84,9 +89,12 @@ def replay_cases(organism: Organism, gene: n.Gene, failing_input: Any, *, limit:
     return cases
 
 
-def shadow_replay(organism: Organism, gene: n.Gene, source: str, cases: list[Case]) -> list[str | None]:
+def shadow_replay(organism: Organism, gene: n.Gene, source: str, cases: list[Case], kernels: Callable[[], Kernel] | None = None) -> list[str | None]:
     """Per case: None if the allele passed it on a throwaway mock kernel, else why not."""
-    evaluator = SandboxEvaluator(organism.pool, shadow_kernels(organism), gene=gene, timeout=organism.timeout, parallel=1)
+    evaluator = SandboxEvaluator(
+        organism.pool, kernels or shadow_kernels(organism), gene=gene, timeout=organism.timeout, parallel=1,
+        fresh_factory=fresh_kernels(organism),
+    )
     return [evaluator.run_case(gene, source, case) for case in cases]
 
 
@@ -122,6 +130,7 @@ def admit(
     *,
     cases: list[Case] | None = None,
     keep_canary: bool = True,
+    kernels: Callable[[], Kernel] | None = None,
 ) -> Passage:
     """Take a registered allele as far as recessive, if it earns it.
 
@@ -132,7 +141,7 @@ def admit(
     passage = Passage(allele=allele, locus=locus, state="shadow")
     set_state(organism, locus, allele, "shadow")
     source = allele_source(organism.genome, allele).decode("utf-8")
-    passage.shadow_errors = shadow_replay(organism, gene, source, cases if cases is not None else replay_cases(organism, gene, data))
+    passage.shadow_errors = shadow_replay(organism, gene, source, cases if cases is not None else replay_cases(organism, gene, data), kernels)
     failed = [e for e in passage.shadow_errors if e is not None]
     if failed:
         passage.events.append(f"{allele[:7]} stays shadow at {locus}: {failed[0]}")

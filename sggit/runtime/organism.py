@@ -31,13 +31,27 @@ from sggit.genome.repo import Genome
 from sggit.genome.sync import journal, live_counters, pending_records
 from sggit.kernel.api import Kernel
 from sggit.kernel.dispatch import make_handler
+from sggit.kernel.mock import MockKernel
 from sggit.kernel.undo import UndoLog
 from sggit.runtime import lifecycle
-from sggit.runtime.arena import Thresholds, failure_streaks, promotion_candidate
+from sggit.runtime.arena import FailureStreaks, Thresholds, failure_streaks, promotion_candidate
 from sggit.runtime.pathway import PathwayResult, PathwayRunner, StepOutcome
 from sggit.runtime.evaluate import focus
 from sggit.runtime.safety import policy_for
-from sggit.runtime.values import bind
+from sggit.runtime.temporal import (
+    CheckCall,
+    Deployment,
+    DoneCheck,
+    DueCheck,
+    ProducerIndex,
+    deployments,
+    mark_done,
+    object_names,
+    pending_due,
+    record_deployment,
+    record_due,
+)
+from sggit.runtime.values import ResolveError, bind
 
 RUNNABLE_STATES = ("dominant", "recessive", "canary")
 
@@ -87,11 +101,14 @@ class RunResult:
     pathway: PathwayResult | None = None
     error: str | None = None
     events: list[str] = field(default_factory=list)
+    verification: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"target": self.target, "kind": self.kind, "ok": self.ok, "output": self.output}
         if self.error:
             data["error"] = self.error
+        if self.verification is not None:
+            data["verify"] = self.verification
         if self.pathway is not None:
             data["pathway"] = self.pathway.as_json()
         return data
@@ -132,7 +149,9 @@ class Organism:
         self._pmap: tuple[Any, PhenotypeMap] | None = None
         self._validators: dict[tuple[str, str], Validator] = {}
         self._counters: dict[str, Counters] | None = None
-        self._streaks: dict[str, int] | None = None
+        self._streaks: FailureStreaks | None = None
+        self.producers = ProducerIndex(genome, phenotype)
+        self._local = threading.local()
 
     # -- expression ------------------------------------------------------------
     def phenotype(self) -> PhenotypeMap:
@@ -162,10 +181,19 @@ class Organism:
     def run(self, target: str, inputs: Any) -> RunResult:
         if target in self.tree.genes:
             outcome = self.run_locus(target, inputs, caller=True)
+            if outcome.ok:
+                self._deployed(target, "locus", self.validate_input(self.tree.genes[target], inputs), outcome.output)
             return RunResult(target, "locus", outcome.ok, outcome.output, list(self.trace), error=outcome.error, events=list(self.events))
         if target in self.tree.pathways:
+            pathway = self.tree.pathways[target]
+            values = PathwayRunner(self.tree, lambda locus, params: StepOutcome(ok=False)).validate_input(pathway, inputs)
             result = self.run_pathway(target, inputs)
-            return RunResult(target, "pathway", result.ok, result.outputs, list(self.trace), pathway=result, events=list(self.events))
+            verification = None
+            if result.ok:
+                self._deployed(target, "pathway", values, result)
+                if pathway.verify is not None:
+                    verification = self.verify_pathway(pathway, values)
+            return RunResult(target, "pathway", result.ok, result.outputs, list(self.trace), pathway=result, events=list(self.events), verification=verification)
         known = sorted(self.tree.genes) + sorted(self.tree.pathways)
         raise UsageError(f"unknown locus or pathway {target}", hint=f"known: {', '.join(known)}")
 
@@ -260,28 +288,194 @@ class Organism:
         return attempt
 
     def score(self, gene: n.Gene, attempt: Attempt, data: dict[str, Any]) -> None:
+        """Immediate and convergence records for the allele that ran; a diagnostic also scores the producers it feeds."""
         immediate_ok = attempt.ok or attempt.kind == "convergence"
         self.append(Record(allele=attempt.allele, locus=gene.name, ok=immediate_ok, timescale="immediate", error=None if immediate_ok else attempt.error, input=data))
         if attempt.convergence is not None:
             self.append(Record(allele=attempt.allele, locus=gene.name, ok=attempt.convergence, timescale="convergence", error=None if attempt.convergence else attempt.error, input=data))
         if not attempt.ok:
             self.consider_demotion(gene.name, attempt.allele)
+            return
+        if gene.family == "configuration":
+            self.producers.record(gene.name, data, attempt.allele)
+            if gene.verify is not None and attempt.convergence is None and not self.wait_verify and self._judging() is None:
+                self.defer(gene, data, attempt)
+        elif gene.feeds and isinstance(attempt.output, dict):
+            self.feed(gene, data, bool(attempt.output.get("healthy", True)))
 
     # -- verification -------------------------------------------------------------
     def verify(self, gene: n.Gene, data: dict[str, Any], output: Any) -> tuple[bool, list[dict[str, Any]]]:
-        """Run the contract's verify checks after its window; healthy only if every check is."""
+        """Run the contract's verify checks after its window; healthy only if every check is.
+
+        The gene's own allele is judged by the caller (its convergence record), so
+        the checks feed every other locus they name but not this one.
+        """
         assert gene.verify is not None
         window = gene.verify.window
         if window is not None:
-            self.kernel.sleep(window.seconds)
+            self.advance(window.seconds)
         names = {**data, **(output if isinstance(output, dict) else {})}
+        return self.run_checks(_expand_checks(gene.verify.items, names), judged={gene.name})
+
+    def run_checks(self, checks: list[tuple[str, dict[str, Any]]], *, judged: set[str] | None = None, timescale: str | None = None) -> tuple[bool, list[dict[str, Any]]]:
+        """Run diagnostics now; their `feeds:` score the producers (as `timescale` when given)."""
+        previous = (getattr(self._local, "judged", None), getattr(self._local, "timescale", None))
+        self._local.judged, self._local.timescale = frozenset(judged or ()), timescale
         results: list[dict[str, Any]] = []
-        for locus, params in _expand_checks(gene.verify.items, names):
-            outcome = self.run_locus(locus, params, verify=False)
-            healthy = bool(outcome.ok and isinstance(outcome.output, dict) and outcome.output.get("healthy", True))
-            summary = f"{locus} {json.dumps(params, sort_keys=True)}: {'healthy' if healthy else (outcome.error or 'unhealthy')}"
-            results.append({"locus": locus, "input": params, "output": outcome.output, "healthy": healthy, "summary": summary})
+        try:
+            for locus, params in checks:
+                outcome = self.run_locus(locus, params, verify=False)
+                healthy = bool(outcome.ok and isinstance(outcome.output, dict) and outcome.output.get("healthy", True))
+                summary = f"{locus} {json.dumps(params, sort_keys=True)}: {'healthy' if healthy else (outcome.error or 'unhealthy')}"
+                results.append({"locus": locus, "input": params, "output": outcome.output, "healthy": healthy, "summary": summary})
+        finally:
+            self._local.judged, self._local.timescale = previous
         return all(r["healthy"] for r in results), results
+
+    def _judging(self) -> frozenset[str] | None:
+        return getattr(self._local, "judged", None)
+
+    def feed(self, gene: n.Gene, data: dict[str, Any], healthy: bool) -> list[tuple[str, str, str]]:
+        """Route a diagnostic's verdict to the allele that produced the state at each fed locus.
+
+        A failure here is retroactive: the producer's immediate result was a
+        success, yet its fitness drops and the arena may demote it.
+        """
+        names = object_names(data)
+        judged = self._judging() or frozenset()
+        override = getattr(self._local, "timescale", None)
+        fed: list[tuple[str, str, str]] = []
+        if not names:
+            return fed
+        for line in gene.feeds:
+            timescale = override or line.timescale
+            if line.locus in judged or timescale not in ("convergence", "resilience"):
+                continue
+            allele = self.producers.producer(line.locus, names)
+            if allele is None:
+                continue
+            error = None if healthy else f"{gene.name} {json.dumps(data, sort_keys=True)}: unhealthy"
+            self.append(Record(allele=allele, locus=line.locus, ok=healthy, timescale=timescale, error=error, input=data))  # type: ignore[arg-type]
+            fed.append((line.locus, allele, timescale))
+            if not healthy:
+                self.events.append(f"{gene.name} on {', '.join(names)} unhealthy: {timescale} failure for {line.locus} {allele[:7]}")
+                self.consider_demotion(line.locus, allele)
+        return fed
+
+    # -- verification windows ----------------------------------------------------------
+    def _clock(self) -> tuple[float, str]:
+        """Due times live on the mock's virtual clock, or on the wall clock for a real kernel."""
+        if isinstance(self.kernel, MockKernel):
+            return self.kernel.now(), "virtual"
+        return time.time(), "wall"
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass: the mock's clock moves, a real kernel sleeps."""
+        while seconds > 0:
+            step = min(seconds, 3600.0)
+            self.kernel.sleep(step)
+            seconds -= step
+
+    def defer(self, gene: n.Gene, data: dict[str, Any], attempt: Attempt) -> DueCheck:
+        """Record a gene's verify checks as due after its window instead of waiting for them."""
+        assert gene.verify is not None
+        names = {**data, **(attempt.output if isinstance(attempt.output, dict) else {})}
+        now, clock = self._clock()
+        window = gene.verify.window.seconds if gene.verify.window else 0.0
+        checks = [CheckCall(locus=locus, input=params) for locus, params in _expand_checks(gene.verify.items, names)]
+        entry = DueCheck(phenotype=self.phenotype_name, target=gene.name, origin="gene", allele=attempt.allele, input=data, checks=checks, due=now + window, clock=clock)  # type: ignore[arg-type]
+        record_due(self.genome, entry)
+        self.events.append(f"verify of {gene.name} {attempt.allele[:7]} due in {window:g}s")
+        return entry
+
+    def verify_pathway(self, pathway: n.Pathway, values: dict[str, Any]) -> dict[str, Any]:
+        """A pathway's `verify:` after its window, or recorded as due with --no-wait; feeds score the producers."""
+        assert pathway.verify is not None
+        window = pathway.verify.window.seconds if pathway.verify.window else 0.0
+        checks = _expand_checks(pathway.verify.items, values)
+        if not self.wait_verify:
+            now, clock = self._clock()
+            entry = DueCheck(phenotype=self.phenotype_name, target=pathway.name, origin="pathway", input=values, checks=[CheckCall(locus=l, input=p) for l, p in checks], due=now + window, clock=clock)  # type: ignore[arg-type]
+            record_due(self.genome, entry)
+            self.events.append(f"verify of pathway {pathway.name} due in {window:g}s")
+            return {"status": "due", "id": entry.id, "due": entry.due, "clock": entry.clock}
+        self.advance(window)
+        healthy, results = self.run_checks(checks)
+        return {"status": "healthy" if healthy else "unhealthy", "healthy": healthy, "checks": results}
+
+    def verify_due(self, *, wait: bool = False) -> list[dict[str, Any]]:
+        """Run recorded checks whose window has passed (the mock's clock is moved there)."""
+        reports: list[dict[str, Any]] = []
+        for entry in sorted(pending_due(self.genome, self.phenotype_name), key=lambda e: e.due):
+            now, clock = self._clock()
+            report: dict[str, Any] = {"id": entry.id, "target": entry.target, "origin": entry.origin, "allele": entry.allele, "due": entry.due}
+            if entry.clock != clock:
+                reports.append({**report, "status": f"recorded on the {'mock' if entry.clock == 'virtual' else 'netlink'} kernel"})
+                continue
+            if entry.due > now:
+                if clock == "wall" and not wait:
+                    reports.append({**report, "status": "not due", "in_seconds": round(entry.due - now, 3)})
+                    continue
+                if clock == "virtual":
+                    self.advance(entry.due - now)
+                else:
+                    time.sleep(entry.due - now)
+            healthy, results = self.run_checks([(c.locus, c.input) for c in entry.checks], judged={entry.target} if entry.origin == "gene" else None)
+            if entry.origin == "gene" and entry.allele:
+                error = None if healthy else "convergence check failed: " + "; ".join(r["summary"] for r in results if not r["healthy"])
+                self.append(Record(allele=entry.allele, locus=entry.target, ok=healthy, timescale="convergence", error=error, input=entry.input))
+                if not healthy:
+                    self.consider_demotion(entry.target, entry.allele)
+            mark_done(self.genome, DoneCheck(id=entry.id, healthy=healthy, results=results))
+            reports.append({**report, "status": "healthy" if healthy else "unhealthy", "checks": results})
+        return reports
+
+    # -- resilience ------------------------------------------------------------------------
+    def _deployed(self, target: str, kind: str, values: dict[str, Any], result: Any) -> None:
+        """Remember a successful run and the diagnostics that judge it, for `sggit watch`."""
+        checks: list[tuple[str, dict[str, Any]]] = []
+        if kind == "locus":
+            gene = self.tree.genes[target]
+            if gene.family == "diagnostic":
+                checks.append((target, values))
+            if gene.verify is not None:
+                checks += _expand_checks(gene.verify.items, {**values, **(result if isinstance(result, dict) else {})})
+        else:
+            pathway = self.tree.pathways[target]
+            outputs = {s.number: s.output for s in result.steps if s.status == "ok"}
+            for step in pathway.steps:
+                body = step.body
+                gene = self.tree.genes.get(body.target) if isinstance(body, n.Call) and not body.pathway else None
+                if gene is not None and gene.family == "diagnostic":
+                    try:
+                        checks.append((gene.name, bind(body.params, values, outputs)))  # type: ignore[union-attr]
+                    except ResolveError:
+                        continue
+            if pathway.verify is not None:
+                checks += _expand_checks(pathway.verify.items, values)
+        if checks:
+            record_deployment(self.genome, Deployment(phenotype=self.phenotype_name, target=target, kind=kind, input=values, checks=[CheckCall(locus=l, input=p) for l, p in checks]))  # type: ignore[arg-type]
+
+    def watch(self, target: str, every: float, count: int, *, on_round: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+        """Re-run the diagnostics of every deployment of `target`, `count` times, `every` seconds apart.
+
+        Late results are resilience evidence: they score the producers as resilience
+        whatever timescale the feeds line names for convergence.
+        """
+        deployed = deployments(self.genome, self.phenotype_name, target)
+        if not deployed:
+            raise UsageError(f"{target} has not been deployed in phenotype {self.phenotype_name}", hint=f"run it first: sggit run {target} --input ...")
+        rounds: list[dict[str, Any]] = []
+        for number in range(1, count + 1):
+            if number > 1:
+                self.advance(every)
+            for d in deployed:
+                healthy, results = self.run_checks([(c.locus, c.input) for c in d.checks], timescale="resilience")
+                row = {"round": number, "clock": self._clock()[0], "target": target, "input": d.input, "healthy": healthy, "checks": results}
+                rounds.append(row)
+                if on_round is not None:
+                    on_round(row)
+        return rounds
 
     # -- selection ------------------------------------------------------------------
     def append(self, record: Record) -> None:
@@ -291,8 +485,8 @@ class Organism:
             if self._counters is not None:
                 for allele, delta in fold([record], self.genome.host).items():
                     self._counters[allele] = self._counters[allele] + delta if allele in self._counters else delta
-            if self._streaks is not None and record.timescale != "resilience":
-                self._streaks[record.allele] = 0 if record.ok else self._streaks.get(record.allele, 0) + 1
+            if self._streaks is not None:
+                self._streaks.add(record)
 
     def counters(self) -> dict[str, Counters]:
         """Fitness counters of every allele: read once (all hosts plus the unsynced journal), then kept."""

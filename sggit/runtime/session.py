@@ -171,10 +171,10 @@ def engine_for(
     """The engine `name` (or the configured one) wired to this organism's sandbox and state directory."""
     from sggit.engines.registry import make_engine
     from sggit.runtime.evaluate import SandboxEvaluator
-    from sggit.runtime.lifecycle import shadow_kernels
+    from sggit.runtime.lifecycle import fresh_kernels, shadow_kernels
 
     chosen = configured_engine(organism.genome, organism.phenotype_name, name, default)
-    evaluator = SandboxEvaluator(organism.pool, shadow_kernels(organism), timeout=min(organism.timeout, 2.0))
+    evaluator = SandboxEvaluator(organism.pool, shadow_kernels(organism), timeout=min(organism.timeout, 2.0), fresh_factory=fresh_kernels(organism))
     engine = make_engine(chosen, state_dir=organism.genome.state_dir / "engines", evaluator=evaluator, fixture_dir=fixture_dir, seed=seed, model=model)
     inner = getattr(engine, "inner", engine)
     if max_candidates is not None and hasattr(inner, "max_candidates"):

@@ -28,6 +28,10 @@ def explain(result: RunResult) -> str:
             lines.append(f"      UNDO FAILED: {f}")
         if a.convergence is not None:
             lines.append(f"      convergence: {'healthy' if a.convergence else 'unhealthy'}")
+    if result.verification is not None:
+        v = result.verification
+        lines.append(f"  verify: {v['status']}" + (f" (at {v['due']:.1f} on the {v['clock']} clock; run `sggit verify --due`)" if v["status"] == "due" else ""))
+        lines.extend(f"    {c['summary']}" for c in v.get("checks", []))
     for event in result.events:
         lines.append(f"  * {event}")
     if result.pathway is not None and result.pathway.rollback_errors:
@@ -46,7 +50,7 @@ def explain(result: RunResult) -> str:
 @click.option("--seed", type=int, default=None, help="Random seed of the gp engine.")
 @click.option("--fixture-dir", type=click.Path(file_okay=False, path_type=Path), help="Prepared alleles for --engine fixture.")
 @click.option("--explain", "explain_flag", is_flag=True, help="Print the trace: steps, alleles tried, fallbacks, undo, timings.")
-@click.option("--no-wait", is_flag=True, help="Do not wait for verify windows.")
+@click.option("--no-wait", is_flag=True, help="Do not wait for verify windows: record the checks as due for `sggit verify --due`.")
 @click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds one allele may run.")
 def run(target: str, input_text: str | None, phenotype: str | None, kernel: str, netns: str | None, engine: str | None,
         seed: int | None, fixture_dir: Path | None, explain_flag: bool, no_wait: bool, timeout: float) -> None:

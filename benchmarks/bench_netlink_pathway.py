@@ -1,0 +1,97 @@
+"""A whole management-bridge pathway on the netlink kernel against the same changes made with `ip`.
+
+The organism's round is `sggit run provision_management_bridge` as a library
+call: phenotype lookup, four loci in sandbox workers, contract validation,
+fitness records, the undo log, the step-4 diagnostic. The baseline is the bare
+`ip` commands that leave the namespace in the same state (bridge, port, MAC,
+UP) plus one `ip -j link show` standing in for the check. Both run in the same
+throwaway namespace in the same run; the bridge is deleted between rounds,
+outside the timing. The ratio lands in extra_info (`ratio_vs_ip`).
+
+Run: pytest benchmarks/bench_netlink_pathway.py --benchmark-only
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sggit.contract.tree import load_tree
+from sggit.genome.init import init_project
+from sggit.genome.repo import Genome
+from sggit.kernel.netlink import NetlinkKernel
+from sggit.runtime.organism import Organism
+from sggit.runtime.sandbox import SandboxConfig, WorkerPool
+
+ROUNDS = 15
+INPUT = {"management_bridge": "mgmt", "uplink_interface": "eth0", "stp_enabled": False}
+
+
+def _sh(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(args, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def ns() -> Iterator[str]:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to create network namespaces")
+    name = f"sgk-pbench-{secrets.token_hex(3)}"
+    try:
+        _sh("ip", "netns", "add", name)
+    except subprocess.CalledProcessError as exc:
+        pytest.skip(f"`ip netns add` failed: {exc.stderr.decode().strip()}")
+    try:
+        _sh("ip", "-n", name, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
+        _sh("ip", "-n", name, "link", "set", "eth1", "up")
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def _reset(ns: str) -> None:
+    subprocess.run(["ip", "-n", ns, "link", "del", "mgmt"], check=False, capture_output=True)
+    _sh("ip", "-n", ns, "link", "set", "eth0", "down")
+
+
+def _ip_round(ns: str, mac: str) -> None:
+    for command in (
+        ["link", "add", "mgmt", "type", "bridge", "stp_state", "0"],
+        ["link", "set", "mgmt", "up"],
+        ["link", "set", "eth0", "master", "mgmt"],
+        ["link", "set", "eth0", "up"],
+        ["link", "set", "mgmt", "address", mac],
+    ):
+        _sh("ip", "-n", ns, *command)
+    json.loads(_sh("ip", "-n", ns, "-j", "link", "show", "dev", "mgmt").stdout)
+
+
+def test_management_bridge_pathway(benchmark, ns: str, tmp_path_factory: pytest.TempPathFactory) -> None:  # type: ignore[no-untyped-def]
+    root: Path = tmp_path_factory.mktemp("genome") / "g"
+    init_project(root)
+    genome = Genome.open(root)
+    mac = json.loads(_sh("ip", "-n", ns, "-j", "link", "show", "dev", "eth0").stdout)[0]["address"]
+    with NetlinkKernel(ns) as kernel, WorkerPool(SandboxConfig(), size=2) as pool:
+        org = Organism(genome, load_tree(root / "contracts"), "dell_r740", kernel, pool, wait_verify=False, timeout=20.0)
+
+        def one_run() -> None:
+            org.trace.clear()
+            assert org.run("provision_management_bridge", INPUT).ok
+
+        benchmark.pedantic(one_run, setup=lambda: _reset(ns), rounds=ROUNDS, iterations=1, warmup_rounds=1)
+    samples = []
+    for _ in range(ROUNDS):
+        _reset(ns)
+        start = time.perf_counter()
+        _ip_round(ns, mac)
+        samples.append(time.perf_counter() - start)
+    baseline = statistics.mean(samples)
+    benchmark.extra_info["ip_mean_s"] = baseline
+    benchmark.extra_info["ratio_vs_ip"] = round(benchmark.stats.stats.mean / baseline, 4)

@@ -1,0 +1,215 @@
+"""Temporal fitness bookkeeping: who produced a state, what was deployed, which checks are due.
+
+A diagnostic judges kernel state, not the allele that just ran: its result must
+reach the allele that *produced* the state it looked at, which may have run
+minutes (or invocations) earlier. Three small files in `.git/sggit/temporal/`
+carry that across processes:
+
+- `producers-<phenotype>.json`: the allele that last succeeded at a locus for a
+  named object (a bridge, a device, a bond), so `feeds:` can find it.
+- `deployed-<phenotype>.jsonl`: successful top-level runs with their inputs and the
+  diagnostics that judge them, for `sggit watch`.
+- `due.jsonl` / `done.jsonl`: verify checks recorded by `sggit run --no-wait`, and
+  which of them `sggit verify --due` has run. Both are append-only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from sggit.errors import UsageError
+from sggit.fsutil import atomic_write_text
+from sggit.genome.repo import Genome
+
+# Inputs that name the kernel object a gene acts on (or a diagnostic looks at).
+NAMING_FIELDS = ("bridge", "bridge_name", "bond", "bond_name", "device", "interface", "source_interface")
+
+Clock = Literal["virtual", "wall"]
+
+
+def temporal_dir(genome: Genome) -> Path:
+    path = genome.state_dir / "temporal"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def object_names(data: dict[str, Any]) -> list[str]:
+    """The objects an invocation names, in field order; empty when it names none."""
+    return [data[f] for f in NAMING_FIELDS if isinstance(data.get(f), str)]
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """`30s`, `5m`, `1h`, `500ms`, or bare seconds; a clear error for anything else."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise UsageError(f"not a duration: {text!r}", hint="for example 30s, 5m, 1h, 500ms")
+    amount, unit = float(match.group(1)), match.group(2) or "s"
+    seconds = amount * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
+    if seconds <= 0:
+        raise UsageError(f"duration must be positive: {text!r}")
+    return seconds
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def append_line(path: Path, model: BaseModel) -> None:
+    """One `write` of one newline-fenced line under a lock, then fsync: a record is whole or absent."""
+    line = ("\n" + model.model_dump_json() + "\n").encode()
+    with _locked(path):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            if os.write(fd, line) != len(line):
+                raise OSError(f"short write to {path}")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def read_lines(path: Path, model: type[BaseModel]) -> list[Any]:
+    """Every whole record; a torn line (a crash mid-append) is skipped."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    out = []
+    for raw in data.split(b"\n"):
+        if raw.strip():
+            try:
+                out.append(model.model_validate(json.loads(raw)))
+            except (ValueError, TypeError):
+                continue
+    return out
+
+
+# -- last producer ----------------------------------------------------------------------
+class Producer(BaseModel):
+    allele: str
+    input: dict[str, Any] = Field(default_factory=dict)
+    time: float = Field(default_factory=time.time)
+
+
+class ProducerIndex:
+    """locus + object name -> the allele that last built that object in this phenotype."""
+
+    def __init__(self, genome: Genome, phenotype: str) -> None:
+        self.path = temporal_dir(genome) / f"producers-{phenotype}.json"
+
+    def _read(self) -> dict[str, Producer]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+        return {k: Producer.model_validate(v) for k, v in raw.items() if isinstance(v, dict)}
+
+    def record(self, locus: str, data: dict[str, Any], allele: str) -> None:
+        names = object_names(data)
+        if not names:
+            return
+        with _locked(self.path):
+            table = self._read()
+            if all(f"{locus}|{name}" in table and table[f"{locus}|{name}"].allele == allele for name in names):
+                return  # same producer as before: no rewrite on the hot path
+            for name in names:
+                table[f"{locus}|{name}"] = Producer(allele=allele, input=data)
+            atomic_write_text(self.path, json.dumps({k: v.model_dump() for k, v in sorted(table.items())}, indent=1))
+
+    def producer(self, locus: str, names: list[str]) -> str | None:
+        table = self._read()
+        for name in names:
+            found = table.get(f"{locus}|{name}")
+            if found is not None:
+                return found.allele
+        return None
+
+
+# -- verify checks: due and deployed --------------------------------------------------------
+class CheckCall(BaseModel):
+    locus: str
+    input: dict[str, Any]
+
+
+class DueCheck(BaseModel):
+    """Verify checks that were not waited for: run them once `due` has passed."""
+
+    id: str = ""
+    phenotype: str
+    target: str
+    origin: Literal["gene", "pathway"]
+    allele: str | None = None
+    input: dict[str, Any] = Field(default_factory=dict)
+    checks: list[CheckCall]
+    due: float
+    clock: Clock
+    created: float = Field(default_factory=time.time)
+
+    def model_post_init(self, _context: Any) -> None:
+        if not self.id:
+            digest = hashlib.sha256(f"{self.phenotype}|{self.target}|{self.allele}|{self.created}|{os.getpid()}|{time.perf_counter_ns()}".encode())
+            self.id = digest.hexdigest()[:16]
+
+
+class DoneCheck(BaseModel):
+    id: str
+    healthy: bool
+    results: list[dict[str, Any]] = Field(default_factory=list)
+    time: float = Field(default_factory=time.time)
+
+
+class Deployment(BaseModel):
+    phenotype: str
+    target: str
+    kind: Literal["locus", "pathway"]
+    input: dict[str, Any]
+    checks: list[CheckCall]
+    time: float = Field(default_factory=time.time)
+
+
+def record_due(genome: Genome, entry: DueCheck) -> None:
+    append_line(temporal_dir(genome) / "due.jsonl", entry)
+
+
+def mark_done(genome: Genome, done: DoneCheck) -> None:
+    append_line(temporal_dir(genome) / "done.jsonl", done)
+
+
+def pending_due(genome: Genome, phenotype: str | None = None) -> list[DueCheck]:
+    base = temporal_dir(genome)
+    finished = {d.id for d in read_lines(base / "done.jsonl", DoneCheck)}
+    return [e for e in read_lines(base / "due.jsonl", DueCheck) if e.id not in finished and (phenotype is None or e.phenotype == phenotype)]
+
+
+def record_deployment(genome: Genome, deployment: Deployment) -> None:
+    append_line(temporal_dir(genome) / f"deployed-{deployment.phenotype}.jsonl", deployment)
+
+
+def deployments(genome: Genome, phenotype: str, target: str) -> list[Deployment]:
+    """The latest deployment of `target` per distinct input, oldest first."""
+    latest: dict[str, Deployment] = {}
+    for d in read_lines(temporal_dir(genome) / f"deployed-{phenotype}.jsonl", Deployment):
+        if d.target == target:
+            key = json.dumps(d.input, sort_keys=True)
+            latest.pop(key, None)
+            latest[key] = d
+    return list(latest.values())

@@ -1,0 +1,215 @@
+"""Temporal fitness on the mock kernel: feeds reach the producer, due checks, watch, retroactive decay."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sggit.cli import cli
+from sggit.contract.tree import load_tree
+from sggit.errors import UsageError
+from sggit.genome import phenostore
+from sggit.genome.alleles import allele_source
+from sggit.genome.fitness import Record, fitness
+from sggit.genome.repo import Genome
+from sggit.genome.sync import live_counters, pending_records
+from sggit.kernel.mock import MockKernel
+from sggit.runtime.arena import consecutive_failures
+from sggit.runtime.organism import Organism
+from sggit.runtime.sandbox import WorkerPool
+from sggit.runtime.session import mock_description
+from sggit.runtime.temporal import CheckCall, DueCheck, ProducerIndex, parse_duration, pending_due, record_due, temporal_dir
+from tests.runtime.helpers import add_allele
+
+A = "a" * 40
+BRIDGE = {"management_bridge": "mgmt", "uplink_interface": "eno1"}
+
+
+def organism(project: Path, pool: WorkerPool, **kwargs) -> tuple[Organism, MockKernel]:  # type: ignore[no-untyped-def]
+    genome = Genome.open(project)
+    kernel = MockKernel(mock_description(genome, "dell_r740"))
+    return Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool, **kwargs), kernel
+
+
+def scored(genome: Genome, locus: str, timescale: str) -> list[Record]:
+    return [r for r in pending_records(genome) if r.locus == locus and r.timescale == timescale]
+
+
+def rec(ok: bool, timescale: str = "immediate") -> Record:
+    return Record(allele=A, ok=ok, timescale=timescale)  # type: ignore[arg-type]
+
+
+def test_a_convergence_failure_takes_back_its_invocations_success() -> None:
+    never_converges = [rec(True), rec(False, "convergence")] * 3
+    assert consecutive_failures(never_converges, A) == 3
+    assert consecutive_failures([rec(False), rec(False), rec(True), rec(False, "convergence")], A) == 3
+    assert consecutive_failures(never_converges + [rec(True), rec(True, "convergence")], A) == 0
+    assert consecutive_failures(never_converges + [rec(True)], A) == 0
+    assert consecutive_failures([rec(False)] * 2 + [rec(False, "resilience")] * 5, A) == 2
+
+
+def test_durations() -> None:
+    assert [parse_duration(t) for t in ("30s", "5m", "1h", "500ms", "2", "1.5m")] == [30, 300, 3600, 0.5, 2, 90]
+    for bad in ("", "5x", "-1s", "0s", "s"):
+        with pytest.raises(UsageError):
+            parse_duration(bad)
+
+
+def test_the_producer_index_names_objects_by_their_inputs(genome: Genome) -> None:
+    index = ProducerIndex(genome, "dell_r740")
+    index.record("bridge_create", {"bridge_name": "br0", "interfaces": ["eno1"]}, A)
+    index.record("bridge_uplink", {"bridge": "br0", "uplink": "eno2"}, "b" * 40)
+    index.record("bridge_create", {"bridge_name": "br1", "interfaces": []}, "c" * 40)
+    assert index.producer("bridge_create", ["br0"]) == A
+    assert index.producer("bridge_uplink", ["br0"]) == "b" * 40
+    assert index.producer("bridge_create", ["br1"]) == "c" * 40
+    assert index.producer("bridge_create", ["eno1"]) is None
+    assert ProducerIndex(genome, "supermicro_x11").producer("bridge_create", ["br0"]) is None
+
+
+def test_a_later_unhealthy_diagnostic_demotes_the_producer_and_the_next_run_falls_back(project: Path, pool: WorkerPool) -> None:
+    genome = Genome.open(project)
+    seed = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create").dominant
+    assert seed is not None
+    other = add_allele(genome, "bridge_create", allele_source(genome, seed).decode() + "\n# same behaviour, another allele\n")
+    org, kernel = organism(project, pool)
+    assert org.run("bridge_create", {"bridge_name": "br0", "interfaces": ["eno1"]}).ok
+    kernel.set_link_down("br0")  # the state the allele produced does not hold
+    for _ in range(3):
+        result = org.run("check_link_state", {"device": "br0"})
+        assert result.ok and result.output["healthy"] is False
+    late = [r for r in scored(genome, "bridge_create", "convergence") if r.input == {"device": "br0"}]
+    assert [(r.allele, r.ok) for r in late] == [(seed, False)] * 3
+    counters = live_counters(genome)[seed]
+    assert (counters.total, counters.successes, counters.convergence_total - counters.convergence_ok) == (1, 1, 3)
+    assert fitness(counters) < fitness(counters.model_copy(update={"convergence_ok": counters.convergence_total}))
+    assert any(e.startswith("demoted bridge_create") for e in org.events)
+    assert org.phenotype().locus("bridge_create").dominant == other
+    org.trace.clear()
+    assert org.run("bridge_create", {"bridge_name": "br1", "interfaces": []}).ok
+    assert [a.allele for a in org.trace if a.locus == "bridge_create"] == [other]
+
+
+def test_a_pathway_verify_runs_after_its_window_and_feeds_every_producer(project: Path, pool: WorkerPool) -> None:
+    org, kernel = organism(project, pool)
+    producers = {locus: org.phenotype().locus(locus).dominant for locus in ("bridge_create", "bridge_uplink", "mac_preserve")}
+    result = org.run("provision_management_bridge", BRIDGE)
+    assert result.ok and result.verification is not None
+    assert result.verification["status"] == "healthy"
+    assert [c["locus"] for c in result.verification["checks"]] == ["check_fdb_stability"]
+    assert result.as_json()["verify"]["healthy"] is True
+    # the pathway's check_fdb_stability (it takes monitor_seconds) scored all three producers
+    for locus, allele in producers.items():
+        fed = [r for r in scored(org.genome, locus, "convergence") if r.input.get("bridge") == "mgmt" and "monitor_seconds" in r.input]
+        assert fed and all(r.allele == allele and r.ok for r in fed), locus
+    # three gene windows of 30 s each plus the pathway's own
+    assert kernel.now() >= 4 * 30
+
+
+def test_no_wait_records_due_checks_and_verify_due_runs_them_once(project: Path, pool: WorkerPool) -> None:
+    org, kernel = organism(project, pool, wait_verify=False)
+    allele = org.phenotype().locus("bridge_create").dominant
+    assert org.run("bridge_create", {"bridge_name": "br0", "interfaces": ["eno1"]}).ok
+    assert scored(org.genome, "bridge_create", "convergence") == []
+    [due] = pending_due(org.genome, "dell_r740")
+    assert (due.target, due.allele, due.clock, due.due) == ("bridge_create", allele, "virtual", kernel.now() + 30)
+    assert [(c.locus, c.input) for c in due.checks] == [("check_link_state", {"device": "br0"})]
+    started = kernel.now()
+    [report] = org.verify_due()
+    assert report["status"] == "healthy" and kernel.now() >= started + 30
+    assert [(r.allele, r.ok) for r in scored(org.genome, "bridge_create", "convergence")] == [(allele, True)]
+    assert pending_due(org.genome) == [] and org.verify_due() == []
+
+
+def test_due_checks_of_another_clock_wait_for_their_kernel(genome: Genome, project: Path, pool: WorkerPool) -> None:
+    entry = DueCheck(phenotype="dell_r740", target="bridge_create", origin="gene", allele=A, checks=[CheckCall(locus="check_link_state", input={"device": "x"})], due=0.0, clock="wall")
+    record_due(genome, entry)
+    with open(temporal_dir(genome) / "due.jsonl", "ab") as torn:
+        torn.write(b'{"phenotype": "dell_r740", "tar')  # a crash mid-append
+    org, _ = organism(project, pool)
+    assert [(r["id"], r["status"]) for r in org.verify_due()] == [(entry.id, "recorded on the netlink kernel")]
+    assert [e.id for e in pending_due(genome)] == [entry.id]
+
+
+def test_watch_scores_resilience_without_demoting(project: Path, pool: WorkerPool) -> None:
+    org, kernel = organism(project, pool)
+    assert org.run("provision_management_bridge", BRIDGE).ok
+    producer = org.phenotype().locus("bridge_create").dominant
+    healthy = org.watch("provision_management_bridge", 60, 1)
+    assert [r["healthy"] for r in healthy] == [True]
+    kernel.set_link_down("mgmt")
+    started = kernel.now()
+    rows = org.watch("provision_management_bridge", 120, 3)
+    assert [r["healthy"] for r in rows] == [False] * 3
+    assert kernel.now() >= started + 2 * 120
+    late = [(r.allele, r.ok) for r in scored(org.genome, "bridge_create", "resilience")]
+    assert late.count((producer, True)) >= 1 and late.count((producer, False)) >= 3
+    assert not any(e.startswith("demoted") for e in org.events)
+    with pytest.raises(UsageError, match="has not been deployed"):
+        org.watch("provision_bond", 60, 1)
+
+
+def test_cli_no_wait_then_verify_due(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    runner = CliRunner()
+    ran = runner.invoke(cli, ["run", "bridge_create", "--phenotype", "dell_r740", "--no-wait", "--input", json.dumps({"bridge_name": "br0", "interfaces": []})])
+    assert ran.exit_code == 0, ran.output
+    assert len(pending_due(Genome.open(project))) == 1
+    first = runner.invoke(cli, ["verify", "--due", "--phenotype", "dell_r740", "--json"])
+    assert first.exit_code == 0, first.output
+    checks = json.loads(first.output)["checks"]
+    assert [(c["target"], c["status"]) for c in checks] == [("bridge_create", "healthy")]
+    again = runner.invoke(cli, ["verify", "--due", "--phenotype", "dell_r740"])
+    assert again.exit_code == 0 and "no verify checks are due" in again.output
+    watched = runner.invoke(cli, ["watch", "bridge_create", "--phenotype", "dell_r740", "--every", "10m", "--count", "2"])
+    assert watched.exit_code == 0, watched.output
+    assert watched.output.count("healthy") == 2 and "round 2 " in watched.output
+    bad = runner.invoke(cli, ["watch", "bridge_create", "--phenotype", "dell_r740", "--every", "soon"])
+    assert bad.exit_code == 2 and "not a duration" in bad.output and "Traceback" not in bad.output
+    assert os.path.exists(temporal_dir(Genome.open(project)) / "deployed-dell_r740.jsonl")
+
+
+LOOPED = """pathway two_bridges
+  risk low
+
+  does:
+    Bridges by name, each checked after the pathway.
+
+  takes:
+    names  string[]  "Bridge names"
+
+  steps:
+    1. for name in {names}:
+         bridge_create
+           bridge_name = {name}
+           interfaces = []
+
+  verify:
+    for name in {names}:
+      check_link_state device={name}
+    within 10s
+"""
+
+
+@pytest.mark.parametrize("wait", [True, False])
+def test_a_pathway_verify_for_block_expands_per_item(project: Path, pool: WorkerPool, wait: bool) -> None:
+    (project / "contracts" / "pathways" / "two_bridges.sg").write_text(LOOPED)
+    org, kernel = organism(project, pool, wait_verify=wait)
+    producer = org.phenotype().locus("bridge_create").dominant
+    result = org.run("two_bridges", {"names": ["br-a", "br-b"]})
+    assert result.ok and result.verification is not None
+    if wait:
+        assert [c["input"] for c in result.verification["checks"]] == [{"device": "br-a"}, {"device": "br-b"}]
+    else:
+        assert result.verification["status"] == "due"
+        [pathway_due] = [e for e in pending_due(org.genome) if e.origin == "pathway"]
+        assert [c.input for c in pathway_due.checks] == [{"device": "br-a"}, {"device": "br-b"}]
+        assert pathway_due.due == kernel.now() + 10
+        assert sorted((r["target"], r["status"]) for r in org.verify_due()) == [("bridge_create", "healthy")] * 2 + [("two_bridges", "healthy")]
+    fed = [(r.allele, r.input, r.ok) for r in scored(org.genome, "bridge_create", "convergence") if r.input in ({"device": "br-a"}, {"device": "br-b"})]
+    # the pathway's checks feed the producer of each bridge (the genes' own verify judges them directly)
+    assert sorted(fed, key=lambda x: x[1]["device"]) == [(producer, {"device": "br-a"}, True), (producer, {"device": "br-b"}, True)]
