@@ -8,7 +8,6 @@ inline SVG (no scripts, no external resources) or markdown for a CI job summary.
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -300,7 +299,6 @@ def _environment() -> Environment:
     env.filters["md"] = lambda s: "" if s is None else str(s).replace("|", "\\|").replace("\n", " ")
     env.globals["colours"] = STATE_COLOURS
     env.globals["lineage_background"] = LINEAGE_BACKGROUND
-    env.globals["isfinite"] = math.isfinite
     return env
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,12 +66,6 @@ class Candidate:
     source: str
     where: str
     new: bool = False
-
-
-@dataclass
-class _Selection:
-    loci: set[str] = field(default_factory=set)
-    files: list[Path] = field(default_factory=list)
 
 
 def changed_files(root: Path, base: str) -> list[str]:
