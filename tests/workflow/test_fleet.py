@@ -142,3 +142,25 @@ def test_merge_maps_takes_each_sides_loci_and_refuses_a_clash() -> None:
     clash = {"name": "p", "loci": {"x": {"dominant": "5"}, "y": {"dominant": "2"}}}
     assert merge_maps(base, ours, clash) is None
     assert mirror_prefix("/srv/fleet.git") == "refs/sggit/remotes/srv_fleet.git/"
+
+
+def test_simultaneous_pushes_from_two_hosts_lose_nothing(fleet: tuple[Path, Path, Path]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    bare, a, b = fleet
+    mutant_a = _mutate(a, "alpha", "bridge_create", "alpha, racing")
+    mutant_b = _mutate(b, "beta", "bridge_uplink", "beta, racing")
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "sggit", "push"], cwd=path, env={**os.environ, "SGGIT_HOST": host}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for path, host in ((a, "alpha"), (b, "beta"))
+    ]
+    results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    assert [r[2] for r in results] == [0, 0], results
+    assert mutant_a in _locus_alleles(bare, "bridge_create")
+    assert mutant_b in _locus_alleles(bare, "bridge_uplink")
+    notes = git(bare, "notes", "--ref", "sggit/lineage", "list")
+    assert {mutant_a, mutant_b} <= {line.split()[1] for line in notes.splitlines()}
+    pmap = git(bare, "show", f"phenotype/{PHENOTYPE}:phenotypes/{PHENOTYPE}.toml")
+    assert mutant_a in pmap and mutant_b in pmap
