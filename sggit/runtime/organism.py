@@ -198,9 +198,160 @@ class Organism:
         raise UsageError(f"unknown locus or pathway {target}", hint=f"known: {', '.join(known)}")
 
     def run_pathway(self, name: str, inputs: Any) -> PathwayResult:
-        """Late binding: the runner names loci, the phenotype picks the alleles at each call."""
+        """Late binding: the runner names loci, the phenotype picks the alleles at each call.
+
+        A fused pathway runs as its one fused allele; when that fails, the pathway is
+        decomposed and this same input runs step by step, where failures are scored
+        per step and mutated. A step-by-step success extends the fusion streak.
+        """
         runner = PathwayRunner(self.tree, lambda locus, params: self.run_locus(locus, params))
-        return runner.run(name, inputs)
+        entry = self.phenotype().pathways.get(name)
+        if entry is not None and entry.state == "fused" and entry.fused_allele and name in self.tree.pathways:
+            values = runner.validate_input(self.tree.pathways[name], inputs)
+            fused = self.run_fused(name, entry.fused_allele, values)
+            if fused is not None:
+                return fused
+            inputs = values
+        result = runner.run(name, inputs)
+        self.reinforce(name, result)
+        return result
+
+    def run_fused(self, name: str, allele: str, values: dict[str, Any]) -> PathwayResult | None:
+        """One worker call for the whole pathway, in one transaction; None after decomposing on failure."""
+        from sggit.runtime import fusion
+
+        pathway = self.tree.pathways[name]
+        undo = UndoLog()
+        handler = make_handler(self.kernel, undo)
+
+        def locked_handler(call: str, args: Any, kwargs: Any) -> Any:
+            with self._kernel_lock:
+                return handler(call, args, kwargs)
+
+        started = time.perf_counter()
+        outcome = self.pool.run(allele, self.source(allele), json.dumps(values), handler=locked_handler, timeout=self.timeout * max(1, len(pathway.steps)))
+        attempt = Attempt(locus=name, allele=allele, ok=False, duration_ms=(time.perf_counter() - started) * 1000, origin="fusion")
+        attempt.undo = [e.op for e in undo.entries]
+        output: fusion.FusedOutput | None = None
+        if outcome.ok:
+            try:
+                output = fusion.FusedOutput.model_validate_json(outcome.output or "")
+            except ValueError as exc:
+                attempt.error = f"fused output is not valid: {exc}"
+        else:
+            attempt.error, attempt.kind = outcome.message or outcome.error, outcome.error
+        if output is not None and output.ok:
+            attempt.ok, attempt.output = True, output.outputs
+        elif output is not None:
+            attempt.error = f"step {output.failed_step}: {output.error}"
+        with self._lock:
+            self.trace.append(attempt)
+        self._journal.append(Record(allele=allele, locus=name, ok=attempt.ok, timescale="immediate", error=attempt.error, input=values))
+        if attempt.ok and output is not None:
+            result = fusion.fused_result(pathway, allele, output)
+
+            def rollback() -> list[str]:
+                with self._kernel_lock:
+                    return [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(self.kernel)]
+
+            if len(undo):
+                first = next(r for r in result.steps if r.status == "ok")
+                first.undo.append(rollback)
+            return result
+        if len(undo):
+            with self._kernel_lock:
+                attempt.undo_failures = [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(self.kernel)]
+        self.decompose(name, allele, attempt.error or "fused gene failed")
+        return None
+
+    def decompose(self, name: str, allele: str, error: str) -> None:
+        """Back to step by step: the phenotype records it and the fusion streak starts over."""
+        from sggit.runtime.fusion import Reinforcement
+
+        phenostore.decompose(self.genome, self.phenotype_name, name)
+        Reinforcement(self.genome, self.phenotype_name).reset(name)
+        self.events.append(f"decomposed {name} (fused {allele[:7]} failed: {error})")
+
+    def reinforce(self, name: str, result: PathwayResult) -> str | None:
+        """Count a step-by-step run toward fusion; fuse when the streak reaches the threshold."""
+        from sggit.runtime import fusion
+
+        if fusion.fusion_problem(self.tree, name) is not None:
+            return None
+        pmap = self.phenotype()
+        if not result.ok and result.failed_steps():
+            broken = ", ".join(f"step {s.number} ({s.target})" for s in result.failed_steps())
+            if pmap.pathways.get(name) is not None and pmap.pathways[name].state == "decomposed":
+                self.events.append(f"{name}: broken step {broken}")
+        streak = fusion.Reinforcement(self.genome, self.phenotype_name).observe(name, result.ok, fusion.alleles_used(result))
+        if streak.count < fusion.threshold_for(pmap.settings):
+            return None
+        return self.fuse(name, streak.alleles)
+
+    def fuse(self, name: str, alleles: dict[str, str]) -> str:
+        """Generate the mechanical fused gene from these constituents and express it."""
+        from sggit.runtime import fusion
+
+        plan = fusion.plan_of(self.tree, name)
+        pmap = self.phenotype()
+        chosen = dict(alleles)
+        for locus in plan["genes"]:
+            if locus not in chosen:
+                stack = self.stack(locus)
+                if not stack:
+                    raise SggitError(f"cannot fuse {name}: no allele is expressed at {locus}")
+                chosen[locus] = stack[0]
+        source = fusion.mechanical_source(plan, {locus: self.source(a) for locus, a in chosen.items()}, chosen)
+        allele = fusion.register_fused(self.genome, self.phenotype_name, name, source, chosen)
+        fusion.Reinforcement(self.genome, self.phenotype_name).reset(name)
+        self.events.append(f"fused {name} into {allele[:7]} after {fusion.threshold_for(pmap.settings)} consecutive successes")
+        return allele
+
+    def optimise_fusion(self, name: str, inputs: list[dict[str, Any]], kernel_factory: Callable[[], Kernel]) -> str | None:
+        """Ask the engine for a better fused gene; it replaces the current one only if it replays it exactly.
+
+        The replay inputs are the given ones plus every input the fused gene has already
+        succeeded on; each runs on a fresh kernel from `kernel_factory` for both genes.
+        """
+        from sggit.genome.alleles import allele_id
+        from sggit.runtime import fusion
+
+        entry = self.phenotype().pathways.get(name)
+        if entry is None or entry.state != "fused" or not entry.fused_allele:
+            raise UsageError(f"pathway {name} is not fused in phenotype {self.phenotype_name}")
+        if isinstance(self.engine, NoEngine):
+            return None
+        current = entry.fused_allele
+        pathway = self.tree.pathways[name]
+        cases = [dict(i) for i in inputs] + [r.input for r in pending_records(self.genome) if r.allele == current and r.ok and isinstance(r.input, dict)]
+        cases = [json.loads(c) for c in dict.fromkeys(json.dumps(c, sort_keys=True) for c in cases)]
+        if not cases:
+            raise UsageError(f"no inputs to replay {name} on", hint="run the fused pathway first, or give inputs")
+        context = MutationContext(
+            contract=ContractBrief(locus=name, risk=pathway.risk, does=pathway.does.text if pathway.does else "",
+                                   takes=[_field_line(f) for f in pathway.takes],
+                                   gives=['ok bool', 'outputs {step: output}', 'failed_step int?', 'error string?']),
+            parent=current,
+            parent_source=self.source(current),
+            error="optimise this fused pathway; it must produce the same outputs and kernel changes",
+        )
+        for proposal in self.engine.propose(context, count=self.max_mutations):
+            problems = source_problems(proposal.source)
+            if problems:
+                self.events.append(f"{self.engine.name} proposed an invalid fused gene for {name}: {problems[0]}")
+                continue
+            candidate = allele_id(proposal.source)
+            results = fusion.replay(self.pool, (current, self.source(current)), (candidate, proposal.source), cases, kernel_factory, timeout=self.timeout * max(1, len(pathway.steps)))
+            failed = [c for c in results if not c.ok]
+            if failed:
+                self.events.append(f"rejected optimised {name} from {proposal.engine}: replay differs on {json.dumps(failed[0].input, sort_keys=True)}: {failed[0].detail}")
+                continue
+            lineage = Lineage(locus=name, origin="fusion", parents=[current], engine=proposal.engine, model=proposal.model, replayed=len(results))
+            allele = register_allele(self.genome, name, proposal.source, lineage).id
+            phenostore.fuse(self.genome, self.phenotype_name, name, allele)
+            self.events.append(f"optimised {name}: {allele[:7]} replaces {current[:7]} after replaying {len(results)} input(s)")
+            return allele
+        return None
 
     def validator(self, gene: n.Gene, which: str) -> Validator:
         """Compiled once per locus and field list: every call crosses both."""

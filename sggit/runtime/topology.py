@@ -1,0 +1,441 @@
+"""Topologies: the resources a host should have, turned into pathway runs against what it has.
+
+A topology's `has:` block names resources by kind (RESOURCE_KINDS). The planner
+maps each kind onto a shipped pathway, binds `{nic.N}` and other parameters from
+the phenotype's bindings, and infers dependencies from references between
+resources (`trunk storage`). Planning reads the kernel and changes nothing;
+deploying runs only what is missing, independent resources concurrently, then
+the topology's `verify` block under one shared window, then its failure policy.
+A resource whose link type this kernel cannot create is reported as
+unsupported, never faked, and what depends on it as blocked.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from sggit.contract import nodes as n
+from sggit.contract.tree import ContractTree
+from sggit.contract.validate import Invalid, Validator
+from sggit.errors import SggitError, UsageError
+from sggit.kernel.api import Kernel
+from sggit.runtime.pathway import PathwayResult
+from sggit.runtime.values import ResolveError, bind, evaluate
+
+Action = Literal["create", "change", "unchanged", "unsupported", "blocked"]
+PATHWAYS: dict[str, str] = {
+    "bridge": "provision_management_bridge",
+    "bond": "provision_bond",
+    "vlan_bridges": "provision_vlan_bridge",
+}
+# link types (as `sggit doctor` probes them) a resource kind needs
+NEEDS_FEATURES: dict[str, tuple[str, ...]] = {"bridge": ("bridge",), "bond": ("bond",), "vlan_bridges": ("vlan", "bridge")}
+_ON = {"enabled", "true", "on", "yes"}
+_OFF = {"disabled", "false", "off", "no"}
+
+
+class Invocation(BaseModel):
+    """One pathway run that makes one resource (or one VLAN of a `vlan_bridges` resource)."""
+
+    key: str
+    resource: str
+    kind: str
+    pathway: str
+    inputs: dict[str, Any]
+    needs: list[str] = Field(default_factory=list)
+    interface: str
+
+
+class PlannedChange(BaseModel):
+    invocation: Invocation
+    action: Action
+    reason: str = ""
+
+
+class Plan(BaseModel):
+    topology: str
+    phenotype: str
+    changes: list[PlannedChange]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for change in self.changes:
+            out[change.action] = out.get(change.action, 0) + 1
+        return out
+
+
+class ResourceResult(BaseModel):
+    key: str
+    action: Action
+    status: Literal["created", "unchanged", "failed", "unsupported", "blocked", "rolled_back"]
+    error: str | None = None
+    pathway: dict[str, Any] | None = None
+
+
+class CheckResult(BaseModel):
+    locus: str
+    input: dict[str, Any]
+    status: Literal["healthy", "unhealthy", "skipped"]
+    detail: str = ""
+
+
+class DeployReport(BaseModel):
+    topology: str
+    phenotype: str
+    status: Literal["ok", "partial", "failed"]
+    resources: list[ResourceResult]
+    checks: list[CheckResult]
+    policies: list[str]
+    rollback_errors: list[str] = Field(default_factory=list)
+
+    @property
+    def changed(self) -> list[str]:
+        return [r.key for r in self.resources if r.status in ("created", "rolled_back")]
+
+    def failures(self) -> list[str]:
+        out = [f"{r.key}: {r.status}: {r.error}" for r in self.resources if r.status in ("failed", "unsupported", "blocked")]
+        out += [f"{c.locus} {c.input}: {c.detail}" for c in self.checks if c.status == "unhealthy"]
+        return out
+
+
+# -- planning --------------------------------------------------------------------------
+
+
+def topology_of(tree: ContractTree, name: str) -> n.Topology:
+    topo = tree.topologies.get(name)
+    if topo is None:
+        raise UsageError(f"unknown topology {name}", hint=f"known: {', '.join(sorted(tree.topologies)) or 'none'}")
+    return topo
+
+
+def topology_names(topo: n.Topology, bindings: dict[str, Any]) -> dict[str, Any]:
+    """The names a topology's `{refs}` see: its `takes`, filled from the phenotype's bindings."""
+    given = {f.name: bindings[f.name] for f in topo.takes if f.name in bindings}
+    try:
+        return Validator(topo.takes)(given)
+    except Invalid as exc:
+        raise UsageError(f"the phenotype's bindings do not satisfy topology {topo.name}: " + "; ".join(str(v) for v in exc.violations)) from None
+
+
+def _flag(value: Any, default: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return default
+    text = str(value).lower()
+    if text in _ON:
+        return True
+    if text in _OFF:
+        return False
+    raise UsageError(f"expected enabled or disabled, not {value!r}")
+
+
+def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]) -> list[Invocation]:
+    """Every pathway run the topology asks for, in dependency order."""
+    topo = topology_of(tree, topology)
+    names = topology_names(topo, bindings)
+    resources = {r.name: r for r in topo.has}
+    interface = {r.name: _single(r, "name", names) or r.name for r in topo.has}
+    out: list[Invocation] = []
+    for res in topo.has:
+        if res.kind not in PATHWAYS:
+            raise UsageError(f"resource {res.name}: unknown kind {res.kind!r}", hint=f"one of {', '.join(PATHWAYS)}")
+        needs = sorted({v.value for p in res.properties for v in p.values if isinstance(v, n.Word) and v.value in resources and v.value != res.name})
+
+        def ref(prop: str) -> Any:
+            value = _single(res, prop, names)
+            return interface.get(value, value) if isinstance(value, str) else value
+
+        base = {"resource": res.name, "kind": res.kind, "pathway": PATHWAYS[res.kind], "needs": needs}
+        if res.kind == "bridge":
+            uplink = ref("uplink")
+            if uplink is None:
+                raise UsageError(f"bridge {res.name} has no uplink", hint="the shipped bridge pathway moves an uplink NIC under the bridge")
+            inputs = {"management_bridge": interface[res.name], "uplink_interface": uplink, "stp_enabled": _flag(_single(res, "stp", names), True)}
+            out.append(Invocation(key=res.name, inputs=inputs, interface=interface[res.name], **base))
+        elif res.kind == "bond":
+            members = _values(res, "members", names)
+            inputs = {"bond_name": interface[res.name], "members": [interface.get(m, m) for m in members], "mode": _single(res, "mode", names) or "active-backup"}
+            out.append(Invocation(key=res.name, inputs=inputs, interface=interface[res.name], **base))
+        else:
+            trunk = ref("trunk")
+            for vlan in _values(res, "vlans", names):
+                inputs = {"parent_interface": trunk, "vlan_id": vlan, "stp_enabled": _flag(_single(res, "stp", names), False)}
+                out.append(Invocation(key=f"{res.name}[{vlan}]", inputs=inputs, interface=f"vmbr{vlan}", **base))
+    return _ordered(out)
+
+
+def _values(res: n.Resource, prop: str, names: dict[str, Any]) -> list[Any]:
+    found = res.property(prop)
+    if found is None:
+        return []
+    out: list[Any] = []
+    for value in found.values:
+        try:
+            item = evaluate(value, names)
+        except ResolveError as exc:
+            raise UsageError(f"resource {res.name}: {prop}: {exc}") from None
+        out.extend(item if isinstance(item, list) else [item])
+    return out
+
+
+def _single(res: n.Resource, prop: str, names: dict[str, Any]) -> Any:
+    values = _values(res, prop, names)
+    return values[0] if values else None
+
+
+def _ordered(invocations: list[Invocation]) -> list[Invocation]:
+    done: set[str] = set()
+    out: list[Invocation] = []
+    pending = list(invocations)
+    while pending:
+        ready = [i for i in pending if set(i.needs) <= done]
+        if not ready:
+            raise UsageError("resources refer to each other in a cycle: " + ", ".join(i.key for i in pending))
+        out.extend(ready)
+        pending = [i for i in pending if i not in ready]
+        done |= {i.resource for i in out} - {i.resource for i in pending}
+    return out
+
+
+def kernel_link_types(kernel: Kernel) -> dict[str, tuple[bool, str]]:
+    """Which link types this kernel can create: all on the mock, as probed on a real one."""
+    from sggit.kernel.mock import MockKernel
+
+    if isinstance(kernel, MockKernel):
+        features = kernel.state.features
+        return {f: (features.get(f, True), "simulated" if features.get(f, True) else "disabled in this mock host") for f in ("bridge", "bond", "vlan")}
+    from sggit.kernel.features import probe_features
+
+    return probe_features()
+
+
+def assess(kernel: Kernel, inv: Invocation, links: dict[str, dict[str, Any]]) -> tuple[Action, str]:
+    """What this invocation would do to the kernel as it is now."""
+    data = inv.inputs
+    if inv.kind == "bridge":
+        bridge, uplink = data["management_bridge"], data["uplink_interface"]
+        link = links.get(bridge)
+        if link is None:
+            return "create", f"bridge {bridge} with uplink {uplink}"
+        if link["kind"] != "bridge":
+            return "change", f"{bridge} exists as a {link['kind']} link, not a bridge"
+        if links.get(uplink, {}).get("master") != bridge:
+            return "change", f"bridge {bridge} exists but {uplink} is not its port"
+        return "unchanged", f"bridge {bridge} with uplink {uplink}"
+    if inv.kind == "bond":
+        name = data["bond_name"]
+        link = links.get(name)
+        if link is None:
+            return "create", f"bond {name} ({data['mode']}) over {', '.join(data['members'])}"
+        if link["kind"] != "bond":
+            return "change", f"{name} exists as a {link['kind']} link, not a bond"
+        bond = kernel.get_bond(name)
+        members = sorted(m["name"] if isinstance(m, dict) else m for m in bond.get("members", []))
+        if members != sorted(data["members"]) or bond.get("mode") != data["mode"]:
+            return "change", f"bond {name} is {bond.get('mode')} over {', '.join(members)}"
+        return "unchanged", f"bond {name} ({data['mode']}) over {', '.join(members)}"
+    vlan = f"{data['parent_interface']}.{data['vlan_id']}"
+    bridge = inv.interface
+    if vlan not in links and bridge not in links:
+        return "create", f"VLAN {vlan} under bridge {bridge}"
+    if links.get(vlan, {}).get("master") == bridge and links.get(bridge, {}).get("kind") == "bridge":
+        return "unchanged", f"VLAN {vlan} under bridge {bridge}"
+    return "change", f"{vlan} or {bridge} exists but {vlan} is not a port of bridge {bridge}"
+
+
+def plan(kernel: Kernel, tree: ContractTree, topology: str, phenotype: str, bindings: dict[str, Any]) -> Plan:
+    """What deploying would do, read from the kernel; nothing is changed."""
+    invocations = plan_invocations(tree, topology, bindings)
+    links = {link["name"]: link for link in kernel.list_links()}
+    types = kernel_link_types(kernel)
+    out: list[PlannedChange] = []
+    action_of: dict[str, Action] = {}
+    for inv in invocations:
+        missing = [f for f in NEEDS_FEATURES[inv.kind] if not types.get(f, (False, ""))[0]]
+        blocked = [r for r in inv.needs if action_of.get(r) in ("unsupported", "blocked")]
+        if missing:
+            action, reason = "unsupported", "this kernel cannot create " + "; ".join(f"{f} links ({types.get(f, (False, 'not probed'))[1]})" for f in missing)
+        elif blocked:
+            action, reason = "blocked", f"needs {', '.join(blocked)}, which this kernel cannot provide"
+        else:
+            action, reason = assess(kernel, inv, links)
+        action_of[inv.resource] = action if action in ("unsupported", "blocked") else action_of.get(inv.resource, action)
+        out.append(PlannedChange(invocation=inv, action=action, reason=reason))
+    return Plan(topology=topology, phenotype=phenotype, changes=out)
+
+
+# -- deploying -------------------------------------------------------------------------
+
+RunPathway = Callable[[str, dict[str, Any]], PathwayResult]
+RunCheck = Callable[[str, dict[str, Any]], tuple[bool, Any, str | None]]
+
+
+def deploy(
+    the_plan: Plan,
+    topo: n.Topology,
+    names: dict[str, Any],
+    *,
+    run_pathway: RunPathway,
+    run_check: RunCheck,
+    sleep: Callable[[float], Any],
+    max_workers: int = 4,
+) -> DeployReport:
+    """Apply a plan: missing resources concurrently in dependency order, then verify, then the failure policy."""
+    policies = [p.text for p in topo.on_failure]
+    results: dict[str, ResourceResult] = {}
+    pathway_results: dict[str, PathwayResult] = {}
+    completion: list[str] = []
+    lock = threading.Lock()
+    changes = {c.invocation.key: c for c in the_plan.changes}
+    by_resource: dict[str, list[str]] = {}
+    for c in the_plan.changes:
+        by_resource.setdefault(c.invocation.resource, []).append(c.invocation.key)
+
+    for c in the_plan.changes:
+        if c.action in ("unsupported", "blocked"):
+            results[c.invocation.key] = ResourceResult(key=c.invocation.key, action=c.action, status=c.action, error=c.reason)
+        elif c.action == "unchanged":
+            results[c.invocation.key] = ResourceResult(key=c.invocation.key, action=c.action, status="unchanged")
+        elif c.action == "change":
+            results[c.invocation.key] = ResourceResult(key=c.invocation.key, action=c.action, status="failed",
+                                                        error=f"{c.reason}; an existing resource is never rebuilt in place")
+
+    def run(key: str) -> None:
+        inv = changes[key].invocation
+        try:
+            result = run_pathway(inv.pathway, inv.inputs)
+        except SggitError as exc:
+            outcome = ResourceResult(key=key, action="create", status="failed", error=str(exc))
+        else:
+            error = "; ".join(f"step {s.number} ({s.target}): {s.error}" for s in result.failed_steps()) or (None if result.ok else f"pathway {result.status}")
+            outcome = ResourceResult(key=key, action="create", status="created" if result.ok else "failed", error=error, pathway=result.as_json())
+            with lock:
+                pathway_results[key] = result
+        with lock:
+            results[key] = outcome
+            completion.append(key)
+
+    def satisfied(resource: str) -> bool | None:
+        states = [results.get(k) for k in by_resource.get(resource, [])]
+        if any(s is None for s in states):
+            return None
+        return all(s.status in ("created", "unchanged") for s in states if s is not None)
+
+    pending = [k for k, c in changes.items() if c.action == "create"]
+    running: dict[Future[None], str] = {}
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"deploy-{topo.name}") as pool:
+        while pending or running:
+            for key in list(pending):
+                needs = [satisfied(r) for r in changes[key].invocation.needs]
+                if any(s is False for s in needs):
+                    pending.remove(key)
+                    results[key] = ResourceResult(key=key, action="create", status="blocked", error="a resource it needs was not deployed")
+                elif all(s is True for s in needs):
+                    pending.remove(key)
+                    running[pool.submit(run, key)] = key
+            if not running:
+                break
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                running.pop(future)
+                future.result()
+
+    absent: set[str] = set()
+    for c in the_plan.changes:
+        if results[c.invocation.key].status in ("unsupported", "blocked"):
+            absent |= {c.invocation.interface, c.invocation.resource}
+    checks = verify(topo, names, run_check, sleep, absent)
+
+    report = DeployReport(topology=topo.name, phenotype=the_plan.phenotype, status="ok",
+                          resources=[results[c.invocation.key] for c in the_plan.changes], checks=checks, policies=policies)
+    if not report.failures():
+        return report
+    if any(p.startswith("rollback") for p in policies):
+        for key in reversed(completion):
+            if results[key].status == "created":
+                report.rollback_errors.extend(pathway_results[key].rollback())
+                results[key].status = "rolled_back"
+        report.resources = [results[c.invocation.key] for c in the_plan.changes]
+        report.status = "failed"
+        return report
+    working = any(r.status in ("created", "unchanged") for r in report.resources)
+    report.status = "partial" if working and "preserve what works" in policies else "failed"
+    return report
+
+
+def expand_checks(items: list[n.VerifyItem], names: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    for item in items:
+        if isinstance(item, n.Check):
+            out.append((item.locus, bind(item.args, names)))
+        elif isinstance(item, n.VerifyFor):
+            values = evaluate(item.iterable, names)
+            for value in values if isinstance(values, list) else [values]:
+                out.extend(expand_checks(item.items, {**names, item.var: value}))
+    return out
+
+
+def verify(topo: n.Topology, names: dict[str, Any], run_check: RunCheck, sleep: Callable[[float], Any], absent: set[str]) -> list[CheckResult]:
+    """Every check after one shared window; a check about a resource that could not exist is skipped, saying why."""
+    if topo.verify is None:
+        return []
+    window = topo.verify.window
+    if window is not None:
+        sleep(window.seconds)
+    out: list[CheckResult] = []
+    for locus, params in expand_checks(topo.verify.items, names):
+        about = [v for v in params.values() if isinstance(v, str) and any(v == a or v.startswith(a + ".") for a in absent)]
+        if about:
+            out.append(CheckResult(locus=locus, input=params, status="skipped", detail=f"{about[0]} was not deployed"))
+            continue
+        ok, output, error = run_check(locus, params)
+        healthy = bool(ok and isinstance(output, dict) and output.get("healthy", True))
+        detail = "" if healthy else (error or _symptom(output))
+        out.append(CheckResult(locus=locus, input=params, status="healthy" if healthy else "unhealthy", detail=detail))
+    return out
+
+
+def _symptom(output: Any) -> str:
+    if isinstance(output, dict):
+        for key in ("error", "reason", "detail", "summary"):
+            if output.get(key):
+                return str(output[key])
+        return "unhealthy: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in output.items() if k != "healthy")
+    return "unhealthy"
+
+
+# -- on an organism --------------------------------------------------------------------
+
+
+def plan_on(organism: Any, topology: str | None = None) -> Plan:
+    """The plan of a phenotype's topology (or another one) against the organism's kernel."""
+    pmap = organism.phenotype()
+    return plan(organism.kernel, organism.tree, topology or pmap.topology, organism.phenotype_name, dict(pmap.bindings))
+
+
+def deploy_on(organism: Any, topology: str | None = None, *, max_workers: int = 4) -> tuple[Plan, DeployReport]:
+    """Plan, then apply through the organism, so every pathway run is scored, transacted and can fuse.
+
+    An organism that does not wait for verify windows runs the topology's checks at once.
+    """
+    the_plan = plan_on(organism, topology)
+    topo = topology_of(organism.tree, the_plan.topology)
+    names = topology_names(topo, dict(organism.phenotype().bindings))
+
+    def run_check(locus: str, params: dict[str, Any]) -> tuple[bool, Any, str | None]:
+        outcome = organism.run_locus(locus, params, verify=False)
+        return outcome.ok, outcome.output, outcome.error
+
+    report = deploy(the_plan, topo, names, run_pathway=organism.run_pathway, run_check=run_check, sleep=organism.kernel.sleep if organism.wait_verify else _no_wait, max_workers=max_workers)
+    return the_plan, report
+
+
+def _no_wait(seconds: float) -> float:
+    return 0.0

@@ -1,0 +1,212 @@
+"""Planning and deploying topologies on the mock kernel, through a real organism."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from sggit.cli import cli
+from sggit.contract.tree import load_tree
+from sggit.errors import UsageError
+from sggit.genome.repo import Genome
+from sggit.kernel.mock import MockDescription, MockKernel, NicSpec
+from sggit.runtime import topology as t
+from sggit.runtime.organism import Organism
+from sggit.runtime.sandbox import WorkerPool
+
+LEASE = "192.0.2.10/24"
+
+TINY = """topology tiny
+
+  does:
+    Two bridges, the second on a NIC this host does not have.
+
+  has:
+    first:
+      is bridge
+      uplink {nic.0}
+
+    second:
+      is bridge
+      uplink nothere0
+
+  takes:
+    nic  string[1..]  "NICs"
+
+  on failure:
+    rollback all
+    report what failed
+"""
+
+
+def host(**kwargs: Any) -> MockKernel:
+    return MockKernel(MockDescription(nics=[NicSpec(name=f"eno{i}", mac=f"aa:bb:cc:dd:00:0{i}") for i in range(1, 5)], **kwargs))
+
+
+def organism(project: Path, pool: WorkerPool, kernel: MockKernel) -> Organism:
+    return Organism(Genome.open(project), load_tree(project / "contracts"), "dell_r740", kernel, pool, wait_verify=False)
+
+
+def snapshot(kernel: MockKernel) -> list[dict]:
+    links = kernel.list_links()
+    return links + [{"ports": kernel.list_ports(l["name"])} for l in links if l["kind"] == "bridge"]
+
+
+def with_dhcp(org: Organism, kernel: MockKernel):
+    """The host's DHCP client gives the management bridge its lease once the bridge exists (outside sggit)."""
+
+    def run(pathway: str, inputs: dict) -> Any:
+        result = org.run_pathway(pathway, inputs)
+        if pathway == "provision_management_bridge" and result.ok:
+            kernel.add_address(inputs["management_bridge"], LEASE)
+        return result
+
+    return run
+
+
+def deploy(org: Organism, kernel: MockKernel, run_pathway=None) -> t.DeployReport:
+    plan = t.plan_on(org)
+    topo = t.topology_of(org.tree, plan.topology)
+    names = t.topology_names(topo, dict(org.phenotype().bindings))
+
+    def check(locus: str, params: dict) -> tuple[bool, Any, str | None]:
+        outcome = org.run_locus(locus, params, verify=False)
+        return outcome.ok, outcome.output, outcome.error
+
+    return t.deploy(plan, topo, names, run_pathway=run_pathway or with_dhcp(org, kernel), run_check=check, sleep=kernel.sleep)
+
+
+def test_the_planner_maps_resources_to_pathways_bound_from_the_phenotype(project: Path) -> None:
+    tree = load_tree(project / "contracts")
+    invocations = t.plan_invocations(tree, "production_server", {"nic": ["eno1", "eno2", "eno3", "eno4"]})
+    by_key = {i.key: i for i in invocations}
+    assert list(by_key) == ["management", "storage", "vm_traffic[100]", "vm_traffic[200]", "vm_traffic[300]"]
+    assert by_key["management"].pathway == "provision_management_bridge"
+    assert by_key["management"].inputs == {"management_bridge": "management", "uplink_interface": "eno1", "stp_enabled": True}
+    assert by_key["storage"].inputs == {"bond_name": "storage", "members": ["eno2", "eno3"], "mode": "active-backup"}
+    assert by_key["vm_traffic[200]"].inputs == {"parent_interface": "storage", "vlan_id": 200, "stp_enabled": False}
+    assert by_key["vm_traffic[200]"].needs == ["storage"] and by_key["management"].needs == []
+
+
+def test_bindings_that_do_not_satisfy_the_topology_are_the_users_mistake(project: Path) -> None:
+    tree = load_tree(project / "contracts")
+    with pytest.raises(UsageError, match="bindings do not satisfy"):
+        t.plan_invocations(tree, "production_server", {"nic": ["eno1"]})
+    with pytest.raises(UsageError, match="unknown topology"):
+        t.plan_invocations(tree, "nope", {})
+
+
+def test_planning_reads_the_kernel_and_changes_nothing(project: Path, pool: WorkerPool) -> None:
+    kernel = host()
+    org = organism(project, pool, kernel)
+    kernel.create_bridge("management")
+    before = snapshot(kernel)
+    plan = t.plan_on(org)
+    assert snapshot(kernel) == before
+    actions = {c.invocation.key: (c.action, c.reason) for c in plan.changes}
+    assert actions["management"] == ("change", "bridge management exists but eno1 is not its port")
+    assert actions["storage"][0] == "create" and actions["vm_traffic[100]"][0] == "create"
+
+
+def test_production_server_deploys_completely_then_a_second_deploy_changes_nothing(project: Path, pool: WorkerPool) -> None:
+    kernel = host()
+    org = organism(project, pool, kernel)
+    first = deploy(org, kernel)
+    assert first.status == "ok", first.failures()
+    assert sorted(first.changed) == ["management", "storage", "vm_traffic[100]", "vm_traffic[200]", "vm_traffic[300]"]
+    assert [c.status for c in first.checks] == ["healthy"] * 5
+    assert [p["name"] for p in kernel.list_ports("management")] == ["eno1"]
+    assert kernel.get_bond("storage")["mode"] == "active-backup"
+    assert kernel.get_link("storage.300")["master"] == "vmbr300"
+
+    before, attempts = snapshot(kernel), len(org.trace)
+    assert {c.action for c in t.plan_on(org).changes} == {"unchanged"}
+    second = deploy(org, kernel)
+    assert second.status == "ok" and second.changed == []
+    assert snapshot(kernel) == before
+    assert {a.locus for a in org.trace[attempts:]} <= {"check_connectivity", "check_bond_state", "check_vlan_tagging"}
+
+
+def test_independent_resources_deploy_concurrently(project: Path, pool: WorkerPool) -> None:
+    kernel = host()
+    org = organism(project, pool, kernel)
+    both = threading.Barrier(2, timeout=10)
+    inner = with_dhcp(org, kernel)
+
+    def run(pathway: str, inputs: dict) -> Any:
+        if pathway in ("provision_management_bridge", "provision_bond"):
+            both.wait()  # breaks (and fails the test) unless the two run at the same time
+        return inner(pathway, inputs)
+
+    report = deploy(org, kernel, run)
+    assert report.status == "ok", report.failures()
+
+
+def test_an_unsupported_link_type_is_reported_and_what_needs_it_is_blocked(project: Path, pool: WorkerPool) -> None:
+    kernel = host(features={"bond": False})
+    org = organism(project, pool, kernel)
+    plan = t.plan_on(org)
+    assert {c.invocation.key: c.action for c in plan.changes} == {
+        "management": "create", "storage": "unsupported",
+        "vm_traffic[100]": "blocked", "vm_traffic[200]": "blocked", "vm_traffic[300]": "blocked",
+    }
+    report = deploy(org, kernel)
+    assert report.status == "partial"  # production_server says: preserve what works
+    assert report.changed == ["management"]
+    assert "storage" not in [l["name"] for l in kernel.list_links()]
+    skipped = [c for c in report.checks if c.status == "skipped"]
+    assert len(skipped) == 4 and all("storage" in c.detail for c in skipped)
+    assert any(f.startswith("storage: unsupported") for f in report.failures())
+
+
+def test_rollback_all_undoes_what_deployed_when_another_resource_fails(project: Path, pool: WorkerPool) -> None:
+    (project / "contracts" / "topologies" / "tiny.sg").write_text(TINY)
+    kernel = host()
+    org = organism(project, pool, kernel)
+    before = snapshot(kernel)
+    _, report = t.deploy_on(org, "tiny")
+    statuses = {r.key: r.status for r in report.resources}
+    assert statuses == {"first": "rolled_back", "second": "failed"}
+    assert report.status == "failed" and "nothere0" in (report.resources[1].error or "")
+    assert snapshot(kernel) == before
+
+
+def test_cli_plan_then_deploy_twice(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    runner = CliRunner()
+    planned = runner.invoke(cli, ["plan", "production_server", "--phenotype", "dell_r740", "--format", "json"])
+    assert planned.exit_code == 0, planned.output
+    assert {c["action"] for c in json.loads(planned.output)["changes"]} == {"create"}
+    first = runner.invoke(cli, ["deploy", "production_server", "--phenotype", "dell_r740", "--format", "json"])
+    report = json.loads(first.output)
+    assert {r["status"] for r in report["resources"]} == {"created"}
+    # the shipped mock host has no DHCP lease on the new bridge, so the gateway is not reachable from it
+    assert first.exit_code == 1 and report["status"] == "partial"
+    again = runner.invoke(cli, ["deploy", "production_server", "--phenotype", "dell_r740"])
+    assert "created" not in again.output and again.output.count("unchanged") == 5
+    missing = runner.invoke(cli, ["plan", "nope", "--phenotype", "dell_r740"])
+    assert missing.exit_code == 2 and "unknown topology nope" in missing.output and "Traceback" not in missing.output
+
+
+def test_verify_waits_one_shared_window_then_expands_for_blocks(project: Path, pool: WorkerPool) -> None:
+    kernel = host()
+    org = organism(project, pool, kernel)
+    plan = t.plan_on(org)
+    topo = t.topology_of(org.tree, plan.topology)
+    slept: list[float] = []
+    ran: list[tuple[str, dict]] = []
+
+    def check(locus: str, params: dict) -> tuple[bool, Any, str | None]:
+        ran.append((locus, params))
+        outcome = org.run_locus(locus, params, verify=False)
+        return outcome.ok, outcome.output, outcome.error
+
+    names = t.topology_names(topo, dict(org.phenotype().bindings))
+    t.deploy(plan, topo, names, run_pathway=with_dhcp(org, kernel), run_check=check, sleep=slept.append)
+    assert slept == [60.0]
+    assert [p.get("interface") for l, p in ran if l == "check_vlan_tagging"] == ["storage.100", "storage.200", "storage.300"]
