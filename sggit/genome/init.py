@@ -29,15 +29,36 @@ from sggit.shipped import shipped_root
 SCAFFOLD_DIRS = ("contracts", "genome", "phenotypes")
 IGNORE_LINE = "/.sggit/"
 PRE_COMMIT = """\
-# sggit checks contracts, phenotype maps and seed alleles before every commit.
+# sggit's pre-commit hooks (the ids of sggit's .pre-commit-hooks.yaml), run by the
+# sggit installed here, so hooks and runtime are one version and work offline.
+# To pin the hooks instead: `repo: <sggit's git URL>`, `rev: <tag>`, same ids.
 repos:
   - repo: local
     hooks:
       - id: sggit-check
-        name: sggit check
+        name: sggit check (contracts and phenotype files)
         entry: sggit check
         language: system
-        files: ^(contracts/.*\\.sg|phenotypes/.*\\.toml|genome/[^/]+/[^/]+\\.py)$
+        files: ^(contracts/.*\\.sg|phenotypes/[^/]+\\.toml)$
+        require_serial: true
+      - id: sggit-fmt
+        name: sggit fmt (canonical .sg layout)
+        entry: sggit fmt
+        language: system
+        files: \\.sg$
+        require_serial: true
+      - id: sggit-check-genes
+        name: sggit check genes (allele sources)
+        entry: sggit check
+        language: system
+        files: ^genome/[^/]+/[^/]+\\.py$
+        require_serial: true
+      - id: sggit-test
+        name: sggit test (contract examples)
+        entry: sggit ci examples
+        language: system
+        files: ^(contracts/genes/.*\\.sg|genome/[^/]+/[^/]+\\.py)$
+        require_serial: true
 """
 
 

@@ -1,0 +1,63 @@
+"""`sggit push` and `sggit pull`: fleet sync of the genome through a git remote."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from sggit.genome.fleet import SyncReport, pull, push
+from sggit.genome.repo import Genome
+
+
+def _short(ref: str) -> str:
+    return ref.removeprefix("refs/heads/").removeprefix("refs/notes/")
+
+
+def _print(report: SyncReport, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(report.model_dump(mode="json") | {"ok": report.ok}, indent=2))
+    else:
+        for c in report.fetched:
+            click.echo(f"  {c.action:<12} {_short(c.ref)}  {(c.old or '')[:7]}..{c.new[:7]}")
+        for c in report.pushed:
+            click.echo(f"  {'pushed':<12} {_short(c.ref)}  {c.new[:7]}")
+        if not report.fetched and not report.pushed and report.ok:
+            click.echo(f"up to date with {report.remote}")
+    for conflict in report.conflicts:
+        click.echo(f"sggit: conflict: {_short(conflict.ref)}: local {conflict.local[:7]}, {report.remote} {conflict.remote[:7]}", err=True)
+        click.echo(f"  hint: {conflict.hint}", err=True)
+    for ref in report.rejected:
+        click.echo(f"sggit: {report.remote} rejected {_short(ref)} (it kept moving); run sggit push again", err=True)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+_REMOTE = click.argument("remote", default="origin")
+_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+
+
+@click.command("push")
+@_REMOTE
+@_FORMAT
+def push_command(remote: str, fmt: str) -> None:
+    """Share this host's genome, lineage, fitness, mutations and phenotypes with REMOTE.
+
+    Pulls first and pushes fast-forwards only, so no other host's data is ever
+    overwritten. Exit 1 when a phenotype changed on both sides (reported, left alone).
+    """
+    _print(push(Genome.open("."), remote), fmt)
+
+
+@click.command("pull")
+@_REMOTE
+@_FORMAT
+def pull_command(remote: str, fmt: str) -> None:
+    """Bring in the fleet's alleles, lineage, fitness, mutations and phenotypes from REMOTE.
+
+    Exit 1 when a phenotype changed on both sides (reported, left alone).
+    """
+    _print(pull(Genome.open("."), remote), fmt)
+
+
+COMMANDS = [push_command, pull_command]

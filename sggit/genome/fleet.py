@@ -1,0 +1,368 @@
+"""Fleet sync: moving the genome between hosts through any git remote, never overwriting anyone.
+
+Everything is fetched first into a private mirror of the remote
+(`refs/sggit/remotes/<remote>/...`), then integrated locally ref by ref:
+
+- the genome branch and the lineage notes are merged as trees. Files there are
+  named by content id, so the union of two trees has no conflicts; a lineage
+  note both sides wrote for one allele keeps ours (the store is append-only).
+- fitness notes and mutation branches are per host: another host's ref only
+  ever fast-forwards here, and only our own host's ref is pushed.
+- phenotype branches fast-forward in whichever direction they can; when both
+  sides changed one, that is a conflict reported to the user and left alone.
+
+Pushes use plain (non `+`) refspecs, so the remote refuses anything that is not
+a fast-forward; a push raced by another host is retried after a new pull.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pygit2
+from pydantic import BaseModel, Field, ValidationError
+
+from sggit.errors import SggitError
+from sggit.genome.repo import FITNESS_REF_PREFIX, GENOME_REF, LINEAGE_REF, PHENOTYPE_REF_PREFIX, Genome
+from sggit.genome.sync import fitness_ref, sync
+
+MUTATIONS_PREFIX = "refs/heads/sggit/mutations/"
+MIRROR_ROOT = "refs/sggit/remotes/"
+_PUSH_ATTEMPTS = 3
+
+# Remote namespace -> our namespace; each is mirrored whole under refs/sggit/remotes/<remote>/.
+_NAMESPACES = ("refs/heads/sggit/", "refs/notes/sggit/", PHENOTYPE_REF_PREFIX)
+
+RefKind = Literal["genome", "lineage", "fitness", "mutations", "phenotype"]
+
+
+class Conflict(BaseModel):
+    """Both sides changed a ref that cannot be merged automatically; nothing was overwritten."""
+
+    ref: str
+    kind: RefKind
+    local: str
+    remote: str
+    hint: str
+
+
+class RefChange(BaseModel):
+    ref: str
+    kind: RefKind
+    action: Literal["created", "fast-forward", "merged", "pushed"]
+    old: str | None = None
+    new: str
+
+
+class SyncReport(BaseModel):
+    remote: str
+    fetched: list[RefChange] = Field(default_factory=list)
+    pushed: list[RefChange] = Field(default_factory=list)
+    conflicts: list[Conflict] = Field(default_factory=list)
+    rejected: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.conflicts and not self.rejected
+
+
+class FleetError(SggitError):
+    """The remote could not be reached or refused us for a reason other than a race."""
+
+
+def mirror_prefix(remote: str) -> str:
+    """Private mirror namespace of one remote; a path or URL becomes a safe ref component."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", remote).strip("._") or "remote"
+    return f"{MIRROR_ROOT}{safe}/"
+
+
+def _git(genome: Genome, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "--git-dir", str(genome.git_dir), *args],
+        capture_output=True,
+        text=True,
+        env=None,
+    )
+
+
+def fetch(genome: Genome, remote: str) -> str:
+    """Mirror the remote's sggit namespaces; returns the mirror prefix."""
+    prefix = mirror_prefix(remote)
+    specs = [f"+{ns}*:{prefix}{ns[len('refs/'):]}*" for ns in _NAMESPACES]
+    done = _git(genome, "fetch", "--no-tags", "--prune", "--quiet", remote, *specs)
+    if done.returncode != 0:
+        raise FleetError(f"cannot fetch from {remote}: {_last_line(done.stderr)}", hint="check `git remote -v` and that the remote is reachable")
+    return prefix
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "git failed"
+
+
+def _kind(ref: str, host: str) -> RefKind | None:
+    if ref == GENOME_REF:
+        return "genome"
+    if ref == LINEAGE_REF:
+        return "lineage"
+    if ref.startswith(FITNESS_REF_PREFIX):
+        return "fitness"
+    if ref.startswith(MUTATIONS_PREFIX):
+        return "mutations"
+    if ref.startswith(PHENOTYPE_REF_PREFIX):
+        return "phenotype"
+    return None
+
+
+def _own(ref: str, host: str) -> bool:
+    """Per-host refs that only this host writes."""
+    return ref in (fitness_ref(host), MUTATIONS_PREFIX + host)
+
+
+def union_tree(repo: pygit2.Repository, ours: pygit2.Tree, theirs: pygit2.Tree) -> pygit2.Oid:
+    """Every entry of both trees; where a name holds different blobs, ours is kept."""
+    if ours.id == theirs.id:
+        return ours.id
+    builder = repo.TreeBuilder(ours)
+    for item in theirs:
+        name = item.name or ""
+        mine = ours[name] if name in ours else None
+        if mine is None:
+            builder.insert(name, item.id, item.filemode)
+        elif mine.id != item.id and isinstance(mine, pygit2.Tree) and isinstance(item, pygit2.Tree):
+            builder.insert(name, union_tree(repo, mine, item), pygit2.enums.FileMode.TREE)
+    return builder.write()
+
+
+@dataclass
+class _Integrator:
+    genome: Genome
+    report: SyncReport
+    host: str
+    blocked: set[str] = field(default_factory=set)
+
+    @property
+    def repo(self) -> pygit2.Repository:
+        return self.genome.repo
+
+    def _set(self, ref: str, kind: RefKind, new: pygit2.Oid, old: pygit2.Oid | None, action: str) -> bool:
+        if not self.genome.compare_and_swap(ref, new, old, f"sggit pull: {action}"):
+            return False
+        self.report.fetched.append(RefChange(ref=ref, kind=kind, action=action, old=None if old is None else str(old), new=str(new)))  # type: ignore[arg-type]
+        return True
+
+    def fast_forward(self, ref: str, kind: RefKind, theirs: pygit2.Oid) -> None:
+        """Take theirs when it contains ours; keep ours when ours contains theirs; else a conflict."""
+        for _ in range(10):
+            ours = self.genome.target(ref)
+            if ours == theirs:
+                return
+            if ours is None:
+                if self._set(ref, kind, theirs, None, "created"):
+                    return
+                continue
+            if self.repo.descendant_of(ours, theirs):
+                return
+            if self.repo.descendant_of(theirs, ours):
+                if self._set(ref, kind, theirs, ours, "fast-forward"):
+                    return
+                continue
+            self.conflict(ref, kind, ours, theirs)
+            return
+        raise SggitError(f"{ref} kept changing while it was being updated")
+
+    def conflict(self, ref: str, kind: RefKind, ours: pygit2.Oid, theirs: pygit2.Oid) -> None:
+        self.blocked.add(ref)
+        short = ref.removeprefix("refs/heads/").removeprefix("refs/notes/")
+        mirror = mirror_prefix(self.report.remote) + ref[len("refs/"):]
+        hint = (
+            f"both sides changed {short}; nothing was overwritten. Inspect with `git log {short}...{mirror}`,"
+            f" then merge one into the other (or revert one side) and sync again"
+        )
+        self.report.conflicts.append(Conflict(ref=ref, kind=kind, local=str(ours), remote=str(theirs), hint=hint))
+
+    def merge_phenotype(self, ref: str, theirs: pygit2.Oid) -> None:
+        """Fast-forward when possible; diverged maps merge per locus, or are reported as a conflict."""
+        for _ in range(10):
+            ours = self.genome.target(ref)
+            if ours is None or ours == theirs or self.repo.descendant_of(ours, theirs) or self.repo.descendant_of(theirs, ours):
+                self.fast_forward(ref, "phenotype", theirs)
+                return
+            commit = _merge_phenotype_commit(self.genome, ref, ours, theirs, self.report.remote)
+            if commit is None:
+                self.conflict(ref, "phenotype", ours, theirs)
+                return
+            if self._set(ref, "phenotype", commit, ours, "merged"):
+                return
+        raise SggitError(f"{ref} kept changing while it was being merged")
+
+    def merge(self, ref: str, kind: RefKind, theirs: pygit2.Oid) -> None:
+        """Trees named by content: merge commits whose tree is the union of both sides."""
+        sig = self.genome.signature()
+        for _ in range(10):
+            ours = self.genome.target(ref)
+            if ours is None or ours == theirs or self.repo.descendant_of(ours, theirs) or self.repo.descendant_of(theirs, ours):
+                self.fast_forward(ref, kind, theirs)
+                return
+            mine = self.repo[ours].peel(pygit2.Commit)
+            other = self.repo[theirs].peel(pygit2.Commit)
+            tree = union_tree(self.repo, mine.tree, other.tree)
+            message = f"sggit: merge {kind} from {self.report.remote}\n"
+            commit = self.repo.create_commit(None, sig, sig, message, tree, [ours, theirs])
+            if self._set(ref, kind, commit, ours, "merged"):
+                return
+        raise SggitError(f"{ref} kept changing while it was being merged")
+
+
+_SECTIONS = ("bindings", "settings", "loci", "pathways")
+_MISSING = object()
+
+
+def merge_maps(base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any] | None:
+    """Three-way merge of two phenotype maps, one locus (binding, pathway) at a time.
+
+    A key only one side changed takes that side; a key both changed the same
+    way is kept; a key both changed differently is a conflict (None).
+    """
+    merged: dict[str, Any] = {}
+    for top in sorted(set(base) | set(ours) | set(theirs)):
+        if top in _SECTIONS:
+            b, o, t = base.get(top, {}), ours.get(top, {}), theirs.get(top, {})
+            section: dict[str, Any] = {}
+            for key in sorted(set(b) | set(o) | set(t)):
+                value = _pick(b.get(key, _MISSING), o.get(key, _MISSING), t.get(key, _MISSING))
+                if value is None:
+                    return None
+                if value is not _MISSING:
+                    section[key] = value
+            merged[top] = section
+        else:
+            value = _pick(base.get(top, _MISSING), ours.get(top, _MISSING), theirs.get(top, _MISSING))
+            if value is None:
+                return None
+            if value is not _MISSING:
+                merged[top] = value
+    return merged
+
+
+def _pick(base: Any, ours: Any, theirs: Any) -> Any:
+    if ours == theirs or theirs == base:
+        return ours
+    if ours == base:
+        return theirs
+    return None
+
+
+def _merge_phenotype_commit(genome: Genome, ref: str, ours: pygit2.Oid, theirs: pygit2.Oid, remote: str) -> pygit2.Oid | None:
+    """A merge commit of two diverged phenotype branches, or None when they touch the same locus."""
+    from sggit.genome.phenostore import compose_message, phenotype_file
+    from sggit.genome.phenotype import PhenotypeMap, dump_phenotype
+    from sggit.genome.trees import edit_tree, entry
+
+    repo = genome.repo
+    name = ref[len(PHENOTYPE_REF_PREFIX):]
+    path = phenotype_file(name)
+    base_oid = repo.merge_base(ours, theirs)
+    if base_oid is None:
+        return None
+    maps = []
+    for oid in (base_oid, ours, theirs):
+        blob = entry(repo[oid].peel(pygit2.Commit).tree, path)
+        if not isinstance(blob, pygit2.Blob):
+            return None
+        maps.append(tomllib.loads(blob.data.decode("utf-8")))
+    merged = merge_maps(*maps)
+    if merged is None:
+        return None
+    try:
+        pmap = PhenotypeMap.model_validate(merged)
+    except ValidationError:
+        return None
+    mine = repo[ours].peel(pygit2.Commit)
+    tree = edit_tree(repo, mine.tree, {path: repo.create_blob(dump_phenotype(pmap).encode())})
+    sig = genome.signature()
+    message = compose_message(f"merge phenotype {name} from {remote}", {"Sggit-Action": "merge"})
+    return repo.create_commit(None, sig, sig, message, tree, [ours, theirs])
+
+
+def integrate(genome: Genome, remote: str, report: SyncReport) -> set[str]:
+    """Bring the mirrored refs into ours; returns the refs left in conflict."""
+    prefix = mirror_prefix(remote)
+    host = genome.host
+    worker = _Integrator(genome, report, host)
+    mirrored = sorted(r for r in genome.repo.references if r.startswith(prefix))
+    for mref in mirrored:
+        ref = "refs/" + mref[len(prefix):]
+        kind = _kind(ref, host)
+        theirs = genome.target(mref)
+        if kind is None or theirs is None:
+            continue
+        if kind in ("genome", "lineage"):
+            worker.merge(ref, kind, theirs)
+        elif kind == "phenotype":
+            worker.merge_phenotype(ref, theirs)
+        else:
+            worker.fast_forward(ref, kind, theirs)
+    return worker.blocked
+
+
+def pull(genome: Genome, remote: str = "origin") -> SyncReport:
+    """Fetch the fleet's genome, lineage, fitness, mutations and phenotypes, and integrate them here."""
+    report = SyncReport(remote=remote)
+    fetch(genome, remote)
+    with genome.locked():
+        integrate(genome, remote, report)
+    return report
+
+
+def _push_refs(genome: Genome, blocked: set[str]) -> list[str]:
+    host = genome.host
+    refs = [GENOME_REF, LINEAGE_REF, fitness_ref(host), MUTATIONS_PREFIX + host]
+    refs += sorted(r for r in genome.repo.references if r.startswith(PHENOTYPE_REF_PREFIX))
+    return [r for r in refs if r not in blocked and genome.target(r) is not None]
+
+
+def push(genome: Genome, remote: str = "origin") -> SyncReport:
+    """Fold local fitness, pull, then push what this host may write, fast-forward only."""
+    sync(genome)
+    report = SyncReport(remote=remote)
+    prefix = mirror_prefix(remote)
+    for attempt in range(_PUSH_ATTEMPTS):
+        fetch(genome, remote)
+        with genome.locked():
+            blocked = integrate(genome, remote, report)
+            refs = _push_refs(genome, blocked)
+            wanted = {r: genome.target(r) for r in refs}
+        todo = [r for r in refs if genome.target(prefix + r[len("refs/"):]) != wanted[r]]
+        if not todo:
+            return report
+        done = _git(genome, "push", "--porcelain", remote, *[f"{r}:{r}" for r in todo])
+        rejected = _parse_push(done.stdout)
+        if done.returncode != 0 and not rejected:
+            raise FleetError(f"cannot push to {remote}: {_last_line(done.stderr)}")
+        for ref in todo:
+            if ref not in rejected:
+                report.pushed.append(RefChange(ref=ref, kind=_kind(ref, genome.host) or "genome", action="pushed", new=str(wanted[ref])))
+        if not rejected:
+            return report
+        report.pushed = [p for p in report.pushed if p.ref not in rejected]
+        if attempt == _PUSH_ATTEMPTS - 1:
+            report.rejected = sorted(rejected)
+    return report
+
+
+def _parse_push(stdout: str) -> set[str]:
+    """Refs the remote refused, from `git push --porcelain` (`!` flags a rejected ref)."""
+    rejected: set[str] = set()
+    for line in stdout.splitlines():
+        if line.startswith("!\t"):
+            src_dst = line.split("\t")[1]
+            rejected.add(src_dst.split(":", 1)[1])
+    return rejected
+
+
+__all__ = ["Conflict", "FleetError", "RefChange", "SyncReport", "fetch", "integrate", "mirror_prefix", "pull", "push", "union_tree"]

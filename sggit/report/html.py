@@ -1,0 +1,321 @@
+"""The genome report: what a reviewer or an operator wants to see at a glance, as static files.
+
+`build_report` gathers plain data (pydantic models) from git only: phenotype maps,
+lineage notes, every host's fitness notes and their history, the phenotype
+branches' logs. `render_html` and `render_markdown` turn it into a page with
+inline SVG (no scripts, no external resources) or markdown for a CI job summary.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pygit2
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel, Field
+
+from sggit.fsutil import atomic_write_text
+from sggit.genome.alleles import alleles_at, loci
+from sggit.genome.fitness import Counters, fitness
+from sggit.genome.lineage import Lineage, all_lineage
+from sggit.genome.phenostore import history, phenotype_names, read_phenotype
+from sggit.genome.phenotype import Weights
+from sggit.genome.repo import Genome
+from sggit.genome.sync import fitness_hosts, fitness_ref, live_counters
+
+HISTORY_COMMITS = 200
+RECENT = 20
+STATE_COLOURS = {
+    "dominant": "#1b7f3b",
+    "recessive": "#2f6fb5",
+    "shadow": "#8a63b8",
+    "demoted": "#c0392b",
+    "retired": "#7f7f7f",
+    "unexpressed": "#b0b0b0",
+}
+LINEAGE_BACKGROUND = "#f3f8f4"
+SERIES_COLOURS = ("#e4572e", "#17bebb", "#ffc914", "#76b041", "#2e282a", "#a23b72")
+
+
+class AlleleRow(BaseModel):
+    id: str
+    state: str
+    fitness: float | None
+    invocations: int
+    successes: int
+    origin: str
+    engine: str | None = None
+    generation: int = 0
+    last_failure: str | None = None
+
+
+class Point(BaseModel):
+    time: float
+    fitness: float
+
+
+class Series(BaseModel):
+    allele: str
+    colour: str
+    points: list[Point]
+
+
+class GraphNode(BaseModel):
+    id: str
+    x: float
+    y: float
+    colour: str
+    label: str
+
+
+class GraphEdge(BaseModel):
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+class LocusReport(BaseModel):
+    locus: str
+    alleles: list[AlleleRow]
+    nodes: list[GraphNode] = Field(default_factory=list)
+    edges: list[GraphEdge] = Field(default_factory=list)
+    width: int = 0
+    height: int = 0
+    series: list[Series] = Field(default_factory=list)
+    chart: dict[str, object] = Field(default_factory=dict)
+    mermaid: str = ""
+
+
+class FailureRow(BaseModel):
+    time: float
+    locus: str
+    allele: str
+    host: str | None
+    error: str
+
+
+class MutationRow(BaseModel):
+    time: float
+    locus: str
+    allele: str
+    origin: str
+    engine: str | None
+    parents: list[str]
+    error: str | None
+
+
+class ChangeRow(BaseModel):
+    time: int
+    commit: str
+    summary: str
+    action: str | None
+
+
+class PhenotypeReport(BaseModel):
+    name: str
+    topology: str
+    loci: list[LocusReport]
+    history: list[ChangeRow]
+
+
+class Report(BaseModel):
+    generated: float
+    hosts: list[str]
+    phenotypes: list[PhenotypeReport]
+    failures: list[FailureRow]
+    mutations: list[MutationRow]
+
+
+def fitness_history(genome: Genome, weights_of: dict[str, Weights | None]) -> dict[str, list[Point]]:
+    """Fitness of each allele after every fitness-notes commit of any host, summed over hosts.
+
+    Each host's notes commit is a snapshot of that host's counters, so walking the
+    hosts' histories in time order and summing the latest snapshot per host gives
+    the fleet's view at each moment.
+    """
+    events: list[tuple[float, str, pygit2.Commit]] = []
+    for host in fitness_hosts(genome):
+        oid = genome.target(fitness_ref(host))
+        for _ in range(HISTORY_COMMITS):
+            if oid is None:
+                break
+            commit = genome.repo[oid].peel(pygit2.Commit)
+            events.append((float(commit.commit_time), host, commit))
+            oid = commit.parent_ids[0] if commit.parent_ids else None
+    events.sort(key=lambda e: (e[0], e[1]))
+    latest: dict[str, dict[str, Counters]] = {}
+    out: dict[str, list[Point]] = {}
+    for when, host, commit in events:
+        snapshot = _snapshot(genome.repo, commit.tree)
+        previous = latest.get(host, {})
+        latest[host] = snapshot
+        for allele in (a for a, c in snapshot.items() if previous.get(a) != c):
+            total = Counters()
+            for per_host in latest.values():
+                if allele in per_host:
+                    total = total + per_host[allele]
+            out.setdefault(allele, []).append(Point(time=when, fitness=fitness(total, weights_of.get(allele))))
+    return out
+
+
+def _snapshot(repo: pygit2.Repository, tree: pygit2.Tree) -> dict[str, Counters]:
+    out: dict[str, Counters] = {}
+    stack: list[tuple[str, pygit2.Tree]] = [("", tree)]
+    while stack:
+        prefix, current = stack.pop()
+        for item in current:
+            obj = repo[item.id]
+            name = prefix + (item.name or "")
+            if isinstance(obj, pygit2.Tree):
+                stack.append((name, obj))
+            elif isinstance(obj, pygit2.Blob):
+                try:
+                    out[name] = Counters.model_validate_json(obj.data)
+                except ValueError:
+                    continue
+    return out
+
+
+def _graph(alleles: list[AlleleRow], lineage: dict[str, Lineage]) -> tuple[list[GraphNode], list[GraphEdge], int, int]:
+    """Alleles in columns by generation; an edge from each parent present at the locus."""
+    columns: dict[int, list[AlleleRow]] = {}
+    for row in alleles:
+        columns.setdefault(row.generation, []).append(row)
+    gens = sorted(columns)
+    place: dict[str, tuple[float, float]] = {}
+    nodes: list[GraphNode] = []
+    for col, gen in enumerate(gens):
+        for index, row in enumerate(columns[gen]):
+            x, y = 60 + col * 150, 40 + index * 60
+            place[row.id] = (x, y)
+            nodes.append(GraphNode(id=row.id, x=x, y=y, colour=STATE_COLOURS.get(row.state, "#b0b0b0"), label=row.id[:7]))
+    edges = [
+        GraphEdge(x1=place[p][0] + 16, y1=place[p][1], x2=place[a][0] - 16, y2=place[a][1])
+        for a in place
+        for p in (lineage[a].parents if a in lineage else [])
+        if p in place
+    ]
+    width = 120 + max(len(gens) - 1, 0) * 150
+    height = 80 + max((len(c) for c in columns.values()), default=1) * 60 - 60
+    return nodes, edges, max(width, 200), max(height, 80)
+
+
+def _chart(series: list[Series], now: float) -> dict[str, object]:
+    """Polylines in a 560x180 plot; time on x, fitness 0..1 on y."""
+    times = [p.time for s in series for p in s.points] or [now]
+    t0, t1 = min(times), max(max(times), now)
+    span = (t1 - t0) or 1.0
+    left, top, width, height = 40, 10, 520, 160
+    lines = []
+    for s in series:
+        pts = [(left + (p.time - t0) / span * width, top + (1 - p.fitness) * height) for p in s.points]
+        if len(pts) == 1:
+            pts.append((left + width, pts[0][1]))
+        markers = [(left + (p.time - t0) / span * width, top + (1 - p.fitness) * height) for p in s.points]
+        lines.append({"allele": s.allele[:7], "colour": s.colour, "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in pts), "last": pts[-1], "markers": markers})
+    return {
+        "lines": lines,
+        "left": left, "top": top, "width": width, "height": height,
+        "start": time.strftime("%Y-%m-%d %H:%M", time.gmtime(t0)),
+        "end": time.strftime("%Y-%m-%d %H:%M", time.gmtime(t1)),
+    }
+
+
+def _mermaid(alleles: list[AlleleRow], lineage: dict[str, Lineage]) -> str:
+    ids = {a.id for a in alleles}
+    lines = ["graph LR"]
+    lines += [f"  a{a.id[:7]}[\"{a.id[:7]} {a.state}\"]" for a in alleles]
+    lines += [f"  a{p[:7]} --> a{a.id[:7]}" for a in alleles for p in (lineage[a.id].parents if a.id in lineage else []) if p in ids]
+    return "\n".join(lines)
+
+
+def build_report(genome: Genome, phenotypes: list[str] | None = None) -> Report:
+    now = time.time()
+    counters = live_counters(genome)
+    lineage = all_lineage(genome)
+    names = phenotypes or phenotype_names(genome)
+    maps = {name: read_phenotype(genome, name) for name in names}
+    weights_of: dict[str, Weights | None] = {}
+    for pmap in maps.values():
+        for entry in pmap.loci.values():
+            for allele in entry.alleles:
+                weights_of[allele] = entry.weights
+    timeline = fitness_history(genome, weights_of)
+    out: list[PhenotypeReport] = []
+    registered = set(loci(genome))
+    for name, pmap in maps.items():
+        rows: list[LocusReport] = []
+        for locus in sorted(set(pmap.loci) | registered):
+            entry = pmap.locus(locus)
+            ids = list(entry.stack) + [a for a in entry.alleles if a not in entry.stack] + [a for a in alleles_at(genome, locus) if a not in entry.alleles]
+            alleles = []
+            for allele in ids:
+                c = counters.get(allele, Counters())
+                note = lineage.get(allele)
+                alleles.append(AlleleRow(
+                    id=allele,
+                    state=entry.alleles[allele].state if allele in entry.alleles else "unexpressed",
+                    fitness=fitness(c, entry.weights) if c.total or c.convergence_total or c.resilience_total else None,
+                    invocations=c.total,
+                    successes=c.successes,
+                    origin=note.origin if note else "unknown",
+                    engine=note.engine if note else None,
+                    generation=note.generation if note else 0,
+                    last_failure=c.last_failure.error if c.last_failure else None,
+                ))
+            nodes, edges, width, height = _graph(alleles, lineage)
+            series = []
+            for allele in [a.id for a in alleles if a.id in timeline][: len(SERIES_COLOURS)]:
+                points = list(timeline[allele])
+                live = counters.get(allele)
+                if live is not None:
+                    points.append(Point(time=now, fitness=fitness(live, entry.weights)))
+                series.append(Series(allele=allele, colour=SERIES_COLOURS[len(series)], points=points))
+            rows.append(LocusReport(
+                locus=locus, alleles=alleles, nodes=nodes, edges=edges, width=width, height=height,
+                series=series, chart=_chart(series, now) if series else {}, mermaid=_mermaid(alleles, lineage),
+            ))
+        changes = [ChangeRow(time=c.time, commit=c.commit, summary=c.summary, action=c.action) for c in history(genome, name, limit=30)]
+        out.append(PhenotypeReport(name=name, topology=pmap.topology, loci=rows, history=changes))
+    failures = sorted(
+        (FailureRow(time=c.last_failure.time, locus=c.locus or (lineage[a].locus if a in lineage else "?"), allele=a, host=c.last_failure.host, error=c.last_failure.error)
+         for a, c in counters.items() if c.last_failure is not None),
+        key=lambda f: -f.time,
+    )[:RECENT]
+    mutations = sorted(
+        (MutationRow(time=n.time, locus=n.locus, allele=a, origin=n.origin, engine=n.engine, parents=n.parents, error=n.failure.error if n.failure else None)
+         for a, n in lineage.items() if n.origin in ("mutation", "crossover", "fusion")),
+        key=lambda m: -m.time,
+    )[:RECENT]
+    return Report(generated=now, hosts=fitness_hosts(genome), phenotypes=out, failures=failures, mutations=mutations)
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("sggit.report", "templates"), autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M", time.gmtime(t)) if t else ""
+    env.filters["pct"] = lambda v: "" if v is None else f"{v:.2f}"
+    env.filters["md"] = lambda s: "" if s is None else str(s).replace("|", "\\|").replace("\n", " ")
+    env.globals["colours"] = STATE_COLOURS
+    env.globals["lineage_background"] = LINEAGE_BACKGROUND
+    return env
+
+
+def render_html(report: Report) -> str:
+    return _environment().get_template("report.html.j2").render(r=report)
+
+
+def render_markdown(report: Report) -> str:
+    env = _environment()
+    env.autoescape = False
+    return env.get_template("report.md.j2").render(r=report)
+
+
+def write_report(genome: Genome, out: Path, fmt: str = "html", phenotypes: list[str] | None = None) -> Path:
+    """Write index.html (or report.md) into `out`, atomically; returns the file written."""
+    report = build_report(genome, phenotypes)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / ("index.html" if fmt == "html" else "report.md")
+    atomic_write_text(target, render_html(report) if fmt == "html" else render_markdown(report))
+    return target

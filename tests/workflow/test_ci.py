@@ -1,0 +1,128 @@
+"""`sggit ci check` on pull requests of a genome repository, and `sggit ci promote` writing PR branches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sggit.genome import phenostore
+from sggit.genome.alleles import alleles_at, register_allele
+from sggit.genome.fitness import Record
+from sggit.genome.lineage import Lineage
+from sggit.genome.repo import Genome
+from sggit.genome.sync import record, sync
+from tests.workflow.helpers import PHENOTYPE, git, sggit, sggit_json
+
+WRONG = '''import json
+
+
+def execute(input_json):
+    return json.dumps({"success": True, "resources_created": ["elsewhere"]})
+'''
+RIGHT = '''import json
+
+
+def execute(input_json):
+    data = json.loads(input_json)
+    import gene_sdk
+    gene_sdk.create_bridge(data["bridge_name"])
+    return json.dumps({"success": True, "resources_created": [data["bridge_name"]]})
+'''
+
+
+@pytest.fixture
+def pr(genome_project: Path) -> Path:
+    git(genome_project, "checkout", "-q", "-b", "change")
+    return genome_project
+
+
+def test_clean_genome_passes_every_stage(genome_project: Path) -> None:
+    result = sggit_json(genome_project, "ci", "check")
+    assert result["ok"] is True
+    assert {s["name"]: s["status"] for s in result["stages"]} == {"check": "ok", "format": "ok", "examples": "ok", "shadow replay": "ok"}
+
+
+def test_broken_contract_in_a_pull_request_is_located(pr: Path) -> None:
+    path = pr / "contracts/genes/bridge_uplink.sg"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + "  bogus\n" + "".join(lines[1:]))
+    git(pr, "commit", "-qam", "break")
+    result = sggit_json(pr, "ci", "check", "--base", "main", check=False)
+    assert result["ok"] is False
+    assert result["changed"] == ["contracts/genes/bridge_uplink.sg"]
+    blocking = [f for f in result["findings"] if f["blocking"]]
+    assert blocking[0]["where"].endswith("contracts/genes/bridge_uplink.sg:2:3")
+    assert {s["name"]: s["status"] for s in result["stages"]}["examples"] == "skipped"
+    md = sggit(pr, "ci", "check", "--base", "main", "--format", "markdown", check=False)
+    assert md.returncode == 1 and "## sggit ci check: failed" in md.stdout and "| check | ❌ failed |" in md.stdout
+
+
+def test_new_allele_failing_an_example_blocks_and_only_touched_loci_run(pr: Path) -> None:
+    (pr / "genome/bridge_create/b_wrong.py").write_text(WRONG)
+    git(pr, "add", "-A")
+    git(pr, "commit", "-qm", "new allele")
+    result = sggit_json(pr, "ci", "check", "--base", "main", check=False)
+    assert result["ok"] is False
+    failing = [f for f in result["findings"] if f["stage"] == "examples"]
+    assert [f["where"] for f in failing] == ["genome/bridge_create/b_wrong.py (bridge_create)"]
+    assert 'expected ["br-example"], got ["elsewhere"]' in failing[0]["message"]
+    examples = next(s for s in result["stages"] if s["name"] == "examples")
+    assert examples["summary"].startswith("2 alleles at 1 loci")
+
+
+def test_shadow_replay_runs_new_alleles_on_recorded_failures(pr: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SGGIT_HOST", "testhost")
+    genome = Genome.open(pr)
+    seed = alleles_at(genome, "bridge_create")[0]
+    record(genome, Record(allele=seed, locus="bridge_create", ok=False, error="boom", input={"bridge_name": "br-replay", "interfaces": []}))
+    record(genome, Record(allele=seed, locus="bridge_create", ok=False, error="boom", input={"bridge_name": 7}))
+    (pr / "genome/bridge_create/b_right.py").write_text(RIGHT)
+    git(pr, "add", "-A")
+    git(pr, "commit", "-qm", "new allele")
+    result = sggit_json(pr, "ci", "check", "--base", "main")
+    replay = next(s for s in result["stages"] if s["name"] == "shadow replay")
+    # Only the last failure per allele is kept by the fitness counters: the invalid input.
+    assert replay["summary"].startswith("1 recorded failing inputs replayed on new alleles, 1 still failing")
+    shadow = [f for f in result["findings"] if f["stage"] == "shadow replay"]
+    assert shadow[0]["blocking"] is False and "example input is invalid" in shadow[0]["message"]
+
+
+def test_ci_check_with_unknown_base_is_a_usage_error(genome_project: Path) -> None:
+    done = sggit(genome_project, "ci", "check", "--base", "no-such-branch", check=False)
+    assert done.returncode == 2 and "cannot diff against no-such-branch" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def promotable(genome_project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    monkeypatch.setenv("SGGIT_HOST", "testhost")
+    genome = Genome.open(genome_project)
+    locus = "check_link_state"
+    seed = alleles_at(genome, locus)[0]
+    source = (genome_project / "genome" / locus).glob("*.py").__next__().read_text() + "\n# evolved\n"
+    mutant = register_allele(genome, locus, source, Lineage(locus=locus, origin="mutation", parents=[seed], engine="fixture", generation=1)).id
+    phenostore.register_in_phenotype(genome, PHENOTYPE, locus, mutant, "recessive")
+    for i in range(50):  # the arena's default minimum of invocations
+        record(genome, Record(allele=seed, locus=locus, ok=i % 2 == 0, error="flaky"))
+        record(genome, Record(allele=mutant, locus=locus, ok=True))
+    sync(genome)
+    return genome_project, mutant
+
+
+def test_ci_promote_writes_and_pushes_promotion_branches(promotable: tuple[Path, str], tmp_path: Path) -> None:
+    root, mutant = promotable
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(root, "remote", "add", "origin", str(bare))
+    out = tmp_path / "prs"
+    listed = sggit_json(root, "ci", "promote", "--phenotype", PHENOTYPE, "--out", str(out), "--push", "origin")
+    assert [(p["locus"], p["allele"], p["pushed"]) for p in listed] == [("check_link_state", mutant, True)]
+    promo = listed[0]
+    assert promo["base"] == f"phenotype/{PHENOTYPE}"
+    assert git(bare, "rev-parse", promo["branch"]) == promo["commit"]
+    assert json.loads((out / "promotions.json").read_text())[0]["branch"] == promo["branch"]
+    assert mutant[:12] in Path(promo["body_file"]).read_text()
+    # A second run replaces the branch on the remote (the lease matches what it holds).
+    again = sggit_json(root, "ci", "promote", "--phenotype", PHENOTYPE, "--out", str(out), "--push", "origin")
+    assert git(bare, "rev-parse", again[0]["branch"]) == again[0]["commit"]

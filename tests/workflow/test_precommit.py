@@ -1,0 +1,163 @@
+"""The real pre-commit tool running this repository's hooks on a scratch genome repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.workflow.helpers import git, identity
+
+ROOT = Path(__file__).resolve().parents[2]
+PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which("pre-commit")
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(PRE_COMMIT is None, reason="pre-commit is not installed (it is in the dev extra)")]
+
+BAD_IMPORT = '''import os
+
+
+def execute(input_json):
+    return os.getcwd()
+'''
+
+WRONG_OUTPUT = '''import json
+
+
+def execute(input_json):
+    return json.dumps({"success": True, "resources_created": ["somewhere-else"]})
+'''
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """This project's files (committed or not) as a git repository with one commit, as try-repo needs."""
+    dest = tmp_path_factory.mktemp("hook-repo")
+    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, check=True).stdout
+    for rel in filter(None, listed.decode().split("\0")):
+        src = ROOT / rel
+        if rel.startswith(".venv/") or not src.is_file():
+            continue
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest / rel)
+    git(dest, "init", "-q")
+    identity(dest)
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "hooks")
+    return dest, git(dest, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One hook environment for the whole session: pre-commit builds it on first use."""
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "PRE_COMMIT_HOME": str(home), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "SGGIT_HOST": "testhost"}
+
+
+def try_repo(project: Path, hook_repo: tuple[Path, str], home: Path, hook: str) -> subprocess.CompletedProcess[str]:
+    """`pre-commit try-repo`: builds a fresh hook environment every time (about ten seconds)."""
+    repo, ref = hook_repo
+    return subprocess.run([PRE_COMMIT, "try-repo", str(repo), hook, "--ref", ref, "--verbose"], cwd=project, capture_output=True, text=True, env=_env(home))
+
+
+def run_hook(project: Path, hook_repo: tuple[Path, str], home: Path, hook: str) -> subprocess.CompletedProcess[str]:
+    """The same hook through a config naming the hook repository and rev, as a user pins it.
+
+    Unlike try-repo this keeps the hook environment in PRE_COMMIT_HOME, so it is built once.
+    """
+    repo, ref = hook_repo
+    config = project.parent / "hooks-config.yaml"
+    config.write_text(f"repos:\n  - repo: {repo}\n    rev: {ref}\n    hooks:\n      - id: {hook}\n")
+    return subprocess.run([PRE_COMMIT, "run", "--config", str(config), "--verbose"], cwd=project, capture_output=True, text=True, env=_env(home))
+
+
+def _break_contract(project: Path) -> str:
+    path = project / "contracts/genes/bridge_create.sg"
+    original = path.read_text()
+    lines = original.splitlines(keepends=True)
+    path.write_text(lines[0] + "  bogus line here\n" + "".join(lines[1:]))
+    return original
+
+
+def test_broken_contract_blocks_with_located_error_and_fixed_one_passes(genome_project: Path, hook_repo: tuple[Path, str], pre_commit_home: Path) -> None:
+    original = _break_contract(genome_project)
+    git(genome_project, "add", "-A")
+    done = try_repo(genome_project, hook_repo, pre_commit_home, "sggit-check")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "contracts/genes/bridge_create.sg:2:3: error: unexpected `bogus`" in done.stdout
+
+    (genome_project / "contracts/genes/bridge_create.sg").write_text(original.replace("risk low", "risk low  # reviewed"))
+    git(genome_project, "add", "-A")
+    done = try_repo(genome_project, hook_repo, pre_commit_home, "sggit-check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Passed" in done.stdout
+
+
+def test_fmt_hook_rewrites_and_fails_like_a_formatter(genome_project: Path, hook_repo: tuple[Path, str], pre_commit_home: Path) -> None:
+    path = genome_project / "contracts/genes/bridge_uplink.sg"
+    canonical = path.read_text()
+    path.write_text(canonical.rstrip("\n") + "\n\n\n\n")
+    git(genome_project, "add", "-A")
+    done = run_hook(genome_project, hook_repo, pre_commit_home, "sggit-fmt")
+    assert done.returncode == 1
+    assert "files were modified by this hook" in done.stdout
+    assert path.read_text() == canonical
+    git(genome_project, "add", "-A")
+    assert run_hook(genome_project, hook_repo, pre_commit_home, "sggit-fmt").returncode == 0
+
+
+def test_gene_hook_rejects_imports_outside_allowlist_and_unknown_loci(genome_project: Path, hook_repo: tuple[Path, str], pre_commit_home: Path) -> None:
+    (genome_project / "genome/bridge_create/b_bad.py").write_text(BAD_IMPORT)
+    (genome_project / "genome/bridge_craete").mkdir()
+    (genome_project / "genome/bridge_craete/x.py").write_text(WRONG_OUTPUT)
+    git(genome_project, "add", "-A")
+    done = run_hook(genome_project, hook_repo, pre_commit_home, "sggit-check-genes")
+    assert done.returncode == 1
+    assert "genome/bridge_create/b_bad.py:1:1: error: import of os is outside the allowlist" in done.stdout
+    assert "genome/bridge_craete/ names no locus of this genome" in done.stdout
+    assert "did you mean bridge_create?" in done.stdout
+
+
+def test_test_hook_runs_examples_against_touched_alleles(genome_project: Path, hook_repo: tuple[Path, str], pre_commit_home: Path) -> None:
+    (genome_project / "genome/bridge_create/b_wrong.py").write_text(WRONG_OUTPUT)
+    git(genome_project, "add", "-A")
+    done = run_hook(genome_project, hook_repo, pre_commit_home, "sggit-test")
+    assert done.returncode == 1
+    assert 'genome/bridge_create/b_wrong.py (bridge_create): example 1: resources_created: expected ["br-example"], got ["somewhere-else"]' in done.stdout
+    (genome_project / "genome/bridge_create/b_wrong.py").unlink()
+    git(genome_project, "add", "-A")
+    (genome_project / "contracts/genes/bridge_create.sg").write_text((genome_project / "contracts/genes/bridge_create.sg").read_text() + "# touched\n")
+    git(genome_project, "add", "-A")
+    done = run_hook(genome_project, hook_repo, pre_commit_home, "sggit-test")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 allele(s) at 1 locus/loci, 0 failing example(s)" in done.stdout
+
+
+def test_init_config_blocks_a_real_commit(genome_project: Path, pre_commit_home: Path) -> None:
+    env = _env(pre_commit_home)
+    subprocess.run([PRE_COMMIT, "install"], cwd=genome_project, env=env, check=True, capture_output=True)
+    _break_contract(genome_project)
+    git(genome_project, "add", "-A")
+    head = git(genome_project, "rev-parse", "HEAD")
+    done = subprocess.run(["git", "commit", "-m", "broken"], cwd=genome_project, env=env, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "contracts/genes/bridge_create.sg:2:3: error: unexpected `bogus`" in done.stdout + done.stderr
+    assert git(genome_project, "rev-parse", "HEAD") == head
+
+
+def test_init_config_runs_the_published_hooks() -> None:
+    import yaml  # pre-commit depends on PyYAML
+
+    from sggit.genome.init import PRE_COMMIT as WRITTEN
+
+    published = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    local = {h["id"]: h for h in yaml.safe_load(WRITTEN)["repos"][0]["hooks"]}
+    assert set(local) == set(published) == {"sggit-check", "sggit-fmt", "sggit-check-genes", "sggit-test"}
+    for hook_id, hook in local.items():
+        assert (hook["entry"], hook["files"]) == (published[hook_id]["entry"], published[hook_id]["files"])

@@ -1,0 +1,123 @@
+"""The genome report: its data from git, its markdown, and the HTML as a real browser draws it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sggit.genome import phenostore
+from sggit.genome.alleles import alleles_at, register_allele
+from sggit.genome.fitness import Record
+from sggit.genome.lineage import Failure, Lineage
+from sggit.genome.repo import Genome
+from sggit.genome.sync import record, sync
+from sggit.report.html import LINEAGE_BACKGROUND, SERIES_COLOURS, STATE_COLOURS, build_report, render_html, render_markdown, write_report
+from tests.workflow.helpers import PHENOTYPE, sggit
+from tests.workflow.png import bands, pixels_like, read_png
+
+MUTANT = '''import json
+
+
+def execute(input_json):
+    return json.dumps({"success": True, "resources_created": []})
+'''
+LOCUS = "bridge_create"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def evolved(genome_project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Genome, str, str]:
+    """bridge_create with a seed that failed and a mutant of it that then succeeded, over two syncs."""
+    monkeypatch.setenv("SGGIT_HOST", "alpha")
+    genome = Genome.open(genome_project)
+    seed = alleles_at(genome, LOCUS)[0]
+    for ok in (True, True, False):
+        record(genome, Record(allele=seed, locus=LOCUS, ok=ok, error=None if ok else "bridge already exists: br0", input={"bridge_name": "br0"}, time=1_700_000_000.0 + ok))
+    sync(genome)
+    mutant = register_allele(genome, LOCUS, MUTANT, Lineage(locus=LOCUS, origin="mutation", parents=[seed], engine="fixture", generation=1,
+                                                            failure=Failure(input={"bridge_name": "br0"}, error="bridge already exists: br0"))).id
+    phenostore.register_in_phenotype(genome, PHENOTYPE, LOCUS, mutant, "recessive")
+    for _ in range(12):
+        record(genome, Record(allele=mutant, locus=LOCUS, ok=True, time=1_700_000_100.0))
+    sync(genome)
+    return genome, seed, mutant
+
+
+def test_report_data_follows_the_genome(evolved: tuple[Genome, str, str]) -> None:
+    genome, seed, mutant = evolved
+    report = build_report(genome, [PHENOTYPE])
+    locus = next(l for l in report.phenotypes[0].loci if l.locus == LOCUS)
+    rows = {a.id: a for a in locus.alleles}
+    assert rows[seed].state == "dominant" and rows[mutant].state == "recessive"
+    assert (rows[seed].successes, rows[seed].invocations) == (2, 3)
+    assert rows[mutant].fitness == pytest.approx(1.0)
+    assert rows[mutant].origin == "mutation" and rows[mutant].generation == 1
+    # One edge, drawn from the seed's column to the mutant's.
+    by_id = {n.id: n for n in locus.nodes}
+    assert len(locus.edges) == 1 and by_id[seed].x < by_id[mutant].x
+    assert locus.edges[0].x1 > by_id[seed].x and locus.edges[0].x2 < by_id[mutant].x
+    # The seed's fitness over time: one point per sync that changed it, then now.
+    series = {s.allele: s for s in locus.series}
+    assert [round(p.fitness, 3) for p in series[seed].points] == [0.2, 0.2]
+    assert series[mutant].points[-1].fitness == pytest.approx(1.0)
+    assert report.failures[0].allele == seed and report.failures[0].host == "alpha"
+    assert [m.allele for m in report.mutations] == [mutant]
+    assert report.phenotypes[0].history[0].action == "register"
+
+
+def test_markdown_has_tables_and_a_lineage_graph(evolved: tuple[Genome, str, str]) -> None:
+    genome, seed, mutant = evolved
+    text = render_markdown(build_report(genome, [PHENOTYPE]))
+    assert f"| {LOCUS} | `{seed[:12]}` | 0.20 | 2/3 | 2 | bridge already exists: br0 |" in text
+    assert f"a{seed[:7]} --> a{mutant[:7]}" in text
+    assert f"| {LOCUS} | `{mutant[:12]}` | mutation | fixture | bridge already exists: br0 |" in text
+
+
+def test_html_needs_no_network(evolved: tuple[Genome, str, str]) -> None:
+    html = render_html(build_report(evolved[0]))
+    assert "<script" not in html and " src=" not in html and "<link" not in html
+    assert set(re.findall(r"https?://[^\"' )]+", html)) == {"http://www.w3.org/2000/svg"}
+    assert html.count('class="lineage"') == html.count('<section class="locus"') > 0
+
+
+def test_cli_writes_html_and_prints_markdown(evolved: tuple[Genome, str, str]) -> None:
+    genome, seed, _ = evolved
+    root = genome.workdir
+    assert root is not None
+    done = sggit(root, "report", "--out", "rep", host="alpha")
+    assert done.stdout.strip() == "rep/index.html"
+    assert seed[:12] in (root / "rep/index.html").read_text()
+    md = sggit(root, "report", "--format", "markdown", "--phenotype", PHENOTYPE, host="alpha").stdout
+    assert md.startswith("## sggit genome report") and "supermicro" not in md
+    assert sggit(root, "report", "--phenotype", "nope", check=False).returncode == 2
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install -y chromium)")
+def test_browser_draws_the_lineage_graph_and_fitness_chart(evolved: tuple[Genome, str, str], tmp_path: Path) -> None:
+    genome, _, _ = evolved
+    page = write_report(genome, tmp_path / "site", "html", [PHENOTYPE])
+    shot = tmp_path / "shot.png"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars"]
+    subprocess.run([CHROMIUM, *flags, "--window-size=1000,1200", f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert dom.count("<polyline") >= 2 and dom.count("<circle") >= 3
+
+    _, _, rows = read_png(shot)
+    panels = bands(rows, LINEAGE_BACKGROUND, min_per_row=40)
+    assert len(panels) >= 2, "no lineage graphs visible"
+    # The bridge_create graph: the seed (dominant), its mutant (recessive) and the arrow between them.
+    drawn = [
+        (pixels_like(rows, STATE_COLOURS["dominant"], box), pixels_like(rows, STATE_COLOURS["recessive"], box), pixels_like(rows, "#555555", box))
+        for box in panels
+    ]
+    assert any(dom > 400 and rec > 400 and edge > 50 for dom, rec, edge in drawn), drawn
+    assert all(dom > 400 for dom, _, _ in drawn), "a locus graph has no dominant node"
+    # The seed's line spans the chart; the mutant's may be short (it exists only since the second
+    # sync), but its two point markers are always drawn.
+    assert pixels_like(rows, SERIES_COLOURS[0]) > 500, "the seed's fitness line is not drawn"
+    assert pixels_like(rows, SERIES_COLOURS[1]) > 100, "the mutant's fitness line is not drawn"
