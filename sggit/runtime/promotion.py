@@ -62,6 +62,15 @@ class FitnessRow(BaseModel):
     resilience: str
     invocations: int
     hosts: int
+    age: str = "-"
+
+
+def _age(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{max(int(seconds // 60), 0)} min"
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h"
+    return f"{int(seconds // 86400)} d"
 
 
 class Written(BaseModel):
@@ -101,7 +110,15 @@ def pending(genome: Genome, tree: ContractTree, phenotype: str) -> list[Promotio
     for locus, allele in awaiting_review(genome, phenotype, risks):
         if locus not in found:
             found[locus] = Promotion(phenotype=phenotype, locus=locus, allele=allele, old=pmap.locus(locus).dominant, reason="review", risk=risks.get(locus))
-    return list(found.values())
+    return [p for p in found.values() if has_required_evidence(p, counters)]
+
+
+def has_required_evidence(promotion: Promotion, counters: dict[str, Counters]) -> bool:
+    """Critical loci promote only alleles that have held up over time: resilience checks, all passed."""
+    if not policy_for(promotion.risk).resilience_evidence:
+        return True
+    c = counters.get(promotion.allele)
+    return c is not None and c.resilience_total > 0 and c.resilience_ok == c.resilience_total
 
 
 def _ratio(ok: int, total: int) -> str:
@@ -116,8 +133,16 @@ def fitness_row(genome: Genome, role: str, allele: str | None, counters: dict[st
     return FitnessRow(
         role=role, allele=allele, fitness=fitness(c), immediate=_ratio(c.successes, c.total),
         convergence=_ratio(c.convergence_ok, c.convergence_total), resilience=_ratio(c.resilience_ok, c.resilience_total),
-        invocations=c.total, hosts=len(hosts),
+        invocations=c.total, hosts=len(hosts), age=_allele_age(genome, allele),
     )
+
+
+def _allele_age(genome: Genome, allele: str | None) -> str:
+    """Time since the allele was registered, from its lineage note."""
+    import time
+
+    lineage = read_lineage(genome, allele) if allele else None
+    return _age(time.time() - lineage.time) if lineage is not None else "-"
 
 
 def _normalised(source: str) -> str:

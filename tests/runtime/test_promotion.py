@@ -64,6 +64,7 @@ def test_a_fitter_allele_becomes_a_promotion_commit_on_its_own_branch(project: P
     assert commit.message.splitlines()[0] == f"sggit: promote bridge_create to {challenger[:12]} on dell_r740"
     assert phenostore.parse_trailers(commit.message)["Sggit-Allele"] == challenger
     assert f"| proposed | `{challenger[:12]}` | 1.000 | 60/60 |" in written.body
+    assert "| hosts | age |" in written.body and "| 1 | 0 min |" in written.body
     assert f"| current | `{old[:12]}` | 0.000 | 0/20 |" in written.body
     assert f"sggit rollback --phenotype dell_r740 {written.commit}" in written.body
     assert '+    return json.dumps({' in written.body
@@ -113,3 +114,19 @@ def test_a_newer_promotion_of_the_same_locus_replaces_its_branch(project: Path) 
         write_promotion(genome, Promotion(phenotype="dell_r740", locus="bridge_create", allele=allele, reason="heal", risk="low"))
     found = find_promotions(genome)
     assert [f["allele"] for f in found] == [second]
+
+
+def test_critical_loci_need_resilience_evidence_before_promotion() -> None:
+    from sggit.genome.fitness import Counters
+    from sggit.runtime.promotion import Promotion, has_required_evidence
+
+    allele = "a" * 40
+    critical = Promotion(phenotype="p", locus="l", allele=allele, reason="fitness", risk="critical")
+    low = critical.model_copy(update={"risk": "low"})
+    no_resilience = {allele: Counters(total=60, successes=60)}
+    held_up = {allele: Counters(total=60, successes=60, resilience_total=3, resilience_ok=3)}
+    degraded = {allele: Counters(total=60, successes=60, resilience_total=3, resilience_ok=2)}
+    assert has_required_evidence(low, no_resilience)
+    assert not has_required_evidence(critical, no_resilience)
+    assert not has_required_evidence(critical, degraded)
+    assert has_required_evidence(critical, held_up)
