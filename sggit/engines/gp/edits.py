@@ -101,7 +101,7 @@ def _function_scope(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, mod
 
 
 _LEAVES = (
-    ast.Import, ast.ImportFrom, ast.JoinedStr, ast.Name, ast.Constant,
+    ast.Import, ast.ImportFrom, ast.Name, ast.Constant,
     ast.expr_context, ast.operator, ast.cmpop, ast.boolop, ast.unaryop,
 )
 _SKIP_FIELDS = {"ctx", "op", "ops", "annotation", "returns", "decorator_list", "type_comment", "type_params"}
