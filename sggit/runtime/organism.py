@@ -200,7 +200,7 @@ class Organism:
         decomposed and this same input runs step by step, where failures are scored
         per step and mutated. A step-by-step success extends the fusion streak.
         """
-        runner = PathwayRunner(self.tree, lambda locus, params: self.run_locus(locus, params))
+        runner = PathwayRunner(self.tree, lambda locus, params: self.run_locus(locus, params), invoke_pathway=self.run_nested)
         entry = self.phenotype().pathways.get(name)
         if entry is not None and entry.state == "fused" and entry.fused_allele and name in self.tree.pathways:
             values = runner.validate_input(self.tree.pathways[name], inputs)
@@ -211,6 +211,20 @@ class Organism:
         result = runner.run(name, inputs)
         self.reinforce(name, result)
         return result
+
+    def run_nested(self, name: str, params: dict[str, Any]) -> StepOutcome:
+        """A `-> pathway` step: expressed like any pathway (fused or not), then its own `verify:` runs."""
+        try:
+            pathway = self.tree.pathways[name]
+            values = PathwayRunner(self.tree, self.run_locus).validate_input(pathway, params)
+            result = self.run_pathway(name, values)
+        except SggitError as exc:
+            return StepOutcome(ok=False, error=str(exc))
+        error = "; ".join(f"step {s.number} ({s.target}): {s.error}" for s in result.failed_steps()) or None
+        if result.ok and pathway.verify is not None:
+            verification = self.verify_pathway(pathway, values)
+            self.events.append(f"verify of nested pathway {name}: {verification['status']}")
+        return StepOutcome(ok=result.ok, output=result.outputs, error=error, rollback=result.rollback, detail=result)
 
     def run_fused(self, name: str, allele: str, values: dict[str, Any]) -> PathwayResult | None:
         """One worker call for the whole pathway, in one transaction; None after decomposing on failure."""

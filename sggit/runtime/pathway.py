@@ -41,6 +41,7 @@ class StepOutcome:
 
 
 LocusInvoker = Callable[[str, dict[str, Any]], StepOutcome]
+PathwayInvoker = Callable[[str, dict[str, Any]], StepOutcome]
 
 StepStatus = Literal["ok", "failed", "skipped", "not_run"]
 
@@ -109,10 +110,11 @@ class PathwayResult:
 
 
 class PathwayRunner:
-    def __init__(self, tree: ContractTree, invoke: LocusInvoker, *, max_workers: int = 4) -> None:
+    def __init__(self, tree: ContractTree, invoke: LocusInvoker, *, max_workers: int = 4, invoke_pathway: PathwayInvoker | None = None) -> None:
         self.tree = tree
         self.invoke = invoke
         self.max_workers = max_workers
+        self.invoke_pathway = invoke_pathway
 
     def validate_input(self, pathway: n.Pathway, inputs: Any) -> dict[str, Any]:
         try:
@@ -169,6 +171,8 @@ class _Run:
         except ResolveError as exc:
             return StepOutcome(ok=False, error=str(exc))
         if call.pathway or (call.target not in self.runner.tree.genes and call.target in self.runner.tree.pathways):
+            if self.runner.invoke_pathway is not None:
+                return self.runner.invoke_pathway(call.target, params)
             try:
                 nested = self.runner.run(call.target, params, _depth=self.depth + 1)
             except SggitError as exc:

@@ -213,3 +213,20 @@ def test_a_pathway_verify_for_block_expands_per_item(project: Path, pool: Worker
     fed = [(r.allele, r.input, r.ok) for r in scored(org.genome, "bridge_create", "convergence") if r.input in ({"device": "br-a"}, {"device": "br-b"})]
     # the pathway's checks feed the producer of each bridge (the genes' own verify judges them directly)
     assert sorted(fed, key=lambda x: x[1]["device"]) == [(producer, {"device": "br-a"}, True), (producer, {"device": "br-b"}, True)]
+
+
+def test_a_nested_pathways_own_verify_block_runs(project, pool) -> None:  # type: ignore[no-untyped-def]
+    from sggit.contract.tree import load_tree
+    from sggit.genome.repo import Genome
+    from sggit.kernel.mock import MockKernel
+    from sggit.runtime.organism import Organism
+    from sggit.runtime.session import mock_description
+
+    genome = Genome.open(project)
+    kernel = MockKernel(mock_description(genome, "dell_r740"))
+    org = Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool)
+    result = org.run("deploy_server_network", {"management_nic": "eno1", "storage_nics": ["eno2", "eno3"], "vm_vlans": [100]})
+    assert result.ok, result.as_json()
+    nested = [e for e in result.events if e.startswith("verify of nested pathway")]
+    assert "verify of nested pathway provision_management_bridge: healthy" in nested
+    assert any(a.locus == "check_fdb_stability" and a.ok for a in result.trace)
