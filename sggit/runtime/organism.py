@@ -26,6 +26,7 @@ from sggit.genome import phenostore
 from sggit.genome.alleles import allele_source, alleles_at, register_allele
 from sggit.genome.fitness import Counters, Record, fold
 from sggit.genome.lineage import Failure, Lineage, read_lineage
+from sggit.genome.mutations import record_proposal
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.genome.sync import journal, live_counters, pending_records
@@ -751,6 +752,7 @@ class Organism:
             note=proposal.note,
         )
         registered = register_allele(self.genome, gene.name, proposal.source, lineage)
+        record_proposal(self.genome, registered.id, proposal.source, lineage)
         self.events.append(f"registered mutant {registered.id[:7]} at {gene.name} from {proposal.engine}")
         return registered.id
 

@@ -202,6 +202,9 @@ def test_when_every_allele_fails_the_engine_heals_the_locus(project: Path, pool:
     assert lineage.failure.input == {"bridge": "br0", "enabled": True, "forward_delay": 15, "hello_time": 2, "max_age": 20}
     assert "this allele is broken" in lineage.failure.error
     assert org.phenotype().locus("bridge_stp").alleles[mutant.allele].state == "recessive"
+    branch = genome.repo.references["refs/heads/sggit/mutations/testhost"].peel()
+    assert str(branch.tree[f"bridge_stp/{mutant.allele}.py"].id) == mutant.allele
+    assert f"Sggit-Parent: {broken}" in branch.message and "this allele is broken" in branch.message
     assert kernel.get_stp("br0")["enabled"] is True
 
 
