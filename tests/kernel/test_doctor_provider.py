@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from sggit.cli.commands.doctor import run_checks
+from sggit.doctor import run_checks
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="probing link types needs root")

@@ -8,7 +8,7 @@ import textwrap
 from click.testing import CliRunner
 
 from sggit.cli import cli
-from sggit.cli.commands.doctor import run_checks
+from sggit.doctor import run_checks
 
 from .helpers import needs_landlock, needs_root
 
@@ -59,7 +59,7 @@ def test_doctor_reports_every_sandbox_mechanism_from_a_real_worker():
 
 
 def test_doctor_text_output_marks_missing_items_and_exits_1(tmp_path, monkeypatch):
-    import sggit.cli.commands.doctor as doctor
+    import sggit.doctor as doctor
 
     (tmp_path / "gap_checks.py").write_text("CHECKS = [lambda: ('kernel.bond', False, 'bonding module absent')]\n")
     monkeypatch.syspath_prepend(str(tmp_path))
