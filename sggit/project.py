@@ -12,7 +12,10 @@ from pathlib import Path
 
 from sggit.contract.checks import binding_problems, check_tree
 from sggit.contract.errors import Diagnostic
-from sggit.contract.tree import ContractTree, read_tree
+from sggit.contract.errors import ContractError
+from sggit.contract.fmt import format_document
+from sggit.contract.parser import parse_text
+from sggit.contract.tree import ContractTree, read_tree, sg_files
 from pydantic import ValidationError
 
 from sggit.genes import source_problems
@@ -194,4 +197,34 @@ def check_allele_file(path: Path, tree: ContractTree | None) -> list[Diagnostic]
 
         close = difflib.get_close_matches(locus, list(tree.genes), n=1)
         out.append(Diagnostic(str(path), 1, 1, f"genome/{locus}/ names no locus of this genome", f"did you mean {close[0]}?" if close else "loci are the genes under contracts/"))
+    return out
+
+
+@dataclass
+class Formatted:
+    """One `.sg` file in canonical layout: its text before and after, or why it could not be read."""
+
+    path: Path
+    original: str = ""
+    formatted: str = ""
+    error: ContractError | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.error is None and self.formatted != self.original
+
+
+def format_paths(paths: list[Path]) -> list[Formatted]:
+    """Every `.sg` file under `paths` rendered in the canonical layout; nothing is written here."""
+    out: list[Formatted] = []
+    for path in sg_files(paths):
+        item = Formatted(path)
+        try:
+            item.original = path.read_text(encoding="utf-8")
+            item.formatted = format_document(parse_text(item.original, str(path)))
+        except ContractError as exc:
+            item.error = exc
+        except (OSError, UnicodeDecodeError) as exc:
+            item.error = ContractError([Diagnostic(str(path), 1, 1, f"cannot read: {exc}")])
+        out.append(item)
     return out

@@ -8,12 +8,8 @@ from pathlib import Path
 
 import click
 
-from sggit.contract.errors import ContractError
-from sggit.contract.fmt import format_document
-from sggit.contract.parser import parse_text
-from sggit.contract.tree import sg_files
 from sggit.fsutil import atomic_write_text
-from sggit.project import CONTRACTS_DIR, GENOME_DIR, PHENOTYPES_DIR, check_paths, find_root
+from sggit.project import CONTRACTS_DIR, GENOME_DIR, PHENOTYPES_DIR, check_paths, find_root, format_paths
 
 _PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 
@@ -59,35 +55,22 @@ def check(syntax_only: bool, fmt: str, paths: tuple[Path, ...]) -> None:
 def fmt_command(check_only: bool, show_diff: bool, paths: tuple[Path, ...]) -> None:
     """Rewrite .sg files in the canonical layout (aligned columns, two-space indent)."""
     targets = list(paths) or [p for p in _default_paths() if p.name == CONTRACTS_DIR]
-    changed: list[Path] = []
-    broken: list[ContractError] = []
-    files = sg_files(targets)
-    for path in files:
-        try:
-            text = path.read_text(encoding="utf-8")
-            formatted = format_document(parse_text(text, str(path)))
-        except ContractError as exc:
-            broken.append(exc)
-            continue
-        except (OSError, UnicodeDecodeError) as exc:
-            click.echo(f"{path}: cannot read: {exc}", err=True)
-            broken.append(ContractError([]))
-            continue
-        if formatted == text:
-            continue
-        changed.append(path)
+    results = format_paths(targets)
+    changed = [r for r in results if r.changed]
+    for item in changed:
         if show_diff:
-            click.echo("".join(difflib.unified_diff(text.splitlines(True), formatted.splitlines(True), str(path), f"{path} (formatted)")), nl=False)
+            diff = difflib.unified_diff(item.original.splitlines(True), item.formatted.splitlines(True), str(item.path), f"{item.path} (formatted)")
+            click.echo("".join(diff), nl=False)
         elif check_only:
-            click.echo(f"would reformat {path}")
+            click.echo(f"would reformat {item.path}")
         else:
-            atomic_write_text(path, formatted)
-            click.echo(f"reformatted {path}")
+            atomic_write_text(item.path, item.formatted)
+            click.echo(f"reformatted {item.path}")
+    broken = [r.error for r in results if r.error is not None]
     for exc in broken:
-        if exc.diagnostics:
-            click.echo(str(exc), err=True)
+        click.echo(str(exc), err=True)
     verb = "would be reformatted" if (check_only or show_diff) else "reformatted"
-    click.echo(f"{len(changed)} of {len(files)} file{'s' if len(files) != 1 else ''} {verb}", err=True)
+    click.echo(f"{len(changed)} of {len(results)} file{'s' if len(results) != 1 else ''} {verb}", err=True)
     if broken or ((check_only or show_diff) and changed):
         raise SystemExit(1)
 
