@@ -68,3 +68,11 @@ def test_doctor_text_output_marks_missing_items_and_exits_1(tmp_path, monkeypatc
     assert result.exit_code == 1
     assert "MISSING  kernel.bond  bonding module absent" in result.output
     assert "0 ok, 1 missing" in result.output
+
+
+def test_doctor_speaks_the_common_format_option() -> None:
+    import json as _json
+
+    result = CliRunner().invoke(cli, ["doctor", "--format", "json"])
+    names = {c["name"] for c in _json.loads(result.output)}
+    assert "sandbox.seccomp" in names and "kernel.bridge" in names

@@ -10,14 +10,15 @@ from sggit.doctor import run_checks
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the checks as a JSON list.")
-def doctor(as_json: bool) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+def doctor(fmt: str, as_json: bool) -> None:
     """Report what this host supports: namespaces, sandbox features, kernel features.
 
     Exit 1 when anything is missing, so scripts and CI can tell.
     """
     checks = run_checks()
-    if as_json:
+    if as_json or fmt == "json":
         click.echo(json.dumps([check.model_dump() for check in checks], indent=2))
     else:
         width = max((len(check.name) for check in checks), default=0)
