@@ -52,7 +52,7 @@ from sggit.runtime.temporal import (
     record_deployment,
     record_due,
 )
-from sggit.runtime.values import ResolveError, bind
+from sggit.runtime.values import ResolveError, bind, evaluate, resolve_ref
 
 RUNNABLE_STATES = ("dominant", "recessive", "canary")
 
@@ -599,17 +599,38 @@ class Organism:
             pathway = self.tree.pathways[target]
             outputs = {s.number: s.output for s in result.steps if s.status == "ok"}
             for step in pathway.steps:
-                body = step.body
-                gene = self.tree.genes.get(body.target) if isinstance(body, n.Call) and not body.pathway else None
-                if gene is not None and gene.family == "diagnostic":
-                    try:
-                        checks.append((gene.name, bind(body.params, values, outputs)))  # type: ignore[union-attr]
-                    except ResolveError:
-                        continue
+                if step.number in outputs:
+                    checks += self._step_diagnostics(step, values, outputs)
             if pathway.verify is not None:
                 checks += _expand_checks(pathway.verify.items, values)
         if checks:
             record_deployment(self.genome, Deployment(phenotype=self.phenotype_name, target=target, kind=kind, input=values, checks=[CheckCall(locus=l, input=p) for l, p in checks]))  # type: ignore[arg-type]
+
+    def _step_diagnostics(self, step: n.Step, values: dict[str, Any], outputs: dict[int, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """The diagnostic calls a finished step made: plain, in each loop iteration, or in the branch taken."""
+        body = step.body
+        runs: list[tuple[n.Call, dict[str, Any]]] = []
+        try:
+            if isinstance(body, n.Call):
+                runs = [(body, values)]
+            elif isinstance(body, n.ForStep):
+                items = evaluate(body.iterable, values, outputs)
+                runs = [(call, {**values, body.var: item}) for item in (items if isinstance(items, list) else []) for call in body.body]
+            else:
+                flag = bool(resolve_ref(n.Ref(step=body.step, path=list(body.path)), {}, outputs))
+                runs = [(b.call, values) for b in body.branches if b.when == flag]
+        except ResolveError:
+            return []
+        found: list[tuple[str, dict[str, Any]]] = []
+        for call, names in runs:
+            gene = None if call.pathway else self.tree.genes.get(call.target)
+            if gene is None or gene.family != "diagnostic":
+                continue
+            try:
+                found.append((gene.name, bind(call.params, names, outputs)))
+            except ResolveError:
+                continue
+        return found
 
     def watch(self, target: str, every: float, count: int, *, on_round: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
         """Re-run the diagnostics of every deployment of `target`, `count` times, `every` seconds apart.
@@ -787,8 +808,6 @@ def _expand_checks(items: list[n.VerifyItem], names: dict[str, Any]) -> list[tup
         if isinstance(item, n.Check):
             out.append((item.locus, bind(item.args, names)))
         elif isinstance(item, n.VerifyFor):
-            from sggit.runtime.values import evaluate
-
             for value in evaluate(item.iterable, names):
                 out.extend(_expand_checks(item.items, {**names, item.var: value}))
     return out

@@ -230,3 +230,17 @@ def test_a_nested_pathways_own_verify_block_runs(project, pool) -> None:  # type
     nested = [e for e in result.events if e.startswith("verify of nested pathway")]
     assert "verify of nested pathway provision_management_bridge: healthy" in nested
     assert any(a.locus == "check_fdb_stability" and a.ok for a in result.trace)
+
+
+def test_watch_covers_diagnostics_in_loops_and_taken_branches(project: Path, pool: WorkerPool) -> None:
+    from sggit.runtime.temporal import deployments
+
+    org, _ = organism(project, pool)
+    assert org.run("provision_management_bridge", BRIDGE).ok
+    assert org.run("health_check_bridge", {"bridge": "mgmt"}).ok
+    (deployed,) = deployments(org.genome, "dell_r740", "health_check_bridge")
+    loci = [c.locus for c in deployed.checks]
+    assert loci[:3] == ["check_link_state", "check_fdb_stability", "check_mac_stability"]
+    assert "check_connectivity" not in loci  # the branch not taken is not watched
+    rows = org.watch("health_check_bridge", 60, 1)
+    assert [c["locus"] for c in rows[0]["checks"]][:3] == loci[:3]
