@@ -12,14 +12,12 @@ Run: pytest benchmarks/bench_kernel.py --benchmark-only --benchmark-json=out.jso
 
 from __future__ import annotations
 
-import os
-import secrets
 import statistics
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from netns import sh, throwaway_netns
 
 from sggit.kernel.dispatch import perform
 from sggit.kernel.mock import MockKernel, default_description
@@ -29,25 +27,11 @@ from sggit.kernel.undo import UndoLog
 ROUNDS = 40
 
 
-def _sh(*args: str) -> None:
-    subprocess.run(args, check=True, capture_output=True)
-
 
 @pytest.fixture(scope="module")
 def ns() -> Iterator[str]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to create network namespaces")
-    name = f"sgk-bench-{secrets.token_hex(3)}"
-    try:
-        _sh("ip", "netns", "add", name)
-    except subprocess.CalledProcessError as exc:
-        pytest.skip(f"`ip netns add` failed: {exc.stderr.decode().strip()}")
-    try:
-        _sh("ip", "-n", name, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
-        _sh("ip", "-n", name, "link", "add", "br0", "type", "bridge")
+    with throwaway_netns("sgk-bench", ("link", "add", "br0", "type", "bridge")) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +46,7 @@ def _ip_time(ns: str, *commands: list[str]) -> float:
     for _ in range(ROUNDS):
         start = time.perf_counter()
         for command in commands:
-            _sh(command[0], "-n", ns, *command[1:])
+            sh(command[0], "-n", ns, *command[1:])
         samples.append(time.perf_counter() - start)
     return statistics.mean(samples)
 

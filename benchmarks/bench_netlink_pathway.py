@@ -14,8 +14,6 @@ Run: pytest benchmarks/bench_netlink_pathway.py --benchmark-only
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import statistics
 import subprocess
 import time
@@ -23,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from netns import sh, throwaway_netns
 
 from sggit.contract.tree import load_tree
 from sggit.genome.init import init_project
@@ -35,30 +34,16 @@ ROUNDS = 15
 INPUT = {"management_bridge": "mgmt", "uplink_interface": "eth0", "stp_enabled": False}
 
 
-def _sh(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(args, check=True, capture_output=True)
-
 
 @pytest.fixture(scope="module")
 def ns() -> Iterator[str]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to create network namespaces")
-    name = f"sgk-pbench-{secrets.token_hex(3)}"
-    try:
-        _sh("ip", "netns", "add", name)
-    except subprocess.CalledProcessError as exc:
-        pytest.skip(f"`ip netns add` failed: {exc.stderr.decode().strip()}")
-    try:
-        _sh("ip", "-n", name, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
-        _sh("ip", "-n", name, "link", "set", "eth1", "up")
+    with throwaway_netns("sgk-pbench", ("link", "set", "eth1", "up")) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 def _reset(ns: str) -> None:
     subprocess.run(["ip", "-n", ns, "link", "del", "mgmt"], check=False, capture_output=True)
-    _sh("ip", "-n", ns, "link", "set", "eth0", "down")
+    sh("ip", "-n", ns, "link", "set", "eth0", "down")
 
 
 def _ip_round(ns: str, mac: str) -> None:
@@ -69,15 +54,15 @@ def _ip_round(ns: str, mac: str) -> None:
         ["link", "set", "eth0", "up"],
         ["link", "set", "mgmt", "address", mac],
     ):
-        _sh("ip", "-n", ns, *command)
-    json.loads(_sh("ip", "-n", ns, "-j", "link", "show", "dev", "mgmt").stdout)
+        sh("ip", "-n", ns, *command)
+    json.loads(sh("ip", "-n", ns, "-j", "link", "show", "dev", "mgmt").stdout)
 
 
 def test_management_bridge_pathway(benchmark, ns: str, tmp_path_factory: pytest.TempPathFactory) -> None:  # type: ignore[no-untyped-def]
     root: Path = tmp_path_factory.mktemp("genome") / "g"
     init_project(root)
     genome = Genome.open(root)
-    mac = json.loads(_sh("ip", "-n", ns, "-j", "link", "show", "dev", "eth0").stdout)[0]["address"]
+    mac = json.loads(sh("ip", "-n", ns, "-j", "link", "show", "dev", "eth0").stdout)[0]["address"]
     with NetlinkKernel(ns) as kernel, WorkerPool(SandboxConfig(), size=2) as pool:
         org = Organism(genome, load_tree(root / "contracts"), "dell_r740", kernel, pool, wait_verify=False, timeout=20.0)
 
