@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from sggit.contract.tree import ContractTree
 from sggit.fsutil import atomic_write_text
+from sggit.errors import SggitError
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_source, locus_of
 from sggit.genome.fitness import Counters, fitness
@@ -50,9 +51,10 @@ def contract_text(tree: ContractTree, locus: str) -> str | None:
 
 
 def _text(genome: Genome, allele: str) -> str | None:
+    """A parent may live only in another clone's history; the record then says so with None."""
     try:
         return allele_source(genome, allele).decode("utf-8", "replace")
-    except Exception:
+    except SggitError:
         return None
 
 
