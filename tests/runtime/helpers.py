@@ -8,6 +8,23 @@ from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
 
 
+# An allele that always fails, and a correct bridge_stp allele an engine may propose.
+RAISES = """
+import json
+
+def execute(input_json):
+    raise RuntimeError("this allele is broken")
+"""
+
+STP_FIX = (
+    "import json\nimport gene_sdk\n\n"
+    "def execute(input_json):\n"
+    "    data = json.loads(input_json)\n"
+    "    gene_sdk.set_stp(data['bridge'], data['enabled'])\n"
+    "    return json.dumps({'success': True, 'stp_enabled': data['enabled'], 'error': None})\n"
+)
+
+
 def add_allele(genome: Genome, locus: str, source: str, *, state: str = "recessive", phenotype: str = "dell_r740") -> str:
     """Register a hand-written allele and express it in the phenotype."""
     allele = register_allele(genome, locus, textwrap.dedent(source), Lineage(locus=locus, origin="manual")).id

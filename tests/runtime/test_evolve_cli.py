@@ -15,22 +15,7 @@ from sggit.genome.repo import Genome
 from sggit.runtime.heal import plant_bug
 from tests.engines.llm.standin import StandIn, message
 
-from .helpers import add_allele
-
-RAISES = """
-import json
-
-def execute(input_json):
-    raise RuntimeError("this allele is broken")
-"""
-
-STP_FIX = (
-    "import json\nimport gene_sdk\n\n"
-    "def execute(input_json):\n"
-    "    data = json.loads(input_json)\n"
-    "    gene_sdk.set_stp(data['bridge'], data['enabled'])\n"
-    "    return json.dumps({'success': True, 'stp_enabled': data['enabled'], 'error': None})\n"
-)
+from .helpers import RAISES, STP_FIX, add_allele
 
 BRIDGE_OK = (
     "import json\nimport gene_sdk\n\n"

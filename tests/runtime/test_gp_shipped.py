@@ -7,14 +7,12 @@ and the repair must also pass held-out inputs it never saw.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sggit.contract.tree import load_tree
-from sggit.engines.base import ContractBrief, MutationContext
+from sggit.engines.base import Case, ContractBrief, MutationContext
 from sggit.engines.gp import GPEngine
 from sggit.kernel.mock import MockKernel
 from sggit.runtime.evaluate import SandboxEvaluator
@@ -52,13 +50,6 @@ CASES: dict[str, dict[str, Any]] = {
 }
 
 
-def _run(source: str, gene_input: dict[str, Any], pool: WorkerPool, evaluator: SandboxEvaluator, gene) -> dict[str, Any]:
-    from sggit.engines.base import Case
-
-    verdict = evaluator.run_case(gene, source, Case(input=gene_input, expected=None))
-    return {"verdict": verdict}
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_gp_repairs_a_planted_bug_in_a_shipped_seed(name: str, pool: WorkerPool) -> None:
     spec = CASES[name]
@@ -81,8 +72,6 @@ def test_gp_repairs_a_planted_bug_in_a_shipped_seed(name: str, pool: WorkerPool)
     proposals = engine.propose(context, count=1)
     assert proposals, f"no repair within the budget ({engine.last_stats})"
     repaired = proposals[0].source
-    from sggit.engines.base import Case
-
     held_out = [Case(input=i, expected=o) for i, o in spec["held_out"]] + [Case(input=i, expected=o) for i, o in spec["examples"]]
     failures = [evaluator.run_case(gene, repaired, case) for case in held_out]
     assert failures == [None] * len(held_out), (repaired, failures)

@@ -18,22 +18,7 @@ from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
 from sggit.runtime.session import engine_for, mock_description
 
-from .helpers import add_allele
-
-RAISES = """
-import json
-
-def execute(input_json):
-    raise RuntimeError("this allele is broken")
-"""
-
-STP_FIX = (
-    "import json\nimport gene_sdk\n\n"
-    "def execute(input_json):\n"
-    "    data = json.loads(input_json)\n"
-    "    gene_sdk.set_stp(data['bridge'], data['enabled'])\n"
-    "    return json.dumps({'success': True, 'stp_enabled': data['enabled'], 'error': None})\n"
-)
+from .helpers import RAISES, STP_FIX, add_allele
 
 STP_WRONG_SHAPE = (
     "import json\nimport gene_sdk\n\n"

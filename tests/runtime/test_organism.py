@@ -17,14 +17,7 @@ from sggit.kernel.mock import MockKernel
 from sggit.runtime.organism import CallerError, Organism
 from sggit.runtime.sandbox import WorkerPool
 from sggit.runtime.session import mock_description
-from tests.runtime.helpers import add_allele
-
-RAISES = """
-import json
-
-def execute(input_json):
-    raise RuntimeError("this allele is broken")
-"""
+from tests.runtime.helpers import RAISES, add_allele
 
 CREATES_THEN_RAISES = """
 import json
