@@ -3,7 +3,8 @@
 The numbers come from the fitness journal and notes (sggit.genome.fitness holds the
 one formula); the thresholds are settings per locus or phenotype, defaulting to
 the paradigm's: promote at +0.1 over the dominant with at least 50 invocations,
-demote after 3 consecutive failures.
+demote after 3 consecutive failures, and re-express up to 3 idle alleles
+before any mutation engine is asked.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ class Thresholds(BaseModel):
     promote_margin: float = 0.1
     promote_min_invocations: int = 50
     demote_after: int = 3
+    reexpress: int = 3
+    """How many alleles outside the stack (deprecated, or registered but never expressed) are tried, most fit
+    first, before a mutation engine is asked; 0 turns re-expression off."""
 
     @classmethod
     def for_locus(cls, pmap: PhenotypeMap | None, locus: str) -> Thresholds:

@@ -26,13 +26,13 @@ from sggit.kernel.api import Kernel
 from sggit.kernel.dispatch import kernel_lock
 from sggit.kernel.mock import MockKernel
 from sggit.runtime.evaluate import SandboxEvaluator
+from sggit.runtime.review import EVOLVED_ORIGINS
 from sggit.runtime.safety import policy_for
 
 if TYPE_CHECKING:
     from sggit.runtime.organism import Attempt, Organism
 
 RECENT_INPUTS = 5
-EVOLVED_ORIGINS = ("mutation", "crossover", "fusion")
 
 
 @dataclass
@@ -46,9 +46,11 @@ class Passage:
     canary: Attempt | None = None
     events: list[str] = field(default_factory=list)
 
+    awaiting_review: bool = False
+
     @property
     def passed(self) -> bool:
-        return self.state in ("recessive", "dominant")
+        return self.state in ("recessive", "dominant") or self.awaiting_review
 
 
 def shadow_kernels(organism: Organism) -> Callable[[], Kernel]:
@@ -133,32 +135,58 @@ def admit(
     keep_canary: bool = True,
     kernels: Callable[[], Kernel] | None = None,
 ) -> Passage:
-    """Take a registered allele as far as recessive, if it earns it.
+    """Take a registered allele as far as its locus's risk lets it go by itself.
 
-    Dominance is the arena's call at run time (`Organism.consider_promotion`) or a
-    promotion commit (`sggit.runtime.promotion`), both gated by the locus's risk.
+    The risk table decides the way in: `shadow_first` replays the failing input
+    and recent accepted inputs on a copy of the live host before any real run;
+    `canary` makes the first real run a canary, undone when diagnostics are
+    unhealthy; `review` stops the allele there (state canary, out of the stack)
+    until a reviewed promotion merges. Elsewhere the first real run is an
+    ordinary attempt in a transaction, and success makes the allele recessive.
+    Dominance is the arena's call or a promotion commit, both gated by risk.
     """
     locus = gene.name
+    policy = policy_for(gene.risk)
     passage = Passage(allele=allele, locus=locus, state="shadow")
     set_state(organism, locus, allele, "shadow")
-    source = allele_source(organism.genome, allele).decode("utf-8")
-    passage.shadow_errors = shadow_replay(organism, gene, source, cases if cases is not None else replay_cases(organism, gene, data), kernels)
-    failed = [e for e in passage.shadow_errors if e is not None]
-    if failed:
-        passage.events.append(f"{allele[:7]} stays shadow at {locus}: {failed[0]}")
-        return passage
-    set_state(organism, locus, allele, "canary")
-    passage.state = "canary"
-    passage.canary = canary(organism, gene, allele, data, keep=keep_canary)
+    if policy.shadow_first:
+        source = allele_source(organism.genome, allele).decode("utf-8")
+        passage.shadow_errors = shadow_replay(organism, gene, source, cases if cases is not None else replay_cases(organism, gene, data), kernels)
+        failed = [e for e in passage.shadow_errors if e is not None]
+        if failed:
+            passage.events.append(f"{allele[:7]} stays shadow at {locus}: {failed[0]}")
+            return passage
+    if policy.canary:
+        set_state(organism, locus, allele, "canary")
+        passage.state = "canary"
+        passage.canary = canary(organism, gene, allele, data, keep=keep_canary)
+    else:
+        passage.canary = first_run(organism, gene, allele, data, keep=keep_canary)
     if not passage.canary.ok:
         set_state(organism, locus, allele, "shadow")
         passage.state = "shadow"
-        passage.events.append(f"{allele[:7]} failed its canary run at {locus}: {passage.canary.error}")
+        what = "canary run" if policy.canary else "first run"
+        passage.events.append(f"{allele[:7]} failed its {what} at {locus}: {passage.canary.error}")
+        return passage
+    if policy.review:
+        passage.awaiting_review = True
+        passage.events.append(f"{allele[:7]} passed shadow and canary at {locus}: awaiting review ({gene.risk or 'high'} risk)")
         return passage
     set_state(organism, locus, allele, "recessive")
     passage.state = "recessive"
-    passage.events.append(f"{allele[:7]} passed shadow and canary at {locus}: now recessive")
+    passage.events.append(f"{allele[:7]} passed its first run at {locus}: now recessive")
     return passage
+
+
+def first_run(organism: Organism, gene: n.Gene, allele: str, data: dict[str, Any], *, keep: bool = True) -> Attempt:
+    """A new allele's first real run where no canary is demanded: an ordinary attempt, undone unless `keep`."""
+    attempt = organism.attempt(gene, allele, data, origin="mutation")
+    undo = attempt.undo_log
+    if not keep and undo is not None and len(undo):
+        with kernel_lock(organism.kernel):
+            attempt.undo_failures = [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(organism.kernel)]
+        attempt.undo_log = None
+    return attempt
 
 
 def awaiting_review(organism_genome: Any, phenotype: str, risks: dict[str, str | None]) -> list[tuple[str, str]]:
@@ -172,7 +200,8 @@ def awaiting_review(organism_genome: Any, phenotype: str, risks: dict[str, str |
     for locus, entry in sorted(pmap.loci.items()):
         if policy_for(risks.get(locus)).auto_promote:
             continue
-        for allele in entry.stack[1:] if entry.dominant else entry.stack:
+        waiting = [a for a, s in entry.alleles.items() if s.state == "canary"]
+        for allele in (entry.stack[1:] if entry.dominant else entry.stack) + sorted(waiting):
             lineage = read_lineage(organism_genome, allele)
             if lineage is not None and lineage.origin in EVOLVED_ORIGINS:
                 found.append((locus, allele))

@@ -24,7 +24,7 @@ from sggit.errors import SggitError, UsageError
 from sggit.genes import source_problems
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_source, alleles_at, register_allele
-from sggit.genome.fitness import Counters, Record, fold
+from sggit.genome.fitness import Counters, Record, fitness, fold
 from sggit.genome.lineage import Failure, Lineage, read_lineage
 from sggit.genome.mutations import record_proposal
 from sggit.genome.phenotype import PhenotypeMap
@@ -38,6 +38,7 @@ from sggit.runtime import lifecycle
 from sggit.runtime.arena import FailureStreaks, Thresholds, failure_streaks, promotion_candidate
 from sggit.runtime.pathway import PathwayResult, PathwayRunner, StepOutcome
 from sggit.runtime.evaluate import focus
+from sggit.runtime import review
 from sggit.runtime.safety import policy_for
 from sggit.runtime.temporal import (
     CheckCall,
@@ -163,7 +164,9 @@ class Organism:
         """Alleles to try, in order: the phenotype's stack, then canaries; never shadow or deprecated."""
         entry = self.phenotype().locus(locus)
         order = list(entry.stack)
-        order += [a for a, s in entry.alleles.items() if s.state == "canary" and a not in order]
+        gene = self.tree.genes.get(locus)
+        if gene is None or not policy_for(gene.risk).review:
+            order += [a for a, s in entry.alleles.items() if s.state == "canary" and a not in order]
         if not order and not entry.alleles:
             order = alleles_at(self.genome, locus)
         return order
@@ -383,9 +386,16 @@ class Organism:
                 raise
             return StepOutcome(ok=False, error=str(exc))
         failures: list[Attempt] = []
-        for allele in self.stack(locus):
+        stack = self.stack(locus)
+        for allele in stack:
             attempt = self.attempt(gene, allele, data, verify=verify)
             if attempt.ok:
+                return self._success(gene, attempt)
+            failures.append(attempt)
+        for allele in self.reexpressible(gene, exclude=set(stack)):
+            attempt = self.attempt(gene, allele, data, verify=verify, origin="re-expressed")
+            if attempt.ok:
+                self.reinstate(gene, allele)
                 return self._success(gene, attempt)
             failures.append(attempt)
         for attempt in self.mutate(gene, data, failures):
@@ -686,9 +696,56 @@ class Organism:
             return
         if state.state == "dominant" and len(entry.stack) < 2:
             return  # nothing to fall back to: keep it expressed and let mutation find a successor
-        if self.streak(allele) >= Thresholds.for_locus(pmap, locus).demote_after:
-            if phenostore.demote(self.genome, self.phenotype_name, locus, allele):
-                self.events.append(f"demoted {locus} {allele[:7]} after repeated failures")
+        if self.streak(allele) < Thresholds.for_locus(pmap, locus).demote_after:
+            return
+        successor = None
+        if state.state == "dominant" and policy_for(self.tree.genes[locus].risk).review:
+            successor = self.reviewed_successor(locus, allele)
+            if successor is None:
+                self.events.append(f"kept {locus} {allele[:7]} dominant after repeated failures: no reviewed allele can take over")
+                return
+        if phenostore.demote(self.genome, self.phenotype_name, locus, allele, successor=successor):
+            self.events.append(f"demoted {locus} {allele[:7]} after repeated failures"
+                               + (f"; reviewed {successor[:7]} leads" if successor else ""))
+
+    def reviewed_successor(self, locus: str, leaving: str) -> str | None:
+        """The fittest other stack allele with a reviewed history: the only kind that may lead a high-risk locus."""
+        entry = self.phenotype().locus(locus)
+        candidates = [a for a in entry.stack if a != leaving]
+        approved = review.reviewed(self.genome, self.phenotype_name, locus, candidates)
+        if not approved:
+            return None
+        counters = self.counters()
+        return max((a for a in candidates if a in approved), key=lambda a: fitness(counters[a], entry.weights) if a in counters else 0.0)
+
+    def reexpressible(self, gene: n.Gene, exclude: set[str]) -> list[str]:
+        """Alleles outside the stack worth one more try before any engine is asked: deprecated ones, and ones
+        registered at the locus but never expressed here, most fit first. Shadow and canary alleles are still on
+        their way in; at a locus that demands review only reviewed alleles qualify."""
+        pmap = self.phenotype()
+        limit = Thresholds.for_locus(pmap, gene.name).reexpress
+        if limit <= 0:
+            return []
+        entry = pmap.locus(gene.name)
+        idle = [a for a, s in entry.alleles.items() if s.state == "deprecated"]
+        idle += [a for a in alleles_at(self.genome, gene.name) if a not in entry.alleles]
+        idle = [a for a in dict.fromkeys(idle) if a not in exclude]
+        if idle and policy_for(gene.risk).review:
+            approved = review.reviewed(self.genome, self.phenotype_name, gene.name, idle)
+            idle = [a for a in idle if a in approved]
+        counters = self.counters()
+        idle.sort(key=lambda a: -(fitness(counters[a], entry.weights) if a in counters else 0.0))
+        return idle[:limit]
+
+    def reinstate(self, gene: n.Gene, allele: str) -> None:
+        """A re-expressed allele that handled the input rejoins the stack as recessive, to earn its way up."""
+        entry = self.phenotype().locus(gene.name)
+        if allele in entry.alleles:
+            changed = phenostore.set_lifecycle(self.genome, self.phenotype_name, gene.name, allele, "recessive")
+        else:
+            changed = phenostore.register_in_phenotype(self.genome, self.phenotype_name, gene.name, allele, "recessive")
+        if changed:
+            self.events.append(f"re-expressed {gene.name} {allele[:7]}: it handled what the stack could not, now recessive")
 
     def consider_promotion(self, locus: str) -> None:
         pmap = self.phenotype()

@@ -219,7 +219,8 @@ def write_promotion(genome: Genome, p: Promotion, *, auto: bool = False) -> Writ
         message = phenostore.compose_message(
             title,
             {"Sggit-Locus": p.locus, "Sggit-Allele": p.allele, "Sggit-Action": "promote",
-             "Sggit-Fitness": None if p.score is None else f"{p.score:.4f}"},
+             "Sggit-Fitness": None if p.score is None else f"{p.score:.4f}",
+             "Sggit-Review": None if p.auto_allowed else "required"},
             body=body.split("\n", 1)[1] if "\n" in body else body,
         )
         sig = genome.signature()

@@ -15,7 +15,7 @@ from sggit.genome.repo import Genome
 from sggit.runtime.heal import plant_bug
 from tests.engines.llm.standin import StandIn, message
 
-from .helpers import RAISES, STP_FIX, add_allele
+from .helpers import RAISES, STP_FIX, add_allele, without_reexpression
 
 BRIDGE_OK = (
     "import json\nimport gene_sdk\n\n"
@@ -54,6 +54,7 @@ def only_broken_stp(genome: Genome) -> str:
     broken = add_allele(genome, "bridge_stp", RAISES, state="dominant")
     for allele in phenostore.read_phenotype(genome, "dell_r740").locus("bridge_stp").stack[1:]:
         phenostore.demote(genome, "dell_r740", "bridge_stp", allele)
+    without_reexpression(genome)
     return broken
 
 
@@ -95,8 +96,11 @@ def test_heal_then_promote_writes_a_reviewed_promotion_for_a_high_risk_locus(her
     assert "sggit: promote mac_preserve to" in promoted and "waits for review" in promoted
     text = body.read_text()
     assert "this allele is broken" in text and "sggit rollback --phenotype dell_r740" in text and "```diff" in text
-    history = [c.action for c in phenostore.history(genome, "dell_r740", limit=3)]
-    assert history == ["recessive", "canary", "register"]
+    history = [c.action for c in phenostore.history(genome, "dell_r740", limit=2)]
+    assert history == ["canary", "register"]  # high risk: shadow, canary, then it waits out of the stack
+    entry = phenostore.read_phenotype(genome, "dell_r740").locus("mac_preserve")
+    waiting = [a for a, s in entry.alleles.items() if s.state == "canary"]
+    assert len(waiting) == 1 and waiting[0] not in entry.stack
     assert genome.target(phenostore.phenotype_ref("dell_r740")) != tip
     branch = genome.repo.references["refs/heads/sggit/promote/dell_r740/mac_preserve"].peel()
     assert branch.parents[0].id == genome.target(phenostore.phenotype_ref("dell_r740"))

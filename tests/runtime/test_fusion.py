@@ -25,7 +25,7 @@ from sggit.runtime import fusion
 from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
 from sggit.runtime.session import mock_description
-from tests.runtime.helpers import add_allele
+from tests.runtime.helpers import add_allele, without_reexpression
 
 MGMT = {"management_bridge": "mgmt", "uplink_interface": "eno1"}
 
@@ -173,6 +173,7 @@ def test_breathe_in_breathe_out(project: Path, pool: WorkerPool, tmp_path: Path)
     picky = add_allele(genome, "mac_preserve", PICKY_MAC, state="dominant")
     for allele in phenostore.read_phenotype(genome, "dell_r740").locus("mac_preserve").stack[1:]:
         phenostore.demote(genome, "dell_r740", "mac_preserve", allele)
+    without_reexpression(genome)
     fixtures = tmp_path / "fixtures" / "mac_preserve"
     fixtures.mkdir(parents=True)
     (fixtures / "fix.py").write_text(FIXED_MAC)
