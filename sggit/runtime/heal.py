@@ -22,7 +22,6 @@ from sggit.engines.base import Case, Engine, MutationContext, NoEngine, Proposal
 from sggit.errors import UsageError
 from sggit.genes import source_problems
 from sggit.genome.alleles import alleles_at
-from sggit.genome.sync import pending_records
 from sggit.runtime import lifecycle
 from sggit.runtime.evaluate import SandboxEvaluator, focus
 from sggit.runtime.organism import Organism
@@ -93,16 +92,21 @@ class HealReport:
 
 
 def recorded_failures(organism: Organism, locus: str, limit: int = MAX_RECORDED_FAILURES) -> list[tuple[dict[str, Any], str]]:
-    """Distinct (input, error) pairs of this locus's failed immediate records, newest first."""
+    """Distinct (input, error) pairs of this locus's recorded failures, newest first.
+
+    The full record: every host's synced notes plus this host's unsynced journal,
+    immediate and convergence failures alike, so `sggit sync` never hides a case.
+    """
+    failures = [f for c in organism.counters().values() if c.locus == locus for f in c.failures]
     seen: set[str] = set()
     out: list[tuple[dict[str, Any], str]] = []
-    for r in reversed(pending_records(organism.genome)):
-        if r.locus != locus or r.ok or r.timescale != "immediate" or not isinstance(r.input, dict):
+    for f in sorted(failures, key=lambda f: f.time, reverse=True):
+        if not isinstance(f.input, dict):
             continue
-        key = json.dumps(r.input, sort_keys=True, default=str)
+        key = json.dumps(f.input, sort_keys=True, default=str)
         if key not in seen and len(out) < limit:
             seen.add(key)
-            out.append((r.input, r.error or "failed"))
+            out.append((f.input, f.error if f.timescale == "immediate" else f"convergence: {f.error}"))
     return out
 
 

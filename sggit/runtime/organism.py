@@ -29,7 +29,7 @@ from sggit.genome.lineage import Failure, Lineage, read_lineage
 from sggit.genome.mutations import record_proposal
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
-from sggit.genome.sync import journal, live_counters, pending_records
+from sggit.genome.sync import host_streak, journal, live_counters, pending_records
 from sggit.kernel.api import Kernel
 from sggit.kernel.dispatch import kernel_lock, make_handler
 from sggit.kernel.mock import MockKernel
@@ -458,8 +458,10 @@ class Organism:
         self.append(Record(allele=attempt.allele, locus=gene.name, ok=immediate_ok, timescale="immediate", error=None if immediate_ok else attempt.error, input=data))
         if attempt.convergence is not None:
             self.append(Record(allele=attempt.allele, locus=gene.name, ok=attempt.convergence, timescale="convergence", error=None if attempt.convergence else attempt.error, input=data))
-        if not attempt.ok:
+        if not attempt.ok or attempt.convergence is False:
+            # A convergence failure counts however the verify ran: in this call, from a due check, or fed later.
             self.consider_demotion(gene.name, attempt.allele)
+        if not attempt.ok:
             return
         if gene.family == "configuration":
             self.producers.record(gene.name, data, attempt.allele)
@@ -685,7 +687,7 @@ class Organism:
         """Consecutive failures of an allele since its last success, as this host saw them."""
         with self._lock:
             if self._streaks is None:
-                self._streaks = failure_streaks(pending_records(self.genome))
+                self._streaks = failure_streaks(pending_records(self.genome), base=lambda a: host_streak(self.genome, a))
             return self._streaks.get(allele, 0)
 
     def consider_demotion(self, locus: str, allele: str) -> None:

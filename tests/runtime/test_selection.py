@@ -153,3 +153,67 @@ def test_re_expression_can_be_turned_off_per_phenotype(here: Path) -> None:
                                    "--input", '{"bridge_name": "z9", "interfaces": []}'])
     assert out.exit_code != 0 and not json.loads(out.stdout)["ok"]
     assert [r.allele for r in pending_records(genome) if r.locus == "bridge_create" and r.timescale == "immediate"] == [not_z]
+
+
+def _stack(genome: Genome, locus: str) -> list[str]:
+    return phenostore.read_phenotype(genome, "dell_r740").locus(locus).stack
+
+
+@pytest.mark.parametrize("sync_after", [None, 1, 2])
+def test_sync_between_failures_changes_no_decision(here: Path, sync_after: int | None) -> None:
+    genome = Genome.open(here)
+    broken = add_allele(genome, "bridge_create", RAISES, state="dominant")
+    for i in range(3):
+        sg("run", "bridge_create", "--phenotype", "dell_r740", "--input", json.dumps({"bridge_name": f"br{i}", "interfaces": []}))
+        if sync_after == i + 1:
+            sg("sync")
+    assert _stack(genome, "bridge_create")[0] != broken
+    assert _stack(genome, "bridge_create")[-1] == broken
+    demotion = phenostore.history(genome, "dell_r740", limit=1)[0]
+    assert demotion.trailers["Sggit-Action"] == "demote" and demotion.trailers["Sggit-Allele"] == broken
+
+
+# Reports success and builds nothing: every verify (check_link_state on the bridge) comes back unhealthy.
+LIAR = (
+    "import json\n\n"
+    "def execute(input_json):\n"
+    "    data = json.loads(input_json)\n"
+    "    return json.dumps({'success': True, 'resources_created': [data['bridge_name']], 'error': None})\n"
+)
+
+
+def test_a_low_risk_allele_that_never_converges_is_demoted_in_the_default_run_mode(here: Path) -> None:
+    genome = Genome.open(here)
+    liar = add_allele(genome, "bridge_create", LIAR, state="dominant")
+    for i in range(3):
+        out = json.loads(sg("run", "bridge_create", "--phenotype", "dell_r740",
+                            "--input", json.dumps({"bridge_name": f"lie{i}", "interfaces": []})).output)
+        assert out["ok"]  # low risk: the output stands, convergence is judged after the fact
+    convergence = [r for r in pending_records(genome) if r.allele == liar and r.timescale == "convergence"]
+    assert len(convergence) == 3 and not any(r.ok for r in convergence)
+    assert _stack(genome, "bridge_create")[0] != liar
+    assert phenostore.history(genome, "dell_r740", limit=1)[0].trailers["Sggit-Allele"] == liar
+
+
+def test_heal_sees_failures_after_sync_and_convergence_failures(here: Path) -> None:
+    from sggit.contract.tree import load_tree
+    from sggit.kernel.mock import MockKernel
+    from sggit.runtime.heal import recorded_failures
+    from sggit.runtime.organism import Organism
+    from sggit.runtime.sandbox import SandboxConfig, WorkerPool
+    from sggit.runtime.session import mock_description
+
+    genome = Genome.open(here)
+    broken = add_allele(genome, "bridge_create", RAISES, state="dominant")
+    sg("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "brA", "interfaces": []}')
+    sg("sync")
+    liar = add_allele(genome, "bridge_create", LIAR, state="dominant")
+    sg("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "brB", "interfaces": []}')
+    assert not [r for r in pending_records(genome) if r.allele == broken]  # brA's failure is only in the notes now
+    with WorkerPool(SandboxConfig(), size=1) as pool:
+        org = Organism(genome, load_tree(here / "contracts"), "dell_r740", MockKernel(mock_description(genome, "dell_r740")), pool)
+        cases = recorded_failures(org, "bridge_create")
+    inputs = {c[0]["bridge_name"]: c[1] for c in cases}
+    assert "this allele is broken" in inputs["brA"]
+    assert inputs["brB"].startswith("convergence: ")
+    assert liar != broken
