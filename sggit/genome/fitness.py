@@ -40,6 +40,27 @@ class LastFailure(BaseModel):
         return json.dumps(self.input, sort_keys=True, default=str) + "\0" + self.timescale
 
 
+MAX_SAMPLE = 16
+
+
+class Sample(BaseModel):
+    """An input an allele handled successfully: the regression sample its successors must agree on."""
+
+    time: float
+    input: Any = None
+
+    def key(self) -> str:
+        return json.dumps(self.input, sort_keys=True, default=str)
+
+
+def _recent_samples(*lists: list[Sample]) -> list[Sample]:
+    latest: dict[str, Sample] = {}
+    for x in sorted((x for group in lists for x in group), key=lambda x: x.time):
+        latest.pop(x.key(), None)
+        latest[x.key()] = x
+    return list(latest.values())[-MAX_SAMPLE:]
+
+
 def _recent_failures(*lists: list[LastFailure]) -> list[LastFailure]:
     """Newest failure per distinct (input, timescale), at most MAX_FAILURES of them, oldest first."""
     latest: dict[str, LastFailure] = {}
@@ -65,6 +86,8 @@ class Counters(BaseModel):
     last_failure: LastFailure | None = None
     failures: list[LastFailure] = Field(default_factory=list)
     """Recent distinct failing inputs, kept through sync so `heal` and the regression set still see them."""
+    accepted: list[Sample] = Field(default_factory=list)
+    """A bounded sample of distinct inputs handled successfully, kept in the notes so it travels with the genome."""
     streak: int = 0
     """Failures since the last good invocation, as this host saw them: survives sync, so demotion does not
     depend on when the journal was folded. Not additive across hosts (a sum keeps the larger)."""
@@ -87,6 +110,7 @@ class Counters(BaseModel):
             last_time=max(self.last_time, other.last_time),
             last_failure=max(failures, key=lambda f: f.time) if failures else None,
             failures=_recent_failures(self.failures, other.failures),
+            accepted=_recent_samples(self.accepted, other.accepted),
             streak=max(self.streak, other.streak),
         )
 
@@ -170,6 +194,8 @@ def fold(records: Iterable[Record], host: str | None = None) -> dict[str, Counte
             c.resilience_ok += int(r.ok)
         c.last_time = max(c.last_time, r.time)
         c.locus = c.locus or r.locus
+        if r.ok and r.timescale == "immediate" and isinstance(r.input, dict):
+            c.accepted = _recent_samples(c.accepted, [Sample(time=r.time, input=r.input)])
         if not r.ok and r.timescale != "resilience":
             failure = LastFailure(time=r.time, error=r.error or "failed", host=host, input=r.input, timescale=r.timescale)
             c.failures = _recent_failures(c.failures, [failure])

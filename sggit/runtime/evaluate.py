@@ -118,6 +118,29 @@ class SandboxEvaluator(Evaluator):
                 return None
         return verdict
 
+    def outcome_of(self, gene: n.Gene, source: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        """What `source` returns for `data` on a clean host (a copy of the host now, without one), when that is
+        a valid output of the contract, whether it reports success or not; None otherwise."""
+        factory = self.fresh_factory or self.kernel_factory
+        handler = make_handler(factory(), UndoLog())
+        outcome = self.pool.run(allele_id(source), source, json.dumps(data), handler=handler, timeout=self.timeout)
+        if not outcome.ok:
+            return None
+        try:
+            value = json.loads(outcome.output or "null")
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(value, dict) or Validator(gene.gives, gene.types).validate(value)[1]:
+            return None
+        return value
+
+    def output_of(self, gene: n.Gene, source: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        """The reference output a successor is compared with: `outcome_of`, where it is a success."""
+        value = self.outcome_of(gene, source, data)
+        if value is None or value.get("error") is not None or value.get("success", True) is False:
+            return None
+        return value
+
     def evaluate(self, sources: list[str], cases: list[Case]) -> list[Evaluation]:
         gene = self._gene()
 

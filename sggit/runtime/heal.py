@@ -22,7 +22,7 @@ from sggit.engines.base import Case, Engine, MutationContext, NoEngine, Proposal
 from sggit.errors import UsageError
 from sggit.genes import source_problems
 from sggit.genome.alleles import alleles_at
-from sggit.runtime import lifecycle
+from sggit.runtime import lifecycle, regression
 from sggit.runtime.evaluate import SandboxEvaluator, focus
 from sggit.runtime.organism import Organism
 from sggit.runtime.promotion import Promotion, Written, write_promotion
@@ -94,13 +94,13 @@ class HealReport:
 def recorded_failures(organism: Organism, locus: str, limit: int = MAX_RECORDED_FAILURES) -> list[tuple[dict[str, Any], str]]:
     """Distinct (input, error) pairs of this locus's recorded failures, newest first.
 
-    The full record: every host's synced notes plus this host's unsynced journal,
-    immediate and convergence failures alike, so `sggit sync` never hides a case.
+    The full record, so `sggit sync` never hides a case; immediate and convergence
+    failures alike.
     """
-    failures = [f for c in organism.counters().values() if c.locus == locus for f in c.failures]
+    failures = sorted(regression.locus_failures(organism, locus), key=lambda f: f.time, reverse=True)
     seen: set[str] = set()
     out: list[tuple[dict[str, Any], str]] = []
-    for f in sorted(failures, key=lambda f: f.time, reverse=True):
+    for f in failures:
         if not isinstance(f.input, dict):
             continue
         key = json.dumps(f.input, sort_keys=True, default=str)
@@ -111,7 +111,7 @@ def recorded_failures(organism: Organism, locus: str, limit: int = MAX_RECORDED_
 
 
 def heal_cases(gene: n.Gene, failures: list[tuple[dict[str, Any], str]]) -> list[Case]:
-    cases = [Case(input=e.input, expected=e.output, kind="example") for e in gene.examples]
+    cases = regression.example_cases(gene)
     known = {json.dumps(c.input, sort_keys=True, default=str) for c in cases}
     for inp, _ in failures:
         if json.dumps(inp, sort_keys=True, default=str) not in known:
@@ -132,16 +132,18 @@ def heal(organism: Organism, locus: str, engine: Engine, *, rounds: int = 3, cou
         raise UsageError("heal needs a mutation engine", hint="choose --engine auto, gp, anthropic or fixture")
     entry = organism.phenotype().locus(locus)
     parent = entry.dominant or (entry.stack[0] if entry.stack else None) or next(iter(alleles_at(organism.genome, locus)), None)
-    failures = recorded_failures(organism, locus)
+    judge = SandboxEvaluator(
+        organism.pool, lifecycle.shadow_kernels(organism), gene=gene, timeout=min(organism.timeout, 2.0),
+        fresh_factory=lifecycle.fresh_kernels(organism),
+    )
+    _, keep = regression.classify_failures(organism, gene, parent, judge)
+    declared = {json.dumps(c.input, sort_keys=True, default=str) for c in keep}
+    failures = [(i, e) for i, e in recorded_failures(organism, locus) if json.dumps(i, sort_keys=True, default=str) not in declared]
     cases = heal_cases(gene, failures)
     report = HealReport(locus=locus, phenotype=organism.phenotype_name, parent=parent, cases=len(cases))
     if not cases:
         raise UsageError(f"nothing to heal {locus} against: its contract has no examples and no failure is recorded",
                          hint="add `examples:` to the contract, or run it until it fails")
-    judge = SandboxEvaluator(
-        organism.pool, lifecycle.shadow_kernels(organism), gene=gene, timeout=min(organism.timeout, 2.0),
-        fresh_factory=lifecycle.fresh_kernels(organism),
-    )
     if parent is not None:
         base = judge.evaluate([organism.source(parent)], cases)[0]
         if base.passed == base.total:
@@ -150,6 +152,8 @@ def heal(organism: Organism, locus: str, engine: Engine, *, rounds: int = 3, cou
         first_error = next((e for e in base.errors if e), "failed")
     else:
         first_error = "no allele is expressed"
+    cases = cases + regression.guard_cases(organism, gene, parent, cases, judge, keep=keep)
+    report.cases = len(cases)
     failing_input = failures[0][0] if failures else cases[0].input
     brief = organism.brief(gene)
     context = MutationContext(

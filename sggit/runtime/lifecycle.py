@@ -25,6 +25,7 @@ from sggit.genome.sync import pending_records
 from sggit.kernel.api import Kernel
 from sggit.kernel.dispatch import kernel_lock
 from sggit.kernel.mock import MockKernel
+from sggit.runtime import regression
 from sggit.runtime.evaluate import SandboxEvaluator
 from sggit.runtime.review import EVOLVED_ORIGINS
 from sggit.runtime.safety import policy_for
@@ -134,8 +135,13 @@ def admit(
     cases: list[Case] | None = None,
     keep_canary: bool = True,
     kernels: Callable[[], Kernel] | None = None,
+    parent: str | None = None,
 ) -> Passage:
     """Take a registered allele as far as its locus's risk lets it go by itself.
+
+    Every level first screens the allele on the regression set against `parent`
+    (`screen`): the contract's examples, the parent's declared failures, and
+    agreement with the parent on inputs it handled.
 
     The risk table decides the way in: `shadow_first` replays the failing input
     and recent accepted inputs on a copy of the live host before any real run;
@@ -149,8 +155,14 @@ def admit(
     policy = policy_for(gene.risk)
     passage = Passage(allele=allele, locus=locus, state="shadow")
     set_state(organism, locus, allele, "shadow")
+    source = allele_source(organism.genome, allele).decode("utf-8")
+    if cases is None:
+        problem = screen(organism, gene, source, parent)
+        if problem is not None:
+            passage.shadow_errors = [problem]
+            passage.events.append(f"{allele[:7]} stays shadow at {locus}: {problem}")
+            return passage
     if policy.shadow_first:
-        source = allele_source(organism.genome, allele).decode("utf-8")
         passage.shadow_errors = shadow_replay(organism, gene, source, cases if cases is not None else replay_cases(organism, gene, data), kernels)
         failed = [e for e in passage.shadow_errors if e is not None]
         if failed:
@@ -176,6 +188,19 @@ def admit(
     passage.state = "recessive"
     passage.events.append(f"{allele[:7]} passed its first run at {locus}: now recessive")
     return passage
+
+
+def screen(organism: Organism, gene: n.Gene, source: str, parent: str | None) -> str | None:
+    """None when `source` passes the locus's regression set on the phenotype's clean hardware, else why not."""
+    judge = SandboxEvaluator(organism.pool, fresh_kernels(organism), gene=gene, timeout=organism.timeout, parallel=1,
+                             fresh_factory=fresh_kernels(organism))
+    cases = regression.example_cases(gene)
+    cases += regression.guard_cases(organism, gene, parent, cases, judge)
+    for case in cases:
+        error = judge.run_case(gene, source, case)
+        if error is not None:
+            return f"{case.kind} case {json.dumps(case.input, sort_keys=True)[:80]}: {error}"
+    return None
 
 
 def first_run(organism: Organism, gene: n.Gene, allele: str, data: dict[str, Any], *, keep: bool = True) -> Attempt:

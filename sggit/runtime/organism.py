@@ -806,7 +806,7 @@ class Organism:
                 self.events.append(f"{self.engine.name} proposed an invalid allele for {gene.name}: {problems[0]}")
                 continue
             registered = self.register_mutant(gene, proposal, context, parent.allele if parent else None)
-            passage = lifecycle.admit(self, gene, registered, data)
+            passage = lifecycle.admit(self, gene, registered, data, parent=parent.allele if parent else None)
             self.events.extend(passage.events)
             attempt = passage.canary or Attempt(
                 locus=gene.name, allele=registered, ok=False, origin="shadow", kind="shadow",

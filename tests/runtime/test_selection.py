@@ -217,3 +217,77 @@ def test_heal_sees_failures_after_sync_and_convergence_failures(here: Path) -> N
     assert "this allele is broken" in inputs["brA"]
     assert inputs["brB"].startswith("convergence: ")
     assert liar != broken
+
+
+SEED_BUT_NO_Z = (
+    "import json\nimport gene_sdk\n\n"
+    "def execute(input_json):\n"
+    "    data = json.loads(input_json)\n"
+    "    name = data['bridge_name']\n"
+    "    if name.startswith('z'):\n"
+    "        return json.dumps({'success': False, 'resources_created': [], 'error': 'cannot name a bridge ' + name})\n"
+    "    existing = {l['name']: l for l in gene_sdk.list_links()}\n"
+    "    if name in existing:\n"
+    "        return json.dumps({'success': False, 'resources_created': [], 'error': 'bridge already exists: ' + name})\n"
+    "    for nic in data.get('interfaces', []):\n"
+    "        if nic not in existing:\n"
+    "            return json.dumps({'success': False, 'resources_created': [], 'error': 'interface not found: ' + nic})\n"
+    "    gene_sdk.create_bridge(name)\n"
+    "    for nic in data.get('interfaces', []):\n"
+    "        gene_sdk.add_port(name, nic)\n"
+    "    return json.dumps({'success': True, 'resources_created': [name], 'error': None})\n"
+)
+# "Repairs" that pass the failing case and the example but break what the parent got right.
+SKIPS_THE_INTERFACE_CHECK = (
+    "import json\nimport gene_sdk\n\n"
+    "def execute(input_json):\n"
+    "    data = json.loads(input_json)\n"
+    "    gene_sdk.create_bridge(data['bridge_name'])\n"
+    "    return json.dumps({'success': True, 'resources_created': [data['bridge_name']], 'error': None})\n"
+)
+FORGETS_THE_PORTS = SEED_BUT_NO_Z.replace("    if name.startswith('z'):\n        return json.dumps({'success': False, 'resources_created': [], 'error': 'cannot name a bridge ' + name})\n", "").replace(
+    "    for nic in data.get('interfaces', []):\n        gene_sdk.add_port(name, nic)\n", "").replace("'resources_created': [name]", "'resources_created': [name] + ['ports-skipped'] * len(data.get('interfaces', []))")
+REAL_FIX = SEED_BUT_NO_Z.replace("    if name.startswith('z'):\n        return json.dumps({'success': False, 'resources_created': [], 'error': 'cannot name a bridge ' + name})\n", "")
+
+
+def test_a_repair_must_keep_declared_failures_and_agree_with_its_parent(here: Path, tmp_path: Path) -> None:
+    genome = Genome.open(here)
+    parent = add_allele(genome, "bridge_create", SEED_BUT_NO_Z, state="dominant")
+    without_reexpression(genome)
+    for body in ({"bridge_name": "brP", "interfaces": ["eno1"]},      # the parent handles it: an agreement sample
+                 {"bridge_name": "brQ", "interfaces": ["nope0"]},     # interface not found: a declared failure
+                 {"bridge_name": "z9", "interfaces": []}):            # the parent's bug
+        CliRunner().invoke(cli, ["run", "bridge_create", "--phenotype", "dell_r740", "--no-wait", "--input", json.dumps(body)])
+    fx = tmp_path / "fx" / "bridge_create"
+    fx.mkdir(parents=True)
+    (fx / "1-skips.py").write_text(SKIPS_THE_INTERFACE_CHECK)
+    (fx / "2-forgets.py").write_text(FORGETS_THE_PORTS)
+    (fx / "3-fix.py").write_text(REAL_FIX)
+    out = sg("heal", "bridge_create", "--phenotype", "dell_r740", "--engine", "fixture", "--fixture-dir", str(tmp_path / "fx")).output
+    entry = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create")
+    winner = entry.dominant
+    assert winner != parent
+    from sggit.genome.alleles import allele_source
+    assert allele_source(genome, winner).decode() == REAL_FIX
+    # the first two were judged on the guards and turned down, each for what it broke
+    assert "1-skips.py\n     first failure: success: expected false, got true" in out
+    assert '2-forgets.py\n     first failure: resources_created: expected ["brP"]' in out
+
+
+def test_a_mutant_offered_during_a_run_is_screened_on_the_same_guards(here: Path, tmp_path: Path) -> None:
+    genome = Genome.open(here)
+    add_allele(genome, "bridge_create", SEED_BUT_NO_Z, state="dominant")
+    without_reexpression(genome)
+    for stack_allele in phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create").stack[1:]:
+        phenostore.set_lifecycle(genome, "dell_r740", "bridge_create", stack_allele, "deprecated")
+    sg("run", "bridge_create", "--phenotype", "dell_r740", "--no-wait", "--input", '{"bridge_name": "brP", "interfaces": ["eno1"]}')
+    fx = tmp_path / "fx" / "bridge_create"
+    fx.mkdir(parents=True)
+    (fx / "forgets.py").write_text(FORGETS_THE_PORTS)
+    out = CliRunner().invoke(cli, ["run", "bridge_create", "--phenotype", "dell_r740", "--no-wait", "--engine", "fixture",
+                                   "--fixture-dir", str(tmp_path / "fx"), "--input", '{"bridge_name": "z9", "interfaces": []}'])
+    assert out.exit_code != 0 and not json.loads(out.stdout)["ok"]
+    entry = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create")
+    mutant = next(a for a in entry.alleles if read_lineage(genome, a).origin == "mutation")  # type: ignore[union-attr]
+    assert entry.alleles[mutant].state == "shadow"
+    assert not [r for r in pending_records(genome) if r.allele == mutant]  # never ran for real
