@@ -71,7 +71,7 @@ class _Checker:
             base = f.type.base_name()
             if base not in n.BASE_TYPES and base not in types:
                 known = list(n.BASE_TYPES) + list(types)
-                self.error(f.type, f"unknown type {base}", _suggest(base, known) or "base types are string, int, float, bool and json; declare others under `types:`")
+                self.error(f.type, f"unknown type {base}", _suggest(base, known) or "base types are string, int, float, bool, json and object; declare others under `types:`")
                 continue
             if f.default is not None:
                 if n.iter_refs(f.default):
@@ -81,6 +81,19 @@ class _Checker:
                 for p in problems:
                     where = f" at {p.path}" if p.path else ""
                     self.error(f.default, f"default of {f.name} does not match its type {f.type.render()}{where}: {p.message}")
+
+    def connects(self, owner: n.Gene | n.Pathway | n.Topology) -> None:
+        """Each `connects:` line marks one of the inputs as naming an external resource."""
+        takes = [f.name for f in owner.takes]
+        seen: set[str] = set()
+        for c in owner.connects:
+            if c.name in seen:
+                self.error(c, f"{c.name} is listed twice in connects")
+                continue
+            seen.add(c.name)
+            if c.name not in takes:
+                hint = _suggest(c.name, takes) or "a connects: line names an input declared under takes:"
+                self.error(c, f"connects names {c.name}, which {owner.name} does not take", hint)
 
     def refs(self, value: n.Value, scope: _Scope) -> None:
         for ref in n.iter_refs(value):
@@ -202,6 +215,9 @@ class _Checker:
                 self.error(feed, f"unknown timescale `{feed.timescale}`", _suggest(feed.timescale, n.TIMESCALES) or f"one of: {', '.join(n.TIMESCALES)}")
         if gene.verify is not None:
             self.verify(gene.verify, _Scope({f.name for f in gene.takes} | gives))
+        if gene.verifies and gene.family not in (None, "diagnostic"):
+            self.error(gene.verifies[0], f"prose bullets in `verify:` describe what a diagnostic checks; {gene.name} is a {gene.family} gene", "move the prose to `after:`, or write checks and a `within` window")
+        self.connects(gene)
 
     def examples(self, gene: n.Gene) -> None:
         from sggit.contract.validate import Validator
@@ -267,6 +283,7 @@ class _Checker:
             else:
                 self.call(body, scope)
         self.requirements(pathway, steps)
+        self.connects(pathway)
         if pathway.verify is not None:
             # verify runs after every step, so it may read any step's output
             self.verify(pathway.verify, _Scope(set(takes), steps, None))
@@ -345,6 +362,7 @@ class _Checker:
                             self.error(value, f"resource {res.name} cannot refer to itself")
         if topo.verify is not None:
             self.verify(topo.verify, scope)
+        self.connects(topo)
         self.policies(topo.on_failure)
 
     def phenotype(self, ph: n.Phenotype) -> None:

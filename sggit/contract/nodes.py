@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 FAMILIES = ("configuration", "diagnostic", "transform")
 RISKS = ("none", "low", "medium", "high", "critical")
 TIMESCALES = ("immediate", "convergence", "resilience")
-BASE_TYPES = ("string", "int", "float", "bool", "json")
+BASE_TYPES = ("string", "int", "float", "bool", "json", "object")
 POLICIES = (
     "rollback completed steps",
     "rollback all",
@@ -187,6 +187,14 @@ class Feed(Node):
     timescale: str
 
 
+class Connect(Node):
+    """`url  https  "CSV endpoint"`: the input `url` names an external resource reached over https."""
+
+    name: str
+    protocol: str
+    description: str | None = None
+
+
 class Example(Node):
     input: dict[str, Any]
     output: dict[str, Any]
@@ -268,6 +276,7 @@ class Policy(Node):
 class Gene(Node):
     kind: Literal["gene"] = "gene"
     name: str
+    domain: str | None = None
     family: str | None = None
     risk: str | None = None
     does: Prose | None = None
@@ -280,7 +289,9 @@ class Gene(Node):
     unhealthy_when: list[Bullet] = Field(default_factory=list)
     feeds: list[Feed] = Field(default_factory=list)
     verify: Verify | None = None
+    verifies: list[Bullet] = Field(default_factory=list)
     examples: list[Example] = Field(default_factory=list)
+    connects: list[Connect] = Field(default_factory=list)
     sections: list[str] = Field(default_factory=list)
     positions: dict[str, tuple[int, int]] = Field(default_factory=dict)
     section_lines: dict[str, int] = Field(default_factory=dict)
@@ -348,6 +359,7 @@ class Requirement(Node):
 class Pathway(Node):
     kind: Literal["pathway"] = "pathway"
     name: str
+    domain: str | None = None
     risk: str | None = None
     does: Prose | None = None
     takes: list[FieldDecl] = Field(default_factory=list)
@@ -356,6 +368,7 @@ class Pathway(Node):
     requires: list[Requirement] = Field(default_factory=list)
     verify: Verify | None = None
     on_failure: list[Policy] = Field(default_factory=list)
+    connects: list[Connect] = Field(default_factory=list)
     sections: list[str] = Field(default_factory=list)
     positions: dict[str, tuple[int, int]] = Field(default_factory=dict)
     section_lines: dict[str, int] = Field(default_factory=dict)
@@ -395,12 +408,14 @@ class Resource(Node):
 class Topology(Node):
     kind: Literal["topology"] = "topology"
     name: str
+    domain: str | None = None
     risk: str | None = None
     does: Prose | None = None
     takes: list[FieldDecl] = Field(default_factory=list)
     has: list[Resource] = Field(default_factory=list)
     verify: Verify | None = None
     on_failure: list[Policy] = Field(default_factory=list)
+    connects: list[Connect] = Field(default_factory=list)
     sections: list[str] = Field(default_factory=list)
     positions: dict[str, tuple[int, int]] = Field(default_factory=dict)
     section_lines: dict[str, int] = Field(default_factory=dict)
