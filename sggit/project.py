@@ -169,6 +169,8 @@ def check_phenotype_file(path: Path, tree: ContractTree | None) -> list[Diagnost
     if tree is None:
         return out
     topo = tree.topologies.get(topology)
+    if topo is None and tree.is_unparsed(topology):
+        return out
     if topo is None:
         import difflib
 
@@ -192,7 +194,7 @@ def check_allele_file(path: Path, tree: ContractTree | None) -> list[Diagnostic]
         for p in source_problems(source)
     ]
     locus = _locus_of(path)
-    if tree is not None and locus is not None and locus not in tree.genes:
+    if tree is not None and locus is not None and locus not in tree.genes and not tree.is_unparsed(locus):
         import difflib
 
         close = difflib.get_close_matches(locus, list(tree.genes), n=1)

@@ -168,7 +168,8 @@ class _Checker:
             elif isinstance(item, n.Check):
                 gene = self.tree.genes.get(item.locus)
                 if gene is None:
-                    self.error(item, f"unknown locus {item.locus} in verify", _suggest(item.locus, self.tree.genes))
+                    if not self.tree.is_unparsed(item.locus):
+                        self.error(item, f"unknown locus {item.locus} in verify", _suggest(item.locus, self.tree.genes))
                     continue
                 if gene.family not in (None, "diagnostic"):
                     self.error(item, f"verify runs diagnostics; {gene.name} is a {gene.family} gene")
@@ -208,7 +209,8 @@ class _Checker:
                 self.error(feed, "only diagnostic genes feed fitness", "move `feeds:` to the diagnostic that observes this gene")
             target = self.tree.genes.get(feed.locus)
             if target is None:
-                self.error(feed, f"unknown locus {feed.locus} in feeds", _suggest(feed.locus, self.tree.genes))
+                if not self.tree.is_unparsed(feed.locus):
+                    self.error(feed, f"unknown locus {feed.locus} in feeds", _suggest(feed.locus, self.tree.genes))
             elif target.family == "diagnostic":
                 self.error(feed, f"{feed.locus} is a diagnostic; feeds score configuration genes")
             if feed.timescale not in n.TIMESCALES:
@@ -293,12 +295,16 @@ class _Checker:
         target: n.Gene | n.Pathway | None
         if call.pathway or (either and call.target in self.tree.pathways):
             target = self.tree.pathways.get(call.target)
+            if target is None and self.tree.is_unparsed(call.target):
+                return
             if target is None:
                 hint = "drop the `->`: it runs a pathway, and this is a gene" if call.target in self.tree.genes else _suggest(call.target, self.tree.pathways)
                 self.error(call, f"unknown pathway {call.target}", hint)
                 return
         else:
             target = self.tree.genes.get(call.target)
+            if target is None and self.tree.is_unparsed(call.target):
+                return
             if target is None:
                 hint = f"write `-> {call.target}` to run a pathway" if call.target in self.tree.pathways else _suggest(call.target, self.tree.genes)
                 self.error(call, f"unknown locus {call.target}", hint)
@@ -372,6 +378,8 @@ class _Checker:
         topo = self.tree.topologies.get(ph.topology)
         pos = ph.positions.get("for", (ph.line, ph.column))
         if topo is None:
+            if self.tree.is_unparsed(ph.topology):
+                return
             self.error(pos, f"phenotype {ph.name} is for unknown topology {ph.topology}", _suggest(ph.topology, self.tree.topologies))
             return
         for problem in binding_problems({b.name: literal_value(b.value) for b in ph.bindings if not n.iter_refs(b.value)}, topo):

@@ -450,3 +450,5 @@ class Document(Node):
     path: str
     definitions: list[Definition] = Field(default_factory=list)
     comments: list[Comment] = Field(default_factory=list)
+    # Names of the definitions that did not parse: references to them are not news.
+    unparsed: list[str] = Field(default_factory=list)

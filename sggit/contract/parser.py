@@ -730,6 +730,22 @@ def _chunks(text: str) -> list[tuple[int, str]]:
     return chunks
 
 
+_DEFINITION_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*[ ]+([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def definition_names(text: str) -> list[str]:
+    """The name on each top-level line, read without parsing: what a broken file meant to define."""
+    names = []
+    for _, chunk in _chunks(text):
+        for line in chunk.split("\n"):
+            if line[:1] not in ("", " ", "\t", "\r", "#"):
+                match = _DEFINITION_NAME_RE.match(line)
+                if match:
+                    names.append(match.group(1))
+                break
+    return names
+
+
 _HEADER_RE = re.compile(
     r"^[ ]+(does|takes|gives|types|before|after|fails[ ]+when|unhealthy[ ]+when|feeds|verify|examples"
     r"|steps|requires|on[ ]+failure|has|connects)[ ]*:"
@@ -778,6 +794,7 @@ def parse_collect(text: str, path: str = "<string>") -> tuple[n.Document, list[D
                 col = len(line) - len(stripped) + 1
                 diagnostics.append(Diagnostic(path, i, col, "tab in indentation", "indent with spaces only", line))
         if diagnostics:
+            doc.unparsed = definition_names(text)
             return doc, diagnostics
     for start, chunk in _chunks(text):
         source = "\n" * start + chunk
@@ -792,14 +809,17 @@ def parse_collect(text: str, path: str = "<string>") -> tuple[n.Document, list[D
             except UnexpectedInput as exc:
                 line, column, message, hint = _syntax_diagnostic(exc)
                 diagnostics.append(Diagnostic(path, line, column, message, hint, _line_of(text_lines, line)))
+                doc.unparsed.extend(definition_names(chunk))
                 continue
             except _LocatedError as exc:
                 diagnostics.append(Diagnostic(path, exc.line, exc.column, exc.message, exc.hint, _line_of(text_lines, exc.line)))
+                doc.unparsed.extend(definition_names(chunk))
                 continue
             except VisitError as exc:
                 orig = exc.orig_exc
                 if isinstance(orig, _LocatedError):
                     diagnostics.append(Diagnostic(path, orig.line, orig.column, orig.message, orig.hint, _line_of(text_lines, orig.line)))
+                    doc.unparsed.extend(definition_names(chunk))
                     continue
                 raise
             finally:
