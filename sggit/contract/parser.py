@@ -22,6 +22,7 @@ from lark.lark import PostLex
 
 from sggit.contract import nodes as n
 from sggit.contract.errors import ContractError, Diagnostic
+from sggit.contract.parser_cache import load_parser
 
 
 class _LocatedError(Exception):
@@ -117,17 +118,10 @@ def _positioned(kind: str, value: str, line: int, column: int) -> Token:
     return Token(kind, value, 0, line, column, line, column, 0)
 
 
-_GRAMMAR = resources.files("sggit.contract").joinpath("grammar.lark").read_text(encoding="utf-8")
+_OPTIONS: dict[str, Any] = {"parser": "lalr", "lexer": "contextual", "propagate_positions": True, "maybe_placeholders": False}
 _POSTLEX = _Indenter()
-_LARK = Lark(
-    _GRAMMAR,
-    parser="lalr",
-    lexer="contextual",
-    postlex=_POSTLEX,
-    propagate_positions=True,
-    maybe_placeholders=False,
-)
 _LOCK = threading.Lock()
+_LARK: Lark | None = None
 
 _TERMINAL_NAMES = {
     "NAME": "a name",
@@ -149,9 +143,21 @@ _TERMINAL_NAMES = {
     "ARROW": "`->`",
     "RANGE": "`..`",
 }
-for _term in _LARK.terminals:
-    if _term.name not in _TERMINAL_NAMES and _term.pattern.type == "str":
-        _TERMINAL_NAMES[_term.name] = f"`{_term.pattern.value}`"
+
+
+def _parser() -> Lark:
+    """Loaded on first parse (callers hold _LOCK), so importing this module builds nothing."""
+    global _LARK, _POSTLEX
+    if _LARK is None:
+        grammar = resources.files("sggit.contract").joinpath("grammar.lark").read_text(encoding="utf-8")
+        parser = load_parser(grammar, _POSTLEX, _OPTIONS)
+        for term in parser.terminals:
+            if term.name not in _TERMINAL_NAMES and term.pattern.type == "str":
+                _TERMINAL_NAMES[term.name] = f"`{term.pattern.value}`"
+        _POSTLEX = parser.options.postlex
+        _LARK = parser
+    return _LARK
+
 
 def _describe_expected(expected: set[str]) -> str:
     names = sorted({_TERMINAL_NAMES.get(e, e) for e in expected})
@@ -801,9 +807,10 @@ def parse_collect(text: str, path: str = "<string>") -> tuple[n.Document, list[D
         if not source.endswith("\n"):
             source += "\n"
         with _LOCK:
+            lark_parser = _parser()
             _POSTLEX.comments = []
             try:
-                tree = _LARK.parse(source)
+                tree = lark_parser.parse(source)
                 _BUILD.comment_lines = frozenset(c.line for c in _POSTLEX.comments if c.own_line)
                 definition = _BUILD.transform(tree)
             except UnexpectedInput as exc:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from sggit.contract import nodes as n
 from sggit.contract.errors import ContractError, Diagnostic
-from sggit.contract.parser import definition_names, parse_collect
 
 
 @dataclass
@@ -35,6 +34,8 @@ class ContractTree:
         return Diagnostic(node_path, line, column, message, hint, source)
 
     def add_text(self, text: str, path: str) -> n.Document:
+        from sggit.contract.parser import parse_collect
+
         doc, problems = parse_collect(text, path)
         self.sources[path] = text.split("\n")
         self.diagnostics.extend(problems)
@@ -86,6 +87,8 @@ def sg_files(paths: Iterable[str | Path]) -> list[Path]:
 
 def read_tree(paths: Iterable[str | Path]) -> ContractTree:
     """Parse files without semantic checks; unreadable files become diagnostics."""
+    from sggit.contract.parser import definition_names
+
     tree = ContractTree()
     for path in sg_files(paths):
         try:
