@@ -14,7 +14,6 @@ from sggit.contract.checks import binding_problems, check_tree
 from sggit.contract.errors import Diagnostic
 from sggit.contract.errors import ContractError
 from sggit.contract.fmt import format_document
-from sggit.contract.parser import parse_text
 from sggit.contract.tree import ContractTree, read_tree, sg_files
 from pydantic import ValidationError
 
@@ -218,6 +217,8 @@ class Formatted:
 
 def format_paths(paths: list[Path]) -> list[Formatted]:
     """Every `.sg` file under `paths` rendered in the canonical layout; nothing is written here."""
+    from sggit.contract.parser import parse_text
+
     out: list[Formatted] = []
     for path in sg_files(paths):
         item = Formatted(path)
