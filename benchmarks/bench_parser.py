@@ -46,15 +46,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import lark
+import pytest
 
 from sggit.contract import nodes as n
 from sggit.contract import parser as contract_parser
-from sggit.contract.parser_cache import CACHE_ENV, load_parser, loaded_from_cache
 from sggit.contract.fmt import format_document
 from sggit.contract.parser import parse_text
+from sggit.contract.parser_cache import CACHE_ENV, load_parser, loaded_from_cache
 from sggit.contract.tree import load_tree, sg_files
 
 REPO = Path(__file__).resolve().parent.parent

@@ -41,7 +41,25 @@ _WHERE = {
     "compile_validator": "validate",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "ContractError",
+    "ContractTree",
+    "Diagnostic",
+    "Document",
+    "Gene",
+    "Invalid",
+    "Pathway",
+    "Phenotype",
+    "Topology",
+    "Validator",
+    "Violation",
+    "compile_validator",
+    "format_document",
+    "load_tree",
+    "parse_file",
+    "parse_text",
+    "read_tree",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ are excluded from `semantic()` dumps, which is what "the same contract" means
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -132,7 +132,7 @@ class ListValue(Node):
     items: list[Value]
 
 
-Value = Annotated[Union[Scalar, Word, Template, ListValue], Field(discriminator="kind")]
+Value = Annotated[Scalar | Word | Template | ListValue, Field(discriminator="kind")]
 ListValue.model_rebuild()
 
 
@@ -237,7 +237,7 @@ class Within(Node):
     all: bool = False
 
 
-VerifyItem = Annotated[Union[Check, VerifyFor, Within], Field(discriminator="kind")]
+VerifyItem = Annotated[Check | VerifyFor | Within, Field(discriminator="kind")]
 VerifyFor.model_rebuild()
 
 
@@ -335,7 +335,7 @@ class WhenStep(Node):
     branches: list[Branch]
 
 
-StepBody = Annotated[Union[Call, ForStep, WhenStep], Field(discriminator="kind")]
+StepBody = Annotated[Call | ForStep | WhenStep, Field(discriminator="kind")]
 
 
 class Step(Node):
@@ -436,7 +436,7 @@ class Phenotype(Node):
     section_lines: dict[str, int] = Field(default_factory=dict)
 
 
-Definition = Annotated[Union[Gene, Pathway, Topology, Phenotype], Field(discriminator="kind")]
+Definition = Annotated[Gene | Pathway | Topology | Phenotype, Field(discriminator="kind")]
 
 
 class Comment(Node):

@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 from lark.lark import PostLex
 
 from sggit.contract import nodes as n
@@ -154,7 +160,9 @@ def _parser() -> Lark:
         for term in parser.terminals:
             if term.name not in _TERMINAL_NAMES and term.pattern.type == "str":
                 _TERMINAL_NAMES[term.name] = f"`{term.pattern.value}`"
-        _POSTLEX = parser.options.postlex
+        postlex = parser.options.postlex  # a parser from the cache brings its own
+        assert isinstance(postlex, _Indenter)
+        _POSTLEX = postlex
         _LARK = parser
     return _LARK
 

@@ -11,6 +11,7 @@ so concurrent commands never read half a parser.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -58,12 +59,10 @@ def load_parser(grammar: str, postlex: Any, options: dict[str, Any]) -> lark.Lar
     path = cache_path(grammar, options)
     header = f"sggit-contract-parser {cache_key(grammar, options)}\n".encode()
     if path is not None:
-        try:
-            with path.open("rb") as f:
-                if f.readline() == header:
-                    return lark.Lark.load(f)
-        except Exception:  # noqa: BLE001 - a missing or damaged cache file means: build it
-            pass
+        # a missing, unreadable or damaged cache file means: build the parser
+        with contextlib.suppress(Exception), path.open("rb") as f:
+            if f.readline() == header:
+                return lark.Lark.load(f)
     parser = lark.Lark(grammar, postlex=postlex, **options)
     if path is not None:
         _write(path, header, parser)
@@ -79,10 +78,8 @@ def _write(path: Path, header: bytes, parser: lark.Lark) -> None:
             parser.save(f)
         os.replace(tmp, path)
     except OSError:
-        try:
+        with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
 
 
 def loaded_from_cache(parser: lark.Lark) -> bool:

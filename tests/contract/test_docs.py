@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sggit.cli import cli
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "contract-language.md"
-BLOCKS = re.findall(r"^```sg\n(.*?)^```", DOC.read_text(encoding="utf-8"), flags=re.S | re.M)
+BLOCKS = re.findall(r"^```sg\n(.*?)^```", DOC.read_text(encoding="utf-8"), flags=re.DOTALL | re.MULTILINE)
 
 
 def test_the_page_has_examples() -> None:
