@@ -381,8 +381,24 @@ def reference_gene(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
+@st.composite
+def reference_composite(draw: st.DrawFn) -> str:
+    """A pathway or topology with a domain, reference-form fields and connects."""
+    kind = draw(st.sampled_from(["pathway", "topology"]))
+    lines = [f"{kind} {draw(_NAME)}" + (f" for {draw(_NAME)}" if draw(st.booleans()) else ""), "  risk low", "", "  takes:"]
+    inputs = draw(st.lists(_NAME, min_size=1, max_size=3, unique=True))
+    lines += ["    " + draw(_reference_field(f)) for f in inputs]
+    connected = draw(st.lists(st.sampled_from(inputs), min_size=1, max_size=len(inputs), unique=True))
+    lines += ["", "  connects:"] + [f"    {c}   https" + (f' "{draw(_TEXT)}"' if draw(st.booleans()) else "") for c in connected]
+    if kind == "pathway":
+        lines += ["", "  steps:", f"    1. {draw(_NAME)}"]
+    else:
+        lines += ["", "  has:", "    mgmt:", "      is bridge"]
+    return "\n".join(lines) + "\n"
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(reference_gene(), min_size=1, max_size=3))
+@given(st.lists(st.one_of(reference_gene(), reference_composite()), min_size=1, max_size=3))
 def test_fmt_of_reference_contracts_keeps_the_ast(genes: list[str]) -> None:
     text = "\n".join(genes)
     doc = parse_text(text)
