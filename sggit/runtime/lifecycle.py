@@ -23,7 +23,6 @@ from sggit.genome.alleles import allele_source
 from sggit.genome.lineage import read_lineage
 from sggit.genome.sync import pending_records
 from sggit.kernel.api import Kernel
-from sggit.kernel.dispatch import kernel_lock
 from sggit.kernel.mock import MockKernel
 from sggit.runtime.evaluate import SandboxEvaluator
 from sggit.runtime.safety import policy_for
@@ -110,16 +109,15 @@ def set_state(organism: Organism, locus: str, allele: str, state: str) -> None:
 def canary(organism: Organism, gene: n.Gene, allele: str, data: dict[str, Any], *, keep: bool = True) -> Attempt:
     """One real run in a transaction: undone when it fails, when diagnostics fail, or when `keep` is false."""
     attempt = organism.attempt(gene, allele, data, origin="mutation")
-    undo = attempt.undo_log
+    tx = attempt.transaction
     failed_checks = attempt.ok and attempt.convergence is False
     if failed_checks:
         attempt.ok = False
         attempt.kind = "convergence"
         attempt.error = "canary diagnostics failed: " + "; ".join(d["summary"] for d in attempt.diagnostics if not d["healthy"])
-    if (failed_checks or not keep) and undo is not None and len(undo):
-        with kernel_lock(organism.kernel):
-            attempt.undo_failures = [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(organism.kernel)]
-        attempt.undo_log = None
+    if (failed_checks or not keep) and tx is not None:
+        attempt.undo_failures = tx.undo()
+        attempt.transaction = None
     return attempt
 
 

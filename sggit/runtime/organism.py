@@ -31,9 +31,8 @@ from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.genome.sync import journal, live_counters, pending_records
 from sggit.kernel.api import Kernel
-from sggit.kernel.dispatch import kernel_lock, make_handler
 from sggit.kernel.mock import MockKernel
-from sggit.kernel.undo import UndoLog
+from sggit.kernel.transaction import Transaction
 from sggit.runtime import lifecycle
 from sggit.runtime.arena import FailureStreaks, Thresholds, failure_streaks, promotion_candidate
 from sggit.runtime.pathway import PathwayResult, PathwayRunner, StepOutcome
@@ -75,7 +74,7 @@ class Attempt:
     convergence: bool | None = None
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     origin: str = "stack"
-    undo_log: UndoLog | None = field(default=None, repr=False)
+    transaction: Transaction | None = field(default=None, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -232,11 +231,11 @@ class Organism:
         from sggit.runtime import fusion
 
         pathway = self.tree.pathways[name]
-        undo, handler = self.transaction()
+        tx = self.transaction()
         started = time.perf_counter()
-        outcome = self.pool.run(allele, self.source(allele), json.dumps(values), handler=handler, timeout=self.timeout * max(1, len(pathway.steps)))
+        outcome = self.pool.run(allele, self.source(allele), json.dumps(values), handler=tx.handler, timeout=self.timeout * max(1, len(pathway.steps)))
         attempt = Attempt(locus=name, allele=allele, ok=False, duration_ms=(time.perf_counter() - started) * 1000, origin="fusion")
-        attempt.undo = [e.op for e in undo.entries]
+        attempt.undo = tx.ops
         output: fusion.FusedOutput | None = None
         if outcome.ok:
             try:
@@ -254,18 +253,12 @@ class Organism:
         self._journal.append(Record(allele=allele, locus=name, ok=attempt.ok, timescale="immediate", error=attempt.error, input=values))
         if attempt.ok and output is not None:
             result = fusion.fused_result(pathway, allele, output)
-
-            def rollback() -> list[str]:
-                with kernel_lock(self.kernel):
-                    return [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(self.kernel)]
-
-            if len(undo):
+            rollback = tx.rollback_action()
+            if rollback is not None:
                 first = next(r for r in result.steps if r.status == "ok")
                 first.undo.append(rollback)
             return result
-        if len(undo):
-            with kernel_lock(self.kernel):
-                attempt.undo_failures = [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(self.kernel)]
+        attempt.undo_failures = tx.undo()
         self.decompose(name, allele, attempt.error or "fused gene failed")
         return None
 
@@ -396,31 +389,22 @@ class Organism:
         return StepOutcome(ok=False, error=f"all alleles of {locus} failed ({summary})", allele=failures[-1].allele if failures else None)
 
     def _success(self, gene: n.Gene, attempt: Attempt) -> StepOutcome:
-        undo = attempt.undo_log
-
-        def rollback() -> list[str]:
-            if undo is None:
-                return []
-            with kernel_lock(self.kernel):
-                return [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(self.kernel)]
-
+        rollback = attempt.transaction.rollback_action() if attempt.transaction is not None else None
         self.consider_promotion(gene.name)
-        return StepOutcome(ok=True, output=attempt.output, allele=attempt.allele, rollback=rollback if undo is not None and len(undo) else None, detail=attempt)
+        return StepOutcome(ok=True, output=attempt.output, allele=attempt.allele, rollback=rollback, detail=attempt)
 
-    def transaction(self) -> tuple[UndoLog, Callable[[str, Any, Any], Any]]:
-        """A fresh undo log and the gene_sdk handler that fills it (the dispatcher serialises calls per kernel)."""
-        undo = UndoLog()
-        return undo, make_handler(self.kernel, undo)
+    def transaction(self) -> Transaction:
+        return Transaction(self.kernel)
 
     def attempt(self, gene: n.Gene, allele: str, data: dict[str, Any], *, verify: bool = True, origin: str = "stack", record: bool = True) -> Attempt:
         policy = policy_for(gene.risk)
-        undo, handler = self.transaction()
+        tx = self.transaction()
         started = time.perf_counter()
-        outcome = self.pool.run(allele, self.source(allele), json.dumps(data), handler=handler, timeout=self.timeout)
+        outcome = self.pool.run(allele, self.source(allele), json.dumps(data), handler=tx.handler, timeout=self.timeout)
         attempt = Attempt(locus=gene.name, allele=allele, ok=False, duration_ms=(time.perf_counter() - started) * 1000, origin=origin)
         with self._lock:
             self.trace.append(attempt)
-        attempt.undo = [e.op for e in undo.entries]
+        attempt.undo = tx.ops
         if outcome.ok:
             attempt.ok, attempt.output, attempt.error = _judge(gene, outcome.output, self.validator(gene, "gives"))
             attempt.kind = None if attempt.ok else "bad_output"
@@ -433,11 +417,10 @@ class Organism:
                 attempt.ok = False
                 attempt.error = "convergence check failed: " + "; ".join(d["summary"] for d in attempt.diagnostics if not d["healthy"])
                 attempt.kind = "convergence"
-        if not attempt.ok and (policy.transaction or gene.family == "configuration") and len(undo):
-            with kernel_lock(self.kernel):
-                attempt.undo_failures = [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(self.kernel)]
+        if not attempt.ok and (policy.transaction or gene.family == "configuration"):
+            attempt.undo_failures = tx.undo()
         if attempt.ok:
-            attempt.undo_log = undo
+            attempt.transaction = tx
         if record:
             self.score(gene, attempt, data)
         return attempt
