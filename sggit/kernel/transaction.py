@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from sggit.kernel.api import MUTATING, Kernel, KernelError
 from sggit.kernel.dispatch import Handler, kernel_lock, make_handler, perform
@@ -68,7 +68,7 @@ class Transaction:
         """`undo` when there is something to undo, else None (nothing for a pathway to call back)."""
         return self.undo if len(self.log) else None
 
-    def __enter__(self) -> Transaction:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -70,6 +70,14 @@ def read_only_for(gene: n.Gene | n.Pathway) -> bool:
     return isinstance(gene, n.Gene) and gene.family in READ_ONLY_FAMILIES
 
 
+def checked_input(gene: n.Gene, value: Any) -> tuple[Any, str | None]:
+    """`value` with the defaults of `takes` applied, and why it is invalid (None when it is not)."""
+    data, problems = compile_validator(gene, "takes").validate(value)
+    if problems:
+        return data, "input is invalid: " + "; ".join(str(p) for p in problems[:MAX_VIOLATIONS])
+    return data, None
+
+
 def call_allele(
     pool: Any,
     gene: n.Gene | n.Pathway,
@@ -99,7 +107,9 @@ def judge(
 ) -> Verdict:
     """The verdict on one call; `expected` (an example's output fields) must match where given.
 
-    `gives` is the gene's compiled output validator, for callers that keep one.
+    A configuration gene reporting `success: false` has failed, unless the example
+    expects exactly that (a contract may document its failure modes). `gives` is
+    the gene's compiled output validator, for callers that keep one.
     """
     if not outcome.ok:
         return Verdict(ok=False, error=outcome.message or outcome.error, kind=outcome.error)
@@ -113,7 +123,8 @@ def judge(
     if violations:
         listed = "; ".join(str(v) for v in violations[:MAX_VIOLATIONS])
         return Verdict(ok=False, output=value, error=f"output does not match gives: {listed}", kind="bad_output")
-    if gene.family == "configuration" and isinstance(checked, dict) and checked.get("success") is False:
+    expects_failure = expected is not None and expected.get("success") is False
+    if gene.family == "configuration" and isinstance(checked, dict) and checked.get("success") is False and not expects_failure:
         return Verdict(ok=False, output=checked, error=f"gene reported failure: {checked.get('error') or 'success=false'}", kind="bad_output")
     if expected is not None:
         differs = compare(expected, checked)

@@ -37,6 +37,7 @@ from sggit.genome import phenostore
 from sggit.genome.alleles import register_allele
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
+from sggit.runtime.call import FusedOutput, call_allele, judge
 from sggit.runtime.pathway import PathwayResult, StepReport
 from sggit.runtime.values import evaluate
 
@@ -407,13 +408,6 @@ class Reinforcement:
 # -- running the fused gene's result as a pathway result ----------------------------------
 
 
-class FusedOutput(BaseModel):
-    ok: bool
-    outputs: dict[str, Any] = Field(default_factory=dict)
-    failed_step: int | None = None
-    error: str | None = None
-
-
 def fused_result(pathway: n.Pathway, allele: str, output: FusedOutput) -> PathwayResult:
     """The fused run reported as the step-by-step runner would report it."""
     reports: list[StepReport] = []
@@ -464,26 +458,18 @@ def _snapshot(kernel: Any) -> list[Any]:
     return [sorted((l["name"], l["kind"], l["master"], l["mac"], l["up"]) for l in links), ports]
 
 
-def replay(pool: Any, mechanical: tuple[str, str], candidate: tuple[str, str], inputs: list[dict[str, Any]], kernel_factory: Any, *, timeout: float = 30.0) -> list[ReplayCase]:
+def replay(pool: Any, pathway: n.Pathway, mechanical: tuple[str, str], candidate: tuple[str, str], inputs: list[dict[str, Any]], kernel_factory: Any, *, timeout: float = 30.0) -> list[ReplayCase]:
     """Run both fused genes on each input, each on its own fresh kernel; agree on output and on the kernel they leave."""
-    from sggit.kernel.dispatch import make_handler
-    from sggit.kernel.undo import UndoLog
-
     cases: list[ReplayCase] = []
     for data in inputs:
         seen: list[tuple[Any, Any]] = []
         for allele, source in (mechanical, candidate):
             kernel = kernel_factory()
-            outcome = pool.run(allele, source, json.dumps(data), handler=make_handler(kernel, UndoLog()), timeout=timeout)
-            if not outcome.ok:
-                seen.append((f"{outcome.error}: {outcome.message}", None))
-                continue
-            try:
-                output = FusedOutput.model_validate_json(outcome.output or "")
-            except ValueError as exc:
-                seen.append((f"output is not a fused result: {exc}", None))
-                continue
-            seen.append((output.model_dump(mode="json"), _snapshot(kernel)))
+            verdict = judge(pathway, call_allele(pool, pathway, allele, source, data, kernel, timeout=timeout).outcome)
+            if isinstance(verdict.output, FusedOutput):
+                seen.append((verdict.output.model_dump(mode="json"), _snapshot(kernel)))
+            else:
+                seen.append((verdict.error, None))
         (want, want_kernel), (got, got_kernel) = seen
         if not isinstance(got, dict):
             cases.append(ReplayCase(input=data, ok=False, detail=str(got)))

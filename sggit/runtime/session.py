@@ -19,11 +19,13 @@ from sggit.errors import UsageError
 from sggit.genome import phenostore
 from sggit.genome.repo import Genome
 from sggit.kernel.api import Kernel
-from sggit.kernel.mock import MockDescription, NicSpec, default_description
+from sggit.kernel.mock import default_description
 from sggit.kernel.session import create_mock_state, mock_session, open_kernel
 from sggit.project import CONTRACTS_DIR, find_root
+from sggit.runtime.hosts import mock_description
 from sggit.runtime.organism import Organism
 
+__all__ = ["mock_description"]
 
 
 def read_input(text: str | None) -> Any:
@@ -62,21 +64,6 @@ def choose_phenotype(genome: Genome, name: str | None) -> str:
     if not names:
         raise UsageError("this genome has no phenotype", hint="run `sggit init` first")
     raise UsageError("several phenotypes: choose one with --phenotype", hint=f"known: {', '.join(names)}")
-
-
-def mock_description(genome: Genome, phenotype: str) -> MockDescription:
-    """A simulated host with the phenotype's NICs (every name its bindings list), in order."""
-    pmap = phenostore.read_phenotype(genome, phenotype)
-    names: list[str] = []
-    for value in pmap.bindings.values():
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and item not in names:
-                names.append(item)
-    if not names:
-        return default_description()
-    nics = [NicSpec(name=name, mac=f"aa:bb:cc:dd:00:{i + 1:02x}") for i, name in enumerate(names)]
-    # The host's address is a DHCP lease on its first NIC's MAC, as on a freshly installed server.
-    return MockDescription(nics=nics, leases={nics[0].mac: "192.0.2.10/24"})
 
 
 def mock_state_path(genome: Genome, phenotype: str) -> Path:

@@ -50,7 +50,7 @@ def fixtures(tmp_path: Path, locus: str, *sources: str) -> Path:
     return base
 
 
-def test_the_sandbox_evaluator_applies_the_gp_pass_rule_and_the_contract(project: Path, pool: WorkerPool) -> None:
+def test_the_sandbox_evaluator_judges_as_a_run_does_and_checks_examples(project: Path, pool: WorkerPool) -> None:
     org, _ = organism(project, pool)
     gene = org.tree.genes["bridge_create"]
     seed = org.source(org.phenotype().locus("bridge_create").dominant)
@@ -65,9 +65,9 @@ def test_the_sandbox_evaluator_applies_the_gp_pass_rule_and_the_contract(project
     with focus(gene):
         good, planted = evaluator.evaluate([seed, plant_bug(seed)], cases)
     assert good.results == [True, False, True]
-    assert "reported error: interface not found: nope0" in (good.errors[1] or "")
+    assert good.errors[1] == "gene reported failure: interface not found: nope0"
     assert planted.results == [False, False, False]
-    assert "success: expected true, got false" in (planted.errors[0] or "")
+    assert (planted.errors[0] or "").startswith("gene reported failure: bridge already exists")
     def with_bridge() -> MockKernel:
         kernel = MockKernel()
         kernel.create_bridge("br0")
