@@ -23,7 +23,7 @@ from sggit.genome.init import init_project
 from sggit.genome.repo import Genome
 from sggit.kernel.mock import MockKernel
 from sggit.runtime.evaluate import SandboxEvaluator
-from sggit.runtime.heal import plant_bug
+from sggit.app.scenarios import plant_bug
 from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
 N = 24

@@ -266,9 +266,9 @@ class PromotionFile(BaseModel):
 
 def write_promotions(root: Path, phenotypes: list[str], out: Path) -> list[PromotionFile]:
     """Every pending promotion as a branch commit, with its pull-request body in `out`."""
+    from sggit.app.promotion import pending, write_promotion
     from sggit.fsutil import atomic_write_text
     from sggit.genome import phenostore
-    from sggit.runtime.promotion import pending, write_promotion
 
     genome = Genome.open(root)
     tree = load_tree(root / CONTRACTS_DIR)
