@@ -24,6 +24,7 @@ from sggit.kernel.api import Kernel
 from sggit.runtime import fusion
 from sggit.runtime.attempt import Attempt, Expression
 from sggit.runtime.call import FusedOutput, call_allele, judge
+from sggit.runtime.fusion_source import mechanical_source
 from sggit.runtime.mutation import field_line
 from sggit.runtime.pathway import PathwayResult
 from sggit.runtime.scoring import Scoring
@@ -99,7 +100,7 @@ class FusedPathways:
                 if not stack:
                     raise SggitError(f"cannot fuse {name}: no allele is expressed at {locus}")
                 chosen[locus] = stack[0]
-        source = fusion.mechanical_source(plan, {locus: core.source(a) for locus, a in chosen.items()}, chosen)
+        source = mechanical_source(plan, {locus: core.source(a) for locus, a in chosen.items()}, chosen)
         allele = fusion.register_fused(core.genome, core.phenotype_name, name, source, chosen)
         fusion.Reinforcement(core.genome, core.phenotype_name).reset(name)
         core.events.append(f"fused {name} into {allele[:7]} after {fusion.threshold_for(pmap.settings)} consecutive successes")

@@ -17,6 +17,7 @@ from sggit.contract.tree import ContractTree, load_tree
 from sggit.engines.base import Engine
 from sggit.errors import UsageError
 from sggit.genome import phenostore
+from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.kernel.api import Kernel
 from sggit.kernel.mock import default_description
@@ -132,12 +133,12 @@ def conformance_table(*, root: Path | None = None, locus: str | None = None, phe
     return rows
 
 
-def configured_engine(genome: Genome, phenotype: str, chosen: str | None, default: str = "none") -> str:
+def configured_engine(genome: Genome, pmap: PhenotypeMap, chosen: str | None, default: str = "none") -> str:
     """The engine name in force: the command line, then the phenotype's `[settings] engine`,
     then the repository's `git config sggit.engine`, then `default`."""
     if chosen:
         return chosen
-    setting = phenostore.read_phenotype(genome, phenotype).settings.get("engine")
+    setting = pmap.settings.get("engine")
     if isinstance(setting, str) and setting:
         return setting
     try:
@@ -162,7 +163,7 @@ def engine_for(
     from sggit.runtime.evaluate import SandboxEvaluator
     from sggit.runtime.lifecycle import fresh_kernels, shadow_kernels
 
-    chosen = configured_engine(organism.genome, organism.phenotype_name, name, default)
+    chosen = configured_engine(organism.genome, organism.phenotype(), name, default)
     evaluator = SandboxEvaluator(organism.pool, shadow_kernels(organism), timeout=min(organism.timeout, 2.0), fresh_factory=fresh_kernels(organism))
     engine = make_engine(chosen, state_dir=organism.genome.state_dir / "engines", evaluator=evaluator, fixture_dir=fixture_dir, seed=seed, model=model)
     inner = getattr(engine, "inner", engine)

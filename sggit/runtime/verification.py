@@ -41,7 +41,8 @@ def expand_checks(items: list[n.VerifyItem], names: dict[str, Any]) -> list[tupl
         if isinstance(item, n.Check):
             out.append((item.locus, bind(item.args, names)))
         elif isinstance(item, n.VerifyFor):
-            for value in evaluate(item.iterable, names):
+            values = evaluate(item.iterable, names)
+            for value in values if isinstance(values, list) else [values]:
                 out.extend(expand_checks(item.items, {**names, item.var: value}))
     return out
 
