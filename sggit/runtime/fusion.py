@@ -223,19 +223,6 @@ def _describe(step: n.Step) -> str:
     return describe(step)
 
 
-def compare_outputs(fused: FusedOutput, unfused: PathwayResult) -> list[str]:
-    """Where a fused run and a step-by-step run of the same input disagree (empty when they agree)."""
-    diffs: list[str] = []
-    if fused.ok != unfused.ok:
-        diffs.append(f"fused ok={fused.ok}, step by step ok={unfused.ok}")
-    expected = json.loads(json.dumps(unfused.outputs))
-    got = json.loads(json.dumps(fused.outputs))
-    for key in sorted(set(expected) | set(got)):
-        if expected.get(key) != got.get(key):
-            diffs.append(f"step {key}: fused {got.get(key)!r} != step by step {expected.get(key)!r}")
-    return diffs
-
-
 # -- replay: an optimised fused gene must reproduce the mechanical one ---------------------
 
 

@@ -98,7 +98,7 @@ def test_the_fused_gene_replays_the_pathway_exactly(project: Path, pool: WorkerP
     unfused = org.run_pathway(pathway, inputs)
     assert unfused.ok, json.dumps(unfused.as_json(), indent=1)
     fused = run_fused_directly(org, twin, pathway, inputs)
-    assert fused.ok and fusion.compare_outputs(fused, unfused) == []
+    assert fused.ok and json.loads(json.dumps(fused.outputs)) == json.loads(json.dumps(unfused.outputs))
     assert sorted(l["name"] for l in twin.list_links()) == sorted(l["name"] for l in kernel.list_links())
 
 
