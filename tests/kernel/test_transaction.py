@@ -40,10 +40,9 @@ def test_undo_failures_are_returned_and_kept(mock: MockKernel) -> None:
 
 
 def test_the_block_is_rolled_back_when_it_raises(mock: MockKernel) -> None:
-    with pytest.raises(RuntimeError):
-        with Transaction(mock) as tx:
-            tx.handler("create_bridge", ["br1"], {})
-            raise RuntimeError("the caller broke")
+    with pytest.raises(RuntimeError), Transaction(mock) as tx:
+        tx.handler("create_bridge", ["br1"], {})
+        raise RuntimeError("the caller broke")
     assert "br1" not in names(mock)
     with Transaction(mock) as kept:
         kept.handler("create_bridge", ["br2"], {})
