@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -25,7 +25,9 @@ from sggit.contract import nodes as n
 from sggit.contract.validate import Validator, compile_validator
 from sggit.kernel.api import Kernel
 from sggit.kernel.transaction import Transaction
-from sggit.runtime.sandbox.outcome import GeneOutcome
+
+if TYPE_CHECKING:
+    from sggit.runtime.sandbox.outcome import GeneOutcome
 
 READ_ONLY_FAMILIES = ("diagnostic", "transform")
 MAX_VIOLATIONS = 5
@@ -94,7 +96,7 @@ def call_allele(
     started = time.perf_counter()
     outcome = pool.run(allele, source, json.dumps(data), handler=tx.handler, timeout=timeout)
     if tx.violations:
-        outcome = GeneOutcome(ok=False, error="forbidden", message=tx.violations[0], duration=outcome.duration)
+        outcome = outcome.model_copy(update={"ok": False, "output": None, "error": "forbidden", "message": tx.violations[0]})
     return Call(allele=allele, outcome=outcome, transaction=tx, duration_ms=(time.perf_counter() - started) * 1000)
 
 
