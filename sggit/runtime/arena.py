@@ -74,10 +74,6 @@ def failure_streaks(records: Iterable[Record]) -> FailureStreaks:
     return FailureStreaks(records)
 
 
-def consecutive_failures(records: Iterable[Record], allele: str) -> int:
-    return failure_streaks(records).get(allele, 0)
-
-
 def promotion_candidate(
     counters: Mapping[str, Counters],
     dominant: str | None,

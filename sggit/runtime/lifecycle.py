@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sggit.contract import nodes as n
 from sggit.engines.base import Case
@@ -23,13 +23,11 @@ from sggit.genome.alleles import allele_source
 from sggit.genome.lineage import read_lineage
 from sggit.genome.sync import pending_records
 from sggit.kernel.api import Kernel
-from sggit.kernel.dispatch import kernel_lock
 from sggit.kernel.mock import MockKernel
+from sggit.runtime.attempt import Attempt, Expression
 from sggit.runtime.evaluate import SandboxEvaluator
+from sggit.runtime.hosts import description_of
 from sggit.runtime.safety import policy_for
-
-if TYPE_CHECKING:
-    from sggit.runtime.organism import Attempt, Organism
 
 RECENT_INPUTS = 5
 EVOLVED_ORIGINS = ("mutation", "crossover", "fusion")
@@ -51,7 +49,7 @@ class Passage:
         return self.state in ("recessive", "dominant")
 
 
-def shadow_kernels(organism: Organism) -> Callable[[], Kernel]:
+def shadow_kernels(organism: Expression) -> Callable[[], Kernel]:
     """Fresh kernels for replay: copies of the live mock, or the phenotype's simulated hardware."""
     live = organism.kernel
     if isinstance(live, MockKernel):
@@ -60,15 +58,13 @@ def shadow_kernels(organism: Organism) -> Callable[[], Kernel]:
     return fresh_kernels(organism)
 
 
-def fresh_kernels(organism: Organism) -> Callable[[], Kernel]:
+def fresh_kernels(organism: Expression) -> Callable[[], Kernel]:
     """The phenotype's simulated hardware as it boots: no bridges, bonds or VLANs yet."""
-    from sggit.runtime.session import mock_description
-
-    description = mock_description(organism.genome, organism.phenotype_name)
+    description = description_of(organism.phenotype())
     return lambda: MockKernel(description)
 
 
-def replay_cases(organism: Organism, gene: n.Gene, failing_input: Any, *, limit: int = RECENT_INPUTS) -> list[Case]:
+def replay_cases(organism: Expression, gene: n.Gene, failing_input: Any, *, limit: int = RECENT_INPUTS) -> list[Case]:
     """The failing input, then the latest distinct inputs this locus handled successfully."""
     cases: list[Case] = []
     seen: set[str] = set()
@@ -90,7 +86,7 @@ def replay_cases(organism: Organism, gene: n.Gene, failing_input: Any, *, limit:
     return cases
 
 
-def shadow_replay(organism: Organism, gene: n.Gene, source: str, cases: list[Case], kernels: Callable[[], Kernel] | None = None) -> list[str | None]:
+def shadow_replay(organism: Expression, gene: n.Gene, source: str, cases: list[Case], kernels: Callable[[], Kernel] | None = None) -> list[str | None]:
     """Per case: None if the allele passed it on a throwaway mock kernel, else why not."""
     evaluator = SandboxEvaluator(
         organism.pool, kernels or shadow_kernels(organism), gene=gene, timeout=organism.timeout, parallel=1,
@@ -99,7 +95,7 @@ def shadow_replay(organism: Organism, gene: n.Gene, source: str, cases: list[Cas
     return [evaluator.run_case(gene, source, case) for case in cases]
 
 
-def set_state(organism: Organism, locus: str, allele: str, state: str) -> None:
+def set_state(organism: Expression, locus: str, allele: str, state: str) -> None:
     entry = organism.phenotype().locus(locus)
     if allele not in entry.alleles:
         phenostore.register_in_phenotype(organism.genome, organism.phenotype_name, locus, allele, state)
@@ -107,24 +103,23 @@ def set_state(organism: Organism, locus: str, allele: str, state: str) -> None:
         phenostore.set_lifecycle(organism.genome, organism.phenotype_name, locus, allele, state)
 
 
-def canary(organism: Organism, gene: n.Gene, allele: str, data: dict[str, Any], *, keep: bool = True) -> Attempt:
+def canary(organism: Expression, gene: n.Gene, allele: str, data: dict[str, Any], *, keep: bool = True) -> Attempt:
     """One real run in a transaction: undone when it fails, when diagnostics fail, or when `keep` is false."""
     attempt = organism.attempt(gene, allele, data, origin="mutation")
-    undo = attempt.undo_log
+    tx = attempt.transaction
     failed_checks = attempt.ok and attempt.convergence is False
     if failed_checks:
         attempt.ok = False
         attempt.kind = "convergence"
         attempt.error = "canary diagnostics failed: " + "; ".join(d["summary"] for d in attempt.diagnostics if not d["healthy"])
-    if (failed_checks or not keep) and undo is not None and len(undo):
-        with kernel_lock(organism.kernel):
-            attempt.undo_failures = [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(organism.kernel)]
-        attempt.undo_log = None
+    if (failed_checks or not keep) and tx is not None:
+        attempt.undo_failures = tx.undo()
+        attempt.transaction = None
     return attempt
 
 
 def admit(
-    organism: Organism,
+    organism: Expression,
     gene: n.Gene,
     allele: str,
     data: dict[str, Any],
@@ -135,8 +130,8 @@ def admit(
 ) -> Passage:
     """Take a registered allele as far as recessive, if it earns it.
 
-    Dominance is the arena's call at run time (`Organism.consider_promotion`) or a
-    promotion commit (`sggit.runtime.promotion`), both gated by the locus's risk.
+    Dominance is the arena's call at run time (`Scoring.consider_promotion`) or a
+    promotion commit (`sggit.app.promotion`), both gated by the locus's risk.
     """
     locus = gene.name
     passage = Passage(allele=allele, locus=locus, state="shadow")
