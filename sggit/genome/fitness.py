@@ -176,6 +176,9 @@ class Record(BaseModel):
     timescale: Timescale = "immediate"
     error: str | None = None
     input: Any = None
+    case: Any = None
+    """For an outcome fed by a diagnostic (whose input `input` is), the producer's own input: the case a
+    repair of the producer is judged on."""
     time: float = Field(default_factory=time.time)
 
 
@@ -197,7 +200,8 @@ def fold(records: Iterable[Record], host: str | None = None) -> dict[str, Counte
         if r.ok and r.timescale == "immediate" and isinstance(r.input, dict):
             c.accepted = _recent_samples(c.accepted, [Sample(time=r.time, input=r.input)])
         if not r.ok and r.timescale != "resilience":
-            failure = LastFailure(time=r.time, error=r.error or "failed", host=host, input=r.input, timescale=r.timescale)
+            failure = LastFailure(time=r.time, error=r.error or "failed", host=host, input=r.case if r.case is not None else r.input,
+                                  timescale=r.timescale)
             c.failures = _recent_failures(c.failures, [failure])
             if c.last_failure is None or r.time >= c.last_failure.time:
                 c.last_failure = failure

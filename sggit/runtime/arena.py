@@ -69,10 +69,6 @@ def failure_streaks(records: Iterable[Record], base: Callable[[str], StreakState
     return FailureStreaks(records, base)
 
 
-def consecutive_failures(records: Iterable[Record], allele: str) -> int:
-    return failure_streaks(records).get(allele, 0)
-
-
 def promotion_candidate(
     counters: Mapping[str, Counters],
     dominant: str | None,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sggit.contract import nodes as n
 from sggit.engines.base import Case
@@ -23,15 +23,15 @@ from sggit.genome.alleles import allele_source
 from sggit.genome.lineage import read_lineage
 from sggit.genome.sync import pending_records
 from sggit.kernel.api import Kernel
-from sggit.kernel.dispatch import kernel_lock
 from sggit.kernel.mock import MockKernel
-from sggit.runtime import regression
+from sggit.runtime.attempt import Attempt, Expression
 from sggit.runtime.evaluate import SandboxEvaluator
+from sggit.runtime.hosts import description_of
+from sggit.runtime import regression
 from sggit.runtime.review import EVOLVED_ORIGINS
 from sggit.runtime.safety import policy_for
 
-if TYPE_CHECKING:
-    from sggit.runtime.organism import Attempt, Organism
+__all__ = ["EVOLVED_ORIGINS", "Passage", "admit", "awaiting_review", "canary", "first_run", "screen"]
 
 RECENT_INPUTS = 5
 
@@ -54,7 +54,7 @@ class Passage:
         return self.state in ("recessive", "dominant") or self.awaiting_review
 
 
-def shadow_kernels(organism: Organism) -> Callable[[], Kernel]:
+def shadow_kernels(organism: Expression) -> Callable[[], Kernel]:
     """Fresh kernels for replay: copies of the live mock, or the phenotype's simulated hardware."""
     live = organism.kernel
     if isinstance(live, MockKernel):
@@ -63,15 +63,13 @@ def shadow_kernels(organism: Organism) -> Callable[[], Kernel]:
     return fresh_kernels(organism)
 
 
-def fresh_kernels(organism: Organism) -> Callable[[], Kernel]:
+def fresh_kernels(organism: Expression) -> Callable[[], Kernel]:
     """The phenotype's simulated hardware as it boots: no bridges, bonds or VLANs yet."""
-    from sggit.runtime.session import mock_description
-
-    description = mock_description(organism.genome, organism.phenotype_name)
+    description = description_of(organism.phenotype())
     return lambda: MockKernel(description)
 
 
-def replay_cases(organism: Organism, gene: n.Gene, failing_input: Any, *, limit: int = RECENT_INPUTS) -> list[Case]:
+def replay_cases(organism: Expression, gene: n.Gene, failing_input: Any, *, limit: int = RECENT_INPUTS) -> list[Case]:
     """The failing input, then the latest distinct inputs this locus handled successfully."""
     cases: list[Case] = []
     seen: set[str] = set()
@@ -93,7 +91,7 @@ def replay_cases(organism: Organism, gene: n.Gene, failing_input: Any, *, limit:
     return cases
 
 
-def shadow_replay(organism: Organism, gene: n.Gene, source: str, cases: list[Case], kernels: Callable[[], Kernel] | None = None) -> list[str | None]:
+def shadow_replay(organism: Expression, gene: n.Gene, source: str, cases: list[Case], kernels: Callable[[], Kernel] | None = None) -> list[str | None]:
     """Per case: None if the allele passed it on a throwaway mock kernel, else why not."""
     evaluator = SandboxEvaluator(
         organism.pool, kernels or shadow_kernels(organism), gene=gene, timeout=organism.timeout, parallel=1,
@@ -102,7 +100,7 @@ def shadow_replay(organism: Organism, gene: n.Gene, source: str, cases: list[Cas
     return [evaluator.run_case(gene, source, case) for case in cases]
 
 
-def set_state(organism: Organism, locus: str, allele: str, state: str) -> None:
+def set_state(organism: Expression, locus: str, allele: str, state: str) -> None:
     entry = organism.phenotype().locus(locus)
     if allele not in entry.alleles:
         phenostore.register_in_phenotype(organism.genome, organism.phenotype_name, locus, allele, state)
@@ -110,24 +108,23 @@ def set_state(organism: Organism, locus: str, allele: str, state: str) -> None:
         phenostore.set_lifecycle(organism.genome, organism.phenotype_name, locus, allele, state)
 
 
-def canary(organism: Organism, gene: n.Gene, allele: str, data: dict[str, Any], *, keep: bool = True) -> Attempt:
+def canary(organism: Expression, gene: n.Gene, allele: str, data: dict[str, Any], *, keep: bool = True) -> Attempt:
     """One real run in a transaction: undone when it fails, when diagnostics fail, or when `keep` is false."""
     attempt = organism.attempt(gene, allele, data, origin="mutation")
-    undo = attempt.undo_log
+    tx = attempt.transaction
     failed_checks = attempt.ok and attempt.convergence is False
     if failed_checks:
         attempt.ok = False
         attempt.kind = "convergence"
         attempt.error = "canary diagnostics failed: " + "; ".join(d["summary"] for d in attempt.diagnostics if not d["healthy"])
-    if (failed_checks or not keep) and undo is not None and len(undo):
-        with kernel_lock(organism.kernel):
-            attempt.undo_failures = [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(organism.kernel)]
-        attempt.undo_log = None
+    if (failed_checks or not keep) and tx is not None:
+        attempt.undo_failures = tx.undo()
+        attempt.transaction = None
     return attempt
 
 
 def admit(
-    organism: Organism,
+    organism: Expression,
     gene: n.Gene,
     allele: str,
     data: dict[str, Any],
@@ -140,16 +137,15 @@ def admit(
     """Take a registered allele as far as its locus's risk lets it go by itself.
 
     Every level first screens the allele on the regression set against `parent`
-    (`screen`): the contract's examples, the parent's declared failures, and
-    agreement with the parent on inputs it handled.
-
-    The risk table decides the way in: `shadow_first` replays the failing input
-    and recent accepted inputs on a copy of the live host before any real run;
-    `canary` makes the first real run a canary, undone when diagnostics are
-    unhealthy; `review` stops the allele there (state canary, out of the stack)
-    until a reviewed promotion merges. Elsewhere the first real run is an
-    ordinary attempt in a transaction, and success makes the allele recessive.
-    Dominance is the arena's call or a promotion commit, both gated by risk.
+    (`screen`), unless the caller already judged it on `cases`. Then the risk
+    table decides the way in: `shadow_first` replays the failing input and recent
+    accepted inputs on a copy of the live host before any real run; `canary`
+    makes the first real run a canary, undone when diagnostics are unhealthy;
+    `review` stops the allele there (state canary, out of the stack) until a
+    reviewed promotion merges. Elsewhere the first real run is an ordinary
+    attempt in a transaction, and success makes the allele recessive. Dominance
+    is the arena's call (`Scoring.consider_promotion`) or a promotion commit
+    (`sggit.app.promotion`), both gated by risk.
     """
     locus = gene.name
     policy = policy_for(gene.risk)
@@ -190,7 +186,7 @@ def admit(
     return passage
 
 
-def screen(organism: Organism, gene: n.Gene, source: str, parent: str | None) -> str | None:
+def screen(organism: Expression, gene: n.Gene, source: str, parent: str | None) -> str | None:
     """None when `source` passes the locus's regression set on the phenotype's clean hardware, else why not."""
     judge = SandboxEvaluator(organism.pool, fresh_kernels(organism), gene=gene, timeout=organism.timeout, parallel=1,
                              fresh_factory=fresh_kernels(organism))
@@ -203,14 +199,13 @@ def screen(organism: Organism, gene: n.Gene, source: str, parent: str | None) ->
     return None
 
 
-def first_run(organism: Organism, gene: n.Gene, allele: str, data: dict[str, Any], *, keep: bool = True) -> Attempt:
+def first_run(organism: Expression, gene: n.Gene, allele: str, data: dict[str, Any], *, keep: bool = True) -> Attempt:
     """A new allele's first real run where no canary is demanded: an ordinary attempt, undone unless `keep`."""
     attempt = organism.attempt(gene, allele, data, origin="mutation")
-    undo = attempt.undo_log
-    if not keep and undo is not None and len(undo):
-        with kernel_lock(organism.kernel):
-            attempt.undo_failures = [f"{f.entry}: {f.step}: {f.error}" for f in undo.rollback(organism.kernel)]
-        attempt.undo_log = None
+    tx = attempt.transaction
+    if not keep and tx is not None:
+        attempt.undo_failures = tx.undo()
+        attempt.transaction = None
     return attempt
 
 
@@ -225,8 +220,8 @@ def awaiting_review(organism_genome: Any, phenotype: str, risks: dict[str, str |
     for locus, entry in sorted(pmap.loci.items()):
         if policy_for(risks.get(locus)).auto_promote:
             continue
-        waiting = [a for a, s in entry.alleles.items() if s.state == "canary"]
-        for allele in (entry.stack[1:] if entry.dominant else entry.stack) + sorted(waiting):
+        waiting = sorted(a for a, s in entry.alleles.items() if s.state == "canary")
+        for allele in (entry.stack[1:] if entry.dominant else entry.stack) + waiting:
             lineage = read_lineage(organism_genome, allele)
             if lineage is not None and lineage.origin in EVOLVED_ORIGINS:
                 found.append((locus, allele))

@@ -20,8 +20,8 @@ from sggit.engines.base import Case
 from sggit.genome.fitness import Counters, LastFailure
 
 if TYPE_CHECKING:
+    from sggit.runtime.attempt import Expression
     from sggit.runtime.evaluate import SandboxEvaluator
-    from sggit.runtime.organism import Organism
 
 MAX_AGREEMENT = 8
 _WORD = re.compile(r"[a-z0-9]+")
@@ -91,12 +91,12 @@ def agreement_cases(inputs: Iterable[dict[str, Any]], parent_output: Callable[[d
     return cases
 
 
-def locus_failures(organism: Organism, locus: str) -> list[LastFailure]:
+def locus_failures(organism: Expression, locus: str) -> list[LastFailure]:
     """Every recorded failure of the locus's alleles: all hosts' synced notes plus this host's journal."""
     return [f for c in organism.counters().values() if c.locus == locus for f in c.failures]
 
 
-def classify_failures(organism: Organism, gene: n.Gene, parent: str | None, judge: SandboxEvaluator) -> tuple[list[Case], list[Case]]:
+def classify_failures(organism: Expression, gene: n.Gene, parent: str | None, judge: SandboxEvaluator) -> tuple[list[Case], list[Case]]:
     """(failures to repair, declared failures to keep) among the locus's recorded failures.
 
     A recorded `success: false` that matches a `fails when` condition is kept as a
@@ -115,14 +115,14 @@ def classify_failures(organism: Organism, gene: n.Gene, parent: str | None, judg
     keep: list[Case] = []
     for case in maybe:
         confirmed = any(
-            (out := judge.outcome_of(gene, organism.source(w), case.input)) is not None and out.get("success") is False
+            (found := judge.outcome_of(gene, organism.source(w), case.input)) is not None and found[1].get("success") is False
             for w in witnesses
         )
         (keep if confirmed else repair).append(case if confirmed else Case(input=case.input, expected=None, kind="failing"))
     return repair, keep
 
 
-def guard_cases(organism: Organism, gene: n.Gene, parent: str | None, cases: list[Case], judge: SandboxEvaluator,
+def guard_cases(organism: Expression, gene: n.Gene, parent: str | None, cases: list[Case], judge: SandboxEvaluator,
                 keep: list[Case] | None = None) -> list[Case]:
     """What a repair must not break: the parent's declared failures, and agreement with it on its accepted inputs."""
     if parent is None:

@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from sggit.app.scenarios import plant_regression
 from sggit.cli import cli
 from sggit.genome import phenostore
-from sggit.genome.alleles import allele_source, register_allele
-from sggit.genome.lineage import Lineage, read_lineage
+from sggit.genome.lineage import read_lineage
 from sggit.genome.repo import Genome
-from sggit.runtime.heal import plant_bug
 from tests.engines.llm.standin import StandIn, message
 
 from .helpers import RAISES, STP_FIX, add_allele, without_reexpression
@@ -42,12 +41,7 @@ def here(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def plant(genome: Genome) -> str:
     """The shipped bridge_create seed with a one-token bug, made dominant."""
-    healthy = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create").dominant
-    broken = plant_bug(allele_source(genome, healthy).decode())
-    planted = register_allele(genome, "bridge_create", broken, Lineage(locus="bridge_create", origin="manual", parents=[healthy])).id
-    phenostore.register_in_phenotype(genome, "dell_r740", "bridge_create", planted, "recessive")
-    phenostore.promote(genome, "dell_r740", "bridge_create", planted)
-    return planted
+    return plant_regression(genome, "dell_r740")
 
 
 def only_broken_stp(genome: Genome) -> str:

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from sggit.app.heal import HealReport, heal, recorded_failures
+from sggit.app.scenarios import plant_bug, plant_regression
 from sggit.contract.tree import load_tree
 from sggit.engines.base import Case
 from sggit.engines.fixture import FixtureEngine
@@ -13,10 +15,9 @@ from sggit.genome.lineage import read_lineage
 from sggit.genome.repo import Genome
 from sggit.kernel.mock import MockKernel
 from sggit.runtime.evaluate import SandboxEvaluator, focus
-from sggit.runtime.heal import heal, heal_demo, plant_bug, recorded_failures
 from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
-from sggit.runtime.session import engine_for, mock_description
+from sggit.runtime.session import engine_for, mock_description, open_organism
 
 from .helpers import RAISES, STP_FIX, add_allele, without_reexpression
 
@@ -51,7 +52,7 @@ def fixtures(tmp_path: Path, locus: str, *sources: str) -> Path:
     return base
 
 
-def test_the_sandbox_evaluator_applies_the_gp_pass_rule_and_the_contract(project: Path, pool: WorkerPool) -> None:
+def test_the_sandbox_evaluator_judges_as_a_run_does_and_checks_examples(project: Path, pool: WorkerPool) -> None:
     org, _ = organism(project, pool)
     gene = org.tree.genes["bridge_create"]
     seed = org.source(org.phenotype().locus("bridge_create").dominant)
@@ -66,9 +67,9 @@ def test_the_sandbox_evaluator_applies_the_gp_pass_rule_and_the_contract(project
     with focus(gene):
         good, planted = evaluator.evaluate([seed, plant_bug(seed)], cases)
     assert good.results == [True, False, True]
-    assert "reported error: interface not found: nope0" in (good.errors[1] or "")
+    assert good.errors[1] == "gene reported failure: interface not found: nope0"
     assert planted.results == [False, False, False]
-    assert "success: expected true, got false" in (planted.errors[0] or "")
+    assert (planted.errors[0] or "").startswith("gene reported failure: bridge already exists")
     def with_bridge() -> MockKernel:
         kernel = MockKernel()
         kernel.create_bridge("br0")
@@ -138,8 +139,17 @@ def test_a_high_risk_mutant_that_fails_its_shadow_replay_never_touches_the_real_
     assert any("stays shadow" in e for e in result.events)
 
 
+def heal_planted(root: Path, phenotype: str, *, seed: int = 1) -> HealReport:
+    """A planted bug in a shipped seed, made dominant, then healed by gp and promoted by a phenotype commit."""
+    planted = plant_regression(Genome.open(root), phenotype)
+    with open_organism(root=root, phenotype=phenotype, wait_verify=False) as org:
+        report = heal(org, "bridge_create", engine_for(org, "gp", seed=seed, max_candidates=400), count=5)
+    assert report.parent == planted
+    return report
+
+
 def test_gp_heals_a_planted_bug_in_a_shipped_seed_and_promotes_it(project: Path) -> None:
-    report = heal_demo(project, "dell_r740")
+    report = heal_planted(project, "dell_r740")
     genome = Genome.open(project)
     assert report.healed and report.winner is not None and report.state == "dominant"
     entry = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create")

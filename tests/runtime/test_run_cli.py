@@ -92,7 +92,7 @@ def test_sggit_test_prints_a_conformance_table(project: Path) -> None:
     lines = out.splitlines()
     assert lines[0].split() == ["locus", "allele", "passed", "first", "failure"]
     row = next(line for line in lines if wrong[:12] in line)
-    assert "0/1" in row and "example 1: success: expected true, got false" in row
+    assert "0/1" in row and "example 1: gene reported failure: no" in row
     code, out, _ = sggit(project, "test", "bridge_create", "--phenotype", "dell_r740", "--format", "json")
     rows = json.loads(out)
     assert {r["allele"]: r["passed"] for r in rows}[wrong] == 0

@@ -198,7 +198,7 @@ def test_a_low_risk_allele_that_never_converges_is_demoted_in_the_default_run_mo
 def test_heal_sees_failures_after_sync_and_convergence_failures(here: Path) -> None:
     from sggit.contract.tree import load_tree
     from sggit.kernel.mock import MockKernel
-    from sggit.runtime.heal import recorded_failures
+    from sggit.app.heal import recorded_failures
     from sggit.runtime.organism import Organism
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
     from sggit.runtime.session import mock_description

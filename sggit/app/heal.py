@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from sggit.app.promotion import Promotion, Written, write_promotion
 from sggit.contract import nodes as n
 from sggit.engines.base import Case, Engine, MutationContext, NoEngine, Proposal
 from sggit.errors import UsageError
@@ -25,7 +25,6 @@ from sggit.genome.alleles import alleles_at
 from sggit.runtime import lifecycle, regression
 from sggit.runtime.evaluate import SandboxEvaluator, focus
 from sggit.runtime.organism import Organism
-from sggit.runtime.promotion import Promotion, Written, write_promotion
 from sggit.runtime.safety import policy_for
 
 MAX_RECORDED_FAILURES = 10
@@ -236,36 +235,3 @@ def generate(organism: Organism, locus: str, engine: Engine, *, count: int = 3) 
         errors = [judge.run_case(gene, proposal.source, case) for case in cases]
         out.append(Generated(allele=allele, engine=proposal.engine, passed=sum(e is None for e in errors), total=len(cases), errors=errors))
     return out
-
-
-PLANTED_LOCUS = "bridge_create"
-PLANT_FROM = "    if name in existing:\n"
-PLANT_TO = "    if name not in existing:\n"
-
-
-def plant_bug(source: str) -> str:
-    """The shipped bridge_create seed with its existence check inverted: a one-token regression."""
-    if PLANT_FROM not in source:
-        raise UsageError(f"cannot plant the demo bug: the {PLANTED_LOCUS} seed has changed")
-    return source.replace(PLANT_FROM, PLANT_TO, 1)
-
-
-def heal_demo(root: Path, phenotype: str | None = None, *, seed: int = 1) -> HealReport:
-    """A planted bug in a shipped seed, made dominant, then healed by gp and promoted by a phenotype commit."""
-    from sggit.genome import phenostore
-    from sggit.genome.alleles import register_allele
-    from sggit.genome.lineage import Lineage
-    from sggit.runtime.session import engine_for, open_organism
-
-    with open_organism(root=root, phenotype=phenotype, wait_verify=False) as organism:
-        entry = organism.phenotype().locus(PLANTED_LOCUS)
-        healthy = entry.dominant or alleles_at(organism.genome, PLANTED_LOCUS)[0]
-        broken = plant_bug(organism.source(healthy))
-        lineage = Lineage(locus=PLANTED_LOCUS, origin="manual", parents=[healthy], note="demo: existence check inverted")
-        planted = register_allele(organism.genome, PLANTED_LOCUS, broken, lineage).id
-        phenostore.register_in_phenotype(organism.genome, organism.phenotype_name, PLANTED_LOCUS, planted, "recessive")
-        phenostore.promote(organism.genome, organism.phenotype_name, PLANTED_LOCUS, planted)
-        engine = engine_for(organism, "gp", seed=seed, max_candidates=400)
-        report = heal(organism, PLANTED_LOCUS, engine, count=5)
-        report.events.insert(0, f"planted {planted[:12]} (bridge_create with `not in` for `in`) as dominant")
-        return report
