@@ -33,13 +33,24 @@ class KernelError(SggitError):
 
 
 def check_ifname(name: object) -> str:
-    """Reject names the kernel would refuse, before anything changes."""
+    """Reject names the Linux kernel would refuse (dev_valid_name), before anything changes.
+
+    IFNAMSIZ counts bytes, not characters, and rtnetlink would cut a name at a NUL
+    and create a different interface, so both are checked here for every kernel.
+    """
     if not isinstance(name, str) or not name:
         raise KernelError(f"interface name must be a non-empty string, got {name!r}")
-    if len(name) > IFNAMSIZ:
-        raise KernelError(f"interface name {name!r} is longer than {IFNAMSIZ} characters")
-    if "/" in name or any(c.isspace() for c in name) or name in (".", ".."):
-        raise KernelError(f"interface name {name!r} contains a character the kernel refuses")
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise KernelError(f"interface name {name!r} is not valid UTF-8") from None
+    if size > IFNAMSIZ:
+        raise KernelError(f"interface name {name!r} is longer than {IFNAMSIZ} bytes ({size} bytes in UTF-8)")
+    if name in (".", ".."):
+        raise KernelError(f"interface name {name!r} is reserved")
+    bad = next((c for c in name if c in "\0/:" or c.isspace()), None)
+    if bad is not None:
+        raise KernelError(f"interface name {name!r} contains {bad!r}, which the kernel refuses (no NUL, '/', ':' or whitespace)")
     return name
 
 

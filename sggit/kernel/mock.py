@@ -588,6 +588,7 @@ class MockKernel(Kernel):
                 raise KernelError(f"{name}: netlink error: {pending.error} (injected)")
 
     def _link(self, name: object) -> LinkState:
+        api.check_ifname(name)
         if not isinstance(name, str) or name not in self.state.links:
             raise KernelError(f"no such interface: {name!r}")
         return self.state.links[name]
