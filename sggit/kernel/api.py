@@ -11,7 +11,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
 from sggit.errors import SggitError
+from sggit.kernel import inverses
+from sggit.kernel.inverses import Planner
 
 IFNAMSIZ = 15
 BOND_MODES = (
@@ -109,6 +114,19 @@ def check_stp_timers(forward_delay: object, hello_time: object, max_age: object)
             raise KernelError(f"{name} must be from {low} to {high} seconds, got {value!r}")
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def mutating(planner: Planner) -> Callable[[F], F]:
+    """Declare an operation as changing the kernel, naming the planner of its inverse beside it."""
+
+    def mark(operation: F) -> F:
+        operation.__sggit_inverse__ = planner  # type: ignore[attr-defined]
+        return operation
+
+    return mark
+
+
 class Kernel(ABC):
     """The gene_sdk interface. Public methods are exactly what genes may call.
 
@@ -129,37 +147,47 @@ class Kernel(ABC):
     @abstractmethod
     def get_link(self, name: str) -> dict: ...
 
+    @mutating(inverses.set_link_up)
     @abstractmethod
     def set_link_up(self, name: str) -> dict: ...
 
+    @mutating(inverses.set_link_down)
     @abstractmethod
     def set_link_down(self, name: str) -> dict: ...
 
+    @mutating(inverses.set_mac)
     @abstractmethod
     def set_mac(self, name: str, mac: str) -> dict: ...
 
+    @mutating(inverses.set_mtu)
     @abstractmethod
     def set_mtu(self, name: str, mtu: int) -> dict: ...
 
+    @mutating(inverses.delete_link)
     @abstractmethod
     def delete_link(self, name: str) -> bool: ...
 
     # bridges
+    @mutating(inverses.create_bridge)
     @abstractmethod
     def create_bridge(self, name: str, stp: bool = False) -> dict: ...
 
+    @mutating(inverses.delete_bridge)
     @abstractmethod
     def delete_bridge(self, name: str) -> bool: ...
 
+    @mutating(inverses.add_port)
     @abstractmethod
     def add_port(self, bridge: str, port: str) -> list[dict]: ...
 
+    @mutating(inverses.remove_port)
     @abstractmethod
     def remove_port(self, bridge: str, port: str) -> list[dict]: ...
 
     @abstractmethod
     def list_ports(self, bridge: str) -> list[dict]: ...
 
+    @mutating(inverses.set_stp)
     @abstractmethod
     def set_stp(
         self,
@@ -174,24 +202,29 @@ class Kernel(ABC):
     def get_stp(self, bridge: str) -> dict: ...
 
     # bonds and VLANs
+    @mutating(inverses.create_bond)
     @abstractmethod
     def create_bond(
         self, name: str, mode: str, members: list[str], miimon: int = 100, autoconnect: bool = True
     ) -> dict: ...
 
+    @mutating(inverses.delete_bond)
     @abstractmethod
     def delete_bond(self, name: str) -> bool: ...
 
     @abstractmethod
     def get_bond(self, name: str) -> dict: ...
 
+    @mutating(inverses.create_vlan)
     @abstractmethod
     def create_vlan(self, parent: str, vlan_id: int, name: str | None = None) -> dict: ...
 
     # addresses and neighbours
+    @mutating(inverses.add_address)
     @abstractmethod
     def add_address(self, dev: str, cidr: str) -> list[str]: ...
 
+    @mutating(inverses.remove_address)
     @abstractmethod
     def remove_address(self, dev: str, cidr: str) -> list[str]: ...
 
@@ -229,22 +262,10 @@ def interface_names() -> frozenset[str]:
 
 INTERFACE: frozenset[str] = interface_names()
 
-MUTATING: frozenset[str] = frozenset(
-    {
-        "set_link_up",
-        "set_link_down",
-        "set_mac",
-        "set_mtu",
-        "delete_link",
-        "create_bridge",
-        "delete_bridge",
-        "add_port",
-        "remove_port",
-        "set_stp",
-        "create_bond",
-        "delete_bond",
-        "create_vlan",
-        "add_address",
-        "remove_address",
-    }
-)
+
+def mutating_operations() -> frozenset[str]:
+    """Operations declared `@mutating`: the calls a transaction records and can undo."""
+    return frozenset(name for name in INTERFACE if hasattr(getattr(Kernel, name), "__sggit_inverse__"))
+
+
+MUTATING: frozenset[str] = mutating_operations()
