@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from sggit.contract import nodes as n
+from sggit.domains.network import RESOURCE_KINDS as NETWORK_KINDS
 from sggit.contract.tree import ContractTree
 from sggit.contract.validate import Invalid, Validator
 from sggit.errors import SggitError, UsageError
@@ -29,13 +30,9 @@ from sggit.runtime.pathway import PathwayResult
 from sggit.runtime.values import ResolveError, bind, evaluate
 
 Action = Literal["create", "change", "unchanged", "unsupported", "blocked"]
-PATHWAYS: dict[str, str] = {
-    "bridge": "provision_management_bridge",
-    "bond": "provision_bond",
-    "vlan_bridges": "provision_vlan_bridge",
-}
-# link types (as `sggit doctor` probes them) a resource kind needs
-NEEDS_FEATURES: dict[str, tuple[str, ...]] = {"bridge": ("bridge",), "bond": ("bond",), "vlan_bridges": ("vlan", "bridge")}
+# the domain's resource kinds: the pathway making each, and the kernel features it needs
+PATHWAYS: dict[str, str] = {name: kind.pathway for name, kind in NETWORK_KINDS.items()}
+NEEDS_FEATURES: dict[str, tuple[str, ...]] = {name: kind.needs for name, kind in NETWORK_KINDS.items()}
 _ON = {"enabled", "true", "on", "yes"}
 _OFF = {"disabled", "false", "off", "no"}
 
