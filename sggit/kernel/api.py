@@ -138,7 +138,11 @@ class Kernel(ABC):
     fdb entry: {"mac", "port", "local", "age"} (age in seconds, None if unknown)
     neighbour: {"ip", "mac", "dev", "state"}
     probe: {"reachable", "rtt_ms", "method", "source", "target", "error"}
+
+    `kernel_kind` names the entry of `sggit.kernel.kinds.KINDS` this class belongs to.
     """
+
+    kernel_kind: ClassVar[str] = ""
 
     # links
     @abstractmethod

@@ -172,6 +172,8 @@ def _cidr(cidr: object) -> str:
 
 
 class MockKernel(Kernel):
+    kernel_kind = "mock"
+
     def __init__(self, description: MockDescription | dict | None = None, *, state: MockState | None = None) -> None:
         if state is not None:
             self.state = state

@@ -24,7 +24,7 @@ from sggit.genome.lineage import read_lineage
 from sggit.genome.sync import pending_records
 from sggit.kernel.api import Kernel
 from sggit.kernel.dispatch import kernel_lock
-from sggit.kernel.mock import MockKernel
+from sggit.kernel.kinds import kind_of
 from sggit.runtime.evaluate import SandboxEvaluator
 from sggit.runtime.safety import policy_for
 
@@ -53,19 +53,16 @@ class Passage:
 
 def shadow_kernels(organism: Organism) -> Callable[[], Kernel]:
     """Fresh kernels for replay: copies of the live mock, or the phenotype's simulated hardware."""
-    live = organism.kernel
-    if isinstance(live, MockKernel):
-        snapshot = live.state.model_dump_json()
-        return lambda: MockKernel.from_json(snapshot)
-    return fresh_kernels(organism)
+    from sggit.runtime.session import kernel_target
+
+    return kind_of(organism.kernel).shadow(organism.kernel, kernel_target(organism.genome, organism.phenotype_name))
 
 
 def fresh_kernels(organism: Organism) -> Callable[[], Kernel]:
     """The phenotype's simulated hardware as it boots: no bridges, bonds or VLANs yet."""
-    from sggit.runtime.session import mock_description
+    from sggit.runtime.session import kernel_target
 
-    description = mock_description(organism.genome, organism.phenotype_name)
-    return lambda: MockKernel(description)
+    return kind_of(organism.kernel).fresh(kernel_target(organism.genome, organism.phenotype_name))
 
 
 def replay_cases(organism: Organism, gene: n.Gene, failing_input: Any, *, limit: int = RECENT_INPUTS) -> list[Case]:

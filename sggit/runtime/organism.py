@@ -32,7 +32,7 @@ from sggit.genome.repo import Genome
 from sggit.genome.sync import journal, live_counters, pending_records
 from sggit.kernel.api import Kernel
 from sggit.kernel.dispatch import kernel_lock, make_handler
-from sggit.kernel.mock import MockKernel
+from sggit.kernel.kinds import kind_of
 from sggit.kernel.undo import UndoLog
 from sggit.runtime import lifecycle
 from sggit.runtime.arena import FailureStreaks, Thresholds, failure_streaks, promotion_candidate
@@ -520,9 +520,8 @@ class Organism:
     # -- verification windows ----------------------------------------------------------
     def _clock(self) -> tuple[float, str]:
         """Due times live on the mock's virtual clock, or on the wall clock for a real kernel."""
-        if isinstance(self.kernel, MockKernel):
-            return self.kernel.now(), "virtual"
-        return time.time(), "wall"
+        kind = kind_of(self.kernel)
+        return kind.now(self.kernel), kind.clock
 
     def advance(self, seconds: float) -> None:
         """Let time pass: the mock's clock moves, a real kernel sleeps."""

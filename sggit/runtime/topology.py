@@ -202,15 +202,10 @@ def _ordered(invocations: list[Invocation]) -> list[Invocation]:
 
 
 def kernel_link_types(kernel: Kernel) -> dict[str, tuple[bool, str]]:
-    """Which link types this kernel can create: all on the mock, as probed on a real one."""
-    from sggit.kernel.mock import MockKernel
+    """Which link types this kernel can create, as its kind reports them."""
+    from sggit.kernel.kinds import kind_of
 
-    if isinstance(kernel, MockKernel):
-        features = kernel.state.features
-        return {f: (features.get(f, True), "simulated" if features.get(f, True) else "disabled in this mock host") for f in ("bridge", "bond", "vlan")}
-    from sggit.kernel.features import probe_features
-
-    return probe_features()
+    return kind_of(kernel).features(kernel)
 
 
 def assess(kernel: Kernel, inv: Invocation, links: dict[str, dict[str, Any]]) -> tuple[Action, str]:
