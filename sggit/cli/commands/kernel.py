@@ -129,4 +129,3 @@ def inject(kind: str, params: tuple[str, ...], mock_state: Path) -> None:
     click.echo(f"injected {kind}")
 
 
-COMMANDS = [kernel_group]

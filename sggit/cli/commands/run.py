@@ -70,7 +70,6 @@ def run(target: str, input_text: str | None, phenotype: str | None, kernel: str,
         raise SystemExit(1)
 
 
-COMMANDS = [run]
 
 
 @click.command("test")
@@ -97,4 +96,3 @@ def test_command(locus: str | None, phenotype: str | None, fmt: str) -> None:
         raise SystemExit(1)
 
 
-COMMANDS.append(test_command)

@@ -80,4 +80,3 @@ def deploy_command(topology: str, phenotype: str | None, kernel: str, netns: str
         raise SystemExit(1)
 
 
-COMMANDS = [plan_command, deploy_command]

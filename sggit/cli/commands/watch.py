@@ -80,4 +80,3 @@ def verify(due: bool, wait: bool, phenotype: str | None, kernel: str, netns: str
         raise SystemExit(1)
 
 
-COMMANDS = [watch, verify]
