@@ -247,12 +247,18 @@ def plan(kernel: Kernel, tree: ContractTree, topology: str, phenotype: str, bind
     invocations = plan_invocations(tree, topology, bindings)
     links = {link["name"]: link for link in kernel.list_links()}
     types = kernel_link_types(kernel)
+    from sggit.kernel.kinds import kind_of
+
+    kind = kind_of(kernel)
+    offered = kind.resource_kinds()
     out: list[PlannedChange] = []
     action_of: dict[str, Action] = {}
     for inv in invocations:
         missing = [f for f in NEEDS_FEATURES[inv.kind] if not types.get(f, (False, ""))[0]]
         blocked = [r for r in inv.needs if action_of.get(r) in ("unsupported", "blocked")]
-        if missing:
+        if inv.kind not in offered:
+            action, reason = "unsupported", f"the {kind.name} kernel offers no {inv.kind} resources"
+        elif missing:
             action, reason = "unsupported", "this kernel cannot create " + "; ".join(f"{f} links ({types.get(f, (False, 'not probed'))[1]})" for f in missing)
         elif blocked:
             action, reason = "blocked", f"needs {', '.join(blocked)}, which this kernel cannot provide"

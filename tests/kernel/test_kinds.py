@@ -46,6 +46,9 @@ class ScratchKind(KernelKind):
     def features(self, kernel: Any | None = None) -> dict[str, tuple[bool, str]]:
         return {"bridge": (True, "scratch"), "bond": (False, "not in scratch hosts"), "vlan": (True, "scratch")}
 
+    def resource_kinds(self) -> tuple[str, ...]:
+        return ("bridge", "bond")
+
 
 @pytest.fixture
 def scratch(monkeypatch: pytest.MonkeyPatch) -> type[ScratchKind]:
@@ -83,8 +86,11 @@ def test_a_kind_registered_by_a_test_runs_the_shipped_genome(project: Path, scra
 def test_the_planner_asks_the_kind_what_it_supports(project: Path, scratch: type[ScratchKind]) -> None:
     result = sggit(project, "plan", "production_server", "--phenotype", "dell_r740", "--kernel", "scratch", "--format", "json")
     assert result.exit_code == 0, result.output
-    actions = {c["invocation"]["kind"]: c["action"] for c in json.loads(result.stdout)["changes"]}
-    assert actions["bond"] == "unsupported" and actions["bridge"] == "create"
+    changes = {c["invocation"]["kind"]: c for c in json.loads(result.stdout)["changes"]}
+    assert changes["bridge"]["action"] == "create"
+    assert changes["bond"]["action"] == "unsupported" and "bond links (not in scratch hosts)" in changes["bond"]["reason"]
+    assert changes["vlan_bridges"]["action"] == "unsupported"
+    assert changes["vlan_bridges"]["reason"] == "the scratch kernel offers no vlan_bridges resources"
 
 
 @pytest.mark.parametrize("command", [["run"], ["watch"], ["verify"], ["plan"], ["deploy"]])
