@@ -525,10 +525,7 @@ class Organism:
 
     def advance(self, seconds: float) -> None:
         """Let time pass: the mock's clock moves, a real kernel sleeps."""
-        while seconds > 0:
-            step = min(seconds, 3600.0)
-            self.kernel.sleep(step)
-            seconds -= step
+        kind_of(self.kernel).advance(self.kernel, seconds)
 
     def defer(self, gene: n.Gene, data: dict[str, Any], attempt: Attempt) -> DueCheck:
         """Record a gene's verify checks as due after its window instead of waiting for them."""
