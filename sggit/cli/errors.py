@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
@@ -29,12 +29,11 @@ _ENVIRONMENT = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOT
                 errno.ENOSPC, errno.EDQUOT, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP}
 
 
-class Reported(Exception):
+class Reported(NamedTuple):
     """What the user is told, and the exit status."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.message, self.exit_code = message, exit_code
+    message: str
+    exit_code: int
 
 
 def git_dir(start: Path | None = None) -> Path | None:
