@@ -36,7 +36,7 @@ def test_the_checker_judges_resources_by_the_table_it_is_given() -> None:
 
 def test_network_is_built_in_and_feeds_the_planner() -> None:
     network = domains.get("network")
-    assert [d.name for d in domains.installed()][0] == "network"
+    assert next(d.name for d in domains.installed()) == "network"
     assert network.contracts_dir == shipped_root() / "contracts" and network.seeds_dir.is_dir()
     assert set(network.kernel_kinds) == {"mock", "netlink"}
     assert PATHWAYS == {name: kind.pathway for name, kind in network.resource_kinds.items()}

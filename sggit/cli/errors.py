@@ -117,8 +117,8 @@ def log_traceback(exc: BaseException) -> Path:
             path = directory / f"{stamp}-{os.getpid()}.log"
             path.write_text(f"sggit {' '.join(sys.argv[1:])}\n\n{text}", encoding="utf-8")
             return path
-        except OSError as exc:
-            last = exc
+        except OSError as failure:
+            last = failure
     raise last or OSError("no directory to write a log in")
 
 

@@ -94,7 +94,7 @@ def _entry_point_factories() -> dict[str, Callable[[], Domain]]:
         def load(ep: Any = ep) -> Domain:
             try:
                 made = ep.load()()
-            except Exception as exc:  # noqa: BLE001 - any failure of a plugin is the plugin's
+            except Exception as exc:
                 raise DomainError(f"domain {ep.name} ({ep.value}) cannot be loaded: {exc}") from exc
             if not isinstance(made, Domain):
                 raise DomainError(f"domain {ep.name} ({ep.value}) did not return a sggit Domain")

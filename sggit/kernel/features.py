@@ -37,10 +37,10 @@ def _try_links(ipr: Any, prefix: str) -> dict[str, tuple[bool, str]]:
     """Create and delete one throwaway link of each type through `ipr`."""
     found: dict[str, tuple[bool, str]] = {}
     names = {f: f"{prefix}{f[:2]}" for f in ("veth", "bridge", "bond", "vlan")}
-    attempts = {
-        "veth": dict(ifname=names["veth"], kind="veth", peer={"ifname": f"{prefix}vp"}),
-        "bridge": dict(ifname=names["bridge"], kind="bridge"),
-        "bond": dict(ifname=names["bond"], kind="bond"),
+    attempts: dict[str, dict[str, Any]] = {
+        "veth": {"ifname": names["veth"], "kind": "veth", "peer": {"ifname": f"{prefix}vp"}},
+        "bridge": {"ifname": names["bridge"], "kind": "bridge"},
+        "bond": {"ifname": names["bond"], "kind": "bond"},
     }
     made: list[str] = []
     try:
@@ -65,7 +65,7 @@ def _try_links(ipr: Any, prefix: str) -> dict[str, tuple[bool, str]]:
         for name in made:
             try:
                 ipr.link("del", ifname=name)
-            except Exception:  # noqa: BLE001 - gone with its parent, or never fully made
+            except Exception:  # noqa: BLE001, S110 - gone with its parent, or never fully made
                 pass
     return found
 
@@ -78,7 +78,8 @@ def probe_features(netns: str | None = None) -> dict[str, tuple[bool, str]]:
     here; with it, inside that existing namespace (never created behind the
     user's back), under throwaway names that are deleted again.
     """
-    from pyroute2 import IPRoute, netns as pyroute_netns
+    from pyroute2 import IPRoute
+    from pyroute2 import netns as pyroute_netns
 
     found: dict[str, tuple[bool, str]] = {}
     if netns is not None:

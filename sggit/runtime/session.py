@@ -13,6 +13,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from sggit import domains
 from sggit.contract.tree import ContractTree, load_tree
 from sggit.engines.base import Engine
 from sggit.errors import UsageError
@@ -23,7 +24,6 @@ from sggit.kernel.api import Kernel
 from sggit.kernel.kinds import KernelTarget
 from sggit.project import CONTRACTS_DIR, find_root
 from sggit.runtime.organism import Organism
-from sggit import domains
 
 domains.install()
 

@@ -21,9 +21,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from sggit.contract import nodes as n
-from sggit.domains.network import RESOURCE_KINDS as NETWORK_KINDS
 from sggit.contract.tree import ContractTree
 from sggit.contract.validate import Invalid, Validator
+from sggit.domains.network import RESOURCE_KINDS as NETWORK_KINDS
 from sggit.errors import SggitError, UsageError
 from sggit.kernel.api import Kernel
 from sggit.runtime.pathway import PathwayResult

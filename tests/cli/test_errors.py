@@ -28,7 +28,7 @@ SGGIT = [sys.executable, "-m", "sggit"]
 
 
 def sggit(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SGGIT, *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, "SGGIT_HOST": "testhost"})
+    return subprocess.run([*SGGIT, *args], cwd=cwd, capture_output=True, text=True, check=False, env={**os.environ, "SGGIT_HOST": "testhost"})
 
 
 def clean(result: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
@@ -55,7 +55,7 @@ def test_mock_init_into_an_impossible_path(tmp_path: Path) -> None:
 
 
 def test_init_in_a_sha256_repository_refuses_and_changes_nothing(tmp_path: Path) -> None:
-    if subprocess.run(["git", "init", "-q", "--object-format=sha256", str(tmp_path / "r")], capture_output=True).returncode:
+    if subprocess.run(["git", "init", "-q", "--object-format=sha256", str(tmp_path / "r")], capture_output=True, check=False).returncode:
         pytest.skip("this git cannot make SHA-256 repositories")
     before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "r").rglob("*"))
     clean(sggit(tmp_path / "r", "init"), 2, "uses SHA-256 object names", "git init --object-format=sha1")
@@ -65,7 +65,7 @@ def test_init_in_a_sha256_repository_refuses_and_changes_nothing(tmp_path: Path)
 def _read_only_mounts() -> str | None:
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         return "needs root and unshare(1) to mount .git read-only in a private mount namespace"
-    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False)
     return None if probe.returncode == 0 else "unshare -m is not permitted here"
 
 
@@ -76,7 +76,7 @@ def read_only_git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """
     command = " ".join(f"'{a}'" for a in [*SGGIT, *args])
     script = f"mount --bind .git .git && mount -o remount,ro,bind .git && exec {command}"
-    return subprocess.run(["unshare", "-m", "sh", "-c", script], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run(["unshare", "-m", "sh", "-c", script], cwd=cwd, capture_output=True, text=True, check=False,
                           env={**os.environ, "SGGIT_HOST": "testhost"})
 
 

@@ -12,7 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from sggit import domains, doctor
+from sggit import doctor, domains
 from sggit.cli import cli
 from sggit.cli.commands import COMMANDS
 from sggit.engines.registry import ENGINE_NAMES, ENGINES
@@ -39,7 +39,7 @@ def _imported_by(*args: str) -> set[str]:
         "except SystemExit:\n    pass\n"
         "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     return set(result.stderr.split())
 
 

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -32,7 +32,7 @@ class ScratchKernel(MockKernel):
 class ScratchKind(KernelKind):
     name = "scratch"
     clock = "virtual"
-    opened: list[KernelTarget] = []
+    opened: ClassVar[list[KernelTarget]] = []
 
     @contextmanager
     def open(self, target: KernelTarget) -> Iterator[Any]:

@@ -31,9 +31,8 @@ def kernel_group() -> None:
 def features(netns: str | None, fmt: str) -> None:
     """Which link types this machine's kernel supports (inside NAME with --netns), found by
     trying them; and the installed domains with their kernel kinds."""
-    from sggit.kernel.features import doctor_checks
     from sggit.domains.listing import domain_rows
-
+    from sggit.kernel.features import doctor_checks
     from sggit.kernel.netlink import netns_exists
 
     if netns is not None and not netns_exists(netns):
