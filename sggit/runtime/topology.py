@@ -256,6 +256,7 @@ def plan(kernel: Kernel, tree: ContractTree, topology: str, phenotype: str, bind
     for inv in invocations:
         missing = [f for f in NEEDS_FEATURES[inv.kind] if not types.get(f, (False, ""))[0]]
         blocked = [r for r in inv.needs if action_of.get(r) in ("unsupported", "blocked")]
+        action: Action
         if inv.kind not in offered:
             action, reason = "unsupported", f"the {kind.name} kernel offers no {inv.kind} resources"
         elif missing:
