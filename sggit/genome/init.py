@@ -25,9 +25,6 @@ from sggit.genome.phenostore import create_phenotype, phenotype_names, register_
 from sggit.genome.phenotype import LocusMap, PhenotypeMap, load_phenotype_file, set_state
 from sggit.genome.repo import Genome
 from sggit.shipped import shipped_root
-from sggit import domains
-
-domains.install()
 
 SCAFFOLD_DIRS = ("contracts", "genome", "phenotypes")
 IGNORE_LINE = "/.sggit/"

@@ -101,9 +101,11 @@ def register_command(locus: str, file: Path, state: str, phenotype: str | None, 
 
 
 def _known_loci(genome: Genome) -> list[str]:
+    from sggit import domains
     from sggit.genome.alleles import loci as genome_loci
     from sggit.genome.init import contract_loci
 
+    domains.install()
     loci: set[str] = set(genome_loci(genome))
     if genome.workdir is not None:
         names, _ = contract_loci(genome.workdir)
