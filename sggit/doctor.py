@@ -1,25 +1,26 @@
 """What this host supports, each item ok or missing and why (`sggit doctor`).
 
-Checks come from provider modules, each exposing `CHECKS`: zero-argument callables
-returning a check or a list of checks, where a check is anything with `name`,
-`ok` and `detail` attributes (or a `(name, ok, detail)` tuple). A provider that
-does not exist yet is skipped, so an area adds its checks by creating its module.
+Checks come from the provider modules named in `PROVIDERS`, each exposing
+`CHECKS`: zero-argument callables returning a check or a list of checks, where a
+check is anything with `name`, `ok` and `detail` attributes (or a
+`(name, ok, detail)` tuple). A provider that is named but cannot be found or
+loaded is itself reported as missing, never skipped.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from pydantic import BaseModel
 
-PROVIDERS: tuple[str, ...] = (
-    "sggit.runtime.sandbox.checks",
-    "sggit.kernel.checks",
-    "sggit.genome.checks",
-    "sggit.engines.checks",
-)
+PROVIDERS: dict[str, str] = {
+    "sandbox": "sggit.runtime.sandbox.checks",
+    "kernel": "sggit.kernel.checks",
+    "domains": "sggit.domains.checks",
+}
+"""Area -> module whose CHECKS doctor runs. An area adds its checks with one line here."""
 
 
 class Check(BaseModel):
@@ -37,20 +38,20 @@ def _as_check(item: Any) -> Check:
 
 
 def _provider_checks(module_name: str) -> list[Callable[[], Any]]:
-    try:
-        if importlib.util.find_spec(module_name) is None:
-            return []
-    except ModuleNotFoundError:
-        return []
     return list(getattr(importlib.import_module(module_name), "CHECKS", ()))
 
 
-def run_checks(providers: Iterable[str] | None = None) -> list[Check]:
-    """Every provider's checks; a check that raises is reported as failed, never as a traceback."""
+def run_checks(providers: Iterable[str] | Mapping[str, str] | None = None) -> list[Check]:
+    """Every provider's checks; a check that raises, or a provider that is missing, is reported as failed."""
+    chosen = PROVIDERS if providers is None else providers
+    modules = list(chosen.values()) if isinstance(chosen, Mapping) else list(chosen)
     results: list[Check] = []
-    for module_name in PROVIDERS if providers is None else providers:
+    for module_name in modules:
         try:
             functions = _provider_checks(module_name)
+        except ModuleNotFoundError as exc:
+            results.append(Check(name=module_name, ok=False, detail=f"provider missing: {exc}"))
+            continue
         except Exception as exc:  # noqa: BLE001 - a broken provider is itself a finding
             results.append(Check(name=module_name, ok=False, detail=f"cannot load checks: {exc}"))
             continue

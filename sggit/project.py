@@ -19,6 +19,9 @@ from pydantic import ValidationError
 
 from sggit.genes import source_problems
 from sggit.genome.phenotype import PhenotypeMap
+from sggit import domains
+
+domains.install()
 
 CONTRACTS_DIR = "contracts"
 GENOME_DIR = "genome"

@@ -25,7 +25,9 @@ from sggit.genome.fitness import fitness
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
 from sggit.genome.sync import live_counters
-from sggit.kernel.mock import MockKernel
+from sggit.kernel import kinds
+from sggit.kernel.api import Kernel
+from sggit.kernel.kinds import kind_of
 from sggit.runtime.session import mock_description, open_organism
 
 PLANTED_LOCUS = "bridge_create"
@@ -112,8 +114,9 @@ def mac_flapping_scenario(root: Path, phenotype: str, engine: Engine, *, rounds:
         for target, data in (("bridge_create", {"bridge_name": bridge, "interfaces": []}), ("bridge_uplink", {"bridge": bridge, "uplink": nics[0]})):
             if not org.run(target, data).ok:
                 raise RuntimeError(f"could not build {bridge}: {target} failed")
-        assert isinstance(org.kernel, MockKernel)
-        org.kernel.inject("reflecting_switch")
+        if kind_of(org.kernel).name != "mock":
+            raise UsageError("the MAC flapping scenario needs the mock kernel's reflecting switch")
+        org.kernel.inject("reflecting_switch")  # type: ignore[attr-defined]
         for number in range(rounds):
             uplink = nics[(number + 1) % 2]
             org.trace.clear()
@@ -137,8 +140,8 @@ def mac_flapping_scenario(root: Path, phenotype: str, engine: Engine, *, rounds:
     return report
 
 
-def _host(root: Path, phenotype: str) -> MockKernel:
-    from sggit.runtime.session import choose_phenotype, project_root
+def _host(root: Path, phenotype: str) -> Kernel:
+    from sggit.runtime.session import choose_phenotype, kernel_target, project_root
 
     genome = Genome.open(project_root(root))
-    return MockKernel(mock_description(genome, choose_phenotype(genome, phenotype)))
+    return kinds.get("mock").fresh(kernel_target(genome, choose_phenotype(genome, phenotype)))()

@@ -7,7 +7,7 @@ problem in a genome.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sggit.contract import nodes as n
@@ -15,13 +15,16 @@ from sggit.contract.errors import Diagnostic
 from sggit.contract.tree import ContractTree
 from sggit.contract.validate import check_value, literal_value
 
-# Resource kinds a topology may declare, and the properties each accepts. A
-# property marked True names another resource of the same topology.
-RESOURCE_KINDS: dict[str, dict[str, bool]] = {
-    "bridge": {"uplink": False, "mac": False, "stp": False, "ports": False, "name": False},
-    "bond": {"mode": False, "members": False, "miimon": False, "name": False},
-    "vlan_bridges": {"trunk": True, "vlans": False, "stp": False},
-}
+# Resource kinds a topology may declare, and the properties each accepts (a
+# property marked True names another resource of the same topology). This package
+# knows none of its own: domains register theirs, or a caller passes a table.
+ResourceKinds = Mapping[str, Mapping[str, bool]]
+RESOURCE_KINDS: dict[str, dict[str, bool]] = {}
+
+
+def register_resource_kinds(kinds: ResourceKinds) -> None:
+    """Add resource kinds every later check accepts (the default of `check_tree`)."""
+    RESOURCE_KINDS.update({name: dict(props) for name, props in kinds.items()})
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str | None:
@@ -39,8 +42,9 @@ class _Scope:
 
 
 class _Checker:
-    def __init__(self, tree: ContractTree) -> None:
+    def __init__(self, tree: ContractTree, resource_kinds: ResourceKinds) -> None:
         self.tree = tree
+        self.resource_kinds = resource_kinds
         self.out: list[Diagnostic] = []
         self.path = ""
 
@@ -342,11 +346,11 @@ class _Checker:
         scope = _Scope(takes)
         for res in topo.has:
             if res.kind is None:
-                self.error(res, f"resource {res.name} does not say what it is", f"add `is {' | '.join(RESOURCE_KINDS)}`")
+                self.error(res, f"resource {res.name} does not say what it is", f"add `is {' | '.join(self.resource_kinds)}`")
                 continue
-            props = RESOURCE_KINDS.get(res.kind)
+            props = self.resource_kinds.get(res.kind)
             if props is None:
-                self.error((res.kind_line, res.column + 5), f"unknown resource kind `{res.kind}`", _suggest(res.kind, RESOURCE_KINDS) or f"one of: {', '.join(RESOURCE_KINDS)}")
+                self.error((res.kind_line, res.column + 5), f"unknown resource kind `{res.kind}`", _suggest(res.kind, self.resource_kinds) or f"one of: {', '.join(self.resource_kinds)}")
                 continue
             seen: set[str] = set()
             for prop in res.properties:
@@ -443,5 +447,7 @@ def _find_cycle(graph: dict) -> list:
     return []
 
 
-def check_tree(tree: ContractTree) -> list[Diagnostic]:
-    return _Checker(tree).run()
+def check_tree(tree: ContractTree, resource_kinds: ResourceKinds | None = None) -> list[Diagnostic]:
+    """Every problem of the tree; topology resources are judged against `resource_kinds`
+    (default: the kinds registered with `register_resource_kinds`)."""
+    return _Checker(tree, RESOURCE_KINDS if resource_kinds is None else resource_kinds).run()

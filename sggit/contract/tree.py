@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,13 +105,16 @@ def read_tree(paths: Iterable[str | Path]) -> ContractTree:
     return tree
 
 
-def load_tree(root: str | Path | Iterable[str | Path]) -> ContractTree:
-    """Parse and check a whole contract tree; raises ContractError listing every problem."""
+def load_tree(root: str | Path | Iterable[str | Path], resource_kinds: Mapping[str, Mapping[str, bool]] | None = None) -> ContractTree:
+    """Parse and check a whole contract tree; raises ContractError listing every problem.
+
+    `resource_kinds` is the topology resource table (see `checks.check_tree`).
+    """
     from sggit.contract.checks import check_tree
 
     paths = [root] if isinstance(root, (str, Path)) else list(root)
     tree = read_tree(paths)
-    problems = tree.diagnostics + check_tree(tree)
+    problems = tree.diagnostics + check_tree(tree, resource_kinds)
     errors = [d for d in problems if d.severity == "error"]
     if errors:
         raise ContractError(errors)

@@ -8,19 +8,65 @@ the static screen, so no caller has to remember to screen.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from sggit.engines.base import Engine, Evaluator, NoEngine
 from sggit.engines.candidates import ScreenedEngine
 from sggit.errors import SggitError, UsageError
 
-ENGINE_NAMES: tuple[str, ...] = ("auto", "anthropic", "gp", "fixture", "none")
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """What a command can hand an engine factory; each factory takes what it needs."""
+
+    state_dir: Path
+    evaluator: Evaluator | None = None
+    fixture_dir: str | Path | None = None
+    seed: int | None = None
+    model: str | None = None
+
+
+def _none(options: EngineOptions) -> Engine:
+    return NoEngine()
+
+
+def _fixture(options: EngineOptions) -> Engine:
+    if options.fixture_dir is None:
+        raise UsageError("the fixture engine needs a fixture directory", hint="pass --fixture-dir DIR")
+    from sggit.engines.fixture import FixtureEngine
+
+    return FixtureEngine(options.fixture_dir, state_dir=options.state_dir)
+
+
+def _anthropic(options: EngineOptions) -> Engine:
+    if not os.environ.get("ANTHROPIC_API_KEY"):
+        raise UsageError("the anthropic engine needs an API key", hint="set ANTHROPIC_API_KEY, or choose --engine gp")
+    from sggit.engines.llm import AnthropicEngine, AnthropicSettings
+
+    return AnthropicEngine(state_dir=options.state_dir, settings=AnthropicSettings.from_env(model=options.model))
+
+
+def _gp(options: EngineOptions) -> Engine:
+    return ScreenedEngine(_gp_engine(options.evaluator, options.seed), options.state_dir)
+
+
+ENGINES: dict[str, Callable[[EngineOptions], Engine]] = {
+    "anthropic": _anthropic,
+    "gp": _gp,
+    "fixture": _fixture,
+    "none": _none,
+}
+"""Concrete engines by name; `auto` stands for one of them (see resolve_name)."""
+
+ENGINE_NAMES: tuple[str, ...] = ("auto", *ENGINES)
 
 
 def resolve_name(name: str, env: dict[str, str] | None = None) -> str:
     """The concrete engine `name` stands for (`auto` decided by ANTHROPIC_API_KEY)."""
     env = dict(os.environ if env is None else env)
-    if name not in ENGINE_NAMES:
+    if name != "auto" and name not in ENGINES:
         raise UsageError(f"unknown engine {name!r}", hint=f"choose one of: {', '.join(ENGINE_NAMES)}")
     if name == "auto":
         return "anthropic" if env.get("ANTHROPIC_API_KEY") else "gp"
@@ -36,23 +82,8 @@ def make_engine(
     seed: int | None = None,
     model: str | None = None,
 ) -> Engine:
-    concrete = resolve_name(name)
-    state = Path(state_dir)
-    if concrete == "none":
-        return NoEngine()
-    if concrete == "fixture":
-        if fixture_dir is None:
-            raise UsageError("the fixture engine needs a fixture directory", hint="pass --fixture-dir DIR")
-        from sggit.engines.fixture import FixtureEngine
-
-        return FixtureEngine(fixture_dir, state_dir=state)
-    if concrete == "anthropic":
-        if not os.environ.get("ANTHROPIC_API_KEY"):
-            raise UsageError("the anthropic engine needs an API key", hint="set ANTHROPIC_API_KEY, or choose --engine gp")
-        from sggit.engines.llm import AnthropicEngine, AnthropicSettings
-
-        return AnthropicEngine(state_dir=state, settings=AnthropicSettings.from_env(model=model))
-    return ScreenedEngine(_gp_engine(evaluator, seed), state)
+    options = EngineOptions(Path(state_dir), evaluator=evaluator, fixture_dir=fixture_dir, seed=seed, model=model)
+    return ENGINES[resolve_name(name)](options)
 
 
 def _gp_engine(evaluator: Evaluator | None, seed: int | None) -> Engine:

@@ -11,7 +11,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
 from sggit.errors import SggitError
+from sggit.kernel import inverses
+from sggit.kernel.inverses import Planner
 
 IFNAMSIZ = 15
 BOND_MODES = (
@@ -33,13 +38,24 @@ class KernelError(SggitError):
 
 
 def check_ifname(name: object) -> str:
-    """Reject names the kernel would refuse, before anything changes."""
+    """Reject names the Linux kernel would refuse (dev_valid_name), before anything changes.
+
+    IFNAMSIZ counts bytes, not characters, and rtnetlink would cut a name at a NUL
+    and create a different interface, so both are checked here for every kernel.
+    """
     if not isinstance(name, str) or not name:
         raise KernelError(f"interface name must be a non-empty string, got {name!r}")
-    if len(name) > IFNAMSIZ:
-        raise KernelError(f"interface name {name!r} is longer than {IFNAMSIZ} characters")
-    if "/" in name or any(c.isspace() for c in name) or name in (".", ".."):
-        raise KernelError(f"interface name {name!r} contains a character the kernel refuses")
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise KernelError(f"interface name {name!r} is not valid UTF-8") from None
+    if size > IFNAMSIZ:
+        raise KernelError(f"interface name {name!r} is longer than {IFNAMSIZ} bytes ({size} bytes in UTF-8)")
+    if name in (".", ".."):
+        raise KernelError(f"interface name {name!r} is reserved")
+    bad = next((c for c in name if c in "\0/:" or c.isspace()), None)
+    if bad is not None:
+        raise KernelError(f"interface name {name!r} contains {bad!r}, which the kernel refuses (no NUL, '/', ':' or whitespace)")
     return name
 
 
@@ -98,6 +114,19 @@ def check_stp_timers(forward_delay: object, hello_time: object, max_age: object)
             raise KernelError(f"{name} must be from {low} to {high} seconds, got {value!r}")
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def mutating(planner: Planner) -> Callable[[F], F]:
+    """Declare an operation as changing the kernel, naming the planner of its inverse beside it."""
+
+    def mark(operation: F) -> F:
+        operation.__sggit_inverse__ = planner  # type: ignore[attr-defined]
+        return operation
+
+    return mark
+
+
 class Kernel(ABC):
     """The gene_sdk interface. Public methods are exactly what genes may call.
 
@@ -109,7 +138,11 @@ class Kernel(ABC):
     fdb entry: {"mac", "port", "local", "age"} (age in seconds, None if unknown)
     neighbour: {"ip", "mac", "dev", "state"}
     probe: {"reachable", "rtt_ms", "method", "source", "target", "error"}
+
+    `kernel_kind` names the entry of `sggit.kernel.kinds.KINDS` this class belongs to.
     """
+
+    kernel_kind: ClassVar[str] = ""
 
     # links
     @abstractmethod
@@ -118,37 +151,47 @@ class Kernel(ABC):
     @abstractmethod
     def get_link(self, name: str) -> dict: ...
 
+    @mutating(inverses.set_link_up)
     @abstractmethod
     def set_link_up(self, name: str) -> dict: ...
 
+    @mutating(inverses.set_link_down)
     @abstractmethod
     def set_link_down(self, name: str) -> dict: ...
 
+    @mutating(inverses.set_mac)
     @abstractmethod
     def set_mac(self, name: str, mac: str) -> dict: ...
 
+    @mutating(inverses.set_mtu)
     @abstractmethod
     def set_mtu(self, name: str, mtu: int) -> dict: ...
 
+    @mutating(inverses.delete_link)
     @abstractmethod
     def delete_link(self, name: str) -> bool: ...
 
     # bridges
+    @mutating(inverses.create_bridge)
     @abstractmethod
     def create_bridge(self, name: str, stp: bool = False) -> dict: ...
 
+    @mutating(inverses.delete_bridge)
     @abstractmethod
     def delete_bridge(self, name: str) -> bool: ...
 
+    @mutating(inverses.add_port)
     @abstractmethod
     def add_port(self, bridge: str, port: str) -> list[dict]: ...
 
+    @mutating(inverses.remove_port)
     @abstractmethod
     def remove_port(self, bridge: str, port: str) -> list[dict]: ...
 
     @abstractmethod
     def list_ports(self, bridge: str) -> list[dict]: ...
 
+    @mutating(inverses.set_stp)
     @abstractmethod
     def set_stp(
         self,
@@ -163,24 +206,29 @@ class Kernel(ABC):
     def get_stp(self, bridge: str) -> dict: ...
 
     # bonds and VLANs
+    @mutating(inverses.create_bond)
     @abstractmethod
     def create_bond(
         self, name: str, mode: str, members: list[str], miimon: int = 100, autoconnect: bool = True
     ) -> dict: ...
 
+    @mutating(inverses.delete_bond)
     @abstractmethod
     def delete_bond(self, name: str) -> bool: ...
 
     @abstractmethod
     def get_bond(self, name: str) -> dict: ...
 
+    @mutating(inverses.create_vlan)
     @abstractmethod
     def create_vlan(self, parent: str, vlan_id: int, name: str | None = None) -> dict: ...
 
     # addresses and neighbours
+    @mutating(inverses.add_address)
     @abstractmethod
     def add_address(self, dev: str, cidr: str) -> list[str]: ...
 
+    @mutating(inverses.remove_address)
     @abstractmethod
     def remove_address(self, dev: str, cidr: str) -> list[str]: ...
 
@@ -218,22 +266,10 @@ def interface_names() -> frozenset[str]:
 
 INTERFACE: frozenset[str] = interface_names()
 
-MUTATING: frozenset[str] = frozenset(
-    {
-        "set_link_up",
-        "set_link_down",
-        "set_mac",
-        "set_mtu",
-        "delete_link",
-        "create_bridge",
-        "delete_bridge",
-        "add_port",
-        "remove_port",
-        "set_stp",
-        "create_bond",
-        "delete_bond",
-        "create_vlan",
-        "add_address",
-        "remove_address",
-    }
-)
+
+def mutating_operations() -> frozenset[str]:
+    """Operations declared `@mutating`: the calls a transaction records and can undo."""
+    return frozenset(name for name in INTERFACE if hasattr(getattr(Kernel, name), "__sggit_inverse__"))
+
+
+MUTATING: frozenset[str] = mutating_operations()

@@ -11,7 +11,7 @@ import errno
 import functools
 import os
 import secrets
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 FEATURES = ("netlink", "netns", "veth", "bridge", "bond", "vlan")
 
@@ -33,15 +33,78 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _try_links(ipr: Any, prefix: str) -> dict[str, tuple[bool, str]]:
+    """Create and delete one throwaway link of each type through `ipr`."""
+    found: dict[str, tuple[bool, str]] = {}
+    names = {f: f"{prefix}{f[:2]}" for f in ("veth", "bridge", "bond", "vlan")}
+    attempts: dict[str, dict[str, Any]] = {
+        "veth": {"ifname": names["veth"], "kind": "veth", "peer": {"ifname": f"{prefix}vp"}},
+        "bridge": {"ifname": names["bridge"], "kind": "bridge"},
+        "bond": {"ifname": names["bond"], "kind": "bond"},
+    }
+    made: list[str] = []
+    try:
+        for feature, spec in attempts.items():
+            try:
+                ipr.link("add", **spec)
+                made.append(str(spec["ifname"]))
+                found[feature] = (True, f"created a {feature} link")
+            except Exception as exc:  # noqa: BLE001 - every failure is a finding here
+                found[feature] = (False, _reason(exc))
+        parent = ipr.link_lookup(ifname=names["veth"])
+        if not parent:
+            found["vlan"] = (False, "untested: no veth to put a VLAN on")
+        else:
+            try:
+                ipr.link("add", ifname=names["vlan"], kind="vlan", link=parent[0], vlan_id=10)
+                made.insert(0, names["vlan"])
+                found["vlan"] = (True, "created an 802.1Q link")
+            except Exception as exc:  # noqa: BLE001
+                found["vlan"] = (False, _reason(exc))
+    finally:
+        for name in made:
+            try:
+                ipr.link("del", ifname=name)
+            except Exception:  # noqa: BLE001, S110 - gone with its parent, or never fully made
+                pass
+    return found
+
+
 @functools.cache
-def probe_features() -> dict[str, tuple[bool, str]]:
-    """Each feature with whether it works and, when it does not, why."""
-    from pyroute2 import IPRoute, netns
+def probe_features(netns: str | None = None) -> dict[str, tuple[bool, str]]:
+    """Each feature with whether it works and, when it does not, why.
+
+    Without `netns` the links are tried in a scratch namespace made and removed
+    here; with it, inside that existing namespace (never created behind the
+    user's back), under throwaway names that are deleted again.
+    """
+    from pyroute2 import IPRoute
+    from pyroute2 import netns as pyroute_netns
 
     found: dict[str, tuple[bool, str]] = {}
-    try:
-        with IPRoute() as ipr:
+    if netns is not None:
+        from sggit.kernel.netlink import netns_exists
+
+        if not netns_exists(netns):
+            why = f"network namespace {netns!r} does not exist (see `ip netns list`)"
+            return {f: (False, why) for f in FEATURES}
+        try:
+            ipr = IPRoute(netns=netns, flags=0)
+        except Exception as exc:  # noqa: BLE001
+            why = _reason(exc)
+            return {f: (False, why) for f in FEATURES}
+        try:
             ipr.get_links()
+            found["netlink"] = (True, f"rtnetlink answers in {netns}")
+            found["netns"] = (True, f"acting inside {netns}")
+            found.update(_try_links(ipr, f"sgp{secrets.token_hex(2)}"))
+        finally:
+            ipr.close()
+        return found
+
+    try:
+        with IPRoute() as host:
+            host.get_links()
         found["netlink"] = (True, "rtnetlink answers")
     except Exception as exc:  # noqa: BLE001 - every failure is a finding here
         found["netlink"] = (False, _reason(exc))
@@ -57,40 +120,21 @@ def probe_features() -> dict[str, tuple[bool, str]]:
         return found
     found["netns"] = (True, "scratch namespace created and removed")
     try:
-        attempts = {
-            "veth": dict(ifname="p-veth0", kind="veth", peer={"ifname": "p-veth1"}),
-            "bridge": dict(ifname="p-br", kind="bridge"),
-            "bond": dict(ifname="p-bond", kind="bond"),
-        }
-        for feature, spec in attempts.items():
-            try:
-                ipr.link("add", **spec)
-                found[feature] = (True, f"created a {feature} link")
-            except Exception as exc:  # noqa: BLE001
-                found[feature] = (False, _reason(exc))
-        parent = ipr.link_lookup(ifname="p-veth0")
-        if not parent:
-            found["vlan"] = (False, "untested: no veth to put a VLAN on")
-        else:
-            try:
-                ipr.link("add", ifname="p-vlan", kind="vlan", link=parent[0], vlan_id=10)
-                found["vlan"] = (True, "created an 802.1Q link")
-            except Exception as exc:  # noqa: BLE001
-                found["vlan"] = (False, _reason(exc))
+        found.update(_try_links(ipr, "p-"))
     finally:
         ipr.close()
         try:
-            netns.remove(scratch)
+            pyroute_netns.remove(scratch)
         except OSError:
             pass
     return found
 
 
-def kernel_features() -> dict[str, bool]:
-    return {name: ok for name, (ok, _) in probe_features().items()}
+def kernel_features(netns: str | None = None) -> dict[str, bool]:
+    return {name: ok for name, (ok, _) in probe_features(netns).items()}
 
 
-def doctor_checks() -> list[Check]:
+def doctor_checks(netns: str | None = None) -> list[Check]:
     """Provider for `sggit doctor`: one line per kernel feature genes may need."""
-    found = probe_features()
+    found = probe_features(netns)
     return [Check(f"kernel.{name}", *found[name]) for name in FEATURES]

@@ -172,6 +172,8 @@ def _cidr(cidr: object) -> str:
 
 
 class MockKernel(Kernel):
+    kernel_kind = "mock"
+
     def __init__(self, description: MockDescription | dict | None = None, *, state: MockState | None = None) -> None:
         if state is not None:
             self.state = state
@@ -588,6 +590,7 @@ class MockKernel(Kernel):
                 raise KernelError(f"{name}: netlink error: {pending.error} (injected)")
 
     def _link(self, name: object) -> LinkState:
+        api.check_ifname(name)
         if not isinstance(name, str) or name not in self.state.links:
             raise KernelError(f"no such interface: {name!r}")
         return self.state.links[name]

@@ -62,6 +62,8 @@ def _kind(msg: Any) -> str:
 
 
 class NetlinkKernel(Kernel):
+    kernel_kind = "netlink"
+
     def __init__(self, netns: str | None = None) -> None:
         if netns is not None and not netns_exists(netns):
             raise KernelError(f"network namespace {netns!r} does not exist (see `ip netns list`)")

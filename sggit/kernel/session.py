@@ -20,19 +20,37 @@ from sggit.kernel.mock import MockDescription, MockKernel, default_description
 
 
 def create_mock_state(path: str | Path, description: MockDescription | dict | None = None, *, force: bool = False) -> MockKernel:
+    """Write a new mock machine to `path`; refuse to replace one unless `force`."""
     target = Path(path)
-    if target.exists() and not force:
-        raise UsageError(f"{target} already exists", hint="pass --force to start over")
     kernel = MockKernel(description if description is not None else default_description())
     with _locked(target):
+        if target.exists() and not force:
+            raise UsageError(f"{target} already exists", hint="pass --force to start over")
         atomic_write_text(target, kernel.to_json())
     return kernel
+
+
+def ensure_mock_state(path: str | Path, description: MockDescription | dict) -> bool:
+    """Create the state file unless it exists; True if this call made it.
+
+    The check and the write happen under the file's lock, so the first concurrent
+    runs on a new phenotype agree on one machine instead of racing to create it.
+    """
+    target = Path(path)
+    with _locked(target):
+        if target.exists():
+            return False
+        atomic_write_text(target, MockKernel(description).to_json())
+        return True
 
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
     lock = path.with_name(f".{path.name}.lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UsageError(f"cannot write mock kernel state {path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -1,8 +1,7 @@
-"""Inverses of mutating kernel calls, and the log a transaction rolls back from.
+"""The log a transaction rolls back from: each mutating call that succeeded and its inverse.
 
-An inverse is planned from the state BEFORE the call (the old MAC, the old STP
-timers, the ports of a bridge about to be deleted), using only read operations of
-the Kernel interface, so one planner serves every kernel.
+Inverses are planned by `sggit.kernel.inverses`, named beside each operation in
+api.py; `PLANNERS` is read from those declarations.
 """
 
 from __future__ import annotations
@@ -12,17 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sggit.kernel.api import Kernel, KernelError
+from sggit.kernel.api import Kernel
+from sggit.kernel.inverses import Planner, UndoStep
 
-
-class UndoStep(BaseModel):
-    op: str
-    args: list[Any] = Field(default_factory=list)
-    kwargs: dict[str, Any] = Field(default_factory=dict)
-
-    def describe(self) -> str:
-        parts = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
-        return f"{self.op}({', '.join(parts)})"
+__all__ = ["PLANNERS", "UndoEntry", "UndoFailure", "UndoLog", "UndoStep"]
 
 
 class UndoEntry(BaseModel):
@@ -93,154 +85,11 @@ class UndoLog(BaseModel):
         return cls.model_validate_json(text)
 
 
-def _step(op: str, *args: Any, **kwargs: Any) -> UndoStep:
-    return UndoStep(op=op, args=list(args), kwargs=kwargs)
+def _planners() -> dict[str, Planner]:
+    from sggit.kernel.api import Kernel, mutating_operations
+
+    return {name: getattr(Kernel, name).__sggit_inverse__ for name in mutating_operations()}
 
 
-def _restore_link_extras(kernel: Kernel, link: dict, addresses: list[str]) -> list[UndoStep]:
-    steps = [_step("set_mac", link["name"], link["mac"]), _step("set_mtu", link["name"], link["mtu"])]
-    steps += [_step("add_address", link["name"], a) for a in addresses]
-    if link["up"]:
-        steps.append(_step("set_link_up", link["name"]))
-    return steps
-
-
-def _rebuild_bridge(kernel: Kernel, name: str) -> list[UndoStep]:
-    link = kernel.get_link(name)
-    stp = kernel.get_stp(name)
-    ports = kernel.list_ports(name)
-    steps = [_step("create_bridge", name, stp=stp["enabled"])]
-    steps.append(
-        _step("set_stp", name, stp["enabled"], stp["forward_delay"], stp["hello_time"], stp["max_age"])
-    )
-    steps += [_step("add_port", name, p["name"]) for p in ports]
-    return steps + _restore_link_extras(kernel, link, kernel.list_addresses(name))
-
-
-def _rebuild_bond(kernel: Kernel, name: str) -> list[UndoStep]:
-    link = kernel.get_link(name)
-    bond = kernel.get_bond(name)
-    steps = [
-        _step(
-            "create_bond",
-            name,
-            bond["mode"],
-            [m["name"] for m in bond["members"]],
-            miimon=bond["miimon"],
-            autoconnect=bond["autoconnect"] is not False,
-        )
-    ]
-    if link["master"]:
-        steps.append(_step("add_port", link["master"], name))
-    return steps + _restore_link_extras(kernel, link, kernel.list_addresses(name))
-
-
-def _rebuild_vlan(kernel: Kernel, name: str) -> list[UndoStep]:
-    link = kernel.get_link(name)
-    steps = [_step("create_vlan", link["parent"], link["vlan_id"], name)]
-    if link["master"]:
-        steps.append(_step("add_port", link["master"], name))
-    return steps + _restore_link_extras(kernel, link, kernel.list_addresses(name))
-
-
-def _with_vlans(rebuild: Callable[[Kernel, str], list[UndoStep]]) -> Callable[[Kernel, str], list[UndoStep]]:
-    """Deleting a link deletes the VLANs on it too, so their rebuild follows its own."""
-
-    def plan(kernel: Kernel, name: str) -> list[UndoStep]:
-        steps = rebuild(kernel, name)
-        for link in kernel.list_links():
-            if link["kind"] == "vlan" and link["parent"] == name:
-                steps += _rebuild_vlan(kernel, link["name"])
-        return steps
-
-    return plan
-
-
-def _plan_delete_link(kernel: Kernel, name: str) -> list[UndoStep]:
-    kind = kernel.get_link(name)["kind"]
-    rebuild = {"bridge": _rebuild_bridge, "bond": _rebuild_bond, "vlan": _rebuild_vlan}.get(kind)
-    if rebuild is None:
-        raise KernelError(f"delete_link: {name} is a {kind} link; deleting it could not be undone, so it is refused")
-    return _with_vlans(rebuild)(kernel, name)
-
-
-def _plan_link_flag(kernel: Kernel, name: str, up: bool) -> list[UndoStep]:
-    if kernel.get_link(name)["up"] == up:
-        return []
-    return [_step("set_link_down" if up else "set_link_up", name)]
-
-
-def _plan_set_attr(kernel: Kernel, op: str, key: str, name: str) -> list[UndoStep]:
-    return [_step(op, name, kernel.get_link(name)[key])]
-
-
-def _plan_create_bond(kernel: Kernel, name: str, mode: str, members: list[str], **_: Any) -> list[UndoStep]:
-    steps = [_step("delete_bond", name)]
-    for member in members if isinstance(members, list) else []:
-        try:
-            link = kernel.get_link(member)
-        except KernelError:
-            continue
-        if not link["up"]:
-            steps.append(_step("set_link_down", member))
-    return steps
-
-
-def _plan_add_port(kernel: Kernel, bridge: str, port: str) -> list[UndoStep]:
-    if kernel.get_link(port)["master"] == bridge:
-        return []
-    return [_step("remove_port", bridge, port)]
-
-
-def _plan_remove_port(kernel: Kernel, bridge: str, port: str) -> list[UndoStep]:
-    if kernel.get_link(port)["master"] != bridge:
-        return []
-    return [_step("add_port", bridge, port)]
-
-
-def _plan_set_stp(kernel: Kernel, bridge: str, *_: Any, **__: Any) -> list[UndoStep]:
-    old = kernel.get_stp(bridge)
-    return [_step("set_stp", bridge, old["enabled"], old["forward_delay"], old["hello_time"], old["max_age"])]
-
-
-def _plan_add_address(kernel: Kernel, dev: str, cidr: str) -> list[UndoStep]:
-    if _same_address(cidr, kernel.list_addresses(dev)):
-        return []
-    return [_step("remove_address", dev, cidr)]
-
-
-def _plan_remove_address(kernel: Kernel, dev: str, cidr: str) -> list[UndoStep]:
-    if not _same_address(cidr, kernel.list_addresses(dev)):
-        return []
-    return [_step("add_address", dev, cidr)]
-
-
-def _same_address(cidr: str, present: list[str]) -> bool:
-    import ipaddress
-
-    try:
-        wanted = ipaddress.ip_interface(cidr)
-    except ValueError:
-        return False
-    return any(ipaddress.ip_interface(p) == wanted for p in present)
-
-
-Planner = Callable[..., list[UndoStep]]
-
-PLANNERS: dict[str, Planner] = {
-    "set_link_up": lambda k, name: _plan_link_flag(k, name, True),
-    "set_link_down": lambda k, name: _plan_link_flag(k, name, False),
-    "set_mac": lambda k, name, mac: _plan_set_attr(k, "set_mac", "mac", name),
-    "set_mtu": lambda k, name, mtu: _plan_set_attr(k, "set_mtu", "mtu", name),
-    "delete_link": _plan_delete_link,
-    "create_bridge": lambda k, name, stp=False: [_step("delete_bridge", name)],
-    "delete_bridge": lambda k, name: _with_vlans(_rebuild_bridge)(k, name),
-    "add_port": _plan_add_port,
-    "remove_port": _plan_remove_port,
-    "set_stp": _plan_set_stp,
-    "create_bond": _plan_create_bond,
-    "delete_bond": lambda k, name: _with_vlans(_rebuild_bond)(k, name),
-    "create_vlan": lambda k, parent, vlan_id, name=None: [_step("delete_link", name or f"{parent}.{vlan_id}")],
-    "add_address": _plan_add_address,
-    "remove_address": _plan_remove_address,
-}
+PLANNERS: dict[str, Planner] = _planners()
+"""Operation name -> inverse planner, read from the `@mutating` declarations in api.py."""

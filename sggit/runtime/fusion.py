@@ -232,10 +232,12 @@ class ReplayCase(BaseModel):
     detail: str = ""
 
 
-def _snapshot(kernel: Any) -> list[Any]:
-    links = kernel.list_links()
-    ports = [[l["name"], [p["name"] for p in kernel.list_ports(l["name"])]] for l in links if l["kind"] == "bridge"]
-    return [sorted((l["name"], l["kind"], l["master"], l["mac"], l["up"]) for l in links), ports]
+def _snapshot(kernel: Any) -> Any:
+    """What two interchangeable genes must leave alike, as the kernel's domain defines it."""
+    from sggit import domains
+    from sggit.kernel.kinds import kind_of
+
+    return domains.get(kind_of(kernel).domain).snapshot(kernel)
 
 
 def replay(pool: Any, pathway: n.Pathway, mechanical: tuple[str, str], candidate: tuple[str, str], inputs: list[dict[str, Any]], kernel_factory: Any, *, timeout: float = 30.0) -> list[ReplayCase]:

@@ -1,30 +1,59 @@
-"""A phenotype's simulated host: the NICs its bindings name, as the mock kernel boots them.
+"""A phenotype's simulated host, and what a kernel is opened for.
 
 Replays, canaries on a copy, examples and `sggit run --kernel mock` all start from
-this description, so a gene meets the phenotype's hardware wherever it is judged.
+the host the phenotype's bindings describe (its domain decides what that is), so a
+gene meets the phenotype's hardware wherever it is judged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 from sggit.genome import phenostore
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
-from sggit.kernel.mock import MockDescription, NicSpec, default_description
+from sggit.kernel.kinds import KernelTarget
 
 
-def description_of(pmap: PhenotypeMap) -> MockDescription:
-    """A simulated host with the map's NICs (every name its bindings list), in order."""
-    names: list[str] = []
-    for value in pmap.bindings.values():
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and item not in names:
-                names.append(item)
-    if not names:
-        return default_description()
-    nics = [NicSpec(name=name, mac=f"aa:bb:cc:dd:00:{i + 1:02x}") for i, name in enumerate(names)]
-    # The host's address is a DHCP lease on its first NIC's MAC, as on a freshly installed server.
-    return MockDescription(nics=nics, leases={nics[0].mac: "192.0.2.10/24"})
+class _Bindings(Mapping[str, Any]):
+    """A phenotype's bindings, read when first needed: opening a mock host that already exists needs none."""
+
+    def __init__(self, genome: Genome, phenotype: str) -> None:
+        self._genome, self._phenotype = genome, phenotype
+        self._data: dict[str, Any] | None = None
+
+    def _load(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = dict(phenostore.read_phenotype(self._genome, self._phenotype).bindings)
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
-def mock_description(genome: Genome, phenotype: str) -> MockDescription:
+def lazy_target(genome: Genome, phenotype: str, netns: str | None = None) -> KernelTarget:
+    """The target of a phenotype's kernel, reading the phenotype only if the kind needs its bindings."""
+    return KernelTarget(phenotype=phenotype, state_dir=genome.state_dir, bindings=_Bindings(genome, phenotype), netns=netns)
+
+
+def target_of(genome: Genome, pmap: PhenotypeMap, netns: str | None = None) -> KernelTarget:
+    """This phenotype's host, its bindings and the genome's state directory, from a map already read."""
+    return KernelTarget(phenotype=pmap.name, state_dir=genome.state_dir, bindings=dict(pmap.bindings), netns=netns)
+
+
+def description_of(pmap: PhenotypeMap) -> Any:
+    """The simulated host the map's bindings describe."""
+    from pathlib import Path
+
+    return KernelTarget(phenotype=pmap.name, state_dir=Path("."), bindings=dict(pmap.bindings)).host()
+
+
+def mock_description(genome: Genome, phenotype: str) -> Any:
     return description_of(phenostore.read_phenotype(genome, phenotype))

@@ -23,10 +23,10 @@ from sggit.genome.alleles import allele_source
 from sggit.genome.lineage import read_lineage
 from sggit.genome.sync import pending_records
 from sggit.kernel.api import Kernel
-from sggit.kernel.mock import MockKernel
+from sggit.kernel.kinds import kind_of
 from sggit.runtime.attempt import Attempt, Expression
 from sggit.runtime.evaluate import SandboxEvaluator
-from sggit.runtime.hosts import description_of
+from sggit.runtime.hosts import target_of
 from sggit.runtime import regression
 from sggit.runtime.review import EVOLVED_ORIGINS
 from sggit.runtime.safety import policy_for
@@ -55,18 +55,13 @@ class Passage:
 
 
 def shadow_kernels(organism: Expression) -> Callable[[], Kernel]:
-    """Fresh kernels for replay: copies of the live mock, or the phenotype's simulated hardware."""
-    live = organism.kernel
-    if isinstance(live, MockKernel):
-        snapshot = live.state.model_dump_json()
-        return lambda: MockKernel.from_json(snapshot)
-    return fresh_kernels(organism)
+    """Kernels for replay: copies of the live host's current state, as its kind makes them."""
+    return kind_of(organism.kernel).shadow(organism.kernel, target_of(organism.genome, organism.phenotype()))
 
 
 def fresh_kernels(organism: Expression) -> Callable[[], Kernel]:
     """The phenotype's simulated hardware as it boots: no bridges, bonds or VLANs yet."""
-    description = description_of(organism.phenotype())
-    return lambda: MockKernel(description)
+    return kind_of(organism.kernel).fresh(target_of(organism.genome, organism.phenotype()))
 
 
 def replay_cases(organism: Expression, gene: n.Gene, failing_input: Any, *, limit: int = RECENT_INPUTS) -> list[Case]:

@@ -13,20 +13,23 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from sggit import domains
 from sggit.contract.tree import ContractTree, load_tree
 from sggit.engines.base import Engine
 from sggit.errors import UsageError
 from sggit.genome import phenostore
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
+from sggit.kernel import kinds
 from sggit.kernel.api import Kernel
-from sggit.kernel.mock import default_description
-from sggit.kernel.session import create_mock_state, mock_session, open_kernel
+from sggit.kernel.kinds import KernelTarget
 from sggit.project import CONTRACTS_DIR, find_root
-from sggit.runtime.hosts import mock_description
+from sggit.runtime.hosts import lazy_target, mock_description
 from sggit.runtime.organism import Organism
 
 __all__ = ["mock_description"]
+domains.install()
+
 
 
 def read_input(text: str | None) -> Any:
@@ -71,20 +74,16 @@ def mock_state_path(genome: Genome, phenotype: str) -> Path:
     return genome.state_dir / f"mock-{phenotype}.json"
 
 
+def kernel_target(genome: Genome, phenotype: str, netns: str | None = None) -> KernelTarget:
+    """What a kernel is opened for: this phenotype's host, its bindings, the genome's state directory."""
+    return lazy_target(genome, phenotype, netns)
+
+
 @contextmanager
 def run_kernel(kind: str, genome: Genome, phenotype: str, netns: str | None = None) -> Iterator[Kernel]:
-    """The kernel of a run. A phenotype's mock host persists in the genome's state directory."""
-    if kind == "mock":
-        state = mock_state_path(genome, phenotype)
-        if not state.exists():
-            create_mock_state(state, mock_description(genome, phenotype))
-        with mock_session(state) as mock:
-            yield mock
-    elif kind == "netlink":
-        with open_kernel(netns=netns) as kernel:
-            yield kernel
-    else:
-        raise UsageError(f"unknown kernel {kind}", hint="mock or netlink")
+    """The kernel of a run, opened by its kind (a phenotype's mock host persists in the state directory)."""
+    with kinds.get(kind).open(kernel_target(genome, phenotype, netns)) as kernel:
+        yield kernel
 
 
 @contextmanager
@@ -113,7 +112,6 @@ def open_organism(
 def conformance_table(*, root: Path | None = None, locus: str | None = None, phenotype: str | None = None) -> list[Any]:
     """Every allele of a locus (or of every locus with examples) against the contract's examples."""
     from sggit.genome.alleles import allele_source, alleles_at
-    from sggit.kernel.mock import MockKernel
     from sggit.runtime.conformance import conformance
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
@@ -123,13 +121,16 @@ def conformance_table(*, root: Path | None = None, locus: str | None = None, phe
     if locus is not None and locus not in tree.genes:
         raise UsageError(f"unknown locus {locus}", hint=f"known: {', '.join(sorted(tree.genes))}")
     names = phenostore.phenotype_names(genome)
-    description = mock_description(genome, choose_phenotype(genome, phenotype)) if (phenotype or len(names) == 1) else default_description()
+    if phenotype or len(names) == 1:
+        fresh = kinds.get("mock").fresh(kernel_target(genome, choose_phenotype(genome, phenotype)))
+    else:
+        fresh = kinds.get("mock").fresh(KernelTarget(phenotype="", state_dir=genome.state_dir))
     genes = [tree.genes[locus]] if locus else [g for g in tree.genes.values() if g.examples]
     rows = []
     with WorkerPool(SandboxConfig()) as pool:
         for gene in genes:
             alleles = {a: allele_source(genome, a).decode("utf-8") for a in alleles_at(genome, gene.name)}
-            rows.extend(conformance(gene, alleles, pool, lambda: MockKernel(description)))
+            rows.extend(conformance(gene, alleles, pool, fresh))
     return rows
 
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from sggit.contract import nodes as n
 from sggit.contract.tree import ContractTree
 from sggit.contract.validate import Invalid, Validator
+from sggit.domains.network import RESOURCE_KINDS as NETWORK_KINDS
 from sggit.errors import SggitError, UsageError
 from sggit.kernel.api import Kernel
 from sggit.runtime.pathway import PathwayResult
@@ -30,13 +31,9 @@ from sggit.runtime.values import ResolveError, evaluate
 from sggit.runtime.verification import expand_checks
 
 Action = Literal["create", "change", "unchanged", "unsupported", "blocked"]
-PATHWAYS: dict[str, str] = {
-    "bridge": "provision_management_bridge",
-    "bond": "provision_bond",
-    "vlan_bridges": "provision_vlan_bridge",
-}
-# link types (as `sggit doctor` probes them) a resource kind needs
-NEEDS_FEATURES: dict[str, tuple[str, ...]] = {"bridge": ("bridge",), "bond": ("bond",), "vlan_bridges": ("vlan", "bridge")}
+# the domain's resource kinds: the pathway making each, and the kernel features it needs
+PATHWAYS: dict[str, str] = {name: kind.pathway for name, kind in NETWORK_KINDS.items()}
+NEEDS_FEATURES: dict[str, tuple[str, ...]] = {name: kind.needs for name, kind in NETWORK_KINDS.items()}
 _ON = {"enabled", "true", "on", "yes"}
 _OFF = {"disabled", "false", "off", "no"}
 
@@ -206,15 +203,10 @@ def _ordered(invocations: list[Invocation]) -> list[Invocation]:
 
 
 def kernel_link_types(kernel: Kernel) -> dict[str, tuple[bool, str]]:
-    """Which link types this kernel can create: all on the mock, as probed on a real one."""
-    from sggit.kernel.mock import MockKernel
+    """Which link types this kernel can create, as its kind reports them."""
+    from sggit.kernel.kinds import kind_of
 
-    if isinstance(kernel, MockKernel):
-        features = kernel.state.features
-        return {f: (features.get(f, True), "simulated" if features.get(f, True) else "disabled in this mock host") for f in ("bridge", "bond", "vlan")}
-    from sggit.kernel.features import probe_features
-
-    return probe_features()
+    return kind_of(kernel).features(kernel)
 
 
 def assess(kernel: Kernel, inv: Invocation, links: dict[str, dict[str, Any]]) -> tuple[Action, str]:
@@ -256,12 +248,19 @@ def plan(kernel: Kernel, tree: ContractTree, topology: str, phenotype: str, bind
     invocations = plan_invocations(tree, topology, bindings)
     links = {link["name"]: link for link in kernel.list_links()}
     types = kernel_link_types(kernel)
+    from sggit.kernel.kinds import kind_of
+
+    kind = kind_of(kernel)
+    offered = kind.resource_kinds()
     out: list[PlannedChange] = []
     action_of: dict[str, Action] = {}
     for inv in invocations:
         missing = [f for f in NEEDS_FEATURES[inv.kind] if not types.get(f, (False, ""))[0]]
         blocked = [r for r in inv.needs if action_of.get(r) in ("unsupported", "blocked")]
-        if missing:
+        action: Action
+        if inv.kind not in offered:
+            action, reason = "unsupported", f"the {kind.name} kernel offers no {inv.kind} resources"
+        elif missing:
             action, reason = "unsupported", "this kernel cannot create " + "; ".join(f"{f} links ({types.get(f, (False, 'not probed'))[1]})" for f in missing)
         elif blocked:
             action, reason = "blocked", f"needs {', '.join(blocked)}, which this kernel cannot provide"

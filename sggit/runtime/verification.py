@@ -17,7 +17,7 @@ from sggit.contract import nodes as n
 from sggit.genome.fitness import Record
 from sggit.genome.repo import Genome
 from sggit.kernel.api import Kernel
-from sggit.kernel.mock import MockKernel
+from sggit.kernel.kinds import kind_of
 from sggit.runtime.attempt import Attempt
 from sggit.runtime.pathway import StepOutcome
 from sggit.runtime.scoring import Scoring
@@ -59,17 +59,13 @@ class Verification:
 
     # -- time ----------------------------------------------------------------------------
     def clock(self) -> tuple[float, str]:
-        """Due times live on the mock's virtual clock, or on the wall clock for a real kernel."""
-        if isinstance(self.kernel, MockKernel):
-            return self.kernel.now(), "virtual"
-        return time.time(), "wall"
+        """Due times live on the kernel kind's clock: virtual on the mock, the wall clock on a real kernel."""
+        kind = kind_of(self.kernel)
+        return kind.now(self.kernel), kind.clock
 
     def advance(self, seconds: float) -> None:
         """Let time pass: the mock's clock moves, a real kernel sleeps."""
-        while seconds > 0:
-            step = min(seconds, 3600.0)
-            self.kernel.sleep(step)
-            seconds -= step
+        kind_of(self.kernel).advance(self.kernel, seconds)
 
     # -- checks --------------------------------------------------------------------------
     def run_checks(self, checks: list[tuple[str, dict[str, Any]]], *, judged: set[str] | None = None, timescale: str | None = None) -> tuple[bool, list[dict[str, Any]]]:

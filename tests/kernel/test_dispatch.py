@@ -151,3 +151,17 @@ def test_parallel_callers_share_one_log_and_roll_back_to_the_start() -> None:
     assert len(log) == 40
     assert log.rollback(kernel) == []
     assert kernel.get_link("eth0")["mtu"] == 1500
+
+
+def test_every_mutating_operation_names_an_inverse_that_takes_its_arguments() -> None:
+    import inspect
+
+    from sggit.kernel.undo import PLANNERS
+
+    assert set(PLANNERS) == MUTATING
+    for name in MUTATING:
+        op = inspect.signature(getattr(Kernel, name))
+        params = {p: None for p in op.parameters if p != "self"}
+        inspect.signature(PLANNERS[name]).bind(object(), **params)
+    assert {"create_bridge", "delete_link", "set_stp", "add_address"} <= MUTATING
+    assert not MUTATING & {"list_links", "get_link", "probe", "fdb", "now", "sleep"}

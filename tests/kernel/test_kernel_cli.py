@@ -4,6 +4,7 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from sggit.cli import cli
@@ -53,9 +54,31 @@ def test_injection_through_the_cli(tmp_path: Path) -> None:
     assert link["carrier"] is False
 
 
-def test_features_lists_every_feature() -> None:
+def test_features_lists_every_feature_and_the_installed_domains() -> None:
     out = json.loads(sg("kernel", "features", "--format", "json").output)
-    assert [c["name"] for c in out] == ["kernel.netlink", "kernel.netns", "kernel.veth", "kernel.bridge", "kernel.bond", "kernel.vlan"]
+    assert [c["name"] for c in out["features"]] == ["kernel.netlink", "kernel.netns", "kernel.veth", "kernel.bridge", "kernel.bond", "kernel.vlan"]
+    network = next(d for d in out["domains"] if d["name"] == "network")
+    assert network["ok"] and network["kernel_kinds"] == ["mock", "netlink"] and "bridge" in network["resource_kinds"]
+    text = sg("kernel", "features").output
+    assert "domain.network" in text and "kernels: mock, netlink" in text
+
+
+@pytest.mark.netns
+def test_features_inside_a_namespace_try_links_there_and_leave_none(netns) -> None:
+    before = {l["ifname"] for l in netns.ip("link", "show")}
+    out = json.loads(sg("kernel", "features", "--netns", netns.host, "--format", "json").output)
+    found = {c["name"]: c for c in out["features"]}
+    assert out["netns"] == netns.host
+    assert found["kernel.bridge"]["ok"] and found["kernel.veth"]["ok"]
+    assert netns.host in found["kernel.netlink"]["detail"]
+    assert {l["ifname"] for l in netns.ip("link", "show")} == before
+
+
+def test_features_in_a_missing_namespace_is_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["kernel", "features", "--netns", "sgk-no-such-ns"])
+    assert result.exit_code == 2
+    assert "network namespace 'sgk-no-such-ns' does not exist" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_concurrent_sessions_lose_nothing(tmp_path: Path) -> None:

@@ -31,8 +31,10 @@ def test_providers_may_return_objects_tuples_or_lists_and_failures_are_reported(
     monkeypatch.syspath_prepend(str(tmp_path))
     checks = run_checks(("fake_checks", "sggit.no_such_area.checks"))
     assert [(c.name, c.ok) for c in checks] == [
-        ("kernel.bridge", True), ("kernel.vlan", False), ("kernel.veth", True), ("fake_checks.broken", False)]
-    assert checks[-1].detail == "check failed: OSError: netlink socket refused"
+        ("kernel.bridge", True), ("kernel.vlan", False), ("kernel.veth", True), ("fake_checks.broken", False),
+        ("sggit.no_such_area.checks", False)]
+    assert checks[3].detail == "check failed: OSError: netlink socket refused"
+    assert checks[4].detail.startswith("provider missing: No module named 'sggit.no_such_area'")
 
 
 def test_a_provider_that_cannot_load_is_a_finding(tmp_path, monkeypatch):

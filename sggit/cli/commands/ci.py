@@ -85,4 +85,3 @@ def promote_command(phenotypes: tuple[str, ...], out: Path, remote: str | None, 
         click.echo(f"{f.title}\n  {f.branch} -> {f.base} at {f.commit[:12]}" + (f" (pushed to {remote})" if f.pushed else ""))
 
 
-COMMANDS = [ci]

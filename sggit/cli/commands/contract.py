@@ -75,4 +75,3 @@ def fmt_command(check_only: bool, show_diff: bool, paths: tuple[Path, ...]) -> N
         raise SystemExit(1)
 
 
-COMMANDS = [check, fmt_command]

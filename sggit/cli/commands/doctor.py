@@ -31,4 +31,3 @@ def doctor(fmt: str, as_json: bool) -> None:
         click.get_current_context().exit(1)
 
 
-COMMANDS = [doctor]

@@ -129,4 +129,3 @@ def corpus_export(out: Path | None) -> None:
         click.echo(f"wrote {count} record(s) to {out}", err=True)
 
 
-COMMANDS = [heal_command, generate_command, promote_command, corpus_group]

@@ -60,4 +60,3 @@ def pull_command(remote: str, fmt: str) -> None:
     _print(pull(Genome.open("."), remote), fmt)
 
 
-COMMANDS = [push_command, pull_command]

@@ -5,18 +5,15 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sggit.errors import UsageError
-from sggit.genes import source_problems
-from sggit.genome import phenostore, views
-from sggit.genome.alleles import loci as genome_loci
-from sggit.genome.alleles import register_allele
-from sggit.genome.init import contract_loci, init_project
-from sggit.genome.lineage import Lineage
-from sggit.genome.repo import Genome
-from sggit.genome.sync import sync as sync_journal
+
+if TYPE_CHECKING:
+    from sggit.genome.repo import Genome
+
 
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 
@@ -26,7 +23,9 @@ def _print_json(data: object) -> None:
 
 
 def _short(allele: str | None) -> str:
-    return allele[: views.SHORT] if allele else "-"
+    from sggit.genome.views import SHORT
+
+    return allele[:SHORT] if allele else "-"
 
 
 @click.command("init")
@@ -35,6 +34,10 @@ def _short(allele: str | None) -> str:
 @_FORMAT
 def init_command(directory: Path, source: Path | None, fmt: str) -> None:
     """Scaffold contracts/, genome/, phenotypes/ in a git repository and register the seed alleles."""
+    from sggit import domains
+    from sggit.genome.init import init_project
+
+    domains.install()
     report = init_project(directory, source)
     if fmt == "json":
         _print_json({**report.__dict__, "changed": report.changed})
@@ -63,6 +66,12 @@ def init_command(directory: Path, source: Path | None, fmt: str) -> None:
 @_FORMAT
 def register_command(locus: str, file: Path, state: str, phenotype: str | None, fmt: str) -> None:
     """Register a hand-written allele at LOCUS (lineage origin: manual)."""
+    from sggit.genes import source_problems
+    from sggit.genome import phenostore
+    from sggit.genome.alleles import register_allele
+    from sggit.genome.lineage import Lineage
+    from sggit.genome.repo import Genome
+
     genome = Genome.open(".")
     try:
         data = file.read_bytes()
@@ -88,10 +97,15 @@ def register_command(locus: str, file: Path, state: str, phenotype: str | None, 
         return
     click.echo(f"{'registered' if result.new else 'already registered'} {result.id} at {locus}")
     for name, commit in changes.items():
-        click.echo(f"  phenotype/{name}: " + (f"{state} ({commit[:views.SHORT]})" if commit else "already there, unchanged"))
+        click.echo(f"  phenotype/{name}: " + (f"{state} ({_short(commit)})" if commit else "already there, unchanged"))
 
 
 def _known_loci(genome: Genome) -> list[str]:
+    from sggit import domains
+    from sggit.genome.alleles import loci as genome_loci
+    from sggit.genome.init import contract_loci
+
+    domains.install()
     loci: set[str] = set(genome_loci(genome))
     if genome.workdir is not None:
         names, _ = contract_loci(genome.workdir)
@@ -110,6 +124,9 @@ def _ago(t: float | None) -> str:
 @_FORMAT
 def status_command(phenotype: str | None, fmt: str) -> None:
     """Per locus: dominant allele, fallback depth, fitness, invocations, last failure."""
+    from sggit.genome import views
+    from sggit.genome.repo import Genome
+
     st = views.status(Genome.open("."), phenotype)
     if fmt == "json":
         _print_json(views.as_json(st))
@@ -137,6 +154,9 @@ def status_command(phenotype: str | None, fmt: str) -> None:
 @_FORMAT
 def show_command(allele: str, fmt: str) -> None:
     """An allele's source, lineage and fitness per host and in total."""
+    from sggit.genome import views
+    from sggit.genome.repo import Genome
+
     view = views.show(Genome.open("."), allele)
     if fmt == "json":
         _print_json(views.as_json(view))
@@ -147,7 +167,7 @@ def show_command(allele: str, fmt: str) -> None:
         lin = view.lineage
         click.echo(f"origin {lin.origin}, generation {lin.generation}, host {lin.host}, {_ago(lin.time)}")
         if lin.parents:
-            click.echo(f"parents {', '.join(p[:views.SHORT] for p in lin.parents)}")
+            click.echo(f"parents {', '.join(_short(p) for p in lin.parents)}")
         if lin.engine:
             click.echo(f"engine {lin.engine}" + (f" ({lin.model})" if lin.model else ""))
         if lin.failure is not None and lin.failure.error:
@@ -166,6 +186,9 @@ def show_command(allele: str, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "dot"]), default="text", show_default=True)
 def lineage_command(target: str, fmt: str) -> None:
     """The ancestry tree of a LOCUS or an ALLELE."""
+    from sggit.genome import views
+    from sggit.genome.repo import Genome
+
     focus, nodes = views.lineage_nodes(Genome.open("."), target)
     if fmt == "json":
         _print_json({"focus": focus, "nodes": views.as_json(nodes)})
@@ -180,6 +203,9 @@ def lineage_command(target: str, fmt: str) -> None:
 @_FORMAT
 def why_command(allele: str, fmt: str) -> None:
     """Why this allele exists and why it is (or is not) dominant."""
+    from sggit.genome import views
+    from sggit.genome.repo import Genome
+
     genome = Genome.open(".")
     text = views.why(genome, allele)
     if fmt == "json":
@@ -194,17 +220,23 @@ def why_command(allele: str, fmt: str) -> None:
 @_FORMAT
 def rollback_command(phenotype: str, commit: str | None, fmt: str) -> None:
     """Revert the last (or the named) phenotype change, as a revert commit on its branch."""
+    from sggit.genome import phenostore
+    from sggit.genome.repo import Genome
+
     new = phenostore.rollback(Genome.open("."), phenotype, commit)
     if fmt == "json":
         _print_json({"phenotype": phenotype, "commit": new})
     else:
-        click.echo(f"phenotype/{phenotype}: reverted as {new[:views.SHORT]}")
+        click.echo(f"phenotype/{phenotype}: reverted as {_short(new)}")
 
 
 @click.command("sync")
 @_FORMAT
 def sync_command(fmt: str) -> None:
     """Fold the local fitness journal into this host's fitness notes."""
+    from sggit.genome.repo import Genome
+    from sggit.genome.sync import sync as sync_journal
+
     genome = Genome.open(".")
     result = sync_journal(genome)
     if fmt == "json":
@@ -215,5 +247,4 @@ def sync_command(fmt: str) -> None:
         click.echo(f"folded {result.records} record(s) for {result.alleles} allele(s) into refs/notes/sggit/fitness/{genome.host}")
 
 
-COMMANDS = [init_command, register_command, status_command, show_command, lineage_command, why_command, rollback_command, sync_command]
 

@@ -10,7 +10,6 @@ import click
 from sggit.errors import UsageError
 from sggit.kernel.api import INTERFACE
 from sggit.kernel.dispatch import perform
-from sggit.kernel.features import doctor_checks
 from sggit.kernel.mock import MockDescription, default_description
 from sggit.kernel.session import create_mock_state, mock_session, open_kernel
 
@@ -27,15 +26,41 @@ def kernel_group() -> None:
 
 
 @kernel_group.command("features")
+@_NETNS
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def features(fmt: str) -> None:
-    """Which link types this machine's kernel supports, found by trying them."""
-    checks = doctor_checks()
+def features(netns: str | None, fmt: str) -> None:
+    """Which link types this machine's kernel supports (inside NAME with --netns), found by
+    trying them; and the installed domains with their kernel kinds."""
+    from sggit.domains.listing import domain_rows
+    from sggit.kernel.features import doctor_checks
+    from sggit.kernel.netlink import netns_exists
+
+    if netns is not None and not netns_exists(netns):
+        raise UsageError(f"network namespace {netns!r} does not exist", hint="see `ip netns list`")
+    checks = doctor_checks(netns)
+    rows = domain_rows()
     if fmt == "json":
-        click.echo(json.dumps([c._asdict() for c in checks], indent=2))
+        click.echo(json.dumps({"netns": netns, "features": [c._asdict() for c in checks], "domains": rows}, indent=2))
         return
     for check in checks:
         click.echo(f"{'ok  ' if check.ok else 'MISS'} {check.name:<16} {check.detail}")
+    for row in rows:
+        kinds = ", ".join(row["kernel_kinds"])
+        click.echo(f"{'ok  ' if row['ok'] else 'MISS'} domain.{row['name']:<9} {row['detail']}" + (f" (kernels: {kinds})" if kinds else ""))
+
+
+@kernel_group.command("mock-reset")
+@click.option("--phenotype", help="Phenotype whose simulated host to reset (default: the only one).")
+def mock_reset(phenotype: str | None) -> None:
+    """Put a phenotype's mock host (.git/sggit/mock-<phenotype>.json) back as it boots."""
+    from sggit.genome.repo import Genome
+    from sggit.kernel import kinds
+    from sggit.runtime.session import choose_phenotype, kernel_target, project_root
+
+    genome = Genome.open(project_root())
+    name = choose_phenotype(genome, phenotype)
+    path = kinds.get("mock").reset(kernel_target(genome, name))  # type: ignore[attr-defined]
+    click.echo(f"mock host of {name} reset: {path}")
 
 
 @kernel_group.command("mock-init")
@@ -103,4 +128,3 @@ def inject(kind: str, params: tuple[str, ...], mock_state: Path) -> None:
     click.echo(f"injected {kind}")
 
 
-COMMANDS = [kernel_group]

@@ -26,4 +26,3 @@ def report_command(out: Path | None, fmt: str, phenotypes: tuple[str, ...]) -> N
     click.echo(str(target))
 
 
-COMMANDS = [report_command]

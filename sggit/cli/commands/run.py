@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from sggit.cli.options import kernel_option, netns_option
 from sggit.engines.registry import ENGINE_NAMES
 from sggit.runtime.organism import RunResult
 from sggit.runtime.session import engine_for, open_organism, read_input
@@ -43,8 +44,8 @@ def explain(result: RunResult) -> str:
 @click.argument("target")
 @click.option("--input", "input_text", metavar="JSON|@FILE", help="Input as JSON, or @FILE holding JSON.")
 @click.option("--phenotype", help="Phenotype to express (default: the only one).")
-@click.option("--kernel", type=click.Choice(["mock", "netlink"]), default="mock", show_default=True)
-@click.option("--netns", help="Network namespace for the netlink kernel.")
+@kernel_option
+@netns_option
 @click.option("--engine", type=click.Choice(ENGINE_NAMES), default=None,
               help="Mutation engine when every allele fails (default: the phenotype's `engine` setting, `git config sggit.engine`, else none).")
 @click.option("--seed", type=int, default=None, help="Random seed of the gp engine.")
@@ -69,7 +70,6 @@ def run(target: str, input_text: str | None, phenotype: str | None, kernel: str,
         raise SystemExit(1)
 
 
-COMMANDS = [run]
 
 
 @click.command("test")
@@ -96,4 +96,3 @@ def test_command(locus: str | None, phenotype: str | None, fmt: str) -> None:
         raise SystemExit(1)
 
 
-COMMANDS.append(test_command)

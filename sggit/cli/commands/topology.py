@@ -6,6 +6,8 @@ import json
 
 import click
 
+from sggit.cli.options import kernel_option, netns_option
+
 from sggit.runtime.session import open_organism
 from sggit.runtime.topology import DeployReport, Plan
 
@@ -35,8 +37,8 @@ def render_report(report: DeployReport) -> str:
     return "\n".join(lines)
 
 
-_kernel = click.option("--kernel", type=click.Choice(["mock", "netlink"]), default="mock", show_default=True)
-_netns = click.option("--netns", help="Network namespace for the netlink kernel.")
+_kernel = kernel_option
+_netns = netns_option
 _phenotype = click.option("--phenotype", help="Phenotype whose bindings fill the topology (default: the only one).")
 _format = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 
@@ -78,4 +80,3 @@ def deploy_command(topology: str, phenotype: str | None, kernel: str, netns: str
         raise SystemExit(1)
 
 
-COMMANDS = [plan_command, deploy_command]

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from sggit.cli.options import kernel_option, netns_option
 from sggit.errors import UsageError
 from sggit.runtime.session import open_organism
 from sggit.runtime.temporal import parse_duration
@@ -23,8 +24,8 @@ def _line(row: dict[str, Any]) -> str:
 @click.option("--every", "every_text", default="60s", show_default=True, metavar="DURATION", help="Time between rounds (30s, 5m, 1h); the mock kernel's clock moves instead of sleeping.")
 @click.option("--count", type=int, default=1, show_default=True, help="Number of rounds.")
 @click.option("--phenotype", help="Phenotype (default: the only one).")
-@click.option("--kernel", type=click.Choice(["mock", "netlink"]), default="mock", show_default=True)
-@click.option("--netns", help="Network namespace for the netlink kernel.")
+@kernel_option
+@netns_option
 @click.option("--json", "as_json", is_flag=True, help="Print every round as JSON.")
 def watch(target: str, every_text: str, count: int, phenotype: str | None, kernel: str, netns: str | None, as_json: bool) -> None:
     """Re-run the diagnostics of deployed TARGET (a pathway or locus run before) and score resilience.
@@ -52,8 +53,8 @@ def watch(target: str, every_text: str, count: int, phenotype: str | None, kerne
 @click.option("--due", "due", is_flag=True, required=True, help="Run the verify checks `sggit run --no-wait` recorded, once their window has passed.")
 @click.option("--wait", is_flag=True, help="On a real kernel, sleep until each check is due instead of leaving it for later.")
 @click.option("--phenotype", help="Phenotype (default: the only one).")
-@click.option("--kernel", type=click.Choice(["mock", "netlink"]), default="mock", show_default=True)
-@click.option("--netns", help="Network namespace for the netlink kernel.")
+@kernel_option
+@netns_option
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def verify(due: bool, wait: bool, phenotype: str | None, kernel: str, netns: str | None, as_json: bool) -> None:
     """Run due verify checks and score their convergence (the mock kernel's clock moves to each due time).
@@ -79,4 +80,3 @@ def verify(due: bool, wait: bool, phenotype: str | None, kernel: str, netns: str
         raise SystemExit(1)
 
 
-COMMANDS = [watch, verify]

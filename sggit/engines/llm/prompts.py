@@ -14,6 +14,8 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel
 
+from sggit import domains
+from sggit.domains import DEFAULT_DOMAIN
 from sggit.engines.base import MutationContext
 from sggit.genes import DEFAULT_ALLOWLIST, ENTRY_POINT
 
@@ -62,7 +64,9 @@ def render(
     count: int,
     *,
     allowlist: tuple[str, ...] | frozenset[str] = DEFAULT_ALLOWLIST,
+    domain: str = DEFAULT_DOMAIN,
 ) -> Prompt:
+    """The prompt for `context`; the genome is described in its domain's words."""
     mode = mode_for(context)
     env = _environment()
     values = {
@@ -78,6 +82,7 @@ def render(
         "count": count,
         "allowlist": sorted(allowlist),
         "entry_point": ENTRY_POINT,
+        "domain": domains.get(domain),
     }
     system = env.get_template("system.j2").render(values).strip() + "\n"
     user = env.get_template(f"{mode}.j2").render(values).strip() + "\n"

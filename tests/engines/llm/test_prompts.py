@@ -36,3 +36,14 @@ def test_verbatim_prose_keeps_its_blank_lines_and_indentation(failure):
     context = failure.model_copy(update={"contract": failure.contract.model_copy(update={"does": prose})})
     assert prose in render(context, 1).user
     assert PARENT.strip() in render(context, 1).user
+
+
+def test_the_system_prompt_names_the_genome_in_its_domains_words(failure, monkeypatch):
+    import dataclasses
+
+    from sggit import domains
+
+    assert "one gene contract of a\nnetwork-configuration genome." in render(failure, 1).system
+    network = domains.get("network")
+    monkeypatch.setitem(domains.DOMAINS, "data", lambda: dataclasses.replace(network, name="data", prompt_subject="data-pipeline genome"))
+    assert "one gene contract of a\ndata-pipeline genome." in render(failure, 1, domain="data").system

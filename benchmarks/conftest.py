@@ -1,0 +1,5 @@
+"""The contract package knows no domain: benchmarks check contracts with the built-in ones installed."""
+
+from sggit import domains
+
+domains.install()

@@ -1,0 +1,52 @@
+"""The click group: commands loaded from the table when asked for, run inside the error boundary."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import click
+
+from sggit import __version__
+from sggit.cli.commands import COMMANDS
+from sggit.cli.errors import error_handler
+
+
+class _Group(click.Group):
+    """Commands loaded from the table when asked for, run inside the error boundary."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, _, attribute = where.partition(":")
+        command = getattr(importlib.import_module(f"sggit.cli.commands.{module}"), attribute)
+        self.commands[cmd_name] = command
+        return command
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        with error_handler():
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sggit")
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run as if sggit was started in DIR (like git -C).",
+)
+def cli(directory: str | None) -> None:
+    """sggit: genes compete at typed loci; the genome lives in git."""
+    if directory is not None:
+        try:
+            os.chdir(directory)
+        except OSError as exc:
+            raise click.UsageError(f"cannot change to {directory}: {exc.strerror}") from None

@@ -1,0 +1,159 @@
+"""Domains: what a kind of genome is about, and everything sggit needs to know of it.
+
+A domain carries its contracts and seeds, the kernel kinds its genes act on, the
+resource kinds its topologies may declare, the gene_sdk surface its genes see and
+the wording prompts use. `network` is built in; other domains install as Python
+packages declaring an entry point in the group `sggit.domains` whose object is a
+zero-argument factory returning a `Domain`.
+
+This module imports nothing heavy, so `sggit doctor` and the contract checker can
+list domains cheaply.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENTRY_POINT_GROUP = "sggit.domains"
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """A resource a topology may declare (`is <name>`), and the pathway that makes it.
+
+    `properties` maps each accepted property to whether its value names another
+    resource of the same topology; `needs` lists the kernel features it takes.
+    """
+
+    name: str
+    properties: Mapping[str, bool]
+    pathway: str
+    needs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    description: str
+    root: Path
+    kernel_kinds: tuple[str, ...]
+    resource_kinds: Mapping[str, ResourceKind]
+    sdk_surface: str
+    prompt_subject: str
+    snapshot: Callable[[Any], Any]
+    """The part of a kernel's state two genes must leave alike to be interchangeable."""
+    host: Callable[[Mapping[str, Any]], Any]
+    """The simulated host a phenotype's hardware bindings describe (a mock kernel's description)."""
+    origin: str = "built in"
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def contracts_dir(self) -> Path:
+        return self.root / "contracts"
+
+    @property
+    def seeds_dir(self) -> Path:
+        return self.root / "genome"
+
+    def resource_properties(self) -> dict[str, dict[str, bool]]:
+        """The table the contract checker takes: kind -> property -> names a resource."""
+        return {name: dict(kind.properties) for name, kind in self.resource_kinds.items()}
+
+
+def _network() -> Domain:
+    from sggit.domains.network import domain
+
+    return domain()
+
+
+DOMAINS: dict[str, Callable[[], Domain]] = {
+    "network": _network,
+}
+"""Built-in domains by name; entry points of `sggit.domains` add to these."""
+
+DEFAULT_DOMAIN = "network"
+
+
+class DomainError(Exception):
+    """An installed domain that cannot be loaded; doctor reports it by name."""
+
+
+@functools.cache
+def _entry_point_factories() -> dict[str, Callable[[], Domain]]:
+    from importlib.metadata import entry_points
+
+    found: dict[str, Callable[[], Domain]] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in DOMAINS:
+            continue
+
+        def load(ep: Any = ep) -> Domain:
+            try:
+                made = ep.load()()
+            except Exception as exc:
+                raise DomainError(f"domain {ep.name} ({ep.value}) cannot be loaded: {exc}") from exc
+            if not isinstance(made, Domain):
+                raise DomainError(f"domain {ep.name} ({ep.value}) did not return a sggit Domain")
+            return made
+
+        found[ep.name] = load
+    return found
+
+
+def factories() -> dict[str, Callable[[], Domain]]:
+    """Every installed domain's factory, built-in first."""
+    return {**DOMAINS, **_entry_point_factories()}
+
+
+def get(name: str) -> Domain:
+    table = factories()
+    if name not in table:
+        raise KeyError(f"no domain {name!r}; installed: {', '.join(table)}")
+    return table[name]()
+
+
+def installed() -> list[Domain]:
+    """Every installed domain that loads; see `factories()` to find the ones that do not."""
+    out = []
+    for factory in factories().values():
+        try:
+            out.append(factory())
+        except DomainError:
+            continue
+    return out
+
+
+def resource_kinds() -> dict[str, dict[str, bool]]:
+    """Resource kinds of every installed domain, as the contract checker takes them."""
+    table: dict[str, dict[str, bool]] = {}
+    for d in installed():
+        table.update(d.resource_properties())
+    return table
+
+
+def resource_kind(name: str) -> ResourceKind | None:
+    for d in installed():
+        if name in d.resource_kinds:
+            return d.resource_kinds[name]
+    return None
+
+
+_installed: list[bool] = []
+
+
+def install() -> None:
+    """Tell the contract checker which topology resource kinds the installed domains declare.
+
+    The contract package knows no domain; modules that check a project's contracts
+    call this once at import so every check sees the same table.
+    """
+    if _installed:
+        return
+    from sggit.contract.checks import register_resource_kinds
+
+    register_resource_kinds(resource_kinds())
+    _installed.append(True)

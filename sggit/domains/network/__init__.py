@@ -1,0 +1,83 @@
+"""The network domain (built in): hosts whose genes configure links, bridges, bonds and VLANs.
+
+Everything sggit knows that is about networks rather than about genomes sits
+here: the topology resource kinds and the pathways that make them, what makes two
+kernels alike for fusion, the simulated host a phenotype's NIC bindings describe,
+and the words prompts use for the genome and its gene_sdk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sggit.domains import Domain, ResourceKind
+
+RESOURCE_KINDS: dict[str, ResourceKind] = {
+    "bridge": ResourceKind(
+        "bridge", {"uplink": False, "mac": False, "stp": False, "ports": False, "name": False},
+        pathway="provision_management_bridge", needs=("bridge",),
+    ),
+    "bond": ResourceKind(
+        "bond", {"mode": False, "members": False, "miimon": False, "name": False},
+        pathway="provision_bond", needs=("bond",),
+    ),
+    "vlan_bridges": ResourceKind(
+        "vlan_bridges", {"trunk": True, "vlans": False, "stp": False},
+        pathway="provision_vlan_bridge", needs=("vlan", "bridge"),
+    ),
+}
+
+SDK_SURFACE = """\
+links: list_links(), get_link(name), set_link_up(name), set_link_down(name), set_mac(name, mac), set_mtu(name, mtu), delete_link(name)
+bridges: create_bridge(name, stp=False), delete_bridge(name), add_port(bridge, port), remove_port(bridge, port), list_ports(bridge), set_stp(bridge, enabled, forward_delay=None, hello_time=None, max_age=None), get_stp(bridge)
+bonds, VLANs: create_bond(name, mode, members, miimon=100, autoconnect=True), delete_bond(name), get_bond(name), create_vlan(parent, vlan_id, name=None)
+addresses: add_address(dev, cidr), remove_address(dev, cidr), list_addresses(dev), default_gateway(dev=None), neighbours(dev=None), fdb(bridge)
+traffic: send_gratuitous_arp(dev, ip=None), probe(source, target, method="arp"|"icmp"|"udp", timeout=1.0)
+time: now(), sleep(seconds)
+"""
+
+
+def snapshot(kernel: Any) -> list[Any]:
+    """Links (name, kind, master, MAC, up) and each bridge's ports: what two interchangeable genes leave alike."""
+    links = kernel.list_links()
+    ports = [[link["name"], [p["name"] for p in kernel.list_ports(link["name"])]] for link in links if link["kind"] == "bridge"]
+    return [sorted((link["name"], link["kind"], link["master"], link["mac"], link["up"]) for link in links), ports]
+
+
+def nic_names(bindings: Mapping[str, Any]) -> list[str]:
+    """Every NIC name the phenotype's bindings list, in order, once."""
+    names: list[str] = []
+    for value in bindings.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item not in names:
+                names.append(item)
+    return names
+
+
+def host(bindings: Mapping[str, Any]) -> Any:
+    """A simulated host with the phenotype's NICs; its address is a DHCP lease on the first NIC's MAC,
+    as on a freshly installed server."""
+    from sggit.kernel.mock import MockDescription, NicSpec, default_description
+
+    names = nic_names(bindings)
+    if not names:
+        return default_description()
+    nics = [NicSpec(name=name, mac=f"aa:bb:cc:dd:00:{i + 1:02x}") for i, name in enumerate(names)]
+    return MockDescription(nics=nics, leases={nics[0].mac: "192.0.2.10/24"})
+
+
+def domain() -> Domain:
+    from sggit.shipped import shipped_root
+
+    return Domain(
+        name="network",
+        description="host network configuration: links, bridges, bonds, VLANs, addresses",
+        root=shipped_root(),
+        kernel_kinds=("mock", "netlink"),
+        resource_kinds=RESOURCE_KINDS,
+        sdk_surface=SDK_SURFACE,
+        prompt_subject="network-configuration genome",
+        snapshot=snapshot,
+        host=host,
+    )

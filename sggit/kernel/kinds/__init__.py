@@ -1,0 +1,133 @@
+"""Kernel kinds: one small module per kind behind one interface, and the table naming them.
+
+A kind says how to open its kernel for a phenotype's host, how to copy a live
+kernel for shadow replay, how to make a fresh copy of the host as it boots,
+which clock it keeps, what it supports, and which topology resource kinds the
+planner may use on it. The runtime asks `kind_of(kernel)` instead of testing
+classes, so a new kind is one module plus one line in `KINDS` (or one
+`register()` call from outside the package).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sggit.errors import UsageError
+
+Clock = Literal["virtual", "wall"]
+KernelFactory = Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class KernelTarget:
+    """What a kernel is opened for: one phenotype's host, and the command's options."""
+
+    phenotype: str
+    state_dir: Path
+    bindings: Mapping[str, Any] = field(default_factory=dict)
+    domain: str = "network"
+    netns: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def host(self) -> Any:
+        """The simulated host the bindings describe, in the target's domain."""
+        from sggit import domains
+
+        return domains.get(self.domain).host(self.bindings)
+
+
+class KernelKind(ABC):
+    """One kind of kernel. Subclasses set `name`, `clock` and `domain` and implement the rest."""
+
+    name: str
+    clock: Clock
+    domain: str = "network"
+    summary: str = ""
+
+    @abstractmethod
+    def open(self, target: KernelTarget) -> AbstractContextManager[Any]:
+        """The kernel a run acts on, closed (and saved, if it keeps state) on the way out."""
+
+    @abstractmethod
+    def fresh(self, target: KernelTarget) -> KernelFactory:
+        """Throwaway kernels of the phenotype's host as it boots (no bridges, bonds or VLANs yet)."""
+
+    def shadow(self, live: Any, target: KernelTarget) -> KernelFactory:
+        """Throwaway copies of the live kernel's CURRENT state; a real kernel cannot be copied,
+        so by default the phenotype's simulated host stands in for it."""
+        return self.fresh(target)
+
+    def now(self, kernel: Any) -> float:
+        if self.clock == "virtual":
+            return float(kernel.now())
+        import time
+
+        return time.time()
+
+    def advance(self, kernel: Any, seconds: float) -> None:
+        """Let time pass: a virtual clock moves, a real kernel sleeps (in steps gene_sdk accepts)."""
+        while seconds > 0:
+            step = min(seconds, 3600.0)
+            kernel.sleep(step)
+            seconds -= step
+
+    @abstractmethod
+    def features(self, kernel: Any | None = None) -> dict[str, tuple[bool, str]]:
+        """Each feature this kind offers (of `kernel`, where it differs per machine) and why not."""
+
+    def resource_kinds(self) -> tuple[str, ...]:
+        """Topology resource kinds the planner may use on this kernel: its domain's."""
+        from sggit import domains
+
+        return tuple(domains.get(self.domain).resource_kinds)
+
+
+def _mock() -> KernelKind:
+    from sggit.kernel.kinds.mock import MockKind
+
+    return MockKind()
+
+
+def _netlink() -> KernelKind:
+    from sggit.kernel.kinds.netlink import NetlinkKind
+
+    return NetlinkKind()
+
+
+KINDS: dict[str, Callable[[], KernelKind]] = {
+    "mock": _mock,
+    "netlink": _netlink,
+}
+"""Kernel kinds by name. `--kernel` offers exactly these."""
+
+
+def register(name: str, factory: Callable[[], KernelKind]) -> None:
+    """Add a kind from outside this package (a domain plugin, a test)."""
+    KINDS[name] = factory
+
+
+def names() -> list[str]:
+    return list(KINDS)
+
+
+def get(name: str) -> KernelKind:
+    try:
+        factory = KINDS[name]
+    except KeyError:
+        raise UsageError(f"unknown kernel kind {name!r}", hint=f"one of: {', '.join(KINDS)}") from None
+    return factory()
+
+
+def kind_of(kernel: Any) -> KernelKind:
+    """The kind a kernel instance belongs to, by the name its class declares (`kernel_kind`)."""
+    name = getattr(kernel, "kernel_kind", None)
+    if not isinstance(name, str):
+        raise TypeError(f"{type(kernel).__name__} declares no kernel_kind")
+    return get(name)
+
+

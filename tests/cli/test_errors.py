@@ -1,0 +1,160 @@
+"""The error boundary: user errors are messages with exit 1 or 2, sggit's own bugs exit 3 with a log.
+
+Everything here goes through the command line, mostly as a subprocess, as a
+user meets it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from sggit.cli import cli
+from sggit.cli.errors import log_traceback
+from sggit.genome.init import init_project
+from sggit.kernel import kinds
+from sggit.kernel.kinds import KernelFactory, KernelKind, KernelTarget
+
+SGGIT = [sys.executable, "-m", "sggit"]
+
+
+def sggit(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SGGIT, *args], cwd=cwd, capture_output=True, text=True, check=False, env={**os.environ, "SGGIT_HOST": "testhost"})
+
+
+def clean(result: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    for needle in needles:
+        assert needle in result.stderr
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SGGIT_HOST", "testhost")
+    root = tmp_path / "genome"
+    init_project(root)
+    return root
+
+
+def test_report_into_an_impossible_directory(project: Path) -> None:
+    clean(sggit(project, "report", "--out", "/proc/nope"), 1, "sggit: error: /proc/nope: No such file or directory")
+
+
+def test_mock_init_into_an_impossible_path(tmp_path: Path) -> None:
+    clean(sggit(tmp_path, "kernel", "mock-init", "/proc/x.json"), 2, "cannot write mock kernel state /proc/x.json")
+
+
+def test_init_in_a_sha256_repository_refuses_and_changes_nothing(tmp_path: Path) -> None:
+    if subprocess.run(["git", "init", "-q", "--object-format=sha256", str(tmp_path / "r")], capture_output=True, check=False).returncode:
+        pytest.skip("this git cannot make SHA-256 repositories")
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "r").rglob("*"))
+    clean(sggit(tmp_path / "r", "init"), 2, "uses SHA-256 object names", "git init --object-format=sha1")
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "r").rglob("*")) == before
+
+
+def _read_only_mounts() -> str | None:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return "needs root and unshare(1) to mount .git read-only in a private mount namespace"
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False)
+    return None if probe.returncode == 0 else "unshare -m is not permitted here"
+
+
+def read_only_git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run sggit with the repository's .git bind-mounted read-only, as on a read-only medium.
+
+    (chmod does not stop root, so the directory is made truly read-only instead.)
+    """
+    command = " ".join(f"'{a}'" for a in [*SGGIT, *args])
+    script = f"mount --bind .git .git && mount -o remount,ro,bind .git && exec {command}"
+    return subprocess.run(["unshare", "-m", "sh", "-c", script], cwd=cwd, capture_output=True, text=True, check=False,
+                          env={**os.environ, "SGGIT_HOST": "testhost"})
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("register", "bridge_create", "genome/bridge_create/seed.py"),
+        ("sync",),
+        ("rollback", "--phenotype", "dell_r740"),
+    ],
+)
+def test_a_read_only_git_is_named_not_a_traceback(project: Path, args: tuple[str, ...]) -> None:
+    reason = _read_only_mounts()
+    if reason:
+        pytest.skip(reason)
+    (project / "extra.py").write_text("import json\n\ndef execute(input_json):\n    return json.dumps({})\n")
+    if args[0] == "register":
+        args = ("register", "bridge_create", "extra.py")
+    if args[0] == "sync":
+        assert sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}').returncode == 0
+    clean(read_only_git(project, *args), 1, f"{project / '.git'} cannot be written (Read-only file system)")
+    status = read_only_git(project, "status")
+    assert status.returncode == 0 and "phenotype dell_r740" in status.stdout
+
+
+def test_run_on_a_read_only_git_says_which_file(project: Path) -> None:
+    reason = _read_only_mounts()
+    if reason:
+        pytest.skip(reason)
+    result = read_only_git(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}')
+    assert result.returncode in (1, 2) and "Traceback" not in result.stderr
+    assert "Read-only file system" in result.stderr and str(project / ".git") in result.stderr
+
+
+class BrokenKind(KernelKind):
+    """A kernel kind with a bug: what an orchestrator-side failure looks like to the user."""
+
+    name = "broken"
+    clock = "virtual"
+
+    @contextmanager
+    def open(self, target: KernelTarget) -> Iterator[Any]:
+        raise RuntimeError("kernel plugin bug: lost its socket")
+        yield
+
+    def fresh(self, target: KernelTarget) -> KernelFactory:
+        raise RuntimeError("unused")
+
+    def features(self, kernel: Any | None = None) -> dict[str, tuple[bool, str]]:
+        return {}
+
+
+def test_a_bug_exits_3_with_the_traceback_in_the_repository_log(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(kinds.KINDS, "broken", BrokenKind)
+    result = CliRunner().invoke(cli, ["-C", str(project), "run", "bridge_create", "--phenotype", "dell_r740", "--kernel", "broken"])
+    assert result.exit_code == 3
+    assert "sggit: unexpected error: RuntimeError: kernel plugin bug: lost its socket" in result.stderr
+    logs = list((project / ".git" / "sggit" / "log").glob("*.log"))
+    assert len(logs) == 1 and str(logs[0]) in result.stderr
+    text = logs[0].read_text()
+    assert "Traceback (most recent call last)" in text and "lost its socket" in text and "def open" not in result.stderr
+
+
+def test_outside_a_repository_the_log_goes_to_the_temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    try:
+        raise KeyError("boom")
+    except KeyError as exc:
+        path = log_traceback(exc)
+    assert path.parent == tmp_path / "tmp" / "sggit-log"
+    assert "KeyError: 'boom'" in path.read_text()
+
+
+def test_user_errors_keep_their_exit_codes(project: Path) -> None:
+    clean(sggit(project, "run", "no_such_locus", "--phenotype", "dell_r740"), 2, "sggit: error:")

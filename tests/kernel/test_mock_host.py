@@ -1,0 +1,71 @@
+"""A phenotype's mock host: created once however many runs start at the same moment, and resettable."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sggit.cli import cli
+from sggit.genome.init import init_project
+from sggit.genome.repo import Genome
+from sggit.kernel.mock import MockKernel
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SGGIT_HOST", "testhost")
+    root = tmp_path / "genome"
+    init_project(root)
+    return root
+
+
+def _first_run(root: str, i: int, barrier, errors) -> None:  # type: ignore[no-untyped-def]
+    from sggit.runtime.session import run_kernel
+
+    try:
+        genome = Genome.open(root)
+        barrier.wait()
+        with run_kernel("mock", genome, "dell_r740") as kernel:
+            kernel.add_address("eno1", f"10.9.{i}.1/24")
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        errors.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_concurrent_first_runs_share_one_new_mock_host(project: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    n = 12
+    barrier, errors = ctx.Barrier(n), ctx.Queue()
+    procs = [ctx.Process(target=_first_run, args=(str(project), i, barrier, errors)) for i in range(n)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    found = []
+    while not errors.empty():
+        found.append(errors.get())
+    assert found == []
+    assert [p.exitcode for p in procs] == [0] * n
+    state = MockKernel.from_json((project / ".git" / "sggit" / "mock-dell_r740.json").read_text())
+    assert {f"10.9.{i}.1/24" for i in range(n)} <= set(state.list_addresses("eno1"))
+
+
+def test_mock_reset_puts_the_host_back_as_it_boots(project: Path) -> None:
+    def sggit(*args: str):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(cli, ["-C", str(project), *args])
+
+    run = ("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}')
+    assert sggit(*run).exit_code == 0
+    again = sggit(*run)
+    assert again.exit_code == 1 and "already exists" in json.loads(again.stdout)["error"]
+    reset = sggit("kernel", "mock-reset", "--phenotype", "dell_r740")
+    assert reset.exit_code == 0, reset.output
+    assert "mock host of dell_r740 reset" in reset.stdout
+    state = MockKernel.from_json((project / ".git" / "sggit" / "mock-dell_r740.json").read_text())
+    assert "br0" not in {link["name"] for link in state.list_links()}
+    assert sggit(*run).exit_code == 0
+    missing = sggit("kernel", "mock-reset", "--phenotype", "nosuch")
+    assert missing.exit_code == 2 and "no phenotype nosuch" in missing.stderr
