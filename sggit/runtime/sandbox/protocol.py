@@ -79,8 +79,12 @@ class FrameReader:
         del self._buf[:end]
         try:
             return _loads(body)
-        except ValueError as exc:
-            raise ProtocolError(f"frame is not JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:
+            raise ProtocolError(f"frame is not JSON: {str(exc)[:200]}") from None
+
+    def pending(self) -> bool:
+        """Whether anything (bytes or a hang-up) waits on the pipe right now."""
+        return bool(self._buf) or bool(self._poll.poll(0))
 
     def read(self, deadline: float | None) -> Any:
         """The next frame; Timeout past `deadline` (time.monotonic), EOFError when the pipe closes."""
