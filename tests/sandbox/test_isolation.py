@@ -106,7 +106,7 @@ def execute(input_json):
 """
     assert run(pool, lower, "lower", allele="lowerer").output == '"lowered"'
     assert pool.warm_pids("lowerer") == []  # limits not as the orchestrator set them: discarded
-    assert run(pool, lower, "allocate", allele="lowerer").output == str(256 << 20)
+    assert run(pool, lower, "allocate", allele="lowerer", timeout=20).output == str(256 << 20)
 
 
 def test_hitting_a_limit_the_gene_lowered_is_its_own_exception(pool):
@@ -115,7 +115,7 @@ def execute(input_json):
     rlimit = _os["sys"].modules["resource"]
     rlimit.setrlimit(rlimit.RLIMIT_AS, (160 << 20, rlimit.getrlimit(rlimit.RLIMIT_AS)[1]))
     return json.dumps(len(bytearray(256 << 20)))
-""")
+""", timeout=20)
     assert outcome.error == "exception"
     assert "the gene lowered its own RLIMIT_AS to 167772160 (the sandbox allows 536870912)" in outcome.message
 

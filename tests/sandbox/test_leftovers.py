@@ -65,12 +65,12 @@ def test_no_worker_survives_a_killed_organism_and_its_scratch_goes_next_start(tm
                                 env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.PIPE, text=True)
     try:
         report = json.loads(organism.stdout.readline())
+        workers = report["pids"]
+        assert workers and all(_group_members(pid) for pid in workers)  # each worker's group is alive
     finally:
         organism.kill()
         organism.wait()
     assert json.loads(report["output"]) == [-1, 1]  # EPERM from seccomp
-    workers = report["pids"]
-    assert workers and all(_group_members(pid) for pid in workers)  # each worker's group was alive
     deadline = time.monotonic() + 30
     while any(_group_members(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -7,19 +7,14 @@ enough to exhaust a recursive parser, and lone surrogates that no UTF-8 writer a
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from sggit.runtime.sandbox.protocol import loads_strict
+
 MAX_DEPTH = 100
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-_decode = json.JSONDecoder(parse_constant=_reject_constant).decode
+_JSON_SPACE = " \t\n\r"
 
 
 def _depth(text: str) -> int:
@@ -62,7 +57,7 @@ def output_problem(text: str, max_chars: int) -> str | None:
     if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
         return f"output is nested deeper than {MAX_DEPTH} levels"
     try:
-        value = _decode(text)
+        value = loads_strict(text.strip(_JSON_SPACE))
     except (ValueError, RecursionError) as exc:
         return f"output is not JSON: {exc}"
     if "\\u" in text and _has_lone_surrogate(value):

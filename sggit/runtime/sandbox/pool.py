@@ -336,7 +336,6 @@ class WorkerPool:
             worker = self._spares.get_nowait()
         except queue.Empty:
             worker = self._new_worker()
-        self._replenish()
         if worker.confinement is None:
             try:
                 self._check(worker, worker.wait_ready())
@@ -404,6 +403,7 @@ class WorkerPool:
             finally:
                 worker.calls += 1
                 self._release(worker, keep)
+                self._replenish()  # after the call, so starting a spare does not slow it down
 
     def _converse(self, worker: _Worker, allele_id: str, source: str, input_json: str,
                   handler: Handler, timeout: float, start: float) -> GeneOutcome:
@@ -466,7 +466,8 @@ class WorkerPool:
             problem = output_problem(output, self.config.max_output_bytes)
             if problem is not None:
                 return failed("bad_output", problem)
-            return GeneOutcome(ok=True, output=output, duration=time.perf_counter() - start)
+            return GeneOutcome.model_construct(ok=True, output=output, error=None, message="",
+                                               duration=time.perf_counter() - start)
         kind = frame.get("kind")
         if kind not in _WORKER_KINDS:
             return failed("crash", f"the worker reported an unknown outcome {str(kind)[:50]!r}")

@@ -86,12 +86,13 @@ class _Channel:
         self.fd_out = fd_out
         self.key = key
         self.request: Any = 0
+        self.reader = protocol.BlockingReader(fd_in)
 
     def send(self, message: dict) -> None:
         protocol.write_frame(self.fd_out, message)
 
     def receive(self) -> dict:
-        return protocol.read_frame(self.fd_in)
+        return self.reader.read()
 
     def call(self, name: str, args: list, kwargs: dict) -> Any:
         try:
@@ -247,6 +248,7 @@ class Runner:
         self.allele: str | None = None
         self.code: Any = None
         self.armed_cpu = -1
+        self.cpu = 0.0  # as of the end of the last call: the worker uses none while it waits
         self.clean_ctime = -1
         self.expected = {getattr(resource, name): (value, value) for name, value in self.limits.items()
                          if name != "RLIMIT_CPU"}
@@ -260,7 +262,7 @@ class Runner:
 
     def _arm_cpu_limit(self) -> None:
         hard = self.limits["RLIMIT_CPU"]
-        soft = min(hard, int(self._cpu_used()) + self.cpu_per_call + 1)
+        soft = min(hard, int(self.cpu) + self.cpu_per_call + 1)
         if soft != self.armed_cpu:
             resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
             self.armed_cpu = soft
@@ -284,7 +286,8 @@ class Runner:
 
     def _done(self, ok: bool, **fields: Any) -> dict:
         # Threads a gene left running could meddle with its next call: the pool discards such a worker.
-        return {"op": "done", "id": self.channel.request, "key": self.key, "ok": ok, "cpu": self._cpu_used(),
+        self.cpu = self._cpu_used()
+        return {"op": "done", "id": self.channel.request, "key": self.key, "ok": ok, "cpu": self.cpu,
                 "threads": _thread._count(), **fields}
 
     def _bind(self, request: dict) -> dict | None:
