@@ -192,3 +192,17 @@ def test_whatever_a_gene_returns_or_raises_is_its_scored_failure(pool, body, kin
     assert words in outcome.message
     outcome.message.encode("utf-8")  # any UTF-8 writer (journal, terminal) takes it
     assert_healthy(pool)
+
+
+def test_hitting_a_cpu_limit_the_gene_lowered_is_its_own_exception(pool):
+    outcome = run(pool, DIG + """
+def execute(input_json):
+    rlimit = _os["sys"].modules["resource"]
+    used = rlimit.getrusage(rlimit.RUSAGE_SELF)
+    rlimit.setrlimit(rlimit.RLIMIT_CPU, (int(used.ru_utime + used.ru_stime) + 1, rlimit.getrlimit(rlimit.RLIMIT_CPU)[1]))
+    while True:
+        pass
+""", timeout=30)
+    assert outcome.error == "exception"
+    assert "the gene lowered its own CPU-time limit" in outcome.message
+    assert_healthy(pool)

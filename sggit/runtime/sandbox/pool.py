@@ -33,6 +33,7 @@ Handler = Callable[[str, list, dict], Any]
 log = logging.getLogger("sggit.sandbox")
 
 _EXIT_CPU = 75
+_EXIT_CPU_LOWERED = 76
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 # Worse outcomes mean the worker may be damaged or hostile: never reuse it.
 _DISCARD_KINDS = frozenset({"timeout", "crash", "limit", "forbidden"})
@@ -169,6 +170,9 @@ class _Worker:
             self.kill()
             return "crash", "the worker closed its pipe but did not exit"
         signum = -code if code < 0 else code - 128 if code > 128 else 0
+        if code == _EXIT_CPU_LOWERED:
+            return "exception", ("the gene lowered its own CPU-time limit and hit it "
+                                 f"(the sandbox allows {self.config.cpu_seconds_per_call} s per call)")
         if code == _EXIT_CPU or signum == signal.SIGXCPU:
             return "limit", f"CPU-time limit of {self.config.cpu_seconds_per_call} s per call exceeded"
         if signum == signal.SIGKILL:

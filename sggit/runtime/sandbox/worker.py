@@ -23,6 +23,7 @@ from typing import Any
 from sggit.runtime.sandbox import confine, protocol
 
 EXIT_CPU = 75
+EXIT_CPU_LOWERED = 76  # the gene lowered its own CPU limit: its doing, not the sandbox's limit
 _CODE_CACHE_SIZE = 256
 # Modules the allowlisted ones load lazily; the filesystem is closed after startup.
 _SUPPORT_MODULES = (
@@ -423,7 +424,11 @@ def main(argv: list[str]) -> None:
     channel = _Channel(fd_in, fd_out, str(init.get("key", "")))
     runner = Runner(init, channel)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    signal.signal(signal.SIGXCPU, lambda *_: os._exit(EXIT_CPU))
+    def cpu_limit_struck(*_: Any) -> None:
+        lowered = resource.getrlimit(resource.RLIMIT_CPU)[0] < runner.armed_cpu
+        os._exit(EXIT_CPU_LOWERED if lowered else EXIT_CPU)
+
+    signal.signal(signal.SIGXCPU, cpu_limit_struck)
     apply("rlimits", confine.set_rlimits, init["rlimits"])
     if not report["rlimits"][0]:
         runner.expected = {}
