@@ -124,3 +124,16 @@ def test_whatever_a_dominant_allele_returns_the_fallback_runs(project: Path, bod
         assert _strict(out)["output"]["resources_created"] == [f"br{run}"]
     failures = [error for timescale, ok, error in _records(project, jammer) if not ok]
     assert len(failures) == 2 and all(words in (error or "") for error in failures)
+
+
+def test_a_kernel_bug_is_sggits_error_and_scores_no_allele(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sggit.kernel.mock import MockKernel
+
+    def broken(self: MockKernel, *args: object, **kwargs: object) -> object:
+        raise ZeroDivisionError("a defect injected into the mock kernel")
+
+    monkeypatch.setattr(MockKernel, "create_bridge", broken)
+    code, out, err = sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", json.dumps(BRIDGE))
+    assert code != 0
+    assert "failed inside sggit" in err and "ZeroDivisionError" in err and "Traceback" not in out + err
+    assert pending_records(Genome.open(project)) == []

@@ -76,7 +76,7 @@ def _abandoned(directory: Path) -> bool:
 
 def sweep_leftovers(parent: Path) -> list[Path]:
     """Remove the sandbox directories under `parent` that no live pool owns; returns them."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(parent.iterdir())
     except OSError:
