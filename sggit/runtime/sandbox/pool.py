@@ -247,6 +247,9 @@ class WorkerPool:
         self._closed = False
         self._warned = False
         self._starting = 0
+        # Spares to keep ready; grows when callers find none (a burst of new alleles, such as
+        # candidates being judged), so starting workers overlaps with running them.
+        self._target = size
         # Workers die with the thread that started them (PR_SET_PDEATHSIG follows the
         # thread, not the process), so one long-lived thread starts them all.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sggit-sandbox-spawn")
@@ -308,10 +311,12 @@ class WorkerPool:
     def _replenish(self) -> None:
         """Start a spare in the background when one was taken; the spawner thread owns every worker."""
         with self._lock:
-            if self._closed or self._spares.qsize() + self._starting >= self.size:
+            missing = self._target - self._spares.qsize() - self._starting
+            if self._closed or missing <= 0:
                 return
-            self._starting += 1
-        self._spawner.submit(self._start_spare)
+            self._starting += missing
+        for _ in range(missing):
+            self._spawner.submit(self._start_spare)
 
     def _start_spare(self) -> None:
         try:
@@ -339,6 +344,8 @@ class WorkerPool:
         try:
             worker = self._spares.get_nowait()
         except queue.Empty:
+            with self._lock:
+                self._target = min(2 * self._target, self.size + self.config.warm_workers)
             worker = self._new_worker()
         if worker.confinement is None:
             try:
