@@ -1,14 +1,18 @@
-"""Orchestrator overhead per gene call: a warm sandboxed worker against a direct in-process call.
+"""Orchestrator overhead per gene call: a warm per-allele worker against a direct in-process call.
 
 Both sides run the same allele source on the same input in the same run; the
 numbers that matter are the ratio and the overhead in microseconds, recorded in
-the benchmark's extra_info (`--benchmark-json` keeps them).
+the benchmark's extra_info (`--benchmark-json` keeps them). A bare pipe round trip
+between two processes, measured in the same run, shows how much of the overhead
+any process boundary costs on this machine at this moment.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import timeit
 
 import pytest
@@ -63,6 +67,28 @@ def _sdk_stub(monkeypatch):
     monkeypatch.setitem(sys.modules, "gene_sdk", stub)
 
 
+def _pipe_round_trip() -> float:
+    """Seconds for 40 bytes to go to an echoing child process and back."""
+    to_child, from_parent = os.pipe()
+    to_parent, from_child = os.pipe()
+    echo = f"import os\nwhile (b := os.read({to_child}, 64)):\n    os.write({from_child}, b)\n"
+    child = subprocess.Popen([sys.executable, "-S", "-c", echo], pass_fds=(to_child, from_child))
+    os.close(to_child)
+    os.close(from_child)
+
+    def once() -> None:
+        os.write(from_parent, b"x" * 40)
+        os.read(to_parent, 64)
+
+    try:
+        timeit.timeit(once, number=500)
+        return min(timeit.repeat(once, number=2000, repeat=5)) / 2000
+    finally:
+        os.close(from_parent)
+        child.wait()
+        os.close(to_parent)
+
+
 def _measure(benchmark, pool, allele_id: str, source: str) -> None:
     execute = _direct(source)
     expected = execute(INPUT)
@@ -71,6 +97,7 @@ def _measure(benchmark, pool, allele_id: str, source: str) -> None:
 
     rounds = 2000
     direct = min(timeit.repeat(lambda: execute(INPUT), number=rounds, repeat=5)) / rounds
+    pipe = _pipe_round_trip()
     result = benchmark.pedantic(pool.run, args=(allele_id, source, INPUT),
                                 kwargs={"handler": _handler}, rounds=2000, iterations=1, warmup_rounds=50)
     assert result.ok
@@ -80,9 +107,12 @@ def _measure(benchmark, pool, allele_id: str, source: str) -> None:
         "sandboxed_us": round(sandboxed * 1e6, 2),
         "overhead_us": round((sandboxed - direct) * 1e6, 2),
         "ratio": round(sandboxed / direct, 1),
+        "pipe_round_trip_us": round(pipe * 1e6, 2),
+        "load_average": round(os.getloadavg()[0], 2),
     })
     print(f"\n{allele_id}: direct {direct * 1e6:.1f} us, sandboxed {sandboxed * 1e6:.1f} us, "
-          f"overhead {(sandboxed - direct) * 1e6:.1f} us per call, ratio {sandboxed / direct:.0f}x")
+          f"overhead {(sandboxed - direct) * 1e6:.1f} us per call, ratio {sandboxed / direct:.0f}x; "
+          f"bare pipe round trip {pipe * 1e6:.1f} us; load average {os.getloadavg()[0]:.1f}")
 
 
 def test_overhead_per_call_warm_worker(benchmark, pool):

@@ -18,6 +18,20 @@ def execute(input_json):
     return json.dumps({"doubled": json.loads(input_json)["n"] * 2})
 """
 
+# Prepended to genes: `os_` and `libc` obtained without importing anything.
+DIG = """
+import json
+def _dig(name):
+    for cls in ().__class__.__base__.__subclasses__():
+        if cls.__name__ == name:
+            return cls.__init__.__globals__
+_os = _dig("_wrap_close")
+os_ = _os["sys"].modules["os"]
+_ct = _dig("CDLL")
+libc = _ct["CDLL"](None, use_errno=True)
+get_errno = _ct["get_errno"]
+"""
+
 
 def gene(body: str) -> str:
     return textwrap.dedent(body).strip() + "\n"

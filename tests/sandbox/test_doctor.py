@@ -53,7 +53,7 @@ def test_doctor_reports_every_sandbox_mechanism_from_a_real_worker():
                if name.startswith(("sandbox.", "namespace.")) and name != "namespace.user"}
     assert sandbox == {name: True for name in (
         "sandbox.architecture", "sandbox.worker", "sandbox.no_new_privs", "namespace.network",
-        "namespace.mount", "namespace.pid", "sandbox.scratch_tmpfs", "sandbox.rlimits", "sandbox.landlock",
+        "namespace.mount", "namespace.pid", "namespace.ipc", "sandbox.private_root", "sandbox.scratch_tmpfs", "sandbox.rlimits", "sandbox.landlock",
         "sandbox.unprivileged_uid", "sandbox.seccomp")}
     assert "ABI" in checks["sandbox.landlock"]["detail"]
     assert checks["namespace.user"]["ok"] is True  # root may always make one

@@ -7,7 +7,6 @@ past the import allowlist, to show that the kernel mechanisms hold on their own.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,22 +15,7 @@ import pytest
 
 from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
-from .helpers import FAST, assert_healthy, needs_landlock, needs_root, run
-
-# Prepended to genes: `os_` and `libc` obtained without importing anything.
-DIG = """
-import json
-def _dig(name):
-    for cls in ().__class__.__base__.__subclasses__():
-        if cls.__name__ == name:
-            return cls.__init__.__globals__
-_os = _dig("_wrap_close")
-os_ = _os["sys"].modules["os"]
-_ct = _dig("CDLL")
-libc = _ct["CDLL"](None, use_errno=True)
-get_errno = _ct["get_errno"]
-"""
-
+from .helpers import DIG, FAST, assert_healthy, needs_landlock, needs_root, run
 
 @pytest.fixture(scope="module")
 def outside() -> Path:
@@ -43,6 +27,13 @@ def outside() -> Path:
     secret.chmod(0o644)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def landlock_pool(pool):
+    """The host's filesystem left in place (no private root): Landlock alone must refuse it."""
+    with WorkerPool(FAST.model_copy(update={"disable": ("private_root",)}), size=1) as only_landlock:
+        yield only_landlock
 
 
 def escape(pool, body: str, payload: object = None):
@@ -77,8 +68,8 @@ def execute(input_json):
 
 
 @pytest.mark.parametrize("path", ["/etc/shadow", "/etc/passwd", "/proc/1/environ"])
-def test_host_files_cannot_be_read_through_dug_out_os(pool, path):
-    outcome = escape(pool, f"""
+def test_host_files_cannot_be_read_through_dug_out_os(landlock_pool, path):
+    outcome = escape(landlock_pool, f"""
 def execute(input_json):
     with open({path!r}) as handle:
         return json.dumps(handle.read())
@@ -87,8 +78,8 @@ def execute(input_json):
     assert "Permission denied" in outcome.message
 
 
-def test_world_readable_file_outside_scratch_cannot_be_read(pool, outside):
-    outcome = escape(pool, """
+def test_world_readable_file_outside_scratch_cannot_be_read(landlock_pool, outside):
+    outcome = escape(landlock_pool, """
 def execute(input_json):
     fd = os_.open(json.loads(input_json), os_.O_RDONLY)
     return json.dumps(os_.read(fd, 100).decode())
@@ -97,8 +88,8 @@ def execute(input_json):
     assert "Permission denied" in outcome.message
 
 
-def test_nothing_outside_scratch_can_be_listed_or_written(pool, outside):
-    outcome = escape(pool, """
+def test_nothing_outside_scratch_can_be_listed_or_written(landlock_pool, outside):
+    outcome = escape(landlock_pool, """
 def execute(input_json):
     results = {}
     for name, act in [("list_root", lambda: os_.listdir("/")),
@@ -225,7 +216,7 @@ def test_cpu_time_limit_ends_a_busy_gene():
 @needs_landlock
 def test_without_landlock_and_seccomp_the_same_genes_escape(outside):
     """Shows the tests above measure the kernel mechanisms, not an accident of permissions."""
-    config = SandboxConfig(disable=("landlock", "seccomp"), allow_degraded=True)
+    config = SandboxConfig(disable=("landlock", "seccomp", "private_root"), allow_degraded=True)
     with WorkerPool(config, size=1) as degraded:
         read = run(degraded, DIG + """
 def execute(input_json):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "SandboxConfig": "config", "DEFAULT_ALLOWLIST": "config", "MECHANISMS": "config",
     "GeneOutcome": "outcome", "ErrorKind": "outcome", "Confinement": "outcome", "Mechanism": "outcome",
-    "WorkerPool": "pool", "SandboxUnavailable": "pool", "Handler": "pool",
+    "WorkerPool": "pool", "SandboxUnavailable": "pool", "OrchestratorError": "pool", "Handler": "pool",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -19,7 +19,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from sggit.runtime.sandbox.config import DEFAULT_ALLOWLIST, MECHANISMS, SandboxConfig
     from sggit.runtime.sandbox.outcome import Confinement, ErrorKind, GeneOutcome, Mechanism
-    from sggit.runtime.sandbox.pool import Handler, SandboxUnavailable, WorkerPool
+    from sggit.runtime.sandbox.pool import Handler, OrchestratorError, SandboxUnavailable, WorkerPool
 
 
 def __getattr__(name: str) -> Any:

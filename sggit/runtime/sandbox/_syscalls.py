@@ -12,6 +12,7 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWIPC = 0x08000000
 
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
@@ -23,12 +24,16 @@ MS_PRIVATE = 1 << 18
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
+MS_RDONLY = 1
+MS_REMOUNT = 32
+MS_BIND = 4096
+MNT_DETACH = 2
 
 AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 
 _X86_64 = {
     "socket": 41, "socketpair": 53, "clone": 56, "fork": 57, "vfork": 58, "execve": 59,
-    "ptrace": 101, "setpgid": 109, "setsid": 112, "setuid": 105, "setgid": 106, "setreuid": 113, "setregid": 114,
+    "ptrace": 101, "prctl": 157, "setpgid": 109, "setsid": 112, "setuid": 105, "setgid": 106, "setreuid": 113, "setregid": 114,
     "setgroups": 116, "setresuid": 117, "setresgid": 119, "personality": 135,
     "pivot_root": 155, "adjtimex": 159, "chroot": 161, "acct": 163, "settimeofday": 164,
     "mount": 165, "umount2": 166, "swapon": 167, "swapoff": 168, "reboot": 169, "iopl": 172,
@@ -46,7 +51,7 @@ _X86_64 = {
 
 # The generic table (asm-generic/unistd.h): aarch64 has no fork/vfork/iopl/ioperm.
 _AARCH64 = {
-    "socket": 198, "socketpair": 199, "clone": 220, "execve": 221, "ptrace": 117, "setpgid": 154, "setsid": 157,
+    "socket": 198, "socketpair": 199, "clone": 220, "execve": 221, "ptrace": 117, "prctl": 167, "setpgid": 154, "setsid": 157,
     "setuid": 146, "setgid": 144, "setreuid": 145, "setregid": 143, "setgroups": 159,
     "setresuid": 147, "setresgid": 149, "personality": 92, "pivot_root": 41, "adjtimex": 171,
     "chroot": 51, "acct": 89, "settimeofday": 170, "mount": 40, "umount2": 39,
@@ -73,6 +78,9 @@ def table() -> dict[str, int] | None:
     """This architecture's numbers, or None where sggit does not know them."""
     return TABLES.get(machine())
 
+
+# prctl options refused (the argument is checked): a worker must not outlive its parent.
+DENIED_PRCTL = (PR_SET_PDEATHSIG,)
 
 # Calls a gene never needs; denied with EPERM.
 DENIED = (

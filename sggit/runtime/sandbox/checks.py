@@ -21,6 +21,8 @@ _CONSEQUENCE = {
     "netns": "genes share the host's network namespace; seccomp still refuses sockets if present",
     "mountns": "no private tmpfs scratch; scratch lives on the host filesystem",
     "pidns": "genes see host process ids",
+    "ipcns": "SysV shared memory and message queues a gene creates stay on the host after the run",
+    "private_root": "genes can stat, readlink and watch (inotify) host files they cannot open",
     "scratch_tmpfs": "scratch size bounded only by RLIMIT_FSIZE per file",
     "rlimits": "no CPU, memory, file-size or process limits inside the worker",
     "landlock": "genes can read any file their uid can read",
@@ -29,7 +31,8 @@ _CONSEQUENCE = {
 }
 
 _LABEL = {
-    "netns": "namespace.network", "mountns": "namespace.mount", "pidns": "namespace.pid",
+    "netns": "namespace.network", "mountns": "namespace.mount", "pidns": "namespace.pid", "ipcns": "namespace.ipc",
+    "private_root": "sandbox.private_root",
     "no_new_privs": "sandbox.no_new_privs", "scratch_tmpfs": "sandbox.scratch_tmpfs",
     "rlimits": "sandbox.rlimits", "landlock": "sandbox.landlock", "uid": "sandbox.unprivileged_uid",
     "seccomp": "sandbox.seccomp",

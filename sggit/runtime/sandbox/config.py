@@ -13,10 +13,10 @@ __all__ = ["DEFAULT_ALLOWLIST", "ENTRY_POINT", "MECHANISMS", "SandboxConfig"]
 
 # The worker must be able to refuse to run where these did not take hold.
 MECHANISMS: tuple[str, ...] = (
-    "no_new_privs", "netns", "mountns", "pidns", "rlimits", "landlock", "uid", "seccomp",
+    "no_new_privs", "netns", "mountns", "pidns", "ipcns", "rlimits", "landlock", "uid", "seccomp",
 )
 
-MechanismName = Literal["netns", "mountns", "pidns", "rlimits", "landlock", "uid", "seccomp"]
+MechanismName = Literal["netns", "mountns", "pidns", "ipcns", "private_root", "rlimits", "landlock", "uid", "seccomp"]
 
 MiB = 1 << 20
 
@@ -26,7 +26,7 @@ class SandboxConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    timeout_seconds: float = Field(5.0, gt=0, description="wall clock per invocation, kernel calls excluded")
+    timeout_seconds: float = Field(5.0, gt=0, description="wall-clock deadline per invocation, kernel calls included")
     cpu_seconds_per_call: int = Field(5, gt=0, description="RLIMIT_CPU soft limit armed before each call")
     worker_cpu_seconds: int = Field(300, gt=0, description="RLIMIT_CPU hard limit over a worker's life")
     memory_bytes: int = Field(1024 * MiB, ge=64 * MiB, description="RLIMIT_AS")
@@ -37,6 +37,7 @@ class SandboxConfig(BaseModel):
     max_output_bytes: int = Field(1 * MiB, gt=0, description="largest JSON output accepted")
     max_stdout_bytes: int = Field(1 * MiB, ge=0, description="what a gene may print before it fails")
     max_calls_per_worker: int = Field(10_000, gt=0, description="recycle a worker after this many calls")
+    warm_workers: int = Field(8, ge=1, description="idle workers kept bound to their allele, least recently used evicted")
     startup_timeout_seconds: float = Field(15.0, gt=0)
     allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
     scratch_root: Path | None = Field(None, description="where worker scratch directories go; a temp dir if unset")

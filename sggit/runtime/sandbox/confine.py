@@ -47,11 +47,15 @@ def parent_death_signal(signum: int) -> Status:
 
 
 _NAMESPACES = (("netns", sc.CLONE_NEWNET, "network"), ("mountns", sc.CLONE_NEWNS, "mount"),
-               ("pidns", sc.CLONE_NEWPID, "PID"))
+               ("pidns", sc.CLONE_NEWPID, "PID"), ("ipcns", sc.CLONE_NEWIPC, "IPC"))
 
 
 def unshare_namespaces(wanted: frozenset[str]) -> dict[str, Status]:
-    """New network, mount and PID namespaces; as non-root, inside a new user namespace."""
+    """New network, mount, PID and IPC namespaces; as non-root, inside a new user namespace.
+
+    The IPC namespace takes SysV shared memory, message queues and semaphores with it
+    when the worker dies, so none can outlive a run or cross to another worker.
+    """
     notes = ""
     if os.geteuid() != 0 and wanted:
         uid, gid = os.geteuid(), os.getegid()
@@ -91,6 +95,51 @@ def private_scratch(scratch: str, size: int, uid: int, gid: int) -> Status:
     if _libc.mount(b"tmpfs", scratch.encode(), b"tmpfs", flags, options) != 0:
         return False, _errno_text("mounting the scratch tmpfs")
     return True, f"scratch is a private tmpfs of {size} bytes"
+
+
+def _mount(source: bytes | None, target: str, fstype: bytes | None, flags: int, options: bytes | None) -> bool:
+    return _libc.mount(source, target.encode(), fstype, flags, options) == 0
+
+
+def private_root(scratch: str, with_proc: bool) -> Status:
+    """Swap the filesystem for an empty read-only tmpfs holding only scratch (and /proc).
+
+    Landlock refuses opening host files, but not `stat`, `readlink` or inotify on
+    them; once the host's tree is detached there is nothing left to look at. The
+    scratch tmpfs (already mounted at `scratch`) moves to /scratch. Everything the
+    worker loads from disk must be loaded before this.
+    """
+    table = sc.table()
+    if table is None:
+        return False, f"no syscall table for architecture {sc.machine()}"
+    root = os.path.join(scratch, ".root")  # a directory only this worker can own
+    try:
+        os.mkdir(root, 0o755)
+    except OSError as exc:
+        return False, f"cannot make the new root: {exc}"
+    if not _mount(b"tmpfs", root, b"tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, b"size=65536,mode=0755"):
+        return False, _errno_text("mounting the new root")
+    for name in ("scratch", "proc", "old"):
+        os.mkdir(os.path.join(root, name), 0o755)
+    if not _mount(scratch.encode(), os.path.join(root, "scratch"), None, sc.MS_BIND, None):
+        return False, _errno_text("binding scratch into the new root")
+    proc = "no /proc (no PID namespace)"
+    if with_proc:
+        flags = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
+        proc = ("/proc of the worker's own PID namespace" if _mount(b"proc", os.path.join(root, "proc"), b"proc", flags, None)
+                else _errno_text("no /proc: mounting it"))
+    if _libc.syscall(ctypes.c_long(table["pivot_root"]), root.encode(), os.path.join(root, "old").encode()) != 0:
+        return False, _errno_text("pivot_root")
+    os.chdir("/")
+    if _libc.umount2(b"/old", ctypes.c_int(sc.MNT_DETACH)) != 0:
+        return False, _errno_text("detaching the host's filesystem")
+    os.rmdir("/old")
+    read_only = _mount(None, "/", None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY | sc.MS_NOSUID
+                       | sc.MS_NODEV | sc.MS_NOEXEC, None)
+    os.chdir("/scratch")
+    os.rmdir(".root")
+    return True, ("the host's filesystem is detached; / is an empty tmpfs"
+                  + (" (read-only)" if read_only else "") + f" with /scratch and {proc}")
 
 
 def set_rlimits(limits: dict[str, int]) -> Status:
@@ -196,17 +245,27 @@ _EPERM = 1
 _X32_BIT = 0x40000000
 
 
+_ARG0_LOW = 16  # offsetof(struct seccomp_data, args[0]), low half on little-endian machines
+
+
 def _seccomp_program(arch: int, table: dict[str, int], x86: bool) -> bytes:
-    """Classic BPF: wrong architecture kills; x32 and every denied number jump to EPERM."""
+    """Classic BPF: wrong architecture kills; x32, every denied number and the denied
+    prctl options jump to EPERM."""
     denied = sorted({table[name] for name in sc.DENIED if name in table})
     tests = ([(_BPF_JGE_K, _X32_BIT)] if x86 else []) + [(_BPF_JEQ_K, nr) for nr in denied]
     code = [(_BPF_LD_W_ABS, 0, 0, 4), (_BPF_JEQ_K, 1, 0, arch), (_BPF_RET_K, 0, 0, _RET_KILL_PROCESS),
             (_BPF_LD_W_ABS, 0, 0, 0)]
     for position, (op, k) in enumerate(tests):
-        to_deny = len(tests) - position  # past the remaining tests and the ALLOW
+        to_deny = len(tests) - position + 2 + len(sc.DENIED_PRCTL)  # past the prctl block and the ALLOW
         if to_deny > 255:
             raise ValueError("seccomp program too long for one jump")
         code.append((op, to_deny, 0, k))
+    # prctl: refuse the listed options, allow the rest.
+    options = sc.DENIED_PRCTL
+    code.append((_BPF_JEQ_K, 0, 1 + len(options), table["prctl"]))
+    code.append((_BPF_LD_W_ABS, 0, 0, _ARG0_LOW))
+    for position, option in enumerate(options):
+        code.append((_BPF_JEQ_K, len(options) - position, 0, option))
     code += [(_BPF_RET_K, 0, 0, _RET_ALLOW), (_BPF_RET_K, 0, 0, _RET_ERRNO | _EPERM)]
     return b"".join(struct.pack("=HBBI", *ins) for ins in code)
 
@@ -233,4 +292,5 @@ def seccomp() -> Status:
     if _prctl(sc.PR_SET_SECCOMP, sc.SECCOMP_MODE_FILTER, ctypes.addressof(fprog)) != 0:
         return False, _errno_text("prctl(PR_SET_SECCOMP)")
     return True, (f"{len(program) // 8}-instruction filter denies {len(sc.DENIED)} calls: "
-                  "sockets, exec, fork/clone (no threads), ptrace, mount, ...")
+                  "sockets, exec, fork/clone (no threads), ptrace, mount, ..., "
+                  "and prctl(PR_SET_PDEATHSIG)")

@@ -1,4 +1,4 @@
-"""Pre-started, reused sandbox workers and the orchestrator's side of their pipes."""
+"""Warm sandbox workers, one allele each, and the orchestrator's side of their pipes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import fcntl
 import logging
 import os
 import queue
+import secrets
 import select
 import shutil
 import signal
@@ -14,35 +15,57 @@ import sys
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
 from sggit.errors import SggitError
+from sggit.kernel.api import KernelError
 from sggit.runtime.sandbox import protocol
 from sggit.runtime.sandbox.config import ENTRY_POINT, MECHANISMS, SandboxConfig
+from sggit.runtime.sandbox.leftovers import claim_root, remove_tree, sweep_leftovers
 from sggit.runtime.sandbox.outcome import Confinement, ErrorKind, GeneOutcome, Mechanism
+from sggit.runtime.sandbox.output import output_problem, safe_text
 
 Handler = Callable[[str, list, dict], Any]
 
 log = logging.getLogger("sggit.sandbox")
 
 _EXIT_CPU = 75
+_EXIT_CPU_LOWERED = 76
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 # Worse outcomes mean the worker may be damaged or hostile: never reuse it.
 _DISCARD_KINDS = frozenset({"timeout", "crash", "limit", "forbidden"})
+_WORKER_KINDS = frozenset({"limit", "exception", "forbidden", "bad_output"})
 
 
 class SandboxUnavailable(SggitError):
     """The sandbox cannot start, or cannot confine a worker as the config demands."""
 
 
+class OrchestratorError(SggitError):
+    """sggit's own side failed during a gene call (a kernel or handler bug).
+
+    It is raised out of `WorkerPool.run`, never turned into an outcome: the allele
+    did nothing wrong and must not be scored for it.
+    """
+
+
+class _Forged(Exception):
+    """A frame that does not answer the request in flight: the worker is not trusted any more."""
+
+
+class _Stale(Exception):
+    """The worker's own answer to an earlier request, read before any frame of this one."""
+
+
 def _no_kernel(name: str, args: list, kwargs: dict) -> Any:
-    raise RuntimeError(f"no kernel is attached to this run (gene_sdk.{name})")
+    raise KernelError(f"no kernel is attached to this run (gene_sdk.{name})")
 
 
 class _Worker:
-    """One worker process, its pipes and its private directory."""
+    """One worker process, its pipes, its private directory and the one allele it may run."""
 
     def __init__(self, config: SandboxConfig, root: Path) -> None:
         self.config = config
@@ -51,9 +74,11 @@ class _Worker:
         self.scratch.mkdir(mode=0o700)
         if os.geteuid() == 0:
             os.chown(self.scratch, config.uid, config.gid)
-        self.loaded: set[str] = set()
+        self.allele: str | None = None
+        self.secret = secrets.token_hex(16)
+        self.serial = 0
         self.calls = 0
-        self.tainted = False
+        self.spoiled = False
         self.cpu = 0.0
         self.confinement: Confinement | None = None
         req_r, self.req_w = os.pipe()
@@ -77,12 +102,13 @@ class _Worker:
             os.close(resp_w)
         self._writable = select.poll()
         self._writable.register(self.req_w, select.POLLOUT)
-        self.reader = protocol.FrameReader(self.resp_r, max_frame=2 * config.max_output_bytes + (1 << 16))
+        # ensure_ascii may write a character as 6 bytes; anything larger is not a frame of ours.
+        self.reader = protocol.FrameReader(self.resp_r, max_frame=6 * config.max_output_bytes + (1 << 16))
         init = {"op": "init", "scratch": str(self.scratch), "uid": config.uid, "gid": config.gid,
-                   "scratch_bytes": config.scratch_bytes, "rlimits": config.rlimits(),
-                   "allowlist": list(config.allowlist), "cpu_seconds_per_call": config.cpu_seconds_per_call,
-                   "max_output_bytes": config.max_output_bytes, "max_stdout_bytes": config.max_stdout_bytes,
-                   "disable": list(config.disable), "entry_point": ENTRY_POINT}
+                "scratch_bytes": config.scratch_bytes, "rlimits": config.rlimits(),
+                "allowlist": list(config.allowlist), "cpu_seconds_per_call": config.cpu_seconds_per_call,
+                "max_output_bytes": config.max_output_bytes, "max_stdout_bytes": config.max_stdout_bytes,
+                "disable": list(config.disable), "entry_point": ENTRY_POINT, "key": self.secret}
         try:
             self.send(init, time.monotonic() + config.startup_timeout_seconds)
         except (OSError, protocol.Timeout):
@@ -100,6 +126,18 @@ class _Worker:
                     raise protocol.Timeout() from None
                 self._writable.poll(max(1, int(remaining * 1000)))
 
+    def answer(self, deadline: float, first: bool) -> dict:
+        """The next frame, which must carry this worker's secret and the id of the request in flight."""
+        frame = self.reader.read(deadline)
+        if not isinstance(frame, dict) or frame.get("key") != self.secret:
+            raise _Forged()
+        serial = frame.get("id")
+        if serial != self.serial:
+            if first and type(serial) is int and 0 < serial < self.serial:
+                raise _Stale()
+            raise _Forged()
+        return frame
+
     def wait_ready(self) -> Confinement:
         try:
             frame = self.reader.read(time.monotonic() + self.config.startup_timeout_seconds)
@@ -107,9 +145,9 @@ class _Worker:
             self.kill()
             raise SandboxUnavailable(f"a sandbox worker failed to start ({type(exc).__name__}): "
                                      f"{self.stderr_tail() or 'no output'}") from None
-        if not isinstance(frame, dict) or frame.get("op") != "ready":
+        if not isinstance(frame, dict) or frame.get("op") != "ready" or frame.get("key") != self.secret:
             self.kill()
-            raise SandboxUnavailable(f"a sandbox worker sent {frame!r} instead of its ready report")
+            raise SandboxUnavailable(f"a sandbox worker sent {str(frame)[:200]!r} instead of its ready report")
         self.confinement = Confinement(
             mechanisms=tuple(Mechanism(name=name, applied=bool(ok), detail=str(detail))
                              for name, (ok, detail) in frame["report"].items()),
@@ -132,6 +170,9 @@ class _Worker:
             self.kill()
             return "crash", "the worker closed its pipe but did not exit"
         signum = -code if code < 0 else code - 128 if code > 128 else 0
+        if code == _EXIT_CPU_LOWERED:
+            return "exception", ("the gene lowered its own CPU-time limit and hit it "
+                                 f"(the sandbox allows {self.config.cpu_seconds_per_call} s per call)")
         if code == _EXIT_CPU or signum == signal.SIGXCPU:
             return "limit", f"CPU-time limit of {self.config.cpu_seconds_per_call} s per call exceeded"
         if signum == signal.SIGKILL:
@@ -174,15 +215,17 @@ class _Worker:
                 except OSError:
                     pass
         self.req_w = self.resp_r = -1
-        shutil.rmtree(self.dir, ignore_errors=True)
+        remove_tree(self.dir)
 
 
 class WorkerPool:
-    """Warm sandbox workers shared by the invocations of a run and the steps of a pathway.
+    """Warm sandbox workers, each bound to the one allele it first ran.
 
-    `run` is thread-safe; each call holds one worker. A worker whose gene timed out,
-    crashed, hit a limit or tried something forbidden is killed and replaced, so the
-    next gene never meets what the last one left behind.
+    A worker never runs a second allele, so nothing one allele does to its worker
+    (patched modules, forged frames, lowered limits) can reach another allele or the
+    diagnostic that judges it. `size` started workers wait unbound for new alleles;
+    up to `config.warm_workers` bound ones stay warm, least recently used evicted
+    first. `run` is thread-safe; each call holds one worker.
     """
 
     def __init__(self, config: SandboxConfig | None = None, size: int = 2) -> None:
@@ -191,16 +234,22 @@ class WorkerPool:
         self.config = config or SandboxConfig()
         self.size = size
         try:
-            if self.config.scratch_root is not None:
-                self.config.scratch_root.mkdir(parents=True, exist_ok=True)
-            self._root = Path(tempfile.mkdtemp(prefix="sggit-sandbox-", dir=self.config.scratch_root))
+            parent = self.config.scratch_root or Path(tempfile.gettempdir())
+            parent.mkdir(parents=True, exist_ok=True)
+            sweep_leftovers(parent)
+            self._root = Path(tempfile.mkdtemp(prefix="sggit-sandbox-", dir=parent))
+            self._claim = claim_root(self._root)
         except OSError as exc:
             raise SggitError(f"cannot create sandbox scratch under {self.config.scratch_root}: {exc}") from None
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._spares: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._warm: OrderedDict[str, list[_Worker]] = OrderedDict()
         self._lock = threading.Lock()
         self._closed = False
         self._warned = False
-        self._vacant = 0
+        self._starting = 0
+        # Spares to keep ready; grows when callers find none (a burst of new alleles, such as
+        # candidates being judged), so starting workers overlaps with running them.
+        self._target = size
         # Workers die with the thread that started them (PR_SET_PDEATHSIG follows the
         # thread, not the process), so one long-lived thread starts them all.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sggit-sandbox-spawn")
@@ -211,21 +260,32 @@ class WorkerPool:
                 workers.append(self._new_worker())
             for worker in workers:
                 self._check(worker, worker.wait_ready())
-                self._idle.put(worker)
+                self._spares.put(worker)
         except BaseException:
             for worker in workers:
                 worker.kill()
-            shutil.rmtree(self._root, ignore_errors=True)
             self._spawner.shutdown()
+            self._release_root()
             raise
 
     def _new_worker(self) -> _Worker:
         return self._spawner.submit(_Worker, self.config, self._root).result()
 
+    def _release_root(self) -> None:
+        remove_tree(self._root)
+        os.close(self._claim)
+
     def worker_pids(self) -> list[int]:
-        """Process ids of the idle workers: tells a reused worker from a replaced one."""
-        with self._idle.mutex:
-            return [worker.proc.pid for worker in self._idle.queue]
+        """Process ids of the idle workers, unbound and warm: tells a reused worker from a replaced one."""
+        with self._lock:
+            with self._spares.mutex:
+                pids = [worker.proc.pid for worker in self._spares.queue]
+            return pids + [w.proc.pid for workers in self._warm.values() for w in workers]
+
+    def warm_pids(self, allele_id: str) -> list[int]:
+        """Process ids of the idle workers bound to `allele_id`."""
+        with self._lock:
+            return [worker.proc.pid for worker in self._warm.get(allele_id, ())]
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -248,134 +308,216 @@ class WorkerPool:
             self._warned = True
             log.warning("sandbox running DEGRADED, missing %s", reasons)
 
-    def _spawn(self) -> None:
-        """Replace a discarded worker now; if that fails, the next `run` retries and reports why."""
+    def _replenish(self) -> None:
+        """Start a spare in the background when one was taken; the spawner thread owns every worker."""
         with self._lock:
-            if self._closed:
+            missing = self._target - self._spares.qsize() - self._starting
+            if self._closed or missing <= 0:
                 return
-            self._vacant += 1
+            self._starting += missing
+        for _ in range(missing):
+            self._spawner.submit(self._start_spare)
+
+    def _start_spare(self) -> None:
         try:
-            self._fill_vacancy()
+            worker = _Worker(self.config, self._root)
         except SandboxUnavailable as exc:
-            log.error("cannot replace a sandbox worker: %s", exc)
-
-    def _fill_vacancy(self) -> None:
-        worker = self._new_worker()
+            log.error("cannot start a spare sandbox worker: %s", exc)
+            with self._lock:
+                self._starting -= 1
+            return
         with self._lock:
-            self._vacant -= 1
-            if self._closed:
-                worker.kill()
+            self._starting -= 1
+            if not self._closed:
+                self._spares.put(worker)
                 return
-            self._idle.put(worker)
+        worker.kill()
 
-    def _acquire(self) -> _Worker:
+    def _acquire(self, allele_id: str) -> _Worker:
+        with self._lock:
+            bound = self._warm.get(allele_id)
+            if bound:
+                worker = bound.pop()
+                if not bound:
+                    del self._warm[allele_id]
+                return worker
         try:
-            worker = self._idle.get_nowait()
+            worker = self._spares.get_nowait()
         except queue.Empty:
             with self._lock:
-                vacant = self._vacant > 0
-            if vacant:
-                self._fill_vacancy()
-            worker = self._idle.get()
+                self._target = min(2 * self._target, self.size + self.config.warm_workers)
+            worker = self._new_worker()
         if worker.confinement is None:
             try:
                 self._check(worker, worker.wait_ready())
             except BaseException:
-                self._spawn()
+                worker.kill()
                 raise
         return worker
 
     def _release(self, worker: _Worker, keep: bool) -> None:
         worn = (worker.calls >= self.config.max_calls_per_worker
                 or worker.cpu + self.config.cpu_seconds_per_call + 1 > self.config.worker_cpu_seconds)
+        evicted: list[_Worker] = []
+        kept = False
         with self._lock:
-            if keep and not worn and not self._closed:
-                self._idle.put(worker)
-                return
-        worker.kill()
-        self._spawn()
+            if keep and not worn and not self._closed and worker.allele is not None:
+                kept = True
+                self._warm.setdefault(worker.allele, []).append(worker)
+                self._warm.move_to_end(worker.allele)
+                count = sum(len(workers) for workers in self._warm.values())
+                while count > self.config.warm_workers:
+                    oldest = next(iter(self._warm))
+                    evicted.append(self._warm[oldest].pop(0))
+                    if not self._warm[oldest]:
+                        del self._warm[oldest]
+                    count -= 1
+        for stale in evicted:
+            stale.kill()
+        if not kept:
+            worker.kill()
+
+    def _clean(self, allele_id: str) -> _Worker:
+        """A worker for `allele_id` whose response pipe is empty; one with anything pending is discarded."""
+        while True:
+            worker = self._acquire(allele_id)
+            if not worker.reader.pending():
+                return worker
+            log.warning("discarding sandbox worker %d of allele %s: it wrote outside a request",
+                        worker.proc.pid, allele_id)
+            worker.kill()
 
     def run(self, allele_id: str, source: str, input_json: str, handler: Handler | None = None,
             timeout: float | None = None) -> GeneOutcome:
-        """Run an allele's `execute(input_json)` in a warm worker; failures are outcomes, not exceptions."""
+        """Run an allele's `execute(input_json)` in a worker of its own.
+
+        Anything the gene does is an outcome; only sggit's own failures raise
+        (`OrchestratorError`, `SandboxUnavailable`, misuse such as a closed pool).
+        """
         if self._closed:
             raise SggitError("the worker pool is closed")
-        if timeout is not None and timeout <= 0:
+        if timeout is not None and not timeout > 0:
             raise SggitError(f"a gene timeout must be positive, not {timeout}")
-        worker = self._acquire()
-        start = time.perf_counter()
-        keep = False
-        try:
-            outcome = self._converse(worker, allele_id, source, input_json, handler or _no_kernel,
-                                     timeout or self.config.timeout_seconds, start)
-            keep = outcome.error not in _DISCARD_KINDS and not worker.tainted
-            return outcome
-        finally:
-            worker.calls += 1
-            self._release(worker, keep)
+        while True:
+            worker = self._clean(allele_id)
+            start = time.perf_counter()
+            keep = False
+            try:
+                outcome = self._converse(worker, allele_id, source, input_json, handler or _no_kernel,
+                                         timeout or self.config.timeout_seconds, start)
+                keep = outcome.error not in _DISCARD_KINDS and not worker.spoiled
+                return outcome
+            except _Stale:
+                # Nothing of this request ran on sggit's side yet: start it again in a fresh worker.
+                log.warning("discarding sandbox worker %d of allele %s: it answered an earlier request twice",
+                            worker.proc.pid, allele_id)
+            finally:
+                worker.calls += 1
+                self._release(worker, keep)
+                self._replenish()  # after the call, so starting a spare does not slow it down
 
     def _converse(self, worker: _Worker, allele_id: str, source: str, input_json: str,
                   handler: Handler, timeout: float, start: float) -> GeneOutcome:
         def failed(kind: ErrorKind, message: str) -> GeneOutcome:
-            return GeneOutcome(ok=False, error=kind, message=message, duration=time.perf_counter() - start)
+            return GeneOutcome(ok=False, error=kind, message=safe_text(message),
+                               duration=time.perf_counter() - start)
 
         deadline = time.monotonic() + timeout
-        request: dict[str, Any] = {"op": "run", "allele": allele_id, "input": input_json}
-        if allele_id not in worker.loaded:
+        worker.serial += 1
+        request: dict[str, Any] = {"op": "run", "id": worker.serial, "allele": allele_id, "input": input_json}
+        if worker.allele is None:
             request["source"] = source
+        elif worker.allele != allele_id:
+            raise OrchestratorError(f"a sandbox worker of allele {worker.allele} was handed allele {allele_id}")
         try:
             worker.send(request, deadline)
+            worker.allele = allele_id
+            first = True
             while True:
-                frame = worker.reader.read(deadline)
-                op = frame.get("op") if isinstance(frame, dict) else None
+                frame = worker.answer(deadline, first)
+                first = False
+                op = frame.get("op")
                 if op == "call":
-                    began = time.monotonic()
-                    reply = self._perform(handler, frame)
-                    deadline += time.monotonic() - began
+                    if time.monotonic() >= deadline:
+                        raise protocol.Timeout()
+                    reply = self._perform(handler, frame, worker.serial)
+                    if time.monotonic() >= deadline:
+                        raise protocol.Timeout()
                     worker.send(reply, deadline)
                 elif op == "done":
-                    worker.loaded.add(allele_id)
-                    worker.cpu = float(frame.get("cpu", 0.0))
-                    worker.tainted = frame.get("threads") != 0
-                    if frame.get("ok") and isinstance(frame.get("output"), str):
-                        return GeneOutcome(ok=True, output=frame["output"], duration=time.perf_counter() - start)
-                    kind = frame.get("kind")
-                    if kind not in ("limit", "exception", "forbidden", "bad_output"):
-                        return failed("crash", f"the worker reported an unknown outcome {kind!r}")
-                    return failed(kind, str(frame.get("message", "")))
-                elif op == "need_source":
-                    worker.send({**request, "source": source}, deadline)
+                    return self._finish(worker, frame, failed, start)
                 else:
-                    return failed("crash", f"protocol violation: unexpected frame {str(frame)[:200]!r}")
+                    raise _Forged()
         except protocol.Timeout:
             worker.kill()
-            return failed("timeout", f"no result within the wall-clock timeout of {timeout:g} s")
+            return failed("timeout", f"no result within the wall-clock timeout of {timeout:g} s "
+                                     "(kernel calls included)")
         except (EOFError, BrokenPipeError):
             kind, message = worker.exit_reason()
             return failed(kind, message)
+        except _Forged:
+            return failed("forbidden", "the worker sent a frame that answers no request in flight "
+                                       "(a forged or stale answer); the worker was discarded")
         except protocol.ProtocolError as exc:
             return failed("crash", f"protocol violation: {exc}")
+        except OrchestratorError:
+            worker.kill()
+            raise
+
+    def _finish(self, worker: _Worker, frame: dict, failed: Callable[[ErrorKind, str], GeneOutcome],
+                start: float) -> GeneOutcome:
+        cpu = frame.get("cpu", 0.0)
+        worker.cpu = float(cpu) if isinstance(cpu, (int, float)) else float("inf")
+        # Threads left running, limits changed or scratch not emptied: the next call would inherit them.
+        worker.spoiled = frame.get("threads") != 0 or bool(frame.get("spoiled"))
+        if frame.get("ok"):
+            output = frame.get("output")
+            if not isinstance(output, str):
+                return failed("bad_output", "the worker returned no output text")
+            problem = output_problem(output, self.config.max_output_bytes)
+            if problem is not None:
+                return failed("bad_output", problem)
+            return GeneOutcome.model_construct(ok=True, output=output, error=None, message="",
+                                               duration=time.perf_counter() - start)
+        kind = frame.get("kind")
+        if kind not in _WORKER_KINDS:
+            return failed("crash", f"the worker reported an unknown outcome {str(kind)[:50]!r}")
+        return failed(kind, str(frame.get("message", "")))
 
     @staticmethod
-    def _perform(handler: Handler, frame: dict) -> dict:
+    def _perform(handler: Handler, frame: dict, serial: int) -> dict:
+        """One gene_sdk call: a KernelError is the gene's to handle; anything else is sggit's bug."""
         name, args, kwargs = frame.get("name"), frame.get("args"), frame.get("kwargs")
         if not isinstance(name, str) or not isinstance(args, list) or not isinstance(kwargs, dict):
-            return {"op": "ret", "ok": False, "error": "malformed gene_sdk request"}
+            return {"op": "ret", "id": serial, "ok": False, "error": "malformed gene_sdk request"}
         try:
-            reply = {"op": "ret", "ok": True, "value": handler(name, args, kwargs)}
+            value = handler(name, args, kwargs)
+        except KernelError as exc:
+            return {"op": "ret", "id": serial, "ok": False, "error": str(exc) or type(exc).__name__}
+        except Exception as exc:
+            raise OrchestratorError(f"gene_sdk.{name[:80]} failed inside sggit, not in the gene: "
+                                    f"{type(exc).__name__}: {safe_text(str(exc))}") from exc
+        reply = {"op": "ret", "id": serial, "ok": True, "value": value}
+        try:
             protocol.encode(reply)
-        except Exception as exc:  # noqa: BLE001 - the kernel's failure belongs to the gene
-            return {"op": "ret", "ok": False, "error": str(exc) or type(exc).__name__}
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise OrchestratorError(f"gene_sdk.{name[:80]} returned a value that is not JSON: {exc}") from exc
         return reply
 
     def close(self) -> None:
         """Stop every idle worker; workers still running a gene are killed when they return."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
+            warm = [w for workers in self._warm.values() for w in workers]
+            self._warm.clear()
+        for worker in warm:
+            worker.kill()
+        self._spawner.shutdown(wait=True)
         while True:
             try:
-                self._idle.get_nowait().stop()
+                self._spares.get_nowait().stop()
             except queue.Empty:
                 break
-        self._spawner.shutdown(wait=True)
-        shutil.rmtree(self._root, ignore_errors=True)
+        self._release_root()

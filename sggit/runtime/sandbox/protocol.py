@@ -15,8 +15,48 @@ from typing import Any
 
 HEADER = struct.Struct(">I")
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
-_loads = json.loads
+
+def _make_codec() -> tuple[Any, Any]:
+    """Encoder and decoder built once: json.dumps/loads rebuild their C helpers on every call,
+    which costs more than a small frame itself. Frames are strict JSON (no NaN/Infinity)."""
+    from json import decoder, encoder, scanner
+
+    def refuse(value: Any) -> Any:
+        raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    make_encoder = getattr(encoder, "c_make_encoder", None)
+    make_scanner = getattr(scanner, "c_make_scanner", None)
+    if make_encoder is None or make_scanner is None:
+        slow = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
+        return slow, json.JSONDecoder(parse_constant=no_constant).decode
+    fast = make_encoder(None, refuse, encoder.encode_basestring_ascii, None, ":", ",", False, False, False)
+
+    def dumps(value: Any) -> str:
+        if isinstance(value, str):
+            return encoder.encode_basestring_ascii(value)
+        return "".join(fast(value, 0))
+
+    scan = make_scanner(decoder.JSONDecoder(parse_constant=no_constant))
+
+    def loads(text: str | bytes) -> Any:
+        if isinstance(text, (bytes, bytearray)):
+            text = text.decode("utf-8")
+        try:
+            value, end = scan(text, 0)
+        except StopIteration as exc:
+            raise ValueError(f"expecting a value at character {exc.value}") from None
+        if end != len(text):
+            raise ValueError(f"extra data at character {end}")
+        return value
+
+    return dumps, loads
+
+
+_dumps, _loads = _make_codec()
+loads_strict = _loads
 
 
 class ProtocolError(Exception):
@@ -56,6 +96,31 @@ def read_frame(fd: int) -> Any:
     return _loads(read_exact(fd, size))
 
 
+class BlockingReader:
+    """The worker's side: blocking reads, as few as possible (a frame usually arrives in one)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._buf = b""
+
+    def read(self) -> Any:
+        """The next frame; EOFError when the orchestrator went away."""
+        while len(self._buf) < HEADER.size:
+            self._fill()
+        (size,) = HEADER.unpack_from(self._buf)
+        end = HEADER.size + size
+        while len(self._buf) < end:
+            self._fill()
+        body, self._buf = self._buf[HEADER.size:end], self._buf[end:]
+        return _loads(body)
+
+    def _fill(self) -> None:
+        chunk = os.read(self.fd, 1 << 16)
+        if not chunk:
+            raise EOFError("pipe closed")
+        self._buf += chunk
+
+
 class FrameReader:
     """Reads frames with a deadline and a size cap; the orchestrator's side of the pipe."""
 
@@ -79,8 +144,12 @@ class FrameReader:
         del self._buf[:end]
         try:
             return _loads(body)
-        except ValueError as exc:
-            raise ProtocolError(f"frame is not JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:
+            raise ProtocolError(f"frame is not JSON: {str(exc)[:200]}") from None
+
+    def pending(self) -> bool:
+        """Whether anything (bytes or a hang-up) waits on the pipe right now."""
+        return bool(self._buf) or bool(self._poll.poll(0))
 
     def read(self, deadline: float | None) -> Any:
         """The next frame; Timeout past `deadline` (time.monotonic), EOFError when the pipe closes."""

@@ -13,19 +13,17 @@ import _thread
 import builtins
 import errno
 import importlib
-import json
 import os
 import resource
 import signal
 import sys
-import time
 import types
-from collections import OrderedDict
 from typing import Any
 
 from sggit.runtime.sandbox import confine, protocol
 
 EXIT_CPU = 75
+EXIT_CPU_LOWERED = 76  # the gene lowered its own CPU limit: its doing, not the sandbox's limit
 _CODE_CACHE_SIZE = 256
 # Modules the allowlisted ones load lazily; the filesystem is closed after startup.
 _SUPPORT_MODULES = (
@@ -84,26 +82,30 @@ class _BoundedOut:
 class _Channel:
     """The worker's end of the pipes; gene_sdk calls block on it until the orchestrator answers."""
 
-    def __init__(self, fd_in: int, fd_out: int) -> None:
+    def __init__(self, fd_in: int, fd_out: int, key: str) -> None:
         self.fd_in = fd_in
         self.fd_out = fd_out
+        self.key = key
+        self.request: Any = 0
+        self.reader = protocol.BlockingReader(fd_in)
 
     def send(self, message: dict) -> None:
         protocol.write_frame(self.fd_out, message)
 
     def receive(self) -> dict:
-        return protocol.read_frame(self.fd_in)
+        return self.reader.read()
 
     def call(self, name: str, args: list, kwargs: dict) -> Any:
         try:
-            frame = protocol.encode({"op": "call", "name": name, "args": args, "kwargs": kwargs})
-        except (TypeError, ValueError) as exc:
+            frame = protocol.encode({"op": "call", "id": self.request, "key": self.key,
+                                     "name": name, "args": args, "kwargs": kwargs})
+        except (TypeError, ValueError, RecursionError) as exc:
             raise TypeError(f"gene_sdk.{name}: arguments must be JSON values ({exc})") from None
         view = memoryview(frame)
         while view:
             view = view[os.write(self.fd_out, view):]
         reply = self.receive()
-        if reply.get("op") != "ret":
+        if reply.get("op") != "ret" or reply.get("id") != self.request:
             raise KernelError(f"gene_sdk.{name}: unexpected reply from the orchestrator")
         if reply.get("ok"):
             return reply.get("value")
@@ -143,11 +145,13 @@ def _guarded_import_factory(allowed: frozenset[str]):
 
 
 def _clear_dir(path: str) -> None:
+    """Empty `path` whatever modes a gene gave its entries: the worker owns them, so it may chmod them."""
     with os.scandir(path) as entries:
         for entry in entries:
             child = os.path.join(path, entry.name)
             try:
                 if entry.is_dir(follow_symlinks=False):
+                    os.chmod(child, 0o700)
                     _clear_dir(child)
                     os.rmdir(child)
                 else:
@@ -180,22 +184,43 @@ def _describe(exc: BaseException) -> str:
     return said if len(said) <= _MESSAGE_LIMIT else said[:_MESSAGE_LIMIT] + "..."
 
 
+def _lowered(name: str, limits: dict) -> str | None:
+    """Set when the gene itself lowered limit `name` below the sandbox's: then hitting it is the gene's doing."""
+    soft, _hard = resource.getrlimit(getattr(resource, name))
+    if soft != resource.RLIM_INFINITY and soft < limits[name]:
+        return f"the gene lowered its own {name} to {soft} (the sandbox allows {limits[name]})"
+    return None
+
+
+def _limit(name: str, what: str, text: str, limits: dict) -> tuple[str, str]:
+    lowered = _lowered(name, limits)
+    if lowered is not None:
+        return "exception", f"{lowered}: {text}"
+    return "limit", f"{what} of {limits[name]}{' bytes' if name != 'RLIMIT_NOFILE' else ''} reached: {text}"
+
+
 def classify(exc: BaseException, limits: dict) -> tuple[str, str]:
-    """Map what a gene raised to an outcome kind and a reason a person can act on."""
+    """Map what a gene raised to an outcome kind and a reason a person can act on.
+
+    A limit failure always names the limit the orchestrator set; one the gene set
+    on itself is the gene's own exception.
+    """
     text = f"{type(exc).__name__}: {_describe(exc)}{_where(exc)}"
     if isinstance(exc, ForbiddenImport):
         return "forbidden", text
     if isinstance(exc, MemoryError):
-        return "limit", f"address-space limit of {limits['RLIMIT_AS']} bytes reached: {text}"
+        return _limit("RLIMIT_AS", "address-space limit", text, limits)
     if isinstance(exc, OutputLimit):
         return "limit", text
+    if isinstance(exc, RecursionError):
+        return "exception", text
     if isinstance(exc, OSError):
         if exc.errno == errno.EFBIG:
-            return "limit", f"file-size limit of {limits['RLIMIT_FSIZE']} bytes reached: {text}"
+            return _limit("RLIMIT_FSIZE", "file-size limit", text, limits)
         if exc.errno == errno.ENOSPC:
             return "limit", f"scratch space is full: {text}"
         if exc.errno in (errno.EMFILE, errno.ENFILE):
-            return "limit", f"open-file limit of {limits['RLIMIT_NOFILE']} reached: {text}"
+            return _limit("RLIMIT_NOFILE", "open-file limit", text, limits)
         if exc.errno in (errno.EPERM, errno.EACCES, errno.EROFS, errno.ENOSYS):
             return "forbidden", f"the sandbox refused: {text}"
     if isinstance(exc, RuntimeError) and "new thread" in text:
@@ -206,18 +231,28 @@ def classify(exc: BaseException, limits: dict) -> tuple[str, str]:
 
 
 class Runner:
-    """Runs one allele per request, with fresh module globals each time."""
+    """Runs the one allele this worker is bound to, with fresh module globals each time.
+
+    The first request binds the worker; a request for any other allele is refused,
+    so nothing a gene does to this process can reach another allele. Output is
+    handed back as the gene returned it: judging it is the orchestrator's job.
+    """
 
     def __init__(self, init: dict, channel: _Channel) -> None:
         self.channel = channel
+        self.key = str(init.get("key", ""))
         self.limits: dict = init["rlimits"]
         self.cpu_per_call = int(init["cpu_seconds_per_call"])
         self.max_output = int(init["max_output_bytes"])
         self.stdout = _BoundedOut(int(init["max_stdout_bytes"]))
         self.entry_point = str(init.get("entry_point", "execute"))
-        self.codes: OrderedDict[str, Any] = OrderedDict()
+        self.allele: str | None = None
+        self.code: Any = None
         self.armed_cpu = -1
+        self.cpu = 0.0  # as of the end of the last call: the worker uses none while it waits
         self.clean_ctime = -1
+        self.expected = {getattr(resource, name): (value, value) for name, value in self.limits.items()
+                         if name != "RLIMIT_CPU"}
         allowed = frozenset(init["allowlist"])
         self.builtins = {k: v for k, v in vars(builtins).items() if k not in _HIDDEN_BUILTINS}
         self.builtins["__import__"] = _guarded_import_factory(allowed)
@@ -228,68 +263,95 @@ class Runner:
 
     def _arm_cpu_limit(self) -> None:
         hard = self.limits["RLIMIT_CPU"]
-        soft = min(hard, int(self._cpu_used()) + self.cpu_per_call + 1)
+        soft = min(hard, int(self.cpu) + self.cpu_per_call + 1)
         if soft != self.armed_cpu:
             resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
             self.armed_cpu = soft
 
-    def _wipe_scratch(self) -> None:
-        """Empty the scratch directory; its ctime moves whenever an entry is added, removed or touched."""
-        if os.stat(".").st_ctime_ns != self.clean_ctime:
-            _clear_dir(".")
-            self.clean_ctime = os.stat(".").st_ctime_ns
+    def _limits_intact(self) -> bool:
+        """Whether every rlimit is still what the orchestrator set (a gene may lower its own)."""
+        for which, expected in self.expected.items():
+            if resource.getrlimit(which) != expected:
+                return False
+        return resource.getrlimit(resource.RLIMIT_CPU) == (self.armed_cpu, self.limits["RLIMIT_CPU"])
+
+    def _wipe_scratch(self) -> bool:
+        """Empty scratch; its ctime moves whenever an entry is added, removed or touched. False if it stays dirty."""
+        if os.stat(".").st_ctime_ns == self.clean_ctime:
+            return True
+        os.chmod(".", 0o700)
+        _clear_dir(".")
+        self.clean_ctime = os.stat(".").st_ctime_ns
+        with os.scandir(".") as left:
+            return next(left, None) is None
 
     def _done(self, ok: bool, **fields: Any) -> dict:
-        # Threads a gene left running could meddle with the next gene: the pool discards such a worker.
-        return {"op": "done", "ok": ok, "cpu": self._cpu_used(), "threads": _thread._count(), **fields}
+        # Threads a gene left running could meddle with its next call: the pool discards such a worker.
+        self.cpu = self._cpu_used()
+        return {"op": "done", "id": self.channel.request, "key": self.key, "ok": ok, "cpu": self.cpu,
+                "threads": _thread._count(), **fields}
+
+    def _bind(self, request: dict) -> dict | None:
+        allele = request["allele"]
+        if self.allele is not None:
+            if allele == self.allele:
+                return None
+            return self._done(False, kind="forbidden", spoiled=True,
+                              message=f"this worker runs allele {self.allele} only, not {allele}")
+        source = request.get("source")
+        if not isinstance(source, str):
+            return self._done(False, kind="exception", message="no source was sent for the allele")
+        self.allele = allele
+        try:
+            self.code = compile(source, f"<allele {allele}>", "exec")
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            return self._done(False, kind="exception", message=f"{type(exc).__name__}: {_describe(exc)}")
+        return None
 
     def run(self, request: dict) -> dict:
-        allele = request["allele"]
-        code = self.codes.get(allele)
-        if code is None:
-            source = request.get("source")
-            if source is None:
-                return {"op": "need_source"}
-            try:
-                code = compile(source, f"<allele {allele}>", "exec")
-            except (SyntaxError, ValueError) as exc:
-                return self._done(False, kind="exception", message=f"{type(exc).__name__}: {exc}")
-            self.codes[allele] = code
-            if len(self.codes) > _CODE_CACHE_SIZE:
-                self.codes.popitem(last=False)
-        else:
-            self.codes.move_to_end(allele)
+        self.channel.request = request.get("id")
+        refused = self._bind(request)
+        if refused is not None:
+            return refused
+        if self.code is None:
+            return self._done(False, kind="exception", message="the allele's source does not compile")
         self._arm_cpu_limit()
         self.stdout.written = 0
         sys.stdout = sys.stderr = self.stdout  # type: ignore[assignment]
         namespace = {"__builtins__": self.builtins, "__name__": "allele"}
         try:
-            exec(code, namespace)
+            exec(self.code, namespace)
             entry = namespace.get(self.entry_point)
             if not callable(entry):
                 return self._done(False, kind="exception",
                                   message=f"the allele defines no {self.entry_point}(input_json) function")
             output = entry(request["input"])
+            if type(output) is not str:
+                return self._done(False, kind="bad_output",
+                                  message=f"{self.entry_point} returned {type(output).__name__}, not a JSON string")
+            if len(output) > self.max_output:
+                return self._done(False, kind="bad_output",
+                                  message=f"output of {len(output)} characters exceeds {self.max_output}")
+            return self._done(True, output=output)
         except BaseException as exc:  # noqa: BLE001 - every failure of a gene is an outcome
             kind, message = classify(exc, self.limits)
             return self._done(False, kind=kind, message=message)
         finally:
             namespace.clear()
-            self._wipe_scratch()
-        return self._check_output(output)
 
-    def _check_output(self, output: Any) -> dict:
-        if type(output) is not str:
-            return self._done(False, kind="bad_output",
-                              message=f"{self.entry_point} returned {type(output).__name__}, not a JSON string")
-        if len(output) > self.max_output:
-            return self._done(False, kind="bad_output",
-                              message=f"output of {len(output)} characters exceeds {self.max_output}")
+    def serve(self, request: dict) -> dict:
+        """One request, then the checks that the next one meets a clean worker."""
         try:
-            json.loads(output)
-        except (ValueError, RecursionError) as exc:
-            return self._done(False, kind="bad_output", message=f"output is not JSON: {exc}")
-        return self._done(True, output=output)
+            done = self.run(request)
+        except BaseException as exc:  # noqa: BLE001 - even the worker's own checks meet a gene's damage
+            done = self._done(False, kind="exception", message=f"{type(exc).__name__}: {_describe(exc)}")
+        try:
+            clean = self._wipe_scratch() and self._limits_intact()
+        except OSError:
+            clean = False
+        if not clean:
+            done["spoiled"] = True
+        return done
 
 
 def _become_pid_one(fd_in: int, fd_out: int) -> None:
@@ -342,8 +404,8 @@ def main(argv: list[str]) -> None:
         report[name] = (False, "disabled by configuration") if name in disabled else step(*args)
 
     report: dict[str, tuple[bool, str]] = {"no_new_privs": confine.no_new_privs()}
-    namespaces = confine.unshare_namespaces(frozenset(("netns", "mountns", "pidns")) - disabled)
-    for name in ("netns", "mountns", "pidns"):
+    namespaces = confine.unshare_namespaces(frozenset(("netns", "mountns", "pidns", "ipcns")) - disabled)
+    for name in ("netns", "mountns", "pidns", "ipcns"):
         report[name] = namespaces.get(name, (False, "disabled by configuration"))
     if report["pidns"][0]:
         _become_pid_one(fd_in, fd_out)
@@ -355,24 +417,35 @@ def main(argv: list[str]) -> None:
         report["scratch_tmpfs"] = (False, "no mount namespace")
     os.chdir(scratch)
     missing = _preimport(init["allowlist"])
-    channel = _Channel(fd_in, fd_out)
+    if report["mountns"][0]:
+        apply("private_root", confine.private_root, scratch, report["pidns"][0])
+    else:
+        report["private_root"] = (False, "no mount namespace")
+    channel = _Channel(fd_in, fd_out, str(init.get("key", "")))
     runner = Runner(init, channel)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    signal.signal(signal.SIGXCPU, lambda *_: os._exit(EXIT_CPU))
+    def cpu_limit_struck(*_: Any) -> None:
+        lowered = resource.getrlimit(resource.RLIMIT_CPU)[0] < runner.armed_cpu
+        os._exit(EXIT_CPU_LOWERED if lowered else EXIT_CPU)
+
+    signal.signal(signal.SIGXCPU, cpu_limit_struck)
     apply("rlimits", confine.set_rlimits, init["rlimits"])
+    if not report["rlimits"][0]:
+        runner.expected = {}
     apply("landlock", confine.landlock, ".")
     apply("uid", confine.drop_privileges, uid, gid)
+    confine.parent_death_signal(signal.SIGKILL)  # before seccomp, which refuses changing it
     apply("seccomp", confine.seccomp)
-    confine.parent_death_signal(signal.SIGKILL)
     _lock_imports(_make_gene_sdk(channel))
-    channel.send({"op": "ready", "pid": os.getpid(), "report": report, "missing_modules": missing})
+    channel.send({"op": "ready", "key": channel.key, "pid": os.getpid(), "report": report,
+                  "missing_modules": missing})
     while True:
         try:
             request = channel.receive()
         except EOFError:
             os._exit(0)
         if request.get("op") == "run":
-            channel.send(runner.run(request))
+            channel.send(runner.serve(request))
         else:
             channel.send({"op": "error", "message": f"unknown request {request.get('op')!r}"})
 

