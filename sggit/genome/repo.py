@@ -103,16 +103,17 @@ class Genome:
     """A git repository seen as a genome store; cheap to create, holds no state on disk by itself."""
 
     repo: pygit2.Repository
+    host_override: str | None = None
 
     @classmethod
-    def open(cls, path: str | Path = ".") -> Genome:
+    def open(cls, path: str | Path = ".", *, host: str | None = None) -> Genome:
         try:
             found = pygit2.discover_repository(str(path))
         except (pygit2.GitError, OSError):
             found = None
         if not found:
             raise UsageError(f"not a git repository: {Path(path).resolve()}", hint="run `sggit init` or `git init` first")
-        return cls(pygit2.Repository(found))
+        return cls(pygit2.Repository(found), host)
 
     @property
     def git_dir(self) -> Path:
@@ -139,7 +140,8 @@ class Genome:
 
     @property
     def host(self) -> str:
-        return host_name()
+        """This host's name for per-host refs; `host=` on open serves many simulated hosts in one process."""
+        return self.host_override or host_name()
 
     @contextmanager
     def locked(self) -> Iterator[None]:
