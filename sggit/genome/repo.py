@@ -37,6 +37,21 @@ class ConcurrentUpdate(SggitError):
     """The ref kept moving under us; nothing was written."""
 
 
+class NotWritable(SggitError):
+    """The repository (or sggit's state inside it) cannot be written here."""
+
+    HINT = "sggit keeps the genome and its local state in .git; run it where .git is writable (not a read-only mount)"
+
+    @classmethod
+    def of(cls, path: Path, exc: OSError) -> NotWritable:
+        return cls(f"cannot write {path}: {exc.strerror or exc}", hint=cls.HINT)
+
+
+def _is_write_refusal(message: str) -> bool:
+    text = message.lower()
+    return "read-only file system" in text or "permission denied" in text
+
+
 def host_name() -> str:
     """Fitness is kept per host so that fleet merges never conflict; SGGIT_HOST overrides."""
     name = os.environ.get("SGGIT_HOST") or socket.gethostname() or "localhost"
@@ -135,7 +150,11 @@ class Genome:
     def state_dir(self) -> Path:
         """Local, never-committed state (journal, lock) lives inside .git, out of the user's way."""
         path = self.common_dir / STATE_DIR
-        path.mkdir(parents=True, exist_ok=True)
+        if not path.is_dir():
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise NotWritable.of(path, exc) from None
         return path
 
     @property
@@ -145,9 +164,39 @@ class Genome:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        """Serialise multi-step operations (read, decide, write) across processes."""
-        with _ProcessLock.for_path(self.state_dir / "lock").held():
+        """Serialise multi-step operations (read, decide, write) across processes.
+
+        Every write to the genome happens inside, so a repository we may not
+        write to is reported here, as one clear error, before anything starts.
+        """
+        lock = self.state_dir / "lock"
+        try:
+            held = _ProcessLock.for_path(lock).held()
+            held.__enter__()
+        except OSError as exc:
+            raise NotWritable.of(lock, exc) from None
+        try:
             yield
+        except pygit2.GitError as exc:
+            if _is_write_refusal(str(exc)):
+                raise NotWritable(f"cannot write to the repository {self.common_dir}: {exc}", hint=NotWritable.HINT) from None
+            raise
+        finally:
+            held.__exit__(None, None, None)
+
+    def ensure_writable(self) -> None:
+        """Fail with NotWritable now, before a run starts, if sggit could not record what it does."""
+        with self.locked():
+            pass
+        probe = self.state_dir / f".write-probe-{os.getpid()}"
+        try:
+            probe.touch()
+            probe.unlink()
+            objects = Path(self.repo.path) / "objects"
+            if not os.access(objects, os.W_OK):
+                raise OSError(13, "Permission denied", str(objects))
+        except OSError as exc:
+            raise NotWritable.of(Path(exc.filename or probe), exc) from None
 
     def signature(self) -> pygit2.Signature:
         try:
@@ -233,11 +282,12 @@ def fsync_enabled() -> None:
 
 
 __all__ = [
-    "ConcurrentUpdate",
     "FITNESS_REF_PREFIX",
     "GENOME_REF",
-    "Genome",
     "LINEAGE_REF",
     "PHENOTYPE_REF_PREFIX",
+    "ConcurrentUpdate",
+    "Genome",
+    "NotWritable",
     "host_name",
 ]

@@ -10,6 +10,7 @@ only deleted. No record is lost and none is counted twice.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import uuid
 from dataclasses import dataclass
@@ -17,7 +18,10 @@ from pathlib import Path
 
 import pygit2
 
+from sggit.errors import SggitError
+from sggit.genome.damage import reason, warn
 from sggit.genome.fitness import JOURNAL_NAME, Counters, Journal, Record, fold, read_records
+from sggit.genome.jsonio import dump_model
 from sggit.genome.notes import iter_notes, read_note_in, write_notes
 from sggit.genome.repo import FITNESS_REF_PREFIX, Genome
 
@@ -72,6 +76,8 @@ def _folded_segments(genome: Genome, ref: str) -> set[str]:
 def _detach_journal(genome: Genome) -> None:
     """Rename the live journal to a segment and wait for appenders still writing into it."""
     live = journal_path(genome)
+    if live.is_dir():
+        raise SggitError(f"the fitness journal {live} is a directory", hint="move it away; sggit recreates the journal")
     if not live.exists() or live.stat().st_size == 0:
         return
     segment = live.with_name(f"{JOURNAL_NAME}.{uuid.uuid4().hex}.segment")
@@ -108,8 +114,8 @@ def sync(genome: Genome) -> SyncResult:
             notes: dict[str, bytes] = {}
             for allele, add in delta.items():
                 old = read_note_in(genome.repo, tree, allele)
-                base = Counters.model_validate_json(old) if old else Counters()
-                notes[allele] = ((base + add).model_dump_json(exclude_none=True, indent=2) + "\n").encode()
+                base = (parse_counters(old, ref, allele) if old else None) or Counters()
+                notes[allele] = (dump_model(base + add, indent=2) + "\n").encode()
             ids = [s.name[len(JOURNAL_NAME) + 1 : -len(".segment")] for s in pending]
             message = f"sggit sync: {len(records)} record(s), {len(delta)} allele(s) on {host}\n\n" + "\n".join(
                 f"{SEGMENT_TRAILER}: {i}" for i in ids
@@ -121,6 +127,16 @@ def sync(genome: Genome) -> SyncResult:
         return SyncResult(len(records), len(delta), len(pending), commit)
 
 
+def parse_counters(data: bytes, ref: str, allele: str) -> Counters | None:
+    """A fitness note's counters, or None (with a warning naming it) when the note is damaged."""
+    try:
+        # json.loads, not model_validate_json: it reads back the \udXXX escapes dump_model writes.
+        return Counters.model_validate(json.loads(data))
+    except (ValueError, TypeError, RecursionError) as exc:
+        warn("fitness note", f"{ref}:{allele}", reason(exc))
+        return None
+
+
 def fitness_hosts(genome: Genome) -> list[str]:
     return sorted(r[len(FITNESS_REF_PREFIX):] for r in genome.repo.references if r.startswith(FITNESS_REF_PREFIX))
 
@@ -130,8 +146,9 @@ def counters_by_host(genome: Genome, allele: str) -> dict[str, Counters]:
     out: dict[str, Counters] = {}
     for host in fitness_hosts(genome):
         data = read_note_in(genome.repo, genome.tip_tree(fitness_ref(host)), allele)
-        if data:
-            out[host] = Counters.model_validate_json(data)
+        counters = parse_counters(data, fitness_ref(host), allele) if data else None
+        if counters is not None:
+            out[host] = counters
     return out
 
 
@@ -147,7 +164,9 @@ def all_counters(genome: Genome) -> dict[str, Counters]:
     out: dict[str, Counters] = {}
     for host in fitness_hosts(genome):
         for allele, data in iter_notes(genome, fitness_ref(host)):
-            c = Counters.model_validate_json(data)
+            c = parse_counters(data, fitness_ref(host), allele)
+            if c is None:
+                continue
             out[allele] = out[allele] + c if allele in out else c
     return out
 
