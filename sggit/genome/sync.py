@@ -13,17 +13,20 @@ import fcntl
 import json
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
+from pydantic import BaseModel
 
 from sggit.errors import SggitError
 from sggit.genome.damage import reason, warn
-from sggit.genome.fitness import JOURNAL_NAME, Counters, Journal, Record, fold, read_records
+from sggit.genome.fitness import JOURNAL_NAME, Counters, Journal, LastFailure, Record, fold, read_records
 from sggit.genome.jsonio import dump_model
 from sggit.genome.notes import iter_notes, read_note_in, write_notes
 from sggit.genome.repo import FITNESS_REF_PREFIX, Genome
+from sggit.genome.trees import entry
 
 SEGMENT_TRAILER = "Sggit-Journal-Segment"
 _HISTORY_CHECKED = 64
@@ -116,15 +119,51 @@ def sync(genome: Genome) -> SyncResult:
                 old = read_note_in(genome.repo, tree, allele)
                 base = (parse_counters(old, ref, allele) if old else None) or Counters()
                 notes[allele] = (dump_model(base + add, indent=2) + "\n").encode()
+            files = _locus_failures(genome, tree, delta)
             ids = [s.name[len(JOURNAL_NAME) + 1 : -len(".segment")] for s in pending]
             message = f"sggit sync: {len(records)} record(s), {len(delta)} allele(s) on {host}\n\n" + "\n".join(
                 f"{SEGMENT_TRAILER}: {i}" for i in ids
             ) + "\n"
-            oid = write_notes(genome, ref, notes, message)
+            oid = write_notes(genome, ref, notes, message, files=files)
             commit = None if oid is None else str(oid)
         for seg in pending:
             seg.unlink(missing_ok=True)
         return SyncResult(len(records), len(delta), len(pending), commit)
+
+
+LOCI_DIR = "loci"
+
+
+class LocusFailure(BaseModel):
+    """The latest failure of any allele at one locus on one host: `loci/<locus>` in the host's fitness notes tree.
+
+    Kept next to the notes so that a view of a locus reads one entry per host
+    instead of every allele's note.
+    """
+
+    allele: str
+    failure: LastFailure
+
+
+def _locus_failures(genome: Genome, tree: pygit2.Tree | None, delta: dict[str, Counters]) -> dict[str, bytes]:
+    latest: dict[str, LocusFailure] = {}
+    for allele, add in delta.items():
+        if add.locus and add.last_failure is not None:
+            current = latest.get(add.locus) or read_locus_failure(genome, tree, add.locus)
+            if current is None or add.last_failure.time >= current.failure.time:
+                latest[add.locus] = LocusFailure(allele=allele, failure=add.last_failure)
+    return {f"{LOCI_DIR}/{locus}": (dump_model(entry, indent=2) + "\n").encode() for locus, entry in latest.items()}
+
+
+def read_locus_failure(genome: Genome, tree: pygit2.Tree | None, locus: str) -> LocusFailure | None:
+    obj = entry(tree, f"{LOCI_DIR}/{locus}")
+    if not isinstance(obj, pygit2.Blob):
+        return None
+    try:
+        return LocusFailure.model_validate(json.loads(obj.data))
+    except (ValueError, TypeError, RecursionError) as exc:
+        warn("locus failure summary", f"{LOCI_DIR}/{locus} in {tree.id if tree is not None else '?'}", reason(exc))
+        return None
 
 
 def parse_counters(data: bytes, ref: str, allele: str) -> Counters | None:
@@ -141,22 +180,61 @@ def fitness_hosts(genome: Genome) -> list[str]:
     return sorted(r[len(FITNESS_REF_PREFIX):] for r in genome.repo.references if r.startswith(FITNESS_REF_PREFIX))
 
 
+class FitnessView:
+    """Every host's fitness notes as of now: refs listed and tip trees read once, however many alleles are asked for.
+
+    Views (status, show) ask for tens to thousands of alleles; listing refs and
+    peeling tips per allele made them linear in refs x alleles.
+    """
+
+    def __init__(self, genome: Genome) -> None:
+        self.genome = genome
+        self.trees = {host: genome.tip_tree(fitness_ref(host)) for host in fitness_hosts(genome)}
+        self._memo: dict[str, dict[str, Counters]] = {}
+
+    def by_host(self, allele: str) -> dict[str, Counters]:
+        found = self._memo.get(allele)
+        if found is None:
+            found = {}
+            for host, tree in self.trees.items():
+                data = read_note_in(self.genome.repo, tree, allele)
+                counters = parse_counters(data, fitness_ref(host), allele) if data else None
+                if counters is not None:
+                    found[host] = counters
+            self._memo[allele] = found
+        return found
+
+    def locus_failure(self, locus: str, stack: Callable[[], list[str]]) -> LastFailure | None:
+        """The fleet's latest failure at a locus: per host its `loci/<locus>` entry, or (notes synced
+        before those entries existed) the latest failure among the stack's notes on that host."""
+        best: LastFailure | None = None
+        members: list[str] | None = None
+        for host, tree in self.trees.items():
+            if tree is not None and LOCI_DIR in tree:
+                found = read_locus_failure(self.genome, tree, locus)
+                candidates = [found.failure] if found is not None else []
+            else:
+                members = stack() if members is None else members
+                candidates = [c.last_failure for a in members if (c := self.by_host(a).get(host)) and c.last_failure]
+            for failure in candidates:
+                if best is None or failure.time > best.time:
+                    best = failure
+        return best
+
+    def total(self, allele: str) -> Counters:
+        total = Counters()
+        for c in self.by_host(allele).values():
+            total = total + c
+        return total
+
+
 def counters_by_host(genome: Genome, allele: str) -> dict[str, Counters]:
     """One allele's counters from every host's fitness ref (reads all hosts, writes only ours)."""
-    out: dict[str, Counters] = {}
-    for host in fitness_hosts(genome):
-        data = read_note_in(genome.repo, genome.tip_tree(fitness_ref(host)), allele)
-        counters = parse_counters(data, fitness_ref(host), allele) if data else None
-        if counters is not None:
-            out[host] = counters
-    return out
+    return FitnessView(genome).by_host(allele)
 
 
 def total_counters(genome: Genome, allele: str) -> Counters:
-    total = Counters()
-    for c in counters_by_host(genome, allele).values():
-        total = total + c
-    return total
+    return FitnessView(genome).total(allele)
 
 
 def all_counters(genome: Genome) -> dict[str, Counters]:
