@@ -297,3 +297,51 @@ def test_repository_stays_packed_over_many_registrations(benchmark, tmp_path: Pa
     ratio = ours / packed
     benchmark.extra_info.update({"registrations": n, "bytes": ours, "packed_bytes": packed, "ratio": ratio})
     print(f"\n{n} registrations one by one: objects take {ours / 1024:.0f} KiB, {ratio:.1f}x the same fully packed ({packed / 1024:.0f} KiB)")
+
+
+_BENCH_GENE = """gene bench_step
+  is transform
+  risk none
+
+  takes:
+    value  int  "a number"
+
+  gives:
+    value  int  "the number, one step further"
+"""
+
+
+def _bench_allele(i: int) -> str:
+    return f"import json\n\n\ndef execute(input_json):\n    return json.dumps({{'value': json.loads(input_json)['value'] + 1}})  # {i}\n"
+
+
+def test_run_at_1000_alleles_at_a_locus_vs_10(benchmark, tmp_path: Path) -> None:
+    """`sggit run` minus interpreter start and worker spawn: a fresh Organism (map, counters) and one warm call."""
+    from sggit.contract.tree import load_tree
+    from sggit.genome.init import init_project
+    from sggit.kernel.mock import MockKernel
+    from sggit.runtime.organism import Organism
+    from sggit.runtime.sandbox import SandboxConfig, WorkerPool
+
+    def project(name: str, n: int) -> tuple[Genome, object]:
+        root = tmp_path / name
+        init_project(root)
+        (root / "contracts" / "genes" / "bench.sg").write_text(_BENCH_GENE)
+        genome = Genome.open(root)
+        ids = [r.id for r in register_alleles(genome, [NewAllele("bench_step", _bench_allele(i).encode(), Lineage(locus="bench_step", origin="manual")) for i in range(n)])]
+        ps.register_many_in_phenotype(genome, "dell_r740", "bench_step", ids, "recessive")
+        ps.promote(genome, "dell_r740", "bench_step", ids[0])
+        return genome, load_tree(root / "contracts")
+
+    small, small_tree = project("small", SMALL)
+    big, big_tree = project("big", BIG)
+    with WorkerPool(SandboxConfig(), size=1) as pool:
+        def once(genome: Genome, tree: object) -> None:
+            org = Organism(genome, tree, "dell_r740", MockKernel(), pool, wait_verify=False)  # type: ignore[arg-type]
+            assert org.run("bench_step", {"value": 1}).ok
+
+        benchmark.pedantic(once, args=(big, big_tree), rounds=10, iterations=1, warmup_rounds=1)
+        small_s = _best(lambda: once(small, small_tree), n=10)
+    ratio = benchmark.stats.stats.min / small_s
+    benchmark.extra_info.update({"alleles": BIG, "small_s": small_s, "ratio": ratio})
+    print(f"\nrun, {BIG} vs {SMALL} alleles at the locus: {ratio:.2f}x ({benchmark.stats.stats.min * 1000:.1f} ms vs {small_s * 1000:.1f} ms; target 1.3x)")

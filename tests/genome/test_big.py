@@ -82,3 +82,18 @@ def test_commits_keep_the_repository_packed(genome: Genome) -> None:
         ["git", "-C", genome.repo.path, "count-objects", "-v"], capture_output=True, text=True, check=True).stdout.splitlines())
     assert int(counts["packs"]) >= 1 and int(counts["in-pack"]) > int(counts["count"])
     assert len(alleles_at(genome, "loc")) == 1501
+
+
+def test_the_cached_map_reads_back_equal_to_the_committed_one(genome: Genome) -> None:
+    ids = _alleles(genome, 4)
+    phenostore.set_lifecycle(genome, "p", "loc", ids[3], "canary")
+    phenostore.fuse(genome, "p", "pw", ids[1])
+    cached = phenostore.read_phenotype(genome, "p")
+    commit = genome.repo.revparse_single("refs/heads/phenotype/p")
+    parsed = phenostore.parse_phenotype(entry_text(genome, commit), "p")
+    assert cached == parsed
+    assert cached.loci["loc"].alleles[ids[3]].state == "canary" and cached.pathways["pw"].fused_allele == ids[1]
+
+
+def entry_text(genome: Genome, commit) -> str:  # type: ignore[no-untyped-def]
+    return (commit.tree / "phenotypes/p.toml").data.decode()
