@@ -10,22 +10,25 @@ only deleted. No record is lost and none is counted twice.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pygit2
 from pydantic import BaseModel
 
 from sggit.errors import SggitError
-from sggit.genome.damage import reason, warn
+from sggit.fsutil import atomic_write_text
+from sggit.genome.damage import Damage, reason, warn
 from sggit.genome.fitness import JOURNAL_NAME, Counters, Journal, LastFailure, Record, fold, read_records
 from sggit.genome.jsonio import dump_model
 from sggit.genome.notes import iter_notes, read_note_in, write_notes
-from sggit.genome.repo import FITNESS_REF_PREFIX, Genome
+from sggit.genome.repo import FITNESS_REF_PREFIX, PHENOTYPE_REF_PREFIX, Genome
 from sggit.genome.trees import entry
 
 SEGMENT_TRAILER = "Sggit-Journal-Segment"
@@ -168,12 +171,15 @@ def read_locus_failure(genome: Genome, tree: pygit2.Tree | None, locus: str) -> 
 
 def parse_counters(data: bytes, ref: str, allele: str) -> Counters | None:
     """A fitness note's counters, or None (with a warning naming it) when the note is damaged."""
+    return _parse_counters(data, ref, allele)[0]
+
+
+def _parse_counters(data: bytes, ref: str, allele: str) -> tuple[Counters | None, Damage | None]:
     try:
         # json.loads, not model_validate_json: it reads back the \udXXX escapes dump_model writes.
-        return Counters.model_validate(json.loads(data))
+        return Counters.model_validate(json.loads(data)), None
     except (ValueError, TypeError, RecursionError) as exc:
-        warn("fitness note", f"{ref}:{allele}", reason(exc))
-        return None
+        return None, warn("fitness note", f"{ref}:{allele}", reason(exc))
 
 
 def fitness_hosts(genome: Genome) -> list[str]:
@@ -181,16 +187,60 @@ def fitness_hosts(genome: Genome) -> list[str]:
 
 
 class FitnessView:
-    """Every host's fitness notes as of now: refs listed and tip trees read once, however many alleles are asked for.
+    """Every host's fitness notes as of now, for views that ask about a few alleles and loci.
 
-    Views (status, show) ask for tens to thousands of alleles; listing refs and
-    peeling tips per allele made them linear in refs x alleles.
+    Hosts are listed and their tips read once. Answers are kept in
+    `.git/sggit/cache/fitness-view.json` under a digest of every host's tip, so
+    a view repeated before any host's notes move costs the same with 1 host or
+    50; any sync or pull changes a tip and starts the cache afresh. Damaged
+    notes met while answering are warned about again whenever the answer is
+    reused from the cache.
     """
 
     def __init__(self, genome: Genome) -> None:
         self.genome = genome
-        self.trees = {host: genome.tip_tree(fitness_ref(host)) for host in fitness_hosts(genome)}
+        refs = [r for r in genome.repo.references if r.startswith((FITNESS_REF_PREFIX, PHENOTYPE_REF_PREFIX))]
+        targets = {r: genome.target(r) for r in refs}
+        self.tips = {r[len(FITNESS_REF_PREFIX):]: t for r, t in targets.items() if r.startswith(FITNESS_REF_PREFIX)}
+        # Phenotype tips too: a locus answer read from notes without loci/ entries depends on the stack.
+        self.digest = hashlib.sha1("\n".join(f"{r} {t}" for r, t in sorted(targets.items())).encode()).hexdigest()
+        self._trees: dict[str, pygit2.Tree | None] = {}
         self._memo: dict[str, dict[str, Counters]] = {}
+        self._cache: dict[str, Any] = {"digest": self.digest, "totals": {}, "loci": {}, "damaged": []}
+        self._dirty = False
+        self._load()
+
+    @property
+    def trees(self) -> dict[str, pygit2.Tree | None]:
+        for host, tip in self.tips.items():
+            if host not in self._trees:
+                self._trees[host] = None if tip is None else self.genome.repo[tip].peel(pygit2.Tree)
+        return self._trees
+
+    def _path(self) -> Path:
+        return self.genome.common_dir / "sggit" / "cache" / "fitness-view.json"
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(self._path().read_bytes())
+        except (OSError, ValueError):
+            return
+        if isinstance(data, dict) and data.get("digest") == self.digest:
+            self._cache = data
+            for d in data.get("damaged", []):
+                warn(d["kind"], d["where"], d["detail"])
+
+    def save(self) -> None:
+        """Keep what was computed for the next view; a cache that cannot be written costs only time."""
+        if not self._dirty:
+            return
+        try:
+            path = self._path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, json.dumps(self._cache, ensure_ascii=True))
+        except (OSError, SggitError):
+            pass
+        self._dirty = False
 
     def by_host(self, allele: str) -> dict[str, Counters]:
         found = self._memo.get(allele)
@@ -198,15 +248,22 @@ class FitnessView:
             found = {}
             for host, tree in self.trees.items():
                 data = read_note_in(self.genome.repo, tree, allele)
-                counters = parse_counters(data, fitness_ref(host), allele) if data else None
+                if not data:
+                    continue
+                counters, damage = _parse_counters(data, fitness_ref(host), allele)
                 if counters is not None:
                     found[host] = counters
+                elif damage is not None:
+                    self._cache["damaged"].append(damage.model_dump())
             self._memo[allele] = found
         return found
 
     def locus_failure(self, locus: str, stack: Callable[[], list[str]]) -> LastFailure | None:
         """The fleet's latest failure at a locus: per host its `loci/<locus>` entry, or (notes synced
         before those entries existed) the latest failure among the stack's notes on that host."""
+        if locus in self._cache["loci"]:
+            kept = self._cache["loci"][locus]
+            return None if kept is None else LastFailure.model_validate(kept)
         best: LastFailure | None = None
         members: list[str] | None = None
         for host, tree in self.trees.items():
@@ -219,12 +276,19 @@ class FitnessView:
             for failure in candidates:
                 if best is None or failure.time > best.time:
                     best = failure
+        self._cache["loci"][locus] = None if best is None else best.model_dump(mode="json")
+        self._dirty = True
         return best
 
     def total(self, allele: str) -> Counters:
+        kept = self._cache["totals"].get(allele)
+        if kept is not None:
+            return Counters.model_validate(kept)
         total = Counters()
         for c in self.by_host(allele).values():
             total = total + c
+        self._cache["totals"][allele] = json.loads(dump_model(total))
+        self._dirty = True
         return total
 
 

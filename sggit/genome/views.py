@@ -75,6 +75,7 @@ def status(genome: Genome, phenotype: str | None = None) -> Status:
                 last_failure_time=failure.time if failure else None,
             ))
         out.append(PhenotypeStatus(phenotype=name, topology=summary.topology, loci=rows))
+    view.save()
     unexpressed = {locus: allele_count(genome, locus) for locus in loci(genome) if locus not in expressed}
     path = journal_path(genome)
     pending = path.stat().st_size if path.exists() else 0

@@ -63,6 +63,8 @@ def test_garbage_fitness_notes_from_this_host_and_a_peer_are_skipped_named_and_l
     assert own in done.stderr and peer in done.stderr and "damaged fitness note skipped" in done.stderr
     calls = {r["locus"]: r["invocations"] for r in json.loads(done.stdout)["phenotypes"][0]["loci"]}
     assert calls["bridge_create"] == 0 and calls["bridge_uplink"] == 5  # the peer's good note still counts
+    again = sggit(shipped, "status", "--phenotype", "dell_r740", "--format", "json")  # answered from the view cache
+    assert own in again.stderr and peer in again.stderr and again.stdout == done.stdout
     shown = sggit(shipped, "show", create, "--format", "json")
     assert own in shown.stderr and json.loads(shown.stdout)["fitness_by_host"] == {}
 
