@@ -206,7 +206,7 @@ class FitnessView:
         self.digest = hashlib.sha1("\n".join(f"{r} {t}" for r, t in sorted(targets.items())).encode()).hexdigest()
         self._trees: dict[str, pygit2.Tree | None] = {}
         self._memo: dict[str, dict[str, Counters]] = {}
-        self._cache: dict[str, Any] = {"digest": self.digest, "totals": {}, "loci": {}, "damaged": []}
+        self._cache: dict[str, Any] = {"digest": self.digest, "totals": {}, "loci": {}, "by_host": {}, "kept": {}, "damaged": []}
         self._dirty = False
         self._load()
 
@@ -226,7 +226,7 @@ class FitnessView:
         except (OSError, ValueError):
             return
         if isinstance(data, dict) and data.get("digest") == self.digest:
-            self._cache = data
+            self._cache.update(data)
             for d in data.get("damaged", []):
                 warn(d["kind"], d["where"], d["detail"])
 
@@ -242,8 +242,20 @@ class FitnessView:
             pass
         self._dirty = False
 
-    def by_host(self, allele: str) -> dict[str, Counters]:
+    def keep(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A JSON-able answer of a view over these tips (the same tips give the same answer)."""
+        kept = self._cache["kept"]
+        if key not in kept:
+            kept[key] = compute()
+            self._dirty = True
+        return kept[key]
+
+    def by_host(self, allele: str, *, keep: bool = False) -> dict[str, Counters]:
+        """Each host's counters of one allele; `keep` also stores them in the cache (for `show`)."""
         found = self._memo.get(allele)
+        if found is None and allele in self._cache["by_host"]:
+            found = {h: Counters.model_validate(c) for h, c in self._cache["by_host"][allele].items()}
+            self._memo[allele] = found
         if found is None:
             found = {}
             for host, tree in self.trees.items():
@@ -256,6 +268,9 @@ class FitnessView:
                 elif damage is not None:
                     self._cache["damaged"].append(damage.model_dump())
             self._memo[allele] = found
+        if keep and allele not in self._cache["by_host"]:
+            self._cache["by_host"][allele] = {h: json.loads(dump_model(c)) for h, c in found.items()}
+            self._dirty = True
         return found
 
     def locus_failure(self, locus: str, stack: Callable[[], list[str]]) -> LastFailure | None:

@@ -106,23 +106,33 @@ class AlleleView(BaseModel):
 def show(genome: Genome, allele_text: str) -> AlleleView:
     allele = resolve_allele(genome, allele_text)
     locus = locus_of(genome, allele) or "?"
-    by_host = FitnessView(genome).by_host(allele)
+    view = FitnessView(genome)
+    by_host = view.by_host(allele, keep=True)
     total = Counters()
     for c in by_host.values():
         total = total + c
-    expressed: list[Expression] = []
-    weights = None
-    for name in phenotype_names(genome):
-        entry = read_map_data(genome, name)["loci"].get(locus)
-        if entry and allele in entry["alleles"]:
-            weights = weights or (Weights.model_validate(entry["weights"]) if entry.get("weights") else None)
-            pos = entry["stack"].index(allele) if allele in entry["stack"] else None
-            expressed.append(Expression(phenotype=name, state=entry["alleles"][allele]["state"], position=pos))
+    kept = view.keep(f"show {allele} {locus}", lambda: _expression(genome, allele, locus))
+    view.save()
+    expressed = [Expression.model_validate(e) for e in kept["expressed"]]
+    weights = Weights.model_validate(kept["weights"]) if kept["weights"] else None
     return AlleleView(
         id=allele, locus=locus, source=allele_source(genome, allele).decode("utf-8", errors="replace"),
         lineage=read_lineage(genome, allele), fitness_by_host=by_host, total=total,
         fitness=fitness(total, weights), expressed_in=expressed,
     )
+
+
+def _expression(genome: Genome, allele: str, locus: str) -> dict[str, Any]:
+    """Where an allele is expressed, and its locus's weights: one pass over each map (its cached data)."""
+    expressed: list[dict[str, Any]] = []
+    weights = None
+    for name in phenotype_names(genome):
+        entry = read_map_data(genome, name)["loci"].get(locus)
+        if entry and allele in entry["alleles"]:
+            weights = weights or entry.get("weights")
+            pos = entry["stack"].index(allele) if allele in entry["stack"] else None
+            expressed.append({"phenotype": name, "state": entry["alleles"][allele]["state"], "position": pos})
+    return {"expressed": expressed, "weights": weights}
 
 
 class LineageNode(BaseModel):
