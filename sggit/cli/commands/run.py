@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from sggit.cli.params import SECONDS
-
 from sggit.engines.registry import ENGINE_NAMES
 from sggit.runtime.organism import RunResult
 from sggit.runtime.session import engine_for, open_organism, read_input

@@ -7,7 +7,6 @@ import json
 import click
 
 from sggit.cli.params import SECONDS
-
 from sggit.runtime.session import open_organism
 from sggit.runtime.topology import DeployReport, Plan
 
