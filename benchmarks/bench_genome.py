@@ -189,3 +189,159 @@ def test_batched_fanout_notes_vs_one_create_note_per_allele(benchmark, tmp_path:
     ratio = naive / benchmark.stats.stats.min
     benchmark.extra_info.update({"notes": n, "create_note_s": naive, "speedup": ratio})
     print(f"\n{n} notes: one batched fanout commit is {ratio:.0f}x faster than create_note per note")
+
+
+# -- big genomes: cost at 1,000 alleles at a locus (or 50 hosts) against 10 (or 1), same run --------
+
+BIG = int(os.environ.get("SGGIT_BENCH_BIG", "1000"))
+SMALL = 10
+HOSTS = int(os.environ.get("SGGIT_BENCH_HOSTS", "50"))
+
+
+def _best(fn, n: int = 30) -> float:  # type: ignore[no-untyped-def]
+    fn()
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _locus_genome(tmp_path: Path, name: str, alleles: int, hosts: int = 1) -> tuple[Genome, list[str]]:
+    """One phenotype, one locus holding `alleles` alleles (all in the stack), fitness from `hosts` hosts."""
+    genome = _fresh(tmp_path, name)
+    batch = [NewAllele("big", _source(i), Lineage(locus="big", origin="manual", time=1.0, host="benchhost")) for i in range(alleles)]
+    ids = [r.id for r in register_alleles(genome, batch)]
+    others = [NewAllele(locus, _source(-1 - i), Lineage(locus=locus, origin="seed", time=1.0, host="benchhost")) for i, locus in enumerate(LOCI)]
+    seeds = {r.locus: r.id for r in register_alleles(genome, others)}
+    ps.create_phenotype(genome, PhenotypeMap(name="r740", topology="production_server"))
+    ps.register_many_in_phenotype(genome, "r740", "big", ids, "recessive")
+    ps.promote(genome, "r740", "big", ids[0])
+    for locus, allele in seeds.items():
+        ps.register_in_phenotype(genome, "r740", locus, allele, "dominant")
+    for h in range(hosts):
+        host_genome = Genome.open(genome.repo.path, host=f"host{h:02d}")
+        with journal(host_genome) as j:
+            for allele in [*ids, *seeds.values()]:
+                j.append(Record(allele=allele, locus="big" if allele in ids else None, ok=allele != ids[-1], error="x", time=float(h)))
+        sync(host_genome)
+    return genome, ids
+
+
+def test_status_and_show_at_1000_alleles_at_a_locus_vs_10(benchmark, tmp_path: Path) -> None:
+    from sggit.genome.views import show
+
+    small, small_ids = _locus_genome(tmp_path, "small", SMALL)
+    big, big_ids = _locus_genome(tmp_path, "big", BIG)
+    assert status(big).phenotypes[0].loci[0].fallback_depth == BIG - 1
+    benchmark(status, big)
+    status_ratio = benchmark.stats.stats.min / _best(lambda: status(small))
+    show_ratio = _best(lambda: show(big, big_ids[0])) / _best(lambda: show(small, small_ids[0]))
+    benchmark.extra_info.update({"alleles": BIG, "status_ratio": status_ratio, "show_ratio": show_ratio})
+    print(f"\n{BIG} vs {SMALL} alleles at a locus: status {status_ratio:.2f}x, show {show_ratio:.2f}x (target 1.3x)")
+
+
+def test_status_and_show_with_50_hosts_vs_1(benchmark, tmp_path: Path) -> None:
+    from sggit.genome.views import show
+
+    one, one_ids = _locus_genome(tmp_path, "one", SMALL, hosts=1)
+    many, many_ids = _locus_genome(tmp_path, "many", SMALL, hosts=HOSTS)
+    assert status(many).phenotypes[0].loci[0].invocations == HOSTS
+    benchmark(status, many)
+    status_ratio = benchmark.stats.stats.min / _best(lambda: status(one))
+    show_ratio = _best(lambda: show(many, many_ids[0])) / _best(lambda: show(one, one_ids[0]))
+    benchmark.extra_info.update({"hosts": HOSTS, "status_ratio": status_ratio, "show_ratio": show_ratio})
+    print(f"\n{HOSTS} vs 1 fleet hosts: status {status_ratio:.2f}x, show {show_ratio:.2f}x (target 1.3x)")
+
+
+def test_registering_one_allele_at_1000_vs_10(benchmark, tmp_path: Path) -> None:
+    """What `sggit register LOCUS FILE` costs in the library: the allele, its lineage, its phenotype entry."""
+    small, _ = _locus_genome(tmp_path, "small", SMALL)
+    big, _ = _locus_genome(tmp_path, "big", BIG)
+    counter = iter(range(10**6))
+
+    def register(genome: Genome) -> None:
+        i = next(counter)
+        r = register_alleles(genome, [NewAllele("big", _source(10**6 + i), Lineage(locus="big", origin="manual"))])[0]
+        ps.register_in_phenotype(genome, "r740", "big", r.id)
+
+    benchmark.pedantic(register, args=(big,), rounds=10, iterations=1)
+    small_s = min(_best(lambda: register(small), n=10) for _ in range(1))
+    ratio = benchmark.stats.stats.min / small_s
+    benchmark.extra_info.update({"alleles": BIG, "small_s": small_s, "ratio": ratio})
+    print(f"\nregister one allele with {BIG} vs {SMALL} at its locus: {ratio:.2f}x ({benchmark.stats.stats.min * 1000:.1f} ms vs {small_s * 1000:.1f} ms)")
+
+
+def test_repository_stays_packed_over_many_registrations(benchmark, tmp_path: Path) -> None:
+    """Loose objects left after many one-by-one registrations, against the same genome fully packed."""
+    import subprocess
+
+    n = int(os.environ.get("SGGIT_BENCH_REGISTRATIONS", "1000"))
+    genome = _fresh(tmp_path, "packed")
+    ps.create_phenotype(genome, PhenotypeMap(name="r740", topology="production_server"))
+
+    def register_all() -> None:
+        for i in range(n):
+            r = register_alleles(genome, [NewAllele("big", _source(i), Lineage(locus="big", origin="manual"))])[0]
+            ps.register_in_phenotype(genome, "r740", "big", r.id)
+
+    benchmark.pedantic(register_all, rounds=1, iterations=1)
+
+    def disk() -> int:
+        return sum(p.stat().st_size for p in (Path(genome.repo.path) / "objects").rglob("*") if p.is_file())
+
+    ours = disk()
+    subprocess.run(["git", "-C", genome.repo.path, "gc", "--quiet", "--prune=now"], check=True)
+    packed = disk()
+    ratio = ours / packed
+    benchmark.extra_info.update({"registrations": n, "bytes": ours, "packed_bytes": packed, "ratio": ratio})
+    print(f"\n{n} registrations one by one: objects take {ours / 1024:.0f} KiB, {ratio:.1f}x the same fully packed ({packed / 1024:.0f} KiB)")
+
+
+_BENCH_GENE = """gene bench_step
+  is transform
+  risk none
+
+  takes:
+    value  int  "a number"
+
+  gives:
+    value  int  "the number, one step further"
+"""
+
+
+def _bench_allele(i: int) -> str:
+    return f"import json\n\n\ndef execute(input_json):\n    return json.dumps({{'value': json.loads(input_json)['value'] + 1}})  # {i}\n"
+
+
+def test_run_at_1000_alleles_at_a_locus_vs_10(benchmark, tmp_path: Path) -> None:
+    """`sggit run` minus interpreter start and worker spawn: a fresh Organism (map, counters) and one warm call."""
+    from sggit.contract.tree import load_tree
+    from sggit.genome.init import init_project
+    from sggit.kernel.mock import MockKernel
+    from sggit.runtime.organism import Organism
+    from sggit.runtime.sandbox import SandboxConfig, WorkerPool
+
+    def project(name: str, n: int) -> tuple[Genome, object]:
+        root = tmp_path / name
+        init_project(root)
+        (root / "contracts" / "genes" / "bench.sg").write_text(_BENCH_GENE)
+        genome = Genome.open(root)
+        ids = [r.id for r in register_alleles(genome, [NewAllele("bench_step", _bench_allele(i).encode(), Lineage(locus="bench_step", origin="manual")) for i in range(n)])]
+        ps.register_many_in_phenotype(genome, "dell_r740", "bench_step", ids, "recessive")
+        ps.promote(genome, "dell_r740", "bench_step", ids[0])
+        return genome, load_tree(root / "contracts")
+
+    small, small_tree = project("small", SMALL)
+    big, big_tree = project("big", BIG)
+    with WorkerPool(SandboxConfig(), size=1) as pool:
+        def once(genome: Genome, tree: object) -> None:
+            org = Organism(genome, tree, "dell_r740", MockKernel(), pool, wait_verify=False)  # type: ignore[arg-type]
+            assert org.run("bench_step", {"value": 1}).ok
+
+        benchmark.pedantic(once, args=(big, big_tree), rounds=10, iterations=1, warmup_rounds=1)
+        small_s = _best(lambda: once(small, small_tree), n=10)
+    ratio = benchmark.stats.stats.min / small_s
+    benchmark.extra_info.update({"alleles": BIG, "small_s": small_s, "ratio": ratio})
+    print(f"\nrun, {BIG} vs {SMALL} alleles at the locus: {ratio:.2f}x ({benchmark.stats.stats.min * 1000:.1f} ms vs {small_s * 1000:.1f} ms; target 1.3x)")

@@ -19,6 +19,7 @@ PROVIDERS: dict[str, str] = {
     "sandbox": "sggit.runtime.sandbox.checks",
     "kernel": "sggit.kernel.checks",
     "domains": "sggit.domains.checks",
+    "genome": "sggit.genome.checks",
 }
 """Area -> module whose CHECKS doctor runs. An area adds its checks with one line here."""
 

@@ -122,6 +122,11 @@ def alleles_at(genome: Genome, locus: str) -> list[str]:
     return sorted(item.name[:-3] for item in sub if item.name and item.name.endswith(".py"))
 
 
+def allele_count(genome: Genome, locus: str) -> int:
+    sub = entry(genome.tip_tree(GENOME_REF), f"{GENOME_DIR}/{locus}")
+    return len(sub) if isinstance(sub, pygit2.Tree) else 0
+
+
 def locus_of(genome: Genome, allele: str) -> str | None:
     """The locus an allele is registered at, through its lineage note, checked against the tree."""
     lineage = read_lineage(genome, allele)

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sggit.errors import SggitError
+from sggit.genome.jsonio import dump_model
 from sggit.genome.phenotype import Weights
 
 MIN_TRIALS = 10
@@ -224,7 +226,12 @@ class Journal:
 
     def _open(self) -> int:
         if self._fd is None:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            except IsADirectoryError:
+                raise SggitError(f"the fitness journal {self.path} is a directory", hint="move it away; sggit recreates the journal") from None
+            except OSError as exc:
+                raise SggitError(f"cannot write the fitness journal {self.path}: {exc.strerror or exc}", hint=_hint(exc)) from None
         return self._fd
 
     def close(self) -> None:
@@ -241,7 +248,7 @@ class Journal:
     def append(self, record: Record) -> None:
         """Returns once the record is in the file (and on disk, with fsync=True)."""
         # The leading newline fences off a record torn by a crash mid-write.
-        line = ("\n" + record.model_dump_json(exclude_none=True) + "\n").encode()
+        line = ("\n" + dump_model(record) + "\n").encode()
         self.append_raw(line)
 
     def append_raw(self, line: bytes) -> None:
@@ -267,16 +274,33 @@ class Journal:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
+def _hint(exc: OSError) -> str | None:
+    import errno
+
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "the repository's .git is not writable here; sggit records fitness and commits there"
+    return None
+
+
 def read_records(path: Path) -> Iterator[Record]:
-    """Records of a journal file; a torn or unreadable line is skipped, never fatal."""
+    """Records of a journal file; a torn or damaged line is skipped with a warning naming it, never fatal."""
+    from sggit.genome.damage import reason, warn
+
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return
-    for line in data.split(b"\n"):
+    except IsADirectoryError:
+        raise SggitError(f"the fitness journal {path} is a directory", hint="move it away; sggit recreates the journal") from None
+    except OSError as exc:
+        raise SggitError(f"cannot read the fitness journal {path}: {exc.strerror or exc}") from None
+    lines = data.split(b"\n")
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             yield Record.model_validate(json.loads(line))
-        except (ValueError, TypeError):
-            continue
+        except (ValueError, TypeError, RecursionError) as exc:
+            if number == len(lines):
+                continue  # the tail of a record being appended right now, or torn by a crash
+            warn("journal line", f"{path}:{number}", reason(exc))

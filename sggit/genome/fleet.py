@@ -12,13 +12,18 @@ Everything is fetched first into a private mirror of the remote
   sides changed one, that is a conflict reported to the user and left alone.
 
 Pushes use plain (non `+`) refspecs, so the remote refuses anything that is not
-a fast-forward; a push raced by another host is retried after a new pull.
+a fast-forward; a push raced by another host is retried after a new pull, with
+exponential backoff and full jitter so that a crowd of hosts spreads out instead
+of colliding again. Since the shared refs always merge, a retried push always
+converges; only a real phenotype conflict is ever left to a person.
 """
 
 from __future__ import annotations
 
+import random
 import re
 import subprocess
+import time
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -27,12 +32,15 @@ import pygit2
 from pydantic import BaseModel, Field, ValidationError
 
 from sggit.errors import SggitError
+from sggit.genome.gitproc import run_git
 from sggit.genome.repo import FITNESS_REF_PREFIX, GENOME_REF, LINEAGE_REF, PHENOTYPE_REF_PREFIX, Genome
 from sggit.genome.sync import fitness_ref, sync
 
 MUTATIONS_PREFIX = "refs/heads/sggit/mutations/"
 MIRROR_ROOT = "refs/sggit/remotes/"
-_PUSH_ATTEMPTS = 3
+PUSH_DEADLINE = 600.0
+_BACKOFF_FIRST = 0.05
+_BACKOFF_CAP = 2.0
 
 # Remote namespace -> our namespace; each is mirrored whole under refs/sggit/remotes/<remote>/.
 _NAMESPACES = ("refs/heads/sggit/", "refs/notes/sggit/", PHENOTYPE_REF_PREFIX)
@@ -81,12 +89,10 @@ def mirror_prefix(remote: str) -> str:
 
 
 def _git(genome: Genome, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "--git-dir", str(genome.git_dir), *args],
-        capture_output=True,
-        text=True,
-        env=None,
-    )
+    try:
+        return run_git(genome.git_dir, args)
+    except OSError as exc:
+        raise FleetError(f"cannot run git: {exc.strerror or exc}", hint="sggit push and pull need the git binary on PATH") from None
 
 
 def fetch(genome: Genome, remote: str) -> str:
@@ -220,13 +226,16 @@ class _Integrator:
 
 _SECTIONS = ("bindings", "settings", "loci", "pathways")
 _MISSING = object()
+_CONFLICT = object()
 
 
 def merge_maps(base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any] | None:
-    """Three-way merge of two phenotype maps, one locus (binding, pathway) at a time.
+    """Three-way merge of two phenotype maps, one binding, setting, pathway or locus at a time.
 
     A key only one side changed takes that side; a key both changed the same
-    way is kept; a key both changed differently is a conflict (None).
+    way is kept; a key both changed differently is a conflict (None). Inside a
+    locus, alleles merge one by one, so two hosts adding different alleles to
+    one stack is a union; choosing different dominants is the conflict.
     """
     merged: dict[str, Any] = {}
     for top in sorted(set(base) | set(ours) | set(theirs)):
@@ -234,19 +243,66 @@ def merge_maps(base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any
             b, o, t = base.get(top, {}), ours.get(top, {}), theirs.get(top, {})
             section: dict[str, Any] = {}
             for key in sorted(set(b) | set(o) | set(t)):
-                value = _pick(b.get(key, _MISSING), o.get(key, _MISSING), t.get(key, _MISSING))
-                if value is None:
+                bv, ov, tv = b.get(key, _MISSING), o.get(key, _MISSING), t.get(key, _MISSING)
+                value = _pick(bv, ov, tv)
+                if value is _CONFLICT and top == "loci" and isinstance(ov, dict) and isinstance(tv, dict):
+                    value = merge_locus(bv if isinstance(bv, dict) else {}, ov, tv)
+                if value is _CONFLICT:
                     return None
                 if value is not _MISSING:
                     section[key] = value
             merged[top] = section
         else:
             value = _pick(base.get(top, _MISSING), ours.get(top, _MISSING), theirs.get(top, _MISSING))
-            if value is None:
+            if value is _CONFLICT:
                 return None
             if value is not _MISSING:
                 merged[top] = value
     return merged
+
+
+def merge_locus(base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any]) -> Any:
+    """One locus changed on both sides: dominant and weights three-way, alleles one by one, stacks unioned."""
+    out: dict[str, Any] = {}
+    for key in ("dominant", "weights"):
+        value = _pick(base.get(key, _MISSING), ours.get(key, _MISSING), theirs.get(key, _MISSING))
+        if value is _CONFLICT:
+            return _CONFLICT
+        if value is not _MISSING:
+            out[key] = value
+    b, o, t = base.get("alleles", {}), ours.get("alleles", {}), theirs.get("alleles", {})
+    alleles: dict[str, Any] = {}
+    for allele in sorted(set(b) | set(o) | set(t)):
+        value = _pick(b.get(allele, _MISSING), o.get(allele, _MISSING), t.get(allele, _MISSING))
+        if value is _CONFLICT:
+            return _CONFLICT
+        if value is not _MISSING:
+            alleles[allele] = value
+    members = {a for a, s in alleles.items() if isinstance(s, dict) and s.get("state") in ("dominant", "recessive")}
+    base_stack, our_stack, their_stack = base.get("stack", []), ours.get("stack", []), theirs.get("stack", [])
+    # The side that reordered the fallbacks both knew leads; the other side's additions follow.
+    first, second = our_stack, their_stack
+    if _order(our_stack, base_stack) == _order(base_stack, our_stack) and _order(their_stack, base_stack) != _order(base_stack, their_stack):
+        first, second = their_stack, our_stack
+    stack: list[str] = []
+    for allele in [*first, *second, *sorted(members)]:
+        if allele in members and allele not in stack:
+            stack.append(allele)
+    dominant = out.get("dominant")
+    if dominant is not None:
+        if dominant not in members:
+            return _CONFLICT
+        stack.remove(dominant)
+        stack.insert(0, dominant)
+    out["stack"] = stack
+    out["alleles"] = alleles
+    return out
+
+
+def _order(stack: list[str], other: list[str]) -> list[str]:
+    """`stack` restricted to the alleles `other` also has, in `stack`'s order."""
+    keep = set(other)
+    return [a for a in stack if a in keep]
 
 
 def _pick(base: Any, ours: Any, theirs: Any) -> Any:
@@ -254,7 +310,7 @@ def _pick(base: Any, ours: Any, theirs: Any) -> Any:
         return ours
     if ours == base:
         return theirs
-    return None
+    return _CONFLICT
 
 
 def _merge_phenotype_commit(genome: Genome, ref: str, ours: pygit2.Oid, theirs: pygit2.Oid, remote: str) -> pygit2.Oid | None:
@@ -326,33 +382,55 @@ def _push_refs(genome: Genome, blocked: set[str]) -> list[str]:
     return [r for r in refs if r not in blocked and genome.target(r) is not None]
 
 
-def push(genome: Genome, remote: str = "origin") -> SyncReport:
-    """Fold local fitness, pull, then push what this host may write, fast-forward only."""
+def push(genome: Genome, remote: str = "origin", *, deadline: float = PUSH_DEADLINE) -> SyncReport:
+    """Fold local fitness, pull, then push what this host may write, fast-forward only.
+
+    A push the remote refused because another host moved a ref first is
+    retried after a new pull until `deadline` seconds have passed.
+    """
     sync(genome)
     report = SyncReport(remote=remote)
     prefix = mirror_prefix(remote)
-    for attempt in range(_PUSH_ATTEMPTS):
+    pushed: dict[str, RefChange] = {}
+    give_up = time.monotonic() + deadline
+    attempt = 0
+    while True:
         fetch(genome, remote)
         with genome.locked():
             blocked = integrate(genome, remote, report)
             refs = _push_refs(genome, blocked)
             wanted = {r: genome.target(r) for r in refs}
         todo = [r for r in refs if genome.target(prefix + r[len("refs/"):]) != wanted[r]]
-        if not todo:
-            return report
-        done = _git(genome, "push", "--porcelain", remote, *[f"{r}:{r}" for r in todo])
-        rejected = _parse_push(done.stdout)
-        if done.returncode != 0 and not rejected:
-            raise FleetError(f"cannot push to {remote}: {_last_line(done.stderr)}")
-        for ref in todo:
-            if ref not in rejected:
-                report.pushed.append(RefChange(ref=ref, kind=_kind(ref, genome.host) or "genome", action="pushed", new=str(wanted[ref])))
+        rejected: set[str] = set()
+        if todo:
+            done = _git(genome, "push", "--porcelain", remote, *[f"{r}:{r}" for r in todo])
+            rejected = _parse_push(done.stdout)
+            if done.returncode != 0 and not rejected:
+                raise FleetError(f"cannot push to {remote}: {_last_line(done.stderr)}")
+            for ref in todo:
+                if ref not in rejected:
+                    pushed[ref] = RefChange(ref=ref, kind=_kind(ref, genome.host) or "genome", action="pushed", new=str(wanted[ref]))
         if not rejected:
-            return report
-        report.pushed = [p for p in report.pushed if p.ref not in rejected]
-        if attempt == _PUSH_ATTEMPTS - 1:
+            break
+        if time.monotonic() >= give_up:
             report.rejected = sorted(rejected)
+            break
+        for ref in rejected:
+            pushed.pop(ref, None)
+        time.sleep(random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_FIRST * 2**attempt)))
+        attempt += 1
+    report.pushed = list(pushed.values())
+    report.fetched = _latest(report.fetched)
     return report
+
+
+def _latest(changes: list[RefChange]) -> list[RefChange]:
+    """One entry per ref over several rounds: first old, last new, last action."""
+    out: dict[str, RefChange] = {}
+    for change in changes:
+        first = out.get(change.ref)
+        out[change.ref] = change if first is None else change.model_copy(update={"old": first.old})
+    return list(out.values())
 
 
 def _parse_push(stdout: str) -> set[str]:

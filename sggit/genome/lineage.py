@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sggit.errors import SggitError
+from sggit.genome.damage import reason, warn
 from sggit.genome.notes import iter_notes, read_note, write_notes
 from sggit.genome.repo import LINEAGE_REF, Genome, host_name
 
@@ -58,10 +59,24 @@ def write_lineage(genome: Genome, notes: dict[str, Lineage], message: str = "sgg
         write_notes(genome, LINEAGE_REF, {k: v.to_note() for k, v in notes.items()}, message)
 
 
+def parse_lineage(data: bytes, allele: str) -> Lineage | None:
+    """A lineage note, or None (with a warning naming it) when it is damaged."""
+    try:
+        return Lineage.model_validate(json.loads(data))
+    except (ValueError, TypeError, RecursionError) as exc:
+        warn("lineage note", f"{LINEAGE_REF}:{allele}", reason(exc))
+        return None
+
+
 def read_lineage(genome: Genome, allele: str) -> Lineage | None:
     data = read_note(genome, LINEAGE_REF, allele)
-    return None if data is None else Lineage.from_note(data, allele)
+    return None if data is None else parse_lineage(data, allele)
 
 
 def all_lineage(genome: Genome) -> dict[str, Lineage]:
-    return {hex_: Lineage.from_note(data, hex_) for hex_, data in iter_notes(genome, LINEAGE_REF)}
+    out: dict[str, Lineage] = {}
+    for hex_, data in iter_notes(genome, LINEAGE_REF):
+        lineage = parse_lineage(data, hex_)
+        if lineage is not None:
+            out[hex_] = lineage
+    return out

@@ -51,9 +51,14 @@ def iter_notes(genome: Genome, ref: str) -> Iterator[tuple[str, bytes]]:
                 yield name, obj.data
 
 
-def write_notes(genome: Genome, ref: str, notes: Mapping[str, bytes], message: str) -> pygit2.Oid | None:
-    """Add or replace many notes in one commit on `ref`, compare-and-swap; None if nothing changed."""
+def write_notes(genome: Genome, ref: str, notes: Mapping[str, bytes], message: str, *, files: Mapping[str, bytes] | None = None) -> pygit2.Oid | None:
+    """Add or replace many notes in one commit on `ref`, compare-and-swap; None if nothing changed.
+
+    `files` are non-note entries (paths that are not object names) written in the
+    same commit; stock `git notes` keeps such entries as they are.
+    """
     blobs = {hex_: genome.repo.create_blob(data) for hex_, data in notes.items()}
+    extra = {path: genome.repo.create_blob(data) for path, data in (files or {}).items()}
 
     def build(tip: pygit2.Commit | None) -> tuple[pygit2.Oid, str] | None:
         base = tip.tree if tip is not None else None
@@ -63,6 +68,7 @@ def write_notes(genome: Genome, ref: str, notes: Mapping[str, bytes], message: s
                 changes[hex_] = None
                 changes[f"{hex_[:2]}/{hex_[2:4]}/{hex_[4:]}"] = None
             changes[note_path(hex_)] = blob
+        changes.update(extra)
         tree = edit_tree(genome.repo, base, changes)
         if base is not None and tree == base.id:
             return None

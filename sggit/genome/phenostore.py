@@ -6,13 +6,19 @@ is the deployment's history and `git revert` of one commit undoes one change.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pathlib import Path
+from typing import Any
+
 import pygit2
+from pydantic import BaseModel
 
 from sggit.errors import SggitError, UsageError
+from sggit.fsutil import atomic_write_text
 from sggit.genome import phenotype as ph
 from sggit.genome.phenotype import PhenotypeMap, dump_phenotype, parse_phenotype
 from sggit.genome.repo import PHENOTYPE_REF_PREFIX, Genome
@@ -68,11 +74,20 @@ def phenotype_names(genome: Genome) -> list[str]:
     return sorted(r[len(prefix):] for r in genome.repo.references if r.startswith(prefix))
 
 
-def _map_at(genome: Genome, commit: pygit2.Commit, name: str) -> PhenotypeMap:
+def _map_at(genome: Genome, commit: pygit2.Commit, name: str, *, tip: bool = False) -> PhenotypeMap:
+    """The map in `commit`; a tip's map comes from the content-named cache when it holds this blob."""
     blob = entry(commit.tree, phenotype_file(name))
     if not isinstance(blob, pygit2.Blob):
         raise SggitError(f"phenotype/{name} at {str(commit.id)[:12]} has no {phenotype_file(name)}")
-    return parse_phenotype(blob.data.decode("utf-8"), f"phenotype/{name}:{phenotype_file(name)}")
+    if tip:
+        try:
+            return PhenotypeMap.model_validate(json.loads(_cache_path(genome, name, str(blob.id), "map").read_bytes()))
+        except (OSError, ValueError):
+            pass
+    pmap = parse_phenotype(blob.data.decode("utf-8"), f"phenotype/{name}:{phenotype_file(name)}")
+    if tip:
+        _keep_cache(genome, name, str(blob.id), pmap)
+    return pmap
 
 
 def read_phenotype(genome: Genome, name: str) -> PhenotypeMap:
@@ -80,7 +95,92 @@ def read_phenotype(genome: Genome, name: str) -> PhenotypeMap:
     if oid is None:
         known = phenotype_names(genome)
         raise UsageError(f"no phenotype {name}", hint=f"known: {', '.join(known)}" if known else "run `sggit init` first")
-    return _map_at(genome, genome.repo[oid].peel(pygit2.Commit), name)
+    return _map_at(genome, genome.repo[oid].peel(pygit2.Commit), name, tip=True)
+
+
+class LocusSummary(BaseModel):
+    dominant: str | None
+    depth: int
+    weights: ph.Weights | None = None
+
+
+class MapSummary(BaseModel):
+    """What a status line needs of a map, O(loci) in size however many alleles each locus holds."""
+
+    topology: str
+    loci: dict[str, LocusSummary]
+
+    @classmethod
+    def of(cls, pmap: PhenotypeMap) -> MapSummary:
+        return cls(topology=pmap.topology, loci={
+            locus: LocusSummary(
+                dominant=entry.dominant,
+                depth=max(len(entry.stack) - 1, 0) if entry.dominant else len(entry.stack),
+                weights=entry.weights,
+            ) for locus, entry in pmap.loci.items()
+        })
+
+
+def _cache_path(genome: Genome, name: str, blob: str, kind: str) -> Path:
+    return genome.state_dir / "cache" / f"phenotype-{name}-{blob}.{kind}.json"
+
+
+def _keep_cache(genome: Genome, name: str, blob: str, pmap: PhenotypeMap) -> MapSummary:
+    """Cache the map's summary and its data under its blob id: content-named, so never stale.
+
+    Readers that need only a little of a big map (status, show) then skip the TOML
+    parse and the validation, which grow with the number of alleles.
+    """
+    summary = MapSummary.of(pmap)
+    try:
+        directory = _cache_path(genome, name, blob, "map").parent
+        directory.mkdir(exist_ok=True)
+        atomic_write_text(_cache_path(genome, name, blob, "map"), json.dumps(pmap.model_dump(mode="json")))
+        atomic_write_text(_cache_path(genome, name, blob, "summary"), summary.model_dump_json())
+        for old in directory.glob(f"phenotype-{name}-*.json"):
+            if blob not in old.name:
+                old.unlink(missing_ok=True)
+    except (OSError, SggitError):
+        pass  # a cache we cannot write only costs the next reader a parse
+    return summary
+
+
+def _tip_blob(genome: Genome, name: str) -> tuple[pygit2.Commit, pygit2.Blob | None]:
+    oid = genome.target(phenotype_ref(name))
+    if oid is None:
+        read_phenotype(genome, name)  # raises the usual error
+        raise UsageError(f"no phenotype {name}")
+    commit = genome.repo[oid].peel(pygit2.Commit)
+    blob = entry(commit.tree, phenotype_file(name))
+    return commit, blob if isinstance(blob, pygit2.Blob) else None
+
+
+def read_summary(genome: Genome, name: str) -> MapSummary:
+    """The tip map's summary: from the cache when this blob was seen before, else parsed once."""
+    commit, blob = _tip_blob(genome, name)
+    if blob is not None:
+        try:
+            return MapSummary.model_validate_json(_cache_path(genome, name, str(blob.id), "summary").read_bytes())
+        except (OSError, ValueError):
+            pass
+    pmap = _map_at(genome, commit, name)
+    return _keep_cache(genome, name, str(blob.id), pmap) if blob is not None else MapSummary.of(pmap)
+
+
+def read_map_data(genome: Genome, name: str) -> dict[str, Any]:
+    """The tip map as plain data (`PhenotypeMap.model_dump()`), validated when it was cached; for lookups."""
+    commit, blob = _tip_blob(genome, name)
+    if blob is not None:
+        try:
+            data = json.loads(_cache_path(genome, name, str(blob.id), "map").read_bytes())
+            if isinstance(data, dict):
+                return data
+        except (OSError, ValueError):
+            pass
+    pmap = _map_at(genome, commit, name)
+    if blob is not None:
+        _keep_cache(genome, name, str(blob.id), pmap)
+    return pmap.model_dump(mode="json")
 
 
 def change_phenotype(
@@ -110,17 +210,21 @@ def change_phenotype(
     def build(tip: pygit2.Commit | None) -> tuple[pygit2.Oid, str] | None:
         if tip is None:
             raise UsageError(f"no phenotype {name}", hint="create it with `sggit init`")
-        new = edit(_map_at(genome, tip, name))
+        new = edit(_map_at(genome, tip, name, tip=True))
         if new is None:
             return None
         blob = genome.repo.create_blob(dump_phenotype(new).encode())
         tree = edit_tree(genome.repo, tip.tree, {path: blob})
         if tree == tip.tree.id:
             return None
+        written[:] = [(str(blob), new)]
         return tree, message
 
+    written: list[tuple[str, PhenotypeMap]] = []
     with genome.locked():
         oid = genome.commit_to(refname, build, reflog=f"phenotype {action}")
+    if oid is not None and written:
+        _keep_cache(genome, name, *written[0])
     return None if oid is None else str(oid)
 
 
@@ -145,6 +249,21 @@ def register_in_phenotype(genome: Genome, name: str, locus: str, allele: str, st
         return ph.set_state(pmap, locus, allele, state)
 
     return change_phenotype(genome, name, edit, action="register", subject=f"register {locus}: {allele[:12]} as {state}", locus=locus, allele=allele)
+
+
+def register_many_in_phenotype(genome: Genome, name: str, locus: str, alleles: list[str], state: str = "recessive") -> str | None:
+    """Enter many alleles at one locus in one commit; with `dominant`, the last one leads. None if all are there."""
+    def edit(pmap: PhenotypeMap) -> PhenotypeMap | None:
+        todo = [a for a in alleles if a not in pmap.locus(locus).alleles]
+        if not todo:
+            return None
+        for allele in todo:
+            pmap = ph.set_state(pmap, locus, allele, state) or pmap
+        return pmap
+
+    if len(alleles) == 1:
+        return register_in_phenotype(genome, name, locus, alleles[0], state)
+    return change_phenotype(genome, name, edit, action="register", subject=f"register {len(alleles)} alleles at {locus} as {state}", locus=locus)
 
 
 def promote(genome: Genome, name: str, locus: str, allele: str, *, fitness: float | None = None) -> str | None:

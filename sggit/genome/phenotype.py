@@ -72,8 +72,9 @@ class LocusMap(_Strict):
             expected = "dominant" if position == 0 and self.dominant is not None else "recessive"
             if state.state != expected:
                 raise ValueError(f"allele {allele[:12]} at stack position {position} must be {expected}, not {state.state}")
+        members = set(self.stack)
         for allele, state in self.alleles.items():
-            if state.state in ("dominant", "recessive") and allele not in self.stack:
+            if state.state in ("dominant", "recessive") and allele not in members:
                 raise ValueError(f"{state.state} allele {allele[:12]} is missing from the stack")
         return self
 
@@ -185,8 +186,12 @@ def dump_phenotype(pmap: PhenotypeMap) -> str:
         if entry.weights is not None:
             _table(lines, f"loci.{_key(locus)}.weights", entry.weights.model_dump())
         order = [*entry.stack, *sorted(a for a in entry.alleles if a not in entry.stack)]
-        for allele in order:
-            _table(lines, f"loci.{_key(locus)}.alleles.{allele}", {"state": entry.alleles[allele].state})
+        if order:
+            # One inline table per allele: the same data as [loci.x.alleles.<id>] tables, a line per
+            # allele in diffs, and a parse that stays linear (tomllib slows down with many headers).
+            lines.append("")
+            lines.append(f"[loci.{_key(locus)}.alleles]")
+            lines.extend(f'{allele} = {{ state = "{entry.alleles[allele].state}" }}' for allele in order)
     for name in sorted(pmap.pathways):
         pw = pmap.pathways[name]
         body: dict[str, Binding] = {"state": pw.state}
@@ -200,7 +205,11 @@ def dump_phenotype(pmap: PhenotypeMap) -> str:
 
 
 def _copy(pmap: PhenotypeMap) -> PhenotypeMap:
-    return pmap.model_copy(deep=True)
+    """A copy whose tables can be changed; entries are shared, since changes replace them whole."""
+    return pmap.model_copy(update={
+        "bindings": dict(pmap.bindings), "settings": dict(pmap.settings),
+        "loci": dict(pmap.loci), "pathways": dict(pmap.pathways),
+    })
 
 
 def _rebuilt(entry: LocusMap, stack: list[str], dominant: bool, extra: dict[str, str]) -> LocusMap:

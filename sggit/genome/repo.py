@@ -29,12 +29,31 @@ FITNESS_REF_PREFIX = "refs/notes/sggit/fitness/"
 PHENOTYPE_REF_PREFIX = "refs/heads/phenotype/"
 STATE_DIR = "sggit"
 
+# libgit2 caches trees only up to 4 KiB, so a locus holding a thousand alleles was
+# re-read and inflated on every path lookup through it; trees are immutable.
+pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, 4 << 20)
+
 _CAS_ATTEMPTS = 50
 _STALE_LOCK_SECONDS = 1.0
 
 
 class ConcurrentUpdate(SggitError):
     """The ref kept moving under us; nothing was written."""
+
+
+class NotWritable(SggitError):
+    """The repository (or sggit's state inside it) cannot be written here."""
+
+    HINT = "sggit keeps the genome and its local state in .git; run it where .git is writable (not a read-only mount)"
+
+    @classmethod
+    def of(cls, path: Path, exc: OSError) -> NotWritable:
+        return cls(f"cannot write {path}: {exc.strerror or exc}", hint=cls.HINT)
+
+
+def _is_write_refusal(message: str) -> bool:
+    text = message.lower()
+    return "read-only file system" in text or "permission denied" in text
 
 
 def host_name() -> str:
@@ -103,16 +122,17 @@ class Genome:
     """A git repository seen as a genome store; cheap to create, holds no state on disk by itself."""
 
     repo: pygit2.Repository
+    host_override: str | None = None
 
     @classmethod
-    def open(cls, path: str | Path = ".") -> Genome:
+    def open(cls, path: str | Path = ".", *, host: str | None = None) -> Genome:
         try:
             found = pygit2.discover_repository(str(path))
         except (pygit2.GitError, OSError):
             found = None
         if not found:
             raise UsageError(f"not a git repository: {Path(path).resolve()}", hint="run `sggit init` or `git init` first")
-        return cls(pygit2.Repository(found))
+        return cls(pygit2.Repository(found), host)
 
     @property
     def git_dir(self) -> Path:
@@ -134,18 +154,56 @@ class Genome:
     def state_dir(self) -> Path:
         """Local, never-committed state (journal, lock) lives inside .git, out of the user's way."""
         path = self.common_dir / STATE_DIR
-        path.mkdir(parents=True, exist_ok=True)
+        if not path.is_dir():
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise NotWritable.of(path, exc) from None
         return path
 
     @property
     def host(self) -> str:
-        return host_name()
+        """This host's name for per-host refs; `host=` on open serves many simulated hosts in one process."""
+        return self.host_override or host_name()
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        """Serialise multi-step operations (read, decide, write) across processes."""
-        with _ProcessLock.for_path(self.state_dir / "lock").held():
+        """Serialise multi-step operations (read, decide, write) across processes.
+
+        Every write to the genome happens inside, so a repository we may not
+        write to is reported here, as one clear error, before anything starts.
+        """
+        lock = self.state_dir / "lock"
+        try:
+            held = _ProcessLock.for_path(lock).held()
+            held.__enter__()
+        except OSError as exc:
+            raise NotWritable.of(lock, exc) from None
+        try:
             yield
+        except pygit2.GitError as exc:
+            if _is_write_refusal(str(exc)):
+                raise NotWritable(f"cannot write to the repository {self.common_dir}: {exc}", hint=NotWritable.HINT) from None
+            raise
+        finally:
+            held.__exit__(None, None, None)
+
+    def ensure_writable(self) -> None:
+        """Fail with NotWritable now, before a run starts, if sggit could not record what it does."""
+        with self.locked():
+            pass
+        probe = self.state_dir / f".write-probe-{os.getpid()}"
+        try:
+            probe.touch()
+            probe.unlink()
+            objects = Path(self.repo.path) / "objects"
+            if not os.access(objects, os.W_OK):
+                raise OSError(13, "Permission denied", str(objects))
+        except OSError as exc:
+            raise NotWritable.of(Path(exc.filename or probe), exc) from None
+
+    def keep_packed(self) -> bool:
+        return keep_packed(self)
 
     def signature(self) -> pygit2.Signature:
         try:
@@ -221,8 +279,47 @@ class Genome:
             parents = [tip.id] if tip is not None else []
             commit = self.repo.create_commit(None, sig, sig, message, tree, parents)
             if self.compare_and_swap(refname, commit, expected, f"{reflog}: {message.splitlines()[0]}"):
+                self.keep_packed()
                 return commit
         raise ConcurrentUpdate(f"{refname} kept changing; gave up after {_CAS_ATTEMPTS} attempts")
+
+
+_GC_AUTO_DEFAULT = 6700
+
+
+def _loose_estimate_exceeds(objects: Path, threshold: int) -> bool:
+    """git's own test for auto-gc: more than threshold/256 loose objects in objects/17."""
+    try:
+        count = sum(1 for name in os.listdir(objects / "17") if len(name) == 38)
+    except OSError:
+        return False
+    return count > (threshold + 255) // 256
+
+
+def _gc_threshold(repo: pygit2.Repository) -> int:
+    try:
+        return int(str(repo.config["gc.auto"]))
+    except (KeyError, ValueError, pygit2.GitError):
+        return _GC_AUTO_DEFAULT
+
+
+def keep_packed(genome: Genome) -> bool:
+    """Pack loose objects as git's auto-gc would once they pass `gc.auto` (6700; 0 disables); True if gc ran.
+
+    Every commit writes a handful of loose objects; a thousand registrations left
+    145 MiB in 19,340 loose files that pack into 2 MiB. The check costs one
+    directory listing; gc runs in the foreground so it ends with the command.
+    """
+    threshold = _gc_threshold(genome.repo)
+    if threshold <= 0 or not _loose_estimate_exceeds(genome.common_dir / "objects", threshold):
+        return False
+    from sggit.genome.gitproc import run_git
+
+    try:
+        done = run_git(genome.common_dir, ["-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"])
+    except OSError:
+        return False
+    return done.returncode == 0
 
 
 def fsync_enabled() -> None:
@@ -231,11 +328,12 @@ def fsync_enabled() -> None:
 
 
 __all__ = [
-    "ConcurrentUpdate",
     "FITNESS_REF_PREFIX",
     "GENOME_REF",
-    "Genome",
     "LINEAGE_REF",
     "PHENOTYPE_REF_PREFIX",
+    "ConcurrentUpdate",
+    "Genome",
+    "NotWritable",
     "host_name",
 ]

@@ -10,16 +10,26 @@ only deleted. No record is lost and none is counted twice.
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pygit2
+from pydantic import BaseModel
 
-from sggit.genome.fitness import JOURNAL_NAME, Counters, Journal, Record, StreakState, advance, fold, read_records
+from sggit.errors import SggitError
+from sggit.fsutil import atomic_write_text
+from sggit.genome.damage import Damage, reason, warn
+from sggit.genome.fitness import JOURNAL_NAME, Counters, Journal, LastFailure, Record, StreakState, advance, fold, read_records
+from sggit.genome.jsonio import dump_model
 from sggit.genome.notes import iter_notes, read_note_in, write_notes
-from sggit.genome.repo import FITNESS_REF_PREFIX, Genome
+from sggit.genome.repo import FITNESS_REF_PREFIX, PHENOTYPE_REF_PREFIX, Genome
+from sggit.genome.trees import entry
 
 SEGMENT_TRAILER = "Sggit-Journal-Segment"
 _HISTORY_CHECKED = 64
@@ -72,6 +82,8 @@ def _folded_segments(genome: Genome, ref: str) -> set[str]:
 def _detach_journal(genome: Genome) -> None:
     """Rename the live journal to a segment and wait for appenders still writing into it."""
     live = journal_path(genome)
+    if live.is_dir():
+        raise SggitError(f"the fitness journal {live} is a directory", hint="move it away; sggit recreates the journal")
     if not live.exists() or live.stat().st_size == 0:
         return
     segment = live.with_name(f"{JOURNAL_NAME}.{uuid.uuid4().hex}.segment")
@@ -111,46 +123,210 @@ def sync(genome: Genome) -> SyncResult:
             notes: dict[str, bytes] = {}
             for allele, add in delta.items():
                 old = read_note_in(genome.repo, tree, allele)
-                base = Counters.model_validate_json(old) if old else Counters()
+                base = (parse_counters(old, ref, allele) if old else None) or Counters()
                 merged = base + add
                 merged.streak, merged.takeback = advance(base.model_copy(), by_allele[allele]).streak_state()
-                notes[allele] = (merged.model_dump_json(exclude_none=True, indent=2) + "\n").encode()
+                notes[allele] = (dump_model(merged, indent=2) + "\n").encode()
+            files = _locus_failures(genome, tree, delta)
             ids = [s.name[len(JOURNAL_NAME) + 1 : -len(".segment")] for s in pending]
             message = f"sggit sync: {len(records)} record(s), {len(delta)} allele(s) on {host}\n\n" + "\n".join(
                 f"{SEGMENT_TRAILER}: {i}" for i in ids
             ) + "\n"
-            oid = write_notes(genome, ref, notes, message)
+            oid = write_notes(genome, ref, notes, message, files=files)
             commit = None if oid is None else str(oid)
         for seg in pending:
             seg.unlink(missing_ok=True)
         return SyncResult(len(records), len(delta), len(pending), commit)
 
 
+LOCI_DIR = "loci"
+
+
+class LocusFailure(BaseModel):
+    """The latest failure of any allele at one locus on one host: `loci/<locus>` in the host's fitness notes tree.
+
+    Kept next to the notes so that a view of a locus reads one entry per host
+    instead of every allele's note.
+    """
+
+    allele: str
+    failure: LastFailure
+
+
+def _locus_failures(genome: Genome, tree: pygit2.Tree | None, delta: dict[str, Counters]) -> dict[str, bytes]:
+    latest: dict[str, LocusFailure] = {}
+    for allele, add in delta.items():
+        if add.locus and add.last_failure is not None:
+            current = latest.get(add.locus) or read_locus_failure(genome, tree, add.locus)
+            if current is None or add.last_failure.time >= current.failure.time:
+                latest[add.locus] = LocusFailure(allele=allele, failure=add.last_failure)
+    return {f"{LOCI_DIR}/{locus}": (dump_model(entry, indent=2) + "\n").encode() for locus, entry in latest.items()}
+
+
+def read_locus_failure(genome: Genome, tree: pygit2.Tree | None, locus: str) -> LocusFailure | None:
+    obj = entry(tree, f"{LOCI_DIR}/{locus}")
+    if not isinstance(obj, pygit2.Blob):
+        return None
+    try:
+        return LocusFailure.model_validate(json.loads(obj.data))
+    except (ValueError, TypeError, RecursionError) as exc:
+        warn("locus failure summary", f"{LOCI_DIR}/{locus} in {tree.id if tree is not None else '?'}", reason(exc))
+        return None
+
+
+def parse_counters(data: bytes, ref: str, allele: str) -> Counters | None:
+    """A fitness note's counters, or None (with a warning naming it) when the note is damaged."""
+    return _parse_counters(data, ref, allele)[0]
+
+
+def _parse_counters(data: bytes, ref: str, allele: str) -> tuple[Counters | None, Damage | None]:
+    try:
+        # json.loads, not model_validate_json: it reads back the \udXXX escapes dump_model writes.
+        return Counters.model_validate(json.loads(data)), None
+    except (ValueError, TypeError, RecursionError) as exc:
+        return None, warn("fitness note", f"{ref}:{allele}", reason(exc))
+
+
 def fitness_hosts(genome: Genome) -> list[str]:
     return sorted(r[len(FITNESS_REF_PREFIX):] for r in genome.repo.references if r.startswith(FITNESS_REF_PREFIX))
 
 
+class FitnessView:
+    """Every host's fitness notes as of now, for views that ask about a few alleles and loci.
+
+    Hosts are listed and their tips read once. Answers are kept in
+    `.git/sggit/cache/fitness-view.json` under a digest of every host's tip, so
+    a view repeated before any host's notes move costs the same with 1 host or
+    50; any sync or pull changes a tip and starts the cache afresh. Damaged
+    notes met while answering are warned about again whenever the answer is
+    reused from the cache.
+    """
+
+    def __init__(self, genome: Genome) -> None:
+        self.genome = genome
+        refs = [r for r in genome.repo.references if r.startswith((FITNESS_REF_PREFIX, PHENOTYPE_REF_PREFIX))]
+        targets = {r: genome.target(r) for r in refs}
+        self.tips = {r[len(FITNESS_REF_PREFIX):]: t for r, t in targets.items() if r.startswith(FITNESS_REF_PREFIX)}
+        # Phenotype tips too: a locus answer read from notes without loci/ entries depends on the stack.
+        self.digest = hashlib.sha1("\n".join(f"{r} {t}" for r, t in sorted(targets.items())).encode()).hexdigest()
+        self._trees: dict[str, pygit2.Tree | None] = {}
+        self._memo: dict[str, dict[str, Counters]] = {}
+        self._cache: dict[str, Any] = {"digest": self.digest, "totals": {}, "loci": {}, "by_host": {}, "kept": {}, "damaged": []}
+        self._dirty = False
+        self._load()
+
+    @property
+    def trees(self) -> dict[str, pygit2.Tree | None]:
+        for host, tip in self.tips.items():
+            if host not in self._trees:
+                self._trees[host] = None if tip is None else self.genome.repo[tip].peel(pygit2.Tree)
+        return self._trees
+
+    def _path(self) -> Path:
+        return self.genome.common_dir / "sggit" / "cache" / "fitness-view.json"
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(self._path().read_bytes())
+        except (OSError, ValueError):
+            return
+        if isinstance(data, dict) and data.get("digest") == self.digest:
+            self._cache.update(data)
+            for d in data.get("damaged", []):
+                warn(d["kind"], d["where"], d["detail"])
+
+    def save(self) -> None:
+        """Keep what was computed for the next view; a cache that cannot be written costs only time."""
+        if not self._dirty:
+            return
+        try:
+            path = self._path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, json.dumps(self._cache, ensure_ascii=True))
+        except (OSError, SggitError):
+            pass
+        self._dirty = False
+
+    def keep(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A JSON-able answer of a view over these tips (the same tips give the same answer)."""
+        kept = self._cache["kept"]
+        if key not in kept:
+            kept[key] = compute()
+            self._dirty = True
+        return kept[key]
+
+    def by_host(self, allele: str, *, keep: bool = False) -> dict[str, Counters]:
+        """Each host's counters of one allele; `keep` also stores them in the cache (for `show`)."""
+        found = self._memo.get(allele)
+        if found is None and allele in self._cache["by_host"]:
+            found = {h: Counters.model_validate(c) for h, c in self._cache["by_host"][allele].items()}
+            self._memo[allele] = found
+        if found is None:
+            found = {}
+            for host, tree in self.trees.items():
+                data = read_note_in(self.genome.repo, tree, allele)
+                if not data:
+                    continue
+                counters, damage = _parse_counters(data, fitness_ref(host), allele)
+                if counters is not None:
+                    found[host] = counters
+                elif damage is not None:
+                    self._cache["damaged"].append(damage.model_dump())
+            self._memo[allele] = found
+        if keep and allele not in self._cache["by_host"]:
+            self._cache["by_host"][allele] = {h: json.loads(dump_model(c)) for h, c in found.items()}
+            self._dirty = True
+        return found
+
+    def locus_failure(self, locus: str, stack: Callable[[], list[str]]) -> LastFailure | None:
+        """The fleet's latest failure at a locus: per host its `loci/<locus>` entry, or (notes synced
+        before those entries existed) the latest failure among the stack's notes on that host."""
+        if locus in self._cache["loci"]:
+            kept = self._cache["loci"][locus]
+            return None if kept is None else LastFailure.model_validate(kept)
+        best: LastFailure | None = None
+        members: list[str] | None = None
+        for host, tree in self.trees.items():
+            if tree is not None and LOCI_DIR in tree:
+                found = read_locus_failure(self.genome, tree, locus)
+                candidates = [found.failure] if found is not None else []
+            else:
+                members = stack() if members is None else members
+                candidates = [c.last_failure for a in members if (c := self.by_host(a).get(host)) and c.last_failure]
+            for failure in candidates:
+                if best is None or failure.time > best.time:
+                    best = failure
+        self._cache["loci"][locus] = None if best is None else best.model_dump(mode="json")
+        self._dirty = True
+        return best
+
+    def total(self, allele: str) -> Counters:
+        kept = self._cache["totals"].get(allele)
+        if kept is not None:
+            return Counters.model_validate(kept)
+        total = Counters()
+        for c in self.by_host(allele).values():
+            total = total + c
+        self._cache["totals"][allele] = json.loads(dump_model(total))
+        self._dirty = True
+        return total
+
+
 def counters_by_host(genome: Genome, allele: str) -> dict[str, Counters]:
     """One allele's counters from every host's fitness ref (reads all hosts, writes only ours)."""
-    out: dict[str, Counters] = {}
-    for host in fitness_hosts(genome):
-        data = read_note_in(genome.repo, genome.tip_tree(fitness_ref(host)), allele)
-        if data:
-            out[host] = Counters.model_validate_json(data)
-    return out
+    return FitnessView(genome).by_host(allele)
 
 
 def host_streak(genome: Genome, allele: str) -> StreakState:
     """This host's failure streak of an allele as of its last sync (pending records continue from it)."""
-    data = read_note_in(genome.repo, genome.tip_tree(fitness_ref(genome.host)), allele)
-    return Counters.model_validate_json(data).streak_state() if data else (0, None)
+    ref = fitness_ref(genome.host)
+    data = read_note_in(genome.repo, genome.tip_tree(ref), allele)
+    counters = parse_counters(data, ref, allele) if data else None
+    return counters.streak_state() if counters is not None else (0, None)
 
 
 def total_counters(genome: Genome, allele: str) -> Counters:
-    total = Counters()
-    for c in counters_by_host(genome, allele).values():
-        total = total + c
-    return total
+    return FitnessView(genome).total(allele)
 
 
 def all_counters(genome: Genome) -> dict[str, Counters]:
@@ -158,7 +334,9 @@ def all_counters(genome: Genome) -> dict[str, Counters]:
     out: dict[str, Counters] = {}
     for host in fitness_hosts(genome):
         for allele, data in iter_notes(genome, fitness_ref(host)):
-            c = Counters.model_validate_json(data)
+            c = parse_counters(data, fitness_ref(host), allele)
+            if c is None:
+                continue
             out[allele] = out[allele] + c if allele in out else c
     return out
 

@@ -7,17 +7,19 @@ other code (reports, the runtime) can use the same answers.
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
 
 from sggit.errors import UsageError
-from sggit.genome.alleles import allele_source, alleles_at, check_locus_name, locus_of, loci, resolve_allele
+from sggit.genome.alleles import allele_count, allele_source, alleles_at, check_locus_name, locus_of, loci, resolve_allele
 from sggit.genome.fitness import Counters, fitness
 from sggit.genome.lineage import Lineage, read_lineage
-from sggit.genome.phenostore import history, phenotype_names, read_phenotype
+from sggit.genome.phenostore import history, phenotype_names, read_map_data, read_phenotype, read_summary
+from sggit.genome.phenotype import Weights
 from sggit.genome.repo import Genome
-from sggit.genome.sync import counters_by_host, journal_path, total_counters
+from sggit.genome.sync import FitnessView, journal_path
 
 SHORT = 12
 
@@ -45,37 +47,43 @@ class Status(BaseModel):
 
 
 def status(genome: Genome, phenotype: str | None = None) -> Status:
-    """Per locus of each phenotype: dominant, depth, fitness; reads tips and notes only, never history."""
+    """Per locus of each phenotype: dominant, depth, fitness, latest failure at the locus.
+
+    Reads each map's cached summary, the dominant's notes and one failure entry
+    per host and locus, so the cost follows loci and hosts, not alleles.
+    """
     names = [phenotype] if phenotype else phenotype_names(genome)
     out: list[PhenotypeStatus] = []
     expressed: set[str] = set()
+    view = FitnessView(genome)
     for name in names:
-        pmap = read_phenotype(genome, name)
+        summary = read_summary(genome, name)
         rows: list[LocusStatus] = []
-        for locus in sorted(pmap.loci):
-            entry = pmap.loci[locus]
+        for locus in sorted(summary.loci):
+            entry = summary.loci[locus]
             expressed.add(locus)
             dom = entry.dominant
-            counters = total_counters(genome, dom) if dom else Counters()
-            failure = None
-            for allele in entry.stack:
-                c = counters if allele == dom else total_counters(genome, allele)
-                if c.last_failure and (failure is None or c.last_failure.time > failure.time):
-                    failure = c.last_failure
+            counters = view.total(dom) if dom else Counters()
+            failure = view.locus_failure(locus, partial(_stack, genome, name, locus))
             rows.append(LocusStatus(
                 locus=locus,
                 dominant=dom,
-                fallback_depth=max(len(entry.stack) - 1, 0) if dom else len(entry.stack),
+                fallback_depth=entry.depth,
                 fitness=fitness(counters, entry.weights) if dom else None,
                 invocations=counters.total,
                 last_failure=failure.error if failure else None,
                 last_failure_time=failure.time if failure else None,
             ))
-        out.append(PhenotypeStatus(phenotype=name, topology=pmap.topology, loci=rows))
-    unexpressed = {locus: len(alleles_at(genome, locus)) for locus in loci(genome) if locus not in expressed}
+        out.append(PhenotypeStatus(phenotype=name, topology=summary.topology, loci=rows))
+    view.save()
+    unexpressed = {locus: allele_count(genome, locus) for locus in loci(genome) if locus not in expressed}
     path = journal_path(genome)
     pending = path.stat().st_size if path.exists() else 0
     return Status(phenotypes=out, unexpressed_loci=unexpressed, journal_pending_bytes=pending)
+
+
+def _stack(genome: Genome, name: str, locus: str) -> list[str]:
+    return read_phenotype(genome, name).locus(locus).stack
 
 
 class Expression(BaseModel):
@@ -98,23 +106,33 @@ class AlleleView(BaseModel):
 def show(genome: Genome, allele_text: str) -> AlleleView:
     allele = resolve_allele(genome, allele_text)
     locus = locus_of(genome, allele) or "?"
-    by_host = counters_by_host(genome, allele)
+    view = FitnessView(genome)
+    by_host = view.by_host(allele, keep=True)
     total = Counters()
     for c in by_host.values():
         total = total + c
-    expressed: list[Expression] = []
-    weights = None
-    for name in phenotype_names(genome):
-        entry = read_phenotype(genome, name).loci.get(locus)
-        if entry and allele in entry.alleles:
-            weights = weights or entry.weights
-            pos = entry.stack.index(allele) if allele in entry.stack else None
-            expressed.append(Expression(phenotype=name, state=entry.alleles[allele].state, position=pos))
+    kept = view.keep(f"show {allele} {locus}", lambda: _expression(genome, allele, locus))
+    view.save()
+    expressed = [Expression.model_validate(e) for e in kept["expressed"]]
+    weights = Weights.model_validate(kept["weights"]) if kept["weights"] else None
     return AlleleView(
         id=allele, locus=locus, source=allele_source(genome, allele).decode("utf-8", errors="replace"),
         lineage=read_lineage(genome, allele), fitness_by_host=by_host, total=total,
         fitness=fitness(total, weights), expressed_in=expressed,
     )
+
+
+def _expression(genome: Genome, allele: str, locus: str) -> dict[str, Any]:
+    """Where an allele is expressed, and its locus's weights: one pass over each map (its cached data)."""
+    expressed: list[dict[str, Any]] = []
+    weights = None
+    for name in phenotype_names(genome):
+        entry = read_map_data(genome, name)["loci"].get(locus)
+        if entry and allele in entry["alleles"]:
+            weights = weights or entry.get("weights")
+            pos = entry["stack"].index(allele) if allele in entry["stack"] else None
+            expressed.append({"phenotype": name, "state": entry["alleles"][allele]["state"], "position": pos})
+    return {"expressed": expressed, "weights": weights}
 
 
 class LineageNode(BaseModel):
@@ -270,7 +288,7 @@ def why(genome: Genome, allele_text: str) -> str:
             parts.append(f"In {ex.phenotype} it is dominant{how}, with {depth} fallback(s) behind it.")
         else:
             dom = read_phenotype(genome, ex.phenotype).loci[view.locus].dominant
-            rival = f"; {dom[:SHORT]} is dominant there with fitness {fitness(total_counters(genome, dom)):.3f}" if dom else ""
+            rival = f"; {dom[:SHORT]} is dominant there with fitness {fitness(FitnessView(genome).total(dom)):.3f}" if dom else ""
             where = f" at fallback position {ex.position}" if ex.position else ""
             parts.append(f"In {ex.phenotype} it is {ex.state}{where}{how}{rival}.")
     return " ".join(parts)

@@ -32,6 +32,7 @@ from sggit.errors import SggitError
 from sggit.fsutil import atomic_write_text
 from sggit.genome import phenostore
 from sggit.genome.alleles import register_allele
+from sggit.genome.damage import salvage_object, warn
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
 from sggit.runtime.call import FusedOutput, call_allele, judge
@@ -166,11 +167,20 @@ class Reinforcement:
 
     def load(self) -> StreakBook:
         try:
-            return StreakBook.model_validate_json(self.path.read_text(encoding="utf-8"))
+            text = self.path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return StreakBook()
-        except ValueError:
-            return StreakBook()  # a damaged counter only delays fusion; it never loses a gene
+        raw, whole = salvage_object(text)
+        pathways = raw.get("pathways") if isinstance(raw.get("pathways"), dict) else {}
+        streaks = {}
+        for name, value in pathways.items():
+            try:
+                streaks[name] = Streak.model_validate(value)
+            except ValueError:
+                whole = False
+        if not whole:
+            warn("fusion state", str(self.path), f"not whole JSON; recovered {len(streaks)} streak(s)")
+        return StreakBook(pathways=streaks)
 
     def _save(self, book: StreakBook) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

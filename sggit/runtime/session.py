@@ -7,7 +7,6 @@ invocations, so `sggit run` twice on the mock kernel sees what the first run bui
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ from sggit.engines.base import Engine
 from sggit.errors import UsageError
 from sggit.genome import phenostore
 from sggit.genome.phenotype import PhenotypeMap
+from sggit.genome.jsonio import loads_input
 from sggit.genome.repo import Genome
 from sggit.kernel import kinds
 from sggit.kernel.api import Kernel
@@ -44,10 +44,7 @@ def read_input(text: str | None) -> Any:
         except OSError as exc:
             raise UsageError(f"cannot read input file {path}: {exc.strerror}") from None
         source = str(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    return loads_input(text, source)
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -103,6 +100,7 @@ def open_organism(
     genome = Genome.open(base)
     tree: ContractTree = load_tree(base / CONTRACTS_DIR)
     name = choose_phenotype(genome, phenotype)
+    genome.ensure_writable()
     with ExitStack() as stack:
         k = stack.enter_context(run_kernel(kernel, genome, name, netns)) if isinstance(kernel, str) else kernel
         pool = stack.enter_context(WorkerPool(SandboxConfig()))

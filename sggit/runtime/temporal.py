@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from sggit.errors import UsageError
 from sggit.fsutil import atomic_write_text
+from sggit.genome.damage import reason, salvage_object, warn
 from sggit.genome.repo import Genome
 
 # Inputs that name the kernel object a gene acts on (or a diagnostic looks at).
@@ -94,12 +95,12 @@ def read_lines(path: Path, model: type[BaseModel]) -> list[Any]:
     except FileNotFoundError:
         return []
     out = []
-    for raw in data.split(b"\n"):
+    for number, raw in enumerate(data.split(b"\n"), 1):
         if raw.strip():
             try:
                 out.append(model.model_validate(json.loads(raw)))
-            except (ValueError, TypeError):
-                continue
+            except (ValueError, TypeError) as exc:
+                warn("state line", f"{path}:{number}", reason(exc))
     return out
 
 
@@ -118,9 +119,12 @@ class ProducerIndex:
 
     def _read(self) -> dict[str, Producer]:
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
             return {}
+        raw, whole = salvage_object(text)
+        if not whole:
+            warn("producer index", str(self.path), f"not whole JSON; recovered {len(raw)} entr(ies)")
         return {k: Producer.model_validate(v) for k, v in raw.items() if isinstance(v, dict)}
 
     def record(self, locus: str, data: dict[str, Any], allele: str) -> None:

@@ -191,3 +191,27 @@ def test_init_keeps_the_users_files(repo_dir: Path, source_genome: Path) -> None
     result = run("-C", str(repo_dir), "init", "--from", str(source_genome))
     assert "kept your phenotypes/dell_r740.toml" in result.output
     assert 'nic = ["em1", "em2"]' in git(repo_dir, "show", "phenotype/dell_r740:phenotypes/dell_r740.toml").stdout
+
+
+def test_register_many_files_is_one_commit_per_ref(project: Path) -> None:
+    files = []
+    for i in range(3):
+        path = project / f"many{i}.py"
+        path.write_text(f"def execute(input_json):\n    return '{{\"n\": {i}}}'\n")
+        files.append(str(path))
+
+    def commits(ref: str) -> int:
+        return int(git(project, "rev-list", "--count", ref).stdout)
+
+    refs = ("sggit/genome", "refs/notes/sggit/lineage", "phenotype/dell_r740", "phenotype/supermicro_x11")
+    before = {ref: commits(ref) for ref in refs}
+    out = json.loads(run("-C", str(project), "register", "bridge_create", *files, "--format", "json").output)
+    ids = [a["id"] for a in out["alleles"]]
+    assert len(set(ids)) == 3 and all(a["new"] for a in out["alleles"])
+    assert {ref: commits(ref) - n for ref, n in before.items()} == dict.fromkeys(refs, 1)
+    toml = git(project, "show", "phenotype/dell_r740:phenotypes/dell_r740.toml").stdout
+    import tomllib
+
+    assert tomllib.loads(toml)["loci"]["bridge_create"]["stack"][-3:] == ids
+    again = run("-C", str(project), "register", "bridge_create", *files).output
+    assert again.count("already registered") == 3 and "already there, unchanged" in again

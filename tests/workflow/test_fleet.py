@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -44,10 +45,15 @@ def _locus_alleles(path: Path, locus: str) -> set[str]:
     return {name[:-3] for name in tree.splitlines()}
 
 
-def _mutate(path: Path, host: str, locus: str, note: str) -> str:
+def _mutate(path: Path, host: str, locus: str, note: str, state: str = "recessive") -> str:
     src = path.parent / f"{host}-{locus}.py"
     src.write_text(MUTANT % note)
-    return sggit_json(path, "register", locus, str(src), "--as", "recessive", "--phenotype", PHENOTYPE, host=host)["id"]
+    return sggit_json(path, "register", locus, str(src), "--as", state, "--phenotype", PHENOTYPE, host=host)["id"]
+
+
+def _stack(path: Path, locus: str) -> list[str]:
+    text = git(path, "show", f"phenotype/{PHENOTYPE}:phenotypes/{PHENOTYPE}.toml")
+    return tomllib.loads(text)["loci"][locus]["stack"]
 
 
 def test_pull_gives_a_clone_the_whole_genome(fleet: tuple[Path, Path, Path]) -> None:
@@ -95,10 +101,25 @@ def test_two_hosts_see_each_others_alleles_lineage_and_fitness(fleet: tuple[Path
     assert per_host["alpha"]["bridge_create"] == 2
 
 
+def test_alleles_added_to_one_stack_on_two_hosts_are_a_union(fleet: tuple[Path, Path, Path]) -> None:
+    bare, a, b = fleet
+    seed_stack = _stack(a, "bridge_create")
+    mutant_a = _mutate(a, "alpha", "bridge_create", "alpha's fallback")
+    mutant_b = _mutate(b, "beta", "bridge_create", "beta's fallback")
+    sggit(a, "push", host="alpha")
+    sggit(b, "push", host="beta")
+    sggit(a, "pull", host="alpha")
+    for path in (a, b, bare):
+        stack = _stack(path, "bridge_create")
+        assert stack[: len(seed_stack)] == seed_stack
+        assert set(stack[len(seed_stack):]) == {mutant_a, mutant_b}
+    assert _refs(a)[f"refs/heads/phenotype/{PHENOTYPE}"] == _refs(bare)[f"refs/heads/phenotype/{PHENOTYPE}"]
+
+
 def test_conflicting_phenotype_change_is_reported_not_overwritten(fleet: tuple[Path, Path, Path]) -> None:
     bare, a, b = fleet
-    _mutate(a, "alpha", "bridge_create", "alpha's choice")
-    _mutate(b, "beta", "bridge_create", "beta's choice")
+    _mutate(a, "alpha", "bridge_create", "alpha's choice", state="dominant")
+    _mutate(b, "beta", "bridge_create", "beta's choice", state="dominant")
     sggit(a, "push", host="alpha")
     before_b = _refs(b)[f"refs/heads/phenotype/{PHENOTYPE}"]
     remote_tip = _refs(bare)[f"refs/heads/phenotype/{PHENOTYPE}"]
@@ -141,6 +162,26 @@ def test_merge_maps_takes_each_sides_loci_and_refuses_a_clash() -> None:
     assert merge_maps(base, ours, theirs) == {"name": "p", "loci": {"x": {"dominant": "3"}, "y": {"dominant": "4"}, "z": {}}}
     clash = {"name": "p", "loci": {"x": {"dominant": "5"}, "y": {"dominant": "2"}}}
     assert merge_maps(base, ours, clash) is None
+
+
+def _locus(dominant: str, *recessive: str) -> dict:
+    return {"dominant": dominant, "stack": [dominant, *recessive],
+            "alleles": {dominant: {"state": "dominant"}, **{r: {"state": "recessive"} for r in recessive}}}
+
+
+def test_merge_maps_unions_one_locus_and_keeps_a_promotion() -> None:
+    d, x, y, z = "d" * 40, "1" * 40, "2" * 40, "3" * 40
+    base = {"name": "p", "loci": {"l": _locus(d, x)}}
+    promoted = {"name": "p", "loci": {"l": _locus(x, d)}}
+    added = {"name": "p", "loci": {"l": _locus(d, x, y)}}
+    merged = merge_maps(base, promoted, added)
+    assert merged is not None and merged["loci"]["l"] == _locus(x, d, y)
+    # The same union whichever side is ours; the promotion wins the order, additions follow.
+    assert merge_maps(base, added, promoted) == merged
+    other = {"name": "p", "loci": {"l": _locus(d, x, z)}}
+    assert merge_maps(base, added, other)["loci"]["l"] == _locus(d, x, y, z)  # type: ignore[index]
+    rival = {"name": "p", "loci": {"l": _locus(y, d, x)}}
+    assert merge_maps(base, promoted, rival) is None
     assert mirror_prefix("/srv/fleet.git") == "refs/sggit/remotes/srv_fleet.git/"
 
 
@@ -164,3 +205,161 @@ def test_simultaneous_pushes_from_two_hosts_lose_nothing(fleet: tuple[Path, Path
     assert {mutant_a, mutant_b} <= {line.split()[1] for line in notes.splitlines()}
     pmap = git(bare, "show", f"phenotype/{PHENOTYPE}:phenotypes/{PHENOTYPE}.toml")
     assert mutant_a in pmap and mutant_b in pmap
+
+
+HOSTS = 50
+
+
+def _host_allele(i: int) -> bytes:
+    return f"def execute(input_json):\n    return '{{\"host\": {i}}}'\n".encode()
+
+
+@pytest.mark.slow
+def test_fifty_hosts_pushing_at_once_lose_nothing(tmp_path: Path) -> None:
+    """Every host adds its own allele to one locus's stack, with lineage, fitness and a proposal, then all push together."""
+    import threading
+
+    import pygit2
+
+    from sggit.genome import phenostore
+    from sggit.genome.alleles import register_allele
+    from sggit.genome.fitness import Record
+    from sggit.genome.fleet import pull, push
+    from sggit.genome.lineage import Lineage
+    from sggit.genome.mutations import record_proposal
+    from sggit.genome.phenotype import PhenotypeMap, set_state
+    from sggit.genome.repo import Genome
+    from sggit.genome.sync import record
+
+    bare = tmp_path / "fleet.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    origin = Genome.open(pygit2.init_repository(str(tmp_path / "origin")).path, host="seedhost")
+    seed = register_allele(origin, "bridge_create", _host_allele(-1), Lineage(locus="bridge_create", origin="seed", host="seedhost"))
+    pmap = set_state(PhenotypeMap(name="fleet", topology="t"), "bridge_create", seed.id, "dominant")
+    assert pmap is not None
+    phenostore.create_phenotype(origin, pmap)
+    assert push(origin, str(bare)).ok
+
+    hosts: list[Genome] = []
+    expected: dict[str, str] = {}
+    for i in range(HOSTS):
+        name = f"host{i:02d}"
+        genome = Genome.open(pygit2.init_repository(str(tmp_path / name)).path, host=name)
+        pull(genome, str(bare))
+        lineage = Lineage(locus="bridge_create", origin="mutation", parents=[seed.id], engine="gp", host=name)
+        allele = register_allele(genome, "bridge_create", _host_allele(i), lineage).id
+        phenostore.register_in_phenotype(genome, "fleet", "bridge_create", allele, "recessive")
+        record_proposal(genome, allele, _host_allele(i), lineage)
+        record(genome, Record(allele=allele, locus="bridge_create", ok=True))
+        hosts.append(genome)
+        expected[name] = allele
+
+    start = threading.Barrier(HOSTS)
+    reports: dict[str, object] = {}
+
+    def run(genome: Genome) -> None:
+        start.wait()
+        try:
+            reports[genome.host] = push(genome, str(bare))
+        except Exception as exc:  # noqa: BLE001 - the assertion below names it
+            reports[genome.host] = exc
+
+    threads = [threading.Thread(target=run, args=(g,)) for g in hosts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=900)
+    failed = {h: r for h, r in reports.items() if not getattr(r, "ok", False)}
+    assert len(reports) == HOSTS and not failed, failed
+
+    remote = Genome.open(bare)
+    genome_tree = set(git(bare, "ls-tree", "--name-only", "sggit/genome:genome/bridge_create").split())
+    assert {f"{a}.py" for a in expected.values()} | {f"{seed.id}.py"} == genome_tree
+    notes = {line.split()[1] for line in git(bare, "notes", "--ref", "sggit/lineage", "list").splitlines()}
+    assert set(expected.values()) | {seed.id} == notes
+    refs = _refs(bare)
+    for name, allele in expected.items():
+        fitness = json.loads(git(bare, "notes", "--ref", f"sggit/fitness/{name}", "show", allele))
+        assert (fitness["total"], fitness["successes"]) == (1, 1)
+        assert f"refs/heads/sggit/mutations/{name}" in refs
+    stack = phenostore.read_phenotype(remote, "fleet").loci["bridge_create"].stack
+    assert stack[0] == seed.id and sorted(stack[1:]) == sorted(expected.values())
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if ppid == pid:
+            out.append((int(entry.name), comm))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def test_a_killed_pull_takes_its_git_child_with_it(tmp_path: Path) -> None:
+    """SIGKILL sggit while `git fetch` waits on a slow remote: the fetch must not run on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pygit2
+
+    from sggit.genome.alleles import register_allele
+    from sggit.genome.fleet import push
+    from sggit.genome.lineage import Lineage
+    from sggit.genome.repo import Genome
+
+    bare = tmp_path / "fleet.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    host = Genome.open(pygit2.init_repository(str(tmp_path / "host")).path, host="alpha")
+    register_allele(host, "bridge_create", _host_allele(1), Lineage(locus="bridge_create", origin="seed"))
+    assert push(host, str(bare)).ok
+    started = tmp_path / "upload-pack.pid"
+    slow = tmp_path / "slow-upload-pack"
+    slow.write_text(f'#!/bin/sh\necho $$ > {started}\nsleep 60\nexec git-upload-pack "$@"\n')
+    slow.chmod(0o755)
+    clone = tmp_path / "clone"
+    pygit2.init_repository(str(clone))
+    git(clone, "remote", "add", "slow", str(bare))
+    git(clone, "config", "remote.slow.uploadpack", str(slow))
+
+    proc = subprocess.Popen([sys.executable, "-m", "sggit", "pull", "slow"], cwd=clone, env={**os.environ, "SGGIT_HOST": "beta"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    helper = None
+    try:
+        for _ in range(600):
+            if started.exists() and started.read_text().strip():
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the slow upload-pack never started")
+        helper = int(started.read_text())
+        fetches = [pid for pid, comm in _children(proc.pid) if comm == "git"]
+        assert fetches, "sggit pull has no git child while fetching"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in fetches) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in fetches), "git fetch outlived the killed sggit"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if helper is not None and _alive(helper):
+            os.kill(helper, signal.SIGKILL)

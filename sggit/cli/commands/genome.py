@@ -60,27 +60,33 @@ def init_command(directory: Path, source: Path | None, fmt: str) -> None:
 
 @click.command("register")
 @click.argument("locus")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as", "state", type=click.Choice(["recessive", "dominant"]), default="recessive", show_default=True)
 @click.option("--phenotype", "phenotype", default=None, help="Only this phenotype (default: every phenotype).")
 @_FORMAT
-def register_command(locus: str, file: Path, state: str, phenotype: str | None, fmt: str) -> None:
-    """Register a hand-written allele at LOCUS (lineage origin: manual)."""
+def register_command(locus: str, files: tuple[Path, ...], state: str, phenotype: str | None, fmt: str) -> None:
+    """Register hand-written alleles at LOCUS (lineage origin: manual), all FILES in one commit.
+
+    With --as dominant and several files, the last file becomes dominant.
+    """
     from sggit.genes import source_problems
     from sggit.genome import phenostore
-    from sggit.genome.alleles import register_allele
+    from sggit.genome.alleles import NewAllele, register_alleles
     from sggit.genome.lineage import Lineage
     from sggit.genome.repo import Genome
 
     genome = Genome.open(".")
-    try:
-        data = file.read_bytes()
-        text = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {file}: {exc}") from None
-    problems = source_problems(text)
-    if problems:
-        raise UsageError(f"{file}:{problems[0]}", hint="an allele must parse and define `def execute(input_json: str) -> str`")
+    sources: list[tuple[Path, bytes]] = []
+    for file in files:
+        try:
+            data = file.read_bytes()
+            text = data.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {file}: {exc}") from None
+        problems = source_problems(text)
+        if problems:
+            raise UsageError(f"{file}:{problems[0]}", hint="an allele must parse and define `def execute(input_json: str) -> str`")
+        sources.append((file, data))
     known = _known_loci(genome)
     if locus not in known:
         raise UsageError(f"no locus {locus}", hint=f"known loci: {', '.join(known)}" if known else "add a gene contract under contracts/genes/ first")
@@ -88,14 +94,18 @@ def register_command(locus: str, file: Path, state: str, phenotype: str | None, 
     if phenotype:
         phenostore.read_phenotype(genome, phenotype)
     with genome.locked():
-        result = register_allele(genome, locus, data, Lineage(locus=locus, origin="manual", path=str(file)))
-        changes = {}
-        for name in names:
-            changes[name] = phenostore.register_in_phenotype(genome, name, locus, result.id, state)
+        batch = [NewAllele(locus, data, Lineage(locus=locus, origin="manual", path=str(file))) for file, data in sources]
+        results = register_alleles(genome, batch)
+        ids = list(dict.fromkeys(r.id for r in results))
+        changes = {name: phenostore.register_many_in_phenotype(genome, name, locus, ids, state) for name in names}
     if fmt == "json":
-        _print_json({"id": result.id, "locus": locus, "new": result.new, "phenotypes": changes})
+        if len(files) == 1:
+            _print_json({"id": results[0].id, "locus": locus, "new": results[0].new, "phenotypes": changes})
+        else:
+            _print_json({"alleles": [{"id": r.id, "new": r.new} for r in results], "locus": locus, "phenotypes": changes})
         return
-    click.echo(f"{'registered' if result.new else 'already registered'} {result.id} at {locus}")
+    for r in results:
+        click.echo(f"{'registered' if r.new else 'already registered'} {r.id} at {locus}")
     for name, commit in changes.items():
         click.echo(f"  phenotype/{name}: " + (f"{state} ({_short(commit)})" if commit else "already there, unchanged"))
 

@@ -8,6 +8,7 @@ import click
 
 from sggit.cli.options import kernel_option, netns_option
 
+from sggit.cli.params import SECONDS
 from sggit.runtime.session import open_organism
 from sggit.runtime.topology import DeployReport, Plan
 
@@ -64,7 +65,7 @@ def plan_command(topology: str, phenotype: str | None, kernel: str, netns: str |
 @_kernel
 @_netns
 @_format
-@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds one allele may run.")
+@click.option("--timeout", type=SECONDS, default=5.0, show_default=True, help="Seconds one allele may run.")
 @click.option("--no-wait", is_flag=True, help="Run the verify checks without waiting for the `within` window.")
 def deploy_command(topology: str, phenotype: str | None, kernel: str, netns: str | None, fmt: str, timeout: float, no_wait: bool) -> None:
     """Create what TOPOLOGY lacks, verify it, and apply its failure policy.

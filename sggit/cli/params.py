@@ -1,0 +1,25 @@
+"""Click parameter types shared by several commands."""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+
+class Seconds(click.ParamType):
+    """A positive, finite number of seconds: `nan`, `inf`, zero and negatives are usage errors."""
+
+    name = "seconds"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or seconds <= 0:
+            self.fail(f"{value!r} is not a positive, finite number of seconds", param, ctx)
+        return seconds
+
+
+SECONDS = Seconds()
