@@ -263,6 +263,7 @@ class _Run:
         """Build and judge these patches in order, until a winner, the cap or the budget."""
         pending: list[Candidate] = []
         done: list[Candidate] = []
+        cap = min(cap, self.engine.max_candidates)
         for patch in patches:
             if self.stats.evaluated + len(pending) >= cap or self.done():
                 break
@@ -383,7 +384,8 @@ class _Run:
         while not self.done():
             batch: list[Candidate] = []
             attempts = 0
-            while len(batch) < self.engine.batch and attempts < self.engine.batch * 20:
+            room = min(self.engine.batch, self.engine.max_candidates - self.stats.evaluated)
+            while len(batch) < room and attempts < self.engine.batch * 20:
                 attempts += 1
                 cand = self._offspring(population)
                 if cand is not None:
