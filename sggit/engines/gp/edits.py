@@ -270,8 +270,9 @@ def _numeric_context(slot: Slot) -> bool:
     owner = slot.owner
     if isinstance(owner, (ast.Assign, ast.AugAssign, ast.Return)) and slot.field == "value":
         return True
-    return (isinstance(owner, ast.Call) and slot.field == "args" and isinstance(owner.func, ast.Name)
-            and owner.func.id in ("max", "min", "abs"))
+    if not (isinstance(owner, ast.Call) and slot.field == "args" and isinstance(owner.func, ast.Name)):
+        return False
+    return owner.func.id in ("max", "min", "abs") or owner.func.id not in _BUILTINS
 
 
 def _int_valued(slot: Slot) -> bool:
@@ -340,7 +341,7 @@ def _expr_edits(op: str, slots: Slots, pools: Pools) -> Iterator[Edit]:
         elif op == "int" and _is_int(node):
             yield Edit(op, site, (1,))
             yield Edit(op, site, (-1,))
-        elif op == "index" and not _is_int(node) and _is_load(slot) and (_index_like(slot) or _int_valued(slot)):
+        elif op == "index" and not isinstance(node, ast.Constant) and _is_load(slot) and (_index_like(slot) or _int_valued(slot)):
             yield Edit(op, site, (1,))
             yield Edit(op, site, (-1,))
         elif op == "name" and isinstance(node, ast.Name) and _is_load(slot) and node.id in slot.scope:
@@ -391,11 +392,11 @@ def _expr_edits(op: str, slots: Slots, pools: Pools) -> Iterator[Edit]:
             elif isinstance(node, (ast.Name, ast.Call, ast.Attribute)) and expr_kind(node, slot.kinds) in (SEQ, None, "str"):
                 for s in _SLICES:
                     yield Edit(op, site, (s,))
-                for name in _int_names(slot):
+                for name in _int_names(slot, maybe=True):
                     yield Edit(op, site, (f"{name}:",))
                     yield Edit(op, site, (f":{name}",))
         elif op == "namearith" and isinstance(node, ast.Name) and _is_load(slot) and slot.kinds.get(node.id) == INT:
-            for other in _int_names(slot, node.id):
+            for other in _int_names(slot, node.id, maybe=True):
                 for how in ("Add", "Sub", "RSub"):
                     yield Edit(op, site, (how, other))
         elif op == "cmpconst" and isinstance(node, ast.Constant) and isinstance(slot.owner, (ast.Return, ast.Assign)) and slot.field == "value":
