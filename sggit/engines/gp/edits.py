@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sggit.engines.gp.kinds import BOOL, INT, SEQ, SET, expr_kind, function_kinds, new_conditions, same_kind
 
@@ -81,7 +83,7 @@ class Slot:
     node: Any
     scope: tuple[str, ...] = ()
     condition: bool = False
-    kinds: dict[str, str] = field(default_factory=dict)
+    kinds: dict[str, str] = dataclasses.field(default_factory=dict)
     fn: ast.AST | None = None
     loop: tuple[str, ...] | None = None
 
@@ -336,8 +338,8 @@ def _expr_edits(op: str, slots: Slots, pools: Pools) -> Iterator[Edit]:
         elif op == "boolop" and isinstance(node, ast.BoolOp):
             yield Edit(op, site)
         elif op == "binop" and isinstance(node, ast.BinOp):
-            for alt in _alternatives(node.op):
-                yield Edit(op, site, (alt.__name__,))
+            for alt_op in _alternatives(node.op):
+                yield Edit(op, site, (alt_op.__name__,))
         elif op == "int" and _is_int(node):
             yield Edit(op, site, (1,))
             yield Edit(op, site, (-1,))
@@ -376,9 +378,9 @@ def _expr_edits(op: str, slots: Slots, pools: Pools) -> Iterator[Edit]:
                 yield Edit(op, site, (fn,))
         elif op == "wrap2" and _is_load(slot) and (isinstance(node, (ast.BinOp, ast.Name, ast.Subscript, ast.Call))
                                                    and expr_kind(node, slot.kinds) in (INT, None)):
-            own = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            inside = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
             for fn in ("max", "min"):
-                for other in ("0", *(n for n in _int_names(slot, maybe=True) if n not in own or isinstance(node, ast.BinOp))):
+                for other in ("0", *(n for n in _int_names(slot, maybe=True) if n not in inside or isinstance(node, ast.BinOp))):
                     yield Edit(op, site, (fn, other))
         elif op == "unwrap" and isinstance(node, ast.Call):
             for k, a in enumerate(node.args):
@@ -404,9 +406,9 @@ def _expr_edits(op: str, slots: Slots, pools: Pools) -> Iterator[Edit]:
             for cond in new_conditions(slot.scope, slot.kinds, focus):
                 yield Edit(op, site, (cond,))
         elif op == "concat" and _seq_like(slot):
-            own = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            inside = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
             for name in slot.scope:
-                if slot.kinds.get(name) == SEQ and (name not in own or not isinstance(node, ast.Name)):
+                if slot.kinds.get(name) == SEQ and (name not in inside or not isinstance(node, ast.Name)):
                     yield Edit(op, site, (name, "left"))
                     yield Edit(op, site, (name, "right"))
         elif op == "listwrap" and _is_load(slot) and isinstance(node, (ast.List, ast.Name, ast.Call, ast.Subscript)) \

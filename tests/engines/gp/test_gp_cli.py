@@ -46,10 +46,15 @@ def make_dominant(genome: Genome, locus: str, source: str) -> str:
     return planted
 
 
-def test_heal_reports_progress_on_stderr_when_asked_and_stops_at_the_first_winner(here: Path) -> None:
-    genome = Genome.open(here)
+def plant(genome: Genome) -> None:
+    """The shipped bridge_create seed with a one-token bug, as the only allele expressed."""
     healthy = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create").dominant
+    assert healthy is not None
     make_dominant(genome, "bridge_create", plant_bug(allele_source(genome, healthy).decode()))
+
+
+def test_heal_reports_progress_on_stderr_when_asked_and_stops_at_the_first_winner(here: Path) -> None:
+    plant(Genome.open(here))
     result = sg("heal", "bridge_create", "--phenotype", "dell_r740", "--engine", "gp", "--seed", "3", "--progress")
     assert "PASS" in result.stdout
     progress = [line for line in result.stderr.splitlines() if "candidates judged" in line]
@@ -60,9 +65,7 @@ def test_heal_reports_progress_on_stderr_when_asked_and_stops_at_the_first_winne
 
 
 def test_heal_is_quiet_on_a_non_terminal_stderr_unless_asked(here: Path) -> None:
-    genome = Genome.open(here)
-    healthy = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create").dominant
-    make_dominant(genome, "bridge_create", plant_bug(allele_source(genome, healthy).decode()))
+    plant(Genome.open(here))
     result = sg("heal", "bridge_create", "--phenotype", "dell_r740", "--engine", "gp", "--seed", "3")
     assert "PASS" in result.stdout and "candidates judged" not in result.stderr
 
