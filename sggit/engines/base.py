@@ -9,6 +9,7 @@ to reach back into the genome.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -91,6 +92,7 @@ class Evaluation(BaseModel):
     total: int
     results: list[bool] = Field(default_factory=list)
     errors: list[str | None] = Field(default_factory=list)
+    judged: bool = True
 
     @property
     def score(self) -> float:
@@ -101,5 +103,27 @@ class Evaluator(ABC):
     """Runs candidate sources on cases; the runtime's implementation uses sandbox workers."""
 
     @abstractmethod
-    def evaluate(self, sources: list[str], cases: list[Case]) -> list[Evaluation]:
-        """One Evaluation per source, in order."""
+    def evaluate(
+        self, sources: list[str], cases: list[Case], *, stop_early: bool = False,
+        expired: Callable[[], bool] | None = None,
+    ) -> list[Evaluation]:
+        """One Evaluation per source, in order.
+
+        With `stop_early`, a candidate's cases after its first failed (or timed-out)
+        one are not run and count as failed: a search only needs to know that a
+        candidate lost. A candidate not yet started when `expired()` is true comes
+        back with `judged=False`, so a caller's time budget holds per candidate.
+        """
+
+    def steps(self, source: str, cases: list[Case]) -> list[int | None] | None:
+        """Interpreter steps `source` takes on each case (None for a case it did not finish).
+
+        Lets a search tell a repair that is asymptotically slower than its parent
+        from one that is not; None when this evaluator cannot count.
+        """
+        return None
+
+
+def not_judged(total: int) -> Evaluation:
+    """The answer for a candidate the caller ran out of time for."""
+    return Evaluation(passed=0, total=total, results=[False] * total, errors=["not judged: out of time"] * total, judged=False)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sggit.contract import nodes as n
-from sggit.engines.base import Case, Evaluation, Evaluator
+from sggit.engines.base import Case, Evaluation, Evaluator, not_judged
 from sggit.errors import SggitError
 from sggit.genome.alleles import allele_id
 from sggit.kernel.api import Kernel
@@ -108,11 +108,19 @@ class SandboxEvaluator(Evaluator):
         found = self.outcome_of(gene, source, data)
         return found[1] if found is not None and found[0] else None
 
-    def evaluate(self, sources: list[str], cases: list[Case]) -> list[Evaluation]:
+    def evaluate(self, sources: list[str], cases: list[Case], *, stop_early: bool = False,
+                 expired: Callable[[], bool] | None = None) -> list[Evaluation]:
         gene = self._gene()
 
         def one(source: str) -> Evaluation:
-            errors = [self.run_case(gene, source, case) for case in cases]
+            if expired is not None and expired():
+                return not_judged(len(cases))
+            errors: list[str | None] = []
+            for case in cases:
+                errors.append(self.run_case(gene, source, case))
+                if stop_early and errors[-1] is not None:
+                    errors += ["skipped after a failed case"] * (len(cases) - len(errors))
+                    break
             results = [e is None for e in errors]
             return Evaluation(passed=sum(results), total=len(cases), results=results, errors=errors)
 

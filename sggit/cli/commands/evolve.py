@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,6 +17,27 @@ engine_option = click.option(
 )
 fixture_option = click.option("--fixture-dir", type=click.Path(file_okay=False, path_type=Path), help="Prepared alleles for --engine fixture.")
 format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+progress_option = click.option("--progress/--no-progress", default=None,
+                               help="Report the search's progress on stderr (default: when stderr is a terminal).")
+
+
+def _search_engine(engine: Any) -> Any:
+    """The engine doing the search, under the screening wrapper."""
+    return getattr(engine, "inner", engine)
+
+
+def _show_progress(engine: Any, enabled: bool | None) -> None:
+    """Candidates judged, best partial score and elapsed time, on stderr, for engines that report them."""
+    inner = _search_engine(engine)
+    if not hasattr(inner, "progress") or not (sys.stderr.isatty() if enabled is None else enabled):
+        return
+    tty = sys.stderr.isatty()
+
+    def report(stats: Any) -> None:
+        line = stats.line()
+        click.echo(f"\r{line}\x1b[K" if tty else line, err=True, nl=not tty or stats.phase == "done")
+
+    inner.progress = report
 
 
 @click.command("heal")
@@ -24,10 +47,15 @@ format_option = click.option("--format", "fmt", type=click.Choice(["text", "json
 @click.option("--seed", type=int, default=None, help="Random seed of the gp engine, for a repeatable search.")
 @fixture_option
 @click.option("--budget", type=int, default=None, help="Candidates the gp engine may evaluate per round.")
+@click.option("--seconds", type=click.FloatRange(min=0.1), default=None, help="Seconds the gp engine may search per round.")
+@click.option("--winners", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="Passing candidates to find before the search stops.")
 @click.option("--rounds", type=int, default=3, show_default=True, help="Times to ask the engine before giving up.")
+@progress_option
 @format_option
 def heal_command(locus: str, phenotype: str | None, engine: str | None, seed: int | None, fixture_dir: Path | None,
-                 budget: int | None, rounds: int, fmt: str) -> None:
+                 budget: int | None, seconds: float | None, winners: int, rounds: int, progress: bool | None,
+                 fmt: str) -> None:
     """Repair LOCUS against its contract's examples and its recorded failures.
 
     The winner is registered, taken through shadow and canary, and promoted where
@@ -40,8 +68,16 @@ def heal_command(locus: str, phenotype: str | None, engine: str | None, seed: in
 
     with open_organism(phenotype=phenotype, wait_verify=False) as organism:
         chosen = engine_for(organism, engine, default="auto", fixture_dir=fixture_dir, seed=seed, max_candidates=budget)
-        report = heal(organism, locus, chosen, rounds=rounds, count=3)
-    click.echo(json.dumps(report.as_json(), indent=2) if fmt == "json" else "\n".join(report.lines()))
+        if seconds is not None and hasattr(_search_engine(chosen), "max_seconds"):
+            _search_engine(chosen).max_seconds = seconds
+        _show_progress(chosen, progress)
+        report = heal(organism, locus, chosen, rounds=rounds, count=winners)
+    search = getattr(_search_engine(chosen), "last_stats", None)
+    explain = search.explain() if search is not None and not report.healed and not search.winners else []
+    if fmt == "json":
+        click.echo(json.dumps(report.as_json() | ({"search": explain} if explain else {}), indent=2))
+    else:
+        click.echo("\n".join(report.lines() + [f"  {line}" for line in explain]))
     if not report.healed:
         raise SystemExit(1)
 
@@ -53,15 +89,17 @@ def heal_command(locus: str, phenotype: str | None, engine: str | None, seed: in
 @engine_option
 @click.option("--seed", type=int, default=None)
 @fixture_option
+@progress_option
 @format_option
 def generate_command(locus: str, phenotype: str | None, count: int, engine: str | None, seed: int | None,
-                     fixture_dir: Path | None, fmt: str) -> None:
+                     fixture_dir: Path | None, progress: bool | None, fmt: str) -> None:
     """Write COUNT competing alleles of LOCUS from its contract alone; they enter as shadow."""
     from sggit.app.heal import generate
     from sggit.runtime.session import engine_for, open_organism
 
     with open_organism(phenotype=phenotype, wait_verify=False) as organism:
         chosen = engine_for(organism, engine, default="auto", fixture_dir=fixture_dir, seed=seed)
+        _show_progress(chosen, progress)
         made = generate(organism, locus, chosen, count=count)
     if fmt == "json":
         click.echo(json.dumps([g.__dict__ for g in made], indent=2))

@@ -1,7 +1,10 @@
 """One evaluation worker: reads requests as JSON lines on stdin, answers on the original stdout.
 
 Run as a script (stdlib only, no sggit import) so a worker starts in milliseconds.
-A request is {"source": str, "cases": [{"input": {...}, "expected": {...} | null}], "timeout": s}.
+A request is {"source": str, "cases": [{"input": {...}, "expected": {...} | null}], "timeout": s,
+"stop_early": bool, "count_steps": bool}. With stop_early the cases after the first failed one
+are skipped; with count_steps the reply also has "steps", the line events each case executed
+(None for a case that raised or ran out of time), counted by a trace function.
 The per-case limit is an interval timer raising a BaseException, which candidate
 code catching `Exception` cannot swallow; the parent kills the worker if even that fails.
 """
@@ -57,11 +60,32 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
+STEP_CAP = 5_000_000
+
+
+class _Steps:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def trace(self, frame, event, arg):  # noqa: ANN001, ANN201
+        if event == "line":
+            self.count += 1
+            if self.count > STEP_CAP:
+                raise CaseTimeout()
+        return self.trace
+
+    def global_trace(self, frame, event, arg):  # noqa: ANN001, ANN201
+        return self.trace if frame.f_code.co_filename == "<allele>" else None
+
+
 def run(request: dict) -> dict:
     cases = request["cases"]
     timeout = float(request["timeout"])
+    stop_early = bool(request.get("stop_early"))
+    counting = bool(request.get("count_steps"))
     results = [False] * len(cases)
     errors: list = [None] * len(cases)
+    steps: list = [None] * len(cases)
     namespace: dict = {"__name__": "allele"}
     try:
         code = compile(request["source"], "<allele>", "exec")
@@ -76,13 +100,19 @@ def run(request: dict) -> dict:
     except BaseException as exc:  # noqa: BLE001
         return {"results": results, "errors": [_describe(exc)] * len(cases)}
     for i, case in enumerate(cases):
+        counter = _Steps() if counting else None
         try:
             _arm(timeout)
+            if counter is not None:
+                sys.settrace(counter.global_trace)
             try:
                 output = execute(json.dumps(case["input"]))
             finally:
+                sys.settrace(None)
                 _disarm()
             results[i], errors[i] = _passes(output, case.get("expected"))
+            if counter is not None:
+                steps[i] = counter.count
         except CaseTimeout:
             errors[i] = f"timed out after {timeout}s"
             for j in range(i + 1, len(cases)):
@@ -92,7 +122,11 @@ def run(request: dict) -> dict:
             errors[i] = "RecursionError"
         except BaseException as exc:  # noqa: BLE001
             errors[i] = _describe(exc)
-    return {"results": results, "errors": errors}
+        if stop_early and not results[i]:
+            for j in range(i + 1, len(cases)):
+                errors[j] = "skipped after a failed case"
+            break
+    return {"results": results, "errors": errors, "steps": steps}
 
 
 def main() -> None:

@@ -1,23 +1,34 @@
 """AST edits: the genes of a patch.
 
 A patch is a list of `Edit`s replayed on a fresh parse of the parent. An edit names
-its operator, a site (the n-th expression or statement slot in a deterministic
-walk) and an argument whose payloads are source text, so an edit still means
-something when it is replayed after other edits, dropped by the minimiser, or
-moved into another patch by crossover. An edit whose site no longer exists, or
-whose argument no longer fits, is a no-op.
+its operator, a site and an argument whose payloads are source text. The site is
+the node's path in the *parent's* tree (`body.1.body.0.test`), stamped on each
+node when the parent is parsed and carried by the node through every edit, so an
+edit always lands on the node it was judged on, whatever edits before it inserted,
+moved or deleted. A node an edit creates gets a path derived from that edit
+(`<site>+<op>.<n>`), so a follow-up edit on it applies only while its creator does.
+An edit whose node is gone, or whose argument no longer fits, is a no-op.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
+import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
-EXPR_OPS_TIER1 = ("cmp", "boolop", "binop", "int", "index", "name", "builtin", "negate", "operands", "args")
-EXPR_OPS_TIER2 = ("const2var", "extend", "wrap", "unwrap", "slice")
+from sggit.engines.gp.kinds import BOOL, INT, SEQ, SET, expr_kind, function_kinds, new_conditions, same_kind
+
+# Within a tier, operators are tried in this order (each one's edits shuffled): the
+# kinds of slip programmers make most often first.
+EXPR_OPS_TIER1 = ("cmp", "negate", "boolop", "int", "index", "binop", "name", "builtin", "operands", "args")
+EXPR_OPS_TIER2 = (
+    "const2var", "extend", "slice", "namearith", "wrap2", "concat", "listwrap", "cmpconst", "rename", "wrap", "unwrap",
+)
 STMT_OPS_TIER1 = ("augop",)
-STMT_OPS_TIER2 = ("delete", "dup", "swapnext")
+STMT_OPS_TIER2 = ("loopstmt", "delete", "dup", "swapnext")
 STMT_OPS_TIER3 = ("move", "swap", "insert", "guard", "splice", "replace")
 
 TIERS: tuple[tuple[str, ...], ...] = (
@@ -26,13 +37,14 @@ TIERS: tuple[tuple[str, ...], ...] = (
     STMT_OPS_TIER3,
 )
 ALL_OPS: tuple[str, ...] = tuple(op for tier in TIERS for op in tier)
+EXPR_OPS = frozenset(EXPR_OPS_TIER1 + EXPR_OPS_TIER2)
 PAYLOAD_OPS = frozenset({"insert", "splice", "replace"})
 
 
 @dataclass(frozen=True)
 class Edit:
     op: str
-    site: int
+    site: str
     arg: tuple[Any, ...] = ()
 
     def __str__(self) -> str:
@@ -45,11 +57,20 @@ _CMP_GROUPS: tuple[tuple[type[ast.cmpop], ...], ...] = (
     (ast.In, ast.NotIn),
 )
 _ARITH: tuple[type[ast.operator], ...] = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Div, ast.Mod)
-_NAME_TO_OP: dict[str, type] = {cls.__name__: cls for cls in (*{c for g in _CMP_GROUPS for c in g}, *_ARITH)}
+_BITS: tuple[type[ast.operator], ...] = (ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift)
+_NAME_TO_OP: dict[str, type] = {cls.__name__: cls for cls in (*{c for g in _CMP_GROUPS for c in g}, *_ARITH, *_BITS)}
 _BUILTIN_SWAPS = {"any": "all", "all": "any", "min": "max", "max": "min"}
-_WRAPPERS = ("len", "list", "max", "min")
+_WRAPPERS = ("len", "list", "max", "min", "reversed", "sorted")
 _SLICES = ("1:", ":-1")
 _LOAD_KINDS = (ast.Name, ast.Call, ast.Subscript, ast.Attribute)
+_PATH = "_gp_path"
+
+
+def _alternatives(op: ast.operator) -> tuple[type[ast.operator], ...]:
+    for group in (_ARITH, _BITS):
+        if type(op) in group:
+            return tuple(alt for alt in group if alt is not type(op))
+    return ()
 
 
 @dataclass(slots=True)
@@ -62,6 +83,13 @@ class Slot:
     node: Any
     scope: tuple[str, ...] = ()
     condition: bool = False
+    kinds: dict[str, str] = dataclasses.field(default_factory=dict)
+    fn: ast.AST | None = None
+    loop: tuple[str, ...] | None = None
+
+    @property
+    def path(self) -> str | None:
+        return getattr(self.node, _PATH, None)
 
     def replace(self, new: Any) -> None:
         if self.index is None:
@@ -80,12 +108,20 @@ class Pools:
     imports: frozenset[str] = frozenset()
     module_names: tuple[str, ...] = ()
     scopes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    kinds: dict[str, dict[str, str]] = field(default_factory=dict)
+    module_bound: frozenset[str] = frozenset()
 
 
 @dataclass
 class Slots:
     exprs: list[Slot] = field(default_factory=list)
     stmts: list[Slot] = field(default_factory=list)
+
+    def find(self, op: str, site: str) -> Slot | None:
+        for slot in self.exprs if op in EXPR_OPS else self.stmts:
+            if slot.path == site:
+                return slot
+        return None
 
 
 def _function_scope(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, module_names: tuple[str, ...]) -> tuple[str, ...]:
@@ -117,54 +153,90 @@ def _fields(cls: type) -> tuple[str, ...]:
     return found
 
 
+def _loop_names(loop: ast.For | ast.While) -> tuple[str, ...]:
+    """Values a loop produces: its target and what its body binds."""
+    names: list[str] = []
+    if isinstance(loop, ast.For):
+        names.extend(n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name))
+    for stmt in loop.body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.append(node.id)
+    return tuple(dict.fromkeys(names))
+
+
 def collect_slots(tree: ast.Module, pools: Pools | None = None) -> Slots:
     """Every expression slot and statement slot inside functions, in a stable order.
 
-    Names in scope come from the parent (`pools.scopes`) when known: edits never
-    bind a name the parent did not, and walking each function again is the
-    search's hottest path.
+    A tree seen for the first time (a fresh parse of the parent) has each node
+    marked with its path, so paths always name the parent's nodes; later calls on
+    the same tree only read the marks. Names in scope come from
+    the parent (`pools.scopes`) when known: edits never bind a name the parent did
+    not, and walking each function again is the search's hottest path.
     """
     out = Slots()
+    stamp = not hasattr(tree, _PATH)
+    if stamp:
+        setattr(tree, _PATH, "")
     module_names = pools.module_names if pools else ()
     scopes = pools.scopes if pools else {}
+    all_kinds = pools.kinds if pools else {}
 
-    def visit_block(owner: ast.AST, name: str, scope: tuple[str, ...]) -> None:
+    def mark(node: ast.AST, path: str) -> None:
+        if stamp:
+            setattr(node, _PATH, path)
+
+    def visit_block(owner: ast.AST, name: str, ctx: tuple[Any, ...], path: str) -> None:
+        scope, kinds, fn, loop = ctx
+        if isinstance(owner, (ast.For, ast.While)) and name == "body":
+            loop = _loop_names(owner)
         block = getattr(owner, name)
+        inner = (scope, kinds, fn, loop)
         for i, stmt in enumerate(list(block)):
-            out.stmts.append(Slot(owner, name, i, stmt, scope))
-            visit(stmt, scope)
+            here = f"{path}{name}.{i}"
+            mark(stmt, here)
+            out.stmts.append(Slot(owner, name, i, stmt, scope, False, kinds, fn, loop))
+            visit(stmt, inner, here + ".")
 
-    def visit(node: ast.AST, scope: tuple[str, ...]) -> None:
+    def visit(node: ast.AST, ctx: tuple[Any, ...], path: str) -> None:
         if isinstance(node, _LEAVES):
             return
+        scope, kinds, fn, loop = ctx
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             inner = scopes.get(node.name) or _function_scope(node, module_names)
-            visit_block(node, "body", inner)
+            fn_kinds = all_kinds.get(node.name)
+            if fn_kinds is None:
+                fn_kinds = function_kinds(node)
+            visit_block(node, "body", (inner, fn_kinds, node, None), path)
             return
         for name in _fields(type(node)):
             value = getattr(node, name, None)
             if isinstance(value, list):
                 if value and isinstance(value[0], ast.stmt):
                     if scope:
-                        visit_block(node, name, scope)
+                        visit_block(node, name, ctx, path)
                     else:
-                        for child in value:
-                            visit(child, scope)
+                        for i, child in enumerate(value):
+                            visit(child, ctx, f"{path}{name}.{i}.")
                     continue
                 for i, child in enumerate(value):
+                    here = f"{path}{name}.{i}"
                     if isinstance(child, ast.expr) and scope:
                         cond = isinstance(node, ast.comprehension) and name == "ifs"
-                        out.exprs.append(Slot(node, name, i, child, scope, cond))
+                        mark(child, here)
+                        out.exprs.append(Slot(node, name, i, child, scope, cond, kinds, fn, loop))
                     if isinstance(child, ast.AST):
-                        visit(child, scope)
+                        visit(child, ctx, here + ".")
             elif isinstance(value, ast.AST):
+                here = f"{path}{name}"
                 if isinstance(value, ast.expr) and scope:
                     cond = name == "test" and isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert))
-                    out.exprs.append(Slot(node, name, None, value, scope, cond))
-                visit(value, scope)
+                    mark(value, here)
+                    out.exprs.append(Slot(node, name, None, value, scope, cond, kinds, fn, loop))
+                visit(value, ctx, here + ".")
 
-    for stmt in tree.body:
-        visit(stmt, ())
+    for i, stmt in enumerate(tree.body):
+        visit(stmt, ((), {}, None, None), f"body.{i}.")
     return out
 
 
@@ -189,11 +261,71 @@ def _is_docstring(slot: Slot) -> bool:
     return isinstance(slot.owner, ast.Expr) and isinstance(slot.node, ast.Constant) and isinstance(slot.node.value, str)
 
 
+def _int_names(slot: Slot, exclude: str = "", maybe: bool = False) -> list[str]:
+    """Names in scope holding ints (with `maybe`, also names of unknown kind)."""
+    wanted = (INT, None) if maybe else (INT,)
+    return [n for n in slot.scope if n != exclude and slot.kinds.get(n) in wanted]
+
+
+def _numeric_context(slot: Slot) -> bool:
+    """A place whose value is a number when the program is right: assigned, returned, or an argument of max/min/abs."""
+    owner = slot.owner
+    if isinstance(owner, (ast.Assign, ast.AugAssign, ast.Return)) and slot.field == "value":
+        return True
+    if not (isinstance(owner, ast.Call) and slot.field == "args" and isinstance(owner.func, ast.Name)):
+        return False
+    return owner.func.id in ("max", "min", "abs") or owner.func.id not in _BUILTINS
+
+
+def _int_valued(slot: Slot) -> bool:
+    """An int expression worth shifting by one: not a constant (`int` does those), not a target."""
+    node = slot.node
+    if _is_int(node) or not _is_load(slot) or isinstance(slot.owner, ast.keyword):
+        return False
+    if isinstance(node, ast.Name) and node.id not in slot.scope:
+        return False
+    kind = expr_kind(node, slot.kinds)
+    return kind == INT or (kind is None and isinstance(node, (ast.Subscript, ast.Call, ast.Name)) and _numeric_context(slot))
+
+
+def _index_like(slot: Slot) -> bool:
+    owner = slot.owner
+    if isinstance(owner, ast.Subscript) and slot.field == "slice":
+        return not isinstance(slot.node, (ast.Slice, ast.Tuple))
+    if isinstance(owner, ast.Slice):
+        return True
+    if isinstance(owner, ast.Tuple) and slot.field == "elts":
+        return isinstance(owner.ctx, ast.Load) and not isinstance(slot.node, ast.Starred)
+    return (
+        isinstance(owner, ast.Call) and slot.field == "args"
+        and isinstance(owner.func, ast.Name) and owner.func.id == "range"
+    )
+
+
+def _seq_like(slot: Slot) -> bool:
+    node = slot.node
+    if not _is_load(slot):
+        return False
+    if isinstance(node, (ast.List, ast.ListComp)):
+        return True
+    kind = expr_kind(node, slot.kinds)
+    if kind is not None:
+        return kind == SEQ
+    return isinstance(node, ast.Call) and not isinstance(slot.owner, (ast.Call, ast.Expr))
+
+
+_BUILTINS = frozenset(dir(builtins))
+
+
 # --- enumeration: every concrete edit an operator can make on a tree -------------------------
 
 
 def _expr_edits(op: str, slots: Slots, pools: Pools) -> Iterator[Edit]:
-    for site, slot in enumerate(slots.exprs):
+    renamed: set[tuple[int, str]] = set()
+    for slot in slots.exprs:
+        site = slot.path
+        if site is None:
+            continue
         node = slot.node
         if op == "cmp" and isinstance(node, ast.Compare):
             for i, cur in enumerate(node.ops):
@@ -205,14 +337,13 @@ def _expr_edits(op: str, slots: Slots, pools: Pools) -> Iterator[Edit]:
                     yield Edit(op, site, (i, alt))
         elif op == "boolop" and isinstance(node, ast.BoolOp):
             yield Edit(op, site)
-        elif op == "binop" and isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
-            for alt in _ARITH:
-                if alt is not type(node.op):
-                    yield Edit(op, site, (alt.__name__,))
+        elif op == "binop" and isinstance(node, ast.BinOp):
+            for alt_op in _alternatives(node.op):
+                yield Edit(op, site, (alt_op.__name__,))
         elif op == "int" and _is_int(node):
             yield Edit(op, site, (1,))
             yield Edit(op, site, (-1,))
-        elif op == "index" and _index_like(slot) and not _is_int(node):
+        elif op == "index" and not isinstance(node, ast.Constant) and _is_load(slot) and (_index_like(slot) or _int_valued(slot)):
             yield Edit(op, site, (1,))
             yield Edit(op, site, (-1,))
         elif op == "name" and isinstance(node, ast.Name) and _is_load(slot) and node.id in slot.scope:
@@ -230,17 +361,27 @@ def _expr_edits(op: str, slots: Slots, pools: Pools) -> Iterator[Edit]:
                 for j in range(i + 1, len(node.args)):
                     yield Edit(op, site, (i, j))
         elif op == "const2var" and isinstance(node, ast.Constant) and not _is_docstring(slot):
+            mine = expr_kind(node, slot.kinds)
             for name in slot.scope:
-                yield Edit(op, site, (name,))
+                if node.value is None or same_kind(mine, slot.kinds.get(name)):
+                    yield Edit(op, site, (name,))
         elif op == "extend" and slot.condition:
             own = ast.unparse(node)
-            for cond in pools.conditions:
+            focus = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+            fresh = new_conditions(slot.scope, slot.kinds, focus)
+            for cond in dict.fromkeys((*pools.conditions, *fresh)):
                 if cond != own:
                     yield Edit(op, site, ("And", cond))
                     yield Edit(op, site, ("Or", cond))
         elif op == "wrap" and isinstance(node, _LOAD_KINDS) and _is_load(slot):
             for fn in _WRAPPERS:
                 yield Edit(op, site, (fn,))
+        elif op == "wrap2" and _is_load(slot) and (isinstance(node, (ast.BinOp, ast.Name, ast.Subscript, ast.Call))
+                                                   and expr_kind(node, slot.kinds) in (INT, None)):
+            inside = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            for fn in ("max", "min"):
+                for other in ("0", *(n for n in _int_names(slot, maybe=True) if n not in inside or isinstance(node, ast.BinOp))):
+                    yield Edit(op, site, (fn, other))
         elif op == "unwrap" and isinstance(node, ast.Call):
             for k, a in enumerate(node.args):
                 if not isinstance(a, ast.Starred):
@@ -250,38 +391,65 @@ def _expr_edits(op: str, slots: Slots, pools: Pools) -> Iterator[Edit]:
         elif op == "slice" and _is_load(slot):
             if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
                 yield Edit(op, site, ("drop",))
-            elif isinstance(node, (ast.Name, ast.Call, ast.Attribute)):
+            elif isinstance(node, (ast.Name, ast.Call, ast.Attribute)) and expr_kind(node, slot.kinds) in (SEQ, None, "str"):
                 for s in _SLICES:
                     yield Edit(op, site, (s,))
-
-
-def _index_like(slot: Slot) -> bool:
-    owner = slot.owner
-    if isinstance(owner, ast.Subscript) and slot.field == "slice":
-        return not isinstance(slot.node, ast.Slice)
-    if isinstance(owner, ast.Slice):
-        return True
-    return (
-        isinstance(owner, ast.Call) and slot.field == "args"
-        and isinstance(owner.func, ast.Name) and owner.func.id == "range"
-    )
+                for name in _int_names(slot, maybe=True):
+                    yield Edit(op, site, (f"{name}:",))
+                    yield Edit(op, site, (f":{name}",))
+        elif op == "namearith" and isinstance(node, ast.Name) and _is_load(slot) and slot.kinds.get(node.id) == INT:
+            for other in _int_names(slot, node.id, maybe=True):
+                for how in ("Add", "Sub", "RSub"):
+                    yield Edit(op, site, (how, other))
+        elif op == "cmpconst" and isinstance(node, ast.Constant) and isinstance(slot.owner, (ast.Return, ast.Assign)) and slot.field == "value":
+            focus = frozenset(n for n in slot.scope if slot.kinds.get(n) == INT)
+            for cond in new_conditions(slot.scope, slot.kinds, focus):
+                yield Edit(op, site, (cond,))
+        elif op == "concat" and _seq_like(slot):
+            inside = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            for name in slot.scope:
+                if slot.kinds.get(name) == SEQ and (name not in inside or not isinstance(node, ast.Name)):
+                    yield Edit(op, site, (name, "left"))
+                    yield Edit(op, site, (name, "right"))
+        elif op == "listwrap" and _is_load(slot) and isinstance(node, (ast.List, ast.Name, ast.Call, ast.Subscript)) \
+                and not isinstance(slot.owner, ast.Subscript):
+            yield Edit(op, site)
+        elif op == "rename" and isinstance(node, ast.Name) and _is_load(slot) and slot.fn is not None \
+                and node.id not in _BUILTINS and node.id not in pools.module_bound:
+            key = (id(slot.fn), node.id)
+            if key in renamed:
+                continue
+            renamed.add(key)
+            mine = slot.kinds.get(node.id)
+            for other in slot.scope:
+                if other != node.id and (node.id not in slot.scope or same_kind(mine, slot.kinds.get(other))):
+                    yield Edit(op, site, (other,))
 
 
 def _stmt_edits(op: str, slots: Slots, pools: Pools) -> Iterator[Edit]:
-    for site, slot in enumerate(slots.stmts):
+    for slot in slots.stmts:
+        site = slot.path
+        if site is None:
+            continue
         block = getattr(slot.owner, slot.field)
         i = slot.index or 0
         stmt = slot.node
-        if op == "augop" and isinstance(stmt, ast.AugAssign) and type(stmt.op) in _ARITH:
-            for alt in _ARITH:
-                if alt is not type(stmt.op):
-                    yield Edit(op, site, (alt.__name__,))
+        if op == "augop" and isinstance(stmt, ast.AugAssign):
+            for alt in _alternatives(stmt.op):
+                yield Edit(op, site, (alt.__name__,))
         elif op == "delete":
             yield Edit(op, site)
         elif op == "dup" and not isinstance(stmt, (ast.Return, ast.FunctionDef)):
             yield Edit(op, site)
         elif op == "swapnext" and i + 1 < len(block):
             yield Edit(op, site)
+        elif op == "loopstmt" and slot.loop is not None and i == len(block) - 1:
+            leaves = isinstance(stmt, (ast.Return, ast.Continue, ast.Break))
+            for src in _loop_statements(slot):
+                if not leaves:
+                    yield Edit(op, site, (src, "after"))
+                if leaves or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Yield)):
+                    yield Edit(op, site, (src, "before"))
         elif op in ("move", "swap"):
             for j in range(len(block)):
                 if op == "move" and j not in (i, i + 1):
@@ -305,8 +473,21 @@ def _stmt_edits(op: str, slots: Slots, pools: Pools) -> Iterator[Edit]:
                 yield Edit(op, site, (f"not ({cond})",))
 
 
+def _loop_statements(slot: Slot) -> list[str]:
+    """`result.append(item)` and `seen.add(x)`: what a loop that builds a collection forgets."""
+    values = slot.loop or ()
+    out: list[str] = []
+    for name in slot.scope:
+        kind = slot.kinds.get(name)
+        method = "append" if kind == SEQ else "add" if kind == SET else None
+        if method is None or name in values:
+            continue
+        out.extend(f"{name}.{method}({v})" for v in values if slot.kinds.get(v) not in (SEQ, SET, BOOL) or kind == SEQ)
+    return out
+
+
 def edits_for(op: str, slots: Slots, pools: Pools) -> list[Edit]:
-    if op in EXPR_OPS_TIER1 or op in EXPR_OPS_TIER2:
+    if op in EXPR_OPS:
         return list(_expr_edits(op, slots, pools))
     return list(_stmt_edits(op, slots, pools))
 
@@ -348,6 +529,8 @@ def _apply_expr(e: Edit, slot: Slot) -> bool:
         slot.replace(ast.BoolOp(boolop, [node, _parse_expr(arg[1])]))
     elif op == "wrap" and isinstance(node, ast.expr):
         slot.replace(ast.Call(ast.Name(arg[0], ast.Load()), [node], []))
+    elif op == "wrap2" and isinstance(node, ast.expr):
+        slot.replace(ast.Call(ast.Name(arg[0], ast.Load()), [_parse_expr(arg[1]), node], []))
     elif op == "unwrap" and isinstance(node, ast.Call):
         if arg[0] == -1 and isinstance(node.func, ast.Attribute):
             slot.replace(node.func.value)
@@ -365,6 +548,24 @@ def _apply_expr(e: Edit, slot: Slot) -> bool:
             slot.replace(sliced)
         else:
             return False
+    elif op == "namearith" and isinstance(node, ast.Name):
+        other = ast.Name(arg[1], ast.Load())
+        if arg[0] == "RSub":
+            slot.replace(ast.BinOp(other, ast.Sub(), node))
+        else:
+            slot.replace(ast.BinOp(node, _NAME_TO_OP[arg[0]](), other))
+    elif op == "cmpconst" and isinstance(node, ast.Constant):
+        slot.replace(_parse_expr(arg[0]))
+    elif op == "concat" and isinstance(node, ast.expr):
+        other = ast.Name(arg[0], ast.Load())
+        slot.replace(ast.BinOp(other, ast.Add(), node) if arg[1] == "left" else ast.BinOp(node, ast.Add(), other))
+    elif op == "listwrap" and isinstance(node, ast.expr):
+        slot.replace(ast.List([node], ast.Load()))
+    elif op == "rename" and isinstance(node, ast.Name) and slot.fn is not None:
+        old = node.id
+        for n in ast.walk(slot.fn):
+            if isinstance(n, ast.Name) and n.id == old and isinstance(n.ctx, ast.Load):
+                n.id = arg[0]
     else:
         return False
     return True
@@ -391,7 +592,7 @@ def _apply_stmt(e: Edit, slot: Slot) -> bool:
     elif op == "swap" and arg[0] < len(block):
         j = arg[0]
         block[i], block[j] = block[j], block[i]
-    elif op in ("insert", "splice"):
+    elif op in ("insert", "splice", "loopstmt"):
         block.insert(i if arg[1] == "before" else i + 1, _parse_stmt(arg[0]))
     elif op == "replace":
         block[i] = _parse_stmt(arg[0])
@@ -406,27 +607,53 @@ def _copy(node: ast.stmt) -> ast.stmt:
     return _parse_stmt(ast.unparse(node))
 
 
-def apply_edit(tree: ast.Module, edit: Edit, pools: Pools | None = None) -> bool:
-    """Apply in place; False (and the tree unchanged) when the edit no longer fits."""
-    slots = collect_slots(tree, pools)
-    is_expr = edit.op in EXPR_OPS_TIER1 or edit.op in EXPR_OPS_TIER2
-    table = slots.exprs if is_expr else slots.stmts
-    if not 0 <= edit.site < len(table):
+def _stamp_new(slots: Slots, edit: Edit) -> None:
+    """Give the nodes an edit created paths derived from it, so later edits can address them."""
+    count = 0
+    for slot in (*slots.exprs, *slots.stmts):
+        if slot.path is None:
+            setattr(slot.node, _PATH, f"{edit.site}+{edit.op}.{count}")
+            count += 1
+
+
+def _apply_on(slots: Slots, edit: Edit) -> bool:
+    slot = slots.find(edit.op, edit.site)
+    if slot is None:
         return False
-    apply: Callable[[Edit, Slot], bool] = _apply_expr if is_expr else _apply_stmt
+    apply: Callable[[Edit, Slot], bool] = _apply_expr if edit.op in EXPR_OPS else _apply_stmt
     try:
-        return apply(edit, table[edit.site])
+        return apply(edit, slot)
     except (SyntaxError, IndexError, KeyError, TypeError, ValueError, AttributeError):
         return False
 
 
+def parse_stamped(source: str, pools: Pools | None = None) -> tuple[ast.Module, Slots]:
+    """A fresh parse of the parent with every node marked with its path, and its slots."""
+    tree = ast.parse(source)
+    return tree, collect_slots(tree, pools)
+
+
+def apply_edit(tree: ast.Module, edit: Edit, pools: Pools | None = None) -> bool:
+    """Apply in place on a stamped tree; False (and the tree unchanged) when the edit no longer fits."""
+    slots = collect_slots(tree, pools)
+    if not _apply_on(slots, edit):
+        return False
+    _stamp_new(collect_slots(tree, pools), edit)
+    return True
+
+
 def apply_edits(source: str, edits: tuple[Edit, ...] | list[Edit], pools: Pools | None = None) -> tuple[ast.Module, list[Edit]]:
-    """A fresh tree with the edits replayed, and the edits that actually applied.
+    """A fresh stamped tree with the edits replayed, and the edits that actually applied.
 
     The tree is for `ast.unparse`, not `compile`: new nodes carry no positions.
     """
-    tree = ast.parse(source)
-    applied = [e for e in edits if apply_edit(tree, e, pools)]
+    tree, slots = parse_stamped(source, pools)
+    applied: list[Edit] = []
+    for edit in edits:
+        if _apply_on(slots, edit):
+            applied.append(edit)
+            slots = collect_slots(tree, pools)
+            _stamp_new(slots, edit)
     return tree, applied
 
 
@@ -487,11 +714,26 @@ def build_pools(parent: ast.Module, siblings: list[str]) -> Pools:
         if not imports_of(tree) <= parent_imports:
             continue
         sibling_statements.extend(s for s in _statement_pool(tree) if s not in own)
+    module_names = module_names_of(parent)
+    functions = list(reversed(_functions(parent)))
     return Pools(
         conditions=tuple(dict.fromkeys(conditions)),
         statements=tuple(statements),
         sibling_statements=tuple(dict.fromkeys(sibling_statements)),
         imports=parent_imports,
-        module_names=module_names_of(parent),
-        scopes={fn.name: _function_scope(fn, module_names_of(parent)) for fn in reversed(_functions(parent))},
+        module_names=module_names,
+        scopes={fn.name: _function_scope(fn, module_names) for fn in functions},
+        kinds={fn.name: function_kinds(fn) for fn in functions},
+        module_bound=_module_bound(parent),
     )
+
+
+def _module_bound(tree: ast.Module) -> frozenset[str]:
+    """Names bound at module level (imports, functions, constants): never renamed."""
+    names: set[str] = set(module_names_of(tree))
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in stmt.names)
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(stmt.name)
+    return frozenset(names)

@@ -19,11 +19,13 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from sggit.engines.base import Case, Evaluation, Evaluator
+from sggit.engines.base import Case, Evaluation, Evaluator, not_judged
 
 _WORKER = str(Path(__file__).with_name("_worker.py"))
 
@@ -68,7 +70,8 @@ class _Worker:
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line
 
-    def run(self, request: bytes, n_cases: int, hard_limit: float) -> tuple[list[bool], list[str | None]]:
+    def run(self, request: bytes, n_cases: int, hard_limit: float) -> dict[str, Any]:
+        """The worker's reply: `results`, `errors` and `steps`, each padded to `n_cases`."""
         proc = self._start()
         assert proc.stdin is not None
         try:
@@ -76,19 +79,24 @@ class _Worker:
             proc.stdin.flush()
         except (BrokenPipeError, OSError):
             self.stop()
-            return [False] * n_cases, ["evaluation worker died"] * n_cases
+            return _failed(n_cases, "evaluation worker died")
         line = self._readline(proc, time.monotonic() + hard_limit)
         if not line:
             died = line == b""
             self.stop()
-            why = "evaluation worker died" if died else f"killed after {hard_limit:.1f}s"
-            return [False] * n_cases, [why] * n_cases
+            return _failed(n_cases, "evaluation worker died" if died else f"killed after {hard_limit:.1f}s")
         reply = json.loads(line)
         results = [bool(r) for r in reply.get("results", [])][:n_cases]
         errors = list(reply.get("errors", []))[:n_cases]
+        steps = list(reply.get("steps", []))[:n_cases]
         results += [False] * (n_cases - len(results))
         errors += [errors[-1] if errors else "no result"] * (n_cases - len(errors))
-        return results, errors
+        steps += [None] * (n_cases - len(steps))
+        return {"results": results, "errors": errors, "steps": steps}
+
+
+def _failed(n_cases: int, why: str) -> dict[str, Any]:
+    return {"results": [False] * n_cases, "errors": [why] * n_cases, "steps": [None] * n_cases}
 
 
 class ProcessEvaluator(Evaluator):
@@ -111,23 +119,33 @@ class ProcessEvaluator(Evaluator):
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="gp-eval")
         self._lock = threading.Lock()
 
-    def evaluate(self, sources: list[str], cases: list[Case]) -> list[Evaluation]:
+    def _ask(self, source: str, cases: list[Case], **flags: bool) -> dict[str, Any]:
         payload = [{"input": c.input, "expected": c.expected} for c in cases]
         hard_limit = self.case_timeout * max(1, len(cases)) + self.grace
+        request = (json.dumps({"source": source, "cases": payload, "timeout": self.case_timeout, **flags}) + "\n").encode()
+        worker = self._idle.get()
+        try:
+            return worker.run(request, len(cases), hard_limit)
+        finally:
+            self._idle.put(worker)
 
+    def evaluate(self, sources: list[str], cases: list[Case], *, stop_early: bool = False,
+                 expired: Callable[[], bool] | None = None) -> list[Evaluation]:
         def one(source: str) -> Evaluation:
-            request = (json.dumps({"source": source, "cases": payload, "timeout": self.case_timeout}) + "\n").encode()
-            worker = self._idle.get()
-            try:
-                results, errors = worker.run(request, len(cases), hard_limit)
-            finally:
-                self._idle.put(worker)
-            return Evaluation(passed=sum(results), total=len(cases), results=results, errors=errors)
+            if expired is not None and expired():
+                return not_judged(len(cases))
+            reply = self._ask(source, cases, stop_early=stop_early)
+            results = reply["results"]
+            return Evaluation(passed=sum(results), total=len(cases), results=results, errors=reply["errors"])
 
         out = list(self._pool.map(one, sources))
         with self._lock:
-            self.evaluated += len(sources)
+            self.evaluated += sum(ev.judged for ev in out)
         return out
+
+    def steps(self, source: str, cases: list[Case]) -> list[int | None] | None:
+        steps: list[int | None] = self._ask(source, cases, count_steps=True)["steps"]
+        return steps
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

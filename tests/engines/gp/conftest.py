@@ -7,7 +7,7 @@ import pytest
 
 from sggit.engines.base import Case
 from sggit.engines.gp import ProcessEvaluator
-from sggit.engines.gp.corpus import Program
+from benchmarks.gp_seeded import Program
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sggit.engines.gp.corpus import PROGRAMS
+from benchmarks.gp_seeded import PROGRAMS
 from sggit.engines.gp.edits import ALL_OPS, Edit, apply_edit, apply_edits, build_pools, collect_slots, edits_for, imports_of
 
 SOURCE = '''import json
@@ -126,18 +126,43 @@ def test_no_operator_touches_imports_annotations_or_store_targets() -> None:
 
 
 def test_a_stale_edit_is_a_no_op() -> None:
-    tree, applied = apply_edits(SOURCE, [Edit("cmp", 10_000, (0, "Lt")), Edit("delete", 999), Edit("boolop", 0)])
+    tree, applied = apply_edits(SOURCE, [Edit("cmp", "body.9.test", (0, "Lt")), Edit("delete", "body.2.body.99"), Edit("boolop", "body.0")])
     assert applied == []
     assert ast.unparse(tree) == ast.unparse(ast.parse(SOURCE))
 
 
 def test_edit_lists_replay_the_same_way_every_time() -> None:
-    edits = [Edit("delete", 1), Edit("int", 3, (1,)), Edit("name", 5, ("total",))]
+    edits = [Edit("delete", "body.2.body.1"), Edit("int", "body.2.body.2.value", (1,)), Edit("name", "body.2.body.3.test.values.1.left", ("items",))]
     first, applied_first = apply_edits(SOURCE, edits)
     second, applied_second = apply_edits(SOURCE, edits)
     assert ast.unparse(first) == ast.unparse(second)
-    assert applied_first == applied_second
-    assert ast.unparse(first) != ast.unparse(ast.parse(SOURCE))
+    assert applied_first == applied_second == edits
+    assert "total = 1" in ast.unparse(first) and "items < 1" in ast.unparse(first)
+    assert "items = data" not in ast.unparse(first)
+
+
+def test_an_edit_lands_on_the_same_node_whatever_comes_before_it() -> None:
+    """Addresses are parent paths: dropping or adding an earlier edit never moves a later one."""
+    target = Edit("int", "body.2.body.2.value", (1,))
+    alone, _ = apply_edits(SOURCE, [target])
+    for before in (Edit("delete", "body.2.body.0"), Edit("dup", "body.2.body.1"), Edit("swapnext", "body.2.body.1")):
+        tree, applied = apply_edits(SOURCE, [before, target])
+        assert applied == [before, target]
+        assert "total = 1" in ast.unparse(tree) and "total = 1" in ast.unparse(alone)
+        assert "total = 0" not in ast.unparse(tree)
+
+
+def test_an_edit_on_a_node_another_edit_created_needs_its_creator() -> None:
+    dup = Edit("dup", "body.2.body.2")
+    tree, _ = apply_edits(SOURCE, [dup])
+    created = [s for s in collect_slots(tree).exprs
+               if s.path and s.path.startswith("body.2.body.2+dup") and isinstance(s.node, ast.Constant)]
+    assert created, "the copy's nodes get paths derived from the edit that made them"
+    follow = Edit("int", created[0].path, (1,))
+    both, applied = apply_edits(SOURCE, [dup, follow])
+    assert applied == [dup, follow] and "total = 1" in ast.unparse(both) and "total = 0" in ast.unparse(both)
+    alone, applied_alone = apply_edits(SOURCE, [follow])
+    assert applied_alone == [] and ast.unparse(alone) == ast.unparse(ast.parse(SOURCE))
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.locus)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 import pytest
 
 from sggit.engines.base import Case, ContractBrief, Evaluation, Evaluator, MutationContext
-from sggit.engines.gp import GPEngine, ProcessEvaluator, RandomSearchEngine, patch_size
-from sggit.engines.gp.corpus import CLAMP, FIRST_FREE, VLAN_NAME, Bug, Program, all_bugs, context_for
+from benchmarks.gp_naive import RandomSearchEngine
+from sggit.engines.gp import GPEngine, ProcessEvaluator, patch_size
+from benchmarks.gp_seeded import CLAMP, FIRST_FREE, VLAN_NAME, Bug, Program, all_bugs, context_for
 from sggit.engines.gp.edits import Edit, imports_of
 from sggit.engines.gp.search import _Run
 
@@ -59,7 +61,7 @@ def double_bug_context() -> MutationContext:
 def test_two_edit_bugs_are_found_by_climbing_from_a_partial_repair(evaluator: ProcessEvaluator) -> None:
     engine = GPEngine(evaluator, seed=1, max_candidates=600)
     [proposal] = engine.propose(double_bug_context(), 1)
-    assert engine.last_stats.phase == "climb"
+    assert engine.last_stats.won_in == "climb"
     assert (proposal.note or "").count("@") == 2
     held = evaluator.evaluate([proposal.source], held_out_cases(FIRST_FREE))[0]
     assert held.passed == held.total
@@ -67,9 +69,9 @@ def test_two_edit_bugs_are_found_by_climbing_from_a_partial_repair(evaluator: Pr
 
 def test_the_genetic_phase_alone_repairs_a_two_edit_bug_repeatably(evaluator: ProcessEvaluator) -> None:
     context = double_bug_context()
-    engines = [GPEngine(evaluator, seed=5, max_candidates=3000, max_seconds=120, climb=0) for _ in range(2)]
+    engines = [GPEngine(evaluator, seed=5, max_candidates=3000, max_seconds=120, climb=0, pair_share=0) for _ in range(2)]
     first, second = (e.propose(context, 1) for e in engines)
-    assert engines[0].last_stats.phase == "evolve"
+    assert engines[0].last_stats.won_in == "evolve"
     assert first and [p.source for p in first] == [p.source for p in second]
     held = evaluator.evaluate([first[0].source], held_out_cases(FIRST_FREE))[0]
     assert held.passed == held.total
@@ -91,7 +93,7 @@ def test_minimising_drops_edits_that_do_not_change_the_outcome(evaluator: Proces
     program, bug = FIRST_FREE, FIRST_FREE.bugs[0]
     context = context_for(program, bug, None)
     engine = GPEngine(evaluator, seed=1)
-    run = _Run(engine, context, [Case(input=e["input"], expected=e["output"]) for e in program.examples])
+    run = _Run(engine, context, [Case(input=e["input"], expected=e["output"]) for e in program.examples], 1)
     neighbourhood = run.neighbourhood()
     fixes = []
     for edit in neighbourhood:
@@ -103,14 +105,14 @@ def test_minimising_drops_edits_that_do_not_change_the_outcome(evaluator: Proces
                 break
     assert fixes, "the single-edit neighbourhood holds a fix"
     fix = fixes[0]
-    noise = Edit("dup", 0)
+    noise = Edit("dup", "body.1.body.0")
     padded = run.build((fix, noise))
     assert padded is not None
     run.evaluate([padded])
     assert padded.evaluation is not None and padded.evaluation.passed == padded.evaluation.total
     small = run.minimise(padded)
     assert len(small.edits) == 1
-    assert small.results == padded.results
+    assert small.won and small.edits == (fix,)
 
 
 def test_nothing_to_repair_or_nothing_to_judge_means_no_proposal(evaluator: ProcessEvaluator) -> None:
@@ -129,9 +131,9 @@ class CountingEvaluator(Evaluator):
         self.inner = inner
         self.batches: list[int] = []
 
-    def evaluate(self, sources: list[str], cases: list[Case]) -> list[Evaluation]:
+    def evaluate(self, sources: list[str], cases: list[Case], **options: Any) -> list[Evaluation]:
         self.batches.append(len(sources))
-        return self.inner.evaluate(sources, cases)
+        return self.inner.evaluate(sources, cases, **options)
 
 
 def test_the_candidate_budget_bounds_the_search_and_candidates_go_in_batches(evaluator: ProcessEvaluator) -> None:
@@ -143,7 +145,7 @@ def test_the_candidate_budget_bounds_the_search_and_candidates_go_in_batches(eva
     engine = GPEngine(counting, seed=1, max_candidates=200, batch=16)
     assert engine.propose(context, 1) == []
     assert engine.last_stats.evaluated <= 200
-    assert sum(counting.batches) == engine.last_stats.evaluated + 1
+    assert sum(counting.batches) == engine.last_stats.evaluated + 1  # the parent, judged once
     assert max(counting.batches) == 16
 
 
