@@ -14,7 +14,7 @@ from sggit.genome.alleles import allele_source, register_allele
 from sggit.genome.init import init_project
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
-from sggit.runtime.heal import plant_bug
+from sggit.app.scenarios import plant_bug
 
 RAISES = "import json\n\ndef execute(input_json):\n    raise RuntimeError('this allele is broken')\n"
 
