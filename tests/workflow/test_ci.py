@@ -94,22 +94,6 @@ def test_ci_check_with_unknown_base_is_a_usage_error(genome_project: Path) -> No
     assert done.returncode == 2 and "cannot diff against no-such-branch" in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.fixture
-def promotable(genome_project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
-    genome = Genome.open(genome_project)
-    locus = "check_link_state"
-    seed = alleles_at(genome, locus)[0]
-    source = (genome_project / "genome" / locus).glob("*.py").__next__().read_text() + "\n# evolved\n"
-    mutant = register_allele(genome, locus, source, Lineage(locus=locus, origin="mutation", parents=[seed], engine="fixture", generation=1)).id
-    phenostore.register_in_phenotype(genome, PHENOTYPE, locus, mutant, "recessive")
-    for i in range(50):  # the arena's default minimum of invocations
-        record(genome, Record(allele=seed, locus=locus, ok=i % 2 == 0, error="flaky"))
-        record(genome, Record(allele=mutant, locus=locus, ok=True))
-    sync(genome)
-    return genome_project, mutant
-
-
 def test_ci_promote_writes_and_pushes_promotion_branches(promotable: tuple[Path, str], tmp_path: Path) -> None:
     root, mutant = promotable
     bare = tmp_path / "remote.git"

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.workflow.helpers import git, identity
+from tests.workflow.helpers import ROOT, git, identity, project_copy
 
-ROOT = Path(__file__).resolve().parents[2]
 PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which("pre-commit")
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(PRE_COMMIT is None, reason="pre-commit is not installed (it is in the dev extra)")]
@@ -36,18 +35,7 @@ def execute(input_json):
 def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """This project's files (committed or not) as a git repository with one commit, as try-repo needs."""
     dest = tmp_path_factory.mktemp("hook-repo")
-    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, check=True).stdout
-    for rel in filter(None, listed.decode().split("\0")):
-        src = ROOT / rel
-        if rel.startswith(".venv/") or not src.is_file():
-            continue
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dest / rel)
-    git(dest, "init", "-q")
-    identity(dest)
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", "hooks")
-    return dest, git(dest, "rev-parse", "HEAD")
+    return dest, project_copy(dest)
 
 
 @pytest.fixture(scope="session")

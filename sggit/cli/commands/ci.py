@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sggit.runtime.ci import ci_check, examples_for_files, push_promotions, render_markdown, write_promotions
+from sggit.runtime.ci import check_at, examples_for_files, push_promotions, render_markdown, render_text, write_promotions
 
 
 @click.group("ci")
@@ -19,21 +19,23 @@ def ci() -> None:
 @click.option("--base", metavar="REF", help="Check what changed since REF (e.g. origin/main); default: everything.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--no-examples", is_flag=True, help="Only static checks; run no allele.")
-def check_command(base: str | None, fmt: str, no_examples: bool) -> None:
+@click.option("--main", "main", metavar="REF", help="Contracts for a promotion branch come from REF (default: the genome's main branch, fetched if needed).")
+def check_command(base: str | None, fmt: str, no_examples: bool, main: str | None) -> None:
     """Validate a pull request: contracts, genes, phenotypes, layout, examples, shadow replay.
 
-    Exit 1 when anything blocking was found.
+    On a promotion branch (only phenotypes/ checked out) the phenotype change is
+    checked against the contracts and alleles of the genome's main branch.
+    Exit 0 when nothing blocks, 1 when something does, 2 on bad usage.
     """
-    from sggit.runtime.session import project_root
-
-    result = ci_check(project_root(), base, examples=not no_examples)
+    result = check_at(Path.cwd(), base, examples=not no_examples, main=main)
     if fmt == "json":
         click.echo(json.dumps(result.model_dump(mode="json") | {"ok": result.ok}, indent=2))
     elif fmt == "markdown":
         click.echo(render_markdown(result), nl=False)
     else:
-        for f in result.findings:
-            click.echo(f"{f.where}: {f.stage}: {f.message}" + ("" if f.blocking else " (not blocking)"))
+        click.echo(render_text(result), nl=False)
+        if result.contracts_from:
+            click.echo(f"promotion branch: contracts from {result.contracts_from}", err=True)
         for s in result.stages:
             click.echo(f"{s.name}: {s.status} ({s.summary})", err=True)
     if not result.ok:
