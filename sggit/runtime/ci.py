@@ -468,6 +468,7 @@ class PromotionFile(BaseModel):
     body_file: str
     auto_allowed: bool
     pushed: bool = False
+    unchanged: bool = False
 
 
 def write_promotions(root: Path, phenotypes: list[str], out: Path) -> list[PromotionFile]:
@@ -490,25 +491,35 @@ def write_promotions(root: Path, phenotypes: list[str], out: Path) -> list[Promo
             files.append(PromotionFile(
                 phenotype=name, locus=promotion.locus, allele=promotion.allele, branch=written.branch,
                 base=f"phenotype/{name}", commit=written.commit, title=written.title, body_file=str(body),
-                auto_allowed=promotion.auto_allowed,
+                auto_allowed=promotion.auto_allowed, unchanged=written.unchanged,
             ))
     return files
 
 
 def push_promotions(root: Path, remote: str, files: list[PromotionFile]) -> None:
-    """Push promotion branches, replacing only what the remote held when we looked (force-with-lease).
+    """Push the phenotype branches the pull requests target, then each promotion branch.
 
-    A promotion branch belongs to the pipeline: a newer promotion replaces it. The
-    lease makes sure a branch someone pushed to meanwhile is not clobbered.
+    The base goes through the fleet push (fast-forward only), so a pull request
+    never targets a phenotype tip the remote lacks. A promotion branch belongs to
+    the pipeline: a newer promotion replaces it, with a lease so that a branch
+    someone pushed to meanwhile is not clobbered.
     """
-    from sggit.genome.fleet import FleetError
+    from sggit.genome.fleet import FleetError, push
 
+    if files:
+        report = push(Genome.open(root), remote)
+        if not report.ok:
+            refs = ", ".join(c.ref for c in report.conflicts) or ", ".join(report.rejected)
+            raise FleetError(f"cannot push the phenotype branches to {remote}: {refs}", hint="run `sggit pull` and resolve the conflict, then run the job again")
     for f in files:
         ref = f"refs/heads/{f.branch}"
         seen = subprocess.run(["git", "ls-remote", "--refs", remote, ref], cwd=root, capture_output=True, text=True)
         if seen.returncode != 0:
             raise FleetError(f"cannot reach {remote}: {seen.stderr.strip().splitlines()[-1] if seen.stderr.strip() else 'git failed'}")
         expected = seen.stdout.split()[0] if seen.stdout.strip() else ""
+        if expected == f.commit:
+            f.pushed = True
+            continue
         done = subprocess.run(["git", "push", "--quiet", f"--force-with-lease={ref}:{expected}", remote, f"{ref}:{ref}"], cwd=root, capture_output=True, text=True)
         if done.returncode != 0:
             raise FleetError(f"{remote} refused {f.branch}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'git failed'}", hint="someone pushed to the promotion branch; run the job again")

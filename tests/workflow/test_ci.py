@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sggit.genome import phenostore
-from sggit.genome.alleles import alleles_at, register_allele
+from sggit.genome.alleles import alleles_at
 from sggit.genome.fitness import Record
-from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
-from sggit.genome.sync import record, sync
+from sggit.genome.sync import record
 from tests.workflow.helpers import PHENOTYPE, git, sggit, sggit_json
 
 WRONG = '''import json
@@ -107,6 +105,25 @@ def test_ci_promote_writes_and_pushes_promotion_branches(promotable: tuple[Path,
     assert git(bare, "rev-parse", promo["branch"]) == promo["commit"]
     assert json.loads((out / "promotions.json").read_text())[0]["branch"] == promo["branch"]
     assert mutant[:12] in Path(promo["body_file"]).read_text()
-    # A second run replaces the branch on the remote (the lease matches what it holds).
+    assert git(bare, "rev-parse", promo["base"]) == git(root, "rev-parse", promo["base"]), "the PR's base is on the remote"
+    # The same promotion again: no new commit, so the PR and its rollback id stay put.
     again = sggit_json(root, "ci", "promote", "--phenotype", PHENOTYPE, "--out", str(out), "--push", "origin")
-    assert git(bare, "rev-parse", again[0]["branch"]) == again[0]["commit"]
+    assert again[0]["commit"] == promo["commit"] and again[0]["unchanged"] is True
+    assert git(bare, "rev-parse", promo["branch"]) == promo["commit"]
+    text = sggit(root, "ci", "promote", "--phenotype", PHENOTYPE, "--out", str(out), "--push", "origin").stdout
+    assert "unchanged since the last run, on origin" in text
+
+
+def test_promote_twice_writes_one_commit_and_body_out_says_when_nothing_waits(promotable: tuple[Path, str], tmp_path: Path) -> None:
+    root, mutant = promotable
+    first = sggit_json(root, "promote", "--phenotype", PHENOTYPE)
+    second = sggit_json(root, "promote", "--phenotype", PHENOTYPE)
+    assert [w["commit"] for w in second] == [w["commit"] for w in first] and second[0]["unchanged"] is True
+    assert git(root, "rev-list", "--count", f"phenotype/{PHENOTYPE}..{first[0]['branch']}") == "1"
+
+
+def test_body_out_with_nothing_pending_says_so(genome_project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pr.md"
+    done = sggit(genome_project, "promote", "--phenotype", PHENOTYPE, "--body-out", str(out))
+    assert not out.exists()
+    assert f"no pending promotion on {PHENOTYPE}; {out} not written" in done.stderr

@@ -84,7 +84,8 @@ def promote_command(phenotypes: tuple[str, ...], out: Path, remote: str | None, 
     if not files:
         click.echo("no pending promotion")
     for f in files:
-        click.echo(f"{f.title}\n  {f.branch} -> {f.base} at {f.commit[:12]}" + (f" (pushed to {remote})" if f.pushed else ""))
+        state = "unchanged since the last run" if f.unchanged else "new commit"
+        click.echo(f"{f.title}\n  {f.branch} -> {f.base} at {f.commit[:12]}: {state}" + (f", on {remote}" if f.pushed else ""))
 
 
 COMMANDS = [ci]

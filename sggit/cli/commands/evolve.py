@@ -94,15 +94,19 @@ def promote_command(phenotype: str | None, auto: bool, body_out: Path | None, fm
     tree = load_tree(root / CONTRACTS_DIR)
     name = choose_phenotype(genome, phenotype)
     written = [write_promotion(genome, p, auto=auto) for p in pending(genome, tree, name)]
-    if body_out is not None:
+    if body_out is not None and not written:
+        click.echo(f"sggit: no pending promotion on {name}; {body_out} not written", err=True)
+    elif body_out is not None:
         atomic_write_text(body_out, "\n\n---\n\n".join(w.body for w in written))
     if fmt == "json":
-        click.echo(json.dumps([{"title": w.title, "branch": w.branch, "commit": w.commit, "fast_forwarded": w.fast_forwarded} for w in written], indent=2))
+        click.echo(json.dumps([{"title": w.title, "branch": w.branch, "commit": w.commit, "fast_forwarded": w.fast_forwarded, "unchanged": w.unchanged} for w in written], indent=2))
         return
     if not written:
         click.echo(f"no pending promotion on {name}")
     for w in written:
         state = "fast-forwarded into the phenotype" if w.fast_forwarded else "waits for review"
+        if w.unchanged and not w.fast_forwarded:
+            state += " (unchanged since the last run)"
         click.echo(f"{w.title}\n  {w.branch} at {w.commit[:12]}: {state}")
 
 
