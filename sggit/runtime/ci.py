@@ -443,9 +443,16 @@ def render_markdown(result: CheckResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def examples_for_files(root: Path, files: list[Path]) -> tuple[list[Candidate], set[str], list[Finding]]:
-    """The alleles some files touch (seeds, or every allele of a changed contract) against their examples."""
-    tree = load_tree(root / CONTRACTS_DIR)
+def examples_for_files(root: Path, files: list[Path]) -> tuple[list[Candidate], set[str], list[Finding]] | None:
+    """The alleles some files touch (seeds, or every allele of a changed contract) against their examples.
+
+    None when the contracts do not check: `sggit check` (the sggit-check hook)
+    reports why, once; examples cannot run against contracts that do not load.
+    """
+    try:
+        tree = load_tree(root / CONTRACTS_DIR)
+    except ContractError:
+        return None
     genome = Genome.open(root)
     rel = [str(p.resolve().relative_to(root)) for p in files if p.exists()]
     seeds = [r for r in rel if _locus_of(r)]
@@ -524,3 +531,33 @@ def push_promotions(root: Path, remote: str, files: list[PromotionFile]) -> None
         if done.returncode != 0:
             raise FleetError(f"{remote} refused {f.branch}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'git failed'}", hint="someone pushed to the promotion branch; run the job again")
         f.pushed = True
+
+
+def _pre_commit() -> str | None:
+    """pre-commit on PATH, or installed beside this Python (a virtualenv not activated)."""
+    import sys
+
+    beside = Path(sys.executable).parent / "pre-commit"
+    return shutil.which("pre-commit") or (str(beside) if beside.is_file() else None)
+
+
+def install_git_hook(root: Path) -> tuple[bool, str]:
+    """Install the git hook that runs `.pre-commit-config.yaml`, when pre-commit is available.
+
+    Returns whether the hook is in place and what to tell the user. Without it the
+    hooks `sggit init` configures would run on no commit.
+    """
+    if not (root / ".pre-commit-config.yaml").is_file():
+        return False, "no .pre-commit-config.yaml here"
+    hook = subprocess.run(["git", "rev-parse", "--git-path", "hooks/pre-commit"], cwd=root, capture_output=True, text=True).stdout.strip()
+    hook_path = root / hook if hook else None
+    if hook_path is not None and hook_path.is_file() and "pre-commit" in hook_path.read_text(errors="replace"):
+        return True, "the pre-commit git hook is installed"
+    exe = _pre_commit()
+    if exe is None:
+        return False, "pre-commit is not installed, so no hook runs on commit: `pip install pre-commit && pre-commit install`"
+    done = subprocess.run([exe, "install"], cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
+        return False, f"`pre-commit install` failed ({last}); run it once this is fixed"
+    return True, "installed the pre-commit git hook: the hooks run on every commit"

@@ -20,7 +20,7 @@ def genome_project(tmp_path: Path) -> Path:
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     identity(root)
-    sggit(root, "init")
+    sggit(root, "init", "--no-hook")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "genome")
     return root

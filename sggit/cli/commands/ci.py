@@ -51,7 +51,11 @@ def examples_command(files: tuple[Path, ...]) -> None:
     """
     from sggit.runtime.session import project_root
 
-    items, loci, failures = examples_for_files(project_root(), list(files))
+    found = examples_for_files(project_root(), list(files))
+    if found is None:
+        click.echo("examples skipped: the contracts do not check (`sggit check` reports where)", err=True)
+        return
+    items, loci, failures = found
     for f in failures:
         click.echo(f"{f.where}: {f.message}")
     click.echo(f"{len(items)} allele(s) at {len(loci)} locus/loci, {len(failures)} failing example(s)", err=True)

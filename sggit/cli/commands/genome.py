@@ -32,15 +32,25 @@ def _short(allele: str | None) -> str:
 @click.command("init")
 @click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--from", "source", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Genome to copy (default: the shipped network genome).")
+@click.option("--no-hook", is_flag=True, help="Do not install the pre-commit git hook.")
 @_FORMAT
-def init_command(directory: Path, source: Path | None, fmt: str) -> None:
-    """Scaffold contracts/, genome/, phenotypes/ in a git repository and register the seed alleles."""
+def init_command(directory: Path, source: Path | None, no_hook: bool, fmt: str) -> None:
+    """Scaffold contracts/, genome/, phenotypes/ in a git repository and register the seed alleles.
+
+    Installs the pre-commit git hook when pre-commit is available (and says how
+    otherwise), so the configured hooks run on the next commit.
+    """
+    from sggit.runtime.ci import install_git_hook
+
     report = init_project(directory, source)
+    hooked, hook_note = (False, "not requested (--no-hook)") if no_hook else install_git_hook(Path(report.root))
     if fmt == "json":
-        _print_json({**report.__dict__, "changed": report.changed})
+        _print_json({**report.__dict__, "changed": report.changed, "git_hook": hooked, "git_hook_note": hook_note})
         return
     if not report.changed:
         click.echo(f"sggit: {report.root} is already initialised; nothing changed ({report.alleles_known} seed allele(s) registered before)")
+        if not no_hook:
+            click.echo(("" if hooked else "hint: ") + hook_note)
         return
     if report.created_repo:
         click.echo(f"created git repository {report.root}")
@@ -53,6 +63,8 @@ def init_command(directory: Path, source: Path | None, fmt: str) -> None:
         click.echo(f"created branch phenotype/{name}")
     for change in report.phenotype_changes:
         click.echo(f"phenotype {change}")
+    if not no_hook:
+        click.echo(("" if hooked else "hint: ") + hook_note)
 
 
 @click.command("register")
