@@ -8,6 +8,7 @@ import click
 
 from sggit.genome.fleet import SyncReport, pull, push
 from sggit.genome.repo import Genome
+from sggit.runtime.join import phenotype_of, resolve
 
 
 def _short(ref: str) -> str:
@@ -27,6 +28,9 @@ def _print(report: SyncReport, fmt: str) -> None:
     for conflict in report.conflicts:
         click.echo(f"sggit: conflict: {_short(conflict.ref)}: local {conflict.local[:7]}, {report.remote} {conflict.remote[:7]}", err=True)
         click.echo(f"  hint: {conflict.hint}", err=True)
+        name = phenotype_of(conflict.ref)
+        if name is not None:
+            click.echo(f"  resolve: sggit resolve --phenotype {name} --prefer ours|theirs [LOCUS...] --remote {report.remote}, then sggit push {report.remote}", err=True)
     for ref in report.rejected:
         click.echo(f"sggit: {report.remote} rejected {_short(ref)} (it kept moving); run sggit push again", err=True)
     if not report.ok:
@@ -60,4 +64,28 @@ def pull_command(remote: str, fmt: str) -> None:
     _print(pull(Genome.open("."), remote), fmt)
 
 
-COMMANDS = [push_command, pull_command]
+@click.command("resolve")
+@click.option("--phenotype", required=True, help="The phenotype changed here and on the remote.")
+@click.option("--prefer", type=click.Choice(["ours", "theirs"]), required=True, help="Whose change to keep where both changed a locus.")
+@click.option("--remote", default="origin", show_default=True)
+@click.argument("loci", nargs=-1, metavar="[LOCUS...]")
+@_FORMAT
+def resolve_command(phenotype: str, prefer: str, remote: str, loci: tuple[str, ...], fmt: str) -> None:
+    """Settle a phenotype conflict `sggit pull` reported, as one merge commit on phenotype/NAME.
+
+    Where both sides changed a locus (or pathway, binding), PREFER's version is
+    kept; every other change of both sides is merged as `pull` would. With LOCUS
+    names, every conflicting one must be named. Then `sggit push` shares the result.
+    Exit 0 when resolved, 2 when there is nothing to resolve or a name is wrong.
+    """
+    result = resolve(Genome.open("."), phenotype, prefer, list(loci) or None, remote)  # type: ignore[arg-type]
+    if fmt == "json":
+        click.echo(json.dumps(result.model_dump(), indent=2))
+        return
+    click.echo(f"phenotype/{phenotype}: resolved with {remote} as {result.commit[:12]}")
+    for key, side in result.chosen.items():
+        click.echo(f"  {key}: {'kept ours' if side == 'ours' else f'took {remote}'}")
+    click.echo(f"next: sggit push {remote}")
+
+
+COMMANDS = [push_command, pull_command, resolve_command]

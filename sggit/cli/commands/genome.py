@@ -41,12 +41,15 @@ def init_command(directory: Path, source: Path | None, no_hook: bool, fmt: str) 
     otherwise), so the configured hooks run on the next commit.
     """
     from sggit.runtime.ci import install_git_hook
-
+    joined = _join(directory)
     report = init_project(directory, source)
     hooked, hook_note = (False, "not requested (--no-hook)") if no_hook else install_git_hook(Path(report.root))
     if fmt == "json":
-        _print_json({**report.__dict__, "changed": report.changed, "git_hook": hooked, "git_hook_note": hook_note})
+        _print_json({**report.__dict__, "changed": report.changed, "git_hook": hooked, "git_hook_note": hook_note,
+                     "joined": joined.remote if joined else None})
         return
+    if joined is not None:
+        click.echo(f"joined the fleet: pulled the genome from {joined.remote} ({len(joined.fetched)} ref(s)) instead of starting a second one")
     if not report.changed:
         click.echo(f"sggit: {report.root} is already initialised; nothing changed ({report.alleles_known} seed allele(s) registered before)")
         if not no_hook:
@@ -67,14 +70,39 @@ def init_command(directory: Path, source: Path | None, no_hook: bool, fmt: str) 
         click.echo(("" if hooked else "hint: ") + hook_note)
 
 
+def _join(directory: Path):  # type: ignore[no-untyped-def]
+    """Pull the fleet's genome first when DIRECTORY is a clone of a repository that has one."""
+    from sggit.runtime.join import join_fleet
+
+    try:
+        genome = Genome.open(directory)
+    except UsageError:
+        return None
+    if genome.workdir is None or Path(genome.workdir).resolve() != directory.resolve():
+        return None
+    report = join_fleet(genome)
+    if report is not None and not report.ok:
+        raise UsageError(f"pulling the fleet's genome from {report.remote} found conflicts", hint="run `sggit pull` to see them")
+    return report
+
+
 @click.command("register")
-@click.argument("locus")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("locus", required=False)
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as", "state", type=click.Choice(["recessive", "dominant"]), default="recessive", show_default=True)
 @click.option("--phenotype", "phenotype", default=None, help="Only this phenotype (default: every phenotype).")
+@click.option("--seeds", is_flag=True, help="Register every seed under genome/<locus>/ not registered yet (recessive in every phenotype).")
 @_FORMAT
-def register_command(locus: str, file: Path, state: str, phenotype: str | None, fmt: str) -> None:
-    """Register a hand-written allele at LOCUS (lineage origin: manual)."""
+def register_command(locus: str | None, file: Path | None, state: str, phenotype: str | None, seeds: bool, fmt: str) -> None:
+    """Register a hand-written allele at LOCUS (lineage origin: manual), or with --seeds every new seed file.
+
+    Exit 0 when registered (or already known), 2 on bad usage.
+    """
+    if seeds:
+        _register_seeds(fmt)
+        return
+    if locus is None or file is None:
+        raise UsageError("give LOCUS and FILE, or --seeds")
     genome = Genome.open(".")
     try:
         data = file.read_bytes()
@@ -103,6 +131,21 @@ def register_command(locus: str, file: Path, state: str, phenotype: str | None, 
         click.echo(f"  phenotype/{name}: " + (f"{state} ({commit[:views.SHORT]})" if commit else "already there, unchanged"))
 
 
+def _register_seeds(fmt: str) -> None:
+    """Seeds committed after `sggit init`: registered as init registers them (origin seed, recessive)."""
+    from sggit.runtime.session import project_root
+
+    root = project_root()
+    report = init_project(root, root)
+    if fmt == "json":
+        _print_json({"registered": report.alleles_registered, "known": report.alleles_known, "phenotypes": report.phenotype_changes})
+        return
+    if not report.alleles_registered:
+        click.echo(f"every seed is registered already ({report.alleles_known})")
+    for change in report.phenotype_changes:
+        click.echo(f"registered phenotype {change} (recessive)")
+
+
 def _known_loci(genome: Genome) -> list[str]:
     loci: set[str] = set(genome_loci(genome))
     if genome.workdir is not None:
@@ -127,7 +170,14 @@ def status_command(phenotype: str | None, fmt: str) -> None:
         _print_json(views.as_json(st))
         return
     if not st.phenotypes and not st.unexpressed_loci:
-        click.echo("the genome is empty; run `sggit init`")
+        from sggit.runtime.join import tracked_fleet_remote
+
+        genome = Genome.open(".")
+        remote = tracked_fleet_remote(genome)
+        if remote is not None:
+            click.echo(f"this clone has no genome yet, and {remote} has one: run `sggit pull {remote}` first (or `sggit init`, which pulls it)")
+        else:
+            click.echo("the genome is empty; run `sggit init`")
         return
     for ph in st.phenotypes:
         click.echo(f"phenotype {ph.phenotype} (for {ph.topology})")

@@ -66,7 +66,19 @@ def run(target: str, input_text: str | None, phenotype: str | None, kernel: str,
         click.echo(explain(result), err=True)
     click.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
     if not result.ok:
+        _hint_unregistered()
         raise SystemExit(1)
+
+
+def _hint_unregistered() -> None:
+    """A seed committed after `sggit init` is not an allele yet: say which command registers it."""
+    from sggit.genome.repo import Genome
+    from sggit.runtime.join import unregistered_seeds
+    from sggit.runtime.session import project_root
+
+    root = project_root()
+    for locus, paths in unregistered_seeds(root, Genome.open(root)).items():
+        click.echo(f"hint: {', '.join(paths)} at {locus} is not registered, so it is not expressed: run `sggit register --seeds`", err=True)
 
 
 COMMANDS = [run]
