@@ -28,7 +28,7 @@ def test_demo_initialises_runs_and_shows_history(tmp_path: Path, capfd: pytest.C
     # the incident: flapping seen, a mutant from the failure context took over
     assert "flapping: " in out and "on eno1, eno2" in out and "promoted: yes" in out
     # the regression: fallback answered, gp healed it, and the promotion is a commit with a PR body
-    assert "failed (bad_output): gene reported failure: bridge already exists: br-demo" in out
+    assert 'failed (gene reported failure, gene said "bridge already exists: br-demo")' in out
     assert "2/2 PASS" in out and "(fast-forwarded)" in out
     assert "```diff" in out and "sggit rollback --phenotype dell_r740" in out
     pmap = phenostore.read_phenotype(genome, "dell_r740")

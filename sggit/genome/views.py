@@ -17,7 +17,8 @@ from sggit.genome.fitness import Counters, fitness
 from sggit.genome.lineage import Lineage, read_lineage
 from sggit.genome.phenostore import history, phenotype_names, read_phenotype
 from sggit.genome.repo import Genome
-from sggit.genome.sync import counters_by_host, journal_path, total_counters
+from sggit.genome.fitness import fold
+from sggit.genome.sync import counters_by_host, journal_path, pending_records, total_counters
 
 SHORT = 12
 
@@ -44,9 +45,29 @@ class Status(BaseModel):
     journal_pending_bytes: int
 
 
+def _unsynced(genome: Genome) -> dict[str, Counters]:
+    """This host's journal records not folded into notes yet, so views never lag behind `sggit sync`."""
+    return fold(pending_records(genome), genome.host)
+
+
+def _live_total(genome: Genome, allele: str, unsynced: dict[str, Counters]) -> Counters:
+    total = total_counters(genome, allele)
+    return total + unsynced[allele] if allele in unsynced else total
+
+
+def live_by_host(genome: Genome, allele: str) -> dict[str, Counters]:
+    """An allele's counters per host, this host's including its unsynced journal."""
+    by_host = counters_by_host(genome, allele)
+    extra = _unsynced(genome).get(allele)
+    if extra is not None:
+        by_host[genome.host] = by_host[genome.host] + extra if genome.host in by_host else extra
+    return by_host
+
+
 def status(genome: Genome, phenotype: str | None = None) -> Status:
-    """Per locus of each phenotype: dominant, depth, fitness; reads tips and notes only, never history."""
+    """Per locus of each phenotype: dominant, depth, fitness; reads tips, notes and the journal, never history."""
     names = [phenotype] if phenotype else phenotype_names(genome)
+    unsynced = _unsynced(genome)
     out: list[PhenotypeStatus] = []
     expressed: set[str] = set()
     for name in names:
@@ -56,10 +77,10 @@ def status(genome: Genome, phenotype: str | None = None) -> Status:
             entry = pmap.loci[locus]
             expressed.add(locus)
             dom = entry.dominant
-            counters = total_counters(genome, dom) if dom else Counters()
+            counters = _live_total(genome, dom, unsynced) if dom else Counters()
             failure = None
             for allele in entry.stack:
-                c = counters if allele == dom else total_counters(genome, allele)
+                c = counters if allele == dom else _live_total(genome, allele, unsynced)
                 if c.last_failure and (failure is None or c.last_failure.time > failure.time):
                     failure = c.last_failure
             rows.append(LocusStatus(
@@ -98,7 +119,7 @@ class AlleleView(BaseModel):
 def show(genome: Genome, allele_text: str) -> AlleleView:
     allele = resolve_allele(genome, allele_text)
     locus = locus_of(genome, allele) or "?"
-    by_host = counters_by_host(genome, allele)
+    by_host = live_by_host(genome, allele)
     total = Counters()
     for c in by_host.values():
         total = total + c
@@ -270,7 +291,7 @@ def why(genome: Genome, allele_text: str) -> str:
             parts.append(f"In {ex.phenotype} it is dominant{how}, with {depth} fallback(s) behind it.")
         else:
             dom = read_phenotype(genome, ex.phenotype).loci[view.locus].dominant
-            rival = f"; {dom[:SHORT]} is dominant there with fitness {fitness(total_counters(genome, dom)):.3f}" if dom else ""
+            rival = f"; {dom[:SHORT]} is dominant there with fitness {fitness(_live_total(genome, dom, _unsynced(genome))):.3f}" if dom else ""
             where = f" at fallback position {ex.position}" if ex.position else ""
             parts.append(f"In {ex.phenotype} it is {ex.state}{where}{how}{rival}.")
     return " ".join(parts)

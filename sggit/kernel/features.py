@@ -20,6 +20,11 @@ class Check(NamedTuple):
     name: str
     ok: bool
     detail: str
+    optional: bool = False
+
+
+# Link types genes may use; a kernel without one is reported, and sggit still works.
+OPTIONAL_LINK_TYPES = ("veth", "bridge", "bond", "vlan")
 
 
 def _reason(exc: BaseException) -> str:
@@ -93,4 +98,4 @@ def kernel_features() -> dict[str, bool]:
 def doctor_checks() -> list[Check]:
     """Provider for `sggit doctor`: one line per kernel feature genes may need."""
     found = probe_features()
-    return [Check(f"kernel.{name}", *found[name]) for name in FEATURES]
+    return [Check(f"kernel.{name}", *found[name], optional=name in OPTIONAL_LINK_TYPES) for name in FEATURES]

@@ -191,7 +191,7 @@ def status_command(phenotype: str | None, fmt: str) -> None:
     for locus, count in sorted(st.unexpressed_loci.items()):
         click.echo(f"  {locus}: {count} allele(s), expressed by no phenotype")
     if st.journal_pending_bytes:
-        click.echo("fitness records are waiting in the journal; `sggit sync` folds them in")
+        click.echo("(counts include records waiting in the journal; `sggit sync` folds them into the fitness notes other hosts see)")
 
 
 @click.command("show")
@@ -217,10 +217,20 @@ def show_command(allele: str, fmt: str) -> None:
     for ex in view.expressed_in:
         click.echo(f"phenotype {ex.phenotype}: {ex.state}" + (f" (stack position {ex.position})" if ex.position is not None else ""))
     for host, c in sorted(view.fitness_by_host.items()):
-        click.echo(f"fitness on {host}: {c.successes}/{c.total} ok")
-    click.echo(f"fitness total: {view.fitness:.3f} ({view.total.successes}/{view.total.total} ok)")
+        click.echo(f"fitness on {host}: {_outcomes(c)}")
+    click.echo(f"fitness total: {view.fitness:.3f} ({_outcomes(view.total)})")
     click.echo("")
     click.echo(view.source.rstrip("\n"))
+
+
+def _outcomes(c) -> str:  # type: ignore[no-untyped-def]
+    """Immediate results and, where checked, convergence and resilience: 5/5 ok alone can hide late failures."""
+    parts = [f"immediate {c.successes}/{c.total} ok"]
+    if c.convergence_total:
+        parts.append(f"convergence {c.convergence_ok}/{c.convergence_total} ok")
+    if c.resilience_total:
+        parts.append(f"resilience {c.resilience_ok}/{c.resilience_total} ok")
+    return ", ".join(parts)
 
 
 @click.command("lineage")
