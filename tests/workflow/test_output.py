@@ -60,3 +60,38 @@ def test_bash_completion_completes_subcommands(tmp_path: Path) -> None:
     assert done.stdout.split() == ["check"]
     for shell in ("zsh", "fish"):
         assert "_SGGIT_COMPLETE" in sggit(tmp_path, "completion", shell).stdout
+
+
+def test_progress_is_on_stderr_only_when_asked_off_a_terminal(genome_project: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "fleet.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    quiet = sggit(genome_project, "push", str(bare))
+    assert "sggit: pushing" not in quiet.stderr
+    loud = sggit(genome_project, "--progress", "pull", str(bare))
+    assert f"sggit: pulling from {bare} ..." in loud.stderr and f"sggit: pulling from {bare}: done" in loud.stderr
+    assert "sggit:" not in loud.stdout
+
+
+def test_colour_on_a_terminal_and_none_under_no_color(tmp_path: Path) -> None:
+    import pty
+
+    def doctor(extra: dict[str, str]) -> bytes:
+        leader, follower = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | extra
+        proc = subprocess.Popen([sys.executable, "-m", "sggit", "doctor"], stdout=follower, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait()
+        os.close(leader)
+        return b"".join(chunks)
+
+    assert b"\x1b[32m" in doctor({})
+    assert b"\x1b[" not in doctor({"NO_COLOR": "1"})

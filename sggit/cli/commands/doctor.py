@@ -6,6 +6,7 @@ import json
 
 import click
 
+from sggit.cli.progress import colour
 from sggit.doctor import run_checks
 
 
@@ -29,7 +30,7 @@ def doctor(fmt: str, as_json: bool) -> None:
                 status = click.style("ok     ", fg="green")
             else:
                 status = click.style("absent ", fg="yellow") if check.optional else click.style("MISSING", fg="red")
-            click.echo(f"{status}  {check.name.ljust(width)}  {check.detail}" + (" (optional)" if check.optional and not check.ok else ""))
+            click.echo(f"{status}  {check.name.ljust(width)}  {check.detail}" + (" (optional)" if check.optional and not check.ok else ""), color=colour())
         missing = sum(not check.ok and not check.optional for check in checks)
         optional = sum(not check.ok and check.optional for check in checks)
         click.echo(f"\n{len(checks) - missing - optional} ok, {missing} missing" + (f", {optional} optional not available" if optional else ""))

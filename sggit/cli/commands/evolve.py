@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from sggit.cli.progress import step
 from sggit.engines.registry import ENGINE_NAMES
 
 engine_option = click.option(
@@ -40,7 +41,8 @@ def heal_command(locus: str, phenotype: str | None, engine: str | None, seed: in
 
     with open_organism(phenotype=phenotype, wait_verify=False) as organism:
         chosen = engine_for(organism, engine, default="auto", fixture_dir=fixture_dir, seed=seed, max_candidates=budget)
-        report = heal(organism, locus, chosen, rounds=rounds, count=3)
+        with step(f"healing {locus} on {organism.phenotype_name} with the {chosen.name} engine"):
+            report = heal(organism, locus, chosen, rounds=rounds, count=3)
     click.echo(json.dumps(report.as_json(), indent=2) if fmt == "json" else "\n".join(report.lines()))
     if not report.healed:
         raise SystemExit(1)
@@ -62,7 +64,8 @@ def generate_command(locus: str, phenotype: str | None, count: int, engine: str 
 
     with open_organism(phenotype=phenotype, wait_verify=False) as organism:
         chosen = engine_for(organism, engine, default="auto", fixture_dir=fixture_dir, seed=seed)
-        made = generate(organism, locus, chosen, count=count)
+        with step(f"generating {count} allele(s) of {locus} with the {chosen.name} engine"):
+            made = generate(organism, locus, chosen, count=count)
     if fmt == "json":
         click.echo(json.dumps([g.__dict__ for g in made], indent=2))
         return

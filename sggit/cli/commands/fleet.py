@@ -6,6 +6,7 @@ import json
 
 import click
 
+from sggit.cli.progress import step
 from sggit.genome.fleet import SyncReport, pull, push
 from sggit.genome.repo import Genome
 from sggit.runtime.join import phenotype_of, resolve
@@ -50,7 +51,9 @@ def push_command(remote: str, fmt: str) -> None:
     Pulls first and pushes fast-forwards only, so no other host's data is ever
     overwritten. Exit 1 when a phenotype changed on both sides (reported, left alone).
     """
-    _print(push(Genome.open("."), remote), fmt)
+    with step(f"pushing to {remote}"):
+        report = push(Genome.open("."), remote)
+    _print(report, fmt)
 
 
 @click.command("pull")
@@ -61,7 +64,9 @@ def pull_command(remote: str, fmt: str) -> None:
 
     Exit 1 when a phenotype changed on both sides (reported, left alone).
     """
-    _print(pull(Genome.open("."), remote), fmt)
+    with step(f"pulling from {remote}"):
+        report = pull(Genome.open("."), remote)
+    _print(report, fmt)
 
 
 @click.command("resolve")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from sggit.cli.progress import step
 from sggit.engines.registry import ENGINE_NAMES
 from sggit.runtime.organism import RunResult
 from sggit.runtime.session import engine_for, open_organism, read_input
@@ -83,7 +84,11 @@ def run(target: str, input_text: str | None, phenotype: str | None, kernel: str,
     inputs = read_input(input_text)
     with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, wait_verify=not no_wait, timeout=timeout) as organism:
         organism.engine = engine_for(organism, engine, default="none", fixture_dir=fixture_dir, seed=seed)
-        result = organism.run(target, inputs)
+        if kernel == "netlink":
+            with step(f"running {target} on the real kernel" + (f" in {netns}" if netns else "")):
+                result = organism.run(target, inputs)
+        else:
+            result = organism.run(target, inputs)
     if fmt == "text":
         click.echo(explain(result))
     else:

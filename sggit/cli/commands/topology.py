@@ -71,8 +71,11 @@ def deploy_command(topology: str, phenotype: str | None, kernel: str, netns: str
     """
     from sggit.runtime.topology import deploy_on
 
+    from sggit.cli.progress import step
+
     with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, timeout=timeout, wait_verify=not no_wait) as organism:
-        _, report = deploy_on(organism, topology)
+        with step(f"deploying {topology} on {organism.phenotype_name} ({kernel} kernel)"):
+            _, report = deploy_on(organism, topology)
     click.echo(json.dumps(report.model_dump(mode="json"), indent=2) if fmt == "json" else render_report(report))
     if report.status != "ok":
         raise SystemExit(1)
