@@ -127,3 +127,17 @@ def test_body_out_with_nothing_pending_says_so(genome_project: Path, tmp_path: P
     done = sggit(genome_project, "promote", "--phenotype", PHENOTYPE, "--body-out", str(out))
     assert not out.exists()
     assert f"no pending promotion on {PHENOTYPE}; {out} not written" in done.stderr
+
+
+def test_text_output_is_located_with_repository_paths_caret_and_hint(pr: Path) -> None:
+    path = pr / "contracts/genes/bridge_uplink.sg"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + "  bogus\n" + "".join(lines[1:]))
+    git(pr, "commit", "-qam", "break")
+    done = sggit(pr, "ci", "check", "--base", "main", check=False)
+    assert done.returncode == 1
+    out = done.stdout.splitlines()
+    first = next(i for i, line in enumerate(out) if line.startswith("contracts/genes/bridge_uplink.sg:2:3: check: unexpected `bogus`"))
+    assert out[first + 1] == "    bogus" and out[first + 2] == "    ^"
+    assert out[first + 3].startswith("  hint: expected ")
+    assert str(pr) not in done.stdout
