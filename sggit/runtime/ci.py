@@ -364,7 +364,13 @@ def main_ref(root: Path, given: str | None = None, remote: str = "origin") -> st
 
 
 def _remote_default(root: Path, remote: str) -> list[str]:
-    done = subprocess.run(["git", "ls-remote", "--symref", remote, "HEAD"], cwd=root, capture_output=True, text=True)
+    import os
+
+    try:
+        done = subprocess.run(["git", "ls-remote", "--symref", remote, "HEAD"], cwd=root, capture_output=True, text=True,
+                              env={**os.environ, "GIT_TERMINAL_PROMPT": "0"}, timeout=60)
+    except subprocess.TimeoutExpired:
+        return list(MAIN_CANDIDATES)
     names: list[str] = []
     for line in done.stdout.splitlines():
         if line.startswith("ref: refs/heads/"):

@@ -8,6 +8,7 @@ unrelated one that every later pull conflicts with; the clone must pull first.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tomllib
 from pathlib import Path
@@ -49,7 +50,11 @@ def fleet_remote(genome: Genome) -> str | None:
     if known is not None:
         return known
     for name in _remotes(genome):
-        done = subprocess.run(["git", "--git-dir", str(genome.git_dir), "ls-remote", name, GENOME_REF], capture_output=True, text=True)
+        try:
+            done = subprocess.run(["git", "--git-dir", str(genome.git_dir), "ls-remote", name, GENOME_REF], capture_output=True, text=True,
+                                  env={**os.environ, "GIT_TERMINAL_PROMPT": "0"}, timeout=60)
+        except subprocess.TimeoutExpired:
+            continue  # an unreachable remote is not a fleet we can join now
         if done.returncode == 0 and done.stdout.strip():
             return name
     return None

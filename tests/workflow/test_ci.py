@@ -141,3 +141,12 @@ def test_text_output_is_located_with_repository_paths_caret_and_hint(pr: Path) -
     assert out[first + 1] == "    bogus" and out[first + 2] == "    ^"
     assert out[first + 3].startswith("  hint: expected ")
     assert str(pr) not in done.stdout
+
+
+def test_ci_examples_speaks_json(genome_project: Path) -> None:
+    (genome_project / "genome/bridge_create/b_wrong.py").write_text(WRONG)
+    done = sggit(genome_project, "ci", "examples", "genome/bridge_create/b_wrong.py", "--format", "json", check=False)
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert data["alleles"] == 1 and data["loci"] == ["bridge_create"]
+    assert [f["where"] for f in data["findings"]] == ["genome/bridge_create/b_wrong.py (bridge_create)"]

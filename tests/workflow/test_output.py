@@ -95,3 +95,11 @@ def test_colour_on_a_terminal_and_none_under_no_color(tmp_path: Path) -> None:
 
     assert b"\x1b[32m" in doctor({})
     assert b"\x1b[" not in doctor({"NO_COLOR": "1"})
+
+
+def test_steps_that_did_not_run_say_so_once(genome_project: Path) -> None:
+    sggit(genome_project, "run", PATHWAY, "--phenotype", PHENOTYPE, "--input", json.dumps(INPUT))
+    again = sggit(genome_project, "run", PATHWAY, "--phenotype", PHENOTYPE, "--input", json.dumps(INPUT), "--format", "text", check=False)
+    assert again.returncode == 1
+    assert "  step 2 bridge_uplink: not run - the pathway stopped at a failure" in again.stdout
+    assert "not run - not run" not in again.stdout

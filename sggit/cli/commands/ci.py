@@ -44,18 +44,27 @@ def check_command(base: str | None, fmt: str, no_examples: bool, main: str | Non
 
 @ci.command("examples")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-def examples_command(files: tuple[Path, ...]) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def examples_command(files: tuple[Path, ...], fmt: str) -> None:
     """Run contract examples against the alleles FILES touch (seed files, or every allele of a changed contract).
 
-    This is the `sggit-test` pre-commit hook. Exit 1 when an allele fails an example.
+    This is the `sggit-test` pre-commit hook. Exit 1 when an allele fails an example,
+    0 otherwise (also when the contracts do not check: `sggit check` reports that).
     """
     from sggit.runtime.session import project_root
 
     found = examples_for_files(project_root(), list(files))
     if found is None:
+        if fmt == "json":
+            click.echo(json.dumps({"skipped": "contracts do not check", "alleles": 0, "loci": [], "findings": []}, indent=2))
         click.echo("examples skipped: the contracts do not check (`sggit check` reports where)", err=True)
         return
     items, loci, failures = found
+    if fmt == "json":
+        click.echo(json.dumps({"skipped": None, "alleles": len(items), "loci": sorted(loci), "findings": [f.model_dump() for f in failures]}, indent=2))
+        if failures:
+            raise SystemExit(1)
+        return
     for f in failures:
         click.echo(f"{f.where}: {f.message}")
     click.echo(f"{len(items)} allele(s) at {len(loci)} locus/loci, {len(failures)} failing example(s)", err=True)

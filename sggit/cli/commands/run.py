@@ -27,8 +27,15 @@ def failure_text(kind: str | None, error: str | None) -> str:
     """An attempt's failure for people: sggit's label, and the gene's text quoted, never as a line of its own."""
     said = gene_said(error)
     if said is not None:
-        return f"gene reported failure, gene said {json.dumps(said)}"
-    return f"{kind or 'failed'}: {error}" if error else (kind or "failed")
+        return f"failed (gene reported failure, gene said {json.dumps(said)})"
+    return f"failed ({kind}): {error}"
+
+
+def status_line(status: str, error: str | None) -> str:
+    """`status - detail`, without saying the status twice ("not run - not run: ...")."""
+    label = status.replace("_", " ")
+    detail = (error or "").removeprefix(f"{label}: ").removeprefix(f"{status}: ")
+    return f"{label} - {detail}" if detail else label
 
 
 def explain(result: RunResult) -> str:
@@ -37,10 +44,9 @@ def explain(result: RunResult) -> str:
         for step in result.pathway.steps:
             mark = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "not_run": "not run"}[step.status]
             extra = " (rolled back)" if step.rolled_back else ""
-            error = (step.error or "").removeprefix("not run: ") if step.status == "not_run" else step.error
-            lines.append(f"  step {step.number} {step.target}: {mark}{extra}" + (f" - {error}" if error else ""))
+            lines.append(f"  step {step.number} {step.target}: " + status_line(mark, step.error).replace(mark, mark + extra, 1))
     for a in result.trace:
-        state = "ok" if a.ok else f"failed ({failure_text(a.kind, a.error)})"
+        state = "ok" if a.ok else failure_text(a.kind, a.error)
         lines.append(f"    {a.locus} allele {a.allele[:7]} [{a.origin}] {a.duration_ms:.1f} ms: {state}")
         if a.undo:
             lines.append(f"      kernel changes: {', '.join(a.undo)}" + (" (undone)" if not a.ok else ""))

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from sggit.cli.commands.run import status_line
 from sggit.runtime.session import open_organism
 from sggit.runtime.topology import DeployReport, Plan
 
@@ -25,7 +26,7 @@ def render_plan(plan: Plan) -> str:
 def render_report(report: DeployReport) -> str:
     lines = [f"deploy {report.topology} for {report.phenotype}: {report.status}"]
     for r in report.resources:
-        lines.append(f"  {r.key:<18} {r.status}" + (f" - {r.error}" if r.error else ""))
+        lines.append(f"  {r.key:<18} {status_line(r.status, r.error)}")
     for c in report.checks:
         args = " ".join(f"{k}={v}" for k, v in c.input.items())
         lines.append(f"  verify {c.locus} {args}: {c.status}" + (f" - {c.detail}" if c.detail else ""))
