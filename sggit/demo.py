@@ -8,40 +8,70 @@ CLI command a user would type, printed before it runs.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shlex
 import subprocess
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sggit.cli import cli
 
 PHENOTYPE = "dell_r740"
 
 
-def _sggit(root: Path, *args: str) -> int:
+def _sggit(root: Path, *args: str, show: Callable[[list[str]], list[str]] | None = None) -> int:
+    """Run one sggit command as a user would type it; print its output, or only what `show` picks from it."""
     print(f"\n$ sggit {' '.join(shlex.quote(a) for a in args)}", flush=True)
-    try:
-        cli.main(args=["-C", str(root), *args], prog_name="sggit", standalone_mode=False)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+    buffer = io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(buffer):
+        try:
+            cli.main(args=["-C", str(root), *args], prog_name="sggit", standalone_mode=False)
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    lines = buffer.getvalue().splitlines()
+    for line in (show(lines) if show is not None else lines):
+        print(f"  {line}")
+    return code
 
 
-def _git(root: Path, *args: str) -> None:
+def _git(root: Path, *args: str) -> list[str]:
     print(f"\n$ git {' '.join(shlex.quote(a) for a in args)}", flush=True)
-    subprocess.run(["git", "-C", str(root), *args], check=True)
+    done = subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True)
+    return done.stdout.splitlines()
 
 
 def _section(title: str) -> None:
     print(f"\n==== {title} ====", flush=True)
 
 
+def _say(text: str) -> None:
+    print(textwrap.fill(text, width=88, initial_indent="> ", subsequent_indent="  "), flush=True)
+
+
 def _require(code: int, what: str) -> None:
     if code != 0:
         raise SystemExit(f"demo: {what} failed (exit {code})")
+
+
+def _init_summary(lines: list[str]) -> list[str]:
+    created = [line.removeprefix("created ") for line in lines if line.startswith("created ") and "/" in line]
+    count = {d: sum(1 for c in created if c.startswith(d + "/")) for d in ("contracts", "genome", "phenotypes")}
+    kept = [line for line in lines if line.startswith(("registered", "created branch", "installed", "hint:"))]
+    return [f"created {count['contracts']} contracts, {count['genome']} seed alleles, {count['phenotypes']} phenotype files", *kept]
+
+
+def _outcomes(counters: Any, allele: str) -> str:
+    c = counters.get(allele)
+    if c is None:
+        return "no runs"
+    return f"immediate {c.successes}/{c.total} ok, convergence {c.convergence_ok}/{c.convergence_total} ok"
 
 
 def plant_regression(root: Path) -> str:
@@ -63,40 +93,89 @@ def flapping(root: Path):  # type: ignore[no-untyped-def]
 
 
 def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
+    from sggit.genome import phenostore
+    from sggit.genome.repo import Genome
+    from sggit.genome.sync import live_counters
+    from sggit.runtime.arena import Thresholds
+
     root.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     os.environ.setdefault("SGGIT_HOST", "demo-host")
 
-    _section("1. a genome in git")
-    _require(_sggit(root, "init"), "init")
+    _section("1. A genome in git")
+    _require(_sggit(root, "init", show=_init_summary), "init")
     _require(_sggit(root, "check"), "check")
+    _say("Every allele is now a git blob on branch sggit/genome, and each deployment's map a TOML "
+         "file on its own phenotype/<name> branch: everything below is ordinary git you can push and revert.")
 
-    _section("2. a pathway runs on the (simulated) kernel")
-    _require(
-        _sggit(root, "run", "provision_management_bridge", "--phenotype", PHENOTYPE, "--explain",
-               "--input", '{"management_bridge": "mgmt", "uplink_interface": "eno1"}'),
-        "provision_management_bridge",
-    )
-    _require(_sggit(root, "test", "--phenotype", PHENOTYPE), "conformance")
+    _section("2. A pathway runs on the simulated kernel")
+    _require(_sggit(root, "run", "provision_management_bridge", "--phenotype", PHENOTYPE, "--format", "text",
+                    "--input", '{"management_bridge": "mgmt", "uplink_interface": "eno1"}',
+                    show=lambda lines: [line for line in lines if line.startswith(("pathway", "  step", "  verify"))]),
+             "provision_management_bridge")
+    _say("Each step ran the dominant allele of its locus in a confined worker; the verify checks after "
+         "the `within` window scored convergence, not just the immediate answer.")
 
-    _section("3. the paradigm's MAC-flapping incident, on the simulated kernel")
-    print("moving the management bridge's uplink behind a switch that reflects traffic;")
-    print("check_fdb_stability scores bridge_uplink, and a mutation answers the failure")
-    print(flapping(root).render())
+    _section("3. The paradigm's MAC-flapping incident")
+    _say("The uplink moves back and forth behind a switch that reflects traffic. check_fdb_stability "
+         "judges bridge_uplink after each move.")
+    report = flapping(root)
+    for number, r in enumerate(report.rounds, 1):
+        tried = ", ".join(f"{a['allele'][:7]} {'converged' if a['ok'] else 'failed ' + a['kind']}" for a in r.attempts)
+        print(f"  move {number}: uplink -> {r.uplink}: {tried}")
+    for item in report.flapping:
+        print(f"  check_fdb_stability: {item['mac']} flapping between {' and '.join(item['ports'])}")
+    genome = Genome.open(root)
+    counters = live_counters(genome)
+    limit = Thresholds.for_locus(phenostore.read_phenotype(genome, PHENOTYPE), "bridge_uplink").demote_after
+    seed, mutant = report.seed, report.mutant
+    print(f"  seed {seed[:7]} (moves the port only): {_outcomes(counters, seed)}")
+    if mutant:
+        print(f"  mutant {mutant[:7]} (sends gratuitous ARP after the move): {_outcomes(counters, mutant)}")
+    demoted = any("demoted" in e and seed[:7] in e for e in report.events)
+    failed_moves = sum(1 for r in report.rounds for a in r.attempts if a["allele"] == seed and not a["ok"])
+    if demoted and report.promoted and mutant:
+        _say(f"The seed answered every call but failed convergence after each of its {failed_moves} moves, so after {limit} "
+             f"convergence failures in a row "
+             f"it was demoted; the engine, given that failure and the flapping MACs, had proposed the gratuitous-ARP "
+             f"allele {mutant[:7]}, which converged and is now dominant at bridge_uplink.")
+    elif report.promoted and mutant:
+        _say(f"The gratuitous-ARP allele {mutant[:7]} converged where the seed did not, and is now dominant.")
+    else:
+        _say("The seed kept failing convergence; no mutant took over this time.")
 
-    _section("4. a regression, caught by fallback and healed without a network")
+    _section("4. A regression, caught by fallback and healed without a network")
     planted = plant_regression(root)
-    print(f"\na hand edit regresses bridge_create: allele {planted[:12]} (its existence check inverted) is made dominant")
-    _sggit(root, "run", "bridge_create", "--phenotype", PHENOTYPE, "--explain",
-           "--input", '{"bridge_name": "br-demo", "interfaces": []}')
-    _require(_sggit(root, "heal", "bridge_create", "--phenotype", PHENOTYPE, "--engine", "gp", "--seed", "1", "--budget", "400"), "heal")
-    print("\nthe promotion is a commit on its own branch, with a pull-request body for review:")
-    _git(root, "log", "-1", "--format=%B", f"sggit/promote/{PHENOTYPE}/bridge_create")
+    _say(f"A hand edit inverts bridge_create's existence check: allele {planted[:7]} is made dominant.")
+    _sggit(root, "run", "bridge_create", "--phenotype", PHENOTYPE, "--format", "text",
+           "--input", '{"bridge_name": "br-demo", "interfaces": []}',
+           show=lambda lines: [line.strip() for line in lines if "bridge_create allele" in line or line.startswith("locus")])
+    _say("The broken allele failed and the next one in the stack answered, so the host never saw the "
+         "regression; the failure was recorded for the heal.")
+    _require(_sggit(root, "heal", "bridge_create", "--phenotype", PHENOTYPE, "--engine", "gp", "--seed", "1", "--budget", "400",
+                    show=lambda lines: [line.strip() for line in lines if " PASS" in line or "edits:" in line]), "heal")
+    pmap = phenostore.read_phenotype(genome, PHENOTYPE)
+    healed = pmap.locus("bridge_create").dominant or "?"
+    promote = next((c for c in phenostore.history(genome, PHENOTYPE) if c.trailers.get("Sggit-Action") == "promote"
+                    and c.trailers.get("Sggit-Allele") == healed), None)
+    _say(f"gp found {healed[:7]} by repairing the broken allele's syntax tree; it passed the contract's example and "
+         f"the recorded failure, went through shadow and canary, and, bridge_create being low risk, its promotion "
+         f"was fast-forwarded: {healed[:7]} is now dominant"
+         + (f" (commit {promote.commit[:7]} on phenotype/{PHENOTYPE})." if promote else "."))
+    body = _git(root, "log", "-1", "--format=%B", f"sggit/promote/{PHENOTYPE}/bridge_create")
+    for line in body[:8]:
+        print(f"  {line}")
+    rollback = next((line for line in body if "sggit rollback" in line), "")
+    print(f"  ... (lineage, the failure, the source diff) ...\n  {rollback.strip()}")
+    _say("The promotion commit's message is the pull-request body a reviewer sees, ending in the exact rollback command.")
 
-    _section("5. the deployment's history is git history")
-    _git(root, "log", "--format=%h %s%n%(trailers:only,unfold)", f"phenotype/{PHENOTYPE}")
+    _section("5. The deployment's history is git history")
+    for line in _git(root, "log", "--format=%h %s", f"phenotype/{PHENOTYPE}")[:10]:
+        print(f"  {line}")
     _require(_sggit(root, "sync"), "sync")
-    _require(_sggit(root, "status", "--phenotype", PHENOTYPE), "status")
+    _say(f"Every promotion, demotion and registration above is one commit on phenotype/{PHENOTYPE}; "
+         f"`sggit rollback --phenotype {PHENOTYPE}` reverts the last. Fitness now sits in per-host git notes, "
+         "ready for `sggit push`.")
     print(f"\ndemo genome left in {root}")
     return 0
 

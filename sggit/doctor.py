@@ -28,14 +28,15 @@ class Check(BaseModel):
     name: str
     ok: bool
     detail: str
+    optional: bool = False
 
 
 def _as_check(item: Any) -> Check:
-    if isinstance(item, tuple) and len(item) == 3:
+    if isinstance(item, tuple) and not hasattr(item, "_fields") and len(item) == 3:
         name, ok, detail = item
     else:
         name, ok, detail = item.name, item.ok, item.detail
-    return Check(name=str(name), ok=bool(ok), detail=str(detail))
+    return Check(name=str(name), ok=bool(ok), detail=str(detail), optional=bool(getattr(item, "optional", False)))
 
 
 def _provider_checks(module_name: str) -> list[Callable[[], Any]]:

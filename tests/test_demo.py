@@ -26,17 +26,48 @@ def test_demo_initialises_runs_and_shows_history(tmp_path: Path, capfd: pytest.C
     log = subprocess.run(["git", "-C", str(root), "log", "--format=%s", "phenotype/dell_r740"], capture_output=True, text=True, check=True).stdout
     assert "create phenotype dell_r740 for production_server" in log
     assert "refs/notes/sggit/fitness/demo-host" in out
-    # the incident: flapping seen, a mutant from the failure context took over
-    assert "flapping: " in out and "on eno1, eno2" in out and "promoted: yes" in out
+    assert_tells_the_flapping_story(genome, out)
     # the regression: fallback answered, gp healed it, and the promotion is a commit with a PR body
-    assert "failed (bad_output): gene reported failure: bridge already exists: br-demo" in out
-    assert re.search(r" (\d+)/\1 PASS", out) and "(fast-forwarded)" in out
-    assert "```diff" in out and "sggit rollback --phenotype dell_r740" in out
+    assert 'failed (gene reported failure, gene said "bridge already exists: br-demo")' in out
+    told = " ".join(out.split())
+    assert re.search(r" (\d+)/\1 PASS", out) and "its promotion was fast-forwarded" in told
+    assert "sggit rollback --phenotype dell_r740" in out
     pmap = phenostore.read_phenotype(genome, "dell_r740")
     healed = pmap.locus("bridge_create").dominant
+    assert healed is not None and f"{healed[:7]} is now dominant" in told
     promote = [c for c in phenostore.history(genome, "dell_r740") if c.trailers.get("Sggit-Action") == "promote"]
     assert promote and promote[0].trailers["Sggit-Allele"] == healed
     assert_treats_existing_bridges_as_existing(genome, healed)
+    assert_fits_a_screen_or_two(out, healed)
+
+
+def assert_tells_the_flapping_story(genome: Genome, out: str) -> None:
+    """The seed demoted, the gratuitous-ARP allele promoted, and the numbers that decided it."""
+    import re
+
+    pmap = phenostore.read_phenotype(genome, "dell_r740")
+    entry = pmap.locus("bridge_uplink")
+    mutant = entry.dominant
+    assert mutant is not None and entry.alleles[mutant].state == "dominant"
+    assert "flapping between eno1 and eno2" in out
+    seed_line = re.search(r"seed (\w{7}) \(moves the port only\): immediate (\d+)/(\d+) ok, convergence (\d+)/(\d+) ok", out)
+    mutant_line = re.search(rf"mutant {mutant[:7]} \(sends gratuitous ARP after the move\): immediate \d+/\d+ ok, convergence (\d+)/(\d+) ok", out)
+    assert seed_line and mutant_line, out
+    assert int(seed_line.group(4)) < int(seed_line.group(5)), "the seed's convergence failures are shown"
+    assert mutant_line.group(1) == mutant_line.group(2), "the mutant converged every time"
+    seed = seed_line.group(1)
+    assert any(c.trailers.get("Sggit-Action") == "demote" and c.trailers.get("Sggit-Allele", "").startswith(seed)
+               for c in phenostore.history(genome, "dell_r740"))
+    told = " ".join(out.split())  # the narration is wrapped
+    assert "failures in a row it was demoted" in told and f"allele {mutant[:7]}, which converged and is now dominant" in told
+
+
+def assert_fits_a_screen_or_two(out: str, healed: str) -> None:
+    lines = out.splitlines()
+    assert len(lines) < 120, f"{len(lines)} lines"
+    assert not any(line.strip() in ("{", "}", "[", "]") for line in lines), "no JSON dumps"
+    heal = out[out.index("==== 4."):out.index("==== 5.")]
+    assert "now dominant" in " ".join(heal.split()) and "now recessive" not in heal, "the heal story never contradicts itself"
 
 
 def assert_treats_existing_bridges_as_existing(genome: Genome, allele: str) -> None:

@@ -11,22 +11,26 @@ opens as pull requests.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import pygit2
 from pydantic import BaseModel, Field
 
 from sggit.contract.errors import ContractError
 from sggit.contract.fmt import format_document
 from sggit.contract.parser import parse_text
 from sggit.contract.tree import ContractTree, load_tree
-from sggit.errors import UsageError
+from sggit.errors import SggitError, UsageError
 from sggit.genes import source_problems
-from sggit.genome.alleles import allele_id, allele_source, alleles_at
+from sggit.genome.alleles import allele_id, allele_source, alleles_at, locus_of
+from sggit.genome.phenotype import LocusMap, parse_phenotype
 from sggit.genome.repo import Genome
-from sggit.project import CONTRACTS_DIR, GENOME_DIR, PHENOTYPES_DIR, check_paths
+from sggit.project import CONTRACTS_DIR, GENOME_DIR, PHENOTYPES_DIR, check_paths, find_root
 
 Status = Literal["ok", "failed", "skipped"]
 
@@ -38,6 +42,9 @@ class Finding(BaseModel):
     where: str
     message: str
     blocking: bool = True
+    hint: str | None = None
+    source_line: str | None = None
+    column: int | None = None
 
 
 class Stage(BaseModel):
@@ -48,6 +55,7 @@ class Stage(BaseModel):
 
 class CheckResult(BaseModel):
     base: str | None = None
+    contracts_from: str | None = None
     changed: list[str] = Field(default_factory=list)
     stages: list[Stage] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
@@ -189,31 +197,61 @@ def format_findings(root: Path, files: list[Path]) -> list[Finding]:
     return out
 
 
-def ci_check(root: Path, base: str | None = None, *, examples: bool = True) -> CheckResult:
-    result = CheckResult(base=base)
+def ci_check(root: Path, base: str | None = None, *, examples: bool = True, project: Path | None = None, contracts_from: str | None = None) -> CheckResult:
+    """Check a pull request of the repository at `root`.
+
+    `project` is where contracts/, genome/ and phenotypes/ are read (default `root`);
+    a promotion branch's check reads them from a scratch directory that joins the
+    main branch's contracts with the branch's phenotypes (see `check_at`).
+    """
+    project = project or root
+    result = CheckResult(base=base, contracts_from=contracts_from)
     genome = Genome.open(root)
     changed = changed_files(root, base) if base else None
     result.changed = changed or []
-    targets = [root / d for d in (CONTRACTS_DIR, PHENOTYPES_DIR, GENOME_DIR) if (root / d).is_dir()]
+    targets = [project / d for d in (CONTRACTS_DIR, PHENOTYPES_DIR, GENOME_DIR) if (project / d).is_dir()]
+    if contracts_from is not None:
+        targets = [project / PHENOTYPES_DIR]
     report = check_paths(targets)
     for d in report.diagnostics:
-        result.findings.append(Finding(stage="check", where=f"{d.path}:{d.line}:{d.column}", message=d.message, blocking=d.severity == "error"))
+        rel = _shown_path(project, d.path, contracts_from)
+        result.findings.append(Finding(
+            stage="check", where=f"{rel}:{d.line}:{d.column}", message=d.message, blocking=d.severity == "error",
+            hint=d.hint, source_line=d.source_line, column=d.column,
+        ))
     result.stages.append(Stage(name="check", status="failed" if report.errors else "ok", summary=f"{len(report.files)} files, {len(report.errors)} errors"))
 
-    sg = sorted((root / CONTRACTS_DIR).rglob("*.sg")) if (root / CONTRACTS_DIR).is_dir() else []
-    fmt = format_findings(root, sg)
-    result.findings.extend(fmt)
-    result.stages.append(Stage(name="format", status="failed" if fmt else "ok", summary=f"{len(fmt)} of {len(sg)} contracts need `sggit fmt`"))
+    if contracts_from is not None:
+        result.stages.append(Stage(name="format", status="skipped", summary=f"contracts are not part of this branch; read from {contracts_from}"))
+    else:
+        sg = sorted((project / CONTRACTS_DIR).rglob("*.sg")) if (project / CONTRACTS_DIR).is_dir() else []
+        fmt = format_findings(project, sg)
+        result.findings.extend(fmt)
+        result.stages.append(Stage(name="format", status="failed" if fmt else "ok", summary=f"{len(fmt)} of {len(sg)} contracts need `sggit fmt`"))
 
     contracts_broken = any(d.severity == "error" and Path(d.path).suffix == ".sg" for d in report.diagnostics)
-    if not examples or contracts_broken:
-        reason = "not requested (--no-examples)" if not examples else "contracts do not check"
-        result.stages.append(Stage(name="examples", status="skipped", summary=reason))
+    if contracts_broken or report.errors and contracts_from is not None:
+        result.stages.append(Stage(name="examples", status="skipped", summary="contracts do not check" if contracts_broken else "phenotype files do not check"))
         return result
-    tree = load_tree(root / CONTRACTS_DIR)
-    loci = touched_loci(root, tree, changed) if changed is not None else set(tree.genes)
-    items = candidates(root, genome, loci, changed or [])
-    failures = run_examples(root, tree, genome, items)
+    tree = load_tree(project / CONTRACTS_DIR)
+    named, missing = phenotype_candidates(root, project, genome, base, changed or [])
+    result.findings.extend(missing)
+    if contracts_from is not None or any(_is_phenotype(r) for r in result.changed):
+        result.stages.append(Stage(
+            name="phenotype", status="failed" if missing else "ok",
+            summary=f"{len(named) + len(missing)} allele(s) the change expresses or promotes, {len(missing)} not in the genome",
+        ))
+    if not examples:
+        result.stages.append(Stage(name="examples", status="skipped", summary="not requested (--no-examples)"))
+        return result
+    loci = touched_loci(project, tree, changed) if changed is not None else set(tree.genes)
+    if contracts_from is not None:
+        loci = set()
+    items = candidates(project, genome, loci, changed or [])
+    seen = {c.allele for c in items}
+    items += [c for c in named if c.allele not in seen and c.locus in tree.genes]
+    loci |= {c.locus for c in items}
+    failures = run_examples(project, tree, genome, items)
     result.findings.extend(failures)
     result.stages.append(Stage(name="examples", status="failed" if failures else "ok", summary=f"{len(items)} alleles at {len(loci)} loci, {len(failures)} failing examples"))
     replayed, shadow = shadow_replay(tree, genome, items)
@@ -222,11 +260,186 @@ def ci_check(root: Path, base: str | None = None, *, examples: bool = True) -> C
     return result
 
 
+def _shown_path(project: Path, path: str, contracts_from: str | None) -> str:
+    """A diagnostic's path as the repository names it (relative), or `<ref>:path` for borrowed contracts."""
+    try:
+        rel = str(Path(path).resolve().relative_to(project.resolve()))
+    except ValueError:
+        return path
+    if contracts_from is not None and not rel.startswith(f"{PHENOTYPES_DIR}/"):
+        return f"{contracts_from}:{rel}"
+    return rel
+
+
+def _is_phenotype(rel: str) -> bool:
+    parts = Path(rel).parts
+    return len(parts) == 2 and parts[0] == PHENOTYPES_DIR and parts[1].endswith(".toml")
+
+
+def _git_text(root: Path, spec: str) -> str | None:
+    done = subprocess.run(["git", "show", spec], cwd=root, capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else None
+
+
+def _states(entry: LocusMap) -> dict[str, str]:
+    return {a: s.state for a, s in entry.alleles.items()} | ({entry.dominant: "dominant"} if entry.dominant else {})
+
+
+EXPRESSED = ("dominant", "recessive", "canary")
+
+
+def phenotype_candidates(root: Path, project: Path, genome: Genome, base: str | None, changed: list[str]) -> tuple[list[Candidate], list[Finding]]:
+    """Alleles a changed phenotype file newly expresses (or promotes), and those missing from the genome.
+
+    A promotion pull request changes only a phenotype map; what it must prove is
+    that the alleles it moves into the stack exist and pass their contract's examples.
+    """
+    found: dict[str, Candidate] = {}
+    missing: list[Finding] = []
+    for rel in [r for r in changed if _is_phenotype(r)]:
+        path = project / rel
+        try:
+            head = parse_phenotype(path.read_text(encoding="utf-8"), rel)
+        except (SggitError, OSError, UnicodeDecodeError):
+            continue  # the check stage located the problem
+        before_text = _git_text(root, f"{base}:{rel}") if base else None
+        try:
+            before = parse_phenotype(before_text, f"{base}:{rel}") if before_text is not None else None
+        except SggitError:
+            before = None
+        for locus, entry in sorted(head.loci.items()):
+            old = _states(before.locus(locus)) if before is not None else {}
+            moved = [
+                a for a, state in _states(entry).items()
+                if state in EXPRESSED and (old.get(a) not in EXPRESSED or state == "dominant" != old.get(a))
+            ]
+            for allele in sorted(moved):
+                try:
+                    source = allele_source(genome, allele).decode("utf-8", "replace")
+                except SggitError:
+                    missing.append(Finding(
+                        stage="phenotype", where=f"{rel} ({locus})", message=f"allele {allele[:12]} is not in the genome",
+                        hint="fetch the fleet's alleles first (`sggit pull origin`), or push them from the host that made them",
+                    ))
+                    continue
+                registered = locus_of(genome, allele)
+                if registered is not None and registered != locus:
+                    missing.append(Finding(stage="phenotype", where=f"{rel} ({locus})", message=f"allele {allele[:12]} is registered at {registered}, not {locus}"))
+                    continue
+                found[allele] = Candidate(locus, allele, source, f"{rel} {allele[:12]}", new=True)
+    return list(found.values()), missing
+
+
+MAIN_CANDIDATES = ("main", "master")
+
+
+def _has_contracts(root: Path, ref: str) -> bool:
+    return subprocess.run(["git", "cat-file", "-e", f"{ref}:{CONTRACTS_DIR}"], cwd=root, capture_output=True).returncode == 0
+
+
+def main_ref(root: Path, given: str | None = None, remote: str = "origin") -> str:
+    """The ref whose contracts govern a promotion branch: given, else the genome's main branch, fetched if needed.
+
+    Tried in order: `--main`, `git config sggit.main`, the remote's HEAD, then
+    `main`/`master` on the remote and locally; when none holds contracts/, the
+    remote's default branch is fetched once.
+    """
+    configured = subprocess.run(["git", "config", "sggit.main"], cwd=root, capture_output=True, text=True).stdout.strip()
+    tries = [t for t in (given, configured or None) if t]
+    head = subprocess.run(["git", "symbolic-ref", "-q", "--short", f"refs/remotes/{remote}/HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+    tries += [t for t in (head,) if t] + [f"{remote}/{n}" for n in MAIN_CANDIDATES] + list(MAIN_CANDIDATES)
+    for ref in tries:
+        if _has_contracts(root, ref):
+            return ref
+    if given:
+        raise UsageError(f"{given} holds no {CONTRACTS_DIR}/", hint="name the genome's main branch with --main")
+    names = _remote_default(root, remote)
+    for name in names:
+        fetched = subprocess.run(["git", "fetch", "--quiet", remote, f"+refs/heads/{name}:refs/remotes/{remote}/{name}"], cwd=root, capture_output=True, text=True)
+        if fetched.returncode == 0 and _has_contracts(root, f"{remote}/{name}"):
+            return f"{remote}/{name}"
+    raise UsageError(
+        "this checkout has no contracts/ and no main branch with contracts was found",
+        hint=f"fetch the genome's main branch (git fetch {remote} main) or name it with --main REF",
+    )
+
+
+def _remote_default(root: Path, remote: str) -> list[str]:
+    import os
+
+    try:
+        done = subprocess.run(["git", "ls-remote", "--symref", remote, "HEAD"], cwd=root, capture_output=True, text=True,
+                              env={**os.environ, "GIT_TERMINAL_PROMPT": "0"}, timeout=60)
+    except subprocess.TimeoutExpired:
+        return list(MAIN_CANDIDATES)
+    names: list[str] = []
+    for line in done.stdout.splitlines():
+        if line.startswith("ref: refs/heads/"):
+            names.append(line.split()[1].removeprefix("refs/heads/"))
+    return names + [n for n in MAIN_CANDIDATES if n not in names]
+
+
+def _extract(genome: Genome, ref: str, folders: tuple[str, ...], into: Path) -> None:
+    commit = genome.repo.revparse_single(ref).peel(pygit2.Commit)
+    for folder in folders:
+        try:
+            sub = commit.tree[folder]
+        except KeyError:
+            continue
+        _write_tree(genome.repo, genome.repo[sub.id], into / folder)
+
+
+def _write_tree(repo: pygit2.Repository, tree: pygit2.Tree, into: Path) -> None:
+    into.mkdir(parents=True, exist_ok=True)
+    for item in tree:
+        obj = repo[item.id]
+        if isinstance(obj, pygit2.Tree):
+            _write_tree(repo, obj, into / (item.name or ""))
+        elif isinstance(obj, pygit2.Blob):
+            (into / (item.name or "")).write_bytes(obj.data)
+
+
+def check_at(cwd: Path, base: str | None = None, *, examples: bool = True, main: str | None = None) -> CheckResult:
+    """`sggit ci check` from wherever a pipeline checked out: a genome project, or a promotion branch.
+
+    A promotion branch (`sggit/promote/<phenotype>/<locus>`) holds only phenotypes/:
+    it is checked against the contracts and seeds of the genome's main branch.
+    """
+    root = find_root(cwd)
+    if root is not None and main is None:
+        return ci_check(root, base, examples=examples)
+    genome = Genome.open(cwd)
+    workdir = genome.workdir
+    if workdir is None or not (workdir / PHENOTYPES_DIR).is_dir():
+        raise UsageError("not in a genome project (no contracts/ or phenotypes/ here or above)", hint="run `sggit init` first")
+    ref = main_ref(workdir, main)
+    with tempfile.TemporaryDirectory(prefix="sggit-ci-") as tmp:
+        project = Path(tmp)
+        _extract(genome, ref, (CONTRACTS_DIR, GENOME_DIR), project)
+        shutil.copytree(workdir / PHENOTYPES_DIR, project / PHENOTYPES_DIR)
+        return ci_check(workdir, base, examples=examples, project=project, contracts_from=ref)
+
+
+def render_text(result: CheckResult) -> str:
+    """Findings as `sggit check` prints diagnostics: located, the line, a caret, the hint."""
+    out: list[str] = []
+    for f in result.findings:
+        out.append(f"{f.where}: {f.stage}: {f.message}" + ("" if f.blocking else " (not blocking)"))
+        if f.source_line is not None:
+            out.append(f"  {f.source_line.rstrip()}")
+            out.append("  " + " " * max((f.column or 1) - 1, 0) + "^")
+        if f.hint:
+            out.append(f"  hint: {f.hint}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
 def render_markdown(result: CheckResult) -> str:
     icon = {"ok": "✅", "failed": "❌", "skipped": "⏭️"}
     lines = [f"## sggit ci check: {'passed' if result.ok else 'failed'}", ""]
     if result.base:
         lines += [f"Against `{result.base}`: {len(result.changed)} changed file(s).", ""]
+    if result.contracts_from:
+        lines += [f"A promotion branch: phenotypes checked against the contracts of `{result.contracts_from}`.", ""]
     lines += ["| stage | result | |", "|---|---|---|"]
     lines += [f"| {s.name} | {icon[s.status]} {s.status} | {s.summary} |" for s in result.stages]
     if result.findings:
@@ -237,9 +450,16 @@ def render_markdown(result: CheckResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def examples_for_files(root: Path, files: list[Path]) -> tuple[list[Candidate], set[str], list[Finding]]:
-    """The alleles some files touch (seeds, or every allele of a changed contract) against their examples."""
-    tree = load_tree(root / CONTRACTS_DIR)
+def examples_for_files(root: Path, files: list[Path]) -> tuple[list[Candidate], set[str], list[Finding]] | None:
+    """The alleles some files touch (seeds, or every allele of a changed contract) against their examples.
+
+    None when the contracts do not check: `sggit check` (the sggit-check hook)
+    reports why, once; examples cannot run against contracts that do not load.
+    """
+    try:
+        tree = load_tree(root / CONTRACTS_DIR)
+    except ContractError:
+        return None
     genome = Genome.open(root)
     rel = [str(p.resolve().relative_to(root)) for p in files if p.exists()]
     seeds = [r for r in rel if _locus_of(r)]
@@ -262,6 +482,7 @@ class PromotionFile(BaseModel):
     body_file: str
     auto_allowed: bool
     pushed: bool = False
+    unchanged: bool = False
 
 
 def write_promotions(root: Path, phenotypes: list[str], out: Path) -> list[PromotionFile]:
@@ -284,26 +505,66 @@ def write_promotions(root: Path, phenotypes: list[str], out: Path) -> list[Promo
             files.append(PromotionFile(
                 phenotype=name, locus=promotion.locus, allele=promotion.allele, branch=written.branch,
                 base=f"phenotype/{name}", commit=written.commit, title=written.title, body_file=str(body),
-                auto_allowed=promotion.auto_allowed,
+                auto_allowed=promotion.auto_allowed, unchanged=written.unchanged,
             ))
     return files
 
 
 def push_promotions(root: Path, remote: str, files: list[PromotionFile]) -> None:
-    """Push promotion branches, replacing only what the remote held when we looked (force-with-lease).
+    """Push the phenotype branches the pull requests target, then each promotion branch.
 
-    A promotion branch belongs to the pipeline: a newer promotion replaces it. The
-    lease makes sure a branch someone pushed to meanwhile is not clobbered.
+    The base goes through the fleet push (fast-forward only), so a pull request
+    never targets a phenotype tip the remote lacks. A promotion branch belongs to
+    the pipeline: a newer promotion replaces it, with a lease so that a branch
+    someone pushed to meanwhile is not clobbered.
     """
-    from sggit.genome.fleet import FleetError
+    from sggit.genome.fleet import FleetError, push
 
+    if files:
+        report = push(Genome.open(root), remote)
+        if not report.ok:
+            refs = ", ".join(c.ref for c in report.conflicts) or ", ".join(report.rejected)
+            raise FleetError(f"cannot push the phenotype branches to {remote}: {refs}", hint="run `sggit pull` and resolve the conflict, then run the job again")
     for f in files:
         ref = f"refs/heads/{f.branch}"
         seen = subprocess.run(["git", "ls-remote", "--refs", remote, ref], cwd=root, capture_output=True, text=True)
         if seen.returncode != 0:
             raise FleetError(f"cannot reach {remote}: {seen.stderr.strip().splitlines()[-1] if seen.stderr.strip() else 'git failed'}")
         expected = seen.stdout.split()[0] if seen.stdout.strip() else ""
+        if expected == f.commit:
+            f.pushed = True
+            continue
         done = subprocess.run(["git", "push", "--quiet", f"--force-with-lease={ref}:{expected}", remote, f"{ref}:{ref}"], cwd=root, capture_output=True, text=True)
         if done.returncode != 0:
             raise FleetError(f"{remote} refused {f.branch}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'git failed'}", hint="someone pushed to the promotion branch; run the job again")
         f.pushed = True
+
+
+def _pre_commit() -> str | None:
+    """pre-commit on PATH, or installed beside this Python (a virtualenv not activated)."""
+    import sys
+
+    beside = Path(sys.executable).parent / "pre-commit"
+    return shutil.which("pre-commit") or (str(beside) if beside.is_file() else None)
+
+
+def install_git_hook(root: Path) -> tuple[bool, str]:
+    """Install the git hook that runs `.pre-commit-config.yaml`, when pre-commit is available.
+
+    Returns whether the hook is in place and what to tell the user. Without it the
+    hooks `sggit init` configures would run on no commit.
+    """
+    if not (root / ".pre-commit-config.yaml").is_file():
+        return False, "no .pre-commit-config.yaml here"
+    hook = subprocess.run(["git", "rev-parse", "--git-path", "hooks/pre-commit"], cwd=root, capture_output=True, text=True).stdout.strip()
+    hook_path = root / hook if hook else None
+    if hook_path is not None and hook_path.is_file() and "pre-commit" in hook_path.read_text(errors="replace"):
+        return True, "the pre-commit git hook is installed"
+    exe = _pre_commit()
+    if exe is None:
+        return False, "pre-commit is not installed, so no hook runs on commit: `pip install pre-commit && pre-commit install`"
+    done = subprocess.run([exe, "install"], cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
+        return False, f"`pre-commit install` failed ({last}); run it once this is fixed"
+    return True, "installed the pre-commit git hook: the hooks run on every commit"

@@ -81,6 +81,7 @@ class Written(BaseModel):
     title: str
     body: str
     fast_forwarded: bool = False
+    unchanged: bool = False
 
 
 def branch_name(phenotype: str, locus: str) -> str:
@@ -222,19 +223,37 @@ def write_promotion(genome: Genome, p: Promotion, *, auto: bool = False) -> Writ
              "Sggit-Review": None if p.auto_allowed else "required"},
             body=body.split("\n", 1)[1] if "\n" in body else body,
         )
-        sig = genome.signature()
-        commit = repo.create_commit(None, sig, sig, message, new_tree, [tip.id])
         branch = branch_name(p.phenotype, p.locus)
         previous = genome.target(branch)
-        if not genome.compare_and_swap(branch, commit, previous, f"promotion {p.locus}"):
-            raise SggitError(f"{branch} moved while the promotion was written; try again")
+        commit = _same_promotion(genome, previous, tip.id, new_tree, p)
+        unchanged = commit is not None
+        if commit is None:
+            sig = genome.signature()
+            commit = repo.create_commit(None, sig, sig, message, new_tree, [tip.id])
+            if not genome.compare_and_swap(branch, commit, previous, f"promotion {p.locus}"):
+                raise SggitError(f"{branch} moved while the promotion was written; try again")
         forwarded = False
         if auto and p.auto_allowed:
             forwarded = genome.compare_and_swap(ref, commit, tip.id, f"phenotype promote (fast-forward {branch})")
             if not forwarded:
                 raise SggitError(f"phenotype/{p.phenotype} moved during the promotion; run `sggit promote` again")
     body = render_body(genome, p, rollback=f"sggit rollback --phenotype {p.phenotype} {commit}")
-    return Written(promotion=p, branch=branch[len("refs/heads/"):], commit=str(commit), title=title, body=body, fast_forwarded=forwarded)
+    return Written(promotion=p, branch=branch[len("refs/heads/"):], commit=str(commit), title=title, body=body, fast_forwarded=forwarded, unchanged=unchanged)
+
+
+def _same_promotion(genome: Genome, previous: pygit2.Oid | None, tip: pygit2.Oid, tree: pygit2.Oid, p: Promotion) -> pygit2.Oid | None:
+    """The branch's commit when it already makes this promotion on this phenotype tip.
+
+    Writing it again would change only the fitness figures in the message, stale the
+    rollback id a pull request shows, and churn the PR on every scheduled run.
+    """
+    if previous is None:
+        return None
+    commit = genome.repo[previous].peel(pygit2.Commit)
+    trailers = phenostore.parse_trailers(commit.message)
+    if commit.parent_ids == [tip] and commit.tree_id == tree and trailers.get("Sggit-Allele") == p.allele:
+        return commit.id
+    return None
 
 
 def find_promotions(genome: Genome, phenotype: str | None = None) -> list[dict[str, object]]:

@@ -43,8 +43,11 @@ class _Group(click.Group):
     default=None,
     help="Run as if sggit was started in DIR (like git -C).",
 )
-def cli(directory: str | None) -> None:
+@click.option("--progress/--no-progress", default=None, help="Progress of long work on stderr (default: only on a terminal).")
+def cli(directory: str | None, progress: bool | None) -> None:
     """sggit: genes compete at typed loci; the genome lives in git."""
+    if progress is not None:
+        os.environ["SGGIT_PROGRESS"] = "1" if progress else "0"
     if directory is not None:
         try:
             os.chdir(directory)

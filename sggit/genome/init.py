@@ -28,6 +28,13 @@ from sggit.shipped import shipped_root
 
 SCAFFOLD_DIRS = ("contracts", "genome", "phenotypes")
 IGNORE_LINE = "/.sggit/"
+# Runs the hook through hooks/sggit-hook (installed with sggit), and when sggit is
+# not on PATH says what to do rather than "Executable not found".
+HOOK_ENTRY = (
+    "sh -c 'command -v sggit-hook >/dev/null 2>&1 && exec sggit-hook \"$@\"; "
+    "echo \"sggit is not on PATH, and this hook needs it. Activate the virtualenv where sggit is installed "
+    "(or install it, see docs/workflow.md) and commit again; git commit --no-verify skips the hooks once.\" >&2; exit 1' --"
+)
 PRE_COMMIT = """\
 # sggit's pre-commit hooks (the ids of sggit's .pre-commit-hooks.yaml), run by the
 # sggit installed here, so hooks and runtime are one version and work offline.
@@ -37,29 +44,29 @@ repos:
     hooks:
       - id: sggit-check
         name: sggit check (contracts and phenotype files)
-        entry: sggit check
+        entry: {entry} check
         language: system
         files: ^(contracts/.*\\.sg|phenotypes/[^/]+\\.toml)$
         require_serial: true
       - id: sggit-fmt
         name: sggit fmt (canonical .sg layout)
-        entry: sggit fmt
+        entry: {entry} fmt
         language: system
         files: \\.sg$
         require_serial: true
       - id: sggit-check-genes
         name: sggit check genes (allele sources)
-        entry: sggit check
+        entry: {entry} check-genes
         language: system
         files: ^genome/[^/]+/[^/]+\\.py$
         require_serial: true
       - id: sggit-test
         name: sggit test (contract examples)
-        entry: sggit ci examples
+        entry: {entry} test
         language: system
         files: ^(contracts/genes/.*\\.sg|genome/[^/]+/[^/]+\\.py)$
         require_serial: true
-"""
+""".replace("{entry}", HOOK_ENTRY)
 
 
 @dataclass

@@ -19,7 +19,8 @@ from sggit.genome.lineage import Lineage, read_lineage
 from sggit.genome.phenostore import history, phenotype_names, read_map_data, read_phenotype, read_summary
 from sggit.genome.phenotype import Weights
 from sggit.genome.repo import Genome
-from sggit.genome.sync import FitnessView, journal_path
+from sggit.genome.fitness import fold
+from sggit.genome.sync import FitnessView, counters_by_host, journal_path, pending_records, total_counters
 
 SHORT = 12
 
@@ -46,13 +47,34 @@ class Status(BaseModel):
     journal_pending_bytes: int
 
 
+def _unsynced(genome: Genome) -> dict[str, Counters]:
+    """This host's journal records not folded into notes yet, so views never lag behind `sggit sync`."""
+    return fold(pending_records(genome), genome.host)
+
+
+def _live_total(genome: Genome, allele: str, unsynced: dict[str, Counters]) -> Counters:
+    total = total_counters(genome, allele)
+    return total + unsynced[allele] if allele in unsynced else total
+
+
+def live_by_host(genome: Genome, allele: str) -> dict[str, Counters]:
+    """An allele's counters per host, this host's including its unsynced journal."""
+    by_host = counters_by_host(genome, allele)
+    extra = _unsynced(genome).get(allele)
+    if extra is not None:
+        by_host[genome.host] = by_host[genome.host] + extra if genome.host in by_host else extra
+    return by_host
+
+
 def status(genome: Genome, phenotype: str | None = None) -> Status:
     """Per locus of each phenotype: dominant, depth, fitness, latest failure at the locus.
 
-    Reads each map's cached summary, the dominant's notes and one failure entry
-    per host and locus, so the cost follows loci and hosts, not alleles.
+    Reads each map's cached summary, the dominant's notes, one failure entry per
+    host and locus, and this host's unsynced journal, so the cost follows loci and
+    hosts, not alleles, and the view never lags behind `sggit sync`.
     """
     names = [phenotype] if phenotype else phenotype_names(genome)
+    unsynced = _unsynced(genome)
     out: list[PhenotypeStatus] = []
     expressed: set[str] = set()
     view = FitnessView(genome)
@@ -64,7 +86,12 @@ def status(genome: Genome, phenotype: str | None = None) -> Status:
             expressed.add(locus)
             dom = entry.dominant
             counters = view.total(dom) if dom else Counters()
+            if dom in unsynced:
+                counters = counters + unsynced[dom]
             failure = view.locus_failure(locus, partial(_stack, genome, name, locus))
+            for c in unsynced.values():
+                if c.locus == locus and c.last_failure and (failure is None or c.last_failure.time > failure.time):
+                    failure = c.last_failure
             rows.append(LocusStatus(
                 locus=locus,
                 dominant=dom,
@@ -108,6 +135,10 @@ def show(genome: Genome, allele_text: str) -> AlleleView:
     locus = locus_of(genome, allele) or "?"
     view = FitnessView(genome)
     by_host = view.by_host(allele, keep=True)
+    extra = _unsynced(genome).get(allele)
+    if extra is not None:
+        by_host = dict(by_host)
+        by_host[genome.host] = by_host[genome.host] + extra if genome.host in by_host else extra
     total = Counters()
     for c in by_host.values():
         total = total + c
@@ -288,7 +319,7 @@ def why(genome: Genome, allele_text: str) -> str:
             parts.append(f"In {ex.phenotype} it is dominant{how}, with {depth} fallback(s) behind it.")
         else:
             dom = read_phenotype(genome, ex.phenotype).loci[view.locus].dominant
-            rival = f"; {dom[:SHORT]} is dominant there with fitness {fitness(FitnessView(genome).total(dom)):.3f}" if dom else ""
+            rival = f"; {dom[:SHORT]} is dominant there with fitness {fitness(_live_total(genome, dom, _unsynced(genome))):.3f}" if dom else ""
             where = f" at fallback position {ex.position}" if ex.position else ""
             parts.append(f"In {ex.phenotype} it is {ex.state}{where}{how}{rival}.")
     return " ".join(parts)

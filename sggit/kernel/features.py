@@ -20,6 +20,11 @@ class Check(NamedTuple):
     name: str
     ok: bool
     detail: str
+    optional: bool = False
+
+
+# Link types genes may use; a kernel without one is reported, and sggit still works.
+OPTIONAL_LINK_TYPES = ("veth", "bridge", "bond", "vlan")
 
 
 def _reason(exc: BaseException) -> str:
@@ -137,4 +142,4 @@ def kernel_features(netns: str | None = None) -> dict[str, bool]:
 def doctor_checks(netns: str | None = None) -> list[Check]:
     """Provider for `sggit doctor`: one line per kernel feature genes may need."""
     found = probe_features(netns)
-    return [Check(f"kernel.{name}", *found[name]) for name in FEATURES]
+    return [Check(f"kernel.{name}", *found[name], optional=name in OPTIONAL_LINK_TYPES) for name in FEATURES]

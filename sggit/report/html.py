@@ -22,7 +22,8 @@ from sggit.genome.lineage import Lineage, all_lineage
 from sggit.genome.phenostore import history, phenotype_names, read_phenotype
 from sggit.genome.phenotype import Weights
 from sggit.genome.repo import Genome
-from sggit.genome.sync import fitness_hosts, fitness_ref, live_counters
+from sggit.genome.notes import iter_notes
+from sggit.genome.sync import fitness_hosts, fitness_ref, live_counters, pending_records
 
 HISTORY_COMMITS = 200
 RECENT = 20
@@ -78,6 +79,7 @@ class GraphEdge(BaseModel):
 
 class LocusReport(BaseModel):
     locus: str
+    health: str = "idle"
     alleles: list[AlleleRow]
     nodes: list[GraphNode] = Field(default_factory=list)
     edges: list[GraphEdge] = Field(default_factory=list)
@@ -117,23 +119,58 @@ class PhenotypeReport(BaseModel):
     name: str
     topology: str
     loci: list[LocusReport]
+    idle: list[str] = Field(default_factory=list)
     history: list[ChangeRow]
+
+    @property
+    def shown(self) -> list[LocusReport]:
+        return [l for l in self.loci if l.locus not in self.idle]
+
+
+class PendingReview(BaseModel):
+    phenotype: str
+    locus: str
+    allele: str
+    branch: str
+
+
+class HostRow(BaseModel):
+    host: str
+    alleles: int
+    invocations: int
+    successes: int
+    convergence: str
+    resilience: str
+    last_time: float
+
+
+class Summary(BaseModel):
+    loci: int = 0
+    healthy: int = 0
+    failing: list[str] = Field(default_factory=list)
+    idle: int = 0
+    pending: list[PendingReview] = Field(default_factory=list)
+    mutations: int = 0
+    heals: int = 0
 
 
 class Report(BaseModel):
     generated: float
     hosts: list[str]
+    summary: Summary = Field(default_factory=Summary)
     phenotypes: list[PhenotypeReport]
+    fleet: list[HostRow] = Field(default_factory=list)
     failures: list[FailureRow]
     mutations: list[MutationRow]
 
 
-def fitness_history(genome: Genome, weights_of: dict[str, Weights | None]) -> dict[str, list[Point]]:
+def fitness_history(genome: Genome, weights_of: dict[str, Weights | None], failures: dict[tuple[str, str, float], FailureRow] | None = None) -> dict[str, list[Point]]:
     """Fitness of each allele after every fitness-notes commit of any host, summed over hosts.
 
     Each host's notes commit is a snapshot of that host's counters, so walking the
     hosts' histories in time order and summing the latest snapshot per host gives
-    the fleet's view at each moment.
+    the fleet's view at each moment. Each snapshot's last failures are collected
+    into `failures` on the way: every failure a sync saw, not only the newest.
     """
     events: list[tuple[float, str, pygit2.Commit]] = []
     for host in fitness_hosts(genome):
@@ -149,6 +186,11 @@ def fitness_history(genome: Genome, weights_of: dict[str, Weights | None]) -> di
     out: dict[str, list[Point]] = {}
     for when, host, commit in events:
         snapshot = _snapshot(genome.repo, commit.tree)
+        if failures is not None:
+            for allele, c in snapshot.items():
+                f = c.last_failure
+                if f is not None:
+                    failures[(allele, f.host or host, f.time)] = FailureRow(time=f.time, locus=c.locus or "?", allele=allele, host=f.host or host, error=f.error)
         previous = latest.get(host, {})
         latest[host] = snapshot
         for allele in (a for a, c in snapshot.items() if previous.get(a) != c):
@@ -202,8 +244,27 @@ def _graph(alleles: list[AlleleRow], lineage: dict[str, Lineage]) -> tuple[list[
     return nodes, edges, max(width, 200), max(height, 80)
 
 
+TICKS = 5
+LABEL_GAP = 12
+
+
+def _spread(ys: list[float], gap: float, low: float, high: float) -> list[float]:
+    """Label positions at least `gap` apart, each as near its line's end as that allows."""
+    order = sorted(range(len(ys)), key=lambda i: ys[i])
+    placed = [0.0] * len(ys)
+    last = low - gap
+    for i in order:
+        last = max(ys[i], last + gap)
+        placed[i] = last
+    overflow = last - high
+    if overflow > 0:
+        for i in order:
+            placed[i] -= overflow
+    return placed
+
+
 def _chart(series: list[Series], now: float) -> dict[str, object]:
-    """Polylines in a 560x180 plot; time on x, fitness 0..1 on y."""
+    """Polylines in a 560x180 plot; time on x with several ticks, fitness 0..1 on y, labels apart."""
     times = [p.time for s in series for p in s.points] or [now]
     t0, t1 = min(times), max(max(times), now)
     span = (t1 - t0) or 1.0
@@ -215,9 +276,15 @@ def _chart(series: list[Series], now: float) -> dict[str, object]:
             pts.append((left + width, pts[0][1]))
         markers = [(left + (p.time - t0) / span * width, top + (1 - p.fitness) * height) for p in s.points]
         lines.append({"allele": s.allele[:7], "colour": s.colour, "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in pts), "last": pts[-1], "markers": markers})
+    labels = _spread([line["last"][1] + 4 for line in lines], LABEL_GAP, top + 4, top + height + 4)  # type: ignore[index]
+    for line, y in zip(lines, labels):
+        line["label_y"] = round(y, 1)
+    fmt = "%H:%M" if span < 86400 else "%m-%d %H:%M"
+    ticks = [{"x": left + i * width / (TICKS - 1), "text": time.strftime(fmt, time.gmtime(t0 + i * span / (TICKS - 1)))} for i in range(TICKS)]
     return {
         "lines": lines,
         "left": left, "top": top, "width": width, "height": height,
+        "ticks": ticks,
         "start": time.strftime("%Y-%m-%d %H:%M", time.gmtime(t0)),
         "end": time.strftime("%Y-%m-%d %H:%M", time.gmtime(t1)),
     }
@@ -242,7 +309,8 @@ def build_report(genome: Genome, phenotypes: list[str] | None = None) -> Report:
         for entry in pmap.loci.values():
             for allele in entry.alleles:
                 weights_of[allele] = entry.weights
-    timeline = fitness_history(genome, weights_of)
+    seen_failures: dict[tuple[str, str, float], FailureRow] = {}
+    timeline = fitness_history(genome, weights_of, seen_failures)
     out: list[PhenotypeReport] = []
     registered = set(loci(genome))
     for name, pmap in maps.items():
@@ -274,22 +342,86 @@ def build_report(genome: Genome, phenotypes: list[str] | None = None) -> Report:
                     points.append(Point(time=now, fitness=fitness(live, entry.weights)))
                 series.append(Series(allele=allele, colour=SERIES_COLOURS[len(series)], points=points))
             rows.append(LocusReport(
-                locus=locus, alleles=alleles, nodes=nodes, edges=edges, width=width, height=height,
-                series=series, chart=_chart(series, now) if series else {}, mermaid=_mermaid(alleles, lineage),
+                locus=locus, health=_health(counters.get(entry.dominant or "")), alleles=alleles, nodes=nodes, edges=edges,
+                width=width, height=height, series=series, chart=_chart(series, now) if series else {}, mermaid=_mermaid(alleles, lineage),
             ))
         changes = [ChangeRow(time=c.time, commit=c.commit, summary=c.summary, action=c.action) for c in history(genome, name, limit=30)]
-        out.append(PhenotypeReport(name=name, topology=pmap.topology, loci=rows, history=changes))
-    failures = sorted(
-        (FailureRow(time=c.last_failure.time, locus=c.locus or (lineage[a].locus if a in lineage else "?"), allele=a, host=c.last_failure.host, error=c.last_failure.error)
-         for a, c in counters.items() if c.last_failure is not None),
-        key=lambda f: -f.time,
-    )[:RECENT]
+        idle = [l.locus for l in rows if len(l.alleles) == 1 and not any(a.invocations or a.fitness is not None for a in l.alleles)]
+        out.append(PhenotypeReport(name=name, topology=pmap.topology, loci=rows, idle=idle, history=changes))
+    for r in pending_records(genome):
+        if not r.ok:
+            seen_failures[(r.allele, genome.host, r.time)] = FailureRow(
+                time=r.time, locus=r.locus or (lineage[r.allele].locus if r.allele in lineage else "?"), allele=r.allele, host=genome.host, error=r.error or "failed")
+    for a, c in counters.items():
+        f = c.last_failure
+        if f is not None and not any(k[0] == a and k[2] == f.time for k in seen_failures):
+            seen_failures[(a, f.host or "?", f.time)] = FailureRow(time=f.time, locus=c.locus or (lineage[a].locus if a in lineage else "?"), allele=a, host=f.host, error=f.error)
+    failures = sorted(seen_failures.values(), key=lambda f: -f.time)[:RECENT]
     mutations = sorted(
         (MutationRow(time=n.time, locus=n.locus, allele=a, origin=n.origin, engine=n.engine, parents=n.parents, error=n.failure.error if n.failure else None)
          for a, n in lineage.items() if n.origin in ("mutation", "crossover", "fusion")),
         key=lambda m: -m.time,
     )[:RECENT]
-    return Report(generated=now, hosts=fitness_hosts(genome), phenotypes=out, failures=failures, mutations=mutations)
+    summary = _summary(genome, out, lineage, maps, mutations)
+    return Report(generated=now, hosts=fitness_hosts(genome), summary=summary, phenotypes=out, fleet=fleet_rows(genome),
+                  failures=failures, mutations=mutations)
+
+
+def _health(c: Counters | None) -> str:
+    """healthy: the dominant's newest outcome was a success; failing: a failure; idle: never run."""
+    if c is None or not (c.total or c.convergence_total or c.resilience_total):
+        return "idle"
+    if c.last_failure is not None and c.last_failure.time >= c.last_time:
+        return "failing"
+    return "healthy"
+
+
+def _summary(genome: Genome, phenotypes: list[PhenotypeReport], lineage: dict[str, Lineage], maps: dict, mutations: list[MutationRow]) -> Summary:
+    from sggit.app.promotion import find_promotions
+
+    summary = Summary(mutations=len(mutations))
+    for p in phenotypes:
+        for l in p.loci:
+            summary.loci += 1
+            if l.health == "healthy":
+                summary.healthy += 1
+            elif l.health == "failing":
+                summary.failing.append(f"{p.name}/{l.locus}")
+            else:
+                summary.idle += 1
+        summary.heals += sum(
+            1 for c in history(genome, p.name, limit=HISTORY_COMMITS)
+            if c.action == "promote" and (note := lineage.get(c.trailers.get("Sggit-Allele", ""))) is not None and note.origin == "mutation"
+        )
+    for found in find_promotions(genome):
+        name, locus, allele = str(found.get("phenotype")), str(found.get("locus")), str(found.get("allele"))
+        pmap = maps.get(name)
+        if pmap is None or pmap.locus(locus).dominant == allele:
+            continue  # merged (or another phenotype than this report's)
+        summary.pending.append(PendingReview(phenotype=name, locus=locus, allele=allele, branch=str(found["branch"])))
+    return summary
+
+
+def _ratio(ok: int, total: int) -> str:
+    return f"{ok}/{total}" if total else "-"
+
+
+def fleet_rows(genome: Genome) -> list[HostRow]:
+    """Per host, what its fitness notes hold: how much it ran and how well, at each timescale."""
+    rows = []
+    for host in fitness_hosts(genome):
+        total = Counters()
+        alleles = 0
+        for _, data in iter_notes(genome, fitness_ref(host)):
+            try:
+                total = total + Counters.model_validate_json(data)
+            except ValueError:
+                continue
+            alleles += 1
+        rows.append(HostRow(host=host, alleles=alleles, invocations=total.total, successes=total.successes,
+                            convergence=_ratio(total.convergence_ok, total.convergence_total),
+                            resilience=_ratio(total.resilience_ok, total.resilience_total), last_time=total.last_time))
+    return rows
 
 
 def _environment() -> Environment:

@@ -97,7 +97,7 @@ def test_a_read_only_git_is_named_not_a_traceback(project: Path, args: tuple[str
         args = ("register", "bridge_create", "extra.py")
     if args[0] == "sync":
         assert sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}').returncode == 0
-    clean(read_only_git(project, *args), 1, f"{project / '.git'} cannot be written (Read-only file system)")
+    clean(read_only_git(project, *args), 1, f"{project / '.git'}", "Read-only file system", "hint: ")
     status = read_only_git(project, "status")
     assert status.returncode == 0 and "phenotype dell_r740" in status.stdout
 

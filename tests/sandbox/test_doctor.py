@@ -57,7 +57,7 @@ def test_doctor_reports_every_sandbox_mechanism_from_a_real_worker():
         "sandbox.unprivileged_uid", "sandbox.seccomp")}
     assert "ABI" in checks["sandbox.landlock"]["detail"]
     assert checks["namespace.user"]["ok"] is True  # root may always make one
-    assert result.exit_code == (0 if all(c["ok"] for c in checks.values()) else 1)
+    assert result.exit_code == (0 if all(c["ok"] or c["optional"] for c in checks.values()) else 1)
 
 
 def test_doctor_text_output_marks_missing_items_and_exits_1(tmp_path, monkeypatch):
@@ -70,6 +70,22 @@ def test_doctor_text_output_marks_missing_items_and_exits_1(tmp_path, monkeypatc
     assert result.exit_code == 1
     assert "MISSING  kernel.bond  bonding module absent" in result.output
     assert "0 ok, 1 missing" in result.output
+
+
+def test_doctor_exits_0_when_only_optional_link_types_are_absent(tmp_path, monkeypatch):
+    import sggit.doctor as doctor
+
+    (tmp_path / "optional_checks.py").write_text(
+        "from sggit.kernel.features import Check\n"
+        "CHECKS = [lambda: [Check('kernel.bond', False, 'link type not supported by this kernel', optional=True),"
+        " Check('kernel.netlink', True, 'rtnetlink answers')]]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(doctor, "PROVIDERS", ("optional_checks",))
+    result = CliRunner().invoke(cli, ["doctor"])
+    assert result.exit_code == 0, result.output
+    assert "absent   kernel.bond     link type not supported by this kernel (optional)" in result.output
+    assert "1 ok, 0 missing, 1 optional not available" in result.output
 
 
 def test_doctor_speaks_the_common_format_option() -> None:

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sggit.genome import phenostore
-from sggit.genome.alleles import alleles_at, register_allele
+from sggit.genome.alleles import alleles_at
 from sggit.genome.fitness import Record
-from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
-from sggit.genome.sync import record, sync
+from sggit.genome.sync import record
 from tests.workflow.helpers import PHENOTYPE, git, sggit, sggit_json
 
 WRONG = '''import json
@@ -94,22 +92,6 @@ def test_ci_check_with_unknown_base_is_a_usage_error(genome_project: Path) -> No
     assert done.returncode == 2 and "cannot diff against no-such-branch" in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.fixture
-def promotable(genome_project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
-    genome = Genome.open(genome_project)
-    locus = "check_link_state"
-    seed = alleles_at(genome, locus)[0]
-    source = (genome_project / "genome" / locus).glob("*.py").__next__().read_text() + "\n# evolved\n"
-    mutant = register_allele(genome, locus, source, Lineage(locus=locus, origin="mutation", parents=[seed], engine="fixture", generation=1)).id
-    phenostore.register_in_phenotype(genome, PHENOTYPE, locus, mutant, "recessive")
-    for i in range(50):  # the arena's default minimum of invocations
-        record(genome, Record(allele=seed, locus=locus, ok=i % 2 == 0, error="flaky"))
-        record(genome, Record(allele=mutant, locus=locus, ok=True))
-    sync(genome)
-    return genome_project, mutant
-
-
 def test_ci_promote_writes_and_pushes_promotion_branches(promotable: tuple[Path, str], tmp_path: Path) -> None:
     root, mutant = promotable
     bare = tmp_path / "remote.git"
@@ -123,6 +105,48 @@ def test_ci_promote_writes_and_pushes_promotion_branches(promotable: tuple[Path,
     assert git(bare, "rev-parse", promo["branch"]) == promo["commit"]
     assert json.loads((out / "promotions.json").read_text())[0]["branch"] == promo["branch"]
     assert mutant[:12] in Path(promo["body_file"]).read_text()
-    # A second run replaces the branch on the remote (the lease matches what it holds).
+    assert git(bare, "rev-parse", promo["base"]) == git(root, "rev-parse", promo["base"]), "the PR's base is on the remote"
+    # The same promotion again: no new commit, so the PR and its rollback id stay put.
     again = sggit_json(root, "ci", "promote", "--phenotype", PHENOTYPE, "--out", str(out), "--push", "origin")
-    assert git(bare, "rev-parse", again[0]["branch"]) == again[0]["commit"]
+    assert again[0]["commit"] == promo["commit"] and again[0]["unchanged"] is True
+    assert git(bare, "rev-parse", promo["branch"]) == promo["commit"]
+    text = sggit(root, "ci", "promote", "--phenotype", PHENOTYPE, "--out", str(out), "--push", "origin").stdout
+    assert "unchanged since the last run, on origin" in text
+
+
+def test_promote_twice_writes_one_commit_and_body_out_says_when_nothing_waits(promotable: tuple[Path, str], tmp_path: Path) -> None:
+    root, mutant = promotable
+    first = sggit_json(root, "promote", "--phenotype", PHENOTYPE)
+    second = sggit_json(root, "promote", "--phenotype", PHENOTYPE)
+    assert [w["commit"] for w in second] == [w["commit"] for w in first] and second[0]["unchanged"] is True
+    assert git(root, "rev-list", "--count", f"phenotype/{PHENOTYPE}..{first[0]['branch']}") == "1"
+
+
+def test_body_out_with_nothing_pending_says_so(genome_project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pr.md"
+    done = sggit(genome_project, "promote", "--phenotype", PHENOTYPE, "--body-out", str(out))
+    assert not out.exists()
+    assert f"no pending promotion on {PHENOTYPE}; {out} not written" in done.stderr
+
+
+def test_text_output_is_located_with_repository_paths_caret_and_hint(pr: Path) -> None:
+    path = pr / "contracts/genes/bridge_uplink.sg"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + "  bogus\n" + "".join(lines[1:]))
+    git(pr, "commit", "-qam", "break")
+    done = sggit(pr, "ci", "check", "--base", "main", check=False)
+    assert done.returncode == 1
+    out = done.stdout.splitlines()
+    first = next(i for i, line in enumerate(out) if line.startswith("contracts/genes/bridge_uplink.sg:2:3: check: unexpected `bogus`"))
+    assert out[first + 1] == "    bogus" and out[first + 2] == "    ^"
+    assert out[first + 3].startswith("  hint: expected ")
+    assert str(pr) not in done.stdout
+
+
+def test_ci_examples_speaks_json(genome_project: Path) -> None:
+    (genome_project / "genome/bridge_create/b_wrong.py").write_text(WRONG)
+    done = sggit(genome_project, "ci", "examples", "genome/bridge_create/b_wrong.py", "--format", "json", check=False)
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert data["alleles"] == 1 and data["loci"] == ["bridge_create"]
+    assert [f["where"] for f in data["findings"]] == ["genome/bridge_create/b_wrong.py (bridge_create)"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.workflow.helpers import git, identity
+from tests.workflow.helpers import ROOT, git, identity, project_copy
 
-ROOT = Path(__file__).resolve().parents[2]
 PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which("pre-commit")
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(PRE_COMMIT is None, reason="pre-commit is not installed (it is in the dev extra)")]
@@ -36,18 +36,7 @@ def execute(input_json):
 def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """This project's files (committed or not) as a git repository with one commit, as try-repo needs."""
     dest = tmp_path_factory.mktemp("hook-repo")
-    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, check=True).stdout
-    for rel in filter(None, listed.decode().split("\0")):
-        src = ROOT / rel
-        if rel.startswith(".venv/") or not src.is_file():
-            continue
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dest / rel)
-    git(dest, "init", "-q")
-    identity(dest)
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", "hooks")
-    return dest, git(dest, "rev-parse", "HEAD")
+    return dest, project_copy(dest)
 
 
 @pytest.fixture(scope="session")
@@ -139,25 +128,77 @@ def test_test_hook_runs_examples_against_touched_alleles(genome_project: Path, h
     assert "1 allele(s) at 1 locus/loci, 0 failing example(s)" in done.stdout
 
 
-def test_init_config_blocks_a_real_commit(genome_project: Path, pre_commit_home: Path) -> None:
-    env = _env(pre_commit_home)
-    subprocess.run([PRE_COMMIT, "install"], cwd=genome_project, env=env, check=True, capture_output=True)
-    _break_contract(genome_project)
-    git(genome_project, "add", "-A")
-    head = git(genome_project, "rev-parse", "HEAD")
-    done = subprocess.run(["git", "commit", "-m", "broken"], cwd=genome_project, env=env, capture_output=True, text=True)
+def _initialised(tmp_path: Path, home: Path) -> tuple[Path, dict[str, str]]:
+    """`sggit init` in a fresh repository, with pre-commit available: it installs the git hook itself."""
+    env = _env(home)
+    root = tmp_path / "fresh"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    identity(root)
+    done = subprocess.run([sys.executable, "-m", "sggit", "init"], cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "installed the pre-commit git hook" in done.stdout
+    return root, env
+
+
+def test_init_installs_the_hook_and_a_broken_contract_is_reported_once_and_left_alone(tmp_path: Path, pre_commit_home: Path) -> None:
+    root, env = _initialised(tmp_path, pre_commit_home)
+    git(root, "add", "-A")
+    first = subprocess.run(["git", "commit", "-qm", "genome"], cwd=root, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "sggit check (contracts and phenotype files)" in first.stdout + first.stderr, "the hooks ran on the first commit"
+    _break_contract(root)
+    broken = (root / "contracts/genes/bridge_create.sg").read_text()
+    git(root, "add", "-A")
+    head = git(root, "rev-parse", "HEAD")
+    done = subprocess.run(["git", "commit", "-m", "broken"], cwd=root, env=env, capture_output=True, text=True)
+    out = done.stdout + done.stderr
     assert done.returncode != 0
-    assert "contracts/genes/bridge_create.sg:2:3: error: unexpected `bogus`" in done.stdout + done.stderr
-    assert git(genome_project, "rev-parse", "HEAD") == head
+    assert out.count("contracts/genes/bridge_create.sg:2:3: error: unexpected `bogus`") == 1, out
+    assert re.search(r"sggit fmt \(canonical \.sg layout\)\.+Passed", out) and re.search(r"sggit test \(contract examples\)\.+Passed", out), out
+    assert (root / "contracts/genes/bridge_create.sg").read_text() == broken, "sggit-fmt never rewrites a file that does not parse"
+    assert git(root, "rev-parse", "HEAD") == head
+
+
+def test_a_commit_without_sggit_on_path_says_what_to_do(tmp_path: Path, pre_commit_home: Path) -> None:
+    root, env = _initialised(tmp_path, pre_commit_home)
+    git(root, "add", "-A")
+    # The git hook remembers pre-commit's own Python; sggit itself is not on PATH.
+    done = subprocess.run(["git", "commit", "-m", "genome"], cwd=root, env={**env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "sggit is not on PATH, and this hook needs it. Activate the virtualenv where sggit is installed" in done.stdout + done.stderr
+
+
+def test_init_without_pre_commit_says_how_to_install_the_hook(tmp_path: Path) -> None:
+    root = tmp_path / "bare-host"
+    root.mkdir()
+    git(root, "init", "-q")
+    # This virtualenv's packages, but no pre-commit beside its Python and none on PATH.
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    real = Path(sys.prefix)
+    (venv / "pyvenv.cfg").write_text((real / "pyvenv.cfg").read_text())
+    (venv / "lib").symlink_to(real / "lib")
+    python = venv / "bin" / "python"
+    python.symlink_to(Path(sys.executable).resolve())
+    done = subprocess.run([str(python), "-m", "sggit", "init"], cwd=root, env={**os.environ, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "hint: pre-commit is not installed, so no hook runs on commit: `pip install pre-commit && pre-commit install`" in done.stdout
+    assert not (root / ".git/hooks/pre-commit").exists()
 
 
 def test_init_config_runs_the_published_hooks() -> None:
     import yaml  # pre-commit depends on PyYAML
 
+    from sggit.genome.init import HOOK_ENTRY
     from sggit.genome.init import PRE_COMMIT as WRITTEN
 
     published = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     local = {h["id"]: h for h in yaml.safe_load(WRITTEN)["repos"][0]["hooks"]}
     assert set(local) == set(published) == {"sggit-check", "sggit-fmt", "sggit-check-genes", "sggit-test"}
     for hook_id, hook in local.items():
-        assert (hook["entry"], hook["files"]) == (published[hook_id]["entry"], published[hook_id]["files"])
+        # Both run hooks/sggit-hook with the same hook name; the local one says what to do without sggit.
+        assert published[hook_id]["entry"] == f"sggit-hook {hook_id.removeprefix('sggit-')}"
+        assert hook["entry"] == f"{HOOK_ENTRY} {hook_id.removeprefix('sggit-')}"
+        assert hook["files"] == published[hook_id]["files"]
+    assert (ROOT / "hooks" / "sggit-hook").stat().st_mode & 0o111

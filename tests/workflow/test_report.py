@@ -96,9 +96,50 @@ def test_cli_writes_html_and_prints_markdown(evolved: tuple[Genome, str, str]) -
     assert sggit(root, "report", "--phenotype", "nope", check=False).returncode == 2
 
 
+def _await_review(genome: Genome, mutant: str) -> str:
+    """The mutant's promotion written to its branch and left for review, as a high-risk locus's would be."""
+    from sggit.app.promotion import Promotion, write_promotion
+
+    return write_promotion(genome, Promotion(phenotype=PHENOTYPE, locus=LOCUS, allele=mutant, reason="review", risk="high")).branch
+
+
+def test_summary_counts_loci_and_lists_promotions_awaiting_review(evolved: tuple[Genome, str, str]) -> None:
+    genome, seed, mutant = evolved
+    branch = _await_review(genome, mutant)
+    report = build_report(genome, [PHENOTYPE])
+    sm = report.summary
+    locus = next(l for l in report.phenotypes[0].loci if l.locus == LOCUS)
+    assert locus.health == "healthy", "the seed's newest outcome was a success"
+    assert sm.loci == len(report.phenotypes[0].loci) and sm.healthy == 1 and sm.failing == [] and sm.idle == sm.loci - 1
+    assert [(pr.branch, pr.allele) for pr in sm.pending] == [(branch, mutant)]
+    assert sm.mutations == 1
+    assert LOCUS not in report.phenotypes[0].idle and len(report.phenotypes[0].idle) == sm.loci - 1
+    assert [h.host for h in report.fleet] == ["alpha"] and report.fleet[0].invocations == 15
+    md = render_markdown(report)
+    assert f"- awaiting review: `{branch}`" in md
+
+
+def test_recent_failures_are_every_failure_seen_not_one_per_allele(evolved: tuple[Genome, str, str]) -> None:
+    genome, seed, _ = evolved
+    record(genome, Record(allele=seed, locus=LOCUS, ok=False, error="second failure", time=1_700_000_200.0))
+    sync(genome)
+    record(genome, Record(allele=seed, locus=LOCUS, ok=False, error="third, not synced", time=1_700_000_300.0))
+    errors = [f.error for f in build_report(genome, [PHENOTYPE]).failures if f.allele == seed]
+    assert errors == ["third, not synced", "second failure", "bridge already exists: br0"]
+
+
+def test_chart_labels_do_not_overlap_and_time_has_ticks(evolved: tuple[Genome, str, str]) -> None:
+    genome, seed, mutant = evolved
+    locus = next(l for l in build_report(genome, [PHENOTYPE]).phenotypes[0].loci if l.locus == LOCUS)
+    ys = sorted(line["label_y"] for line in locus.chart["lines"])  # type: ignore[union-attr]
+    assert len(ys) == 2 and all(b - a >= 12 for a, b in zip(ys, ys[1:]))
+    assert len(locus.chart["ticks"]) == 5  # type: ignore[arg-type]
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install -y chromium)")
 def test_browser_draws_the_lineage_graph_and_fitness_chart(evolved: tuple[Genome, str, str], tmp_path: Path) -> None:
-    genome, _, _ = evolved
+    genome, _, mutant = evolved
+    branch = _await_review(genome, mutant)
     page = write_report(genome, tmp_path / "site", "html", [PHENOTYPE])
     shot = tmp_path / "shot.png"
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -106,10 +147,17 @@ def test_browser_draws_the_lineage_graph_and_fitness_chart(evolved: tuple[Genome
     subprocess.run([CHROMIUM, *flags, "--window-size=1000,1200", f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
     assert dom.count("<polyline") >= 2 and dom.count("<circle") >= 3
+    summary = dom[dom.index('<section id="summary">'):dom.index("</section>", dom.index('<section id="summary">'))]
+    assert "<b>1</b>healthy" in summary and "<b>1</b>awaiting review" in summary
+    assert "Promotions awaiting review" in summary and f"<code>{branch}</code>" in summary
+    assert dom.index('id="summary"') < dom.index('id="phenotype-')
+    assert dom.count('<section class="locus"') == 1 and "idle loci (one allele, never run)" in dom
+    assert dom.count('class="tick"') == 5
 
     _, _, rows = read_png(shot)
+    assert pixels_like(rows, "#fff8e1") > 2000, "the awaiting-review box is not drawn"
     panels = bands(rows, LINEAGE_BACKGROUND, min_per_row=40)
-    assert len(panels) >= 2, "no lineage graphs visible"
+    assert len(panels) >= 1, "no lineage graph visible"
     # The bridge_create graph: the seed (dominant), its mutant (recessive) and the arrow between them.
     drawn = [
         (pixels_like(rows, STATE_COLOURS["dominant"], box), pixels_like(rows, STATE_COLOURS["recessive"], box), pixels_like(rows, "#555555", box))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sggit.app.ci import ci_check, examples_for_files, push_promotions, render_markdown, write_promotions
+from sggit.app.ci import check_at, examples_for_files, push_promotions, render_markdown, render_text, write_promotions
 
 
 @click.group("ci")
@@ -19,21 +19,23 @@ def ci() -> None:
 @click.option("--base", metavar="REF", help="Check what changed since REF (e.g. origin/main); default: everything.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--no-examples", is_flag=True, help="Only static checks; run no allele.")
-def check_command(base: str | None, fmt: str, no_examples: bool) -> None:
+@click.option("--main", "main", metavar="REF", help="Contracts for a promotion branch come from REF (default: the genome's main branch, fetched if needed).")
+def check_command(base: str | None, fmt: str, no_examples: bool, main: str | None) -> None:
     """Validate a pull request: contracts, genes, phenotypes, layout, examples, shadow replay.
 
-    Exit 1 when anything blocking was found.
+    On a promotion branch (only phenotypes/ checked out) the phenotype change is
+    checked against the contracts and alleles of the genome's main branch.
+    Exit 0 when nothing blocks, 1 when something does, 2 on bad usage.
     """
-    from sggit.runtime.session import project_root
-
-    result = ci_check(project_root(), base, examples=not no_examples)
+    result = check_at(Path.cwd(), base, examples=not no_examples, main=main)
     if fmt == "json":
         click.echo(json.dumps(result.model_dump(mode="json") | {"ok": result.ok}, indent=2))
     elif fmt == "markdown":
         click.echo(render_markdown(result), nl=False)
     else:
-        for f in result.findings:
-            click.echo(f"{f.where}: {f.stage}: {f.message}" + ("" if f.blocking else " (not blocking)"))
+        click.echo(render_text(result), nl=False)
+        if result.contracts_from:
+            click.echo(f"promotion branch: contracts from {result.contracts_from}", err=True)
         for s in result.stages:
             click.echo(f"{s.name}: {s.status} ({s.summary})", err=True)
     if not result.ok:
@@ -42,14 +44,27 @@ def check_command(base: str | None, fmt: str, no_examples: bool) -> None:
 
 @ci.command("examples")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-def examples_command(files: tuple[Path, ...]) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def examples_command(files: tuple[Path, ...], fmt: str) -> None:
     """Run contract examples against the alleles FILES touch (seed files, or every allele of a changed contract).
 
-    This is the `sggit-test` pre-commit hook. Exit 1 when an allele fails an example.
+    This is the `sggit-test` pre-commit hook. Exit 1 when an allele fails an example,
+    0 otherwise (also when the contracts do not check: `sggit check` reports that).
     """
     from sggit.runtime.session import project_root
 
-    items, loci, failures = examples_for_files(project_root(), list(files))
+    found = examples_for_files(project_root(), list(files))
+    if found is None:
+        if fmt == "json":
+            click.echo(json.dumps({"skipped": "contracts do not check", "alleles": 0, "loci": [], "findings": []}, indent=2))
+        click.echo("examples skipped: the contracts do not check (`sggit check` reports where)", err=True)
+        return
+    items, loci, failures = found
+    if fmt == "json":
+        click.echo(json.dumps({"skipped": None, "alleles": len(items), "loci": sorted(loci), "findings": [f.model_dump() for f in failures]}, indent=2))
+        if failures:
+            raise SystemExit(1)
+        return
     for f in failures:
         click.echo(f"{f.where}: {f.message}")
     click.echo(f"{len(items)} allele(s) at {len(loci)} locus/loci, {len(failures)} failing example(s)", err=True)
@@ -82,6 +97,7 @@ def promote_command(phenotypes: tuple[str, ...], out: Path, remote: str | None, 
     if not files:
         click.echo("no pending promotion")
     for f in files:
-        click.echo(f"{f.title}\n  {f.branch} -> {f.base} at {f.commit[:12]}" + (f" (pushed to {remote})" if f.pushed else ""))
+        state = "unchanged since the last run" if f.unchanged else "new commit"
+        click.echo(f"{f.title}\n  {f.branch} -> {f.base} at {f.commit[:12]}: {state}" + (f", on {remote}" if f.pushed else ""))
 
 

@@ -51,9 +51,14 @@ def check(syntax_only: bool, fmt: str, paths: tuple[Path, ...]) -> None:
 @click.command("fmt")
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 and list the files that would change.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the changes as a unified diff instead of writing.")
+@click.option("--leave-broken", is_flag=True, help="Name files that do not parse and go on, without their errors (the check hook reports them).")
 @_PATHS
-def fmt_command(check_only: bool, show_diff: bool, paths: tuple[Path, ...]) -> None:
-    """Rewrite .sg files in the canonical layout (aligned columns, two-space indent)."""
+def fmt_command(check_only: bool, show_diff: bool, leave_broken: bool, paths: tuple[Path, ...]) -> None:
+    """Rewrite .sg files in the canonical layout (aligned columns, two-space indent).
+
+    A file that does not parse is never rewritten. Exit 1 when a file does not
+    parse (unless --leave-broken) or, with --check/--diff, when one would change.
+    """
     targets = list(paths) or [p for p in _default_paths() if p.name == CONTRACTS_DIR]
     results = format_paths(targets)
     changed = [r for r in results if r.changed]
@@ -66,9 +71,11 @@ def fmt_command(check_only: bool, show_diff: bool, paths: tuple[Path, ...]) -> N
         else:
             atomic_write_text(item.path, item.formatted)
             click.echo(f"reformatted {item.path}")
-    broken = [r.error for r in results if r.error is not None]
-    for exc in broken:
-        click.echo(str(exc), err=True)
+    broken = [r for r in results if r.error is not None]
+    for item in broken:
+        click.echo(f"left {item.path} as it is: it does not parse (`sggit check` shows where)" if leave_broken else str(item.error), err=True)
+    if leave_broken:
+        broken = []
     verb = "would be reformatted" if (check_only or show_diff) else "reformatted"
     click.echo(f"{len(changed)} of {len(results)} file{'s' if len(results) != 1 else ''} {verb}", err=True)
     if broken or ((check_only or show_diff) and changed):

@@ -6,16 +6,19 @@ import json
 
 import click
 
+from sggit.cli.progress import colour
 from sggit.doctor import run_checks
 
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
 def doctor(fmt: str, as_json: bool) -> None:
     """Report what this host supports: namespaces, sandbox features, kernel features.
 
-    Exit 1 when anything is missing, so scripts and CI can tell.
+    Exit 0 when everything sggit needs is there (optional link types such as bond
+    or vlan may be missing: genes needing them are reported unsupported), 1 when
+    something sggit needs is missing.
     """
     checks = run_checks()
     if as_json or fmt == "json":
@@ -23,11 +26,15 @@ def doctor(fmt: str, as_json: bool) -> None:
     else:
         width = max((len(check.name) for check in checks), default=0)
         for check in checks:
-            status = click.style("ok     ", fg="green") if check.ok else click.style("MISSING", fg="red")
-            click.echo(f"{status}  {check.name.ljust(width)}  {check.detail}")
-        missing = sum(not check.ok for check in checks)
-        click.echo(f"\n{len(checks) - missing} ok, {missing} missing")
-    if any(not check.ok for check in checks):
+            if check.ok:
+                status = click.style("ok     ", fg="green")
+            else:
+                status = click.style("absent ", fg="yellow") if check.optional else click.style("MISSING", fg="red")
+            click.echo(f"{status}  {check.name.ljust(width)}  {check.detail}" + (" (optional)" if check.optional and not check.ok else ""), color=colour())
+        missing = sum(not check.ok and not check.optional for check in checks)
+        optional = sum(not check.ok and check.optional for check in checks)
+        click.echo(f"\n{len(checks) - missing - optional} ok, {missing} missing" + (f", {optional} optional not available" if optional else ""))
+    if any(not check.ok and not check.optional for check in checks):
         click.get_current_context().exit(1)
 
 

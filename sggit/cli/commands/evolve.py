@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from sggit.cli.progress import step
 from sggit.engines.registry import ENGINE_NAMES
 
 engine_option = click.option(
@@ -71,7 +72,8 @@ def heal_command(locus: str, phenotype: str | None, engine: str | None, seed: in
         if seconds is not None and hasattr(_search_engine(chosen), "max_seconds"):
             _search_engine(chosen).max_seconds = seconds
         _show_progress(chosen, progress)
-        report = heal(organism, locus, chosen, rounds=rounds, count=winners)
+        with step(f"healing {locus} on {organism.phenotype_name} with the {chosen.name} engine"):
+            report = heal(organism, locus, chosen, rounds=rounds, count=winners)
     search = getattr(_search_engine(chosen), "last_stats", None)
     explain = search.explain() if search is not None and not report.healed and not search.winners else []
     if fmt == "json":
@@ -100,7 +102,8 @@ def generate_command(locus: str, phenotype: str | None, count: int, engine: str 
     with open_organism(phenotype=phenotype, wait_verify=False) as organism:
         chosen = engine_for(organism, engine, default="auto", fixture_dir=fixture_dir, seed=seed)
         _show_progress(chosen, progress)
-        made = generate(organism, locus, chosen, count=count)
+        with step(f"generating {count} allele(s) of {locus} with the {chosen.name} engine"):
+            made = generate(organism, locus, chosen, count=count)
     if fmt == "json":
         click.echo(json.dumps([g.__dict__ for g in made], indent=2))
         return
@@ -132,15 +135,19 @@ def promote_command(phenotype: str | None, auto: bool, body_out: Path | None, fm
     tree = load_tree(root / CONTRACTS_DIR)
     name = choose_phenotype(genome, phenotype)
     written = [write_promotion(genome, p, auto=auto) for p in pending(genome, tree, name)]
-    if body_out is not None:
+    if body_out is not None and not written:
+        click.echo(f"sggit: no pending promotion on {name}; {body_out} not written", err=True)
+    elif body_out is not None:
         atomic_write_text(body_out, "\n\n---\n\n".join(w.body for w in written))
     if fmt == "json":
-        click.echo(json.dumps([{"title": w.title, "branch": w.branch, "commit": w.commit, "fast_forwarded": w.fast_forwarded} for w in written], indent=2))
+        click.echo(json.dumps([{"title": w.title, "branch": w.branch, "commit": w.commit, "fast_forwarded": w.fast_forwarded, "unchanged": w.unchanged} for w in written], indent=2))
         return
     if not written:
         click.echo(f"no pending promotion on {name}")
     for w in written:
         state = "fast-forwarded into the phenotype" if w.fast_forwarded else "waits for review"
+        if w.unchanged and not w.fast_forwarded:
+            state += " (unchanged since the last run)"
         click.echo(f"{w.title}\n  {w.branch} at {w.commit[:12]}: {state}")
 
 

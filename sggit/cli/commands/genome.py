@@ -31,19 +31,32 @@ def _short(allele: str | None) -> str:
 @click.command("init")
 @click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--from", "source", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Genome to copy (default: the shipped network genome).")
+@click.option("--no-hook", is_flag=True, help="Do not install the pre-commit git hook.")
 @_FORMAT
-def init_command(directory: Path, source: Path | None, fmt: str) -> None:
-    """Scaffold contracts/, genome/, phenotypes/ in a git repository and register the seed alleles."""
+def init_command(directory: Path, source: Path | None, no_hook: bool, fmt: str) -> None:
+    """Scaffold contracts/, genome/, phenotypes/ in a git repository and register the seed alleles.
+
+    Installs the pre-commit git hook when pre-commit is available (and says how
+    otherwise), so the configured hooks run on the next commit.
+    """
     from sggit import domains
+    from sggit.app.ci import install_git_hook
     from sggit.genome.init import init_project
 
     domains.install()
+    joined = _join(directory)
     report = init_project(directory, source)
+    hooked, hook_note = (False, "not requested (--no-hook)") if no_hook else install_git_hook(Path(report.root))
     if fmt == "json":
-        _print_json({**report.__dict__, "changed": report.changed})
+        _print_json({**report.__dict__, "changed": report.changed, "git_hook": hooked, "git_hook_note": hook_note,
+                     "joined": joined.remote if joined else None})
         return
+    if joined is not None:
+        click.echo(f"joined the fleet: pulled the genome from {joined.remote} ({len(joined.fetched)} ref(s)) instead of starting a second one")
     if not report.changed:
         click.echo(f"sggit: {report.root} is already initialised; nothing changed ({report.alleles_known} seed allele(s) registered before)")
+        if not no_hook:
+            click.echo(("" if hooked else "hint: ") + hook_note)
         return
     if report.created_repo:
         click.echo(f"created git repository {report.root}")
@@ -56,18 +69,40 @@ def init_command(directory: Path, source: Path | None, fmt: str) -> None:
         click.echo(f"created branch phenotype/{name}")
     for change in report.phenotype_changes:
         click.echo(f"phenotype {change}")
+    if not no_hook:
+        click.echo(("" if hooked else "hint: ") + hook_note)
+
+
+def _join(directory: Path):  # type: ignore[no-untyped-def]
+    """Pull the fleet's genome first when DIRECTORY is a clone of a repository that has one."""
+    from sggit.app.join import join_fleet
+    from sggit.genome.repo import Genome
+
+    try:
+        genome = Genome.open(directory)
+    except UsageError:
+        return None
+    if genome.workdir is None or Path(genome.workdir).resolve() != directory.resolve():
+        return None
+    report = join_fleet(genome)
+    if report is not None and not report.ok:
+        raise UsageError(f"pulling the fleet's genome from {report.remote} found conflicts", hint="run `sggit pull` to see them")
+    return report
 
 
 @click.command("register")
-@click.argument("locus")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("locus", required=False)
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as", "state", type=click.Choice(["recessive", "dominant"]), default="recessive", show_default=True)
 @click.option("--phenotype", "phenotype", default=None, help="Only this phenotype (default: every phenotype).")
+@click.option("--seeds", is_flag=True, help="Register every seed under genome/<locus>/ not registered yet (recessive in every phenotype).")
 @_FORMAT
-def register_command(locus: str, files: tuple[Path, ...], state: str, phenotype: str | None, fmt: str) -> None:
-    """Register hand-written alleles at LOCUS (lineage origin: manual), all FILES in one commit.
+def register_command(locus: str | None, files: tuple[Path, ...], state: str, phenotype: str | None, seeds: bool, fmt: str) -> None:
+    """Register hand-written alleles at LOCUS (lineage origin: manual), all FILES in one commit, or with --seeds
+    every seed file committed since `sggit init`.
 
     With --as dominant and several files, the last file becomes dominant.
+    Exit 0 when registered (or already known), 2 on bad usage.
     """
     from sggit.genes import source_problems
     from sggit.genome import phenostore
@@ -75,6 +110,11 @@ def register_command(locus: str, files: tuple[Path, ...], state: str, phenotype:
     from sggit.genome.lineage import Lineage
     from sggit.genome.repo import Genome
 
+    if seeds:
+        _register_seeds(fmt)
+        return
+    if locus is None or not files:
+        raise UsageError("give LOCUS and FILE..., or --seeds")
     genome = Genome.open(".")
     sources: list[tuple[Path, bytes]] = []
     for file in files:
@@ -110,6 +150,25 @@ def register_command(locus: str, files: tuple[Path, ...], state: str, phenotype:
         click.echo(f"  phenotype/{name}: " + (f"{state} ({_short(commit)})" if commit else "already there, unchanged"))
 
 
+def _register_seeds(fmt: str) -> None:
+    """Seeds committed after `sggit init`: registered as init registers them (origin seed, recessive)."""
+    from sggit import domains
+    from sggit.genome.init import init_project
+    from sggit.runtime.session import project_root
+
+    domains.install()
+
+    root = project_root()
+    report = init_project(root, root)
+    if fmt == "json":
+        _print_json({"registered": report.alleles_registered, "known": report.alleles_known, "phenotypes": report.phenotype_changes})
+        return
+    if not report.alleles_registered:
+        click.echo(f"every seed is registered already ({report.alleles_known})")
+    for change in report.phenotype_changes:
+        click.echo(f"registered phenotype {change} (recessive)")
+
+
 def _known_loci(genome: Genome) -> list[str]:
     from sggit import domains
     from sggit.genome.alleles import loci as genome_loci
@@ -142,7 +201,14 @@ def status_command(phenotype: str | None, fmt: str) -> None:
         _print_json(views.as_json(st))
         return
     if not st.phenotypes and not st.unexpressed_loci:
-        click.echo("the genome is empty; run `sggit init`")
+        from sggit.app.join import tracked_fleet_remote
+
+        genome = Genome.open(".")
+        remote = tracked_fleet_remote(genome)
+        if remote is not None:
+            click.echo(f"this clone has no genome yet, and {remote} has one: run `sggit pull {remote}` first (or `sggit init`, which pulls it)")
+        else:
+            click.echo("the genome is empty; run `sggit init`")
         return
     for ph in st.phenotypes:
         click.echo(f"phenotype {ph.phenotype} (for {ph.topology})")
@@ -156,7 +222,7 @@ def status_command(phenotype: str | None, fmt: str) -> None:
     for locus, count in sorted(st.unexpressed_loci.items()):
         click.echo(f"  {locus}: {count} allele(s), expressed by no phenotype")
     if st.journal_pending_bytes:
-        click.echo("fitness records are waiting in the journal; `sggit sync` folds them in")
+        click.echo("(counts include records waiting in the journal; `sggit sync` folds them into the fitness notes other hosts see)")
 
 
 @click.command("show")
@@ -185,10 +251,20 @@ def show_command(allele: str, fmt: str) -> None:
     for ex in view.expressed_in:
         click.echo(f"phenotype {ex.phenotype}: {ex.state}" + (f" (stack position {ex.position})" if ex.position is not None else ""))
     for host, c in sorted(view.fitness_by_host.items()):
-        click.echo(f"fitness on {host}: {c.successes}/{c.total} ok")
-    click.echo(f"fitness total: {view.fitness:.3f} ({view.total.successes}/{view.total.total} ok)")
+        click.echo(f"fitness on {host}: {_outcomes(c)}")
+    click.echo(f"fitness total: {view.fitness:.3f} ({_outcomes(view.total)})")
     click.echo("")
     click.echo(view.source.rstrip("\n"))
+
+
+def _outcomes(c) -> str:  # type: ignore[no-untyped-def]
+    """Immediate results and, where checked, convergence and resilience: 5/5 ok alone can hide late failures."""
+    parts = [f"immediate {c.successes}/{c.total} ok"]
+    if c.convergence_total:
+        parts.append(f"convergence {c.convergence_ok}/{c.convergence_total} ok")
+    if c.resilience_total:
+        parts.append(f"resilience {c.resilience_ok}/{c.resilience_total} ok")
+    return ", ".join(parts)
 
 
 @click.command("lineage")

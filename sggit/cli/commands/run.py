@@ -9,9 +9,35 @@ import click
 
 from sggit.cli.options import kernel_option, netns_option
 from sggit.cli.params import SECONDS
+from sggit.cli.progress import step
 from sggit.engines.registry import ENGINE_NAMES
 from sggit.runtime.organism import RunResult
 from sggit.runtime.session import engine_for, open_organism, read_input
+
+
+GENE_FAILURE = "gene reported failure: "
+
+
+def gene_said(error: str | None) -> str | None:
+    """The gene's own words in an error (its `error` output when it returned success: false)."""
+    if error and error.startswith(GENE_FAILURE):
+        return error[len(GENE_FAILURE):]
+    return None
+
+
+def failure_text(kind: str | None, error: str | None) -> str:
+    """An attempt's failure for people: sggit's label, and the gene's text quoted, never as a line of its own."""
+    said = gene_said(error)
+    if said is not None:
+        return f"failed (gene reported failure, gene said {json.dumps(said)})"
+    return f"failed ({kind}): {error}"
+
+
+def status_line(status: str, error: str | None) -> str:
+    """`status - detail`, without saying the status twice ("not run - not run: ...")."""
+    label = status.replace("_", " ")
+    detail = (error or "").removeprefix(f"{label}: ").removeprefix(f"{status}: ")
+    return f"{label} - {detail}" if detail else label
 
 
 def explain(result: RunResult) -> str:
@@ -20,9 +46,9 @@ def explain(result: RunResult) -> str:
         for step in result.pathway.steps:
             mark = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "not_run": "not run"}[step.status]
             extra = " (rolled back)" if step.rolled_back else ""
-            lines.append(f"  step {step.number} {step.target}: {mark}{extra}" + (f" - {step.error}" if step.error else ""))
+            lines.append(f"  step {step.number} {step.target}: " + status_line(mark, step.error).replace(mark, mark + extra, 1))
     for a in result.trace:
-        state = "ok" if a.ok else f"failed ({a.kind}): {a.error}"
+        state = "ok" if a.ok else failure_text(a.kind, a.error)
         lines.append(f"    {a.locus} allele {a.allele[:7]} [{a.origin}] {a.duration_ms:.1f} ms: {state}")
         if a.undo:
             lines.append(f"      kernel changes: {', '.join(a.undo)}" + (" (undone)" if not a.ok else ""))
@@ -54,22 +80,47 @@ def explain(result: RunResult) -> str:
 @click.option("--explain", "explain_flag", is_flag=True, help="Print the trace: steps, alleles tried, fallbacks, undo, timings.")
 @click.option("--no-wait", is_flag=True, help="Do not wait for verify windows: record the checks as due for `sggit verify --due`.")
 @click.option("--timeout", type=SECONDS, default=5.0, show_default=True, help="Seconds one allele may run.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
+              help="json: the result; text: the trace --explain prints.")
 def run(target: str, input_text: str | None, phenotype: str | None, kernel: str, netns: str | None, engine: str | None,
-        seed: int | None, fixture_dir: Path | None, explain_flag: bool, no_wait: bool, timeout: float) -> None:
-    """Run TARGET (a locus or a pathway) and print its result as JSON.
+        seed: int | None, fixture_dir: Path | None, explain_flag: bool, no_wait: bool, timeout: float, fmt: str) -> None:
+    """Run TARGET (a locus or a pathway) and print its result.
 
-    Exit 0 on success, 1 on a failed run, 2 on bad usage or bad input.
+    In JSON, text a gene wrote is under `gene_said` (by allele), never mixed with
+    sggit's own fields. Exit 0 on success, 1 on a failed run, 2 on bad usage or bad input.
     """
     inputs = read_input(input_text)
     with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, wait_verify=not no_wait, timeout=timeout) as organism:
         organism.engine = engine_for(organism, engine, default="none", fixture_dir=fixture_dir, seed=seed)
-        result = organism.run(target, inputs)
-    if explain_flag:
-        click.echo(explain(result), err=True)
-    click.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
+        if kernel == "netlink":
+            with step(f"running {target} on the real kernel" + (f" in {netns}" if netns else "")):
+                result = organism.run(target, inputs)
+        else:
+            result = organism.run(target, inputs)
+    if fmt == "text":
+        click.echo(explain(result))
+    else:
+        if explain_flag:
+            click.echo(explain(result), err=True)
+        data = result.as_json()
+        said = {a.allele: text for a in result.trace if (text := gene_said(a.error)) is not None}
+        if said:
+            data["gene_said"] = said
+        click.echo(json.dumps(data, indent=2, sort_keys=True, allow_nan=False))
     if not result.ok:
+        _hint_unregistered()
         raise SystemExit(1)
 
+
+def _hint_unregistered() -> None:
+    """A seed committed after `sggit init` is not an allele yet: say which command registers it."""
+    from sggit.genome.repo import Genome
+    from sggit.app.join import unregistered_seeds
+    from sggit.runtime.session import project_root
+
+    root = project_root()
+    for locus, paths in unregistered_seeds(root, Genome.open(root)).items():
+        click.echo(f"hint: {', '.join(paths)} at {locus} is not registered, so it is not expressed: run `sggit register --seeds`", err=True)
 
 
 

@@ -9,6 +9,7 @@ import click
 from sggit.cli.options import kernel_option, netns_option
 
 from sggit.cli.params import SECONDS
+from sggit.cli.commands.run import status_line
 from sggit.runtime.session import open_organism
 from sggit.runtime.topology import DeployReport, Plan
 
@@ -28,7 +29,7 @@ def render_plan(plan: Plan) -> str:
 def render_report(report: DeployReport) -> str:
     lines = [f"deploy {report.topology} for {report.phenotype}: {report.status}"]
     for r in report.resources:
-        lines.append(f"  {r.key:<18} {r.status}" + (f" - {r.error}" if r.error else ""))
+        lines.append(f"  {r.key:<18} {status_line(r.status, r.error)}")
     for c in report.checks:
         args = " ".join(f"{k}={v}" for k, v in c.input.items())
         lines.append(f"  verify {c.locus} {args}: {c.status}" + (f" - {c.detail}" if c.detail else ""))
@@ -74,8 +75,11 @@ def deploy_command(topology: str, phenotype: str | None, kernel: str, netns: str
     """
     from sggit.runtime.topology import deploy_on
 
+    from sggit.cli.progress import step
+
     with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, timeout=timeout, wait_verify=not no_wait) as organism:
-        _, report = deploy_on(organism, topology)
+        with step(f"deploying {topology} on {organism.phenotype_name} ({kernel} kernel)"):
+            _, report = deploy_on(organism, topology)
     click.echo(json.dumps(report.model_dump(mode="json"), indent=2) if fmt == "json" else render_report(report))
     if report.status != "ok":
         raise SystemExit(1)

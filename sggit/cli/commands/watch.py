@@ -26,13 +26,16 @@ def _line(row: dict[str, Any]) -> str:
 @click.option("--phenotype", help="Phenotype (default: the only one).")
 @kernel_option
 @netns_option
-@click.option("--json", "as_json", is_flag=True, help="Print every round as JSON.")
-def watch(target: str, every_text: str, count: int, phenotype: str | None, kernel: str, netns: str | None, as_json: bool) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
+def watch(target: str, every_text: str, count: int, phenotype: str | None, kernel: str, netns: str | None, fmt: str, as_json: bool) -> None:
     """Re-run the diagnostics of deployed TARGET (a pathway or locus run before) and score resilience.
 
     Each unhealthy result lowers the fitness of the allele that produced the state it
-    judged. Exit 1 when the last round of any deployment is unhealthy.
+    judged. Exit 0 when the last round of every deployment is healthy, 1 when one
+    is unhealthy, 2 on bad usage (TARGET never deployed).
     """
+    as_json = as_json or fmt == "json"
     if count < 1:
         raise UsageError("--count must be at least 1")
     every = parse_duration(every_text)
@@ -40,7 +43,7 @@ def watch(target: str, every_text: str, count: int, phenotype: str | None, kerne
         rows = organism.watch(target, every, count, on_round=None if as_json else lambda row: click.echo(_line(row)))
         events = list(organism.events)
     if as_json:
-        click.echo(json.dumps({"rounds": rows, "events": events}, indent=2, sort_keys=True))
+        click.echo(json.dumps({"rounds": rows, "events": events}, indent=2, sort_keys=True, allow_nan=False))
     else:
         for event in events:
             click.echo(f"  * {event}")
@@ -55,17 +58,20 @@ def watch(target: str, every_text: str, count: int, phenotype: str | None, kerne
 @click.option("--phenotype", help="Phenotype (default: the only one).")
 @kernel_option
 @netns_option
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def verify(due: bool, wait: bool, phenotype: str | None, kernel: str, netns: str | None, as_json: bool) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
+def verify(due: bool, wait: bool, phenotype: str | None, kernel: str, netns: str | None, fmt: str, as_json: bool) -> None:
     """Run due verify checks and score their convergence (the mock kernel's clock moves to each due time).
 
-    Exit 1 when any check that ran is unhealthy.
+    Exit 0 when every check that ran is healthy (or none was due), 1 when any is
+    unhealthy, 2 on bad usage.
     """
+    as_json = as_json or fmt == "json"
     with open_organism(phenotype=phenotype, kernel=kernel, netns=netns) as organism:
         reports = organism.verify_due(wait=wait)
         events = list(organism.events)
     if as_json:
-        click.echo(json.dumps({"checks": reports, "events": events}, indent=2, sort_keys=True))
+        click.echo(json.dumps({"checks": reports, "events": events}, indent=2, sort_keys=True, allow_nan=False))
     else:
         if not reports:
             click.echo("no verify checks are due")
