@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sggit.contract import nodes as n
 from sggit.contract.tree import ContractTree
@@ -36,6 +36,7 @@ from sggit.kernel.mock import MockKernel
 from sggit.kernel.undo import UndoLog
 from sggit.runtime import lifecycle
 from sggit.runtime.arena import FailureStreaks, Thresholds, failure_streaks, promotion_candidate
+from sggit.runtime.deadline import Backoff, Progress, Results, converge, describe, host_settled
 from sggit.runtime.pathway import PathwayResult, PathwayRunner, StepOutcome
 from sggit.runtime.evaluate import focus
 from sggit.runtime.safety import policy_for
@@ -55,6 +56,7 @@ from sggit.runtime.temporal import (
 from sggit.runtime.values import ResolveError, bind, evaluate, resolve_ref
 
 RUNNABLE_STATES = ("dominant", "recessive", "canary")
+_T = TypeVar("_T")
 
 
 class CallerError(UsageError):
@@ -149,6 +151,8 @@ class Organism:
         self._streaks: FailureStreaks | None = None
         self.producers = ProducerIndex(genome, phenotype)
         self._local = threading.local()
+        self.progress: Progress | None = None
+        self.backoff = Backoff()
 
     # -- expression ------------------------------------------------------------
     def phenotype(self) -> PhenotypeMap:
@@ -466,11 +470,36 @@ class Organism:
         the checks feed every other locus they name but not this one.
         """
         assert gene.verify is not None
-        window = gene.verify.window
-        if window is not None:
-            self.advance(window.seconds)
+        window = gene.verify.window.seconds if gene.verify.window else 0.0
         names = {**data, **(output if isinstance(output, dict) else {})}
-        return self.run_checks(_expand_checks(gene.verify.items, names), judged={gene.name})
+        return self.converge(_expand_checks(gene.verify.items, names), window, object_names(data), judged={gene.name})
+
+    def converge(self, checks: list[tuple[str, dict[str, Any]]], window: float, names: list[str], *, judged: set[str] | None = None) -> tuple[bool, Results]:
+        """The checks polled until they pass or `window` runs out (sggit.runtime.deadline)."""
+        verdict = converge(lambda: self.poll_checks(checks, judged=judged), window, self.kernel,
+                           settled=lambda: host_settled(self.kernel), progress=self.progress, label=describe(checks, names), backoff=self.backoff)
+        return verdict.healthy, verdict.results
+
+    def poll_checks(self, checks: list[tuple[str, dict[str, Any]]], *, judged: set[str] | None = None) -> tuple[bool, Results, Callable[[], None]]:
+        (healthy, results), commit = self.tentatively(lambda: self.run_checks(checks, judged=judged))
+        return healthy, results, commit
+
+    def tentatively(self, work: Callable[[], _T]) -> tuple[_T, Callable[[], None]]:
+        """Run `work` holding back its records, demotions and events; they count only once committed."""
+        self._local.tentative = held = _Held()
+        try:
+            value = work()
+        finally:
+            self._local.tentative = None
+
+        def commit() -> None:
+            for record in held.records:
+                self.append(record)
+            self.events.extend(held.events)
+            for locus, allele in held.demotions:
+                self.consider_demotion(locus, allele)
+
+        return value, commit
 
     def run_checks(self, checks: list[tuple[str, dict[str, Any]]], *, judged: set[str] | None = None, timescale: str | None = None) -> tuple[bool, list[dict[str, Any]]]:
         """Run diagnostics now; their `feeds:` score the producers (as `timescale` when given)."""
@@ -513,7 +542,7 @@ class Organism:
             self.append(Record(allele=allele, locus=line.locus, ok=healthy, timescale=timescale, error=error, input=data))  # type: ignore[arg-type]
             fed.append((line.locus, allele, timescale))
             if not healthy:
-                self.events.append(f"{gene.name} on {', '.join(names)} unhealthy: {timescale} failure for {line.locus} {allele[:7]}")
+                self._event(f"{gene.name} on {', '.join(names)} unhealthy: {timescale} failure for {line.locus} {allele[:7]}")
                 self.consider_demotion(line.locus, allele)
         return fed
 
@@ -554,8 +583,7 @@ class Organism:
             record_due(self.genome, entry)
             self.events.append(f"verify of pathway {pathway.name} due in {window:g}s")
             return {"status": "due", "id": entry.id, "due": entry.due, "clock": entry.clock}
-        self.advance(window)
-        healthy, results = self.run_checks(checks)
+        healthy, results = self.converge(checks, window, object_names(values))
         return {"status": "healthy" if healthy else "unhealthy", "healthy": healthy, "checks": results}
 
     def verify_due(self, *, wait: bool = False) -> list[dict[str, Any]]:
@@ -654,8 +682,16 @@ class Organism:
         return rounds
 
     # -- selection ------------------------------------------------------------------
+    def _event(self, message: str) -> None:
+        held = getattr(self._local, "tentative", None)
+        (held.events if held is not None else self.events).append(message)
+
     def append(self, record: Record) -> None:
         """Journal a record, and keep this organism's view of fitness current without rereading."""
+        held = getattr(self._local, "tentative", None)
+        if held is not None:
+            held.records.append(record)
+            return
         self._journal.append(record)
         with self._lock:
             if self._counters is not None:
@@ -679,6 +715,10 @@ class Organism:
             return self._streaks.get(allele, 0)
 
     def consider_demotion(self, locus: str, allele: str) -> None:
+        held = getattr(self._local, "tentative", None)
+        if held is not None:
+            held.demotions.append((locus, allele))
+            return
         pmap = self.phenotype()
         entry = pmap.locus(locus)
         state = entry.alleles.get(allele)
@@ -726,7 +766,7 @@ class Organism:
     def mutate(self, gene: n.Gene, data: dict[str, Any], failures: list[Attempt]) -> list[Attempt]:
         """Ask the engine for candidates; each that passes the static rules is registered and
         walks the lifecycle (shadow replay, then a canary run that is this call's attempt)."""
-        if isinstance(self.engine, NoEngine) or self.max_mutations <= 0:
+        if isinstance(self.engine, NoEngine) or self.max_mutations <= 0 or getattr(self._local, "tentative", None) is not None:
             return []
         parent = failures[-1] if failures else None
         context = MutationContext(
@@ -776,6 +816,15 @@ class Organism:
         record_proposal(self.genome, registered.id, proposal.source, lineage)
         self.events.append(f"registered mutant {registered.id[:7]} at {gene.name} from {proposal.engine}")
         return registered.id
+
+
+@dataclass
+class _Held:
+    """What a tentative poll would have recorded."""
+
+    records: list[Record] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    demotions: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _field_line(f: n.FieldDecl) -> str:

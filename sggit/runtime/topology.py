@@ -16,6 +16,7 @@ import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -25,6 +26,7 @@ from sggit.contract.tree import ContractTree
 from sggit.contract.validate import Invalid, Validator
 from sggit.errors import SggitError, UsageError
 from sggit.kernel.api import Kernel
+from sggit.runtime.deadline import Backoff, Clock, Progress, converge, host_settled
 from sggit.runtime.pathway import PathwayResult
 from sggit.runtime.values import ResolveError, bind, evaluate
 
@@ -284,7 +286,7 @@ def deploy(
     *,
     run_pathway: RunPathway,
     run_check: RunCheck,
-    sleep: Callable[[float], Any],
+    waiting: Wait | None = None,
     max_workers: int = 4,
 ) -> DeployReport:
     """Apply a plan: missing resources concurrently in dependency order, then verify, then the failure policy."""
@@ -351,7 +353,8 @@ def deploy(
     for c in the_plan.changes:
         if results[c.invocation.key].status in ("unsupported", "blocked"):
             absent |= {c.invocation.interface, c.invocation.resource}
-    checks = verify(topo, names, run_check, sleep, absent)
+    created = any(r.status == "created" for r in results.values())
+    checks = verify(topo, names, run_check, waiting if created else None, absent)
 
     report = DeployReport(topology=topo.name, phenotype=the_plan.phenotype, status="ok",
                           resources=[results[c.invocation.key] for c in the_plan.changes], checks=checks, policies=policies)
@@ -382,24 +385,55 @@ def expand_checks(items: list[n.VerifyItem], names: dict[str, Any]) -> list[tupl
     return out
 
 
-def verify(topo: n.Topology, names: dict[str, Any], run_check: RunCheck, sleep: Callable[[float], Any], absent: set[str]) -> list[CheckResult]:
-    """Every check after one shared window; a check about a resource that could not exist is skipped, saying why."""
+@dataclass
+class Wait:
+    """How a deploy waits for its verify window: a deadline on `clock`, checks polled tentatively.
+
+    `tentatively(work)` runs work holding back what it records and returns it with
+    a commit (`Organism.tentatively`); the deciding poll is committed.
+    """
+
+    clock: Clock
+    tentatively: Callable[[Callable[[], Any]], tuple[Any, Callable[[], None]]] = lambda work: (work(), lambda: None)
+    settled: Callable[[], bool] | None = None
+    progress: Progress | None = None
+    backoff: Backoff = field(default_factory=Backoff)
+
+
+def verify(topo: n.Topology, names: dict[str, Any], run_check: RunCheck, wait: Wait | None, absent: set[str]) -> list[CheckResult]:
+    """Every check polled under one shared deadline; a check about a resource that could not exist is skipped, saying why.
+
+    Without `wait` (nothing was created, or --no-wait) the checks run once, at once.
+    """
     if topo.verify is None:
         return []
-    window = topo.verify.window
-    if window is not None:
-        sleep(window.seconds)
-    out: list[CheckResult] = []
-    for locus, params in expand_checks(topo.verify.items, names):
-        about = [v for v in params.values() if isinstance(v, str) and any(v == a or v.startswith(a + ".") for a in absent)]
-        if about:
-            out.append(CheckResult(locus=locus, input=params, status="skipped", detail=f"{about[0]} was not deployed"))
-            continue
-        ok, output, error = run_check(locus, params)
-        healthy = bool(ok and isinstance(output, dict) and output.get("healthy", True))
-        detail = "" if healthy else (error or _symptom(output))
-        out.append(CheckResult(locus=locus, input=params, status="healthy" if healthy else "unhealthy", detail=detail))
-    return out
+    calls = expand_checks(topo.verify.items, names)
+
+    def once() -> list[CheckResult]:
+        out: list[CheckResult] = []
+        for locus, params in calls:
+            about = [v for v in params.values() if isinstance(v, str) and any(v == a or v.startswith(a + ".") for a in absent)]
+            if about:
+                out.append(CheckResult(locus=locus, input=params, status="skipped", detail=f"{about[0]} was not deployed"))
+                continue
+            ok, output, error = run_check(locus, params)
+            healthy = bool(ok and isinstance(output, dict) and output.get("healthy", True))
+            detail = "" if healthy else (error or _symptom(output))
+            out.append(CheckResult(locus=locus, input=params, status="healthy" if healthy else "unhealthy", detail=detail))
+        return out
+
+    if wait is None:
+        return once()
+    held = wait.tentatively
+
+    def poll() -> tuple[bool, list[dict[str, Any]], Callable[[], None]]:
+        out, commit = held(once)
+        return all(c.status != "unhealthy" for c in out), [{"check": c} for c in out], commit
+
+    window = topo.verify.window.seconds if topo.verify.window else 0.0
+    verdict = converge(poll, window, wait.clock, settled=wait.settled, progress=wait.progress,
+                       label=f"verify topology {topo.name}", backoff=wait.backoff)
+    return [r["check"] for r in verdict.results]
 
 
 def _symptom(output: Any) -> str:
@@ -433,9 +467,7 @@ def deploy_on(organism: Any, topology: str | None = None, *, max_workers: int = 
         outcome = organism.run_locus(locus, params, verify=False)
         return outcome.ok, outcome.output, outcome.error
 
-    report = deploy(the_plan, topo, names, run_pathway=organism.run_pathway, run_check=run_check, sleep=organism.kernel.sleep if organism.wait_verify else _no_wait, max_workers=max_workers)
+    kernel = organism.kernel
+    waiting = Wait(kernel, organism.tentatively, lambda: host_settled(kernel), organism.progress, organism.backoff) if organism.wait_verify else None
+    report = deploy(the_plan, topo, names, run_pathway=organism.run_pathway, run_check=run_check, waiting=waiting, max_workers=max_workers)
     return the_plan, report
-
-
-def _no_wait(seconds: float) -> float:
-    return 0.0

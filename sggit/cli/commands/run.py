@@ -52,14 +52,15 @@ def explain(result: RunResult) -> str:
 @click.option("--explain", "explain_flag", is_flag=True, help="Print the trace: steps, alleles tried, fallbacks, undo, timings.")
 @click.option("--no-wait", is_flag=True, help="Do not wait for verify windows: record the checks as due for `sggit verify --due`.")
 @click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds one allele may run.")
+@click.option("--progress/--no-progress", default=None, help="Verify progress on stderr (default: only on a terminal).")
 def run(target: str, input_text: str | None, phenotype: str | None, kernel: str, netns: str | None, engine: str | None,
-        seed: int | None, fixture_dir: Path | None, explain_flag: bool, no_wait: bool, timeout: float) -> None:
+        seed: int | None, fixture_dir: Path | None, explain_flag: bool, no_wait: bool, timeout: float, progress: bool | None) -> None:
     """Run TARGET (a locus or a pathway) and print its result as JSON.
 
     Exit 0 on success, 1 on a failed run, 2 on bad usage or bad input.
     """
     inputs = read_input(input_text)
-    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, wait_verify=not no_wait, timeout=timeout) as organism:
+    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, wait_verify=not no_wait, timeout=timeout, progress=progress) as organism:
         organism.engine = engine_for(organism, engine, default="none", fixture_dir=fixture_dir, seed=seed)
         result = organism.run(target, inputs)
     if explain_flag:
