@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -28,8 +29,8 @@ def test_demo_initialises_runs_and_shows_history(tmp_path: Path, capfd: pytest.C
     # the incident: flapping seen, a mutant from the failure context took over
     assert "flapping: " in out and "on eno1, eno2" in out and "promoted: yes" in out
     # the regression: fallback answered, gp healed it, and the promotion is a commit with a PR body
-    assert "failed (bad_output): gene reported failure: bridge already exists: br-demo" in out
-    assert "2/2 PASS" in out and "(fast-forwarded)" in out
+    assert "failed (bad_output): gene reported failure: br-demo exists and is not a bridge" in out
+    assert re.search(r"\b(\d+)/\1 PASS", out) and "(fast-forwarded)" in out
     assert "```diff" in out and "sggit rollback --phenotype dell_r740" in out
     pmap = phenostore.read_phenotype(genome, "dell_r740")
     healed = pmap.locus("bridge_create").dominant
@@ -48,8 +49,11 @@ def assert_treats_existing_bridges_as_existing(genome: Genome, allele: str) -> N
 
     kernel = MockKernel()
     kernel.create_bridge("br0")
+    kernel.set_link_up("br0")
     execute = load_gene(allele_source(genome, allele).decode(), bind_gene_sdk(kernel))
     result = json.loads(execute(json.dumps({"bridge_name": "br0", "interfaces": [], "stp_enabled": False})))
-    assert result["success"] is False and "already exists" in result["error"]
+    assert result["success"] is True and result["changed"] is False  # re-applied, not rebuilt
+    clash = json.loads(execute(json.dumps({"bridge_name": "eth0", "interfaces": [], "stp_enabled": False})))
+    assert clash["success"] is False and "not a bridge" in clash["error"]
     fresh = json.loads(execute(json.dumps({"bridge_name": "br1", "interfaces": [], "stp_enabled": False})))
-    assert fresh["success"] is True
+    assert fresh["success"] is True and fresh["changed"] is True

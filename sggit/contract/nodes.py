@@ -190,6 +190,7 @@ class Feed(Node):
 class Example(Node):
     input: dict[str, Any]
     output: dict[str, Any]
+    given: list[list[Any]] = Field(default_factory=list)  # host state: calls made before the example runs
 
 
 class Arg(Node):

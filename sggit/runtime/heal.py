@@ -24,6 +24,7 @@ from sggit.genes import source_problems
 from sggit.genome.alleles import alleles_at
 from sggit.genome.sync import pending_records
 from sggit.runtime import lifecycle
+from sggit.runtime.conformance import clean_host_examples
 from sggit.runtime.evaluate import SandboxEvaluator, focus
 from sggit.runtime.organism import Organism
 from sggit.runtime.promotion import Promotion, Written, write_promotion
@@ -107,7 +108,7 @@ def recorded_failures(organism: Organism, locus: str, limit: int = MAX_RECORDED_
 
 
 def heal_cases(gene: n.Gene, failures: list[tuple[dict[str, Any], str]]) -> list[Case]:
-    cases = [Case(input=e.input, expected=e.output, kind="example") for e in gene.examples]
+    cases = [Case(input=e.input, expected=e.output, kind="example") for e in clean_host_examples(gene)]
     known = {json.dumps(c.input, sort_keys=True, default=str) for c in cases}
     for inp, _ in failures:
         if json.dumps(inp, sort_keys=True, default=str) not in known:
@@ -181,7 +182,8 @@ def heal(organism: Organism, locus: str, engine: Engine, *, rounds: int = 3, cou
         return report
     allele = winner[0]
     # The canary is a real run: an example's input is one the contract says must work here.
-    data = organism.validate_input(gene, gene.examples[0].input if gene.examples else failing_input)
+    clean = clean_host_examples(gene)
+    data = organism.validate_input(gene, clean[0].input if clean else failing_input)
     passage = lifecycle.admit(organism, gene, allele, data, cases=cases, keep_canary=False)
     report.events.extend(passage.events)
     report.state = passage.state
@@ -217,7 +219,7 @@ def generate(organism: Organism, locus: str, engine: Engine, *, count: int = 3) 
     )
     with focus(gene):
         proposals = engine.propose(context, count=count)
-    cases = [Case(input=e.input, expected=e.output, kind="example") for e in gene.examples]
+    cases = [Case(input=e.input, expected=e.output, kind="example") for e in clean_host_examples(gene)]
     judge = SandboxEvaluator(organism.pool, lifecycle.fresh_kernels(organism), gene=gene, timeout=min(organism.timeout, 2.0))
     out: list[Generated] = []
     for proposal in proposals[:count]:

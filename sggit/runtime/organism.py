@@ -38,6 +38,7 @@ from sggit.runtime import lifecycle
 from sggit.runtime.arena import FailureStreaks, Thresholds, failure_streaks, promotion_candidate
 from sggit.runtime.deadline import Backoff, Progress, Results, converge, describe, host_settled
 from sggit.runtime.pathway import PathwayResult, PathwayRunner, StepOutcome
+from sggit.runtime.conformance import clean_host_examples
 from sggit.runtime.evaluate import focus
 from sggit.runtime.safety import policy_for
 from sggit.runtime.temporal import (
@@ -760,7 +761,7 @@ class Organism:
             after=[b.text for b in gene.after],
             fails_when=[f"{m.condition} -> {'error' if m.outcome == 'error' else ', '.join(f'{k}={json.dumps(v)}' for k, v in m.assignments.items())}" for m in gene.fails_when],
             unhealthy_when=[b.text for b in gene.unhealthy_when],
-            examples=[{"input": e.input, "output": e.output} for e in gene.examples],
+            examples=[{"input": e.input, "output": e.output} for e in clean_host_examples(gene)],
         )
 
     def mutate(self, gene: n.Gene, data: dict[str, Any], failures: list[Attempt]) -> list[Attempt]:
