@@ -1,0 +1,1 @@
+"""What commands do that is more than one runtime call."""
