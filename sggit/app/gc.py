@@ -136,7 +136,7 @@ def pack(genome: Genome) -> None:
 
 
 def _git(genome: Genome, *args: str) -> str:
-    done = subprocess.run(["git", "--git-dir", str(genome.git_dir), *args], capture_output=True, text=True)
+    done = subprocess.run(["git", "--git-dir", str(genome.git_dir), *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SggitError(f"git {args[0]} failed: {done.stderr.strip() or done.returncode}")
     return done.stdout

@@ -46,7 +46,7 @@ def poller(clock: FakeClock, healthy_from: int | None, monitor: float = 0.0) -> 
 
 def test_a_check_that_passes_at_once_ends_the_window_without_sleeping() -> None:
     clock = FakeClock()
-    poll, polls, committed = poller(clock, healthy_from=1)
+    poll, _, committed = poller(clock, healthy_from=1)
     verdict = converge(poll, 30.0, clock)
     assert verdict.healthy and verdict.polls == 1 and verdict.waited == 0.0
     assert clock.sleeps == [] and committed == [1]
@@ -54,7 +54,7 @@ def test_a_check_that_passes_at_once_ends_the_window_without_sleeping() -> None:
 
 def test_polls_back_off_and_stop_at_the_first_pass() -> None:
     clock = FakeClock()
-    poll, polls, committed = poller(clock, healthy_from=4)
+    poll, _, committed = poller(clock, healthy_from=4)
     verdict = converge(poll, 30.0, clock, backoff=Backoff(first=0.5, factor=2.0, cap=5.0))
     assert verdict.healthy and verdict.polls == 4
     assert clock.sleeps == [0.5, 1.0, 2.0]
@@ -64,7 +64,7 @@ def test_polls_back_off_and_stop_at_the_first_pass() -> None:
 
 def test_an_unhealthy_check_is_the_verdict_at_the_deadline_and_only_that_poll_counts() -> None:
     clock = FakeClock()
-    poll, polls, committed = poller(clock, healthy_from=None)
+    poll, _, committed = poller(clock, healthy_from=None)
     verdict = converge(poll, 10.0, clock, backoff=Backoff(first=1.0, factor=2.0, cap=4.0))
     # polls at 0, 1, 3, 7, then the last sleep is cut to the deadline: 10
     assert clock.sleeps == [1.0, 2.0, 4.0, 3.0]
@@ -74,7 +74,7 @@ def test_an_unhealthy_check_is_the_verdict_at_the_deadline_and_only_that_poll_co
 
 def test_a_monitoring_check_spends_its_own_time_inside_each_poll() -> None:
     clock = FakeClock()
-    poll, polls, committed = poller(clock, healthy_from=None, monitor=10.0)
+    poll, _, committed = poller(clock, healthy_from=None, monitor=10.0)
     verdict = converge(poll, 30.0, clock, backoff=Backoff(first=1.0, factor=2.0, cap=5.0))
     # 0-10 monitor, sleep 1, 11-21, sleep 2, 23-33: past the deadline, so that poll decides
     assert verdict.polls == 3 and clock.sleeps == [1.0, 2.0]
@@ -83,14 +83,14 @@ def test_a_monitoring_check_spends_its_own_time_inside_each_poll() -> None:
 
 def test_checks_wait_for_a_host_in_transition_and_run_once_it_settles() -> None:
     clock = FakeClock()
-    poll, polls, committed = poller(clock, healthy_from=1)
+    poll, _, _ = poller(clock, healthy_from=1)
     verdict = converge(poll, 30.0, clock, settled=lambda: clock.t >= 6, backoff=Backoff(first=1.0, factor=2.0, cap=5.0))
     assert clock.sleeps == [1.0, 2.0, 4.0] and verdict.polls == 1 and verdict.waited == 7.0
 
 
 def test_a_host_that_never_settles_is_judged_at_the_deadline() -> None:
     clock = FakeClock()
-    poll, polls, committed = poller(clock, healthy_from=None)
+    poll, _, committed = poller(clock, healthy_from=None)
     verdict = converge(poll, 5.0, clock, settled=lambda: False, backoff=Backoff(first=2.0, factor=1.0, cap=2.0))
     assert clock.sleeps == [2.0, 2.0, 1.0] and verdict.polls == 1 and committed == [1]
 

@@ -47,7 +47,7 @@ def test_every_configuration_gene_shows_a_re_apply_that_changes_nothing(name: st
 
 @pytest.mark.parametrize("phenotype", ["dell_r740", "supermicro_x11"])
 def test_sggit_test_passes_every_example_of_the_shipped_genome(project: Path, phenotype: str) -> None:
-    code, out, err = sggit(project, "test", "--phenotype", phenotype, "--format", "json")
+    code, out, _ = sggit(project, "test", "--phenotype", phenotype, "--format", "json")
     rows = json.loads(out)
     assert code == 0, [r for r in rows if r["failures"]]
     assert {r["locus"] for r in rows} == set(TREE.genes)
