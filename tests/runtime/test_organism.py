@@ -51,7 +51,7 @@ def test_a_locus_runs_its_dominant_allele_and_is_scored(project: Path, pool: Wor
     org, kernel = organism(project, pool)
     dominant = org.phenotype().locus("bridge_create").dominant
     result = org.run("bridge_create", {"bridge_name": "br0", "interfaces": ["eno1"]})
-    assert result.ok and result.output == {"success": True, "resources_created": ["br0"], "error": None}
+    assert result.ok and result.output == {"success": True, "changed": True, "resources_created": ["br0"], "error": None}
     assert kernel.get_link("br0")["kind"] == "bridge"
     assert [p["name"] for p in kernel.list_ports("br0")] == ["eno1"]
     scored = records(org.genome, "bridge_create")
