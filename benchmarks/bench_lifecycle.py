@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from sggit.app.scenarios import plant_bug
 from sggit.contract.tree import load_tree
 from sggit.engines.base import Case
 from sggit.engines.gp import ProcessEvaluator
@@ -23,7 +24,6 @@ from sggit.genome.init import init_project
 from sggit.genome.repo import Genome
 from sggit.kernel.mock import MockKernel
 from sggit.runtime.evaluate import SandboxEvaluator
-from sggit.runtime.heal import plant_bug
 from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
 N = 24

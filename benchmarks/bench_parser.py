@@ -22,23 +22,38 @@ sides allocate many small objects, and with the collector on its passes over eve
 AST already built dominate the baseline as the tree grows (the ratio fell from
 about 20x on the shipped genome to 6x on 1,000 contracts), which measures the heap,
 not the syntax.
+
+Loading the parser: `test_parser_load_from_cache` times `load_parser` reading the
+serialised LALR parser from the cache directory against building it from
+`grammar.lark` (`lark.Lark(...)`, what every command did at import before), both in
+this process, best of their rounds. `test_first_parse_in_a_new_process` times what a
+command pays: a fresh interpreter importing the parser and parsing one contract, with
+a warm cache against a cache that cannot be written (so every start builds), with
+`python -c pass` printed alongside for scale.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import random
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import lark
 import pytest
 
 from sggit.contract import nodes as n
+from sggit.contract import parser as contract_parser
 from sggit.contract.fmt import format_document
 from sggit.contract.parser import parse_text
+from sggit.contract.parser_cache import CACHE_ENV, load_parser, loaded_from_cache
 from sggit.contract.tree import load_tree, sg_files
 
 REPO = Path(__file__).resolve().parent.parent
@@ -379,3 +394,68 @@ def test_baseline_shipped_ast_from_json(benchmark: Any, shipped: Corpus) -> None
 def test_baseline_generated_ast_from_json(benchmark: Any, generated: Corpus) -> None:
     docs = benchmark.pedantic(_load_all(generated), rounds=5, warmup_rounds=1)
     assert len(docs) == GENERATED
+
+
+# ---- loading the parser ----------------------------------------------------------------
+
+
+def _grammar() -> str:
+    return (REPO / "sggit" / "contract" / "grammar.lark").read_text(encoding="utf-8")
+
+
+@pytest.mark.benchmark(group="parser load", disable_gc=True)
+def test_parser_load_from_cache(benchmark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    grammar, options = _grammar(), contract_parser._OPTIONS
+    assert not loaded_from_cache(load_parser(grammar, contract_parser._Indenter(), options))
+
+    def from_cache() -> lark.Lark:
+        return load_parser(grammar, contract_parser._Indenter(), options)
+
+    # re.purge: a command starts with an empty regex cache, and both sides compile the terminals
+    loaded = benchmark.pedantic(from_cache, setup=re.purge, rounds=30, warmup_rounds=3)
+    assert loaded_from_cache(loaded)
+    if benchmark.stats is None:
+        return
+    cached_s = benchmark.stats.stats.min
+    build_s = float("inf")
+    for _ in range(5):
+        re.purge()
+        start = time.perf_counter()
+        lark.Lark(grammar, postlex=contract_parser._Indenter(), **options)
+        build_s = min(build_s, time.perf_counter() - start)
+    ratio = build_s / cached_s
+    benchmark.extra_info.update(cached_ms=round(cached_s * 1000, 2), build_ms=round(build_s * 1000, 2), ratio=round(ratio, 1))
+    with capsys.disabled():
+        print(f"\nparser: {cached_s * 1000:.1f} ms from the cache, {build_s * 1000:.1f} ms built, building is {ratio:.1f}x loading")
+
+
+_FIRST_PARSE = "from sggit.contract.parser import parse_text; parse_text('gene g\\n  is transform\\n  risk none\\n')"
+
+
+def _process_seconds(runs: list[tuple[list[str], dict[str, str]]], rounds: int) -> list[float]:
+    """Best time of each command; rounds interleave them so a busy machine slows all alike."""
+    best = [float("inf")] * len(runs)
+    for _ in range(rounds):
+        for i, (args, env) in enumerate(runs):
+            start = time.perf_counter()
+            subprocess.run(args, env=env, check=True, cwd=REPO)
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
+
+
+@pytest.mark.benchmark(group="parser load")
+def test_first_parse_in_a_new_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    warm = {**os.environ, CACHE_ENV: str(tmp_path / "cache")}
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    cold = {**os.environ, CACHE_ENV: str(blocker / "cache")}
+    command = [sys.executable, "-c", _FIRST_PARSE]
+    subprocess.run(command, env=warm, check=True, cwd=REPO)
+    assert any((tmp_path / "cache").iterdir())
+    cached_s, built_s, bare_s = _process_seconds([(command, warm), (command, cold), ([sys.executable, "-c", "pass"], warm)], 10)
+    with capsys.disabled():
+        print(
+            f"\nfirst parse in a new process: {cached_s * 1000:.0f} ms with the cache, {built_s * 1000:.0f} ms building"
+            f" ({built_s / cached_s:.1f}x); python -c pass {bare_s * 1000:.0f} ms ({cached_s / bare_s:.1f}x and {built_s / bare_s:.1f}x)"
+        )

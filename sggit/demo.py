@@ -46,27 +46,16 @@ def _require(code: int, what: str) -> None:
 
 def plant_regression(root: Path) -> str:
     """Register the shipped bridge_create seed with one token flipped, and make it dominant."""
-    from sggit.genome import phenostore
-    from sggit.genome.alleles import allele_source, register_allele
-    from sggit.genome.lineage import Lineage
+    from sggit.app.scenarios import plant_regression as plant
     from sggit.genome.repo import Genome
-    from sggit.runtime.heal import PLANTED_LOCUS, plant_bug
 
-    genome = Genome.open(root)
-    healthy = phenostore.read_phenotype(genome, PHENOTYPE).locus(PLANTED_LOCUS).dominant
-    assert healthy is not None
-    broken = plant_bug(allele_source(genome, healthy).decode("utf-8"))
-    lineage = Lineage(locus=PLANTED_LOCUS, origin="manual", parents=[healthy])
-    planted = register_allele(genome, PLANTED_LOCUS, broken, lineage).id
-    phenostore.register_in_phenotype(genome, PHENOTYPE, PLANTED_LOCUS, planted, "recessive")
-    phenostore.promote(genome, PHENOTYPE, PLANTED_LOCUS, planted)
-    return planted
+    return plant(Genome.open(root), PHENOTYPE)
 
 
 def flapping(root: Path):  # type: ignore[no-untyped-def]
     """The incident end to end; a prepared allele stands in for the engine's answer."""
+    from sggit.app.scenarios import mac_flapping_scenario
     from sggit.engines.fixture import FixtureEngine
-    from sggit.runtime.scenarios import mac_flapping_scenario
     from sggit.shipped import shipped_root
 
     engine = FixtureEngine(shipped_root() / "fixtures" / "alleles", state_dir=root / ".git" / "sggit" / "demo-fixture")

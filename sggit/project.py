@@ -14,7 +14,6 @@ from sggit.contract.checks import binding_problems, check_tree
 from sggit.contract.errors import Diagnostic
 from sggit.contract.errors import ContractError
 from sggit.contract.fmt import format_document
-from sggit.contract.parser import parse_text
 from sggit.contract.tree import ContractTree, read_tree, sg_files
 from pydantic import ValidationError
 
@@ -169,6 +168,8 @@ def check_phenotype_file(path: Path, tree: ContractTree | None) -> list[Diagnost
     if tree is None:
         return out
     topo = tree.topologies.get(topology)
+    if topo is None and tree.is_unparsed(topology):
+        return out
     if topo is None:
         import difflib
 
@@ -192,7 +193,7 @@ def check_allele_file(path: Path, tree: ContractTree | None) -> list[Diagnostic]
         for p in source_problems(source)
     ]
     locus = _locus_of(path)
-    if tree is not None and locus is not None and locus not in tree.genes:
+    if tree is not None and locus is not None and locus not in tree.genes and not tree.is_unparsed(locus):
         import difflib
 
         close = difflib.get_close_matches(locus, list(tree.genes), n=1)
@@ -216,6 +217,8 @@ class Formatted:
 
 def format_paths(paths: list[Path]) -> list[Formatted]:
     """Every `.sg` file under `paths` rendered in the canonical layout; nothing is written here."""
+    from sggit.contract.parser import parse_text
+
     out: list[Formatted] = []
     for path in sg_files(paths):
         item = Formatted(path)

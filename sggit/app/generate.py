@@ -7,9 +7,9 @@ walks the lifecycle its locus's risk allows:
 
 - shadow: every contract example, each on a fresh host of the phenotype (the
   same judge as `sggit test`, host states included);
-- then, where the risk table demands a canary (critical), it waits as canary for
-  one real run in a transaction; everywhere else it enters the fallback stack as
-  recessive and earns fitness. Dominance stays the arena's call where risk
+- then, where the risk table demands a canary (high and critical), it waits as
+  canary (for its review, then one real run in a transaction); everywhere else it
+  enters the fallback stack as recessive and earns fitness. Dominance stays the arena's call where risk
   allows, and a reviewed `sggit promote` elsewhere.
 
 An engine that proposes nothing (gp repairs a failing allele and has nothing to

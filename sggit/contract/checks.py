@@ -71,7 +71,7 @@ class _Checker:
             base = f.type.base_name()
             if base not in n.BASE_TYPES and base not in types:
                 known = list(n.BASE_TYPES) + list(types)
-                self.error(f.type, f"unknown type {base}", _suggest(base, known) or "base types are string, int, float, bool and json; declare others under `types:`")
+                self.error(f.type, f"unknown type {base}", _suggest(base, known) or "base types are string, int, float, bool, json and object; declare others under `types:`")
                 continue
             if f.default is not None:
                 if n.iter_refs(f.default):
@@ -81,6 +81,19 @@ class _Checker:
                 for p in problems:
                     where = f" at {p.path}" if p.path else ""
                     self.error(f.default, f"default of {f.name} does not match its type {f.type.render()}{where}: {p.message}")
+
+    def connects(self, owner: n.Gene | n.Pathway | n.Topology) -> None:
+        """Each `connects:` line marks one of the inputs as naming an external resource."""
+        takes = [f.name for f in owner.takes]
+        seen: set[str] = set()
+        for c in owner.connects:
+            if c.name in seen:
+                self.error(c, f"{c.name} is listed twice in connects")
+                continue
+            seen.add(c.name)
+            if c.name not in takes:
+                hint = _suggest(c.name, takes) or "a connects: line names an input declared under takes:"
+                self.error(c, f"connects names {c.name}, which {owner.name} does not take", hint)
 
     def refs(self, value: n.Value, scope: _Scope) -> None:
         for ref in n.iter_refs(value):
@@ -155,7 +168,8 @@ class _Checker:
             elif isinstance(item, n.Check):
                 gene = self.tree.genes.get(item.locus)
                 if gene is None:
-                    self.error(item, f"unknown locus {item.locus} in verify", _suggest(item.locus, self.tree.genes))
+                    if not self.tree.is_unparsed(item.locus):
+                        self.error(item, f"unknown locus {item.locus} in verify", _suggest(item.locus, self.tree.genes))
                     continue
                 if gene.family not in (None, "diagnostic"):
                     self.error(item, f"verify runs diagnostics; {gene.name} is a {gene.family} gene")
@@ -195,13 +209,17 @@ class _Checker:
                 self.error(feed, "only diagnostic genes feed fitness", "move `feeds:` to the diagnostic that observes this gene")
             target = self.tree.genes.get(feed.locus)
             if target is None:
-                self.error(feed, f"unknown locus {feed.locus} in feeds", _suggest(feed.locus, self.tree.genes))
+                if not self.tree.is_unparsed(feed.locus):
+                    self.error(feed, f"unknown locus {feed.locus} in feeds", _suggest(feed.locus, self.tree.genes))
             elif target.family == "diagnostic":
                 self.error(feed, f"{feed.locus} is a diagnostic; feeds score configuration genes")
             if feed.timescale not in n.TIMESCALES:
                 self.error(feed, f"unknown timescale `{feed.timescale}`", _suggest(feed.timescale, n.TIMESCALES) or f"one of: {', '.join(n.TIMESCALES)}")
         if gene.verify is not None:
             self.verify(gene.verify, _Scope({f.name for f in gene.takes} | gives))
+        if gene.verifies and gene.family not in (None, "diagnostic"):
+            self.error(gene.verifies[0], f"prose bullets in `verify:` describe what a diagnostic checks; {gene.name} is a {gene.family} gene", "move the prose to `after:`, or write checks and a `within` window")
+        self.connects(gene)
 
     def examples(self, gene: n.Gene) -> None:
         from sggit.contract.validate import Validator
@@ -267,6 +285,7 @@ class _Checker:
             else:
                 self.call(body, scope)
         self.requirements(pathway, steps)
+        self.connects(pathway)
         if pathway.verify is not None:
             # verify runs after every step, so it may read any step's output
             self.verify(pathway.verify, _Scope(set(takes), steps, None))
@@ -276,12 +295,16 @@ class _Checker:
         target: n.Gene | n.Pathway | None
         if call.pathway or (either and call.target in self.tree.pathways):
             target = self.tree.pathways.get(call.target)
+            if target is None and self.tree.is_unparsed(call.target):
+                return
             if target is None:
                 hint = "drop the `->`: it runs a pathway, and this is a gene" if call.target in self.tree.genes else _suggest(call.target, self.tree.pathways)
                 self.error(call, f"unknown pathway {call.target}", hint)
                 return
         else:
             target = self.tree.genes.get(call.target)
+            if target is None and self.tree.is_unparsed(call.target):
+                return
             if target is None:
                 hint = f"write `-> {call.target}` to run a pathway" if call.target in self.tree.pathways else _suggest(call.target, self.tree.genes)
                 self.error(call, f"unknown locus {call.target}", hint)
@@ -345,6 +368,7 @@ class _Checker:
                             self.error(value, f"resource {res.name} cannot refer to itself")
         if topo.verify is not None:
             self.verify(topo.verify, scope)
+        self.connects(topo)
         self.policies(topo.on_failure)
 
     def phenotype(self, ph: n.Phenotype) -> None:
@@ -354,6 +378,8 @@ class _Checker:
         topo = self.tree.topologies.get(ph.topology)
         pos = ph.positions.get("for", (ph.line, ph.column))
         if topo is None:
+            if self.tree.is_unparsed(ph.topology):
+                return
             self.error(pos, f"phenotype {ph.name} is for unknown topology {ph.topology}", _suggest(ph.topology, self.tree.topologies))
             return
         for problem in binding_problems({b.name: literal_value(b.value) for b in ph.bindings if not n.iter_refs(b.value)}, topo):

@@ -19,6 +19,7 @@ _TITLES = {
     "fails_when": "fails when",
     "unhealthy_when": "unhealthy when",
     "on_failure": "on failure",
+    "verifies": "verify",
 }
 
 
@@ -121,6 +122,8 @@ class _Renderer:
             line = node.positions.get("family" if name == "is" else name, (None,))[0]
             self.emit(line, indent, f"{name} {value}")
             return
+        if name == "verifies":
+            header_line = node.section_lines.get("verify")
         self.blank()
         self.emit(header_line, indent, f"{_TITLES.get(name, name)}:")
         body = indent + 2
@@ -132,7 +135,7 @@ class _Renderer:
             for t in value:
                 self.emit(t.line, body, f"{t.name}:")
                 self.fields(t.fields, body + 2)
-        elif name in ("before", "after", "unhealthy_when"):
+        elif name in ("before", "after", "unhealthy_when", "verifies"):
             self.bullets(value, body)
         elif name == "fails_when":
             for mode in value:
@@ -146,6 +149,14 @@ class _Renderer:
             width = max(len(f.locus) for f in value)
             for f in value:
                 self.emit(f.line, body, f"{f.locus.ljust(width)}  {f.timescale}")
+        elif name == "connects":
+            names = max(len(c.name) for c in value)
+            protocols = max(len(c.protocol) for c in value)
+            for c in value:
+                text = f"{c.name.ljust(names)}  {c.protocol}"
+                if c.description is not None:
+                    text = f"{text.ljust(names + 2 + protocols)}  {json.dumps(c.description, ensure_ascii=False)}"
+                self.emit(c.line, body, text)
         elif name == "verify":
             self.verify_items(value.items, body)
         elif name == "steps":
@@ -175,7 +186,8 @@ class _Renderer:
                         self.emit(prop.line, body + 2, f"{prop.name}{values}")
 
     def definition(self, d: Any) -> None:
-        self.emit(d.line, 0, f"{d.kind} {d.name}")
+        domain = getattr(d, "domain", None)
+        self.emit(d.line, 0, f"{d.kind} {d.name}" + (f" for {domain}" if domain else ""))
         if isinstance(d, n.Phenotype):
             bindings = {b.name: b for b in d.bindings}
             for sec in d.sections:

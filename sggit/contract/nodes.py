@@ -8,14 +8,14 @@ are excluded from `semantic()` dumps, which is what "the same contract" means
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 FAMILIES = ("configuration", "diagnostic", "transform")
 RISKS = ("none", "low", "medium", "high", "critical")
 TIMESCALES = ("immediate", "convergence", "resilience")
-BASE_TYPES = ("string", "int", "float", "bool", "json")
+BASE_TYPES = ("string", "int", "float", "bool", "json", "object")
 POLICIES = (
     "rollback completed steps",
     "rollback all",
@@ -132,7 +132,7 @@ class ListValue(Node):
     items: list[Value]
 
 
-Value = Annotated[Union[Scalar, Word, Template, ListValue], Field(discriminator="kind")]
+Value = Annotated[Scalar | Word | Template | ListValue, Field(discriminator="kind")]
 ListValue.model_rebuild()
 
 
@@ -187,6 +187,14 @@ class Feed(Node):
     timescale: str
 
 
+class Connect(Node):
+    """`url  https  "CSV endpoint"`: the input `url` names an external resource reached over https."""
+
+    name: str
+    protocol: str
+    description: str | None = None
+
+
 class Example(Node):
     input: dict[str, Any]
     output: dict[str, Any]
@@ -230,7 +238,7 @@ class Within(Node):
     all: bool = False
 
 
-VerifyItem = Annotated[Union[Check, VerifyFor, Within], Field(discriminator="kind")]
+VerifyItem = Annotated[Check | VerifyFor | Within, Field(discriminator="kind")]
 VerifyFor.model_rebuild()
 
 
@@ -269,6 +277,7 @@ class Policy(Node):
 class Gene(Node):
     kind: Literal["gene"] = "gene"
     name: str
+    domain: str | None = None
     family: str | None = None
     risk: str | None = None
     does: Prose | None = None
@@ -281,7 +290,9 @@ class Gene(Node):
     unhealthy_when: list[Bullet] = Field(default_factory=list)
     feeds: list[Feed] = Field(default_factory=list)
     verify: Verify | None = None
+    verifies: list[Bullet] = Field(default_factory=list)
     examples: list[Example] = Field(default_factory=list)
+    connects: list[Connect] = Field(default_factory=list)
     sections: list[str] = Field(default_factory=list)
     positions: dict[str, tuple[int, int]] = Field(default_factory=dict)
     section_lines: dict[str, int] = Field(default_factory=dict)
@@ -325,7 +336,7 @@ class WhenStep(Node):
     branches: list[Branch]
 
 
-StepBody = Annotated[Union[Call, ForStep, WhenStep], Field(discriminator="kind")]
+StepBody = Annotated[Call | ForStep | WhenStep, Field(discriminator="kind")]
 
 
 class Step(Node):
@@ -349,6 +360,7 @@ class Requirement(Node):
 class Pathway(Node):
     kind: Literal["pathway"] = "pathway"
     name: str
+    domain: str | None = None
     risk: str | None = None
     does: Prose | None = None
     takes: list[FieldDecl] = Field(default_factory=list)
@@ -357,6 +369,7 @@ class Pathway(Node):
     requires: list[Requirement] = Field(default_factory=list)
     verify: Verify | None = None
     on_failure: list[Policy] = Field(default_factory=list)
+    connects: list[Connect] = Field(default_factory=list)
     sections: list[str] = Field(default_factory=list)
     positions: dict[str, tuple[int, int]] = Field(default_factory=dict)
     section_lines: dict[str, int] = Field(default_factory=dict)
@@ -396,12 +409,14 @@ class Resource(Node):
 class Topology(Node):
     kind: Literal["topology"] = "topology"
     name: str
+    domain: str | None = None
     risk: str | None = None
     does: Prose | None = None
     takes: list[FieldDecl] = Field(default_factory=list)
     has: list[Resource] = Field(default_factory=list)
     verify: Verify | None = None
     on_failure: list[Policy] = Field(default_factory=list)
+    connects: list[Connect] = Field(default_factory=list)
     sections: list[str] = Field(default_factory=list)
     positions: dict[str, tuple[int, int]] = Field(default_factory=dict)
     section_lines: dict[str, int] = Field(default_factory=dict)
@@ -422,7 +437,7 @@ class Phenotype(Node):
     section_lines: dict[str, int] = Field(default_factory=dict)
 
 
-Definition = Annotated[Union[Gene, Pathway, Topology, Phenotype], Field(discriminator="kind")]
+Definition = Annotated[Gene | Pathway | Topology | Phenotype, Field(discriminator="kind")]
 
 
 class Comment(Node):
@@ -436,3 +451,5 @@ class Document(Node):
     path: str
     definitions: list[Definition] = Field(default_factory=list)
     comments: list[Comment] = Field(default_factory=list)
+    # Names of the definitions that did not parse: references to them are not news.
+    unparsed: list[str] = Field(default_factory=list)

@@ -17,11 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 from lark.lark import PostLex
 
 from sggit.contract import nodes as n
 from sggit.contract.errors import ContractError, Diagnostic
+from sggit.contract.parser_cache import load_parser
 
 
 class _LocatedError(Exception):
@@ -117,17 +124,10 @@ def _positioned(kind: str, value: str, line: int, column: int) -> Token:
     return Token(kind, value, 0, line, column, line, column, 0)
 
 
-_GRAMMAR = resources.files("sggit.contract").joinpath("grammar.lark").read_text(encoding="utf-8")
+_OPTIONS: dict[str, Any] = {"parser": "lalr", "lexer": "contextual", "propagate_positions": True, "maybe_placeholders": False}
 _POSTLEX = _Indenter()
-_LARK = Lark(
-    _GRAMMAR,
-    parser="lalr",
-    lexer="contextual",
-    postlex=_POSTLEX,
-    propagate_positions=True,
-    maybe_placeholders=False,
-)
 _LOCK = threading.Lock()
+_LARK: Lark | None = None
 
 _TERMINAL_NAMES = {
     "NAME": "a name",
@@ -149,9 +149,23 @@ _TERMINAL_NAMES = {
     "ARROW": "`->`",
     "RANGE": "`..`",
 }
-for _term in _LARK.terminals:
-    if _term.name not in _TERMINAL_NAMES and _term.pattern.type == "str":
-        _TERMINAL_NAMES[_term.name] = f"`{_term.pattern.value}`"
+
+
+def _parser() -> Lark:
+    """Loaded on first parse (callers hold _LOCK), so importing this module builds nothing."""
+    global _LARK, _POSTLEX
+    if _LARK is None:
+        grammar = resources.files("sggit.contract").joinpath("grammar.lark").read_text(encoding="utf-8")
+        parser = load_parser(grammar, _POSTLEX, _OPTIONS)
+        for term in parser.terminals:
+            if term.name not in _TERMINAL_NAMES and term.pattern.type == "str":
+                _TERMINAL_NAMES[term.name] = f"`{term.pattern.value}`"
+        postlex = parser.options.postlex  # a parser from the cache brings its own
+        assert isinstance(postlex, _Indenter)
+        _POSTLEX = postlex
+        _LARK = parser
+    return _LARK
+
 
 def _describe_expected(expected: set[str]) -> str:
     names = sorted({_TERMINAL_NAMES.get(e, e) for e in expected})
@@ -331,10 +345,19 @@ class _Build(Transformer):
     def description(self, children: list[Token]) -> tuple[str, str]:
         return ("description", _decode_string(children[0]))
 
+    def keyword_default(self, children: list[Any]) -> tuple[str, Any]:
+        return ("keyword_default", children[0])
+
     def field(self, children: list[Any]) -> n.FieldDecl:
         name, type_ref = children[0], children[1]
         extra = dict(children[2:])
-        return n.FieldDecl(name=str(name), type=type_ref, default=extra.get("default"), description=extra.get("description"), **_tpos(name))
+        default = extra.get("default")
+        if "keyword_default" in extra:
+            later = extra["keyword_default"]
+            if default is not None:
+                raise _LocatedError(later.line, later.column, f"field {name} has two defaults", "keep one: `= value` before the description")
+            default = _keyword_default(type_ref, later)
+        return n.FieldDecl(name=str(name), type=type_ref, default=default, description=extra.get("description"), **_tpos(name))
 
     def type_def(self, children: list[Any]) -> n.TypeDef:
         return n.TypeDef(name=str(children[0]), fields=children[1:], **_tpos(children[0]))
@@ -366,12 +389,27 @@ class _Build(Transformer):
 
         return method
 
-    before = _bullets("before")
-    after = _bullets("after")
+    def item(self, children: list[Any]) -> _Item:
+        tok = children[0]
+        if tok.type == "BULLET":
+            bullet = self.bullet(children)
+            return _Item(bullet, bullet.column + 2)
+        rest = [item for child in children[1:] for item in child]
+        text = " ".join([str(tok).strip()] + [t.strip() for _, _, t in rest])
+        return _Item(n.Bullet(text=text, **_tpos(tok)), tok.column or 1)
+
+    def _items(name: str):  # type: ignore[no-redef]
+        def method(self: Any, children: list[_Item]) -> tuple[str, list[n.Bullet]]:
+            return (name, [c.bullet for c in children])
+
+        return method
+
+    before = _items("before")
+    after = _items("after")
     unhealthy_when = _bullets("unhealthy_when")
 
-    def fails_when(self, children: list[n.Bullet]) -> tuple[str, list[n.FailureMode]]:
-        return ("fails_when", [_failure_mode(b) for b in children])
+    def fails_when(self, children: list[_Item]) -> tuple[str, list[n.FailureMode]]:
+        return ("fails_when", [_failure_mode(c.bullet, c.text_column) for c in children])
 
     def examples(self, children: list[n.Bullet]) -> tuple[str, list[n.Example]]:
         return ("examples", [_example(b) for b in children])
@@ -393,7 +431,19 @@ class _Build(Transformer):
         return ("types", children)
 
     def feed(self, children: list[Token]) -> n.Feed:
-        return n.Feed(locus=str(children[0]), timescale=str(children[1]), **_tpos(children[0]))
+        # a locus alone is the reference runtime's form for convergence
+        timescale = str(children[1]) if len(children) > 1 else "convergence"
+        return n.Feed(locus=str(children[0]), timescale=timescale, **_tpos(children[0]))
+
+    def connect(self, children: list[Any]) -> n.Connect:
+        description = children[2][1] if len(children) > 2 else None
+        return n.Connect(name=str(children[0]), protocol=str(children[1]), description=description, **_tpos(children[0]))
+
+    def connects(self, children: list[n.Connect]) -> tuple[str, list[n.Connect]]:
+        return ("connects", children)
+
+    def domain(self, children: list[Token]) -> tuple[str, Token]:
+        return ("domain", children[0])
 
     def feeds(self, children: list[n.Feed]) -> tuple[str, list[n.Feed]]:
         return ("feeds", children)
@@ -416,9 +466,15 @@ class _Build(Transformer):
         duration = n.Duration(amount=float(match.group(1)), unit=match.group(2), **_tpos(tok))  # type: ignore[arg-type]
         return n.Within(duration=duration, all=all_, **_tpos(children[0]))
 
-    def verify(self, children: list[Any]) -> tuple[str, n.Verify]:
+    def verify(self, children: list[Any]) -> tuple[str, n.Verify] | tuple[str, list[n.Bullet]]:
         first = children[0]
-        return ("verify", n.Verify(items=children, line=first.line, column=first.column))
+        prose = [c for c in children if isinstance(c, n.Bullet)]
+        if not prose:
+            return ("verify", n.Verify(items=children, line=first.line, column=first.column))
+        if len(prose) != len(children):
+            at = prose[0] if first is not prose[0] else next(c for c in children if not isinstance(c, n.Bullet))
+            raise _LocatedError(at.line, at.column, "a verify block holds either checks or prose bullets, not both", "put the prose under `after:` and keep the checks in `verify:`")
+        return ("verifies", prose)
 
     # -- pathway
     def param(self, children: list[Any]) -> n.Param:
@@ -522,18 +578,27 @@ class _Build(Transformer):
 
 
 _SECTION_FIELD = {"is": "family", "fails_when": "fails_when", "unhealthy_when": "unhealthy_when"}
-_SECTION_TITLE = {"is": "is", "fails_when": "fails when", "unhealthy_when": "unhealthy when", "on_failure": "on failure"}
+_SECTION_TITLE = {"is": "is", "fails_when": "fails when", "unhealthy_when": "unhealthy when", "on_failure": "on failure", "verifies": "verify"}
 
 
 def _definition(cls: type[n.Node], children: list[Any]) -> Any:
     name = children[0]
     values: dict[str, Any] = {}
     sections: list[str] = []
+    titles: set[str] = set()
     for kind, payload in children[1:]:
-        if kind in sections:
-            line = payload.line if isinstance(payload, (Token, n.Node)) else payload[0].line
-            column = payload.column if isinstance(payload, (Token, n.Node)) else payload[0].column
-            raise _LocatedError(line, column, f"section `{_SECTION_TITLE.get(kind, kind)}` appears twice in {name}", "merge the two sections into one")
+        line = payload.line if isinstance(payload, (Token, n.Node)) else payload[0].line
+        column = payload.column if isinstance(payload, (Token, n.Node)) else payload[0].column
+        title = _SECTION_TITLE.get(kind, kind)
+        if kind == "domain":
+            values["domain"] = str(payload)
+            values["_domain_pos"] = payload
+            continue
+        if title in titles:
+            raise _LocatedError(line, column, f"section `{title}` appears twice in {name}", "merge the two sections into one")
+        if kind == "verifies" and cls is not n.Gene:
+            raise _LocatedError(line, column, f"prose bullets in `verify:` describe a diagnostic gene; a {cls.__name__.lower()} verifies with checks", "write checks such as `check_link_state device={name}` and a `within 30s` line")
+        titles.add(title)
         sections.append(kind)
         field = _SECTION_FIELD.get(kind, kind)
         if isinstance(payload, Token):
@@ -547,12 +612,56 @@ def _definition(cls: type[n.Node], children: list[Any]) -> Any:
     return cls(name=str(name), sections=sections, positions=positions, **values, **_tpos(name))  # type: ignore[call-arg]
 
 
-def _failure_mode(bullet: n.Bullet) -> n.FailureMode:
+class _Item:
+    """A bullet and the column where its text starts (after `- `, or the line itself)."""
+
+    def __init__(self, bullet: n.Bullet, text_column: int) -> None:
+        self.bullet, self.text_column = bullet, text_column
+
+
+def _keyword_default(type_ref: n.TypeRef, value: Any) -> Any:
+    """`default="Month,1958"` on a list type is the reference runtime's list: split at commas."""
+    list_type = type_ref
+    while list_type.kind == "optional" and list_type.of is not None:
+        list_type = list_type.of
+    if list_type.kind != "list" or not isinstance(value, n.Scalar) or not isinstance(value.value, str):
+        return value
+    item = list_type.of
+    while item is not None and item.kind == "optional":
+        item = item.of
+    base = item.name if item is not None and item.kind == "named" else None
+    text = value.value
+    parts = [p.strip() for p in text.split(",")] if text.strip() else []
+    pos = {"line": value.line, "column": value.column}
+    return n.ListValue(items=[n.Scalar(value=_list_item(p, base), **pos) for p in parts], **pos)
+
+
+_NUMBER_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def _list_item(text: str, base: str | None) -> Any:
+    """An item of a comma-separated default, typed by the list's item type where it fits."""
+    if base == "int" and re.fullmatch(r"-?[0-9]+", text):
+        return int(text)
+    if base == "float" and _NUMBER_RE.fullmatch(text):
+        return float(text)
+    if base == "bool" and text in ("true", "false"):
+        return text == "true"
+    if base == "json":
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            return text
+        return value if value is None or isinstance(value, (str, bool, int, float)) else text
+    return text
+
+
+def _failure_mode(bullet: n.Bullet, text_column: int) -> n.FailureMode:
     text = bullet.text
     if "->" not in text:
         raise _LocatedError(bullet.line, bullet.column, "a failure mode needs an outcome", "write `- condition -> success=false` or `- condition -> error`")
     condition, _, outcome = text.rpartition("->")
-    col = bullet.column + 2 + len(condition) + 2 + (len(outcome) - len(outcome.lstrip()))
+    col = text_column + len(condition) + 2 + (len(outcome) - len(outcome.lstrip()))
     outcome = outcome.strip()
     if outcome == "error":
         return n.FailureMode(condition=condition.strip(), outcome="error", line=bullet.line, column=bullet.column)
@@ -654,9 +763,25 @@ def _chunks(text: str) -> list[tuple[int, str]]:
     return chunks
 
 
+_DEFINITION_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*[ ]+([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def definition_names(text: str) -> list[str]:
+    """The name on each top-level line, read without parsing: what a broken file meant to define."""
+    names = []
+    for _, chunk in _chunks(text):
+        for line in chunk.split("\n"):
+            if line[:1] not in ("", " ", "\t", "\r", "#"):
+                match = _DEFINITION_NAME_RE.match(line)
+                if match:
+                    names.append(match.group(1))
+                break
+    return names
+
+
 _HEADER_RE = re.compile(
     r"^[ ]+(does|takes|gives|types|before|after|fails[ ]+when|unhealthy[ ]+when|feeds|verify|examples"
-    r"|steps|requires|on[ ]+failure|has)[ ]*:"
+    r"|steps|requires|on[ ]+failure|has|connects)[ ]*:"
 )
 
 
@@ -702,28 +827,33 @@ def parse_collect(text: str, path: str = "<string>") -> tuple[n.Document, list[D
                 col = len(line) - len(stripped) + 1
                 diagnostics.append(Diagnostic(path, i, col, "tab in indentation", "indent with spaces only", line))
         if diagnostics:
+            doc.unparsed = definition_names(text)
             return doc, diagnostics
     for start, chunk in _chunks(text):
         source = "\n" * start + chunk
         if not source.endswith("\n"):
             source += "\n"
         with _LOCK:
+            lark_parser = _parser()
             _POSTLEX.comments = []
             try:
-                tree = _LARK.parse(source)
+                tree = lark_parser.parse(source)
                 _BUILD.comment_lines = frozenset(c.line for c in _POSTLEX.comments if c.own_line)
                 definition = _BUILD.transform(tree)
             except UnexpectedInput as exc:
                 line, column, message, hint = _syntax_diagnostic(exc)
                 diagnostics.append(Diagnostic(path, line, column, message, hint, _line_of(text_lines, line)))
+                doc.unparsed.extend(definition_names(chunk))
                 continue
             except _LocatedError as exc:
                 diagnostics.append(Diagnostic(path, exc.line, exc.column, exc.message, exc.hint, _line_of(text_lines, exc.line)))
+                doc.unparsed.extend(definition_names(chunk))
                 continue
             except VisitError as exc:
                 orig = exc.orig_exc
                 if isinstance(orig, _LocatedError):
                     diagnostics.append(Diagnostic(path, orig.line, orig.column, orig.message, orig.hint, _line_of(text_lines, orig.line)))
+                    doc.unparsed.extend(definition_names(chunk))
                     continue
                 raise
             finally:

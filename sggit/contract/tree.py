@@ -8,7 +8,6 @@ from pathlib import Path
 
 from sggit.contract import nodes as n
 from sggit.contract.errors import ContractError, Diagnostic
-from sggit.contract.parser import parse_collect
 
 
 @dataclass
@@ -23,6 +22,8 @@ class ContractTree:
     sources: dict[str, list[str]] = field(default_factory=dict)
     origin: dict[int, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # name -> file, for definitions that did not parse (their errors are already reported)
+    unparsed: dict[str, str] = field(default_factory=dict)
 
     def path_of(self, node: n.Node) -> str:
         return self.origin.get(id(node), "<unknown>")
@@ -33,14 +34,22 @@ class ContractTree:
         return Diagnostic(node_path, line, column, message, hint, source)
 
     def add_text(self, text: str, path: str) -> n.Document:
+        from sggit.contract.parser import parse_collect
+
         doc, problems = parse_collect(text, path)
         self.sources[path] = text.split("\n")
         self.diagnostics.extend(problems)
         self.add_document(doc)
         return doc
 
+    def is_unparsed(self, name: str) -> bool:
+        """Whether `name` is one a broken file meant to define, so a reference to it says nothing new."""
+        return name in self.unparsed
+
     def add_document(self, doc: n.Document) -> None:
         self.documents.append(doc)
+        for name in doc.unparsed:
+            self.unparsed.setdefault(name, doc.path)
         for definition in doc.definitions:
             self.origin[id(definition)] = doc.path
             table: dict[str, n.Node]
@@ -78,12 +87,16 @@ def sg_files(paths: Iterable[str | Path]) -> list[Path]:
 
 def read_tree(paths: Iterable[str | Path]) -> ContractTree:
     """Parse files without semantic checks; unreadable files become diagnostics."""
+    from sggit.contract.parser import definition_names
+
     tree = ContractTree()
     for path in sg_files(paths):
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             tree.diagnostics.append(Diagnostic(str(path), 1, 1, f"not UTF-8 text ({exc.reason})"))
+            for name in definition_names(path.read_bytes().decode("utf-8", "replace")):
+                tree.unparsed.setdefault(name, str(path))
             continue
         except OSError as exc:
             tree.diagnostics.append(Diagnostic(str(path), 1, 1, f"cannot read: {exc.strerror or exc}"))

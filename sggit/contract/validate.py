@@ -177,6 +177,7 @@ _BASE: dict[str, Checker] = {
     "float": _float,
     "bool": _expect("bool", lambda v: isinstance(v, bool)),
     "json": lambda v, p, o: v,
+    "object": _expect("object", lambda v: isinstance(v, dict)),
 }
 
 

@@ -26,11 +26,48 @@ JOURNAL_NAME = "fitness.journal"
 Timescale = Literal["immediate", "convergence", "resilience"]
 
 
+MAX_FAILURES = 8
+
+
 class LastFailure(BaseModel):
     time: float
     error: str
     host: str | None = None
     input: Any = None
+    timescale: Timescale = "immediate"
+
+    def key(self) -> str:
+        return json.dumps(self.input, sort_keys=True, default=str) + "\0" + self.timescale
+
+
+MAX_SAMPLE = 16
+
+
+class Sample(BaseModel):
+    """An input an allele handled successfully: the regression sample its successors must agree on."""
+
+    time: float
+    input: Any = None
+
+    def key(self) -> str:
+        return json.dumps(self.input, sort_keys=True, default=str)
+
+
+def _recent_samples(*lists: list[Sample]) -> list[Sample]:
+    latest: dict[str, Sample] = {}
+    for x in sorted((x for group in lists for x in group), key=lambda x: x.time):
+        latest.pop(x.key(), None)
+        latest[x.key()] = x
+    return list(latest.values())[-MAX_SAMPLE:]
+
+
+def _recent_failures(*lists: list[LastFailure]) -> list[LastFailure]:
+    """Newest failure per distinct (input, timescale), at most MAX_FAILURES of them, oldest first."""
+    latest: dict[str, LastFailure] = {}
+    for f in sorted((f for group in lists for f in group), key=lambda f: f.time):
+        latest.pop(f.key(), None)
+        latest[f.key()] = f
+    return list(latest.values())[-MAX_FAILURES:]
 
 
 class Counters(BaseModel):
@@ -47,6 +84,18 @@ class Counters(BaseModel):
     resilience_ok: int = 0
     last_time: float = 0.0
     last_failure: LastFailure | None = None
+    failures: list[LastFailure] = Field(default_factory=list)
+    """Recent distinct failing inputs, kept through sync so `heal` and the regression set still see them."""
+    accepted: list[Sample] = Field(default_factory=list)
+    """A bounded sample of distinct inputs handled successfully, kept in the notes so it travels with the genome."""
+    streak: int = 0
+    """Failures since the last good invocation, as this host saw them: survives sync, so demotion does not
+    depend on when the journal was folded. Not additive across hosts (a sum keeps the larger)."""
+    takeback: int | None = None
+    """The streak an immediate success reset, until a convergence result judges that success (see next_streak)."""
+
+    def streak_state(self) -> StreakState:
+        return self.streak, self.takeback
 
     def __add__(self, other: Counters) -> Counters:
         failures = [f for f in (self.last_failure, other.last_failure) if f is not None]
@@ -60,7 +109,42 @@ class Counters(BaseModel):
             resilience_ok=self.resilience_ok + other.resilience_ok,
             last_time=max(self.last_time, other.last_time),
             last_failure=max(failures, key=lambda f: f.time) if failures else None,
+            failures=_recent_failures(self.failures, other.failures),
+            accepted=_recent_samples(self.accepted, other.accepted),
+            streak=max(self.streak, other.streak),
         )
+
+
+StreakState = tuple[int, int | None]
+
+
+def next_streak(state: StreakState, rec: Record) -> StreakState:
+    """(streak, streak before the last immediate success if no convergence result judged it yet).
+
+    A convergence failure arrives after its invocation's immediate success (the
+    same run's verify, a due check, a diagnostic fed later): it takes that
+    success back instead of counting after the reset the success caused, so an
+    allele that always "works" and never converges still reaches the threshold.
+    """
+    streak, before_success = state
+    if rec.timescale == "resilience":
+        return state
+    if rec.timescale == "immediate" and rec.ok:
+        return 0, streak
+    if rec.ok:
+        return 0, None
+    if before_success is not None and rec.timescale == "convergence":
+        return before_success + 1, None
+    return streak + 1, None
+
+
+def advance(counters: Counters, records: Iterable[Record]) -> Counters:
+    """`counters` with `records` (of its allele, in order) folded into its streak."""
+    state = counters.streak_state()
+    for rec in records:
+        state = next_streak(state, rec)
+    counters.streak, counters.takeback = state
+    return counters
 
 
 def fitness(c: Counters, weights: Weights | None = None) -> float:
@@ -92,6 +176,9 @@ class Record(BaseModel):
     timescale: Timescale = "immediate"
     error: str | None = None
     input: Any = None
+    case: Any = None
+    """For an outcome fed by a diagnostic (whose input `input` is), the producer's own input: the case a
+    repair of the producer is judged on."""
     time: float = Field(default_factory=time.time)
 
 
@@ -110,8 +197,15 @@ def fold(records: Iterable[Record], host: str | None = None) -> dict[str, Counte
             c.resilience_ok += int(r.ok)
         c.last_time = max(c.last_time, r.time)
         c.locus = c.locus or r.locus
-        if not r.ok and (c.last_failure is None or r.time >= c.last_failure.time):
-            c.last_failure = LastFailure(time=r.time, error=r.error or "failed", host=host, input=r.input)
+        if r.ok and r.timescale == "immediate" and isinstance(r.input, dict):
+            c.accepted = _recent_samples(c.accepted, [Sample(time=r.time, input=r.input)])
+        if not r.ok and r.timescale != "resilience":
+            failure = LastFailure(time=r.time, error=r.error or "failed", host=host, input=r.case if r.case is not None else r.input,
+                                  timescale=r.timescale)
+            c.failures = _recent_failures(c.failures, [failure])
+            if c.last_failure is None or r.time >= c.last_failure.time:
+                c.last_failure = failure
+        c.streak, c.takeback = next_streak(c.streak_state(), r)
     return out
 
 

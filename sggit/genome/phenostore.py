@@ -154,10 +154,11 @@ def promote(genome: Genome, name: str, locus: str, allele: str, *, fitness: floa
     )
 
 
-def demote(genome: Genome, name: str, locus: str, allele: str, *, fitness: float | None = None) -> str | None:
+def demote(genome: Genome, name: str, locus: str, allele: str, *, fitness: float | None = None, successor: str | None = None) -> str | None:
+    subject = f"demote {locus}: {allele[:12]}" + (f", {successor[:12]} leads" if successor else "")
     return change_phenotype(
-        genome, name, lambda m: ph.demote(m, locus, allele), action="demote",
-        subject=f"demote {locus}: {allele[:12]}", locus=locus, allele=allele, fitness=fitness,
+        genome, name, lambda m: ph.demote(m, locus, allele, successor), action="demote",
+        subject=subject, locus=locus, allele=allele, fitness=fitness,
     )
 
 

@@ -253,8 +253,9 @@ def promote(pmap: PhenotypeMap, locus: str, allele: str) -> PhenotypeMap | None:
     return set_state(pmap, locus, allele, "dominant")
 
 
-def demote(pmap: PhenotypeMap, locus: str, allele: str) -> PhenotypeMap | None:
-    """Dominant becomes recessive (last in the stack) and the next allele leads; recessive becomes deprecated."""
+def demote(pmap: PhenotypeMap, locus: str, allele: str, successor: str | None = None) -> PhenotypeMap | None:
+    """Dominant becomes recessive (last in the stack) and the next allele leads, or `successor` where one is named
+    (a reviewed allele at a locus whose risk demands review); recessive becomes deprecated."""
     entry = pmap.locus(locus)
     current = entry.alleles.get(allele)
     if current is None:
@@ -262,7 +263,10 @@ def demote(pmap: PhenotypeMap, locus: str, allele: str) -> PhenotypeMap | None:
     if current.state == "dominant":
         if len(entry.stack) < 2:
             raise UsageError(f"{allele[:12]} is the only allele in the stack of {locus}", hint="register another allele before demoting it")
-        return set_state(pmap, locus, allele, "recessive")
+        demoted = set_state(pmap, locus, allele, "recessive")
+        if successor is None or demoted is None or demoted.locus(locus).dominant == successor:
+            return demoted
+        return set_state(demoted, locus, successor, "dominant")
     if current.state == "deprecated":
         return None
     return set_state(pmap, locus, allele, "deprecated")

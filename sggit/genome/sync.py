@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pygit2
 
-from sggit.genome.fitness import JOURNAL_NAME, Counters, Journal, Record, fold, read_records
+from sggit.genome.fitness import JOURNAL_NAME, Counters, Journal, Record, StreakState, advance, fold, read_records
 from sggit.genome.notes import iter_notes, read_note_in, write_notes
 from sggit.genome.repo import FITNESS_REF_PREFIX, Genome
 
@@ -102,6 +102,9 @@ def sync(genome: Genome) -> SyncResult:
             return SyncResult(0, 0, 0, None)
         records: list[Record] = [r for seg in pending for r in read_records(seg)]
         delta = fold(records, host)
+        by_allele: dict[str, list[Record]] = {}
+        for r in records:
+            by_allele.setdefault(r.allele, []).append(r)
         commit = None
         if delta:
             tree = genome.tip_tree(ref)
@@ -109,7 +112,9 @@ def sync(genome: Genome) -> SyncResult:
             for allele, add in delta.items():
                 old = read_note_in(genome.repo, tree, allele)
                 base = Counters.model_validate_json(old) if old else Counters()
-                notes[allele] = ((base + add).model_dump_json(exclude_none=True, indent=2) + "\n").encode()
+                merged = base + add
+                merged.streak, merged.takeback = advance(base.model_copy(), by_allele[allele]).streak_state()
+                notes[allele] = (merged.model_dump_json(exclude_none=True, indent=2) + "\n").encode()
             ids = [s.name[len(JOURNAL_NAME) + 1 : -len(".segment")] for s in pending]
             message = f"sggit sync: {len(records)} record(s), {len(delta)} allele(s) on {host}\n\n" + "\n".join(
                 f"{SEGMENT_TRAILER}: {i}" for i in ids
@@ -133,6 +138,12 @@ def counters_by_host(genome: Genome, allele: str) -> dict[str, Counters]:
         if data:
             out[host] = Counters.model_validate_json(data)
     return out
+
+
+def host_streak(genome: Genome, allele: str) -> StreakState:
+    """This host's failure streak of an allele as of its last sync (pending records continue from it)."""
+    data = read_note_in(genome.repo, genome.tip_tree(fitness_ref(genome.host)), allele)
+    return Counters.model_validate_json(data).streak_state() if data else (0, None)
 
 
 def total_counters(genome: Genome, allele: str) -> Counters:

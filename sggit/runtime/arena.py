@@ -3,17 +3,18 @@
 The numbers come from the fitness journal and notes (sggit.genome.fitness holds the
 one formula); the thresholds are settings per locus or phenotype, defaulting to
 the paradigm's: promote at +0.1 over the dominant with at least 50 invocations,
-demote after 3 consecutive failures.
+demote after 3 consecutive failures, and re-express up to 3 idle alleles
+before any mutation engine is asked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
-from sggit.genome.fitness import Counters, Record, fitness
+from sggit.genome.fitness import Counters, Record, StreakState, fitness, next_streak
 from sggit.genome.phenotype import PhenotypeMap, Weights
 
 
@@ -21,6 +22,9 @@ class Thresholds(BaseModel):
     promote_margin: float = 0.1
     promote_min_invocations: int = 50
     demote_after: int = 3
+    reexpress: int = 3
+    """How many alleles outside the stack (deprecated, or registered but never expressed) are tried, most fit
+    first, before a mutation engine is asked; 0 turns re-expression off."""
 
     @classmethod
     def for_locus(cls, pmap: PhenotypeMap | None, locus: str) -> Thresholds:
@@ -36,46 +40,33 @@ class Thresholds(BaseModel):
         return cls.model_validate(values)
 
 
-def _next_streak(state: tuple[int, int | None], rec: Record) -> tuple[int, int | None]:
-    """(streak, streak before the last immediate success if no convergence result judged it yet)."""
-    streak, before_success = state
-    if rec.timescale == "immediate" and rec.ok:
-        return 0, streak
-    if rec.ok:
-        return 0, None
-    if before_success is not None and rec.timescale == "convergence":
-        return before_success + 1, None
-    return streak + 1, None
-
-
 class FailureStreaks:
     """Per allele, failed invocations since its last good one; immediate and convergence outcomes count.
 
-    A convergence failure arrives after its invocation's immediate success (the
-    same run's verify, a due check, a diagnostic fed later): it takes that
-    success back instead of counting after the reset the success caused, so an
-    allele that always "works" and never converges still reaches the threshold.
+    Each allele starts from `base` (its streak in this host's synced notes), so a
+    `sggit sync` between two failures changes no decision; `next_streak` holds
+    the rule, including a convergence failure taking back the success before it.
     """
 
-    def __init__(self, records: Iterable[Record] = ()) -> None:
-        self._state: dict[str, tuple[int, int | None]] = {}
+    def __init__(self, records: Iterable[Record] = (), base: Callable[[str], StreakState] | None = None) -> None:
+        self._base = base or (lambda allele: (0, None))
+        self._state: dict[str, StreakState] = {}
         for rec in records:
             self.add(rec)
 
     def add(self, rec: Record) -> None:
-        if rec.timescale != "resilience":
-            self._state[rec.allele] = _next_streak(self._state.get(rec.allele, (0, None)), rec)
+        if rec.allele not in self._state:
+            self._state[rec.allele] = self._base(rec.allele)
+        self._state[rec.allele] = next_streak(self._state[rec.allele], rec)
 
     def get(self, allele: str, default: int = 0) -> int:
-        return self._state[allele][0] if allele in self._state else default
+        if allele not in self._state:
+            self._state[allele] = self._base(allele)
+        return self._state[allele][0] or default
 
 
-def failure_streaks(records: Iterable[Record]) -> FailureStreaks:
-    return FailureStreaks(records)
-
-
-def consecutive_failures(records: Iterable[Record], allele: str) -> int:
-    return failure_streaks(records).get(allele, 0)
+def failure_streaks(records: Iterable[Record], base: Callable[[str], StreakState] | None = None) -> FailureStreaks:
+    return FailureStreaks(records, base)
 
 
 def promotion_candidate(

@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sggit.contract import nodes as n
-from sggit.contract.validate import Validator
 from sggit.kernel.api import Kernel
-from sggit.kernel.dispatch import make_handler, perform
+from sggit.kernel.dispatch import perform
 from sggit.kernel.mock import MockKernel
-from sggit.kernel.undo import UndoLog
+from sggit.runtime.call import call_allele, checked_input, judge
 
 
 @dataclass
@@ -57,18 +56,6 @@ class ConformanceRow:
             "total": self.total,
             "failures": [{"example": r.index + 1, "detail": r.detail} for r in self.results if not r.ok],
         }
-
-
-def compare(expected: dict[str, Any], actual: Any) -> str | None:
-    """Why `actual` does not satisfy the example's listed fields (None when it does)."""
-    if not isinstance(actual, dict):
-        return f"output is {type(actual).__name__}, not an object"
-    for key, want in expected.items():
-        if key not in actual:
-            return f"{key}: missing (expected {json.dumps(want)})"
-        if actual[key] != want:
-            return f"{key}: expected {json.dumps(want)}, got {json.dumps(actual[key])}"
-    return None
 
 
 _NIC = re.compile(r"\{nic\.(\d+)\}")
@@ -126,21 +113,11 @@ def run_example(gene: n.Gene, allele: str, source: str, example: n.Example, pool
         example = prepare(example, kernel)
     except HostStateError as exc:
         return f"example host state: {exc}"
-    takes = Validator(gene.takes, gene.types)
-    data, problems = takes.validate(example.input)
-    if problems:
-        return "example input is invalid: " + "; ".join(str(p) for p in problems)
-    outcome = pool.run(allele, source, json.dumps(data), handler=make_handler(kernel, UndoLog()), timeout=timeout)
-    if not outcome.ok:
-        return f"{outcome.error}: {outcome.message}"
-    try:
-        value = json.loads(outcome.output)
-    except (TypeError, json.JSONDecodeError):
-        return "output is not JSON"
-    _, violations = Validator(gene.gives, gene.types).validate(value)
-    if violations:
-        return "output does not match gives: " + "; ".join(str(v) for v in violations[:3])
-    return compare(example.output, value)
+    data, problem = checked_input(gene, example.input)
+    if problem is not None:
+        return f"example {problem}"
+    call = call_allele(pool, gene, allele, source, data, kernel, timeout=timeout)
+    return judge(gene, call.outcome, expected=example.output).error
 
 
 def conformance(

@@ -2,9 +2,10 @@
 
 A candidate is untrusted code, so it runs exactly where alleles run: in the
 WorkerPool, with the kernel API answered by a fresh mock kernel per case (a
-candidate cannot see another's side effects, nor touch the real host). The pass
-rule is the gp engine's (`FAILING_CASE_MEANING`) with one addition: the output
-must satisfy the contract's `gives`, as it must for any allele the organism runs.
+candidate cannot see another's side effects, nor touch the real host). It is
+called and judged as the organism calls and judges any allele (`call_allele`,
+`judge`), so a candidate passes a case exactly when a run on that input would
+succeed; a case with an expected output must also have those fields.
 
 The gene being judged comes from the evaluator itself or, when one evaluator
 serves an engine that mutates several loci, from `focus(gene)` around the call.
@@ -13,20 +14,17 @@ serves an engine that mutates several loci, from `focus(gene)` around the call.
 from __future__ import annotations
 
 import contextvars
-import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 from sggit.contract import nodes as n
-from sggit.contract.validate import Validator
 from sggit.engines.base import Case, Evaluation, Evaluator
 from sggit.errors import SggitError
 from sggit.genome.alleles import allele_id
 from sggit.kernel.api import Kernel
-from sggit.kernel.dispatch import make_handler
-from sggit.kernel.undo import UndoLog
+from sggit.runtime.call import call_allele, checked_input, judge
 
 _FOCUS: contextvars.ContextVar[n.Gene | None] = contextvars.ContextVar("sggit_evaluate_focus", default=None)
 
@@ -39,31 +37,6 @@ def focus(gene: n.Gene) -> Iterator[None]:
         yield
     finally:
         _FOCUS.reset(token)
-
-
-def judge_output(gene: n.Gene, raw: str | None, expected: dict[str, Any] | None) -> str | None:
-    """None when `raw` passes the case; otherwise why not."""
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else None
-    except json.JSONDecodeError as exc:
-        return f"output is not JSON: {exc.msg}"
-    if not isinstance(value, dict):
-        return "output is not a JSON object"
-    _, violations = Validator(gene.gives, gene.types).validate(value)
-    if violations:
-        return "output does not match gives: " + "; ".join(str(v) for v in violations[:3])
-    if expected is None:
-        if value.get("error") is not None:
-            return f"reported error: {value['error']}"
-        if value.get("success", True) is False:
-            return "reported success=false"
-        return None
-    for key, want in expected.items():
-        if key not in value:
-            return f"missing output field {key}"
-        if value[key] != want:
-            return f"{key}: expected {json.dumps(want)}, got {json.dumps(value[key])}"
-    return None
 
 
 class SandboxEvaluator(Evaluator):
@@ -100,23 +73,40 @@ class SandboxEvaluator(Evaluator):
         return gene
 
     def run_case(self, gene: n.Gene, source: str, case: Case) -> str | None:
-        data, problems = Validator(gene.takes, gene.types).validate(case.input)
-        if problems:
-            return "input is invalid: " + "; ".join(str(p) for p in problems[:3])
+        data, problem = checked_input(gene, case.input)
+        if problem is not None:
+            return problem
         if self.fresh_factory is None:
             factories = [self.kernel_factory]
         elif case.expected is not None:
             factories = [self.fresh_factory]
         else:
             factories = [self.kernel_factory, self.fresh_factory]
-        verdict: str | None = "not run"
+        error: str | None = "not run"
         for factory in factories:
-            handler = make_handler(factory(), UndoLog())
-            outcome = self.pool.run(allele_id(source), source, json.dumps(data), handler=handler, timeout=self.timeout)
-            verdict = f"{outcome.error}: {outcome.message}" if not outcome.ok else judge_output(gene, outcome.output, case.expected)
-            if verdict is None:
+            call = call_allele(self.pool, gene, allele_id(source), source, data, factory(), timeout=self.timeout)
+            verdict = judge(gene, call.outcome, expected=case.expected)
+            if verdict.ok:
                 return None
-        return verdict
+            error = verdict.error
+        return error
+
+    def outcome_of(self, gene: n.Gene, source: str, data: dict[str, Any]) -> tuple[bool, dict[str, Any]] | None:
+        """(succeeded, output) of `source` on `data` on a clean host (a copy of the host now, without one),
+        judged as any call is; None when it produced no valid output of the contract at all."""
+        factory = self.fresh_factory or self.kernel_factory
+        call = call_allele(self.pool, gene, allele_id(source), source, data, factory(), timeout=self.timeout)
+        verdict = judge(gene, call.outcome)
+        if verdict.kind not in (None, "bad_output") or not isinstance(verdict.output, dict):
+            return None
+        if verdict.kind == "bad_output" and not str(verdict.error).startswith("gene reported failure"):
+            return None
+        return verdict.ok, verdict.output
+
+    def output_of(self, gene: n.Gene, source: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        """The reference output a successor is compared with: `outcome_of`, where it is a success."""
+        found = self.outcome_of(gene, source, data)
+        return found[1] if found is not None and found[0] else None
 
     def evaluate(self, sources: list[str], cases: list[Case]) -> list[Evaluation]:
         gene = self._gene()

@@ -122,13 +122,14 @@ class PathwayRunner:
         except Invalid as exc:
             raise UsageError(f"invalid input for pathway {pathway.name}: " + "; ".join(str(v) for v in exc.violations)) from None
 
-    def run(self, name: str, inputs: Any, *, _depth: int = 0) -> PathwayResult:
+    def run(self, name: str, inputs: Any, *, validated: bool = False, _depth: int = 0) -> PathwayResult:
+        """Run `name` on `inputs`; `validated` says the caller already checked them against `takes`."""
         pathway = self.tree.pathways.get(name)
         if pathway is None:
             raise UsageError(f"unknown pathway {name}")
         if _depth > 16:
             raise SggitError(f"pathway {name} nests deeper than 16 levels")
-        values = self.validate_input(pathway, inputs)
+        values = inputs if validated else self.validate_input(pathway, inputs)
         return _Run(self, pathway, values, _depth).execute()
 
 

@@ -17,13 +17,16 @@ from sggit.contract.tree import ContractTree, load_tree
 from sggit.engines.base import Engine
 from sggit.errors import UsageError
 from sggit.genome import phenostore
+from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.kernel.api import Kernel
-from sggit.kernel.mock import MockDescription, NicSpec, default_description
+from sggit.kernel.mock import default_description
 from sggit.kernel.session import create_mock_state, mock_session, open_kernel
 from sggit.project import CONTRACTS_DIR, find_root
+from sggit.runtime.hosts import mock_description
 from sggit.runtime.organism import Organism
 
+__all__ = ["mock_description"]
 
 
 def read_input(text: str | None) -> Any:
@@ -62,21 +65,6 @@ def choose_phenotype(genome: Genome, name: str | None) -> str:
     if not names:
         raise UsageError("this genome has no phenotype", hint="run `sggit init` first")
     raise UsageError("several phenotypes: choose one with --phenotype", hint=f"known: {', '.join(names)}")
-
-
-def mock_description(genome: Genome, phenotype: str) -> MockDescription:
-    """A simulated host with the phenotype's NICs (every name its bindings list), in order."""
-    pmap = phenostore.read_phenotype(genome, phenotype)
-    names: list[str] = []
-    for value in pmap.bindings.values():
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and item not in names:
-                names.append(item)
-    if not names:
-        return default_description()
-    nics = [NicSpec(name=name, mac=f"aa:bb:cc:dd:00:{i + 1:02x}") for i, name in enumerate(names)]
-    # The host's address is a DHCP lease on its first NIC's MAC, as on a freshly installed server.
-    return MockDescription(nics=nics, leases={nics[0].mac: "192.0.2.10/24"})
 
 
 def mock_state_path(genome: Genome, phenotype: str) -> Path:
@@ -150,12 +138,12 @@ def conformance_table(*, root: Path | None = None, locus: str | None = None, phe
     return rows
 
 
-def configured_engine(genome: Genome, phenotype: str, chosen: str | None, default: str = "none") -> str:
+def configured_engine(genome: Genome, pmap: PhenotypeMap, chosen: str | None, default: str = "none") -> str:
     """The engine name in force: the command line, then the phenotype's `[settings] engine`,
     then the repository's `git config sggit.engine`, then `default`."""
     if chosen:
         return chosen
-    setting = phenostore.read_phenotype(genome, phenotype).settings.get("engine")
+    setting = pmap.settings.get("engine")
     if isinstance(setting, str) and setting:
         return setting
     try:
@@ -180,7 +168,7 @@ def engine_for(
     from sggit.runtime.evaluate import SandboxEvaluator
     from sggit.runtime.lifecycle import fresh_kernels, shadow_kernels
 
-    chosen = configured_engine(organism.genome, organism.phenotype_name, name, default)
+    chosen = configured_engine(organism.genome, organism.phenotype(), name, default)
     evaluator = SandboxEvaluator(organism.pool, shadow_kernels(organism), timeout=min(organism.timeout, 2.0), fresh_factory=fresh_kernels(organism))
     engine = make_engine(chosen, state_dir=organism.genome.state_dir / "engines", evaluator=evaluator, fixture_dir=fixture_dir, seed=seed, model=model)
     inner = getattr(engine, "inner", engine)

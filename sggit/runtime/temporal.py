@@ -135,13 +135,18 @@ class ProducerIndex:
                 table[f"{locus}|{name}"] = Producer(allele=allele, input=data)
             atomic_write_text(self.path, json.dumps({k: v.model_dump() for k, v in sorted(table.items())}, indent=1))
 
-    def producer(self, locus: str, names: list[str]) -> str | None:
+    def find(self, locus: str, names: list[str]) -> Producer | None:
+        """The producer of the first of `names` built at `locus`, with the input it ran on."""
         table = self._read()
         for name in names:
             found = table.get(f"{locus}|{name}")
             if found is not None:
-                return found.allele
+                return found
         return None
+
+    def producer(self, locus: str, names: list[str]) -> str | None:
+        found = self.find(locus, names)
+        return found.allele if found is not None else None
 
 
 # -- verify checks: due and deployed --------------------------------------------------------

@@ -28,7 +28,8 @@ from sggit.errors import SggitError, UsageError
 from sggit.kernel.api import Kernel
 from sggit.runtime.deadline import Backoff, Clock, Progress, converge, host_settled
 from sggit.runtime.pathway import PathwayResult
-from sggit.runtime.values import ResolveError, bind, evaluate
+from sggit.runtime.values import ResolveError, evaluate
+from sggit.runtime.verification import expand_checks
 
 Action = Literal["create", "change", "unchanged", "unsupported", "blocked"]
 PATHWAYS: dict[str, str] = {
@@ -371,18 +372,6 @@ def deploy(
     working = any(r.status in ("created", "unchanged") for r in report.resources)
     report.status = "partial" if working and "preserve what works" in policies else "failed"
     return report
-
-
-def expand_checks(items: list[n.VerifyItem], names: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    out: list[tuple[str, dict[str, Any]]] = []
-    for item in items:
-        if isinstance(item, n.Check):
-            out.append((item.locus, bind(item.args, names)))
-        elif isinstance(item, n.VerifyFor):
-            values = evaluate(item.iterable, names)
-            for value in values if isinstance(values, list) else [values]:
-                out.extend(expand_checks(item.items, {**names, item.var: value}))
-    return out
 
 
 @dataclass

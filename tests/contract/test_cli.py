@@ -122,7 +122,7 @@ def test_fmt_leaves_broken_files_alone_and_exits_1(project: Path) -> None:
 def test_console_script_runs_without_traceback(project: Path) -> None:
     bad = project / "contracts" / "genes" / "x.sg"
     bad.write_text("gene x\n  is\n")
-    proc = subprocess.run([sys.executable, "-m", "sggit", "check", str(bad)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "sggit", "check", str(bad)], check=False, capture_output=True, text=True)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
     assert f"{bad}:2:5: error:" in proc.stdout

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sggit.cli import cli
+from sggit.contract.checks import check_tree
 from sggit.contract.parser import parse_collect
 from sggit.contract.tree import ContractTree, sg_files
-from sggit.contract.checks import check_tree
 from sggit.shipped import shipped_root
 
 SHIPPED = [p.read_text() for p in sg_files([shipped_root() / "contracts"])]
@@ -49,7 +49,7 @@ def mutated(draw: st.DrawFn) -> str:
 
 
 def _check_text(text: str) -> list:
-    doc, diags = parse_collect(text, "fuzz.sg")
+    _doc, diags = parse_collect(text, "fuzz.sg")
     assert all(d.line >= 1 and d.column >= 1 for d in diags)
     tree = ContractTree()
     tree.add_text(text, "fuzz.sg")

@@ -7,17 +7,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from sggit.app.scenarios import plant_bug, plant_regression
 from sggit.cli import cli
 from sggit.contract.tree import load_tree
 from sggit.genome import phenostore
-from sggit.genome.alleles import allele_source, register_allele
-from sggit.genome.lineage import Lineage, read_lineage
+from sggit.genome.lineage import read_lineage
 from sggit.genome.repo import Genome
-from sggit.runtime.heal import plant_bug
 from sggit.shipped import shipped_root
 from tests.engines.llm.standin import StandIn, message
 
-from .helpers import RAISES, STP_FIX, add_allele
+from .helpers import RAISES, STP_FIX, add_allele, without_reexpression
 
 BRIDGE_OK = (
     "import json\nimport gene_sdk\n\n"
@@ -44,18 +43,14 @@ def here(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def plant(genome: Genome) -> str:
     """The shipped bridge_create seed with a one-token bug, made dominant."""
-    healthy = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create").dominant
-    broken = plant_bug(allele_source(genome, healthy).decode())
-    planted = register_allele(genome, "bridge_create", broken, Lineage(locus="bridge_create", origin="manual", parents=[healthy])).id
-    phenostore.register_in_phenotype(genome, "dell_r740", "bridge_create", planted, "recessive")
-    phenostore.promote(genome, "dell_r740", "bridge_create", planted)
-    return planted
+    return plant_regression(genome, "dell_r740")
 
 
 def only_broken_stp(genome: Genome) -> str:
     broken = add_allele(genome, "bridge_stp", RAISES, state="dominant")
     for allele in phenostore.read_phenotype(genome, "dell_r740").locus("bridge_stp").stack[1:]:
         phenostore.demote(genome, "dell_r740", "bridge_stp", allele)
+    without_reexpression(genome)
     return broken
 
 
@@ -97,8 +92,11 @@ def test_heal_then_promote_writes_a_reviewed_promotion_for_a_high_risk_locus(her
     assert "sggit: promote mac_preserve to" in promoted and "waits for review" in promoted
     text = body.read_text()
     assert "this allele is broken" in text and "sggit rollback --phenotype dell_r740" in text and "```diff" in text
-    history = [c.action for c in phenostore.history(genome, "dell_r740", limit=3)]
-    assert history == ["recessive", "canary", "register"]
+    history = [c.action for c in phenostore.history(genome, "dell_r740", limit=2)]
+    assert history == ["canary", "register"]  # high risk: shadow, canary, then it waits out of the stack
+    entry = phenostore.read_phenotype(genome, "dell_r740").locus("mac_preserve")
+    waiting = [a for a, s in entry.alleles.items() if s.state == "canary"]
+    assert len(waiting) == 1 and waiting[0] not in entry.stack
     assert genome.target(phenostore.phenotype_ref("dell_r740")) != tip
     branch = genome.repo.references["refs/heads/sggit/promote/dell_r740/mac_preserve"].peel()
     assert branch.parents[0].id == genome.target(phenostore.phenotype_ref("dell_r740"))
@@ -170,12 +168,15 @@ def test_generate_puts_candidates_that_pass_every_example_into_the_fallback_stac
     assert [s.state for a, s in entry.alleles.items() if a.startswith(bad)] == ["shadow"]
 
 
-def test_generate_at_a_high_risk_locus_enters_the_stack_and_waits_for_review(here: Path, tmp_path: Path) -> None:
+def test_generate_at_a_high_risk_locus_waits_as_canary_for_review(here: Path, tmp_path: Path) -> None:
     fx = fixtures(tmp_path, "mac_preserve", variant("mac_preserve"))
     out = sg("generate", "mac_preserve", "--phenotype", "dell_r740", "-n", "1", "--engine", "fixture", "--fixture-dir", fx).output
     made = out.split()[0]
+    assert f"{made} canary from fixture" in out
     entry = phenostore.read_phenotype(Genome.open(here), "dell_r740").locus("mac_preserve")
-    assert not entry.dominant.startswith(made) and any(a.startswith(made) for a in entry.stack)
+    # high risk: a canary, out of the stack; at a review locus it waits for its merge before any real run
+    assert not entry.dominant.startswith(made) and not any(a.startswith(made) for a in entry.stack)
+    assert [s.state for a, s in entry.alleles.items() if a.startswith(made)] == ["canary"]
     promoted = sg("promote", "--phenotype", "dell_r740").output
     assert f"sggit: promote mac_preserve to {made}" in promoted and "waits for review" in promoted
 

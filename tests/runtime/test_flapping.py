@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sggit.app.scenarios import mac_flapping_scenario
 from sggit.engines.base import MutationContext, Proposal
 from sggit.engines.fixture import FixtureEngine
 from sggit.genome import phenostore
@@ -12,7 +13,6 @@ from sggit.genome.lineage import read_lineage
 from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
 from sggit.kernel.mock import MockKernel
-from sggit.runtime.scenarios import mac_flapping_scenario
 from sggit.runtime.session import mock_description, open_organism
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alleles"

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pygit2
 
+from sggit.app.promotion import Promotion, find_promotions, pending, write_promotion
 from sggit.contract.tree import load_tree
 from sggit.genome import phenostore
 from sggit.genome.alleles import register_allele
@@ -13,7 +14,6 @@ from sggit.genome.lineage import Failure, Lineage
 from sggit.genome.phenotype import parse_phenotype
 from sggit.genome.repo import Genome
 from sggit.genome.sync import record
-from sggit.runtime.promotion import Promotion, find_promotions, pending, write_promotion
 
 from .helpers import add_allele
 
@@ -117,8 +117,8 @@ def test_a_newer_promotion_of_the_same_locus_replaces_its_branch(project: Path) 
 
 
 def test_critical_loci_need_resilience_evidence_before_promotion() -> None:
+    from sggit.app.promotion import Promotion, has_required_evidence
     from sggit.genome.fitness import Counters
-    from sggit.runtime.promotion import Promotion, has_required_evidence
 
     allele = "a" * 40
     critical = Promotion(phenotype="p", locus="l", allele=allele, reason="fitness", risk="critical")

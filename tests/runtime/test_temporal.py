@@ -18,7 +18,7 @@ from sggit.genome.fitness import Record, fitness
 from sggit.genome.repo import Genome
 from sggit.genome.sync import live_counters, pending_records
 from sggit.kernel.mock import MockKernel
-from sggit.runtime.arena import consecutive_failures
+from sggit.runtime.arena import failure_streaks
 from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
 from sggit.runtime.session import mock_description
@@ -45,11 +45,11 @@ def rec(ok: bool, timescale: str = "immediate") -> Record:
 
 def test_a_convergence_failure_takes_back_its_invocations_success() -> None:
     never_converges = [rec(True), rec(False, "convergence")] * 3
-    assert consecutive_failures(never_converges, A) == 3
-    assert consecutive_failures([rec(False), rec(False), rec(True), rec(False, "convergence")], A) == 3
-    assert consecutive_failures(never_converges + [rec(True), rec(True, "convergence")], A) == 0
-    assert consecutive_failures(never_converges + [rec(True)], A) == 0
-    assert consecutive_failures([rec(False)] * 2 + [rec(False, "resilience")] * 5, A) == 2
+    assert failure_streaks(never_converges).get(A, 0) == 3
+    assert failure_streaks([rec(False), rec(False), rec(True), rec(False, "convergence")]).get(A, 0) == 3
+    assert failure_streaks(never_converges + [rec(True), rec(True, "convergence")]).get(A, 0) == 0
+    assert failure_streaks(never_converges + [rec(True)]).get(A, 0) == 0
+    assert failure_streaks([rec(False)] * 2 + [rec(False, "resilience")] * 5).get(A, 0) == 2
 
 
 def test_durations() -> None:

@@ -80,7 +80,7 @@ def test_shadow_replay_runs_new_alleles_on_recorded_failures(pr: Path, monkeypat
     # Only the last failure per allele is kept by the fitness counters: the invalid input.
     assert replay["summary"].startswith("1 recorded failing inputs replayed on new alleles, 1 still failing")
     shadow = [f for f in result["findings"] if f["stage"] == "shadow replay"]
-    assert shadow[0]["blocking"] is False and "example input is invalid" in shadow[0]["message"]
+    assert shadow[0]["blocking"] is False and ": input is invalid: bridge_name: expected string" in shadow[0]["message"]
 
 
 def test_ci_check_with_unknown_base_is_a_usage_error(genome_project: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sggit.runtime.ci import ci_check, examples_for_files, push_promotions, render_markdown, write_promotions
+from sggit.app.ci import ci_check, examples_for_files, push_promotions, render_markdown, write_promotions
 
 
 @click.group("ci")

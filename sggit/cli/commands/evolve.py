@@ -35,7 +35,7 @@ def heal_command(locus: str, phenotype: str | None, engine: str | None, seed: in
     forwarded into the phenotype); otherwise the branch waits for review.
     Exit 1 when no candidate passes every case.
     """
-    from sggit.runtime.heal import heal
+    from sggit.app.heal import heal
     from sggit.runtime.session import engine_for, open_organism
 
     with open_organism(phenotype=phenotype, wait_verify=False) as organism:
@@ -60,7 +60,7 @@ def generate_command(locus: str, phenotype: str | None, count: int, engine: str 
 
     Each is judged on every contract example; those that pass enter the lifecycle
     of the locus's risk (recessive in the fallback stack, or canary where risk is
-    critical). Exit 1 when the engine proposes nothing or no candidate passes.
+    high or critical). Exit 1 when the engine proposes nothing or no candidate passes.
     """
     from sggit.app.generate import generate
     from sggit.runtime.session import engine_for, open_organism
@@ -85,11 +85,11 @@ def generate_command(locus: str, phenotype: str | None, count: int, engine: str 
 @format_option
 def promote_command(phenotype: str | None, auto: bool, body_out: Path | None, fmt: str) -> None:
     """Write each pending promotion as a commit on sggit/promote/<phenotype>/<locus>."""
+    from sggit.app.promotion import pending, write_promotion
     from sggit.contract.tree import load_tree
     from sggit.fsutil import atomic_write_text
     from sggit.genome.repo import Genome
     from sggit.project import CONTRACTS_DIR
-    from sggit.runtime.promotion import pending, write_promotion
     from sggit.runtime.session import choose_phenotype, project_root
 
     root = project_root()
@@ -118,10 +118,10 @@ def corpus_group() -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="JSONL file to write (default: standard output).")
 def corpus_export(out: Path | None) -> None:
     """Every evolved allele as one JSON line: contract, parent, failure, source, engine, outcome, fitness."""
+    from sggit.app.corpus import export
     from sggit.contract.tree import load_tree
     from sggit.genome.repo import Genome
     from sggit.project import CONTRACTS_DIR
-    from sggit.runtime.corpus import export
     from sggit.runtime.session import project_root
 
     root = project_root()

@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from sggit.app.promotion import Promotion, Written, write_promotion
 from sggit.contract import nodes as n
 from sggit.engines.base import Case, Engine, MutationContext, NoEngine, Proposal
 from sggit.errors import UsageError
 from sggit.genes import source_problems
 from sggit.genome.alleles import alleles_at
-from sggit.genome.sync import pending_records
-from sggit.runtime import lifecycle
+from sggit.runtime import lifecycle, regression
 from sggit.runtime.conformance import clean_host_examples
 from sggit.runtime.evaluate import SandboxEvaluator, focus
 from sggit.runtime.organism import Organism
-from sggit.runtime.promotion import Promotion, Written, write_promotion
 from sggit.runtime.safety import policy_for
 
 MAX_RECORDED_FAILURES = 10
@@ -93,21 +91,26 @@ class HealReport:
 
 
 def recorded_failures(organism: Organism, locus: str, limit: int = MAX_RECORDED_FAILURES) -> list[tuple[dict[str, Any], str]]:
-    """Distinct (input, error) pairs of this locus's failed immediate records, newest first."""
+    """Distinct (input, error) pairs of this locus's recorded failures, newest first.
+
+    The full record, so `sggit sync` never hides a case; immediate and convergence
+    failures alike.
+    """
+    failures = sorted(regression.locus_failures(organism, locus), key=lambda f: f.time, reverse=True)
     seen: set[str] = set()
     out: list[tuple[dict[str, Any], str]] = []
-    for r in reversed(pending_records(organism.genome)):
-        if r.locus != locus or r.ok or r.timescale != "immediate" or not isinstance(r.input, dict):
+    for f in failures:
+        if not isinstance(f.input, dict):
             continue
-        key = json.dumps(r.input, sort_keys=True, default=str)
+        key = json.dumps(f.input, sort_keys=True, default=str)
         if key not in seen and len(out) < limit:
             seen.add(key)
-            out.append((r.input, r.error or "failed"))
+            out.append((f.input, f.error if f.timescale == "immediate" else f"convergence: {f.error}"))
     return out
 
 
 def heal_cases(gene: n.Gene, failures: list[tuple[dict[str, Any], str]]) -> list[Case]:
-    cases = [Case(input=e.input, expected=e.output, kind="example") for e in clean_host_examples(gene)]
+    cases = regression.example_cases(gene)
     known = {json.dumps(c.input, sort_keys=True, default=str) for c in cases}
     for inp, _ in failures:
         if json.dumps(inp, sort_keys=True, default=str) not in known:
@@ -128,16 +131,18 @@ def heal(organism: Organism, locus: str, engine: Engine, *, rounds: int = 3, cou
         raise UsageError("heal needs a mutation engine", hint="choose --engine auto, gp, anthropic or fixture")
     entry = organism.phenotype().locus(locus)
     parent = entry.dominant or (entry.stack[0] if entry.stack else None) or next(iter(alleles_at(organism.genome, locus)), None)
-    failures = recorded_failures(organism, locus)
+    judge = SandboxEvaluator(
+        organism.pool, lifecycle.shadow_kernels(organism), gene=gene, timeout=min(organism.timeout, 2.0),
+        fresh_factory=lifecycle.fresh_kernels(organism),
+    )
+    _, keep = regression.classify_failures(organism, gene, parent, judge)
+    declared = {json.dumps(c.input, sort_keys=True, default=str) for c in keep}
+    failures = [(i, e) for i, e in recorded_failures(organism, locus) if json.dumps(i, sort_keys=True, default=str) not in declared]
     cases = heal_cases(gene, failures)
     report = HealReport(locus=locus, phenotype=organism.phenotype_name, parent=parent, cases=len(cases))
     if not cases:
         raise UsageError(f"nothing to heal {locus} against: its contract has no examples and no failure is recorded",
                          hint="add `examples:` to the contract, or run it until it fails")
-    judge = SandboxEvaluator(
-        organism.pool, lifecycle.shadow_kernels(organism), gene=gene, timeout=min(organism.timeout, 2.0),
-        fresh_factory=lifecycle.fresh_kernels(organism),
-    )
     if parent is not None:
         base = judge.evaluate([organism.source(parent)], cases)[0]
         if base.passed == base.total:
@@ -146,6 +151,8 @@ def heal(organism: Organism, locus: str, engine: Engine, *, rounds: int = 3, cou
         first_error = next((e for e in base.errors if e), "failed")
     else:
         first_error = "no allele is expressed"
+    cases = cases + regression.guard_cases(organism, gene, parent, cases, judge, keep=keep)
+    report.cases = len(cases)
     failing_input = failures[0][0] if failures else cases[0].input
     brief = organism.brief(gene)
     context = MutationContext(
@@ -195,36 +202,3 @@ def heal(organism: Organism, locus: str, engine: Engine, *, rounds: int = 3, cou
         elif not policy_for(gene.risk).auto_promote:
             report.events.append(f"{locus} is {gene.risk or 'high'} risk: merge {report.promotion.branch} after review")
     return report
-
-
-PLANTED_LOCUS = "bridge_create"
-PLANT_FROM = "    if name in existing:\n"
-PLANT_TO = "    if name not in existing:\n"
-
-
-def plant_bug(source: str) -> str:
-    """The shipped bridge_create seed with its existence check inverted: a one-token regression."""
-    if PLANT_FROM not in source:
-        raise UsageError(f"cannot plant the demo bug: the {PLANTED_LOCUS} seed has changed")
-    return source.replace(PLANT_FROM, PLANT_TO, 1)
-
-
-def heal_demo(root: Path, phenotype: str | None = None, *, seed: int = 1) -> HealReport:
-    """A planted bug in a shipped seed, made dominant, then healed by gp and promoted by a phenotype commit."""
-    from sggit.genome import phenostore
-    from sggit.genome.alleles import register_allele
-    from sggit.genome.lineage import Lineage
-    from sggit.runtime.session import engine_for, open_organism
-
-    with open_organism(root=root, phenotype=phenotype, wait_verify=False) as organism:
-        entry = organism.phenotype().locus(PLANTED_LOCUS)
-        healthy = entry.dominant or alleles_at(organism.genome, PLANTED_LOCUS)[0]
-        broken = plant_bug(organism.source(healthy))
-        lineage = Lineage(locus=PLANTED_LOCUS, origin="manual", parents=[healthy], note="demo: existence check inverted")
-        planted = register_allele(organism.genome, PLANTED_LOCUS, broken, lineage).id
-        phenostore.register_in_phenotype(organism.genome, organism.phenotype_name, PLANTED_LOCUS, planted, "recessive")
-        phenostore.promote(organism.genome, organism.phenotype_name, PLANTED_LOCUS, planted)
-        engine = engine_for(organism, "gp", seed=seed, max_candidates=400)
-        report = heal(organism, PLANTED_LOCUS, engine, count=5)
-        report.events.insert(0, f"planted {planted[:12]} (bridge_create with `not in` for `in`) as dominant")
-        return report

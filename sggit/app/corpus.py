@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from sggit.contract.tree import ContractTree
-from sggit.fsutil import atomic_write_text
 from sggit.errors import SggitError
+from sggit.fsutil import atomic_write_text
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_source, locus_of
 from sggit.genome.fitness import Counters, fitness

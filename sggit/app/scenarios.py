@@ -1,5 +1,8 @@
 """Scenarios the organism must live through, runnable from tests and the demo alike.
 
+The planted regression is `make demo`'s fourth act: the shipped bridge_create
+seed with one token flipped, made dominant, for fallback to catch and heal to fix.
+
 The MAC-flapping scenario is issue 5's story: a naive uplink change "works"
 (the port moved, the link is up) yet the upstream switch keeps the bridge's MAC
 on the old port, the FDB check says so, and only the convergence timescale
@@ -15,10 +18,37 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from sggit.engines.base import Engine, MutationContext, Proposal
+from sggit.errors import UsageError
+from sggit.genome import phenostore
+from sggit.genome.alleles import allele_source, alleles_at, register_allele
 from sggit.genome.fitness import fitness
+from sggit.genome.lineage import Lineage
+from sggit.genome.repo import Genome
 from sggit.genome.sync import live_counters
 from sggit.kernel.mock import MockKernel
 from sggit.runtime.session import mock_description, open_organism
+
+PLANTED_LOCUS = "bridge_create"
+PLANT_FROM = "    if name in existing:\n"
+PLANT_TO = "    if name not in existing:\n"
+
+
+def plant_bug(source: str) -> str:
+    """The shipped bridge_create seed with its existence check inverted: a one-token regression."""
+    if PLANT_FROM not in source:
+        raise UsageError(f"cannot plant the demo bug: the {PLANTED_LOCUS} seed has changed")
+    return source.replace(PLANT_FROM, PLANT_TO, 1)
+
+
+def plant_regression(genome: Genome, phenotype: str) -> str:
+    """Register the planted bug as a hand edit of the expressed seed, and make it dominant."""
+    healthy = phenostore.read_phenotype(genome, phenotype).locus(PLANTED_LOCUS).dominant or alleles_at(genome, PLANTED_LOCUS)[0]
+    broken = plant_bug(allele_source(genome, healthy).decode("utf-8"))
+    lineage = Lineage(locus=PLANTED_LOCUS, origin="manual", parents=[healthy], note="demo: existence check inverted")
+    planted = register_allele(genome, PLANTED_LOCUS, broken, lineage).id
+    phenostore.register_in_phenotype(genome, phenotype, PLANTED_LOCUS, planted, "recessive")
+    phenostore.promote(genome, phenotype, PLANTED_LOCUS, planted)
+    return planted
 
 
 class RecordingEngine(Engine):
@@ -108,7 +138,6 @@ def mac_flapping_scenario(root: Path, phenotype: str, engine: Engine, *, rounds:
 
 
 def _host(root: Path, phenotype: str) -> MockKernel:
-    from sggit.genome.repo import Genome
     from sggit.runtime.session import choose_phenotype, project_root
 
     genome = Genome.open(project_root(root))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import difflib
 import json
-from collections.abc import Iterable
 
 import pygit2
 from pydantic import BaseModel
@@ -219,7 +218,8 @@ def write_promotion(genome: Genome, p: Promotion, *, auto: bool = False) -> Writ
         message = phenostore.compose_message(
             title,
             {"Sggit-Locus": p.locus, "Sggit-Allele": p.allele, "Sggit-Action": "promote",
-             "Sggit-Fitness": None if p.score is None else f"{p.score:.4f}"},
+             "Sggit-Fitness": None if p.score is None else f"{p.score:.4f}",
+             "Sggit-Review": None if p.auto_allowed else "required"},
             body=body.split("\n", 1)[1] if "\n" in body else body,
         )
         sig = genome.signature()
@@ -251,13 +251,6 @@ def find_promotions(genome: Genome, phenotype: str | None = None) -> list[dict[s
                 data["commit"] = str(commit.id)
                 out.append(data)
     return out
-
-
-def summarise(written: Iterable[Written]) -> list[str]:
-    return [
-        f"{w.title}\n  branch {w.branch} at {w.commit[:12]}" + (" (phenotype fast-forwarded)" if w.fast_forwarded else "")
-        for w in written
-    ]
 
 
 __all__ = ["Promotion", "Written", "branch_name", "find_promotions", "pending", "render_body", "title_for", "write_promotion"]

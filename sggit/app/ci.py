@@ -151,8 +151,7 @@ def shadow_replay(tree: ContractTree, genome: Genome, items: list[Candidate]) ->
     """
     from sggit.genome.sync import live_counters
     from sggit.kernel.mock import MockKernel, default_description
-    from sggit.runtime.conformance import run_example
-    from sggit.contract import nodes as n
+    from sggit.runtime.call import call_allele, checked_input, judge
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
     new = [c for c in items if c.new and not source_problems(c.source)]
@@ -169,8 +168,10 @@ def shadow_replay(tree: ContractTree, genome: Genome, items: list[Candidate]) ->
             gene = tree.genes[c.locus]
             for data in inputs.get(c.locus, []):
                 replayed += 1
-                example = n.Example(input=data, output={})
-                detail = run_example(gene, c.allele, c.source, example, pool, MockKernel(default_description()))
+                checked, detail = checked_input(gene, data)
+                if detail is None:
+                    call = call_allele(pool, gene, c.allele, c.source, checked, MockKernel(default_description()), timeout=5.0)
+                    detail = judge(gene, call.outcome).error
                 if detail is not None:
                     findings.append(Finding(stage="shadow replay", where=f"{c.where} ({c.locus})", message=f"input {json.dumps(data, sort_keys=True)}: {detail}", blocking=False))
     return replayed, findings
@@ -265,9 +266,9 @@ class PromotionFile(BaseModel):
 
 def write_promotions(root: Path, phenotypes: list[str], out: Path) -> list[PromotionFile]:
     """Every pending promotion as a branch commit, with its pull-request body in `out`."""
+    from sggit.app.promotion import pending, write_promotion
     from sggit.fsutil import atomic_write_text
     from sggit.genome import phenostore
-    from sggit.runtime.promotion import pending, write_promotion
 
     genome = Genome.open(root)
     tree = load_tree(root / CONTRACTS_DIR)

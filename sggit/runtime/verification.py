@@ -1,0 +1,163 @@
+"""The organism's verifier: `verify:` checks within their window, now or recorded as due.
+
+A `within` window is a deadline (sggit.runtime.deadline): the checks are polled
+with backoff, each poll held back by the scorer, and the first passing poll (or
+the one at the deadline) is the verdict and the only one that counts.
+
+Checks are diagnostics run through the expression core (handed in as `run_locus`),
+so they are called and judged like any gene; their `feeds:` score the producers
+through the scorer. The gene being verified is judged by its own convergence
+record, so a check does not feed it a second time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sggit.contract import nodes as n
+from sggit.genome.fitness import Record
+from sggit.genome.repo import Genome
+from sggit.kernel.api import Kernel
+from sggit.kernel.mock import MockKernel
+from sggit.runtime.attempt import Attempt
+from sggit.runtime.deadline import Backoff, Progress, Results, converge, describe, host_settled
+from sggit.runtime.pathway import StepOutcome
+from sggit.runtime.scoring import Scoring
+from sggit.runtime.temporal import (
+    CheckCall,
+    DoneCheck,
+    DueCheck,
+    mark_done,
+    object_names,
+    pending_due,
+    record_due,
+)
+from sggit.runtime.values import bind, evaluate
+
+CheckRunner = Callable[[str, dict[str, Any]], StepOutcome]
+
+
+def expand_checks(items: list[n.VerifyItem], names: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A `verify:` block as (locus, input) calls, with its `for` loops unrolled over `names`."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for item in items:
+        if isinstance(item, n.Check):
+            out.append((item.locus, bind(item.args, names)))
+        elif isinstance(item, n.VerifyFor):
+            values = evaluate(item.iterable, names)
+            for value in values if isinstance(values, list) else [values]:
+                out.extend(expand_checks(item.items, {**names, item.var: value}))
+    return out
+
+
+class Verification:
+    def __init__(self, genome: Genome, phenotype_name: str, kernel: Kernel, scoring: Scoring, run_check: CheckRunner, events: list[str], *, wait: bool = True) -> None:
+        self.genome = genome
+        self.phenotype_name = phenotype_name
+        self.kernel = kernel
+        self.scoring = scoring
+        self.run_check = run_check
+        self.events = events
+        self.wait = wait
+        self.progress: Progress | None = None
+        self.backoff = Backoff()
+
+    # -- time ----------------------------------------------------------------------------
+    def clock(self) -> tuple[float, str]:
+        """Due times live on the mock's virtual clock, or on the wall clock for a real kernel."""
+        if isinstance(self.kernel, MockKernel):
+            return self.kernel.now(), "virtual"
+        return time.time(), "wall"
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass: the mock's clock moves, a real kernel sleeps."""
+        while seconds > 0:
+            step = min(seconds, 3600.0)
+            self.kernel.sleep(step)
+            seconds -= step
+
+    # -- checks --------------------------------------------------------------------------
+    def run_checks(self, checks: list[tuple[str, dict[str, Any]]], *, judged: set[str] | None = None, timescale: str | None = None) -> tuple[bool, list[dict[str, Any]]]:
+        """Run diagnostics now; their `feeds:` score the producers (as `timescale` when given)."""
+        results: list[dict[str, Any]] = []
+        with self.scoring.judging(judged, timescale):
+            for locus, params in checks:
+                outcome = self.run_check(locus, params)
+                healthy = bool(outcome.ok and isinstance(outcome.output, dict) and outcome.output.get("healthy", True))
+                summary = f"{locus} {json.dumps(params, sort_keys=True)}: {'healthy' if healthy else (outcome.error or 'unhealthy')}"
+                results.append({"locus": locus, "input": params, "output": outcome.output, "healthy": healthy, "summary": summary})
+        return all(r["healthy"] for r in results), results
+
+    def converge(self, checks: list[tuple[str, dict[str, Any]]], window: float, names: list[str], *, judged: set[str] | None = None) -> tuple[bool, Results]:
+        """The checks polled until they pass or `window` runs out; only the deciding poll is scored."""
+        verdict = converge(lambda: self.poll_checks(checks, judged=judged), window, self.kernel,
+                           settled=lambda: host_settled(self.kernel), progress=self.progress, label=describe(checks, names), backoff=self.backoff)
+        return verdict.healthy, verdict.results
+
+    def poll_checks(self, checks: list[tuple[str, dict[str, Any]]], *, judged: set[str] | None = None) -> tuple[bool, Results, Callable[[], None]]:
+        """One tentative poll: its verdict, and the commit that makes its records count."""
+        (healthy, results), commit = self.scoring.tentatively(lambda: self.run_checks(checks, judged=judged))
+        return healthy, results, commit
+
+    def verify(self, gene: n.Gene, data: dict[str, Any], output: Any) -> tuple[bool, list[dict[str, Any]]]:
+        """The contract's verify checks within its window; healthy only if every check is."""
+        assert gene.verify is not None
+        window = gene.verify.window.seconds if gene.verify.window else 0.0
+        names = {**data, **(output if isinstance(output, dict) else {})}
+        return self.converge(expand_checks(gene.verify.items, names), window, object_names(data), judged={gene.name})
+
+    def defer(self, gene: n.Gene, data: dict[str, Any], attempt: Attempt) -> DueCheck:
+        """Record a gene's verify checks as due after its window instead of waiting for them."""
+        assert gene.verify is not None
+        names = {**data, **(attempt.output if isinstance(attempt.output, dict) else {})}
+        now, clock = self.clock()
+        window = gene.verify.window.seconds if gene.verify.window else 0.0
+        checks = [CheckCall(locus=locus, input=params) for locus, params in expand_checks(gene.verify.items, names)]
+        entry = DueCheck(phenotype=self.phenotype_name, target=gene.name, origin="gene", allele=attempt.allele, input=data, checks=checks, due=now + window, clock=clock)  # type: ignore[arg-type]
+        record_due(self.genome, entry)
+        self.events.append(f"verify of {gene.name} {attempt.allele[:7]} due in {window:g}s")
+        return entry
+
+    def verify_pathway(self, pathway: n.Pathway, values: dict[str, Any]) -> dict[str, Any]:
+        """A pathway's `verify:` after its window, or recorded as due with --no-wait; feeds score the producers."""
+        assert pathway.verify is not None
+        window = pathway.verify.window.seconds if pathway.verify.window else 0.0
+        checks = expand_checks(pathway.verify.items, values)
+        if not self.wait:
+            now, clock = self.clock()
+            entry = DueCheck(phenotype=self.phenotype_name, target=pathway.name, origin="pathway", input=values, checks=[CheckCall(locus=l, input=p) for l, p in checks], due=now + window, clock=clock)  # type: ignore[arg-type]
+            record_due(self.genome, entry)
+            self.events.append(f"verify of pathway {pathway.name} due in {window:g}s")
+            return {"status": "due", "id": entry.id, "due": entry.due, "clock": entry.clock}
+        healthy, results = self.converge(checks, window, object_names(values))
+        return {"status": "healthy" if healthy else "unhealthy", "healthy": healthy, "checks": results}
+
+    def verify_due(self, *, wait: bool = False) -> list[dict[str, Any]]:
+        """Run recorded checks whose window has passed (the mock's clock is moved there)."""
+        reports: list[dict[str, Any]] = []
+        for entry in sorted(pending_due(self.genome, self.phenotype_name), key=lambda e: e.due):
+            now, clock = self.clock()
+            report: dict[str, Any] = {"id": entry.id, "target": entry.target, "origin": entry.origin, "allele": entry.allele, "due": entry.due}
+            if entry.clock != clock:
+                reports.append({**report, "status": f"recorded on the {'mock' if entry.clock == 'virtual' else 'netlink'} kernel"})
+                continue
+            if entry.due > now:
+                if clock == "wall" and not wait:
+                    reports.append({**report, "status": "not due", "in_seconds": round(entry.due - now, 3)})
+                    continue
+                if clock == "virtual":
+                    self.advance(entry.due - now)
+                else:
+                    time.sleep(entry.due - now)
+            healthy, results = self.run_checks([(c.locus, c.input) for c in entry.checks], judged={entry.target} if entry.origin == "gene" else None)
+            if entry.origin == "gene" and entry.allele:
+                error = None if healthy else "convergence check failed: " + "; ".join(r["summary"] for r in results if not r["healthy"])
+                self.scoring.append(Record(allele=entry.allele, locus=entry.target, ok=healthy, timescale="convergence", error=error, input=entry.input))
+                if not healthy:
+                    self.scoring.consider_demotion(entry.target, entry.allele)
+            mark_done(self.genome, DoneCheck(id=entry.id, healthy=healthy, results=results))
+            reports.append({**report, "status": "healthy" if healthy else "unhealthy", "checks": results})
+        return reports
