@@ -5,6 +5,7 @@ import textwrap
 from sggit.genome import phenostore
 from sggit.genome.alleles import register_allele
 from sggit.genome.lineage import Lineage
+from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 
 
@@ -20,6 +21,8 @@ STP_FIX = (
     "import json\nimport gene_sdk\n\n"
     "def execute(input_json):\n"
     "    data = json.loads(input_json)\n"
+    "    if not any(link['name'] == data['bridge'] for link in gene_sdk.list_links()):\n"
+    "        return json.dumps({'success': False, 'changed': False, 'stp_enabled': False, 'error': 'bridge not found'})\n"
     "    gene_sdk.set_stp(data['bridge'], data['enabled'])\n"
     "    return json.dumps({'success': True, 'stp_enabled': data['enabled'], 'error': None})\n"
 )
@@ -34,3 +37,11 @@ def add_allele(genome: Genome, locus: str, source: str, *, state: str = "recessi
     elif state != "recessive":
         phenostore.set_lifecycle(genome, phenotype, locus, allele, state)
     return allele
+
+
+def without_reexpression(genome: Genome, phenotype: str = "dell_r740") -> None:
+    """Tests about engines start from "only a broken allele is left": the demoted seeds must not stand in."""
+    def edit(pmap: PhenotypeMap) -> PhenotypeMap:
+        return pmap.model_copy(update={"settings": {**pmap.settings, "reexpress": 0}})
+
+    phenostore.change_phenotype(genome, phenotype, edit, action="settings", subject="settings: reexpress = 0")

@@ -17,7 +17,7 @@ from sggit.kernel.mock import MockKernel
 from sggit.runtime.organism import CallerError, Organism
 from sggit.runtime.sandbox import WorkerPool
 from sggit.runtime.session import mock_description
-from tests.runtime.helpers import RAISES, add_allele
+from tests.runtime.helpers import RAISES, STP_FIX, add_allele, without_reexpression
 
 CREATES_THEN_RAISES = """
 import json
@@ -94,6 +94,7 @@ def test_a_failed_configuration_gene_is_rolled_back(project: Path, pool: WorkerP
     seed = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create").stack[1]
     phenostore.demote(genome, "dell_r740", "bridge_create", seed)
     phenostore.set_lifecycle(genome, "dell_r740", "bridge_create", seed, "deprecated")
+    without_reexpression(genome)
     org, kernel = organism(project, pool)
     result = org.run("bridge_create", {"bridge_name": "brX", "interfaces": []})
     assert not result.ok
@@ -173,15 +174,10 @@ def test_when_every_allele_fails_the_engine_heals_the_locus(project: Path, pool:
     broken = add_allele(genome, "bridge_stp", RAISES, state="dominant")
     for allele in phenostore.read_phenotype(genome, "dell_r740").locus("bridge_stp").stack[1:]:
         phenostore.demote(genome, "dell_r740", "bridge_stp", allele)
+    without_reexpression(genome)
     fixtures = tmp_path / "fixtures" / "bridge_stp"
     fixtures.mkdir(parents=True)
-    (fixtures / "fix.py").write_text(
-        "import json\nimport gene_sdk\n\n"
-        "def execute(input_json):\n"
-        "    data = json.loads(input_json)\n"
-        "    gene_sdk.set_stp(data['bridge'], data['enabled'])\n"
-        "    return json.dumps({'success': True, 'stp_enabled': data['enabled'], 'error': None})\n"
-    )
+    (fixtures / "fix.py").write_text(STP_FIX)
     engine = FixtureEngine(tmp_path / "fixtures", state_dir=tmp_path / "state")
     org, kernel = organism(project, pool, engine=engine, wait_verify=False)
     kernel.create_bridge("br0")

@@ -74,7 +74,7 @@ def test_a_host_state_example_catches_an_allele_that_is_not_idempotent(project: 
     row = next(r for r in json.loads(out) if r["allele"] == strict)
     assert code == 1
     assert {f["example"] for f in row["failures"]} >= {3, 4}
-    assert "success: expected true, got false" in row["failures"][0]["detail"]
+    assert "gene reported failure: bridge already exists" in row["failures"][0]["detail"]
 
 
 def test_re_running_provision_management_bridge_succeeds_changes_nothing_and_scores_no_failure(project: Path) -> None:
