@@ -22,6 +22,7 @@ from sggit.genome.fitness import Counters, Record, fitness, fold
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.genome.sync import host_streak, journal, live_counters, pending_records
+from sggit.runtime import review
 from sggit.runtime.arena import (
     FailureStreaks,
     Thresholds,
@@ -29,7 +30,6 @@ from sggit.runtime.arena import (
     promotion_candidate,
 )
 from sggit.runtime.attempt import Attempt
-from sggit.runtime import review
 from sggit.runtime.safety import policy_for
 from sggit.runtime.temporal import ProducerIndex, object_names
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from sggit.app.scenarios import plant_bug, plant_regression
+from sggit.app.scenarios import plant_regression
 from sggit.cli import cli
 from sggit.contract.tree import load_tree
 from sggit.genome import phenostore
