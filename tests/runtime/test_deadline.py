@@ -169,3 +169,31 @@ def test_a_second_deploy_that_changes_nothing_sleeps_no_window(project: Path, mo
     assert again.stderr == ""
     quiet = runner.invoke(cli, ["run", "check_link_state", "--input", '{"device": "management"}', "--phenotype", "dell_r740"])
     assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_a_held_back_poll_records_nothing_and_breeds_nothing_until_committed(project: Path, pool: WorkerPool, tmp_path: Path) -> None:
+    from sggit.engines.fixture import FixtureEngine
+    from sggit.genome import phenostore
+    from sggit.genome.lineage import read_lineage
+
+    from .helpers import RAISES, STP_FIX, add_allele, without_reexpression
+
+    genome = Genome.open(project)
+    broken = add_allele(genome, "bridge_stp", RAISES, state="dominant")
+    for allele in phenostore.read_phenotype(genome, "dell_r740").locus("bridge_stp").stack[1:]:
+        phenostore.demote(genome, "dell_r740", "bridge_stp", allele)
+    without_reexpression(genome)
+    (tmp_path / "fx" / "bridge_stp").mkdir(parents=True)
+    (tmp_path / "fx" / "bridge_stp" / "fix.py").write_text(STP_FIX)
+    org, kernel = organism(project, pool)
+    org.engine = FixtureEngine(tmp_path / "fx", state_dir=tmp_path / "state")  # would repair it outside a poll
+    kernel.create_bridge("br0")
+    before = len(pending_records(genome))
+
+    (holding, step), commit = org.tentatively(lambda: (org.holding(), org.run_locus("bridge_stp", {"bridge": "br0", "enabled": True})))
+    assert holding and not org.holding()
+    assert not step.ok and len(pending_records(genome)) == before
+    assert not [a for a in org.phenotype().locus("bridge_stp").alleles if getattr(read_lineage(genome, a), "origin", None) == "mutation"]
+
+    commit()
+    assert [(r.allele, r.ok) for r in pending_records(genome)[before:] if r.locus == "bridge_stp"] == [(broken, False)]
