@@ -98,3 +98,49 @@ def test_deploy_vs_the_same_pathways_by_hand(benchmark, project: Path, pool: Wor
     ratio = benchmark.stats.stats.min / baseline
     benchmark.extra_info.update({"by_hand_s": baseline, "ratio_vs_by_hand": ratio})
     print(f"\ndeploy production_server: {benchmark.stats.stats.min * 1000:.1f} ms, {ratio:.2f}x the 5 pathways by hand (without verify)")
+
+
+def test_deploy_with_its_verify_windows_vs_the_same_pathways_by_hand(benchmark, project: Path, pool: WorkerPool) -> None:
+    """Windows waited for (as `sggit deploy` does): the topology's shared 60 s window is a
+    deadline, so the deploy costs no more than its pathways with their own step checks."""
+    genome = Genome.open(project)
+    description = mock_description(genome, "dell_r740")
+    org = Organism(genome, load_tree(project / "contracts"), "dell_r740", MockKernel(description), pool, wait_verify=True)
+    invocations = t.plan_invocations(org.tree, "production_server", dict(org.phenotype().bindings))
+
+    def fresh() -> tuple[tuple[Organism], dict]:
+        org.kernel = MockKernel(description)
+        return (org,), {}
+
+    benchmark.pedantic(lambda o: t.deploy_on(o)[1], setup=fresh, rounds=5, iterations=1)
+
+    def by_hand() -> float:
+        org.kernel = MockKernel(description)
+        start = time.perf_counter()
+        for inv in invocations:
+            assert org.run_pathway(inv.pathway, inv.inputs).ok
+        return time.perf_counter() - start
+
+    baseline = min(by_hand() for _ in range(5))
+    ratio = benchmark.stats.stats.min / baseline
+    benchmark.extra_info.update({"by_hand_s": baseline, "ratio_vs_by_hand": ratio})
+    print(f"\ndeploy production_server with verify: {benchmark.stats.stats.min * 1000:.1f} ms, {ratio:.2f}x the 5 pathways by hand")
+
+
+def test_a_second_deploy_that_changes_nothing_vs_planning(benchmark, project: Path, pool: WorkerPool) -> None:
+    """Nothing to create: no pathway runs and no window is waited for; the checks run once."""
+    genome = Genome.open(project)
+    org = Organism(genome, load_tree(project / "contracts"), "dell_r740", MockKernel(mock_description(genome, "dell_r740")), pool, wait_verify=True)
+    t.deploy_on(org)
+    clock = org.kernel.now()
+    report = benchmark.pedantic(lambda: t.deploy_on(org)[1], rounds=5, iterations=1)
+    assert {r.status for r in report.resources} == {"unchanged"}
+    slept = org.kernel.now() - clock
+    plans = []
+    for _ in range(5):
+        start = time.perf_counter()
+        t.plan_on(org)
+        plans.append(time.perf_counter() - start)
+    ratio = benchmark.stats.stats.min / min(plans)
+    benchmark.extra_info.update({"plan_s": min(plans), "ratio_vs_plan": ratio, "virtual_seconds_waited": slept})
+    print(f"\nsecond deploy: {benchmark.stats.stats.min * 1000:.1f} ms, {ratio:.1f}x planning; virtual time passed {slept:.4f} s over 5 deploys")

@@ -28,7 +28,7 @@ def test_demo_initialises_runs_and_shows_history(tmp_path: Path, capfd: pytest.C
     assert "refs/notes/sggit/fitness/demo-host" in out
     assert_tells_the_flapping_story(genome, out)
     # the regression: fallback answered, gp healed it, and the promotion is a commit with a PR body
-    assert 'failed (gene reported failure, gene said "bridge already exists: br-demo")' in out
+    assert 'failed (gene reported failure, gene said "br-demo exists and is not a bridge")' in out
     told = " ".join(out.split())
     assert re.search(r" (\d+)/\1 PASS", out) and "its promotion was fast-forwarded" in told
     assert "sggit rollback --phenotype dell_r740" in out
@@ -80,8 +80,11 @@ def assert_treats_existing_bridges_as_existing(genome: Genome, allele: str) -> N
 
     kernel = MockKernel()
     kernel.create_bridge("br0")
+    kernel.set_link_up("br0")
     execute = load_gene(allele_source(genome, allele).decode(), bind_gene_sdk(kernel))
     result = json.loads(execute(json.dumps({"bridge_name": "br0", "interfaces": [], "stp_enabled": False})))
-    assert result["success"] is False and "already exists" in result["error"]
+    assert result["success"] is True and result["changed"] is False  # re-applied, not rebuilt
+    clash = json.loads(execute(json.dumps({"bridge_name": "eth0", "interfaces": [], "stp_enabled": False})))
+    assert clash["success"] is False and "not a bridge" in clash["error"]
     fresh = json.loads(execute(json.dumps({"bridge_name": "br1", "interfaces": [], "stp_enabled": False})))
-    assert fresh["success"] is True
+    assert fresh["success"] is True and fresh["changed"] is True

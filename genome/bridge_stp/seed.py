@@ -9,9 +9,10 @@ def execute(input_json: str) -> str:
     try:
         link = gene_sdk.get_link(bridge)
     except Exception:
-        return json.dumps({"success": False, "stp_enabled": False, "error": f"bridge not found: {bridge}"})
+        return json.dumps({"success": False, "changed": False, "stp_enabled": False, "error": f"bridge not found: {bridge}"})
     if link["kind"] != "bridge":
-        return json.dumps({"success": False, "stp_enabled": False, "error": f"{bridge} is not a bridge"})
+        return json.dumps({"success": False, "changed": False, "stp_enabled": False, "error": f"{bridge} is not a bridge"})
+    before = gene_sdk.get_stp(bridge)
     try:
         stp = gene_sdk.set_stp(
             bridge,
@@ -21,6 +22,5 @@ def execute(input_json: str) -> str:
             max_age=data.get("max_age", 20),
         )
     except Exception as exc:
-        current = gene_sdk.get_stp(bridge)["enabled"]
-        return json.dumps({"success": False, "stp_enabled": current, "error": str(exc)})
-    return json.dumps({"success": True, "stp_enabled": stp["enabled"], "error": None})
+        return json.dumps({"success": False, "changed": False, "stp_enabled": before["enabled"], "error": str(exc)})
+    return json.dumps({"success": True, "changed": stp != before, "stp_enabled": stp["enabled"], "error": None})

@@ -11,8 +11,10 @@ def execute(input_json: str) -> str:
     uplink = data["uplink"]
     previous = data.get("previous_uplink")
 
+    changed = []
+
     def result(success, error=None, detached=None):
-        return json.dumps({"success": success, "previous_uplink": detached, "error": error})
+        return json.dumps({"success": success, "changed": bool(changed), "previous_uplink": detached, "error": error})
 
     links = {link["name"]: link for link in gene_sdk.list_links()}
     if links.get(bridge, {}).get("kind") != "bridge":
@@ -29,11 +31,15 @@ def execute(input_json: str) -> str:
     try:
         if previous is not None and previous in ports and previous != uplink:
             gene_sdk.remove_port(bridge, previous)
+            changed.append(previous)
         else:
             previous = None
         if master is None:
             gene_sdk.add_port(bridge, uplink)
-        gene_sdk.set_link_up(uplink)
+            changed.append(uplink)
+        if not links[uplink]["up"]:
+            gene_sdk.set_link_up(uplink)
+            changed.append(uplink)
     except Exception as exc:
         return result(False, str(exc), previous)
     attached = uplink in [p["name"] for p in gene_sdk.list_ports(bridge)]

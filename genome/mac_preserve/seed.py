@@ -8,8 +8,8 @@ def execute(input_json: str) -> str:
     bridge = data["bridge"]
     uplink = data["uplink"]
 
-    def fail(message, mac=None, source=None):
-        return json.dumps({"success": False, "mac": mac, "source": source, "error": message})
+    def fail(message, mac=None, source=None, changed=False):
+        return json.dumps({"success": False, "changed": changed, "mac": mac, "source": source, "error": message})
 
     try:
         current = gene_sdk.get_link(bridge)
@@ -32,6 +32,7 @@ def execute(input_json: str) -> str:
         except Exception as exc:
             return fail(str(exc), current["mac"], None)
     carried = gene_sdk.get_link(bridge)["mac"]
+    changed = carried != current["mac"]
     if carried != mac:
-        return fail(f"{bridge} carries {carried}, not {mac}", carried, None)
-    return json.dumps({"success": True, "mac": carried, "source": source, "error": None})
+        return fail(f"{bridge} carries {carried}, not {mac}", carried, None, changed)
+    return json.dumps({"success": True, "changed": changed, "mac": carried, "source": source, "error": None})

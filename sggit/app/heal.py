@@ -1,4 +1,4 @@
-"""`sggit heal` and `sggit generate`: evolution on request rather than on a failed run.
+"""`sggit heal`: evolution on request rather than on a failed run.
 
 Heal asks the engine to repair a locus's dominant allele against everything known
 to be wrong with it: the contract's examples (with their outputs) and the inputs
@@ -6,8 +6,7 @@ the fitness journal recorded as failures. The first candidate that passes them
 all is registered, taken through the lifecycle, and promoted where the locus's
 risk allows; otherwise it waits as a pending promotion for review.
 
-Generate asks for competing alleles from the contract alone; they enter as
-shadow and are replayed against the contract's examples.
+Generation from the contract alone is `sggit.app.generate`.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from sggit.errors import UsageError
 from sggit.genes import source_problems
 from sggit.genome.alleles import alleles_at
 from sggit.runtime import lifecycle, regression
+from sggit.runtime.conformance import clean_host_examples
 from sggit.runtime.evaluate import SandboxEvaluator, focus
 from sggit.runtime.organism import Organism
 from sggit.runtime.safety import policy_for
@@ -188,7 +188,8 @@ def heal(organism: Organism, locus: str, engine: Engine, *, rounds: int = 3, cou
         return report
     allele = winner[0]
     # The canary is a real run: an example's input is one the contract says must work here.
-    data = organism.validate_input(gene, gene.examples[0].input if gene.examples else failing_input)
+    clean = clean_host_examples(gene)
+    data = organism.validate_input(gene, clean[0].input if clean else failing_input)
     passage = lifecycle.admit(organism, gene, allele, data, cases=cases, keep_canary=False)
     report.events.extend(passage.events)
     report.state = passage.state
@@ -201,37 +202,3 @@ def heal(organism: Organism, locus: str, engine: Engine, *, rounds: int = 3, cou
         elif not policy_for(gene.risk).auto_promote:
             report.events.append(f"{locus} is {gene.risk or 'high'} risk: merge {report.promotion.branch} after review")
     return report
-
-
-@dataclass
-class Generated:
-    allele: str
-    engine: str
-    passed: int
-    total: int
-    errors: list[str | None]
-
-
-def generate(organism: Organism, locus: str, engine: Engine, *, count: int = 3) -> list[Generated]:
-    """N competing alleles from the contract alone, registered as shadow and replayed on its examples."""
-    gene = _gene(organism, locus)
-    if isinstance(engine, NoEngine):
-        raise UsageError("generate needs a mutation engine", hint="choose --engine auto, anthropic or fixture")
-    context = MutationContext(
-        contract=organism.brief(gene),
-        error="no failure: write a new allele from the contract",
-        siblings={a: organism.source(a) for a in alleles_at(organism.genome, locus)[:8]},
-    )
-    with focus(gene):
-        proposals = engine.propose(context, count=count)
-    cases = [Case(input=e.input, expected=e.output, kind="example") for e in gene.examples]
-    judge = SandboxEvaluator(organism.pool, lifecycle.fresh_kernels(organism), gene=gene, timeout=min(organism.timeout, 2.0))
-    out: list[Generated] = []
-    for proposal in proposals[:count]:
-        if source_problems(proposal.source):
-            continue
-        allele = organism.register_mutant(gene, proposal, context, None)
-        lifecycle.set_state(organism, locus, allele, "shadow")
-        errors = [judge.run_case(gene, proposal.source, case) for case in cases]
-        out.append(Generated(allele=allele, engine=proposal.engine, passed=sum(e is None for e in errors), total=len(cases), errors=errors))
-    return out

@@ -143,7 +143,8 @@ class _Renderer:
                 self.emit(mode.line, body, f"- {mode.condition} -> {outcome}")
         elif name == "examples":
             for ex in value:
-                self.emit(ex.line, body, f"- {json.dumps(ex.input, ensure_ascii=False)} -> {json.dumps(ex.output, ensure_ascii=False)}")
+                given = f"given {json.dumps(ex.given, ensure_ascii=False)} " if ex.given else ""
+                self.emit(ex.line, body, f"- {given}{json.dumps(ex.input, ensure_ascii=False)} -> {json.dumps(ex.output, ensure_ascii=False)}")
         elif name == "feeds":
             width = max(len(f.locus) for f in value)
             for f in value:

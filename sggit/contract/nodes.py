@@ -198,6 +198,7 @@ class Connect(Node):
 class Example(Node):
     input: dict[str, Any]
     output: dict[str, Any]
+    given: list[list[Any]] = Field(default_factory=list)  # host state: calls made before the example runs
 
 
 class Arg(Node):

@@ -694,10 +694,29 @@ def _failure_mode(bullet: n.Bullet, text_column: int) -> n.FailureMode:
     return n.FailureMode(condition=condition.strip(), outcome="result", assignments=assignments, line=bullet.line, column=bullet.column)
 
 
+def _given(bullet: n.Bullet, base: int) -> tuple[list[list[Any]], str, int]:
+    """`given [[op, arg...], ...]` before an example: the host state it starts from."""
+    text = bullet.text
+    rest = text[len("given"):].lstrip()
+    offset = len(text) - len(rest)
+    try:
+        steps, end = json.JSONDecoder().raw_decode(rest)
+    except json.JSONDecodeError as exc:
+        raise _LocatedError(bullet.line, base + offset + exc.pos, f"example host state is not JSON: {exc.msg}", 'write `- given [["create_bridge", "br0"]] {...} -> {...}`') from None
+    if not isinstance(steps, list) or not all(isinstance(s, list) and s and isinstance(s[0], str) for s in steps):
+        raise _LocatedError(bullet.line, base + offset, "example host state must be a list of calls, each `[\"operation\", arg, ...]`")
+    remaining = rest[end:].lstrip()
+    return steps, remaining, len(text) - len(remaining)
+
+
 def _example(bullet: n.Bullet) -> n.Example:
     text = bullet.text
     decoder = json.JSONDecoder()
     base = bullet.column + 2
+    given: list[list[Any]] = []
+    if re.match(r"given\b", text):
+        given, text, skipped = _given(bullet, base)
+        base += skipped
     try:
         first, end = decoder.raw_decode(text)
     except json.JSONDecodeError as exc:
@@ -716,7 +735,7 @@ def _example(bullet: n.Bullet) -> n.Example:
         raise _LocatedError(bullet.line, base + offset2 + end2, "unexpected text after the example output")
     if not isinstance(first, dict) or not isinstance(second, dict):
         raise _LocatedError(bullet.line, base, "example input and output must both be JSON objects")
-    return n.Example(input=first, output=second, line=bullet.line, column=bullet.column)
+    return n.Example(input=first, output=second, given=given, line=bullet.line, column=bullet.column)
 
 
 _BUILD = _Build()

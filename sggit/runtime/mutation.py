@@ -19,6 +19,7 @@ from sggit.genome.lineage import Failure, Lineage, read_lineage
 from sggit.genome.mutations import record_proposal
 from sggit.runtime import lifecycle
 from sggit.runtime.attempt import Attempt, Expression
+from sggit.runtime.conformance import clean_host_examples
 from sggit.runtime.evaluate import focus
 
 
@@ -45,7 +46,7 @@ def brief(gene: n.Gene) -> ContractBrief:
         after=[b.text for b in gene.after],
         fails_when=[f"{m.condition} -> {'error' if m.outcome == 'error' else ', '.join(f'{k}={json.dumps(v)}' for k, v in m.assignments.items())}" for m in gene.fails_when],
         unhealthy_when=[b.text for b in gene.unhealthy_when],
-        examples=[{"input": e.input, "output": e.output} for e in gene.examples],
+        examples=[{"input": e.input, "output": e.output} for e in clean_host_examples(gene)],
     )
 
 
@@ -60,8 +61,8 @@ class Mutation:
         walks the lifecycle (shadow replay, then a canary run that is this call's attempt)."""
         core = self.core
         engine = core.engine
-        if isinstance(engine, NoEngine) or core.max_mutations <= 0:
-            return []
+        if isinstance(engine, NoEngine) or core.max_mutations <= 0 or core.holding():
+            return []  # a held-back verify poll decides nothing, so it breeds nothing
         parent = failures[-1] if failures else None
         context = MutationContext(
             contract=brief(gene),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sggit.contract import nodes as n
 from sggit.contract.tree import ContractTree
@@ -34,6 +34,7 @@ from sggit.genome.repo import Genome
 from sggit.kernel.api import Kernel
 from sggit.runtime.attempt import Attempt, CallerError, RunResult
 from sggit.runtime.call import call_allele, judge
+from sggit.runtime.deadline import Backoff, Progress
 from sggit.runtime.fused import FusedPathways
 from sggit.runtime.mutation import Mutation, brief
 from sggit.runtime.pathway import PathwayResult, PathwayRunner, StepOutcome
@@ -44,6 +45,8 @@ from sggit.runtime.verification import Verification
 from sggit.runtime.watch import Watch
 
 __all__ = ["Attempt", "CallerError", "Organism", "RunResult"]
+
+_T = TypeVar("_T")
 
 
 class Organism:
@@ -92,6 +95,32 @@ class Organism:
         self._kernel = kernel
         if hasattr(self, "verification"):
             self.verification.kernel = kernel
+
+    @property
+    def progress(self) -> Progress | None:
+        """Where verify waits are reported (None: silently)."""
+        return self.verification.progress
+
+    @progress.setter
+    def progress(self, progress: Progress | None) -> None:
+        self.verification.progress = progress
+
+    @property
+    def backoff(self) -> Backoff:
+        """Delays between the polls of a verify window."""
+        return self.verification.backoff
+
+    @backoff.setter
+    def backoff(self, backoff: Backoff) -> None:
+        self.verification.backoff = backoff
+
+    def tentatively(self, work: Callable[[], _T]) -> tuple[_T, Callable[[], None]]:
+        """Run `work` holding back its records, demotions and feed events until the commit (the scorer's)."""
+        return self.scoring.tentatively(work)
+
+    def holding(self) -> bool:
+        """Inside a tentative poll: no engine is asked, nothing is registered."""
+        return self.scoring.holding()
 
     # -- what is expressed -----------------------------------------------------------
     def phenotype(self) -> PhenotypeMap:

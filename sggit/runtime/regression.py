@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sggit.contract import nodes as n
 from sggit.engines.base import Case
 from sggit.genome.fitness import Counters, LastFailure
+from sggit.runtime.conformance import clean_host_examples
 
 if TYPE_CHECKING:
     from sggit.runtime.attempt import Expression
@@ -49,7 +50,8 @@ def declared_failure(gene: n.Gene, error: str | None) -> str | None:
 
 
 def example_cases(gene: n.Gene) -> list[Case]:
-    return [Case(input=e.input, expected=e.output, kind="example") for e in gene.examples]
+    """The examples a replay on a clean host can judge: those declaring a host state are conformance's."""
+    return [Case(input=e.input, expected=e.output, kind="example") for e in clean_host_examples(gene)]
 
 
 def failing_cases(gene: n.Gene, failures: Iterable[LastFailure]) -> tuple[list[Case], list[Case]]:

@@ -12,7 +12,8 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sggit.contract import nodes as n
 from sggit.contract.tree import ContractTree
@@ -21,6 +22,7 @@ from sggit.genome.fitness import Counters, Record, fitness, fold
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.genome.sync import host_streak, journal, live_counters, pending_records
+from sggit.runtime import review
 from sggit.runtime.arena import (
     FailureStreaks,
     Thresholds,
@@ -28,9 +30,19 @@ from sggit.runtime.arena import (
     promotion_candidate,
 )
 from sggit.runtime.attempt import Attempt
-from sggit.runtime import review
 from sggit.runtime.safety import policy_for
 from sggit.runtime.temporal import ProducerIndex, object_names
+
+_T = TypeVar("_T")
+
+
+@dataclass
+class Held:
+    """What a tentative poll would have recorded: it counts only once committed."""
+
+    records: list[Record] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    demotions: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Scoring:
@@ -47,9 +59,43 @@ class Scoring:
         self._streaks: FailureStreaks | None = None
         self._local = threading.local()
 
+    # -- held-back polls ---------------------------------------------------------------
+    def tentatively(self, work: Callable[[], _T]) -> tuple[_T, Callable[[], None]]:
+        """Run `work` holding back its records, demotions and feed events; they count only once committed.
+
+        A verify window is polled (sggit.runtime.deadline): a poll that decides
+        nothing must not score a producer as failing while the host settles.
+        """
+        self._local.tentative = held = Held()
+        try:
+            value = work()
+        finally:
+            self._local.tentative = None
+
+        def commit() -> None:
+            for record in held.records:
+                self.append(record)
+            self.events.extend(held.events)
+            for locus, allele in held.demotions:
+                self.consider_demotion(locus, allele)
+
+        return value, commit
+
+    def holding(self) -> bool:
+        """True inside a tentative poll on this thread: nothing it decides may change the genome yet."""
+        return getattr(self._local, "tentative", None) is not None
+
+    def _event(self, message: str) -> None:
+        held = getattr(self._local, "tentative", None)
+        (held.events if held is not None else self.events).append(message)
+
     # -- records -----------------------------------------------------------------------
     def append(self, record: Record) -> None:
         """Journal a record, and keep this organism's view of fitness current without rereading."""
+        held = getattr(self._local, "tentative", None)
+        if held is not None:
+            held.records.append(record)
+            return
         self._journal.append(record)
         with self._lock:
             if self._counters is not None:
@@ -128,12 +174,16 @@ class Scoring:
                                case=producer.input))
             fed.append((line.locus, allele, timescale))
             if not healthy:
-                self.events.append(f"{gene.name} on {', '.join(names)} unhealthy: {timescale} failure for {line.locus} {allele[:7]}")
+                self._event(f"{gene.name} on {', '.join(names)} unhealthy: {timescale} failure for {line.locus} {allele[:7]}")
                 self.consider_demotion(line.locus, allele)
         return fed
 
     # -- selection ---------------------------------------------------------------------
     def consider_demotion(self, locus: str, allele: str) -> None:
+        held = getattr(self._local, "tentative", None)
+        if held is not None:
+            held.demotions.append((locus, allele))
+            return
         pmap = self.phenotype()
         entry = pmap.locus(locus)
         state = entry.alleles.get(allele)

@@ -93,7 +93,10 @@ def open_organism(
     engine: Engine | None = None,
     wait_verify: bool = True,
     timeout: float = 5.0,
+    progress: bool | None = False,
 ) -> Iterator[Organism]:
+    """An organism on its kernel and sandbox; `progress` prints verify waits to stderr (None: on a terminal)."""
+    from sggit.runtime.deadline import stderr_progress
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
     base = project_root(root)
@@ -104,7 +107,9 @@ def open_organism(
     with ExitStack() as stack:
         k = stack.enter_context(run_kernel(kernel, genome, name, netns)) if isinstance(kernel, str) else kernel
         pool = stack.enter_context(WorkerPool(SandboxConfig()))
-        yield Organism(genome, tree, name, k, pool, engine=engine, wait_verify=wait_verify, timeout=timeout)
+        organism = Organism(genome, tree, name, k, pool, engine=engine, wait_verify=wait_verify, timeout=timeout)
+        organism.progress = stderr_progress(progress)
+        yield organism
 
 
 def conformance_table(*, root: Path | None = None, locus: str | None = None, phenotype: str | None = None) -> list[Any]:

@@ -50,16 +50,16 @@ def object_names(data: dict[str, Any]) -> list[str]:
     return [data[f] for f in NAMING_FIELDS if isinstance(data.get(f), str)]
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 
 
 def parse_duration(text: str) -> float:
-    """`30s`, `5m`, `1h`, `500ms`, or bare seconds; a clear error for anything else."""
+    """`30s`, `5m`, `1h`, `14d`, `500ms`, or bare seconds; a clear error for anything else."""
     match = _DURATION.match(text)
     if match is None:
-        raise UsageError(f"not a duration: {text!r}", hint="for example 30s, 5m, 1h, 500ms")
+        raise UsageError(f"not a duration: {text!r}", hint="for example 30s, 5m, 1h, 14d, 500ms")
     amount, unit = float(match.group(1)), match.group(2) or "s"
-    seconds = amount * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
+    seconds = amount * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}[unit]
     if seconds <= 0:
         raise UsageError(f"duration must be positive: {text!r}")
     return seconds

@@ -12,7 +12,6 @@ unsupported, never faked, and what depends on it as blocked.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -26,9 +25,10 @@ from sggit.contract.validate import Invalid, Validator
 from sggit.domains.network import RESOURCE_KINDS as NETWORK_KINDS
 from sggit.errors import SggitError, UsageError
 from sggit.kernel.api import Kernel
+from sggit.runtime.deadline import host_settled
+from sggit.runtime.deploy_checks import CheckResult, RunCheck, Wait, verify
 from sggit.runtime.pathway import PathwayResult
 from sggit.runtime.values import ResolveError, evaluate
-from sggit.runtime.verification import expand_checks
 
 Action = Literal["create", "change", "unchanged", "unsupported", "blocked"]
 # the domain's resource kinds: the pathway making each, and the kernel features it needs
@@ -74,13 +74,6 @@ class ResourceResult(BaseModel):
     status: Literal["created", "unchanged", "failed", "unsupported", "blocked", "rolled_back"]
     error: str | None = None
     pathway: dict[str, Any] | None = None
-
-
-class CheckResult(BaseModel):
-    locus: str
-    input: dict[str, Any]
-    status: Literal["healthy", "unhealthy", "skipped"]
-    detail: str = ""
 
 
 class DeployReport(BaseModel):
@@ -274,7 +267,6 @@ def plan(kernel: Kernel, tree: ContractTree, topology: str, phenotype: str, bind
 # -- deploying -------------------------------------------------------------------------
 
 RunPathway = Callable[[str, dict[str, Any]], PathwayResult]
-RunCheck = Callable[[str, dict[str, Any]], tuple[bool, Any, str | None]]
 
 
 def deploy(
@@ -284,7 +276,7 @@ def deploy(
     *,
     run_pathway: RunPathway,
     run_check: RunCheck,
-    sleep: Callable[[float], Any],
+    waiting: Wait | None = None,
     max_workers: int = 4,
 ) -> DeployReport:
     """Apply a plan: missing resources concurrently in dependency order, then verify, then the failure policy."""
@@ -351,7 +343,8 @@ def deploy(
     for c in the_plan.changes:
         if results[c.invocation.key].status in ("unsupported", "blocked"):
             absent |= {c.invocation.interface, c.invocation.resource}
-    checks = verify(topo, names, run_check, sleep, absent)
+    created = any(r.status == "created" for r in results.values())
+    checks = verify(topo, names, run_check, waiting if created else None, absent)
 
     report = DeployReport(topology=topo.name, phenotype=the_plan.phenotype, status="ok",
                           resources=[results[c.invocation.key] for c in the_plan.changes], checks=checks, policies=policies)
@@ -368,35 +361,6 @@ def deploy(
     working = any(r.status in ("created", "unchanged") for r in report.resources)
     report.status = "partial" if working and "preserve what works" in policies else "failed"
     return report
-
-
-def verify(topo: n.Topology, names: dict[str, Any], run_check: RunCheck, sleep: Callable[[float], Any], absent: set[str]) -> list[CheckResult]:
-    """Every check after one shared window; a check about a resource that could not exist is skipped, saying why."""
-    if topo.verify is None:
-        return []
-    window = topo.verify.window
-    if window is not None:
-        sleep(window.seconds)
-    out: list[CheckResult] = []
-    for locus, params in expand_checks(topo.verify.items, names):
-        about = [v for v in params.values() if isinstance(v, str) and any(v == a or v.startswith(a + ".") for a in absent)]
-        if about:
-            out.append(CheckResult(locus=locus, input=params, status="skipped", detail=f"{about[0]} was not deployed"))
-            continue
-        ok, output, error = run_check(locus, params)
-        healthy = bool(ok and isinstance(output, dict) and output.get("healthy", True))
-        detail = "" if healthy else (error or _symptom(output))
-        out.append(CheckResult(locus=locus, input=params, status="healthy" if healthy else "unhealthy", detail=detail))
-    return out
-
-
-def _symptom(output: Any) -> str:
-    if isinstance(output, dict):
-        for key in ("error", "reason", "detail", "summary"):
-            if output.get(key):
-                return str(output[key])
-        return "unhealthy: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in output.items() if k != "healthy")
-    return "unhealthy"
 
 
 # -- on an organism --------------------------------------------------------------------
@@ -421,9 +385,7 @@ def deploy_on(organism: Any, topology: str | None = None, *, max_workers: int = 
         outcome = organism.run_locus(locus, params, verify=False)
         return outcome.ok, outcome.output, outcome.error
 
-    report = deploy(the_plan, topo, names, run_pathway=organism.run_pathway, run_check=run_check, sleep=organism.kernel.sleep if organism.wait_verify else _no_wait, max_workers=max_workers)
+    kernel = organism.kernel
+    waiting = Wait(kernel, organism.tentatively, lambda: host_settled(kernel), organism.progress, organism.backoff) if organism.wait_verify else None
+    report = deploy(the_plan, topo, names, run_pathway=organism.run_pathway, run_check=run_check, waiting=waiting, max_workers=max_workers)
     return the_plan, report
-
-
-def _no_wait(seconds: float) -> float:
-    return 0.0

@@ -1,4 +1,8 @@
-"""The organism's verifier: `verify:` checks after their window, now or recorded as due.
+"""The organism's verifier: `verify:` checks within their window, now or recorded as due.
+
+A `within` window is a deadline (sggit.runtime.deadline): the checks are polled
+with backoff, each poll held back by the scorer, and the first passing poll (or
+the one at the deadline) is the verdict and the only one that counts.
 
 Checks are diagnostics run through the expression core (handed in as `run_locus`),
 so they are called and judged like any gene; their `feeds:` score the producers
@@ -19,6 +23,7 @@ from sggit.genome.repo import Genome
 from sggit.kernel.api import Kernel
 from sggit.kernel.kinds import kind_of
 from sggit.runtime.attempt import Attempt
+from sggit.runtime.deadline import Backoff, Progress, Results, converge, describe, host_settled
 from sggit.runtime.pathway import StepOutcome
 from sggit.runtime.scoring import Scoring
 from sggit.runtime.temporal import (
@@ -26,6 +31,7 @@ from sggit.runtime.temporal import (
     DoneCheck,
     DueCheck,
     mark_done,
+    object_names,
     pending_due,
     record_due,
 )
@@ -56,6 +62,8 @@ class Verification:
         self.run_check = run_check
         self.events = events
         self.wait = wait
+        self.progress: Progress | None = None
+        self.backoff = Backoff()
 
     # -- time ----------------------------------------------------------------------------
     def clock(self) -> tuple[float, str]:
@@ -79,14 +87,23 @@ class Verification:
                 results.append({"locus": locus, "input": params, "output": outcome.output, "healthy": healthy, "summary": summary})
         return all(r["healthy"] for r in results), results
 
+    def converge(self, checks: list[tuple[str, dict[str, Any]]], window: float, names: list[str], *, judged: set[str] | None = None) -> tuple[bool, Results]:
+        """The checks polled until they pass or `window` runs out; only the deciding poll is scored."""
+        verdict = converge(lambda: self.poll_checks(checks, judged=judged), window, self.kernel,
+                           settled=lambda: host_settled(self.kernel), progress=self.progress, label=describe(checks, names), backoff=self.backoff)
+        return verdict.healthy, verdict.results
+
+    def poll_checks(self, checks: list[tuple[str, dict[str, Any]]], *, judged: set[str] | None = None) -> tuple[bool, Results, Callable[[], None]]:
+        """One tentative poll: its verdict, and the commit that makes its records count."""
+        (healthy, results), commit = self.scoring.tentatively(lambda: self.run_checks(checks, judged=judged))
+        return healthy, results, commit
+
     def verify(self, gene: n.Gene, data: dict[str, Any], output: Any) -> tuple[bool, list[dict[str, Any]]]:
-        """Run the contract's verify checks after its window; healthy only if every check is."""
+        """The contract's verify checks within its window; healthy only if every check is."""
         assert gene.verify is not None
-        window = gene.verify.window
-        if window is not None:
-            self.advance(window.seconds)
+        window = gene.verify.window.seconds if gene.verify.window else 0.0
         names = {**data, **(output if isinstance(output, dict) else {})}
-        return self.run_checks(expand_checks(gene.verify.items, names), judged={gene.name})
+        return self.converge(expand_checks(gene.verify.items, names), window, object_names(data), judged={gene.name})
 
     def defer(self, gene: n.Gene, data: dict[str, Any], attempt: Attempt) -> DueCheck:
         """Record a gene's verify checks as due after its window instead of waiting for them."""
@@ -111,8 +128,7 @@ class Verification:
             record_due(self.genome, entry)
             self.events.append(f"verify of pathway {pathway.name} due in {window:g}s")
             return {"status": "due", "id": entry.id, "due": entry.due, "clock": entry.clock}
-        self.advance(window)
-        healthy, results = self.run_checks(checks)
+        healthy, results = self.converge(checks, window, object_names(values))
         return {"status": "healthy" if healthy else "unhealthy", "healthy": healthy, "checks": results}
 
     def verify_due(self, *, wait: bool = False) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from sggit.kernel.local_sdk import bind_gene_sdk, load_gene
 from sggit.kernel.mock import MockKernel, default_description
 from sggit.kernel.netlink import NetlinkKernel
 from sggit.kernel.undo import UndoLog
+from sggit.runtime.conformance import prepare
 from sggit.shipped import shipped_root
 
 ROOT = shipped_root()
@@ -52,7 +53,7 @@ def test_every_gene_contract_has_a_clean_seed() -> None:
 
 def _bridge_on(k: MockKernel, uplink: str = "eth0", stp: bool = False) -> None:
     out = runner(k, "bridge_create")({"bridge_name": "br0", "interfaces": [uplink], "stp_enabled": stp})
-    assert out == {"success": True, "resources_created": ["br0"], "error": None}
+    assert out == {"success": True, "changed": True, "resources_created": ["br0"], "error": None}
 
 
 def test_bridge_create_on_mock(mock: MockKernel) -> None:
@@ -60,7 +61,8 @@ def test_bridge_create_on_mock(mock: MockKernel) -> None:
     assert run({"bridge_name": "br0", "interfaces": ["eth0", "eth1"]})["success"] is True
     assert [p["name"] for p in mock.list_ports("br0")] == ["eth0", "eth1"]
     assert mock.get_link("br0")["state"] == "up"
-    assert run({"bridge_name": "br0", "interfaces": []})["error"] == "bridge already exists: br0"
+    assert run({"bridge_name": "br0", "interfaces": ["eth1", "eth0"]}) == {"success": True, "changed": False, "resources_created": [], "error": None}
+    assert run({"bridge_name": "br0", "interfaces": ["eth1"]})["error"] == "bridge br0 already exists with other ports: eth0, eth1"
     assert run({"bridge_name": "br1", "interfaces": ["eth9"]})["error"] == "interface not found: eth9"
     assert "already enslaved to br0" in run({"bridge_name": "br1", "interfaces": ["eth0"]})["error"]
 
@@ -70,6 +72,7 @@ EXAMPLES = [(locus, ex) for locus, gene in sorted(TREE.genes.items()) for ex in 
 
 @pytest.mark.parametrize(("locus", "example"), EXAMPLES, ids=[f"{l}-{i}" for i, (l, _) in enumerate(EXAMPLES)])
 def test_seeds_meet_the_contract_examples(mock: MockKernel, locus: str, example) -> None:
+    example = prepare(example, mock)
     out = runner(mock, locus)(example.input)
     assert example.output.items() <= out.items()
 
@@ -77,7 +80,7 @@ def test_seeds_meet_the_contract_examples(mock: MockKernel, locus: str, example)
 def test_bridge_stp_on_mock(mock: MockKernel) -> None:
     _bridge_on(mock)
     run = runner(mock, "bridge_stp")
-    assert run({"bridge": "br0", "enabled": True, "forward_delay": 4}) == {"success": True, "stp_enabled": True, "error": None}
+    assert run({"bridge": "br0", "enabled": True, "forward_delay": 4}) == {"success": True, "changed": True, "stp_enabled": True, "error": None}
     assert mock.get_stp("br0")["forward_delay"] == 4
     bad = run({"bridge": "br0", "enabled": True, "forward_delay": 1})
     assert bad["success"] is False and "forward_delay" in bad["error"]
@@ -93,7 +96,7 @@ def test_naive_uplink_change_reproduces_mac_flapping(reflecting_mock: MockKernel
     _bridge_on(k, "eth0")
     k.sleep(5)
     out = runner(k, "bridge_uplink")({"bridge": "br0", "uplink": "eth1"})
-    assert out == {"success": True, "previous_uplink": "eth0", "error": None}
+    assert out == {"success": True, "changed": True, "previous_uplink": "eth0", "error": None}
     report = _flap_check(k)
     assert report["healthy"] is False
     [flap] = report["flapping_macs"]
@@ -109,7 +112,7 @@ def test_garp_allele_keeps_the_fdb_stable(reflecting_mock: MockKernel, stp: bool
     _bridge_on(k, "eth0", stp=stp)
     k.sleep(40)
     out = runner(k, "bridge_uplink", GARP)({"bridge": "br0", "uplink": "eth1"})
-    assert out == {"success": True, "previous_uplink": "eth0", "error": None}
+    assert out == {"success": True, "changed": True, "previous_uplink": "eth0", "error": None}
     report = _flap_check(k)
     assert report["healthy"] is True and report["flapping_macs"] == []
     assert runner(k, "check_connectivity")({"source_interface": "br0", "target": "192.0.2.1"})["healthy"] is True
@@ -133,7 +136,7 @@ def test_bridge_uplink_failures_on_mock(mock: MockKernel) -> None:
 def test_mac_preserve_prefers_lease_then_original_then_uplink(mock: MockKernel, given: dict, source: str, mac: str) -> None:
     _bridge_on(mock)
     out = runner(mock, "mac_preserve")({"bridge": "br0", "uplink": "eth0", **given})
-    assert out == {"success": True, "mac": mac, "source": source, "error": None}
+    assert out == {"success": True, "changed": True, "mac": mac, "source": source, "error": None}
     assert mock.get_link("br0")["mac"] == mac
     stable = runner(mock, "check_mac_stability")({"bridge": "br0", "expected_mac": mac, "monitor_seconds": 3})
     assert stable == {"healthy": True, "mac": mac, "changes": 0}
@@ -147,7 +150,7 @@ def test_mac_preserve_reports_a_rejected_mac(mock: MockKernel) -> None:
 
 def test_bond_create_and_check_bond_state_on_mock(mock: MockKernel) -> None:
     out = runner(mock, "bond_create")({"bond_name": "bond0", "members": ["eth1", "eth2"]})
-    assert out == {"success": True, "resources_created": ["bond0"], "error": None}
+    assert out == {"success": True, "changed": True, "resources_created": ["bond0"], "error": None}
     check = runner(mock, "check_bond_state")
     assert check({"bond": "bond0"}) == {
         "healthy": True, "mode": "active-backup", "active_member": "eth1", "members_up": 2, "members_total": 2,
@@ -162,12 +165,12 @@ def test_bond_create_without_bonding_reports_the_kernels_error() -> None:
     desc = default_description()
     desc.features = {"bond": False}
     out = runner(MockKernel(desc), "bond_create")({"bond_name": "bond0", "members": ["eth1"]})
-    assert out == {"success": False, "resources_created": [], "error": "bond: link type not supported by this kernel"}
+    assert out == {"success": False, "changed": False, "resources_created": [], "error": "bond: link type not supported by this kernel"}
 
 
 def test_vlan_create_and_tagging_on_mock(mock: MockKernel) -> None:
     out = runner(mock, "vlan_create")({"parent_interface": "eth0", "vlan_id": 100})
-    assert out == {"success": True, "interface": "eth0.100", "error": None}
+    assert out == {"success": True, "changed": True, "interface": "eth0.100", "error": None}
     check = runner(mock, "check_vlan_tagging")
     assert check({"interface": "eth0.100"}) == {"healthy": True, "vlan_id": 100, "parent": "eth0", "tagged": True}
     runner(mock, "vlan_create")({"parent_interface": "eth1", "vlan_id": 200, "name": "eth1.300"})
@@ -237,7 +240,7 @@ def test_uplink_alleles_against_a_real_upstream_switch(real: NetlinkKernel, netn
     assert switch_ports() == {"sw0"}
     source = None if allele == "naive" else GARP
     out = runner(real, "bridge_uplink", source)({"bridge": "br0", "uplink": "eth1"})
-    assert out == {"success": True, "previous_uplink": "eth0", "error": None}
+    assert out == {"success": True, "changed": True, "previous_uplink": "eth0", "error": None}
     assert switch_ports() == ({"sw0"} if allele == "naive" else {"sw1"})
     stable = runner(real, "check_fdb_stability")({"bridge": "br0", "monitor_seconds": 1})
     assert stable["flapping_macs"] == []

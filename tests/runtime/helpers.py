@@ -21,6 +21,8 @@ STP_FIX = (
     "import json\nimport gene_sdk\n\n"
     "def execute(input_json):\n"
     "    data = json.loads(input_json)\n"
+    "    if not any(link['name'] == data['bridge'] for link in gene_sdk.list_links()):\n"
+    "        return json.dumps({'success': False, 'changed': False, 'stp_enabled': False, 'error': 'bridge not found'})\n"
     "    gene_sdk.set_stp(data['bridge'], data['enabled'])\n"
     "    return json.dumps({'success': True, 'stp_enabled': data['enabled'], 'error': None})\n"
 )

@@ -9,9 +9,11 @@ from click.testing import CliRunner, Result
 
 from sggit.app.scenarios import plant_regression
 from sggit.cli import cli
+from sggit.contract.tree import load_tree
 from sggit.genome import phenostore
 from sggit.genome.lineage import read_lineage
 from sggit.genome.repo import Genome
+from sggit.shipped import shipped_root
 from tests.engines.llm.standin import StandIn, message
 
 from .helpers import RAISES, STP_FIX, add_allele, without_reexpression
@@ -139,17 +141,60 @@ def test_run_with_the_anthropic_engine_through_the_stand_in(here: Path, standin:
     assert "gene bridge_stp" in record["contract"] and record["generated_source"] == STP_FIX
 
 
-def test_generate_enters_alleles_as_shadow_replayed_on_the_examples(here: Path, tmp_path: Path) -> None:
-    (tmp_path / "fx" / "bridge_create").mkdir(parents=True)
-    (tmp_path / "fx" / "bridge_create" / "a.py").write_text(BRIDGE_OK)
-    (tmp_path / "fx" / "bridge_create" / "b.py").write_text(RAISES.lstrip())
-    out = sg("generate", "bridge_create", "--phenotype", "dell_r740", "--count", "2", "--engine", "fixture", "--fixture-dir", str(tmp_path / "fx")).output
+def variant(locus: str) -> str:
+    """The shipped seed of `locus`, re-worded: a different allele that meets every example."""
+    return (shipped_root() / "genome" / locus / "seed.py").read_text().replace("def execute(", "def execute(  ", 1)
+
+
+def fixtures(tmp_path: Path, locus: str, *sources: str) -> str:
+    folder = tmp_path / "fx" / locus
+    folder.mkdir(parents=True)
+    for name, source in zip("abcdef", sources):
+        (folder / f"{name}.py").write_text(source)
+    return str(tmp_path / "fx")
+
+
+def test_generate_puts_candidates_that_pass_every_example_into_the_fallback_stack(here: Path, tmp_path: Path) -> None:
+    fx = fixtures(tmp_path, "bridge_create", variant("bridge_create"), RAISES.lstrip())
+    total = len(load_tree(here / "contracts").genes["bridge_create"].examples)
+    out = sg("generate", "bridge_create", "--phenotype", "dell_r740", "-n", "2", "--engine", "fixture", "--fixture-dir", fx).output
     lines = out.splitlines()
-    assert len(lines) == 2 and "examples 1/1" in lines[0] and "examples 0/1" in lines[1]
-    genome = Genome.open(here)
-    entry = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create")
-    shadows = [a for a, s in entry.alleles.items() if s.state == "shadow"]
-    assert len(shadows) == 2 and not set(shadows) & set(entry.stack)
+    assert len(lines) == 2
+    assert f"recessive from fixture: examples {total}/{total}" in lines[0] and f"shadow from fixture: examples 0/{total}" in lines[1]
+    entry = phenostore.read_phenotype(Genome.open(here), "dell_r740").locus("bridge_create")
+    good, bad = (line.split()[0] for line in lines)
+    assert any(a.startswith(good) for a in entry.stack[1:])  # low risk: in the stack, earning fitness behind the dominant
+    assert not any(a.startswith(bad) for a in entry.stack)
+    assert [s.state for a, s in entry.alleles.items() if a.startswith(bad)] == ["shadow"]
+
+
+def test_generate_at_a_high_risk_locus_waits_as_canary_for_review(here: Path, tmp_path: Path) -> None:
+    fx = fixtures(tmp_path, "mac_preserve", variant("mac_preserve"))
+    out = sg("generate", "mac_preserve", "--phenotype", "dell_r740", "-n", "1", "--engine", "fixture", "--fixture-dir", fx).output
+    made = out.split()[0]
+    assert f"{made} canary from fixture" in out
+    entry = phenostore.read_phenotype(Genome.open(here), "dell_r740").locus("mac_preserve")
+    # high risk: a canary, out of the stack; at a review locus it waits for its merge before any real run
+    assert not entry.dominant.startswith(made) and not any(a.startswith(made) for a in entry.stack)
+    assert [s.state for a, s in entry.alleles.items() if a.startswith(made)] == ["canary"]
+    promoted = sg("promote", "--phenotype", "dell_r740").output
+    assert f"sggit: promote mac_preserve to {made}" in promoted and "waits for review" in promoted
+
+
+def test_generate_with_an_engine_that_cannot_write_from_a_contract_says_so_and_fails(here: Path) -> None:
+    result = sg("generate", "bridge_create", "--phenotype", "dell_r740", "--engine", "gp", code=1)
+    assert "the gp engine proposed no allele for bridge_create" in result.output and "contract alone" in result.output
+
+
+def test_generate_sends_the_generation_prompt_not_the_repair_prompt(here: Path, standin: StandIn) -> None:
+    standin.queue(message(f"Two approaches.\n\n```python\n{variant('bridge_create')}```\n\n```python\n{RAISES.lstrip()}```\n"))
+    env = {"ANTHROPIC_API_KEY": "sk-standin", "ANTHROPIC_BASE_URL": standin.url, "SGGIT_ANTHROPIC_MODEL": "claude-standin-1"}
+    out = sg("generate", "bridge_create", "--phenotype", "dell_r740", "-n", "2", "--engine", "anthropic", env=env).output
+    assert len(standin.requests) == 1
+    prompt = json.dumps(standin.requests[0].body)
+    assert "2 different implementations" in prompt and "genuinely" in prompt
+    assert "could handle an input" not in prompt and "failed" not in prompt.split("## ")[0]
+    assert "recessive from anthropic" in out
 
 
 def test_user_mistakes_are_clear_errors(here: Path, tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "wrong variable in bridge_create's result": {
         "locus": "bridge_create",
-        "plant": ('return json.dumps({"success": True, "resources_created": [name], "error": None})', 'return json.dumps({"success": True, "resources_created": [stp], "error": None})'),
+        "plant": ('return json.dumps({"success": True, "changed": True, "resources_created": [name], "error": None})', 'return json.dumps({"success": True, "changed": True, "resources_created": [stp], "error": None})'),
         "examples": [
             ({"bridge_name": "br0", "interfaces": []}, {"success": True, "resources_created": ["br0"]}),
             ({"bridge_name": "br1", "interfaces": ["eth0"]}, {"success": True, "resources_created": ["br1"]}),

@@ -25,6 +25,8 @@ STP_WRONG_SHAPE = (
     "import json\nimport gene_sdk\n\n"
     "def execute(input_json):\n"
     "    data = json.loads(input_json)\n"
+    "    if not any(link['name'] == data['bridge'] for link in gene_sdk.list_links()):\n"
+    "        return json.dumps({'success': False, 'changed': False, 'stp_enabled': False, 'error': 'bridge not found'})\n"
     "    gene_sdk.set_stp(data['bridge'], data['enabled'])\n"
     "    return json.dumps({'success': True, 'stp_enabled': 'yes'})\n"
 )
@@ -69,7 +71,7 @@ def test_the_sandbox_evaluator_judges_as_a_run_does_and_checks_examples(project:
     assert good.results == [True, False, True]
     assert good.errors[1] == "gene reported failure: interface not found: nope0"
     assert planted.results == [False, False, False]
-    assert (planted.errors[0] or "").startswith("gene reported failure: bridge already exists")
+    assert (planted.errors[0] or "").startswith("gene reported failure: br-a exists and is not a bridge")
     def with_bridge() -> MockKernel:
         kernel = MockKernel()
         kernel.create_bridge("br0")

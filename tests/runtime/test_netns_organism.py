@@ -48,3 +48,21 @@ def test_provision_management_bridge_for_real(project: Path, pool: WorkerPool, n
         assert check.ok and check.output["healthy"] is True and check.output["mac"] == uplink_mac
         fed = [(r.allele, r.ok) for r in pending_records(genome) if r.locus == "bridge_create" and r.timescale == "convergence"]
         assert fed == [(producer, True)] * 2
+
+
+def test_with_stp_off_every_verify_window_ends_at_its_first_poll_on_a_real_kernel(project: Path, pool: WorkerPool, netns: Namespaces) -> None:  # noqa: F811
+    """Windows are deadlines: on a bridge that forwards at once no window is waited for,
+    only the diagnostics' own monitoring runs, and each verdict is recorded once."""
+    genome = Genome.open(project)
+    with NetlinkKernel(netns.host) as kernel:
+        org = Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool, timeout=20.0)
+        waited: list[str] = []
+        org.progress = waited.append
+        result = org.run("provision_management_bridge", {"management_bridge": "mgmt", "uplink_interface": "eth0", "stp_enabled": False})
+        assert result.ok and result.verification is not None and result.verification["healthy"], result.verification
+        assert waited == []  # progress is printed only while a window is waited for
+        convergence = [(r.locus, r.ok) for r in pending_records(genome) if r.timescale == "convergence" and r.input.get("bridge", r.input.get("device")) == "mgmt"]
+        # one verdict per check: bridge_create's link check, bridge_uplink's fdb + link checks, mac_preserve's, the pathway's fdb
+        assert all(ok for _, ok in convergence)
+        assert sorted({locus for locus, _ in convergence}) == ["bridge_create", "bridge_uplink", "mac_preserve"]
+        assert pending_due(genome, "dell_r740") == []

@@ -47,8 +47,9 @@ def sggit(project: Path, *args: str) -> tuple[int, str, str]:
 def test_an_allele_reporting_failure_fails_alike_in_run_test_ci_and_the_engine_evaluator(project: Path, pool: WorkerPool) -> None:
     genome = Genome.open(project)
     # A failing input recorded on this host, for CI's shadow replay to try new alleles on.
-    bridge = {"bridge_name": "br0", "interfaces": []}
-    assert sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", json.dumps(bridge))[0] == 0
+    # (re-applying the same bridge succeeds; asking it for other ports is refused)
+    assert sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": ["eno1"]}')[0] == 0
+    bridge = {"bridge_name": "br0", "interfaces": ["eno2"]}
     assert sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", json.dumps(bridge))[0] == 1
     assert sggit(project, "sync")[0] == 0
 
@@ -69,7 +70,7 @@ def test_an_allele_reporting_failure_fails_alike_in_run_test_ci_and_the_engine_e
 
     code, out, _ = sggit(project, "test", "bridge_create", "--phenotype", "dell_r740")
     row = next(line for line in out.splitlines() if refuses[:12] in line)
-    assert code == 1 and "0/1" in row and f"example 1: {VERDICT}" in row
+    assert code == 1 and "1/8" in row and f"example 1: {VERDICT}" in row  # it matches only the refused-port example
 
     evaluator = SandboxEvaluator(pool, lambda: MockKernel(mock_description(genome, "dell_r740")), gene=_gene(project))
     evaluation = evaluator.evaluate([REFUSES], [Case(input={"bridge_name": "br2", "interfaces": []}, expected=None)])[0]

@@ -17,7 +17,7 @@ from sggit.kernel.mock import MockKernel
 from sggit.runtime.organism import CallerError, Organism
 from sggit.runtime.sandbox import WorkerPool
 from sggit.runtime.session import mock_description
-from tests.runtime.helpers import RAISES, add_allele, without_reexpression
+from tests.runtime.helpers import RAISES, STP_FIX, add_allele, without_reexpression
 
 CREATES_THEN_RAISES = """
 import json
@@ -51,7 +51,7 @@ def test_a_locus_runs_its_dominant_allele_and_is_scored(project: Path, pool: Wor
     org, kernel = organism(project, pool)
     dominant = org.phenotype().locus("bridge_create").dominant
     result = org.run("bridge_create", {"bridge_name": "br0", "interfaces": ["eno1"]})
-    assert result.ok and result.output == {"success": True, "resources_created": ["br0"], "error": None}
+    assert result.ok and result.output == {"success": True, "changed": True, "resources_created": ["br0"], "error": None}
     assert kernel.get_link("br0")["kind"] == "bridge"
     assert [p["name"] for p in kernel.list_ports("br0")] == ["eno1"]
     scored = records(org.genome, "bridge_create")
@@ -177,13 +177,7 @@ def test_when_every_allele_fails_the_engine_heals_the_locus(project: Path, pool:
     without_reexpression(genome)
     fixtures = tmp_path / "fixtures" / "bridge_stp"
     fixtures.mkdir(parents=True)
-    (fixtures / "fix.py").write_text(
-        "import json\nimport gene_sdk\n\n"
-        "def execute(input_json):\n"
-        "    data = json.loads(input_json)\n"
-        "    gene_sdk.set_stp(data['bridge'], data['enabled'])\n"
-        "    return json.dumps({'success': True, 'stp_enabled': data['enabled'], 'error': None})\n"
-    )
+    (fixtures / "fix.py").write_text(STP_FIX)
     engine = FixtureEngine(tmp_path / "fixtures", state_dir=tmp_path / "state")
     org, kernel = organism(project, pool, engine=engine, wait_verify=False)
     kernel.create_bridge("br0")

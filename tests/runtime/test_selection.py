@@ -132,11 +132,13 @@ def test_a_deprecated_allele_that_alone_handles_an_input_is_re_expressed_before_
     not_z = add_allele(genome, "bridge_create", NOT_Z, state="dominant")
     assert phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create").stack == [not_z]
 
+    # an uplink that does not exist: the deprecated seed refuses it, only ONLY_Z (which ignores ports) handles it
     result = json.loads(sg("run", "bridge_create", "--phenotype", "dell_r740", "--engine", "none",
-                           "--input", '{"bridge_name": "z9", "interfaces": []}').output)
+                           "--input", '{"bridge_name": "z9", "interfaces": ["nothere0"]}').output)
     assert result["ok"] and result["output"]["resources_created"] == ["z9"]
     ran = [(r.allele, r.ok) for r in pending_records(genome) if r.locus == "bridge_create" and r.timescale == "immediate"]
-    assert ran == [(not_z, False), (z_only, True)]
+    assert ran[0] == (not_z, False) and ran[-1] == (z_only, True)
+    assert all(not ok for _, ok in ran[1:-1])  # any other deprecated allele tried first could not handle it
     entry = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create")
     assert entry.alleles[z_only].state == "recessive" and z_only in entry.stack
     assert phenostore.history(genome, "dell_r740", limit=1)[0].trailers["Sggit-Allele"] == z_only
@@ -225,17 +227,17 @@ SEED_BUT_NO_Z = (
     "    data = json.loads(input_json)\n"
     "    name = data['bridge_name']\n"
     "    if name.startswith('z'):\n"
-    "        return json.dumps({'success': False, 'resources_created': [], 'error': 'cannot name a bridge ' + name})\n"
+    "        return json.dumps({'success': False, 'changed': False, 'resources_created': [], 'error': 'cannot name a bridge ' + name})\n"
     "    existing = {l['name']: l for l in gene_sdk.list_links()}\n"
     "    if name in existing:\n"
-    "        return json.dumps({'success': False, 'resources_created': [], 'error': 'bridge already exists: ' + name})\n"
+    "        return json.dumps({'success': False, 'changed': False, 'resources_created': [], 'error': 'bridge already exists: ' + name})\n"
     "    for nic in data.get('interfaces', []):\n"
     "        if nic not in existing:\n"
-    "            return json.dumps({'success': False, 'resources_created': [], 'error': 'interface not found: ' + nic})\n"
+    "            return json.dumps({'success': False, 'changed': False, 'resources_created': [], 'error': 'interface not found: ' + nic})\n"
     "    gene_sdk.create_bridge(name)\n"
     "    for nic in data.get('interfaces', []):\n"
     "        gene_sdk.add_port(name, nic)\n"
-    "    return json.dumps({'success': True, 'resources_created': [name], 'error': None})\n"
+    "    return json.dumps({'success': True, 'changed': True, 'resources_created': [name], 'error': None})\n"
 )
 # "Repairs" that pass the failing case and the example but break what the parent got right.
 SKIPS_THE_INTERFACE_CHECK = (
@@ -243,11 +245,11 @@ SKIPS_THE_INTERFACE_CHECK = (
     "def execute(input_json):\n"
     "    data = json.loads(input_json)\n"
     "    gene_sdk.create_bridge(data['bridge_name'])\n"
-    "    return json.dumps({'success': True, 'resources_created': [data['bridge_name']], 'error': None})\n"
+    "    return json.dumps({'success': True, 'changed': True, 'resources_created': [data['bridge_name']], 'error': None})\n"
 )
-FORGETS_THE_PORTS = SEED_BUT_NO_Z.replace("    if name.startswith('z'):\n        return json.dumps({'success': False, 'resources_created': [], 'error': 'cannot name a bridge ' + name})\n", "").replace(
+FORGETS_THE_PORTS = SEED_BUT_NO_Z.replace("    if name.startswith('z'):\n        return json.dumps({'success': False, 'changed': False, 'resources_created': [], 'error': 'cannot name a bridge ' + name})\n", "").replace(
     "    for nic in data.get('interfaces', []):\n        gene_sdk.add_port(name, nic)\n", "").replace("'resources_created': [name]", "'resources_created': [name] + ['ports-skipped'] * len(data.get('interfaces', []))")
-REAL_FIX = SEED_BUT_NO_Z.replace("    if name.startswith('z'):\n        return json.dumps({'success': False, 'resources_created': [], 'error': 'cannot name a bridge ' + name})\n", "")
+REAL_FIX = SEED_BUT_NO_Z.replace("    if name.startswith('z'):\n        return json.dumps({'success': False, 'changed': False, 'resources_created': [], 'error': 'cannot name a bridge ' + name})\n", "")
 
 
 def test_a_repair_must_keep_declared_failures_and_agree_with_its_parent(here: Path, tmp_path: Path) -> None:

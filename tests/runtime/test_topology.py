@@ -16,6 +16,7 @@ from sggit.errors import UsageError
 from sggit.genome.repo import Genome
 from sggit.kernel.mock import MockDescription, MockKernel, NicSpec
 from sggit.runtime import topology as t
+from sggit.runtime.deadline import host_settled
 from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
 
@@ -78,7 +79,7 @@ def deploy(org: Organism, kernel: MockKernel, run_pathway=None) -> t.DeployRepor
         outcome = org.run_locus(locus, params, verify=False)
         return outcome.ok, outcome.output, outcome.error
 
-    return t.deploy(plan, topo, names, run_pathway=run_pathway or with_dhcp(org, kernel), run_check=check, sleep=kernel.sleep)
+    return t.deploy(plan, topo, names, run_pathway=run_pathway or with_dhcp(org, kernel), run_check=check, waiting=t.Wait(kernel, org.tentatively))
 
 
 def test_the_planner_maps_resources_to_pathways_bound_from_the_phenotype(project: Path) -> None:
@@ -193,12 +194,11 @@ def test_cli_plan_then_deploy_twice(project: Path, monkeypatch: pytest.MonkeyPat
     assert missing.exit_code == 2 and "unknown topology nope" in missing.output and "Traceback" not in missing.output
 
 
-def test_verify_waits_one_shared_window_then_expands_for_blocks(project: Path, pool: WorkerPool) -> None:
+def test_verify_is_one_shared_deadline_that_ends_when_the_checks_pass_and_expands_for_blocks(project: Path, pool: WorkerPool) -> None:
     kernel = host()
     org = organism(project, pool, kernel)
     plan = t.plan_on(org)
     topo = t.topology_of(org.tree, plan.topology)
-    slept: list[float] = []
     ran: list[tuple[str, dict]] = []
 
     def check(locus: str, params: dict) -> tuple[bool, Any, str | None]:
@@ -207,6 +207,19 @@ def test_verify_waits_one_shared_window_then_expands_for_blocks(project: Path, p
         return outcome.ok, outcome.output, outcome.error
 
     names = t.topology_names(topo, dict(org.phenotype().bindings))
-    t.deploy(plan, topo, names, run_pathway=with_dhcp(org, kernel), run_check=check, sleep=slept.append)
-    assert slept == [60.0]
+    finished: list[float] = []
+
+    def run_pathway(pathway: str, inputs: dict) -> Any:
+        result = with_dhcp(org, kernel)(pathway, inputs)
+        finished.append(kernel.now())
+        return result
+
+    waiting = t.Wait(kernel, org.tentatively, settled=lambda: host_settled(kernel))
+    report = t.deploy(plan, topo, names, run_pathway=run_pathway, run_check=check, waiting=waiting)
+    assert [c.status for c in report.checks] == ["healthy"] * 5
+    # the checks wait while the management bridge's STP ports listen and learn (2 x 15 s), polled
+    # with backoff 0.5, 1, 2, 4, 5...: the host is seen settled at 32.5 s and one poll passes there
+    assert max(finished) == 0.0 and kernel.now() == pytest.approx(32.5, abs=0.01)  # answered probes take their rtt
+    assert [locus for locus, _ in ran].count("check_connectivity") == 1
+    assert len([1 for l, _ in ran if l == "check_bond_state"]) == 1
     assert [p.get("interface") for l, p in ran if l == "check_vlan_tagging"] == ["storage.100", "storage.200", "storage.300"]

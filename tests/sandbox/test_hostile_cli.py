@@ -72,7 +72,7 @@ def test_forged_answers_reach_neither_the_fallback_nor_the_next_step(project: Pa
                           "--explain", "--input", json.dumps(BRIDGE))
     assert code == 0, err
     result = _strict(out)
-    assert result["output"]["1"] == {"success": True, "resources_created": ["br0"], "error": None}
+    assert result["output"]["1"] == {"success": True, "resources_created": ["br0"], "error": None, "changed": True}
     link = result["output"]["2"]
     assert link["exists"] is True and link["mac"] != FAKE_HEALTHY["mac"]  # the mock kernel's own answer
     assert f"bridge_create allele {forger[:7]} [stack]" in err and "failed (forbidden)" in err

@@ -28,7 +28,7 @@ WRONG_OUTPUT = '''import json
 
 
 def execute(input_json):
-    return json.dumps({"success": True, "resources_created": ["somewhere-else"]})
+    return json.dumps({"success": True, "changed": True, "resources_created": ["somewhere-else"]})
 '''
 
 

@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "deploy": "topology:deploy_command",
     "doctor": "doctor:doctor",
     "fmt": "contract:fmt_command",
+    "gc": "gc:gc_command",
     "generate": "evolve:generate_command",
     "heal": "evolve:heal_command",
     "host": "host:host",

@@ -87,7 +87,7 @@ def heal_command(locus: str, phenotype: str | None, engine: str | None, seed: in
 @click.command("generate")
 @click.argument("locus")
 @click.option("--phenotype", help="Phenotype the new alleles enter (default: the only one).")
-@click.option("--count", type=click.IntRange(1, 20), default=3, show_default=True)
+@click.option("--count", "-n", type=click.IntRange(1, 20), default=3, show_default=True, help="How many alleles, each a different approach.")
 @engine_option
 @click.option("--seed", type=int, default=None)
 @fixture_option
@@ -95,8 +95,13 @@ def heal_command(locus: str, phenotype: str | None, engine: str | None, seed: in
 @format_option
 def generate_command(locus: str, phenotype: str | None, count: int, engine: str | None, seed: int | None,
                      fixture_dir: Path | None, progress: bool | None, fmt: str) -> None:
-    """Write COUNT competing alleles of LOCUS from its contract alone; they enter as shadow."""
-    from sggit.app.heal import generate
+    """Write COUNT competing alleles of LOCUS from its contract alone, each a different approach.
+
+    Each is judged on every contract example; those that pass enter the lifecycle
+    of the locus's risk (recessive in the fallback stack, or canary where risk is
+    high or critical). Exit 1 when the engine proposes nothing or no candidate passes.
+    """
+    from sggit.app.generate import generate
     from sggit.runtime.session import engine_for, open_organism
 
     with open_organism(phenotype=phenotype, wait_verify=False) as organism:
@@ -106,14 +111,12 @@ def generate_command(locus: str, phenotype: str | None, count: int, engine: str 
             made = generate(organism, locus, chosen, count=count)
     if fmt == "json":
         click.echo(json.dumps([g.__dict__ for g in made], indent=2))
-        return
-    if not made:
-        click.echo(f"the {chosen.name} engine proposed no allele for {locus}"
-                   + (" (gp repairs a failing allele; it cannot write one from the contract alone)" if chosen.name == "gp" else ""))
-        return
-    for g in made:
-        first = next((e for e in g.errors if e), None)
-        click.echo(f"{g.allele[:12]} shadow from {g.engine}: examples {g.passed}/{g.total}" + (f" (first failure: {first})" if first else ""))
+    else:
+        for g in made:
+            first = next((e for e in g.errors if e), None)
+            click.echo(f"{g.allele[:12]} {g.state} from {g.engine}: examples {g.passed}/{g.total}" + (f" (first failure: {first})" if first else ""))
+    if all(g.state == "shadow" for g in made):
+        raise SystemExit(1)
 
 
 @click.command("promote")

@@ -68,7 +68,8 @@ def plan_command(topology: str, phenotype: str | None, kernel: str, netns: str |
 @_format
 @click.option("--timeout", type=SECONDS, default=5.0, show_default=True, help="Seconds one allele may run.")
 @click.option("--no-wait", is_flag=True, help="Run the verify checks without waiting for the `within` window.")
-def deploy_command(topology: str, phenotype: str | None, kernel: str, netns: str | None, fmt: str, timeout: float, no_wait: bool) -> None:
+@click.option("--progress/--no-progress", default=None, help="Verify progress on stderr (default: only on a terminal).")
+def deploy_command(topology: str, phenotype: str | None, kernel: str, netns: str | None, fmt: str, timeout: float, no_wait: bool, progress: bool | None) -> None:
     """Create what TOPOLOGY lacks, verify it, and apply its failure policy.
 
     Exit 0 when everything deployed and verified, 1 otherwise (the report says what failed).
@@ -77,7 +78,7 @@ def deploy_command(topology: str, phenotype: str | None, kernel: str, netns: str
 
     from sggit.cli.progress import step
 
-    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, timeout=timeout, wait_verify=not no_wait) as organism:
+    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, timeout=timeout, wait_verify=not no_wait, progress=progress) as organism:
         with step(f"deploying {topology} on {organism.phenotype_name} ({kernel} kernel)"):
             _, report = deploy_on(organism, topology)
     click.echo(json.dumps(report.model_dump(mode="json"), indent=2) if fmt == "json" else render_report(report))

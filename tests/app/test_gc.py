@@ -1,0 +1,93 @@
+"""`sggit gc` on the shipped genome: what goes, what stays and why, and that nothing is lost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sggit.cli import cli
+from sggit.genome import phenostore
+from sggit.genome.alleles import allele_path, alleles_at, register_allele
+from sggit.genome.init import init_project
+from sggit.genome.lineage import Lineage
+from sggit.genome.repo import GENOME_REF, Genome
+
+DAY = 86400.0
+LOCUS = "bridge_create"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SGGIT_HOST", "testhost")
+    root = tmp_path / "genome"
+    init_project(root)
+    monkeypatch.chdir(root)
+    return root
+
+
+def allele(genome: Genome, tag: str, *, days_old: float, parents: list[str] | None = None) -> str:
+    source = f"import json\n\n\ndef execute(input_json):\n    return json.dumps({{'success': False, 'resources_created': [], 'error': '{tag}'}})\n"
+    lineage = Lineage(locus=LOCUS, origin="manual", parents=parents or [], time=time.time() - days_old * DAY)
+    return register_allele(genome, LOCUS, source, lineage).id
+
+
+def state(genome: Genome, phenotype: str, allele_id: str, lifecycle: str) -> None:
+    phenostore.register_in_phenotype(genome, phenotype, LOCUS, allele_id, "recessive")
+    if lifecycle != "recessive":
+        phenostore.set_lifecycle(genome, phenotype, LOCUS, allele_id, lifecycle)
+
+
+def test_gc_removes_only_old_deprecated_unexpressed_unrelated_alleles(project: Path) -> None:
+    genome = Genome.open(project)
+    stale = allele(genome, "stale", days_old=30)
+    ancestor = allele(genome, "ancestor", days_old=30)
+    child = allele(genome, "child", days_old=30, parents=[ancestor])
+    young = allele(genome, "young", days_old=2)
+    elsewhere = allele(genome, "elsewhere", days_old=30)
+    for a in (stale, ancestor, young, elsewhere):
+        state(genome, "dell_r740", a, "deprecated")
+    state(genome, "dell_r740", child, "recessive")
+    state(genome, "supermicro_x11", elsewhere, "recessive")
+    before = genome.target(GENOME_REF)
+    runner = CliRunner()
+
+    dry = runner.invoke(cli, ["gc", "--dry-run", "--format", "json"])
+    assert dry.exit_code == 0, dry.output
+    listed = json.loads(dry.output)
+    assert [r["allele"] for r in listed["removed"]] == [stale]
+    assert listed["kept_ancestors"] == 1 and listed["kept_young"] == 1
+    assert genome.target(GENOME_REF) == before and stale in alleles_at(genome, LOCUS)
+
+    done = runner.invoke(cli, ["gc"])
+    assert done.exit_code == 0, done.output
+    assert f"removed {LOCUS} {stale[:12]}" in done.output and "removed 1 allele(s)" in done.output
+    remaining = alleles_at(genome, LOCUS)
+    assert stale not in remaining and {ancestor, child, young, elsewhere} <= set(remaining)
+    # the blob stays in history: the gc commit's parent still holds it, and git can read it back
+    tip = genome.repo[genome.target(GENOME_REF)]
+    assert tip.parents[0].id == before and "Sggit-Action: gc" in tip.message
+    assert (tip.parents[0].tree / allele_path(LOCUS, stale)).id == genome.repo[stale].id
+    shown = subprocess.run(["git", "-C", str(project), "cat-file", "-p", stale], capture_output=True, text=True, check=True)
+    assert "'stale'" in shown.stdout
+    loose = subprocess.run(["git", "-C", str(project), "count-objects", "-v"], capture_output=True, text=True, check=True).stdout
+    assert "count: 0" in loose.splitlines()
+
+    again = runner.invoke(cli, ["gc", "--older-than", "1d"])
+    assert again.exit_code == 0 and f"removed {LOCUS} {young[:12]}" in again.output
+
+
+def test_gc_age_comes_from_git_config_and_a_bad_age_is_a_clear_error(project: Path) -> None:
+    genome = Genome.open(project)
+    old = allele(genome, "old", days_old=5)
+    state(genome, "dell_r740", old, "deprecated")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["gc", "--dry-run"]).output.startswith("would remove 0 allele(s)")
+    genome.repo.config["sggit.gc.olderThan"] = "3d"
+    assert f"would remove {LOCUS} {old[:12]}" in runner.invoke(cli, ["gc", "--dry-run"]).output
+    bad = runner.invoke(cli, ["gc", "--older-than", "soon"])
+    assert bad.exit_code == 2 and "not a duration: 'soon'" in bad.output and "Traceback" not in bad.output
