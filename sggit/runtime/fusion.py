@@ -21,23 +21,24 @@ streak can fuse it again.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from sggit.contract import nodes as n
 from sggit.contract.tree import ContractTree
 from sggit.errors import SggitError
-from sggit.fsutil import atomic_write_text
 from sggit.genome import phenostore
 from sggit.genome.alleles import register_allele
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
 from sggit.runtime.call import FusedOutput, call_allele, judge
 from sggit.runtime.fusion_source import FusionError
+from sggit.runtime.fusion_state import Reinforcement, Streak, StreakBook
 from sggit.runtime.pathway import PathwayResult, StepReport
 from sggit.runtime.values import evaluate
+
+__all__ = ["Reinforcement", "Streak", "StreakBook"]
 
 DEFAULT_THRESHOLD = 10
 THRESHOLD_SETTING = "fusion_threshold"
@@ -128,15 +129,6 @@ def register_fused(genome: Genome, phenotype: str, pathway: str, source: str, al
 # -- reinforcement ------------------------------------------------------------------------
 
 
-class Streak(BaseModel):
-    count: int = 0
-    alleles: dict[str, str] = Field(default_factory=dict)
-
-
-class StreakBook(BaseModel):
-    pathways: dict[str, Streak] = Field(default_factory=dict)
-
-
 def threshold_for(settings: dict[str, Any]) -> int:
     value = settings.get(THRESHOLD_SETTING, DEFAULT_THRESHOLD)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -155,47 +147,6 @@ def alleles_used(result: PathwayResult) -> dict[str, str] | None:
             if used.setdefault(locus, child.allele) != child.allele:
                 return None
     return used
-
-
-class Reinforcement:
-    """Consecutive same-allele successes per pathway, kept next to the genome (`.git/sggit/fusion-<phenotype>.json`)."""
-
-    def __init__(self, genome: Genome, phenotype: str) -> None:
-        self.path: Path = genome.state_dir / f"fusion-{phenotype}.json"
-        self.genome = genome
-
-    def load(self) -> StreakBook:
-        try:
-            return StreakBook.model_validate_json(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return StreakBook()
-        except ValueError:
-            return StreakBook()  # a damaged counter only delays fusion; it never loses a gene
-
-    def _save(self, book: StreakBook) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.path, book.model_dump_json(indent=2) + "\n")
-
-    def observe(self, pathway: str, ok: bool, used: dict[str, str] | None) -> Streak:
-        """Extend the streak with this run, or restart it: a failure or a different allele breaks it."""
-        with self.genome.locked():
-            book = self.load()
-            streak = book.pathways.get(pathway, Streak())
-            if not ok or used is None:
-                streak = Streak()
-            elif any(streak.alleles.get(locus, allele) != allele for locus, allele in used.items()):
-                streak = Streak(count=1, alleles=dict(used))
-            else:
-                streak = Streak(count=streak.count + 1, alleles={**streak.alleles, **used})
-            book.pathways[pathway] = streak
-            self._save(book)
-            return streak
-
-    def reset(self, pathway: str) -> None:
-        with self.genome.locked():
-            book = self.load()
-            book.pathways[pathway] = Streak()
-            self._save(book)
 
 
 # -- running the fused gene's result as a pathway result ----------------------------------
@@ -234,8 +185,8 @@ class ReplayCase(BaseModel):
 
 def _snapshot(kernel: Any) -> list[Any]:
     links = kernel.list_links()
-    ports = [[l["name"], [p["name"] for p in kernel.list_ports(l["name"])]] for l in links if l["kind"] == "bridge"]
-    return [sorted((l["name"], l["kind"], l["master"], l["mac"], l["up"]) for l in links), ports]
+    ports = [[link["name"], [p["name"] for p in kernel.list_ports(link["name"])]] for link in links if link["kind"] == "bridge"]
+    return [sorted((link["name"], link["kind"], link["master"], link["mac"], link["up"]) for link in links), ports]
 
 
 def replay(pool: Any, pathway: n.Pathway, mechanical: tuple[str, str], candidate: tuple[str, str], inputs: list[dict[str, Any]], kernel_factory: Any, *, timeout: float = 30.0) -> list[ReplayCase]:
