@@ -35,7 +35,7 @@ from sggit.genome.repo import Genome
 from sggit.runtime.call import FusedOutput, call_allele, judge
 from sggit.runtime.fusion_source import FusionError
 from sggit.runtime.fusion_state import Reinforcement, Streak, StreakBook
-from sggit.runtime.pathway import PathwayResult, StepReport
+from sggit.runtime.pathway import PathwayResult, StepReport, _describe, _step_needs
 from sggit.runtime.values import evaluate
 
 __all__ = ["Reinforcement", "Streak", "StreakBook"]
@@ -65,8 +65,6 @@ def _call(call: n.Call) -> dict[str, Any]:
 
 def step_order(pathway: n.Pathway) -> list[int]:
     """Step numbers in an order that respects every dependency (the runner's, run one at a time)."""
-    from sggit.runtime.pathway import _step_needs
-
     needs = _step_needs(pathway)
     done: list[int] = []
     pending = [s.number for s in pathway.steps]
@@ -166,12 +164,6 @@ def fused_result(pathway: n.Pathway, allele: str, output: FusedOutput) -> Pathwa
             report.status, report.error = "failed", output.error
         reports.append(report)
     return PathwayResult(pathway=pathway.name, status="ok" if output.ok else "failed", steps=reports, policies=[p.text for p in pathway.on_failure])
-
-
-def _describe(step: n.Step) -> str:
-    from sggit.runtime.pathway import _describe as describe
-
-    return describe(step)
 
 
 # -- replay: an optimised fused gene must reproduce the mechanical one ---------------------

@@ -26,7 +26,6 @@ from sggit.engines.base import (
     Proposal,
 )
 from sggit.errors import SggitError, UsageError
-from sggit.genome import phenostore
 from sggit.genome.alleles import allele_source, alleles_at
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
@@ -38,10 +37,16 @@ from sggit.runtime.mutation import Mutation, brief
 from sggit.runtime.pathway import PathwayResult, PathwayRunner, StepOutcome
 from sggit.runtime.safety import policy_for
 from sggit.runtime.scoring import Scoring
+from sggit.runtime.tip import PhenotypeView
 from sggit.runtime.verification import Verification
 from sggit.runtime.watch import Watch
 
 __all__ = ["Attempt", "CallerError", "Organism", "RunResult"]
+
+
+def _stack_of(pmap: PhenotypeMap, locus: str) -> list[str]:
+    entry = pmap.locus(locus)
+    return list(entry.stack) + [a for a, s in entry.alleles.items() if s.state == "canary" and a not in entry.stack]
 
 
 class Organism:
@@ -71,7 +76,8 @@ class Organism:
         self.events: list[str] = []
         self._lock = threading.RLock()
         self._sources: dict[str, str] = {}
-        self._pmap: tuple[Any, PhenotypeMap] | None = None
+        self._view = PhenotypeView(genome, phenotype)
+        self._pathway_runner: PathwayRunner | None = None
         self._validators: dict[tuple[str, str], Validator] = {}
         self.scoring = Scoring(genome, tree, phenotype, self.phenotype, self.events)
         self.verification = Verification(genome, phenotype, kernel, self.scoring, self._check, self.events, wait=wait_verify)
@@ -92,21 +98,15 @@ class Organism:
 
     # -- what is expressed -----------------------------------------------------------
     def phenotype(self) -> PhenotypeMap:
-        """The map at the branch tip; re-read only when the tip moved (a ref lookup per call)."""
-        tip = self.genome.target(phenostore.phenotype_ref(self.phenotype_name))
-        with self._lock:
-            if self._pmap is None or self._pmap[0] != tip:
-                self._pmap = (tip, phenostore.read_phenotype(self.genome, self.phenotype_name))
-            return self._pmap[1]
+        """The map at the branch tip; re-read only when the tip moved (one ref read per call)."""
+        return self._view.map()
 
     def stack(self, locus: str) -> list[str]:
         """Alleles to try, in order: the phenotype's stack, then canaries; never shadow or deprecated."""
-        entry = self.phenotype().locus(locus)
-        order = list(entry.stack)
-        order += [a for a, s in entry.alleles.items() if s.state == "canary" and a not in order]
-        if not order and not entry.alleles:
-            order = alleles_at(self.genome, locus)
-        return order
+        order = self._view.derived(("stack", locus), lambda pmap: _stack_of(pmap, locus))
+        if not order and not self.phenotype().locus(locus).alleles:
+            return alleles_at(self.genome, locus)
+        return list(order)
 
     def source(self, allele: str) -> str:
         with self._lock:
@@ -155,7 +155,9 @@ class Organism:
         raise UsageError(f"unknown locus or pathway {target}", hint=f"known: {', '.join(known)}")
 
     def _runner(self) -> PathwayRunner:
-        return PathwayRunner(self.tree, self.run_locus, invoke_pathway=self.run_nested)
+        if self._pathway_runner is None:
+            self._pathway_runner = PathwayRunner(self.tree, self.run_locus, invoke_pathway=self.run_nested)
+        return self._pathway_runner
 
     def run_pathway(self, name: str, inputs: Any, *, validated: bool = False) -> PathwayResult:
         """Late binding: the runner names loci, the phenotype picks the alleles at each call.
