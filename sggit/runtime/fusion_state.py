@@ -79,6 +79,7 @@ class Reinforcement:
         self.compact_at = compact_at
         self._thread_lock = threading.Lock()
         self._lock_fd: int | None = None
+        self._pid = os.getpid()
         self._fd: int | None = None
         self._ino = -1
         self._offset = 0
@@ -86,6 +87,12 @@ class Reinforcement:
 
     # -- the log -------------------------------------------------------------------------
     def _hold(self) -> int:
+        if self._pid != os.getpid():
+            # a forked child shares the parent's open lock file, and so its lock: take its own
+            self._forget()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+            self._lock_fd, self._pid = None, os.getpid()
         if self._lock_fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock_fd = os.open(self.path.with_name(f".{self.path.name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)

@@ -99,3 +99,23 @@ def test_sigkilled_runs_lose_no_acknowledged_run(genome: Genome, tmp_path: Path)
                 assert acked <= count <= tried, f"writer {wid}: streak {count} after {acked} acknowledged of {tried} tried runs"
         assert acked > 0
         assert acked <= final[f"p{wid}"].count <= tried
+
+
+def test_a_forked_child_takes_its_own_lock(genome: Genome, tmp_path: Path) -> None:
+    """Parent and child share one Reinforcement; every count is handed out once."""
+    book = Reinforcement(genome, "dell_r740")
+    assert book.observe("p", True, {"x": A}).count == 1
+    out = tmp_path / "child"
+    ctx = multiprocessing.get_context("fork")
+    child = ctx.Process(target=_count_into, args=(book, str(out), 300))
+    child.start()
+    mine = [book.observe("p", True, {"x": A}).count for _ in range(300)]
+    child.join()
+    assert child.exitcode == 0
+    theirs = [int(line) for line in out.read_text().split()]
+    assert sorted([1, *mine, *theirs]) == list(range(1, 602))
+
+
+def _count_into(book: Reinforcement, path: str, runs: int) -> None:
+    counts = [book.observe("p", True, {"x": A}).count for _ in range(runs)]
+    Path(path).write_text("\n".join(map(str, counts)))
