@@ -151,3 +151,27 @@ def test_parallel_callers_share_one_log_and_roll_back_to_the_start() -> None:
     assert len(log) == 40
     assert log.rollback(kernel) == []
     assert kernel.get_link("eth0")["mtu"] == 1500
+
+
+@pytest.mark.parametrize(("name", "args", "kwargs"), [
+    ("create_bridge", ["br7"], {}),
+    ("create_bridge", ["br7", True], {}),
+    ("create_vlan", ["eth0", 30], {}),
+    ("create_vlan", ["eth0", 30, "v30"], {}),
+    ("probe", ["eth0", "10.0.0.1"], {}),
+])
+def test_positional_calls_bind_as_keyword_calls_do(name: str, args: list, kwargs: dict) -> None:
+    import inspect
+
+    from sggit.kernel.dispatch import _bind, _signature
+
+    bound = _signature(name).bind(None, *args, **kwargs)
+    bound.apply_defaults()
+    expected = {k: v for k, v in bound.arguments.items() if k != "self"}
+    assert _bind(name, MockKernel(), args, kwargs) == expected
+    assert inspect.signature(getattr(Kernel, name)).parameters.keys() - {"self"} == expected.keys()
+
+
+def test_too_many_positional_arguments_name_the_signature(mock: MockKernel) -> None:
+    with pytest.raises(KernelError, match=r"get_link\(name\): too many positional arguments"):
+        perform(mock, "get_link", ["eth0", "eth1"], {})
