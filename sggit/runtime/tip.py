@@ -12,7 +12,6 @@ new id whole). A packed, symbolic or unreadable ref falls back to libgit2.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,6 @@ from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 
 T = TypeVar("T")
-_OID = re.compile(rb"^([0-9a-f]{40}|[0-9a-f]{64})\n?$")
 
 
 class PhenotypeView:
@@ -52,8 +50,9 @@ class PhenotypeView:
                     raw = os.read(fd, 128)
                 finally:
                     os.close(fd)
-                if _OID.match(raw):
-                    return raw.rstrip(b"\n").decode()
+                # "<id>\n" (a symbolic ref reads "ref: ..."); anything odd only costs a re-read
+                if len(raw) in (41, 65) and raw[-1:] == b"\n" and not raw.startswith(b"ref:"):
+                    return raw[:-1].decode("ascii", "replace")
         oid = self.genome.target(self.ref)
         return None if oid is None else str(oid)
 
