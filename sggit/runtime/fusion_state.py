@@ -13,7 +13,8 @@ fenced off by the next line's leading newline and skipped). Without fsync, a
 power cut may lose the latest lines; a lost line only changes how soon a
 pathway fuses, and the fused gene is judged on every run anyway. Once the log
 passes `compact_at` bytes it is replaced, atomically and with fsync, by one
-`set` line per pathway.
+`set` line per pathway. The `fusion-<phenotype>.json` of earlier versions, when
+found and no log exists yet, is adopted the same way.
 
 Lines: `{"p": name, "ok": bool, "a": {locus: allele} | null}` extends or breaks
 a streak; `{"p": name, "set": {"count": n, "alleles": {...}}}` sets it (a reset,
@@ -105,6 +106,8 @@ class Reinforcement:
             st = os.stat(self.path)
         except FileNotFoundError:
             self._forget()
+            if self._adopt_legacy():
+                self._catch_up()
             return
         if st.st_ino != self._ino or st.st_size < self._offset:
             self._forget()
@@ -117,6 +120,21 @@ class Reinforcement:
                 if raw.strip():
                     _apply(self._book, raw)
             self._offset += len(data)
+
+    def _adopt_legacy(self) -> bool:
+        """Streaks from the state file earlier versions rewrote on every run become the log's first lines."""
+        legacy = self.path.with_suffix(".json")
+        try:
+            book = StreakBook.model_validate_json(legacy.read_bytes())
+        except FileNotFoundError:
+            return False
+        except ValueError:
+            legacy.unlink(missing_ok=True)  # a damaged counter only delays fusion
+            return False
+        self._book = dict(book.pathways)
+        self._write_snapshot()
+        legacy.unlink(missing_ok=True)
+        return True
 
     def _forget(self) -> None:
         if self._fd is not None:
@@ -134,9 +152,12 @@ class Reinforcement:
         if self._offset >= self.compact_at:
             self._compact()
 
-    def _compact(self) -> None:
+    def _write_snapshot(self) -> None:
         lines = [json.dumps({"p": name, "set": s.model_dump()}, separators=(",", ":"), sort_keys=True) for name, s in sorted(self._book.items()) if s.count]
         atomic_write_text(self.path, "".join(f"\n{line}\n" for line in lines))
+
+    def _compact(self) -> None:
+        self._write_snapshot()
         self._forget()
         self._catch_up()
 

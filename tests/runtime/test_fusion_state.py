@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import random
@@ -119,3 +120,13 @@ def test_a_forked_child_takes_its_own_lock(genome: Genome, tmp_path: Path) -> No
 def _count_into(book: Reinforcement, path: str, runs: int) -> None:
     counts = [book.observe("p", True, {"x": A}).count for _ in range(runs)]
     Path(path).write_text("\n".join(map(str, counts)))
+
+
+def test_the_state_file_of_earlier_versions_is_adopted(genome: Genome) -> None:
+    legacy = genome.state_dir / "fusion-dell_r740.json"
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    legacy.write_text(json.dumps({"pathways": {"p": {"count": 7, "alleles": {"x": A}}, "q": {"count": 0, "alleles": {}}}}))
+    book = Reinforcement(genome, "dell_r740")
+    assert book.observe("p", True, {"x": A}).count == 8
+    assert not legacy.exists()
+    assert Reinforcement(genome, "dell_r740").load().pathways["p"].count == 8
