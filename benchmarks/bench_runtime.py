@@ -1,11 +1,19 @@
-"""Orchestrator overhead: a gene call through the organism against calling the allele in-process.
+"""Orchestrator overhead: gene calls and 6-step pathways through the organism against direct in-process calls.
 
 The organism path is the real one: input validated against `takes`, the phenotype's
-stack consulted, the allele run in a warm confined sandbox worker, the output
-validated against `gives`, and the outcome journalled. The baseline is the same
-allele's `execute` called directly in this process. Both run in the same session;
-the figures are the overhead per call in microseconds and the ratio, stored in
-`extra_info` and printed. The same comparison is made for a 6-step pathway.
+stack consulted, the allele run through `call_allele` in its transaction, the
+output judged against `gives`, the outcome journalled, promotion considered and,
+for a pathway, the fusion streak extended. The baseline is the same allele's
+`execute` called directly in this process, measured in the same run.
+
+Each case runs on two pools: `inprocess` (benchmarks/inprocess.py, the allele's
+`execute` called in this process) isolates what the orchestrator adds; `sandbox`
+is the warm, fully confined worker pool, whose round trip bench_sandbox.py
+measures on its own. Targets (issue 14, docs/performance.md): a gene call adds at
+most 60 us over a direct call; an unfused 6-step pathway costs at most 10x the
+six direct calls, a fused one at most 2x.
+
+    .venv/bin/python -m pytest benchmarks/bench_runtime.py --benchmark-only -s
 """
 
 from __future__ import annotations
@@ -13,8 +21,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from inprocess import InProcessPool
 
 from sggit.contract.tree import load_tree
 from sggit.genome import phenostore
@@ -23,8 +35,8 @@ from sggit.genome.init import init_project
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
 from sggit.kernel.mock import MockKernel
+from sggit.runtime import fusion
 from sggit.runtime.organism import Organism
-from sggit.runtime.sandbox import SandboxConfig, WorkerPool, confine
 
 CONTRACT = """gene bench_step
   is transform
@@ -64,32 +76,82 @@ def execute(input_json):
     return json.dumps({"value": data["value"] + 1})
 """
 
+GENE_TARGET_US = 60.0
+UNFUSED_TARGET = 10.0
+FUSED_TARGET = 2.0
 
-@pytest.fixture(scope="module")
-def organism(tmp_path_factory: pytest.TempPathFactory):
+
+def _sandbox_pool() -> Any:
+    from sggit.runtime.sandbox import SandboxConfig, WorkerPool, confine
+
     if os.geteuid() != 0 or confine.landlock_abi() == 0:
         pytest.skip("full confinement needs root and Landlock")
-    root = tmp_path_factory.mktemp("bench") / "genome"
+    return WorkerPool(SandboxConfig(), size=1)
+
+
+@pytest.fixture(scope="module", params=["inprocess", "sandbox"])
+def pool(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if request.param == "inprocess":
+        yield InProcessPool()
+        return
+    with _sandbox_pool() as real:
+        yield real
+
+
+def _genome(root: Path, *, fused: bool) -> Genome:
     init_project(root)
     (root / "contracts" / "genes" / "bench.sg").write_text(CONTRACT)
     genome = Genome.open(root)
     allele = register_allele(genome, "bench_step", ALLELE, Lineage(locus="bench_step", origin="manual")).id
     phenostore.register_in_phenotype(genome, "dell_r740", "bench_step", allele, "dominant")
-    with WorkerPool(SandboxConfig(), size=1) as pool:
-        org = Organism(genome, load_tree(root / "contracts"), "dell_r740", MockKernel(), pool, wait_verify=False)
-        org.run("bench_step", {"value": 1})
-        yield org
+
+    def never(pmap: Any) -> Any:
+        out = pmap.model_copy(deep=True)
+        out.settings[fusion.THRESHOLD_SETTING] = 10**9
+        return out
+
+    if not fused:
+        phenostore.change_phenotype(genome, "dell_r740", never, action="settings", subject="no fusion while measuring")
+    return genome
 
 
-def _direct():
-    namespace: dict = {}
+@pytest.fixture(scope="module")
+def genomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Genome]:
+    base = tmp_path_factory.mktemp("bench")
+    return {"unfused": _genome(base / "unfused", fused=False), "fused": _genome(base / "fused", fused=True)}
+
+
+def _organism(genome: Genome, pool: Any, *, fused: bool = False) -> Organism:
+    assert genome.workdir is not None
+    org = Organism(genome, load_tree(genome.workdir / "contracts"), "dell_r740", MockKernel(), pool, wait_verify=False)
+    if fused and org.phenotype().pathways.get("bench_six") is None:
+        org.fuse("bench_six", {})
+    org.run("bench_step", {"value": 1})
+    return org
+
+
+def _direct() -> Callable[[str], str]:
+    namespace: dict[str, Any] = {}
     exec(compile(ALLELE, "<allele>", "exec"), namespace)
-    return namespace["execute"]
+    return namespace["execute"]  # type: ignore[no-any-return]
 
 
-def _per_call(fn, rounds: int) -> float:
+def _direct_pathway() -> Callable[[], int]:
+    execute = _direct()
+
+    def six() -> int:
+        value = 1
+        for _ in range(6):
+            value = json.loads(execute(json.dumps({"value": value})))["value"]
+        return value
+
+    return six
+
+
+def _per_call(fn: Callable[[], Any], rounds: int, batches: int = 300) -> float:
+    """The best of many short batches: on a shared machine a short batch often runs undisturbed, a long one never."""
     best = float("inf")
-    for _ in range(5):
+    for _ in range(batches):
         start = time.perf_counter()
         for _ in range(rounds):
             fn()
@@ -97,33 +159,51 @@ def _per_call(fn, rounds: int) -> float:
     return best
 
 
-def _report(benchmark, name: str, ours: float, baseline: float) -> None:
+def _trim(org: Organism) -> None:
+    del org.trace[:]
+
+
+def _report(benchmark: Any, name: str, ours: float, baseline: float, target: str) -> None:
     benchmark.extra_info.update(
         {"organism_us": ours * 1e6, "direct_us": baseline * 1e6, "overhead_us": (ours - baseline) * 1e6, "ratio": ours / baseline}
     )
-    print(f"\n{name}: organism {ours * 1e6:.0f} us, direct {baseline * 1e6:.1f} us, overhead {(ours - baseline) * 1e6:.0f} us, ratio {ours / baseline:.0f}x")
+    print(f"\n{name}: organism {ours * 1e6:.1f} us, direct {baseline * 1e6:.1f} us, "
+          f"overhead {(ours - baseline) * 1e6:.1f} us, ratio {ours / baseline:.1f}x ({target})")
 
 
-def test_overhead_per_gene_call(benchmark, organism: Organism) -> None:
+def test_gene_call(benchmark: Any, pool: Any, genomes: dict[str, Genome], request: pytest.FixtureRequest) -> None:
+    org = _organism(genomes["unfused"], pool)
     execute = _direct()
-    baseline = _per_call(lambda: execute(json.dumps({"value": 1})), 2000)
-    ours = _per_call(lambda: organism.run_locus("bench_step", {"value": 1}), 200)
-    result = benchmark(organism.run_locus, "bench_step", {"value": 1})
+    baseline = _per_call(lambda: execute(json.dumps({"value": 1})), 50)
+    ours = _per_call(lambda: org.run_locus("bench_step", {"value": 1}), 10)
+    _trim(org)
+    result = benchmark(org.run_locus, "bench_step", {"value": 1})
     assert result.ok and result.output == {"value": 2}
-    _report(benchmark, "gene call", ours, baseline)
+    _trim(org)
+    _report(benchmark, f"gene call [{request.node.callspec.id}]", ours, baseline, f"target: at most {GENE_TARGET_US:.0f} us over direct")
 
 
-def test_six_step_pathway(benchmark, organism: Organism) -> None:
-    execute = _direct()
-
-    def direct_pathway() -> int:
-        value = 1
-        for _ in range(6):
-            value = json.loads(execute(json.dumps({"value": value})))["value"]
-        return value
-
-    baseline = _per_call(direct_pathway, 500)
-    ours = _per_call(lambda: organism.run_pathway("bench_six", {"value": 1}), 30)
-    result = benchmark(organism.run_pathway, "bench_six", {"value": 1})
+def test_six_step_pathway_unfused(benchmark: Any, pool: Any, genomes: dict[str, Genome], request: pytest.FixtureRequest) -> None:
+    org = _organism(genomes["unfused"], pool)
+    assert org.phenotype().pathways.get("bench_six") is None
+    baseline = _per_call(_direct_pathway(), 10)
+    ours = _per_call(lambda: org.run_pathway("bench_six", {"value": 1}), 2)
+    _trim(org)
+    result = benchmark(org.run_pathway, "bench_six", {"value": 1})
     assert result.ok and result.outputs["6"] == {"value": 7}
-    _report(benchmark, "6-step pathway", ours, baseline)
+    assert {a.origin for a in org.trace} == {"stack"}, "the pathway fused while being measured step by step"
+    _trim(org)
+    _report(benchmark, f"6-step pathway, unfused [{request.node.callspec.id}]", ours, baseline, f"target: at most {UNFUSED_TARGET:.0f}x")
+
+
+def test_six_step_pathway_fused(benchmark: Any, pool: Any, genomes: dict[str, Genome], request: pytest.FixtureRequest) -> None:
+    org = _organism(genomes["fused"], pool, fused=True)
+    assert org.phenotype().pathways["bench_six"].state == "fused"
+    baseline = _per_call(_direct_pathway(), 10)
+    ours = _per_call(lambda: org.run_pathway("bench_six", {"value": 1}), 5)
+    _trim(org)
+    result = benchmark(org.run_pathway, "bench_six", {"value": 1})
+    assert result.ok and result.outputs["6"] == {"value": 7}
+    assert {a.origin for a in org.trace} == {"fusion"}
+    _trim(org)
+    _report(benchmark, f"6-step pathway, fused [{request.node.callspec.id}]", ours, baseline, f"target: at most {FUSED_TARGET:.0f}x")

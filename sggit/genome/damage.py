@@ -155,7 +155,7 @@ def _state_files(genome: Genome) -> Iterator[Damage]:
         members, whole = salvage_object(text)
         if not whole:
             yield Damage(kind="state file", where=str(path), detail=f"not whole JSON; {len(members)} entr(ies) recoverable")
-    for path in sorted((state / "temporal").glob("*.jsonl")):
+    for path in sorted([*(state / "temporal").glob("*.jsonl"), *state.glob("fusion-*.log")]):
         try:
             lines = path.read_bytes().split(b"\n")
         except OSError:

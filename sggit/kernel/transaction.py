@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from sggit.kernel.api import MUTATING, Kernel, KernelError
-from sggit.kernel.dispatch import Handler, kernel_lock, make_handler, perform
+from sggit.kernel.dispatch import Handler, kernel_lock, perform
 from sggit.kernel.undo import UndoFailure, UndoLog
 
 
@@ -29,10 +29,20 @@ class Transaction:
         self.kernel = kernel
         self.read_only = read_only
         self.actor = actor
-        self.log = UndoLog()
+        self._log: UndoLog | None = None
         self.failures: list[UndoFailure] = []
         self.violations: list[str] = []
-        self.handler: Handler = self._observe if read_only else make_handler(kernel, self.log)
+        self.handler: Handler = self._observe if read_only else self._perform
+
+    @property
+    def log(self) -> UndoLog:
+        """Made on the first mutating call: most calls change nothing, and every call opens a transaction."""
+        if self._log is None:
+            self._log = UndoLog()
+        return self._log
+
+    def _perform(self, name: str, args: Any = (), kwargs: Any = None) -> Any:
+        return perform(self.kernel, name, args, kwargs, self.log if isinstance(name, str) and name in MUTATING else None)
 
     def _observe(self, name: str, args: Any = (), kwargs: Any = None) -> Any:
         if isinstance(name, str) and name in MUTATING:
@@ -42,19 +52,21 @@ class Transaction:
         return perform(self.kernel, name, args, kwargs)
 
     def __len__(self) -> int:
-        return len(self.log)
+        return 0 if self._log is None else len(self._log)
 
     @property
     def ops(self) -> list[str]:
         """The mutating operations recorded so far, oldest first."""
-        return [e.op for e in self.log.entries]
+        return [] if self._log is None else [e.op for e in self._log.entries]
 
     def mark(self) -> int:
         """A savepoint: `rollback(to=mark)` undoes only what came after it."""
-        return self.log.mark()
+        return len(self)
 
     def rollback(self, to: int = 0) -> list[UndoFailure]:
         """Undo what came after `to`, newest first, under the kernel lock; failed steps are returned."""
+        if len(self) <= to:
+            return []
         with kernel_lock(self.kernel):
             failures = self.log.rollback(self.kernel, to)
         self.failures.extend(failures)
@@ -66,7 +78,7 @@ class Transaction:
 
     def rollback_action(self) -> Callable[[], list[str]] | None:
         """`undo` when there is something to undo, else None (nothing for a pathway to call back)."""
-        return self.undo if len(self.log) else None
+        return self.undo if len(self) else None
 
     def __enter__(self) -> Self:
         return self

@@ -36,6 +36,7 @@ class FusedPathways:
     def __init__(self, core: Expression, scoring: Scoring) -> None:
         self.core = core
         self.scoring = scoring
+        self.reinforcement = fusion.Reinforcement(core.genome, core.phenotype_name)
 
     def timeout(self, name: str) -> float:
         return self.core.timeout * max(1, len(self.core.tree.pathways[name].steps))
@@ -70,7 +71,7 @@ class FusedPathways:
         """Back to step by step: the phenotype records it and the fusion streak starts over."""
         core = self.core
         phenostore.decompose(core.genome, core.phenotype_name, name)
-        fusion.Reinforcement(core.genome, core.phenotype_name).reset(name)
+        self.reinforcement.reset(name)
         core.events.append(f"decomposed {name} (fused {allele[:7]} failed: {error})")
 
     def reinforce(self, name: str, result: PathwayResult) -> str | None:
@@ -83,7 +84,7 @@ class FusedPathways:
             broken = ", ".join(f"step {s.number} ({s.target})" for s in result.failed_steps())
             if pmap.pathways.get(name) is not None and pmap.pathways[name].state == "decomposed":
                 core.events.append(f"{name}: broken step {broken}")
-        streak = fusion.Reinforcement(core.genome, core.phenotype_name).observe(name, result.ok, fusion.alleles_used(result))
+        streak = self.reinforcement.observe(name, result.ok, fusion.alleles_used(result))
         if streak.count < fusion.threshold_for(pmap.settings):
             return None
         return self.fuse(name, streak.alleles)
@@ -102,7 +103,7 @@ class FusedPathways:
                 chosen[locus] = stack[0]
         source = mechanical_source(plan, {locus: core.source(a) for locus, a in chosen.items()}, chosen)
         allele = fusion.register_fused(core.genome, core.phenotype_name, name, source, chosen)
-        fusion.Reinforcement(core.genome, core.phenotype_name).reset(name)
+        self.reinforcement.reset(name)
         core.events.append(f"fused {name} into {allele[:7]} after {fusion.threshold_for(pmap.settings)} consecutive successes")
         return allele
 

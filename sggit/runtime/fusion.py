@@ -21,15 +21,13 @@ streak can fuse it again.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from sggit.contract import nodes as n
 from sggit.contract.tree import ContractTree
 from sggit.errors import SggitError
-from sggit.fsutil import atomic_write_text
 from sggit.genome import phenostore
 from sggit.genome.alleles import register_allele
 from sggit.genome.damage import salvage_object, warn
@@ -37,8 +35,11 @@ from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
 from sggit.runtime.call import FusedOutput, call_allele, judge
 from sggit.runtime.fusion_source import FusionError
-from sggit.runtime.pathway import PathwayResult, StepReport
+from sggit.runtime.fusion_state import Reinforcement, Streak, StreakBook
+from sggit.runtime.pathway import PathwayResult, StepReport, _describe, _step_needs
 from sggit.runtime.values import evaluate
+
+__all__ = ["Reinforcement", "Streak", "StreakBook"]
 
 DEFAULT_THRESHOLD = 10
 THRESHOLD_SETTING = "fusion_threshold"
@@ -65,8 +66,6 @@ def _call(call: n.Call) -> dict[str, Any]:
 
 def step_order(pathway: n.Pathway) -> list[int]:
     """Step numbers in an order that respects every dependency (the runner's, run one at a time)."""
-    from sggit.runtime.pathway import _step_needs
-
     needs = _step_needs(pathway)
     done: list[int] = []
     pending = [s.number for s in pathway.steps]
@@ -129,15 +128,6 @@ def register_fused(genome: Genome, phenotype: str, pathway: str, source: str, al
 # -- reinforcement ------------------------------------------------------------------------
 
 
-class Streak(BaseModel):
-    count: int = 0
-    alleles: dict[str, str] = Field(default_factory=dict)
-
-
-class StreakBook(BaseModel):
-    pathways: dict[str, Streak] = Field(default_factory=dict)
-
-
 def threshold_for(settings: dict[str, Any]) -> int:
     value = settings.get(THRESHOLD_SETTING, DEFAULT_THRESHOLD)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -158,56 +148,6 @@ def alleles_used(result: PathwayResult) -> dict[str, str] | None:
     return used
 
 
-class Reinforcement:
-    """Consecutive same-allele successes per pathway, kept next to the genome (`.git/sggit/fusion-<phenotype>.json`)."""
-
-    def __init__(self, genome: Genome, phenotype: str) -> None:
-        self.path: Path = genome.state_dir / f"fusion-{phenotype}.json"
-        self.genome = genome
-
-    def load(self) -> StreakBook:
-        try:
-            text = self.path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return StreakBook()
-        raw, whole = salvage_object(text)
-        pathways = raw.get("pathways") if isinstance(raw.get("pathways"), dict) else {}
-        streaks = {}
-        for name, value in pathways.items():
-            try:
-                streaks[name] = Streak.model_validate(value)
-            except ValueError:
-                whole = False
-        if not whole:
-            warn("fusion state", str(self.path), f"not whole JSON; recovered {len(streaks)} streak(s)")
-        return StreakBook(pathways=streaks)
-
-    def _save(self, book: StreakBook) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.path, book.model_dump_json(indent=2) + "\n")
-
-    def observe(self, pathway: str, ok: bool, used: dict[str, str] | None) -> Streak:
-        """Extend the streak with this run, or restart it: a failure or a different allele breaks it."""
-        with self.genome.locked():
-            book = self.load()
-            streak = book.pathways.get(pathway, Streak())
-            if not ok or used is None:
-                streak = Streak()
-            elif any(streak.alleles.get(locus, allele) != allele for locus, allele in used.items()):
-                streak = Streak(count=1, alleles=dict(used))
-            else:
-                streak = Streak(count=streak.count + 1, alleles={**streak.alleles, **used})
-            book.pathways[pathway] = streak
-            self._save(book)
-            return streak
-
-    def reset(self, pathway: str) -> None:
-        with self.genome.locked():
-            book = self.load()
-            book.pathways[pathway] = Streak()
-            self._save(book)
-
-
 # -- running the fused gene's result as a pathway result ----------------------------------
 
 
@@ -225,12 +165,6 @@ def fused_result(pathway: n.Pathway, allele: str, output: FusedOutput) -> Pathwa
             report.status, report.error = "failed", output.error
         reports.append(report)
     return PathwayResult(pathway=pathway.name, status="ok" if output.ok else "failed", steps=reports, policies=[p.text for p in pathway.on_failure])
-
-
-def _describe(step: n.Step) -> str:
-    from sggit.runtime.pathway import _describe as describe
-
-    return describe(step)
 
 
 # -- replay: an optimised fused gene must reproduce the mechanical one ---------------------

@@ -26,7 +26,6 @@ from sggit.engines.base import (
     Proposal,
 )
 from sggit.errors import SggitError, UsageError
-from sggit.genome import phenostore
 from sggit.genome.alleles import allele_source, alleles_at
 from sggit.genome.fitness import Counters
 from sggit.genome.phenotype import PhenotypeMap
@@ -41,12 +40,19 @@ from sggit.runtime.pathway import PathwayResult, PathwayRunner, StepOutcome
 from sggit.runtime.reexpression import Reexpression
 from sggit.runtime.safety import policy_for
 from sggit.runtime.scoring import Scoring
+from sggit.runtime.tip import PhenotypeView
 from sggit.runtime.verification import Verification
 from sggit.runtime.watch import Watch
 
 __all__ = ["Attempt", "CallerError", "Organism", "RunResult"]
 
 _T = TypeVar("_T")
+
+
+def _stack_of(pmap: PhenotypeMap, locus: str, *, canaries: bool = True) -> list[str]:
+    entry = pmap.locus(locus)
+    waiting = [a for a, s in entry.alleles.items() if s.state == "canary" and a not in entry.stack] if canaries else []
+    return list(entry.stack) + waiting
 
 
 class Organism:
@@ -76,7 +82,8 @@ class Organism:
         self.events: list[str] = []
         self._lock = threading.RLock()
         self._sources: dict[str, str] = {}
-        self._pmap: tuple[Any, PhenotypeMap] | None = None
+        self._view = PhenotypeView(genome, phenotype)
+        self._pathway_runner: PathwayRunner | None = None
         self._validators: dict[tuple[str, str], Validator] = {}
         self.scoring = Scoring(genome, tree, phenotype, self.phenotype, self.events)
         self.verification = Verification(genome, phenotype, kernel, self.scoring, self._check, self.events, wait=wait_verify)
@@ -124,23 +131,17 @@ class Organism:
 
     # -- what is expressed -----------------------------------------------------------
     def phenotype(self) -> PhenotypeMap:
-        """The map at the branch tip; re-read only when the tip moved (a ref lookup per call)."""
-        tip = self.genome.target(phenostore.phenotype_ref(self.phenotype_name))
-        with self._lock:
-            if self._pmap is None or self._pmap[0] != tip:
-                self._pmap = (tip, phenostore.read_phenotype(self.genome, self.phenotype_name))
-            return self._pmap[1]
+        """The map at the branch tip; re-read only when the tip moved (one ref read per call)."""
+        return self._view.map()
 
     def stack(self, locus: str) -> list[str]:
         """Alleles to try, in order: the phenotype's stack, then canaries; never shadow or deprecated."""
-        entry = self.phenotype().locus(locus)
-        order = list(entry.stack)
         gene = self.tree.genes.get(locus)
-        if gene is None or not policy_for(gene.risk).review:  # at review loci a canary waits for its merge
-            order += [a for a, s in entry.alleles.items() if s.state == "canary" and a not in order]
-        if not order and not entry.alleles:
-            order = alleles_at(self.genome, locus)
-        return order
+        waits = gene is not None and policy_for(gene.risk).review  # at review loci a canary waits for its merge
+        order = self._view.derived(("stack", locus, waits), lambda pmap: _stack_of(pmap, locus, canaries=not waits))
+        if not order and not self.phenotype().locus(locus).alleles:
+            return alleles_at(self.genome, locus)
+        return list(order)
 
     def counters(self) -> dict[str, Counters]:
         """Live fitness of every allele (all hosts' notes plus this host's journal), kept by the scorer."""
@@ -193,7 +194,9 @@ class Organism:
         raise UsageError(f"unknown locus or pathway {target}", hint=f"known: {', '.join(known)}")
 
     def _runner(self) -> PathwayRunner:
-        return PathwayRunner(self.tree, self.run_locus, invoke_pathway=self.run_nested)
+        if self._pathway_runner is None:
+            self._pathway_runner = PathwayRunner(self.tree, self.run_locus, invoke_pathway=self.run_nested)
+        return self._pathway_runner
 
     def run_pathway(self, name: str, inputs: Any, *, validated: bool = False) -> PathwayResult:
         """Late binding: the runner names loci, the phenotype picks the alleles at each call.

@@ -115,10 +115,14 @@ class PathwayRunner:
         self.invoke = invoke
         self.max_workers = max_workers
         self.invoke_pathway = invoke_pathway
+        self._validators: dict[int, tuple[n.Pathway, Validator]] = {}  # compiled once per pathway
 
     def validate_input(self, pathway: n.Pathway, inputs: Any) -> dict[str, Any]:
+        found = self._validators.get(id(pathway))
+        if found is None or found[0] is not pathway:
+            found = self._validators[id(pathway)] = (pathway, Validator(pathway.takes))
         try:
-            return Validator(pathway.takes)(inputs)
+            return found[1](inputs)
         except Invalid as exc:
             raise UsageError(f"invalid input for pathway {pathway.name}: " + "; ".join(str(v) for v in exc.violations)) from None
 

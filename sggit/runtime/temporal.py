@@ -75,15 +75,19 @@ def _locked(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def append_line(path: Path, model: BaseModel) -> None:
-    """One `write` of one newline-fenced line under a lock, then fsync: a record is whole or absent."""
+def append_line(path: Path, model: BaseModel, *, fsync: bool = True) -> None:
+    """One `write` of one newline-fenced line under a lock: a record is whole or absent.
+
+    Once `write` returns the line survives a SIGKILL; `fsync` makes it survive a power cut too.
+    """
     line = ("\n" + model.model_dump_json() + "\n").encode()
     with _locked(path):
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             if os.write(fd, line) != len(line):
                 raise OSError(f"short write to {path}")
-            os.fsync(fd)
+            if fsync:
+                os.fsync(fd)
         finally:
             os.close(fd)
 
@@ -210,7 +214,8 @@ def pending_due(genome: Genome, phenotype: str | None = None) -> list[DueCheck]:
 
 
 def record_deployment(genome: Genome, deployment: Deployment) -> None:
-    append_line(temporal_dir(genome) / f"deployed-{deployment.phenotype}.jsonl", deployment)
+    """Every successful top-level run with diagnostics writes one; a power cut may lose the latest (watch skips them)."""
+    append_line(temporal_dir(genome) / f"deployed-{deployment.phenotype}.jsonl", deployment, fsync=False)
 
 
 def deployments(genome: Genome, phenotype: str, target: str) -> list[Deployment]:

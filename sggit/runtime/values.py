@@ -18,28 +18,32 @@ def resolve_ref(ref: n.Ref, names: Mapping[str, Any], steps: Mapping[int, Any] |
         if steps is None or ref.step not in steps:
             raise ResolveError(f"{ref.render()}: step {ref.step} has no result yet")
         current: Any = steps[ref.step]
-        path = list(ref.path)
+        path = ref.path
     else:
         root = ref.path[0]
         if root not in names:
             raise ResolveError(f"{ref.render()}: nothing named {root} here")
         current = names[root]
-        path = list(ref.path[1:])
-    walked = ref.render()[1:-1].split(".")[0] if ref.step is None else f"step {ref.step}"
-    for part in path:
+        path = ref.path[1:]
+    for index, part in enumerate(path):
         if isinstance(part, int) or (isinstance(part, str) and part.isdigit()):
-            index = int(part)
+            position = int(part)
             if not isinstance(current, list):
-                raise ResolveError(f"{ref.render()}: {walked} is not a list")
-            if index >= len(current):
-                raise ResolveError(f"{ref.render()}: index {index} is out of range ({walked} has {len(current)} items)")
-            current = current[index]
+                raise ResolveError(f"{ref.render()}: {_walked(ref, path, index)} is not a list")
+            if position >= len(current):
+                raise ResolveError(f"{ref.render()}: index {position} is out of range ({_walked(ref, path, index)} has {len(current)} items)")
+            current = current[position]
         else:
             if not isinstance(current, dict) or part not in current:
-                raise ResolveError(f"{ref.render()}: {walked} has no field {part}")
+                raise ResolveError(f"{ref.render()}: {_walked(ref, path, index)} has no field {part}")
             current = current[part]
-        walked = f"{walked}.{part}"
     return current
+
+
+def _walked(ref: n.Ref, path: Any, index: int) -> str:
+    """How far a reference got before `path[index]`, for its error message (rendered only on error)."""
+    start = ref.render()[1:-1].split(".")[0] if ref.step is None else f"step {ref.step}"
+    return "".join([start, *(f".{part}" for part in path[:index])])
 
 
 def evaluate(value: n.Value, names: Mapping[str, Any], steps: Mapping[int, Any] | None = None) -> Any:

@@ -165,3 +165,27 @@ def test_every_mutating_operation_names_an_inverse_that_takes_its_arguments() ->
         inspect.signature(PLANNERS[name]).bind(object(), **params)
     assert {"create_bridge", "delete_link", "set_stp", "add_address"} <= MUTATING
     assert not MUTATING & {"list_links", "get_link", "probe", "fdb", "now", "sleep"}
+
+
+@pytest.mark.parametrize(("name", "args", "kwargs"), [
+    ("create_bridge", ["br7"], {}),
+    ("create_bridge", ["br7", True], {}),
+    ("create_vlan", ["eth0", 30], {}),
+    ("create_vlan", ["eth0", 30, "v30"], {}),
+    ("probe", ["eth0", "10.0.0.1"], {}),
+])
+def test_positional_calls_bind_as_keyword_calls_do(name: str, args: list, kwargs: dict) -> None:
+    import inspect
+
+    from sggit.kernel.dispatch import _bind, _signature
+
+    bound = _signature(name).bind(None, *args, **kwargs)
+    bound.apply_defaults()
+    expected = {k: v for k, v in bound.arguments.items() if k != "self"}
+    assert _bind(name, MockKernel(), args, kwargs) == expected
+    assert inspect.signature(getattr(Kernel, name)).parameters.keys() - {"self"} == expected.keys()
+
+
+def test_too_many_positional_arguments_name_the_signature(mock: MockKernel) -> None:
+    with pytest.raises(KernelError, match=r"get_link\(name\): too many positional arguments"):
+        perform(mock, "get_link", ["eth0", "eth1"], {})

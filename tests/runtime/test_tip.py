@@ -1,0 +1,55 @@
+"""The phenotype view follows its branch tip however the ref is stored and whoever moves it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from sggit.contract.tree import load_tree
+from sggit.genome import phenostore
+from sggit.genome.repo import Genome
+from sggit.kernel.mock import MockKernel
+from sggit.runtime.organism import Organism
+from sggit.runtime.tip import PhenotypeView
+from tests.runtime.helpers import add_allele
+
+SOURCE = "import json\n\ndef execute(input_json):\n    return json.dumps({'healthy': True, 'n': %d})\n"
+
+
+def test_stack_follows_a_promotion_by_another_writer(project: Path) -> None:
+    genome = Genome.open(project)
+    org = Organism(genome, load_tree(project / "contracts"), "dell_r740", MockKernel(), pool=None)
+    before = org.stack("check_link_state")
+    challenger = add_allele(Genome.open(project), "check_link_state", SOURCE % 1)
+    assert org.stack("check_link_state") == [*before, challenger]
+    phenostore.promote(Genome.open(project), "dell_r740", "check_link_state", challenger)
+    assert org.stack("check_link_state")[0] == challenger
+    assert org.phenotype().locus("check_link_state").dominant == challenger
+
+
+def test_packed_refs_fall_back_to_libgit2(project: Path) -> None:
+    genome = Genome.open(project)
+    view = PhenotypeView(genome, "dell_r740")
+    loose = project / ".git" / phenostore.phenotype_ref("dell_r740")
+    assert loose.exists() and view.tip() == str(genome.target(view.ref))
+    subprocess.run(["git", "pack-refs", "--all"], cwd=project, check=True)
+    assert not loose.exists()
+    assert view.tip() == str(Genome.open(project).target(view.ref))
+    first = view.map()
+    allele = add_allele(Genome.open(project), "check_link_state", SOURCE % 2)
+    assert loose.exists() and view.tip() == str(Genome.open(project).target(view.ref))
+    assert allele in view.map().locus("check_link_state").alleles and allele not in first.locus("check_link_state").alleles
+
+
+def test_derived_values_are_recomputed_when_the_tip_moves(project: Path) -> None:
+    genome = Genome.open(project)
+    view = PhenotypeView(genome, "dell_r740")
+    calls: list[str | None] = []
+
+    def count(pmap: object) -> int:
+        calls.append(view.tip())
+        return len(calls)
+
+    assert view.derived("k", count) == 1 and view.derived("k", count) == 1
+    add_allele(Genome.open(project), "check_link_state", SOURCE % 3)
+    assert view.derived("k", count) == 2
