@@ -15,8 +15,9 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from sggit.kernel.api import INTERFACE, MUTATING, Kernel, KernelError
-from sggit.kernel.undo import PLANNERS, UndoLog
+from sggit.kernel.api import Kernel, KernelError
+from sggit.kernel.inverses import Planner
+from sggit.kernel.undo import UndoLog
 
 Handler = Callable[[str, Any, Any], Any]
 
@@ -35,9 +36,38 @@ def kernel_lock(kernel: Kernel) -> threading.RLock:
         return lock
 
 
-@functools.cache
-def _signature(name: str) -> inspect.Signature:
-    return inspect.signature(getattr(Kernel, name))
+class Surface:
+    """The operations a gene may call on one kind of kernel: the abstract methods of its
+    interface class, the `@mutating` ones among them, and their inverse planners.
+
+    The network `Kernel` is the default; a domain whose kernels offer other operations
+    names its interface class as `sdk_interface` on the kernel class.
+    """
+
+    def __init__(self, interface: type) -> None:
+        self.interface = interface
+        self.names: frozenset[str] = frozenset(interface.__abstractmethods__)  # type: ignore[attr-defined]
+        self.planners: dict[str, Planner] = {
+            name: getattr(interface, name).__sggit_inverse__ for name in self.names if hasattr(getattr(interface, name), "__sggit_inverse__")
+        }
+        self.mutating: frozenset[str] = frozenset(self.planners)
+
+    @functools.cache
+    def signature(self, name: str) -> inspect.Signature:
+        return inspect.signature(getattr(self.interface, name))
+
+
+NETWORK = Surface(Kernel)
+_surfaces: dict[type, Surface] = {Kernel: NETWORK}
+
+
+def surface_of(kernel: Any) -> Surface:
+    """The gene_sdk surface of this kernel's kind (see `Surface`)."""
+    interface = getattr(kernel, "sdk_interface", Kernel)
+    found = _surfaces.get(interface)
+    if found is None:
+        found = _surfaces[interface] = Surface(interface)
+    return found
 
 
 def perform(
@@ -47,8 +77,9 @@ def perform(
     kwargs: Any = None,
     undo_log: UndoLog | None = None,
 ) -> Any:
-    """Call `kernel.<name>(*args, **kwargs)` if it is part of the gene_sdk surface."""
-    if not isinstance(name, str) or name not in INTERFACE:
+    """Call `kernel.<name>(*args, **kwargs)` if it is part of the kernel's gene_sdk surface."""
+    surface = surface_of(kernel)
+    if not isinstance(name, str) or name not in surface.names:
         raise KernelError(f"{name!r} is not a gene_sdk operation")
     if args is None:
         args = ()
@@ -56,7 +87,7 @@ def perform(
         kwargs = {}
     if not isinstance(args, (list, tuple)) or not isinstance(kwargs, dict):
         raise KernelError(f"{name}: arguments must be a list and keyword arguments an object")
-    sig = _signature(name)
+    sig = surface.signature(name)
     try:
         bound = sig.bind(kernel, *args, **kwargs)
     except TypeError as exc:
@@ -65,9 +96,9 @@ def perform(
     bound.apply_defaults()
     named = {k: v for k, v in bound.arguments.items() if k != "self"}
 
-    recording = undo_log is not None and name in MUTATING
+    recording = undo_log is not None and name in surface.mutating
     with kernel_lock(kernel):
-        steps = PLANNERS[name](kernel, **named) if recording else []
+        steps = surface.planners[name](kernel, **named) if recording else []
         result = getattr(kernel, name)(**named)
         if recording:
             assert undo_log is not None
