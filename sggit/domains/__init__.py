@@ -70,8 +70,15 @@ def _network() -> Domain:
     return domain()
 
 
+def _data() -> Domain:
+    from sggit.domains.data import domain
+
+    return domain()
+
+
 DOMAINS: dict[str, Callable[[], Domain]] = {
     "network": _network,
+    "data": _data,
 }
 """Built-in domains by name; entry points of `sggit.domains` add to these."""
 

@@ -99,9 +99,23 @@ def _netlink() -> KernelKind:
     return NetlinkKind()
 
 
+def _data_sqlite() -> KernelKind:
+    from sggit.kernel.kinds.data_sqlite import DataSqliteKind
+
+    return DataSqliteKind()
+
+
+def _data_mock() -> KernelKind:
+    from sggit.kernel.kinds.data_mock import DataMockKind
+
+    return DataMockKind()
+
+
 KINDS: dict[str, Callable[[], KernelKind]] = {
     "mock": _mock,
     "netlink": _netlink,
+    "data-sqlite": _data_sqlite,
+    "data-mock": _data_mock,
 }
 """Kernel kinds by name. `--kernel` offers exactly these."""
 
