@@ -31,14 +31,15 @@ def _short(allele: str | None) -> str:
 @click.command("init")
 @click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--from", "source", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Genome to copy (default: the shipped network genome).")
+@click.option("--domain", "domain_names", multiple=True, metavar="NAME", help="Scaffold from this installed domain's shipped genome (repeatable; see `sggit doctor`).")
 @_FORMAT
-def init_command(directory: Path, source: Path | None, fmt: str) -> None:
+def init_command(directory: Path, source: Path | None, domain_names: tuple[str, ...], fmt: str) -> None:
     """Scaffold contracts/, genome/, phenotypes/ in a git repository and register the seed alleles."""
     from sggit import domains
     from sggit.genome.init import init_project
 
     domains.install()
-    report = init_project(directory, source)
+    report = init_project(directory, source, tuple(domain_names))
     if fmt == "json":
         _print_json({**report.__dict__, "changed": report.changed})
         return

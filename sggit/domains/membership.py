@@ -1,0 +1,81 @@
+"""Which domain each contract belongs to, and the rule that keeps a pathway inside one.
+
+A contract's domain is the directory it sits in under `contracts/` when that
+directory names an installed domain (`contracts/data/genes/ingest_csv.sg` is in
+`data`, as `sggit init --domain data` lays it out), else the default domain
+(network). A `domain` the contract declares itself wins over its place.
+
+A pathway composes genes of its own domain. A step that calls another pathway
+(`-> pathway`) says otherwise: the called pathway may be of any domain, and is
+itself held to its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from sggit import domains
+from sggit.contract import nodes as n
+from sggit.contract.errors import Diagnostic
+from sggit.contract.tree import ContractTree
+
+CONTRACTS_DIR = "contracts"
+
+
+def domain_of_path(path: str | Path, names: Iterable[str] | None = None) -> str:
+    known = set(domains.factories() if names is None else names)
+    parts = Path(path).parts
+    if CONTRACTS_DIR in parts:
+        parts = parts[len(parts) - parts[::-1].index(CONTRACTS_DIR):]
+    if len(parts) > 1 and parts[0] in known:
+        return parts[0]
+    return domains.DEFAULT_DOMAIN
+
+
+def domain_of(tree: ContractTree, node: n.Node) -> str:
+    declared = getattr(node, "domain", None)
+    if isinstance(declared, str) and declared:
+        return declared
+    return domain_of_path(tree.path_of(node))
+
+
+def contract_domains(tree: ContractTree) -> dict[str, str]:
+    """Every gene, pathway and topology by name -> its domain."""
+    found: dict[str, str] = {}
+    for table in (tree.genes, tree.pathways, tree.topologies):
+        for name, node in table.items():
+            found[name] = domain_of(tree, node)
+    return found
+
+
+def _calls(step: n.Step) -> Iterator[n.Call]:
+    body = step.body
+    if isinstance(body, n.Call):
+        yield body
+    elif isinstance(body, n.ForStep):
+        yield from body.body
+    else:
+        for branch in body.branches:
+            yield branch.call
+
+
+def domain_problems(tree: ContractTree) -> list[Diagnostic]:
+    """A pathway step calling a gene of another domain is an error, located at the step."""
+    out: list[Diagnostic] = []
+    for pathway in tree.pathways.values():
+        own = domain_of(tree, pathway)
+        path = tree.path_of(pathway)
+        for step in pathway.steps:
+            for call in _calls(step):
+                gene = None if call.pathway else tree.genes.get(call.target)
+                if gene is None:
+                    continue
+                theirs = domain_of(tree, gene)
+                if theirs != own:
+                    out.append(tree.diagnostic(
+                        path, call.line, call.column,
+                        f"pathway {pathway.name} (domain {own}) composes {gene.name} of domain {theirs}",
+                        f"call a pathway of domain {theirs} instead (`-> PATHWAY`); a pathway step may cross domains, a gene step may not",
+                    ))
+    return out
