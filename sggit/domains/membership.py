@@ -12,8 +12,9 @@ itself held to its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from sggit import domains
 from sggit.contract import nodes as n
@@ -79,3 +80,33 @@ def domain_problems(tree: ContractTree) -> list[Diagnostic]:
                         f"call a pathway of domain {theirs} instead (`-> PATHWAY`); a pathway step may cross domains, a gene step may not",
                     ))
     return out
+
+
+def example_kernels(tree: ContractTree, gene: n.Gene, state_dir: Path) -> Callable[[], Any] | None:
+    """Fresh kernels for checking a gene of another domain than the default: its domain's
+    first kernel kind, as it boots. None for the default domain, whose callers know its host."""
+    from sggit.kernel import kinds
+    from sggit.kernel.kinds import KernelTarget
+
+    domain = domain_of(tree, gene)
+    if domain == domains.DEFAULT_DOMAIN:
+        return None
+    kind = kinds.get(domains.get(domain).kernel_kinds[0])
+    return kind.fresh(KernelTarget(phenotype="", state_dir=state_dir, domain=domain))
+
+
+
+def check_kernel_for(tree: ContractTree, target: str, kind_name: str) -> None:
+    """Refuse to run a locus or pathway on a kernel of another domain, before any allele is
+    tried: its genes would fail for a reason that is not theirs, and be scored for it."""
+    from sggit.errors import UsageError
+    from sggit.kernel import kinds
+
+    node = tree.genes.get(target) or tree.pathways.get(target)
+    if node is None:
+        return
+    kind = kinds.get(kind_name)
+    domain = domain_of(tree, node)
+    if kind.domain != domain:
+        offered = ", ".join(domains.get(domain).kernel_kinds)
+        raise UsageError(f"{target} belongs to domain {domain}; the {kind.name} kernel is of domain {kind.domain}", hint=f"choose --kernel {offered}")

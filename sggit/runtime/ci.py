@@ -125,6 +125,7 @@ def candidates(root: Path, genome: Genome, loci: set[str], new_files: list[str])
 
 def run_examples(root: Path, tree: ContractTree, genome: Genome, items: list[Candidate]) -> list[Finding]:
     """Contract examples against each candidate, in sandbox workers on a fresh mock kernel each."""
+    from sggit.domains.membership import example_kernels
     from sggit.kernel.mock import MockKernel, default_description
     from sggit.runtime.conformance import conformance
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
@@ -136,7 +137,8 @@ def run_examples(root: Path, tree: ContractTree, genome: Genome, items: list[Can
     description = default_description()
     with WorkerPool(SandboxConfig()) as pool:
         for c in runnable:
-            for row in conformance(tree.genes[c.locus], {c.allele: c.source}, pool, lambda: MockKernel(description)):
+            fresh = example_kernels(tree, tree.genes[c.locus], genome.state_dir) or (lambda: MockKernel(description))
+            for row in conformance(tree.genes[c.locus], {c.allele: c.source}, pool, fresh):
                 for r in row.results:
                     if not r.ok:
                         findings.append(Finding(stage="examples", where=f"{c.where} ({c.locus})", message=f"example {r.index + 1}: {r.detail}"))
@@ -149,6 +151,7 @@ def shadow_replay(tree: ContractTree, genome: Genome, items: list[Candidate]) ->
     A recorded failing input can be one no allele should accept, so a failure here
     is shown to the reviewer but does not fail the check.
     """
+    from sggit.domains.membership import example_kernels
     from sggit.genome.sync import live_counters
     from sggit.kernel.mock import MockKernel, default_description
     from sggit.runtime.conformance import run_example
@@ -170,7 +173,8 @@ def shadow_replay(tree: ContractTree, genome: Genome, items: list[Candidate]) ->
             for data in inputs.get(c.locus, []):
                 replayed += 1
                 example = n.Example(input=data, output={})
-                detail = run_example(gene, c.allele, c.source, example, pool, MockKernel(default_description()))
+                fresh = example_kernels(tree, gene, genome.state_dir)
+                detail = run_example(gene, c.allele, c.source, example, pool, fresh() if fresh else MockKernel(default_description()))
                 if detail is not None:
                     findings.append(Finding(stage="shadow replay", where=f"{c.where} ({c.locus})", message=f"input {json.dumps(data, sort_keys=True)}: {detail}", blocking=False))
     return replayed, findings

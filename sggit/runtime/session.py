@@ -95,13 +95,19 @@ def open_organism(
     engine: Engine | None = None,
     wait_verify: bool = True,
     timeout: float = 5.0,
+    target: str | None = None,
 ) -> Iterator[Organism]:
+    """`target`, when given, is checked to be of the kernel kind's domain before the kernel opens."""
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
     base = project_root(root)
     genome = Genome.open(base)
     tree: ContractTree = load_tree(base / CONTRACTS_DIR)
     name = choose_phenotype(genome, phenotype)
+    if target is not None and isinstance(kernel, str):
+        from sggit.domains.membership import check_kernel_for
+
+        check_kernel_for(tree, target, kernel)
     with ExitStack() as stack:
         k = stack.enter_context(run_kernel(kernel, genome, name, netns)) if isinstance(kernel, str) else kernel
         pool = stack.enter_context(WorkerPool(SandboxConfig()))
@@ -110,6 +116,7 @@ def open_organism(
 
 def conformance_table(*, root: Path | None = None, locus: str | None = None, phenotype: str | None = None) -> list[Any]:
     """Every allele of a locus (or of every locus with examples) against the contract's examples."""
+    from sggit.domains.membership import example_kernels
     from sggit.genome.alleles import allele_source, alleles_at
     from sggit.runtime.conformance import conformance
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
@@ -129,7 +136,7 @@ def conformance_table(*, root: Path | None = None, locus: str | None = None, phe
     with WorkerPool(SandboxConfig()) as pool:
         for gene in genes:
             alleles = {a: allele_source(genome, a).decode("utf-8") for a in alleles_at(genome, gene.name)}
-            rows.extend(conformance(gene, alleles, pool, fresh))
+            rows.extend(conformance(gene, alleles, pool, example_kernels(tree, gene, genome.state_dir) or fresh))
     return rows
 
 

@@ -60,7 +60,7 @@ def run(target: str, input_text: str | None, phenotype: str | None, kernel: str,
     Exit 0 on success, 1 on a failed run, 2 on bad usage or bad input.
     """
     inputs = read_input(input_text)
-    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, wait_verify=not no_wait, timeout=timeout) as organism:
+    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, wait_verify=not no_wait, timeout=timeout, target=target) as organism:
         organism.engine = engine_for(organism, engine, default="none", fixture_dir=fixture_dir, seed=seed)
         result = organism.run(target, inputs)
     if explain_flag:

@@ -16,7 +16,7 @@ def convert(value, kind):
 
 def execute(input_json: str) -> str:
     data = json.loads(input_json)
-    source, target, mapping, types = data["source"], data["target"], data["mapping"], data["types"] or {}
+    source, target, mapping, types = data["source"], data["table"], data["mapping"], data["types"] or {}
 
     def failed(error):
         return json.dumps({"success": False, "rows": 0, "error": error})
