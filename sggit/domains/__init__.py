@@ -50,6 +50,8 @@ class Domain:
     """The simulated host a phenotype's hardware bindings describe (a mock kernel's description)."""
     origin: str = "built in"
     extras: Mapping[str, Any] = field(default_factory=dict)
+    kinds: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
+    """Kernel kinds this domain brings, name -> factory of a `KernelKind` (built-in kinds are in `KINDS`)."""
 
     @property
     def contracts_dir(self) -> Path:

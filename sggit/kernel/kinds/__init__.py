@@ -125,15 +125,27 @@ def register(name: str, factory: Callable[[], KernelKind]) -> None:
     KINDS[name] = factory
 
 
+def table() -> dict[str, Callable[[], KernelKind]]:
+    """`KINDS` and the kinds installed domains bring (`Domain.kinds`); a name in `KINDS` wins."""
+    from sggit import domains
+
+    found = dict(KINDS)
+    for d in domains.installed():
+        for name, factory in d.kinds.items():
+            found.setdefault(name, factory)
+    return found
+
+
 def names() -> list[str]:
-    return list(KINDS)
+    return list(table())
 
 
 def get(name: str) -> KernelKind:
+    known = KINDS if name in KINDS else table()
     try:
-        factory = KINDS[name]
+        factory = known[name]
     except KeyError:
-        raise UsageError(f"unknown kernel kind {name!r}", hint=f"one of: {', '.join(KINDS)}") from None
+        raise UsageError(f"unknown kernel kind {name!r}", hint=f"one of: {', '.join(known)}") from None
     return factory()
 
 
