@@ -23,8 +23,6 @@ def execute(input_json: str) -> str:
 
     if source not in gene_sdk.list_tables():
         return failed(f"no table {source}")
-    if target in gene_sdk.list_tables():
-        return failed(f"table {target} already exists")
     have = [column["name"] for column in gene_sdk.table_columns(source)]
     missing = [column for column in mapping.values() if column not in have]
     if missing:
@@ -33,7 +31,10 @@ def execute(input_json: str) -> str:
     bad = [kind for kind in kinds.values() if kind not in CONVERT]
     if bad:
         return failed(f"unknown column type {bad[0]}")
+    rows = gene_sdk.select_rows(source)
+    if target in gene_sdk.list_tables():
+        gene_sdk.drop_table(target)
     gene_sdk.create_table(target, [{"name": name, "type": kinds[name]} for name in mapping])
-    rows = [{name: convert(row[column], kinds[name]) for name, column in mapping.items()} for row in gene_sdk.select_rows(source)]
+    rows = [{name: convert(row[column], kinds[name]) for name, column in mapping.items()} for row in rows]
     gene_sdk.insert_rows(target, rows)
     return json.dumps({"success": True, "rows": len(rows)})
