@@ -108,6 +108,9 @@ def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
     _git(root, "log", "--format=%h %s%n%(trailers:only,unfold)", f"phenotype/{PHENOTYPE}")
     _require(_sggit(root, "sync"), "sync")
     _require(_sggit(root, "status", "--phenotype", PHENOTYPE), "status")
+    _section("6. a data pipeline on SQLite heals a renamed CSV column")
+    from sggit.domains.data.demo import data_story
+    data_story(root.parent / "warehouse")
     print(f"\ndemo genome left in {root}")
     return 0
 
