@@ -18,6 +18,8 @@ import itertools
 import re
 import sqlite3
 import time
+import urllib.error
+import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -118,9 +120,6 @@ def allowed_fetcher(allow_hosts: Sequence[str]) -> Fetcher:
     allowed = {h.lower() for h in allow_hosts}
 
     def fetch(url: str) -> dict:
-        import urllib.error
-        import urllib.request
-
         if not isinstance(url, str):
             raise KernelError(f"fetch_url: url must be a string, got {url!r}")
         parts = urlsplit(url)
@@ -145,19 +144,11 @@ def allowed_fetcher(allow_hosts: Sequence[str]) -> Fetcher:
     return fetch
 
 
-def _no_redirect_class() -> type:
-    import urllib.request
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect could lead to a host the phenotype does not allow, so none is followed."""
 
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        """A redirect could lead to a host the phenotype does not allow, so none is followed."""
-
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    return NoRedirect
-
-
-_NoRedirect = _no_redirect_class()
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 class SqlKernel(DataKernel):
