@@ -110,3 +110,13 @@ def check_kernel_for(tree: ContractTree, target: str, kind_name: str) -> None:
     if kind.domain != domain:
         offered = ", ".join(domains.get(domain).kernel_kinds)
         raise UsageError(f"{target} belongs to domain {domain}; the {kind.name} kernel is of domain {kind.domain}", hint=f"choose --kernel {offered}")
+
+
+def default_kind(tree: ContractTree, topology: str) -> str:
+    """The kernel kind a phenotype runs on when none is chosen: the first of its topology's domain."""
+    node = tree.topologies.get(topology)
+    domain = domain_of(tree, node) if node is not None else domains.DEFAULT_DOMAIN
+    try:
+        return domains.get(domain).kernel_kinds[0]
+    except (KeyError, IndexError):
+        return "mock"

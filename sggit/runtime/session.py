@@ -90,20 +90,25 @@ def open_organism(
     *,
     root: Path | None = None,
     phenotype: str | None = None,
-    kernel: str | Kernel = "mock",
+    kernel: str | Kernel | None = None,
     netns: str | None = None,
     engine: Engine | None = None,
     wait_verify: bool = True,
     timeout: float = 5.0,
     target: str | None = None,
 ) -> Iterator[Organism]:
-    """`target`, when given, is checked to be of the kernel kind's domain before the kernel opens."""
+    """`target`, when given, is checked to be of the kernel kind's domain before the kernel opens;
+    with no `kernel`, the first kind of the phenotype's domain (its topology's) is used."""
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
     base = project_root(root)
     genome = Genome.open(base)
     tree: ContractTree = load_tree(base / CONTRACTS_DIR)
     name = choose_phenotype(genome, phenotype)
+    if kernel is None:
+        from sggit.domains.membership import default_kind
+
+        kernel = default_kind(tree, phenostore.read_phenotype(genome, name).topology)
     if target is not None and isinstance(kernel, str):
         from sggit.domains.membership import check_kernel_for
 

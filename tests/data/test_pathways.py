@@ -88,3 +88,10 @@ def test_every_data_gene_passes_its_examples_on_the_mock(warehouse: Path) -> Non
     rows = json.loads(result.stdout)
     loci = {r["locus"] for r in rows}
     assert loci == {"ingest_csv", "validate_schema", "clean_records", "transform_records", "check_row_count", "check_nulls"}
+
+
+def test_without_kernel_a_data_phenotype_runs_on_the_data_mock(warehouse: Path, csv_server: str) -> None:
+    result = sggit(warehouse, "run", "ingest_csv", "--input", json.dumps({"url": f"{csv_server}/readings.csv", "table": "raw"}))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["output"]["rows"] == 6
+    assert not (warehouse / "warehouse.db").exists()

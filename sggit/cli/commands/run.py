@@ -53,7 +53,7 @@ def explain(result: RunResult) -> str:
 @click.option("--explain", "explain_flag", is_flag=True, help="Print the trace: steps, alleles tried, fallbacks, undo, timings.")
 @click.option("--no-wait", is_flag=True, help="Do not wait for verify windows: record the checks as due for `sggit verify --due`.")
 @click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds one allele may run.")
-def run(target: str, input_text: str | None, phenotype: str | None, kernel: str, netns: str | None, engine: str | None,
+def run(target: str, input_text: str | None, phenotype: str | None, kernel: str | None, netns: str | None, engine: str | None,
         seed: int | None, fixture_dir: Path | None, explain_flag: bool, no_wait: bool, timeout: float) -> None:
     """Run TARGET (a locus or a pathway) and print its result as JSON.
 

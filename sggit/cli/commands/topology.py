@@ -49,7 +49,7 @@ _format = click.option("--format", "fmt", type=click.Choice(["text", "json"]), d
 @_kernel
 @_netns
 @_format
-def plan_command(topology: str, phenotype: str | None, kernel: str, netns: str | None, fmt: str) -> None:
+def plan_command(topology: str, phenotype: str | None, kernel: str | None, netns: str | None, fmt: str) -> None:
     """Show what deploying TOPOLOGY would create, change or leave alone; changes nothing."""
     from sggit.runtime.topology import plan_on
 
@@ -66,7 +66,7 @@ def plan_command(topology: str, phenotype: str | None, kernel: str, netns: str |
 @_format
 @click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds one allele may run.")
 @click.option("--no-wait", is_flag=True, help="Run the verify checks without waiting for the `within` window.")
-def deploy_command(topology: str, phenotype: str | None, kernel: str, netns: str | None, fmt: str, timeout: float, no_wait: bool) -> None:
+def deploy_command(topology: str, phenotype: str | None, kernel: str | None, netns: str | None, fmt: str, timeout: float, no_wait: bool) -> None:
     """Create what TOPOLOGY lacks, verify it, and apply its failure policy.
 
     Exit 0 when everything deployed and verified, 1 otherwise (the report says what failed).

@@ -27,7 +27,7 @@ def _line(row: dict[str, Any]) -> str:
 @kernel_option
 @netns_option
 @click.option("--json", "as_json", is_flag=True, help="Print every round as JSON.")
-def watch(target: str, every_text: str, count: int, phenotype: str | None, kernel: str, netns: str | None, as_json: bool) -> None:
+def watch(target: str, every_text: str, count: int, phenotype: str | None, kernel: str | None, netns: str | None, as_json: bool) -> None:
     """Re-run the diagnostics of deployed TARGET (a pathway or locus run before) and score resilience.
 
     Each unhealthy result lowers the fitness of the allele that produced the state it
@@ -56,7 +56,7 @@ def watch(target: str, every_text: str, count: int, phenotype: str | None, kerne
 @kernel_option
 @netns_option
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def verify(due: bool, wait: bool, phenotype: str | None, kernel: str, netns: str | None, as_json: bool) -> None:
+def verify(due: bool, wait: bool, phenotype: str | None, kernel: str | None, netns: str | None, as_json: bool) -> None:
     """Run due verify checks and score their convergence (the mock kernel's clock moves to each due time).
 
     Exit 1 when any check that ran is unhealthy.
