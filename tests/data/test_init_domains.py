@@ -1,0 +1,31 @@
+"""`sggit init --domain`: a genome scaffolded from domains' shipped genomes, several at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.data.conftest import sggit
+
+
+def test_an_unknown_domain_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    result = sggit(tmp_path, "init", str(tmp_path / "g"), "--domain", "nosuch")
+    assert result.exit_code == 2
+    assert "no domain 'nosuch'; installed: network, data" in result.output
+    assert not (tmp_path / "g").exists()
+
+
+def test_a_genome_holds_two_domains_and_check_places_each_contract(tmp_path: Path) -> None:
+    root = tmp_path / "g"
+    first = sggit(tmp_path, "init", str(root), "--domain", "network", "--domain", "data")
+    assert first.exit_code == 0, first.output
+    assert (root / "contracts" / "genes" / "bridge_create.sg").is_file()
+    assert (root / "contracts" / "data" / "genes" / "clean_records.sg").is_file()
+    assert {p.name for p in (root / "phenotypes").glob("*.toml")} == {"dell_r740.toml", "supermicro_x11.toml", "warehouse.toml"}
+    check = sggit(root, "check", "--format", "json")
+    assert check.exit_code == 0, check.output
+    placed = json.loads(check.stdout)["domains"]
+    assert placed["bridge_create"] == "network" and placed["production_server"] == "network"
+    assert placed["clean_records"] == "data" and placed["ingest_clean_and_load"] == "data"
+    again = sggit(tmp_path, "init", str(root), "--domain", "network", "--domain", "data")
+    assert again.exit_code == 0 and "nothing changed" in again.output
