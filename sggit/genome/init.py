@@ -175,6 +175,20 @@ def _domain_sources(names: tuple[str, ...]) -> list[tuple[Path, str | None]]:
     return out
 
 
+def _own_loci(tree: ContractTree | None, topology: str, loci: dict[str, list[str]]) -> set[str]:
+    """The loci a phenotype expresses: those of its topology's domain (all, in a one-domain genome)."""
+    if tree is None:
+        return set(loci)
+    from sggit.domains.membership import contract_domains, domain_of
+
+    node = tree.topologies.get(topology)
+    placed = contract_domains(tree)
+    if node is None or len(set(placed.values())) < 2:
+        return set(loci)
+    mine = domain_of(tree, node)
+    return {locus for locus in loci if placed.get(locus, mine) == mine}
+
+
 def init_project(directory: str | Path = ".", source: str | Path | None = None, domain_names: tuple[str, ...] = ()) -> InitReport:
     """Scaffold from `source`, from the named domains' shipped genomes (a genome may hold several), or from the network genome."""
     target = Path(directory).resolve()
@@ -228,10 +242,11 @@ def init_project(directory: str | Path = ".", source: str | Path | None = None, 
                 by_locus[r.locus].append(r.id)
         existing = set(phenotype_names(genome))
         for pmap in _declared_phenotypes(root, tree):
+            own = _own_loci(tree, pmap.topology, by_locus)
             if pmap.name not in existing:
                 full = pmap
                 for locus, ids in sorted(by_locus.items()):
-                    if locus in full.loci:
+                    if locus in full.loci or locus not in own:
                         continue
                     full = full.model_copy(deep=True)
                     full.loci[locus] = LocusMap()
@@ -241,6 +256,8 @@ def init_project(directory: str | Path = ".", source: str | Path | None = None, 
                 report.phenotypes_created.append(pmap.name)
             else:
                 for locus, ids in sorted(by_locus.items()):
+                    if locus not in own:
+                        continue
                     for allele in ids:
                         if allele in report.alleles_registered:
                             commit = register_in_phenotype(genome, pmap.name, locus, allele, "recessive")

@@ -27,5 +27,9 @@ def test_a_genome_holds_two_domains_and_check_places_each_contract(tmp_path: Pat
     placed = json.loads(check.stdout)["domains"]
     assert placed["bridge_create"] == "network" and placed["production_server"] == "network"
     assert placed["clean_records"] == "data" and placed["ingest_clean_and_load"] == "data"
+    status = json.loads(sggit(root, "status", "--format", "json").stdout)
+    loci = {p["phenotype"]: {entry["locus"] for entry in p["loci"]} for p in status["phenotypes"]}
+    assert loci["warehouse"] == {"ingest_csv", "validate_schema", "clean_records", "transform_records", "check_row_count", "check_nulls"}
+    assert "bridge_create" in loci["dell_r740"] and "ingest_csv" not in loci["dell_r740"]
     again = sggit(tmp_path, "init", str(root), "--domain", "network", "--domain", "data")
     assert again.exit_code == 0 and "nothing changed" in again.output
