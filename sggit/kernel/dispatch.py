@@ -51,10 +51,7 @@ class Surface:
             name: getattr(interface, name).__sggit_inverse__ for name in self.names if hasattr(getattr(interface, name), "__sggit_inverse__")
         }
         self.mutating: frozenset[str] = frozenset(self.planners)
-
-    @functools.cache
-    def signature(self, name: str) -> inspect.Signature:
-        return inspect.signature(getattr(self.interface, name))
+        self.signatures: dict[str, inspect.Signature] = {name: inspect.signature(getattr(interface, name)) for name in self.names}
 
 
 NETWORK = Surface(Kernel)
@@ -87,7 +84,7 @@ def perform(
         kwargs = {}
     if not isinstance(args, (list, tuple)) or not isinstance(kwargs, dict):
         raise KernelError(f"{name}: arguments must be a list and keyword arguments an object")
-    sig = surface.signature(name)
+    sig = surface.signatures[name]
     try:
         bound = sig.bind(kernel, *args, **kwargs)
     except TypeError as exc:

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from sggit.domains.data.kernel import KernelError, MemoryDataKernel, SqlKernel, allowed_fetcher
+from sggit.domains.data.kernel import (
+    KernelError,
+    MemoryDataKernel,
+    SqlKernel,
+    allowed_fetcher,
+)
 from sggit.kernel.dispatch import make_handler, perform
 from sggit.kernel.undo import UndoLog
 from tests.data.conftest import dump

@@ -56,7 +56,7 @@ class Ran:
 
 def sggit(root: Path, *args: str, show: bool = True) -> Ran:
     """One CLI command as the user types it; its JSON is kept, the command line shown."""
-    from sggit.cli import cli
+    from sggit.cli.group import cli
 
     if show:
         print(f"\n$ sggit {' '.join(shlex.quote(a) for a in args)}", flush=True)

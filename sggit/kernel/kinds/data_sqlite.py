@@ -28,7 +28,7 @@ def database_path(target: KernelTarget) -> Path:
     scheme, sep, rest = connection.partition("://")
     if not sep or scheme != "sqlite":
         raise UsageError(f"connection {connection!r}: the data-sqlite kernel opens sqlite:///PATH only", hint="a PostgreSQL kernel kind is not available yet")
-    path = Path(rest[1:] if rest.startswith("/") else rest)
+    path = Path(rest.removeprefix("/"))
     if not path.is_absolute():
         path = target.state_dir.parent.parent / path
     return path
