@@ -6,6 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+from sggit.genome.repo import Genome
+from sggit.genome.sync import pending_records
 from tests.data.conftest import dump, sggit
 
 EMPTY = dump(Path(":memory:"))
@@ -95,3 +97,25 @@ def test_without_kernel_a_data_phenotype_runs_on_the_data_mock(warehouse: Path, 
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["output"]["rows"] == 6
     assert not (warehouse / "warehouse.db").exists()
+
+
+def test_convergence_is_the_row_count_after_the_load(warehouse: Path, csv_server: str, tmp_path: Path) -> None:
+    """A file with a header and no records loads, but check_row_count finds it empty: a convergence failure of ingest_csv."""
+    (tmp_path / "served" / "empty.csv").write_text("station,day,temperature\n", encoding="utf-8")
+    result = sggit(warehouse, "run", "ingest_csv", "--kernel", "data-sqlite", "--explain",
+                   "--input", json.dumps({"url": f"{csv_server}/empty.csv", "table": "empty"}))
+    assert result.exit_code == 0, result.output
+    assert "convergence: unhealthy" in result.stderr
+    ingest = [(r.timescale, r.ok) for r in pending_records(Genome.open(warehouse)) if r.locus == "ingest_csv"]
+    assert ingest == [("immediate", True), ("convergence", False)]
+
+
+def test_a_diagnostic_scores_the_allele_that_produced_its_table(warehouse: Path, csv_server: str) -> None:
+    """Nulls kept in the target: check_nulls (step 5) is unhealthy, a convergence failure of transform_records."""
+    result = sggit(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", load(f"{csv_server}/readings.csv", required=[]))
+    assert result.exit_code == 0, result.output
+    step5 = json.loads(result.stdout)["output"]["5"]
+    assert step5 == {"healthy": False, "nulls": 1, "null_columns": ["celsius"]}
+    records = pending_records(Genome.open(warehouse))
+    fed = [(r.timescale, r.ok) for r in records if r.locus == "transform_records"]
+    assert ("convergence", False) in fed and ("immediate", True) in fed
