@@ -62,8 +62,19 @@ def _calls(step: n.Step) -> Iterator[n.Call]:
 
 
 def domain_problems(tree: ContractTree) -> list[Diagnostic]:
-    """A pathway step calling a gene of another domain is an error, located at the step."""
+    """A declared domain that is not installed, and a pathway step calling a gene of another
+    domain, are errors located at the definition and at the step."""
     out: list[Diagnostic] = []
+    known = set(domains.factories())
+    for table in (tree.genes, tree.pathways, tree.topologies):
+        for node in table.values():
+            declared = getattr(node, "domain", None)
+            if isinstance(declared, str) and declared and declared not in known:
+                out.append(tree.diagnostic(
+                    tree.path_of(node), node.line, node.column,
+                    f"{node.name} is for domain {declared}, which is not installed",
+                    f"installed: {', '.join(sorted(known))}",
+                ))
     for pathway in tree.pathways.values():
         own = domain_of(tree, pathway)
         path = tree.path_of(pathway)

@@ -33,3 +33,16 @@ def test_a_genome_holds_two_domains_and_check_places_each_contract(tmp_path: Pat
     assert "bridge_create" in loci["dell_r740"] and "ingest_csv" not in loci["dell_r740"]
     again = sggit(tmp_path, "init", str(root), "--domain", "network", "--domain", "data")
     assert again.exit_code == 0 and "nothing changed" in again.output
+
+
+def test_a_contract_declaring_an_uninstalled_domain_is_an_error(tmp_path: Path) -> None:
+    from sggit.contract.tree import read_tree
+    from sggit.domains.membership import domain_problems
+
+    tree = read_tree([])
+    tree.add_text('gene probe\n  is diagnostic\n  risk none\n\n  gives:\n    healthy  bool  "ok"\n', "contracts/probe.sg")
+    gene = tree.genes["probe"]
+    object.__setattr__(gene, "domain", "nosuch")  # the header form `gene probe for nosuch` sets this
+    problems = domain_problems(tree)
+    assert [p.message for p in problems] == ["probe is for domain nosuch, which is not installed"]
+    assert (problems[0].line, problems[0].column) == (gene.line, gene.column)
