@@ -106,3 +106,22 @@ def test_the_kernel_sql_is_plain_sql(kernel: SqlKernel) -> None:
     kernel.delete_rows("t")
     statements = [s for s in seen if not s.startswith(("SAVEPOINT", "RELEASE", "SELECT name FROM sqlite_master", "PRAGMA"))]
     assert statements == ['CREATE TABLE "t" ("a" REAL)', 'INSERT INTO "t" ("a") VALUES (1.5)', 'SELECT "a" FROM "t" LIMIT 1', 'DELETE FROM "t"']
+
+
+def test_the_connection_names_a_sqlite_file_and_nothing_else(tmp_path: Path) -> None:
+    from sggit.errors import UsageError
+    from sggit.kernel.kinds import KernelTarget
+    from sggit.kernel.kinds.data_sqlite import database_path
+
+    state = tmp_path / "project" / ".git" / "sggit"
+
+    def target(**bindings: object) -> KernelTarget:
+        return KernelTarget(phenotype="w", state_dir=state, bindings=bindings, domain="data")
+
+    assert database_path(target(connection="sqlite:///data/w.db")) == tmp_path / "project" / "data" / "w.db"
+    assert database_path(target(connection="sqlite:////srv/w.db")) == Path("/srv/w.db")
+    with pytest.raises(UsageError, match="opens sqlite:///PATH only") as refused:
+        database_path(target(connection="postgresql://db.example/warehouse"))
+    assert refused.value.hint == "a PostgreSQL kernel kind is not available yet"
+    with pytest.raises(UsageError, match="phenotype w names no database"):
+        database_path(target())

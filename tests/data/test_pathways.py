@@ -119,3 +119,11 @@ def test_a_diagnostic_scores_the_allele_that_produced_its_table(warehouse: Path,
     records = pending_records(Genome.open(warehouse))
     fed = [(r.timescale, r.ok) for r in records if r.locus == "transform_records"]
     assert ("convergence", False) in fed and ("immediate", True) in fed
+
+
+def test_a_file_that_is_not_a_database_is_refused_before_any_gene_runs(warehouse: Path) -> None:
+    (warehouse / "warehouse.db").write_text("not a database\n", encoding="utf-8")
+    result = sggit(warehouse, "run", "check_row_count", "--kernel", "data-sqlite", "--input", '{"table": "x"}')
+    assert result.exit_code == 1
+    assert f"sggit: error: cannot open SQLite database {warehouse / 'warehouse.db'}: file is not a database" in result.output
+    assert not pending_records(Genome.open(warehouse))

@@ -170,6 +170,7 @@ class SqlKernel(DataKernel):
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # a file that is not a database fails here, not in a gene
         except sqlite3.Error as exc:
             raise KernelError(f"cannot open SQLite database {path}: {exc}") from None
         return cls(conn, label=path, **kwargs)
