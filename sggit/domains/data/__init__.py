@@ -66,6 +66,7 @@ def snapshot(kernel: Any) -> list[str]:
 def fixture_fetcher(allow_hosts: tuple[str, ...]) -> Any:
     """Fetch for mock kernels: the shipped files on FIXTURE_HOST, other allowed hosts for real."""
     from sggit.domains.data.kernel import allowed_fetcher
+
     real = allowed_fetcher(allow_hosts)
 
     def fetch(url: str) -> dict:
@@ -85,12 +86,8 @@ def seed_fixture(kernel: Any) -> None:
     """The shipped readings.csv as table readings_raw (all TEXT, empty cells NULL): what examples see."""
     text = (ROOT / "data" / "readings.csv").read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
-    header = list(rows[0])
-    kernel.conn.execute(f'CREATE TABLE "{FIXTURE_TABLE}" ({", ".join(f"{chr(34)}{h}{chr(34)} TEXT" for h in header)})')
-    kernel.conn.executemany(
-        f'INSERT INTO "{FIXTURE_TABLE}" VALUES ({", ".join("?" for _ in header)})',
-        [[r[h] if r[h] != "" else None for h in header] for r in rows],
-    )
+    kernel.create_table(FIXTURE_TABLE, [{"name": name, "type": "TEXT"} for name in rows[0]])
+    kernel.insert_rows(FIXTURE_TABLE, [{k: v if v != "" else None for k, v in row.items()} for row in rows])
 
 
 def domain() -> Domain:
