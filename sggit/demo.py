@@ -176,6 +176,9 @@ def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
     _say(f"Every promotion, demotion and registration above is one commit on phenotype/{PHENOTYPE}; "
          f"`sggit rollback --phenotype {PHENOTYPE}` reverts the last. Fitness now sits in per-host git notes, "
          "ready for `sggit push`.")
+    _section("6. a data pipeline on SQLite heals a renamed CSV column")
+    from sggit.domains.data.demo import data_story
+    data_story(root.parent / "warehouse")
     print(f"\ndemo genome left in {root}")
     return 0
 

@@ -15,7 +15,7 @@ ENTRY_POINT = "execute"
 DEFAULT_ALLOWLIST: tuple[str, ...] = (
     "json", "math", "re", "itertools", "functools", "collections", "dataclasses",
     "ipaddress", "datetime", "time", "hashlib", "string", "typing", "enum", "decimal",
-    "fractions", "statistics", "copy", "heapq", "bisect", "gene_sdk",
+    "fractions", "statistics", "copy", "heapq", "bisect", "csv", "gene_sdk",
 )
 
 

@@ -45,6 +45,8 @@ def find_root(start: str | Path) -> Path | None:
 class CheckReport:
     files: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    domains: dict[str, str] = field(default_factory=dict)
+    """Each gene, pathway and topology checked -> the domain it belongs to."""
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -60,6 +62,7 @@ class CheckReport:
             "files": self.files,
             "errors": len(self.errors),
             "diagnostics": [d.as_json() for d in self.diagnostics],
+            "domains": self.domains,
         }
 
 
@@ -108,7 +111,10 @@ def check_paths(paths: list[str | Path], *, syntax_only: bool = False) -> CheckR
     # Syntax errors of other contracts explain references that do not resolve, so they show.
     report.diagnostics.extend(tree.diagnostics)
     if not syntax_only:
-        report.diagnostics.extend(d for d in check_tree(tree) if d.path not in context_paths)
+        from sggit.domains.membership import contract_domains, domain_problems
+
+        report.diagnostics.extend(d for d in check_tree(tree) + domain_problems(tree) if d.path not in context_paths)
+        report.domains = contract_domains(tree)
     for path in toml:
         report.diagnostics.extend(check_phenotype_file(path, None if syntax_only else tree))
     for path in py:

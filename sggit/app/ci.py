@@ -133,6 +133,7 @@ def candidates(root: Path, genome: Genome, loci: set[str], new_files: list[str])
 
 def run_examples(root: Path, tree: ContractTree, genome: Genome, items: list[Candidate]) -> list[Finding]:
     """Contract examples against each candidate, in sandbox workers on a fresh mock kernel each."""
+    from sggit.domains.membership import example_kernels
     from sggit.kernel.mock import MockKernel, default_description
     from sggit.runtime.conformance import conformance
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
@@ -144,7 +145,8 @@ def run_examples(root: Path, tree: ContractTree, genome: Genome, items: list[Can
     description = default_description()
     with WorkerPool(SandboxConfig()) as pool:
         for c in runnable:
-            for row in conformance(tree.genes[c.locus], {c.allele: c.source}, pool, lambda: MockKernel(description)):
+            fresh = example_kernels(tree, tree.genes[c.locus], genome.state_dir) or (lambda: MockKernel(description))
+            for row in conformance(tree.genes[c.locus], {c.allele: c.source}, pool, fresh):
                 for r in row.results:
                     if not r.ok:
                         findings.append(Finding(stage="examples", where=f"{c.where} ({c.locus})", message=f"example {r.index + 1}: {r.detail}"))
@@ -158,6 +160,7 @@ def shadow_replay(tree: ContractTree, genome: Genome, items: list[Candidate]) ->
     is shown to the reviewer but does not fail the check.
     """
     from sggit.genome.sync import live_counters
+    from sggit.domains.membership import example_kernels
     from sggit.kernel.mock import MockKernel, default_description
     from sggit.runtime.call import call_allele, checked_input, judge
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
@@ -178,7 +181,8 @@ def shadow_replay(tree: ContractTree, genome: Genome, items: list[Candidate]) ->
                 replayed += 1
                 checked, detail = checked_input(gene, data)
                 if detail is None:
-                    call = call_allele(pool, gene, c.allele, c.source, checked, MockKernel(default_description()), timeout=5.0)
+                    fresh = example_kernels(tree, gene, genome.state_dir)
+                    call = call_allele(pool, gene, c.allele, c.source, checked, fresh() if fresh else MockKernel(default_description()), timeout=5.0)
                     detail = judge(gene, call.outcome).error
                 if detail is not None:
                     findings.append(Finding(stage="shadow replay", where=f"{c.where} ({c.locus})", message=f"input {json.dumps(data, sort_keys=True)}: {detail}", blocking=False))

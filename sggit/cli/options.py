@@ -28,7 +28,7 @@ class RegistryChoice(click.Choice):
 
 
 kernel_option = click.option(
-    "--kernel", type=RegistryChoice(kinds.names), default="mock", show_default=True,
-    help="Kernel kind the genes act on.",
+    "--kernel", type=RegistryChoice(kinds.names), default=None,
+    help="Kernel kind the genes act on (default: the first of the phenotype's domain, mock for network).",
 )
 netns_option = click.option("--netns", help="Network namespace for the netlink kernel.")

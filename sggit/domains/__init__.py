@@ -50,6 +50,8 @@ class Domain:
     """The simulated host a phenotype's hardware bindings describe (a mock kernel's description)."""
     origin: str = "built in"
     extras: Mapping[str, Any] = field(default_factory=dict)
+    kinds: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
+    """Kernel kinds this domain brings, name -> factory of a `KernelKind` (built-in kinds are in `KINDS`)."""
 
     @property
     def contracts_dir(self) -> Path:
@@ -70,8 +72,15 @@ def _network() -> Domain:
     return domain()
 
 
+def _data() -> Domain:
+    from sggit.domains.data import domain
+
+    return domain()
+
+
 DOMAINS: dict[str, Callable[[], Domain]] = {
     "network": _network,
+    "data": _data,
 }
 """Built-in domains by name; entry points of `sggit.domains` add to these."""
 

@@ -85,7 +85,8 @@ class InitReport:
         return bool(self.created_repo or self.files_created or self.alleles_registered or self.phenotypes_created or self.phenotype_changes)
 
 
-def _copy_missing(source: Path, target: Path, report: InitReport) -> None:
+def _copy_missing(source: Path, target: Path, report: InitReport, contracts_under: str | None = None) -> None:
+    """Copy what the target lacks; `contracts_under` puts the contracts in `contracts/<it>/`."""
     for sub in SCAFFOLD_DIRS:
         src = source / sub
         (target / sub).mkdir(parents=True, exist_ok=True)
@@ -95,6 +96,8 @@ def _copy_missing(source: Path, target: Path, report: InitReport) -> None:
             if not path.is_file() or "__pycache__" in path.parts:
                 continue
             rel = path.relative_to(source)
+            if contracts_under and sub == "contracts":
+                rel = Path(sub) / contracts_under / path.relative_to(src)
             dest = target / rel
             if dest.exists():
                 if dest.read_bytes() != path.read_bytes():
@@ -162,11 +165,43 @@ def _declared_phenotypes(root: Path, tree: ContractTree | None) -> list[Phenotyp
     return list(maps.values())
 
 
-def init_project(directory: str | Path = ".", source: str | Path | None = None) -> InitReport:
+def _domain_sources(names: tuple[str, ...]) -> list[tuple[Path, str | None]]:
+    """Each named domain's shipped genome, and where its contracts go (the default domain's at the top)."""
+    out: list[tuple[Path, str | None]] = []
+    for name in names:
+        try:
+            d = domains.get(name)
+        except KeyError as exc:
+            raise UsageError(str(exc.args[0]), hint="`sggit doctor` lists the installed domains") from None
+        except domains.DomainError as exc:
+            raise UsageError(str(exc)) from None
+        out.append((d.root.resolve(), None if name == domains.DEFAULT_DOMAIN else name))
+    return out
+
+
+def _own_loci(tree: ContractTree | None, topology: str, loci: dict[str, list[str]]) -> set[str]:
+    """The loci a phenotype expresses: those of its topology's domain (all, in a one-domain genome)."""
+    if tree is None:
+        return set(loci)
+    from sggit.domains.membership import contract_domains, domain_of
+
+    node = tree.topologies.get(topology)
+    placed = contract_domains(tree)
+    if node is None or len(set(placed.values())) < 2:
+        return set(loci)
+    mine = domain_of(tree, node)
+    return {locus for locus in loci if placed.get(locus, mine) == mine}
+
+
+def init_project(directory: str | Path = ".", source: str | Path | None = None, domain_names: tuple[str, ...] = ()) -> InitReport:
+    """Scaffold from `source`, from the named domains' shipped genomes (a genome may hold several), or from the network genome."""
     target = Path(directory).resolve()
+    if source is not None and domain_names:
+        raise UsageError("choose either --from or --domain")
     src = Path(source).resolve() if source is not None else shipped_root()
     if source is not None and not (src / "contracts").is_dir():
         raise UsageError(f"{src} is not a genome (no contracts/ directory)")
+    sources = _domain_sources(domain_names) if domain_names else [(src, None)]
     target.mkdir(parents=True, exist_ok=True)
     report = InitReport(root=str(target))
     try:
@@ -181,8 +216,9 @@ def init_project(directory: str | Path = ".", source: str | Path | None = None) 
         raise UsageError(f"{target} is a bare repository; sggit init needs a working tree")
     root = target
     with genome.locked():
-        if src != root:
-            _copy_missing(src, root, report)
+        if any(s != root for s, _ in sources):
+            for s, under in sources:
+                _copy_missing(s, root, report, under)
         else:
             for sub in SCAFFOLD_DIRS:
                 (root / sub).mkdir(exist_ok=True)
@@ -210,10 +246,11 @@ def init_project(directory: str | Path = ".", source: str | Path | None = None) 
                 by_locus[r.locus].append(r.id)
         existing = set(phenotype_names(genome))
         for pmap in _declared_phenotypes(root, tree):
+            own = _own_loci(tree, pmap.topology, by_locus)
             if pmap.name not in existing:
                 full = pmap
                 for locus, ids in sorted(by_locus.items()):
-                    if locus in full.loci:
+                    if locus in full.loci or locus not in own:
                         continue
                     full = full.model_copy(deep=True)
                     full.loci[locus] = LocusMap()
@@ -223,6 +260,8 @@ def init_project(directory: str | Path = ".", source: str | Path | None = None) 
                 report.phenotypes_created.append(pmap.name)
             else:
                 for locus, ids in sorted(by_locus.items()):
+                    if locus not in own:
+                        continue
                     for allele in ids:
                         if allele in report.alleles_registered:
                             commit = register_in_phenotype(genome, pmap.name, locus, allele, "recessive")

@@ -15,8 +15,9 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from sggit.kernel.api import INTERFACE, MUTATING, Kernel, KernelError
-from sggit.kernel.undo import PLANNERS, UndoLog
+from sggit.kernel.api import Kernel, KernelError
+from sggit.kernel.inverses import Planner
+from sggit.kernel.undo import UndoLog
 
 Handler = Callable[[str, Any, Any], Any]
 
@@ -35,19 +36,46 @@ def kernel_lock(kernel: Kernel) -> threading.RLock:
         return lock
 
 
-@functools.cache
-def _signature(name: str) -> inspect.Signature:
-    return inspect.signature(getattr(Kernel, name))
+class Surface:
+    """The operations a gene may call on one kind of kernel: the abstract methods of its
+    interface class, the `@mutating` ones among them, and their inverse planners.
+
+    The network `Kernel` is the default; a domain whose kernels offer other operations
+    names its interface class as `sdk_interface` on the kernel class.
+    """
+
+    def __init__(self, interface: type) -> None:
+        self.interface = interface
+        self.names: frozenset[str] = frozenset(interface.__abstractmethods__)  # type: ignore[attr-defined]
+        self.planners: dict[str, Planner] = {
+            name: getattr(interface, name).__sggit_inverse__ for name in self.names if hasattr(getattr(interface, name), "__sggit_inverse__")
+        }
+        self.mutating: frozenset[str] = frozenset(self.planners)
+        self.signatures: dict[str, inspect.Signature] = {name: inspect.signature(getattr(interface, name)) for name in self.names}
+
+
+NETWORK = Surface(Kernel)
+_surfaces: dict[type, Surface] = {Kernel: NETWORK}
+
+
+def surface_of(kernel: Any) -> Surface:
+    """The gene_sdk surface of this kernel's kind (see `Surface`)."""
+    interface = getattr(kernel, "sdk_interface", Kernel)
+    found = _surfaces.get(interface)
+    if found is None:
+        found = _surfaces[interface] = Surface(interface)
+    return found
 
 
 @functools.cache
-def _positional(name: str) -> tuple[tuple[str, ...], int, dict[str, Any]] | None:
+@functools.cache
+def _positional(interface: type, name: str) -> tuple[tuple[str, ...], int, dict[str, Any]] | None:
     """Parameter names, how many are required, and the defaults, when every parameter may come by position.
 
     Genes call the gene_sdk positionally almost always; binding such a call by hand
     gives what `Signature.bind` gives, at a fraction of its cost on every call.
     """
-    params = list(_signature(name).parameters.values())[1:]
+    params = list(inspect.signature(getattr(interface, name)).parameters.values())[1:]
     if any(p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params):
         return None
     required = sum(1 for p in params if p.default is inspect.Parameter.empty)
@@ -56,12 +84,13 @@ def _positional(name: str) -> tuple[tuple[str, ...], int, dict[str, Any]] | None
     return tuple(p.name for p in params), required, {p.name: p.default for p in params[required:]}
 
 
-def _bind(name: str, kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    fast = _positional(name)
+def _bind(name: str, kernel: Any, args: Any, kwargs: dict[str, Any], surface: Surface | None = None) -> dict[str, Any]:
+    surface = surface or surface_of(kernel)
+    fast = _positional(surface.interface, name)
     if fast is not None and not kwargs and fast[1] <= len(args) <= len(fast[0]):
         names, _, defaults = fast
         return {**defaults, **dict(zip(names, args, strict=False))}  # defaults fill the rest
-    sig = _signature(name)
+    sig = surface.signatures[name]
     try:
         bound = sig.bind(kernel, *args, **kwargs)
     except TypeError as exc:
@@ -78,8 +107,9 @@ def perform(
     kwargs: Any = None,
     undo_log: UndoLog | None = None,
 ) -> Any:
-    """Call `kernel.<name>(*args, **kwargs)` if it is part of the gene_sdk surface."""
-    if not isinstance(name, str) or name not in INTERFACE:
+    """Call `kernel.<name>(*args, **kwargs)` if it is part of the kernel's gene_sdk surface."""
+    surface = surface_of(kernel)
+    if not isinstance(name, str) or name not in surface.names:
         raise KernelError(f"{name!r} is not a gene_sdk operation")
     if args is None:
         args = ()
@@ -87,11 +117,11 @@ def perform(
         kwargs = {}
     if not isinstance(args, (list, tuple)) or not isinstance(kwargs, dict):
         raise KernelError(f"{name}: arguments must be a list and keyword arguments an object")
-    named = _bind(name, kernel, args, kwargs)
+    named = _bind(name, kernel, args, kwargs, surface)
 
-    recording = undo_log is not None and name in MUTATING
+    recording = undo_log is not None and name in surface.mutating
     with kernel_lock(kernel):
-        steps = PLANNERS[name](kernel, **named) if recording else []
+        steps = surface.planners[name](kernel, **named) if recording else []
         result = getattr(kernel, name)(**named)
         if recording:
             assert undo_log is not None

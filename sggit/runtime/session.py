@@ -88,14 +88,18 @@ def open_organism(
     *,
     root: Path | None = None,
     phenotype: str | None = None,
-    kernel: str | Kernel = "mock",
+    kernel: str | Kernel | None = None,
     netns: str | None = None,
     engine: Engine | None = None,
     wait_verify: bool = True,
     timeout: float = 5.0,
     progress: bool | None = False,
+    target: str | None = None,
 ) -> Iterator[Organism]:
-    """An organism on its kernel and sandbox; `progress` prints verify waits to stderr (None: on a terminal)."""
+    """An organism on its kernel and sandbox; `progress` prints verify waits to stderr (None: on a terminal).
+
+    `target`, when given, is checked to be of the kernel kind's domain before the kernel opens;
+    with no `kernel`, the first kind of the phenotype's domain (its topology's) is used."""
     from sggit.runtime.deadline import stderr_progress
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
@@ -104,6 +108,14 @@ def open_organism(
     tree: ContractTree = load_tree(base / CONTRACTS_DIR)
     name = choose_phenotype(genome, phenotype)
     genome.ensure_writable()
+    if kernel is None:
+        from sggit.domains.membership import default_kind
+
+        kernel = default_kind(tree, phenostore.read_phenotype(genome, name).topology)
+    if target is not None and isinstance(kernel, str):
+        from sggit.domains.membership import check_kernel_for
+
+        check_kernel_for(tree, target, kernel)
     with ExitStack() as stack:
         k = stack.enter_context(run_kernel(kernel, genome, name, netns)) if isinstance(kernel, str) else kernel
         pool = stack.enter_context(WorkerPool(SandboxConfig()))
@@ -114,6 +126,7 @@ def open_organism(
 
 def conformance_table(*, root: Path | None = None, locus: str | None = None, phenotype: str | None = None) -> list[Any]:
     """Every allele of a locus (or of every locus with examples) against the contract's examples."""
+    from sggit.domains.membership import example_kernels
     from sggit.genome.alleles import allele_source, alleles_at
     from sggit.runtime.conformance import conformance
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
@@ -133,7 +146,7 @@ def conformance_table(*, root: Path | None = None, locus: str | None = None, phe
     with WorkerPool(SandboxConfig()) as pool:
         for gene in genes:
             alleles = {a: allele_source(genome, a).decode("utf-8") for a in alleles_at(genome, gene.name)}
-            rows.extend(conformance(gene, alleles, pool, fresh))
+            rows.extend(conformance(gene, alleles, pool, example_kernels(tree, gene, genome.state_dir) or fresh))
     return rows
 
 

@@ -34,7 +34,7 @@ from sggit.genome.damage import reason, salvage_object, warn
 from sggit.genome.repo import Genome
 
 # Inputs that name the kernel object a gene acts on (or a diagnostic looks at).
-NAMING_FIELDS = ("bridge", "bridge_name", "bond", "bond_name", "device", "interface", "source_interface")
+NAMING_FIELDS = ("bridge", "bridge_name", "bond", "bond_name", "device", "interface", "source_interface", "table")
 
 Clock = Literal["virtual", "wall"]
 

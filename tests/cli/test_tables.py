@@ -96,7 +96,7 @@ def plugin_domains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_doctor_and_kernel_features_list_installed_domains(plugin_domains: None) -> None:
-    assert [d.name for d in domains.installed()] == ["network", "toy"]
+    assert [d.name for d in domains.installed()] == ["network", "data", "toy"]
     result = CliRunner().invoke(cli, ["doctor", "--format", "json"])
     found = {c["name"]: c for c in json.loads(result.stdout)}
     assert found["domain.network"]["ok"] and found["domain.toy"]["ok"]

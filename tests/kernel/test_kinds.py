@@ -97,7 +97,7 @@ def test_the_planner_asks_the_kind_what_it_supports(project: Path, scratch: type
 def test_kernel_help_lists_the_registry(project: Path, scratch: type[ScratchKind], command: list[str]) -> None:
     result = sggit(project, *command, "--help")
     assert result.exit_code == 0
-    assert "[mock|netlink|scratch]" in result.stdout
+    assert "[mock|netlink|data-sqlite|data-mock|scratch]" in result.stdout
 
 
 def test_an_unregistered_kind_is_refused(project: Path) -> None:

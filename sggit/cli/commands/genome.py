@@ -32,8 +32,9 @@ def _short(allele: str | None) -> str:
 @click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--from", "source", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Genome to copy (default: the shipped network genome).")
 @click.option("--no-hook", is_flag=True, help="Do not install the pre-commit git hook.")
+@click.option("--domain", "domain_names", multiple=True, metavar="NAME", help="Scaffold from this installed domain's shipped genome (repeatable; see `sggit doctor`).")
 @_FORMAT
-def init_command(directory: Path, source: Path | None, no_hook: bool, fmt: str) -> None:
+def init_command(directory: Path, source: Path | None, no_hook: bool, domain_names: tuple[str, ...], fmt: str) -> None:
     """Scaffold contracts/, genome/, phenotypes/ in a git repository and register the seed alleles.
 
     Installs the pre-commit git hook when pre-commit is available (and says how
@@ -45,7 +46,7 @@ def init_command(directory: Path, source: Path | None, no_hook: bool, fmt: str) 
 
     domains.install()
     joined = _join(directory)
-    report = init_project(directory, source)
+    report = init_project(directory, source, tuple(domain_names))
     hooked, hook_note = (False, "not requested (--no-hook)") if no_hook else install_git_hook(Path(report.root))
     if fmt == "json":
         _print_json({**report.__dict__, "changed": report.changed, "git_hook": hooked, "git_hook_note": hook_note,

@@ -83,7 +83,7 @@ def explain(result: RunResult) -> str:
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
               help="json: the result; text: the trace --explain prints.")
 @click.option("--progress/--no-progress", default=None, help="Verify progress on stderr (default: only on a terminal).")
-def run(target: str, input_text: str | None, phenotype: str | None, kernel: str, netns: str | None, engine: str | None,
+def run(target: str, input_text: str | None, phenotype: str | None, kernel: str | None, netns: str | None, engine: str | None,
         seed: int | None, fixture_dir: Path | None, explain_flag: bool, no_wait: bool, timeout: float, fmt: str,
         progress: bool | None) -> None:
     """Run TARGET (a locus or a pathway) and print its result.
@@ -92,7 +92,8 @@ def run(target: str, input_text: str | None, phenotype: str | None, kernel: str,
     sggit's own fields. Exit 0 on success, 1 on a failed run, 2 on bad usage or bad input.
     """
     inputs = read_input(input_text)
-    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, wait_verify=not no_wait, timeout=timeout, progress=progress) as organism:
+    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, wait_verify=not no_wait, timeout=timeout, progress=progress,
+                       target=target) as organism:
         organism.engine = engine_for(organism, engine, default="none", fixture_dir=fixture_dir, seed=seed)
         if kernel == "netlink":
             with step(f"running {target} on the real kernel" + (f" in {netns}" if netns else "")):

@@ -51,7 +51,7 @@ _format = click.option("--format", "fmt", type=click.Choice(["text", "json"]), d
 @_kernel
 @_netns
 @_format
-def plan_command(topology: str, phenotype: str | None, kernel: str, netns: str | None, fmt: str) -> None:
+def plan_command(topology: str, phenotype: str | None, kernel: str | None, netns: str | None, fmt: str) -> None:
     """Show what deploying TOPOLOGY would create, change or leave alone; changes nothing."""
     from sggit.runtime.topology import plan_on
 
@@ -69,7 +69,7 @@ def plan_command(topology: str, phenotype: str | None, kernel: str, netns: str |
 @click.option("--timeout", type=SECONDS, default=5.0, show_default=True, help="Seconds one allele may run.")
 @click.option("--no-wait", is_flag=True, help="Run the verify checks without waiting for the `within` window.")
 @click.option("--progress/--no-progress", default=None, help="Verify progress on stderr (default: only on a terminal).")
-def deploy_command(topology: str, phenotype: str | None, kernel: str, netns: str | None, fmt: str, timeout: float, no_wait: bool, progress: bool | None) -> None:
+def deploy_command(topology: str, phenotype: str | None, kernel: str | None, netns: str | None, fmt: str, timeout: float, no_wait: bool, progress: bool | None) -> None:
     """Create what TOPOLOGY lacks, verify it, and apply its failure policy.
 
     Exit 0 when everything deployed and verified, 1 otherwise (the report says what failed).

@@ -28,7 +28,7 @@ def _line(row: dict[str, Any]) -> str:
 @netns_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
-def watch(target: str, every_text: str, count: int, phenotype: str | None, kernel: str, netns: str | None, fmt: str, as_json: bool) -> None:
+def watch(target: str, every_text: str, count: int, phenotype: str | None, kernel: str | None, netns: str | None, fmt: str, as_json: bool) -> None:
     """Re-run the diagnostics of deployed TARGET (a pathway or locus run before) and score resilience.
 
     Each unhealthy result lowers the fitness of the allele that produced the state it
@@ -60,7 +60,7 @@ def watch(target: str, every_text: str, count: int, phenotype: str | None, kerne
 @netns_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
-def verify(due: bool, wait: bool, phenotype: str | None, kernel: str, netns: str | None, fmt: str, as_json: bool) -> None:
+def verify(due: bool, wait: bool, phenotype: str | None, kernel: str | None, netns: str | None, fmt: str, as_json: bool) -> None:
     """Run due verify checks and score their convergence (the mock kernel's clock moves to each due time).
 
     Exit 0 when every check that ran is healthy (or none was due), 1 when any is

@@ -99,9 +99,23 @@ def _netlink() -> KernelKind:
     return NetlinkKind()
 
 
+def _data_sqlite() -> KernelKind:
+    from sggit.kernel.kinds.data_sqlite import DataSqliteKind
+
+    return DataSqliteKind()
+
+
+def _data_mock() -> KernelKind:
+    from sggit.kernel.kinds.data_mock import DataMockKind
+
+    return DataMockKind()
+
+
 KINDS: dict[str, Callable[[], KernelKind]] = {
     "mock": _mock,
     "netlink": _netlink,
+    "data-sqlite": _data_sqlite,
+    "data-mock": _data_mock,
 }
 """Kernel kinds by name. `--kernel` offers exactly these."""
 
@@ -111,15 +125,27 @@ def register(name: str, factory: Callable[[], KernelKind]) -> None:
     KINDS[name] = factory
 
 
+def table() -> dict[str, Callable[[], KernelKind]]:
+    """`KINDS` and the kinds installed domains bring (`Domain.kinds`); a name in `KINDS` wins."""
+    from sggit import domains
+
+    found = dict(KINDS)
+    for d in domains.installed():
+        for name, factory in d.kinds.items():
+            found.setdefault(name, factory)
+    return found
+
+
 def names() -> list[str]:
-    return list(KINDS)
+    return list(table())
 
 
 def get(name: str) -> KernelKind:
+    known = KINDS if name in KINDS else table()
     try:
-        factory = KINDS[name]
+        factory = known[name]
     except KeyError:
-        raise UsageError(f"unknown kernel kind {name!r}", hint=f"one of: {', '.join(KINDS)}") from None
+        raise UsageError(f"unknown kernel kind {name!r}", hint=f"one of: {', '.join(known)}") from None
     return factory()
 
 

@@ -1,0 +1,62 @@
+"""A data genome scaffolded with `sggit init --domain data`, and CSV files served on loopback."""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from sggit.cli import cli
+from sggit.domains.data import ROOT
+
+
+def sggit(project: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["-C", str(project), *args])
+
+
+def dump(path: Path) -> list[str]:
+    """The database as SQL text; equal dumps are equal databases."""
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def csv_server(tmp_path: Path) -> Iterator[str]:
+    """Base URL of an HTTP server on 127.0.0.1 serving the shipped CSV files and any written to it."""
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "sub").mkdir()
+    for path in (ROOT / "data").glob("*.csv"):
+        (served / path.name).write_bytes(path.read_bytes())
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(served)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SGGIT_HOST", "testhost")
+    root = tmp_path / "genome"
+    result = sggit(tmp_path, "init", str(root), "--domain", "data")
+    assert result.exit_code == 0, result.output
+    return root
