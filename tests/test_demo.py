@@ -64,7 +64,7 @@ def assert_tells_the_flapping_story(genome: Genome, out: str) -> None:
 
 def assert_fits_a_screen_or_two(out: str, healed: str) -> None:
     lines = out.splitlines()
-    assert len(lines) < 120, f"{len(lines)} lines"
+    assert len(lines) < 160, f"{len(lines)} lines"  # two stories: the network genome (under 100), then the data pipeline
     assert not any(line.strip() in ("{", "}", "[", "]") for line in lines), "no JSON dumps"
     heal = out[out.index("==== 4."):out.index("==== 5.")]
     assert "now dominant" in " ".join(heal.split()) and "now recessive" not in heal, "the heal story never contradicts itself"

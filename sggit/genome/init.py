@@ -167,6 +167,8 @@ def _declared_phenotypes(root: Path, tree: ContractTree | None) -> list[Phenotyp
 
 def _domain_sources(names: tuple[str, ...]) -> list[tuple[Path, str | None]]:
     """Each named domain's shipped genome, and where its contracts go (the default domain's at the top)."""
+    from sggit import domains
+
     out: list[tuple[Path, str | None]] = []
     for name in names:
         try:

@@ -68,6 +68,10 @@ def surface_of(kernel: Any) -> Surface:
 
 
 @functools.cache
+def _signature(name: str) -> inspect.Signature:
+    return inspect.signature(getattr(Kernel, name))
+
+
 @functools.cache
 def _positional(interface: type, name: str) -> tuple[tuple[str, ...], int, dict[str, Any]] | None:
     """Parameter names, how many are required, and the defaults, when every parameter may come by position.

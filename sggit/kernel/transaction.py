@@ -17,8 +17,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
-from sggit.kernel.api import MUTATING, Kernel, KernelError
-from sggit.kernel.dispatch import Handler, kernel_lock, perform
+from sggit.kernel.api import Kernel, KernelError
+from sggit.kernel.dispatch import Handler, kernel_lock, perform, surface_of
 from sggit.kernel.undo import UndoFailure, UndoLog
 
 
@@ -42,14 +42,19 @@ class Transaction:
         return self._log
 
     def _perform(self, name: str, args: Any = (), kwargs: Any = None) -> Any:
-        return perform(self.kernel, name, args, kwargs, self.log if isinstance(name, str) and name in MUTATING else None)
+        return perform(self.kernel, name, args, kwargs, self.log if isinstance(name, str) and name in self._mutating else None)
 
     def _observe(self, name: str, args: Any = (), kwargs: Any = None) -> Any:
-        if isinstance(name, str) and name in MUTATING:
+        if isinstance(name, str) and name in self._mutating:
             message = f"{self.actor or 'read-only'} gene called {name}"
             self.violations.append(message)
             raise KernelError(message)
         return perform(self.kernel, name, args, kwargs)
+
+    @property
+    def _mutating(self) -> frozenset[str]:
+        """The mutating operations of this kernel's gene_sdk surface (its domain's, not always the network's)."""
+        return surface_of(self.kernel).mutating
 
     def __len__(self) -> int:
         return 0 if self._log is None else len(self._log)

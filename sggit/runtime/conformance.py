@@ -66,7 +66,9 @@ class HostStateError(Exception):
 
 
 def host_nics(kernel: Kernel) -> list[str]:
-    """The host's NICs in kernel order: what `{nic.N}` names."""
+    """The host's NICs in kernel order: what `{nic.N}` names (none on a kernel without links)."""
+    if not hasattr(kernel, "list_links"):
+        return []
     return [link["name"] for link in sorted(kernel.list_links(), key=lambda link: link["index"]) if link["kind"] == "physical"]
 
 

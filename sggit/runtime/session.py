@@ -111,7 +111,7 @@ def open_organism(
     if kernel is None:
         from sggit.domains.membership import default_kind
 
-        kernel = default_kind(tree, phenostore.read_phenotype(genome, name).topology)
+        kernel = default_kind(tree, phenostore.read_summary(genome, name).topology)
     if target is not None and isinstance(kernel, str):
         from sggit.domains.membership import check_kernel_for
 

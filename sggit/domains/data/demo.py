@@ -73,7 +73,8 @@ def sggit(root: Path, *args: str, show: bool = True) -> Ran:
     except json.JSONDecodeError:
         result = {}
     if not result and text.strip():
-        print(text.rstrip())
+        lines = text.rstrip().splitlines()
+        print("\n".join(lines[:1] + ([f"  ... ({len(lines) - 1} more lines)"] if len(lines) > 1 else [])))
     return Ran(code, result)
 
 
