@@ -32,3 +32,11 @@ def genome(project: Path) -> Genome:
 def pool() -> Iterator[WorkerPool]:
     with WorkerPool(SandboxConfig(), size=2) as p:
         yield p
+
+
+@pytest.fixture
+def here(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The project as the working directory of CLI tests, with no API key to reach for."""
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    return project

@@ -5,10 +5,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from sggit.app.scenarios import plant_regression
-from sggit.cli import cli
 from sggit.contract.tree import load_tree
 from sggit.genome import phenostore
 from sggit.genome.lineage import read_lineage
@@ -16,7 +14,7 @@ from sggit.genome.repo import Genome
 from sggit.shipped import shipped_root
 from tests.engines.llm.standin import StandIn, message
 
-from .helpers import RAISES, STP_FIX, add_allele, without_reexpression
+from .helpers import RAISES, STP_FIX, add_allele, sg, without_reexpression
 
 BRIDGE_OK = (
     "import json\nimport gene_sdk\n\n"
@@ -27,18 +25,7 @@ BRIDGE_OK = (
 )
 
 
-def sg(*args: str, code: int = 0, env: dict[str, str] | None = None) -> Result:
-    result = CliRunner().invoke(cli, list(args), env=env)
-    assert result.exit_code == code, result.output + repr(result.exception)
-    assert "Traceback" not in result.output
-    return result
 
-
-@pytest.fixture
-def here(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(project)
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    return project
 
 
 def plant(genome: Genome) -> str:

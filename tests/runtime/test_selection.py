@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from sggit.cli import cli
 from sggit.genome import phenostore
@@ -16,7 +16,7 @@ from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
 from sggit.runtime.safety import POLICIES, policy_for
 
-from .helpers import RAISES, add_allele, without_reexpression
+from .helpers import RAISES, add_allele, sg, without_reexpression
 
 MAC_FIX = (
     "import json\nimport gene_sdk\n\n"
@@ -40,18 +40,7 @@ ONLY_Z = (
 NOT_Z = ONLY_Z.replace("if not data['bridge_name'].startswith('z')", "if data['bridge_name'].startswith('z')")
 
 
-def sg(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output + repr(result.exception)
-    assert "Traceback" not in result.output
-    return result
 
-
-@pytest.fixture
-def here(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(project)
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    return project
 
 
 def test_each_level_adds_to_the_one_before() -> None:
