@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m sggit.demo
 
+# The static checks run first, so CI (`make test`) fails on a lint or type error too.
 # pytest exits 5 when it collected nothing; that is not a failure of the code.
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo 'no tests collected'; exit 0; fi; exit $$rc
 
 # Static checks: ruff for style and mistakes, mypy (with the pydantic plugin) for types.

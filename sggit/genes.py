@@ -48,6 +48,8 @@ def source_problems(source: str, allowlist: tuple[str, ...] | frozenset[str] = D
                 problems.append(SourceProblem(node.lineno, node.col_offset + 1, "relative imports are not allowed in an allele"))
                 continue
             names = [node.module or ""]
+        else:
+            continue
         for name in names:
             if name.split(".")[0] not in allowed:
                 problems.append(SourceProblem(node.lineno, node.col_offset + 1, f"import of {name} is outside the allowlist"))

@@ -7,19 +7,19 @@ reads the same wherever it is caught.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sggit.contract.checks import binding_problems, check_tree
-from sggit.contract.errors import Diagnostic
-from sggit.contract.errors import ContractError
-from sggit.contract.fmt import format_document
-from sggit.contract.tree import ContractTree, read_tree, sg_files
 from pydantic import ValidationError
 
+from sggit import domains
+from sggit.contract.checks import binding_problems, check_tree
+from sggit.contract.errors import ContractError, Diagnostic
+from sggit.contract.fmt import format_document
+from sggit.contract.tree import ContractTree, read_tree, sg_files
 from sggit.genes import source_problems
 from sggit.genome.phenotype import PhenotypeMap
-from sggit import domains
 
 domains.install()
 
@@ -94,7 +94,7 @@ def _locus_of(path: Path) -> str | None:
     return None
 
 
-def check_paths(paths: list[str | Path], *, syntax_only: bool = False) -> CheckReport:
+def check_paths(paths: Sequence[str | Path], *, syntax_only: bool = False) -> CheckReport:
     """Check contracts, phenotype files and seed alleles; contracts resolve against their project."""
     given = [Path(p) for p in paths]
     sg, toml, py = _classify(given)

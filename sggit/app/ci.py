@@ -159,8 +159,8 @@ def shadow_replay(tree: ContractTree, genome: Genome, items: list[Candidate]) ->
     A recorded failing input can be one no allele should accept, so a failure here
     is shown to the reviewer but does not fail the check.
     """
-    from sggit.genome.sync import live_counters
     from sggit.domains.membership import example_kernels
+    from sggit.genome.sync import live_counters
     from sggit.kernel.mock import MockKernel, default_description
     from sggit.runtime.call import call_allele, checked_input, judge
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
@@ -286,7 +286,8 @@ def _git_text(root: Path, spec: str) -> str | None:
 
 
 def _states(entry: LocusMap) -> dict[str, str]:
-    return {a: s.state for a, s in entry.alleles.items()} | ({entry.dominant: "dominant"} if entry.dominant else {})
+    states: dict[str, str] = {a: s.state for a, s in entry.alleles.items()}
+    return states | ({entry.dominant: "dominant"} if entry.dominant else {})
 
 
 EXPRESSED = ("dominant", "recessive", "canary")
@@ -390,7 +391,9 @@ def _extract(genome: Genome, ref: str, folders: tuple[str, ...], into: Path) -> 
             sub = commit.tree[folder]
         except KeyError:
             continue
-        _write_tree(genome.repo, genome.repo[sub.id], into / folder)
+        tree = genome.repo[sub.id]
+        assert isinstance(tree, pygit2.Tree)  # the genome's folders are trees
+        _write_tree(genome.repo, tree, into / folder)
 
 
 def _write_tree(repo: pygit2.Repository, tree: pygit2.Tree, into: Path) -> None:

@@ -71,7 +71,7 @@ def records(genome: Genome, tree: ContractTree) -> Iterator[CorpusRecord]:
             continue
         parent = lineage.parents[0] if lineage.parents else None
         c = counters.get(allele, Counters())
-        outcome = {name: m.locus(lineage.locus).alleles[allele].state for name, m in maps.items() if allele in m.locus(lineage.locus).alleles}
+        outcome: dict[str, str] = {name: m.locus(lineage.locus).alleles[allele].state for name, m in maps.items() if allele in m.locus(lineage.locus).alleles}
         yield CorpusRecord(
             allele=allele, locus=lineage.locus, contract=contract_text(tree, lineage.locus), parent=parent,
             parent_source=_text(genome, parent) if parent else None,

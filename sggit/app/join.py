@@ -32,7 +32,7 @@ SECTIONS = ("bindings", "settings", "loci", "pathways")
 
 
 def _remotes(genome: Genome) -> list[str]:
-    names = list(genome.repo.remotes.names())
+    names = [name for name in genome.repo.remotes.names() if name is not None]
     return sorted(names, key=lambda n: (n != "origin", n))
 
 

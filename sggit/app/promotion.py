@@ -262,7 +262,9 @@ def find_promotions(genome: Genome, phenotype: str | None = None) -> list[dict[s
     for name in sorted(r for r in genome.repo.references if r.startswith(BRANCH_PREFIX)):
         if phenotype is not None and not name.startswith(branch_name(phenotype, "")):
             continue
-        commit = genome.repo[genome.target(name)].peel(pygit2.Commit)
+        target = genome.target(name)
+        assert target is not None  # listed among the references just above
+        commit = genome.repo[target].peel(pygit2.Commit)
         for line in commit.message.splitlines():
             if MARKER in line:
                 data = json.loads(line.split(MARKER, 1)[1].rsplit("-->", 1)[0])

@@ -46,7 +46,7 @@ def plant_regression(genome: Genome, phenotype: str) -> str:
     """Register the planted bug as a hand edit of the expressed seed, and make it dominant."""
     healthy = phenostore.read_phenotype(genome, phenotype).locus(PLANTED_LOCUS).dominant or alleles_at(genome, PLANTED_LOCUS)[0]
     broken = plant_bug(allele_source(genome, healthy).decode("utf-8"))
-    lineage = Lineage(locus=PLANTED_LOCUS, origin="manual", parents=[healthy], note="demo: existence check inverted")
+    lineage = Lineage(locus=PLANTED_LOCUS, origin="manual", parents=[healthy], note="demo: existence check inverted")  # type: ignore[call-arg]  # extra lineage keys: the model allows them
     planted = register_allele(genome, PLANTED_LOCUS, broken, lineage).id
     phenostore.register_in_phenotype(genome, phenotype, PLANTED_LOCUS, planted, "recessive")
     phenostore.promote(genome, phenotype, PLANTED_LOCUS, planted)

@@ -9,8 +9,12 @@ Every command runs inside one error boundary (`sggit.cli.errors`).
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from sggit import __version__
+
+if TYPE_CHECKING:
+    from sggit.cli.group import cli as cli
 
 
 def main() -> None:

@@ -62,7 +62,7 @@ class _Renderer:
         names = max(len(f.name) for f in fields)
         types = [f.type.render() + (f" = {render_value(f.default)}" if f.default is not None else "") for f in fields]
         width = max(len(t) for t in types)
-        for f, t in zip(fields, types):
+        for f, t in zip(fields, types, strict=False):
             if f.description is None:
                 text = f"{f.name.ljust(names)}  {t}"
             else:
@@ -116,7 +116,7 @@ class _Renderer:
                 self.call(branch.call, inner + 2, branch="true" if branch.when else "false")
 
     def section(self, node: Any, name: str, indent: int) -> None:
-        value = getattr(node, "family" if name == "is" else name, None)
+        value: Any = getattr(node, "family" if name == "is" else name, None)
         header_line = node.section_lines.get(name)
         if name in ("is", "risk"):
             line = node.positions.get("family" if name == "is" else name, (None,))[0]

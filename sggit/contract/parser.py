@@ -7,6 +7,7 @@ errors of the others. Line numbers stay those of the file.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import json
 import re
@@ -14,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
@@ -63,7 +64,7 @@ class _Indenter(PostLex):
                 yield token
                 indent_str = token.rsplit("\n", 1)[-1] if "\n" in token else ""
                 indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
-                line, column = (token.end_line or token.line), len(indent_str) + 1
+                line, column = (token.end_line or token.line or 1), len(indent_str) + 1
                 if indent > levels[-1]:
                     levels.append(indent)
                     yield _positioned("_INDENT", indent_str, line, column)
@@ -211,11 +212,18 @@ def _syntax_diagnostic(exc: UnexpectedInput) -> tuple[int, int, str, str | None]
 # ---- tree -> AST ---------------------------------------------------------------
 
 
-def _pos(meta: Any) -> dict[str, int]:
+class Pos(TypedDict):
+    """Where a node starts, typed so that `**pos` checks against the node's fields."""
+
+    line: int
+    column: int
+
+
+def _pos(meta: Any) -> Pos:
     return {"line": getattr(meta, "line", 0), "column": getattr(meta, "column", 0)}
 
 
-def _tpos(token: Token) -> dict[str, int]:
+def _tpos(token: Token) -> Pos:
     return {"line": token.line or 0, "column": token.column or 0}
 
 
@@ -311,7 +319,7 @@ class _Build(Transformer):
 
     # -- types and fields
     @v_args(meta=True)
-    def type_expr(self, meta: Any, children: list[Any]) -> n.TypeRef:
+    def type_expr(self, meta: Any, children: builtins.list[Any]) -> n.TypeRef:
         name = children[0]
         node = n.TypeRef(kind="named", name=str(name), **_tpos(name))
         for suffix in children[1:]:
@@ -322,13 +330,13 @@ class _Build(Transformer):
                 node = n.TypeRef(kind="list", of=node, min_items=lo, max_items=hi, **_tpos(name))
         return node
 
-    def optional_suffix(self, children: list[Any]) -> tuple[str, None, None]:
+    def optional_suffix(self, children: builtins.list[Any]) -> tuple[str, None, None]:
         return ("optional", None, None)
 
-    def list_suffix(self, children: list[Any]) -> tuple[str, None, None]:
+    def list_suffix(self, children: builtins.list[Any]) -> tuple[str, None, None]:
         return ("list", None, None)
 
-    def sized_suffix(self, children: list[Token]) -> tuple[str, int, int | None]:
+    def sized_suffix(self, children: builtins.list[Token]) -> tuple[str, builtins.int, builtins.int | None]:
         ints = [t for t in children if t.type == "INT"]
         lo = int(ints[0])
         hi = int(ints[1]) if len(ints) > 1 else None
@@ -339,16 +347,16 @@ class _Build(Transformer):
             raise _LocatedError(ints[1].line or 1, ints[1].column or 1, f"list size range {lo}..{hi} is empty")
         return ("list", lo, hi)
 
-    def default(self, children: list[Any]) -> tuple[str, Any]:
+    def default(self, children: builtins.list[Any]) -> tuple[str, Any]:
         return ("default", children[0])
 
-    def description(self, children: list[Token]) -> tuple[str, str]:
+    def description(self, children: builtins.list[Token]) -> tuple[str, str]:
         return ("description", _decode_string(children[0]))
 
-    def keyword_default(self, children: list[Any]) -> tuple[str, Any]:
+    def keyword_default(self, children: builtins.list[Any]) -> tuple[str, Any]:
         return ("keyword_default", children[0])
 
-    def field(self, children: list[Any]) -> n.FieldDecl:
+    def field(self, children: builtins.list[Any]) -> n.FieldDecl:
         name, type_ref = children[0], children[1]
         extra = dict(children[2:])
         default = extra.get("default")
@@ -359,23 +367,23 @@ class _Build(Transformer):
             default = _keyword_default(type_ref, later)
         return n.FieldDecl(name=str(name), type=type_ref, default=default, description=extra.get("description"), **_tpos(name))
 
-    def type_def(self, children: list[Any]) -> n.TypeDef:
+    def type_def(self, children: builtins.list[Any]) -> n.TypeDef:
         return n.TypeDef(name=str(children[0]), fields=children[1:], **_tpos(children[0]))
 
     # -- text sections
-    def prose_item(self, children: list[Token]) -> list[tuple[int, int, str]]:
+    def prose_item(self, children: builtins.list[Token]) -> builtins.list[tuple[builtins.int, builtins.int, str]]:
         tok = children[0]
         return [(tok.line or 0, tok.column or 0, str(tok))]
 
-    def prose_nested(self, children: list[Any]) -> list[tuple[int, int, str]]:
+    def prose_nested(self, children: builtins.list[Any]) -> builtins.list[tuple[builtins.int, builtins.int, str]]:
         return [item for child in children for item in child]
 
-    def does(self, children: list[Any]) -> tuple[str, n.Prose]:
+    def does(self, children: builtins.list[Any]) -> tuple[str, n.Prose]:
         items = [item for child in children for item in child]
         prose = n.Prose(text=_dedent_lines(items, self.comment_lines), line=items[0][0], column=items[0][1], end_line=items[-1][0])
         return ("does", prose)
 
-    def bullet(self, children: list[Any]) -> n.Bullet:
+    def bullet(self, children: builtins.list[Any]) -> n.Bullet:
         tok = children[0]
         text = str(tok)[1:].strip()
         rest = [item for child in children[1:] for item in child]
@@ -383,13 +391,13 @@ class _Build(Transformer):
             text = " ".join([text] + [t.strip() for _, _, t in rest])
         return n.Bullet(text=text, **_tpos(tok))
 
-    def _bullets(name: str):  # type: ignore[no-redef]
+    def _bullets(name: str):  # type: ignore[no-redef, misc]
         def method(self: Any, children: list[n.Bullet]) -> tuple[str, list[n.Bullet]]:
             return (name, children)
 
         return method
 
-    def item(self, children: list[Any]) -> _Item:
+    def item(self, children: builtins.list[Any]) -> _Item:
         tok = children[0]
         if tok.type == "BULLET":
             bullet = self.bullet(children)
@@ -398,7 +406,7 @@ class _Build(Transformer):
         text = " ".join([str(tok).strip()] + [t.strip() for _, _, t in rest])
         return _Item(n.Bullet(text=text, **_tpos(tok)), tok.column or 1)
 
-    def _items(name: str):  # type: ignore[no-redef]
+    def _items(name: str):  # type: ignore[no-redef, misc]
         def method(self: Any, children: list[_Item]) -> tuple[str, list[n.Bullet]]:
             return (name, [c.bullet for c in children])
 
@@ -408,57 +416,57 @@ class _Build(Transformer):
     after = _items("after")
     unhealthy_when = _bullets("unhealthy_when")
 
-    def fails_when(self, children: list[_Item]) -> tuple[str, list[n.FailureMode]]:
+    def fails_when(self, children: builtins.list[_Item]) -> tuple[str, builtins.list[n.FailureMode]]:
         return ("fails_when", [_failure_mode(c.bullet, c.text_column) for c in children])
 
-    def examples(self, children: list[n.Bullet]) -> tuple[str, list[n.Example]]:
+    def examples(self, children: builtins.list[n.Bullet]) -> tuple[str, builtins.list[n.Example]]:
         return ("examples", [_example(b) for b in children])
 
     # -- simple sections
-    def is_clause(self, children: list[Token]) -> tuple[str, Token]:
+    def is_clause(self, children: builtins.list[Token]) -> tuple[str, Token]:
         return ("is", children[0])
 
-    def risk_clause(self, children: list[Token]) -> tuple[str, Token]:
+    def risk_clause(self, children: builtins.list[Token]) -> tuple[str, Token]:
         return ("risk", children[0])
 
-    def takes(self, children: list[n.FieldDecl]) -> tuple[str, list[n.FieldDecl]]:
+    def takes(self, children: builtins.list[n.FieldDecl]) -> tuple[str, builtins.list[n.FieldDecl]]:
         return ("takes", children)
 
-    def gives(self, children: list[n.FieldDecl]) -> tuple[str, list[n.FieldDecl]]:
+    def gives(self, children: builtins.list[n.FieldDecl]) -> tuple[str, builtins.list[n.FieldDecl]]:
         return ("gives", children)
 
-    def types(self, children: list[n.TypeDef]) -> tuple[str, list[n.TypeDef]]:
+    def types(self, children: builtins.list[n.TypeDef]) -> tuple[str, builtins.list[n.TypeDef]]:
         return ("types", children)
 
-    def feed(self, children: list[Token]) -> n.Feed:
+    def feed(self, children: builtins.list[Token]) -> n.Feed:
         # a locus alone is the reference runtime's form for convergence
         timescale = str(children[1]) if len(children) > 1 else "convergence"
         return n.Feed(locus=str(children[0]), timescale=timescale, **_tpos(children[0]))
 
-    def connect(self, children: list[Any]) -> n.Connect:
+    def connect(self, children: builtins.list[Any]) -> n.Connect:
         description = children[2][1] if len(children) > 2 else None
         return n.Connect(name=str(children[0]), protocol=str(children[1]), description=description, **_tpos(children[0]))
 
-    def connects(self, children: list[n.Connect]) -> tuple[str, list[n.Connect]]:
+    def connects(self, children: builtins.list[n.Connect]) -> tuple[str, builtins.list[n.Connect]]:
         return ("connects", children)
 
-    def domain(self, children: list[Token]) -> tuple[str, Token]:
+    def domain(self, children: builtins.list[Token]) -> tuple[str, Token]:
         return ("domain", children[0])
 
-    def feeds(self, children: list[n.Feed]) -> tuple[str, list[n.Feed]]:
+    def feeds(self, children: builtins.list[n.Feed]) -> tuple[str, builtins.list[n.Feed]]:
         return ("feeds", children)
 
     # -- verify
-    def arg(self, children: list[Any]) -> n.Arg:
+    def arg(self, children: builtins.list[Any]) -> n.Arg:
         return n.Arg(name=str(children[0]), value=children[1], **_tpos(children[0]))
 
-    def check(self, children: list[Any]) -> n.Check:
+    def check(self, children: builtins.list[Any]) -> n.Check:
         return n.Check(locus=str(children[0]), args=children[1:], **_tpos(children[0]))
 
-    def verify_for(self, children: list[Any]) -> n.VerifyFor:
+    def verify_for(self, children: builtins.list[Any]) -> n.VerifyFor:
         return n.VerifyFor(var=str(children[0]), iterable=children[1], items=children[2:], **_tpos(children[0]))
 
-    def within(self, children: list[Token]) -> n.Within:
+    def within(self, children: builtins.list[Token]) -> n.Within:
         all_ = any(t.type == "ALL" for t in children)
         tok = children[-1]
         match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)", str(tok))
@@ -466,7 +474,7 @@ class _Build(Transformer):
         duration = n.Duration(amount=float(match.group(1)), unit=match.group(2), **_tpos(tok))  # type: ignore[arg-type]
         return n.Within(duration=duration, all=all_, **_tpos(children[0]))
 
-    def verify(self, children: list[Any]) -> tuple[str, n.Verify] | tuple[str, list[n.Bullet]]:
+    def verify(self, children: builtins.list[Any]) -> tuple[str, n.Verify] | tuple[str, builtins.list[n.Bullet]]:
         first = children[0]
         prose = [c for c in children if isinstance(c, n.Bullet)]
         if not prose:
@@ -477,54 +485,54 @@ class _Build(Transformer):
         return ("verifies", prose)
 
     # -- pathway
-    def param(self, children: list[Any]) -> n.Param:
+    def param(self, children: builtins.list[Any]) -> n.Param:
         return n.Param(name=str(children[0]), value=children[1], **_tpos(children[0]))
 
-    def call(self, children: list[Any]) -> n.Call:
+    def call(self, children: builtins.list[Any]) -> n.Call:
         arrow = isinstance(children[0], Token) and children[0].type == "ARROW"
         rest = children[1:] if arrow else children
         name = rest[0]
         return n.Call(target=str(name), pathway=arrow, params=rest[1:], **_tpos(name))
 
-    def for_step(self, children: list[Any]) -> n.ForStep:
+    def for_step(self, children: builtins.list[Any]) -> n.ForStep:
         return n.ForStep(var=str(children[0]), iterable=children[1], body=children[2:], **_tpos(children[0]))
 
-    def branch(self, children: list[Any]) -> n.Branch:
+    def branch(self, children: builtins.list[Any]) -> n.Branch:
         flag, _arrow, target = children[0], children[1], children[2]
         call = n.Call(target=str(target), pathway=False, params=children[3:], **_tpos(target))
         return n.Branch(when=str(flag) == "true", call=call, **_tpos(flag))
 
-    def when_step(self, children: list[Any]) -> n.WhenStep:
+    def when_step(self, children: builtins.list[Any]) -> n.WhenStep:
         step_tok = children[0]
         names = [str(t) for t in children[1:] if isinstance(t, Token) and t.type == "NAME"]
         branches = [c for c in children if isinstance(c, n.Branch)]
         return n.WhenStep(step=int(step_tok), path=names, branches=branches, **_tpos(step_tok))
 
-    def step(self, children: list[Any]) -> n.Step:
+    def step(self, children: builtins.list[Any]) -> n.Step:
         num = children[0]
         return n.Step(number=int(str(num)[:-1]), body=children[1], **_tpos(num))
 
-    def steps(self, children: list[n.Step]) -> tuple[str, list[n.Step]]:
+    def steps(self, children: builtins.list[n.Step]) -> tuple[str, builtins.list[n.Step]]:
         return ("steps", children)
 
-    def requirement(self, children: list[Token]) -> n.Requirement:
+    def requirement(self, children: builtins.list[Token]) -> n.Requirement:
         nums = [int(t) for t in children]
         return n.Requirement(step=nums[0], needs=nums[1:], **_tpos(children[0]))
 
-    def requires(self, children: list[n.Requirement]) -> tuple[str, list[n.Requirement]]:
+    def requires(self, children: builtins.list[n.Requirement]) -> tuple[str, builtins.list[n.Requirement]]:
         return ("requires", children)
 
-    def policy(self, children: list[Token]) -> n.Policy:
+    def policy(self, children: builtins.list[Token]) -> n.Policy:
         return n.Policy(text=" ".join(str(t) for t in children), **_tpos(children[0]))
 
-    def on_failure(self, children: list[n.Policy]) -> tuple[str, list[n.Policy]]:
+    def on_failure(self, children: builtins.list[n.Policy]) -> tuple[str, builtins.list[n.Policy]]:
         return ("on_failure", children)
 
     # -- topology
-    def property(self, children: list[Any]) -> n.Property:
+    def property(self, children: builtins.list[Any]) -> n.Property:
         return n.Property(name=str(children[0]), values=children[1:], **_tpos(children[0]))
 
-    def resource(self, children: list[Any]) -> n.Resource:
+    def resource(self, children: builtins.list[Any]) -> n.Resource:
         name = children[0]
         res = n.Resource(name=str(name), **_tpos(name))
         for child in children[1:]:
@@ -539,27 +547,27 @@ class _Build(Transformer):
                 res.order.append(child.name)
         return res
 
-    def has(self, children: list[n.Resource]) -> tuple[str, list[n.Resource]]:
+    def has(self, children: builtins.list[n.Resource]) -> tuple[str, builtins.list[n.Resource]]:
         return ("has", children)
 
     # -- phenotype
-    def for_clause(self, children: list[Token]) -> tuple[str, Token]:
+    def for_clause(self, children: builtins.list[Token]) -> tuple[str, Token]:
         return ("for", children[0])
 
-    def binding(self, children: list[Any]) -> n.Binding:
+    def binding(self, children: builtins.list[Any]) -> n.Binding:
         return n.Binding(name=str(children[0]), value=children[1], **_tpos(children[0]))
 
     # -- definitions
-    def gene(self, children: list[Any]) -> n.Gene:
+    def gene(self, children: builtins.list[Any]) -> n.Gene:
         return _definition(n.Gene, children)
 
-    def pathway(self, children: list[Any]) -> n.Pathway:
+    def pathway(self, children: builtins.list[Any]) -> n.Pathway:
         return _definition(n.Pathway, children)
 
-    def topology(self, children: list[Any]) -> n.Topology:
+    def topology(self, children: builtins.list[Any]) -> n.Topology:
         return _definition(n.Topology, children)
 
-    def phenotype(self, children: list[Any]) -> n.Phenotype:
+    def phenotype(self, children: builtins.list[Any]) -> n.Phenotype:
         name = children[0]
         node = n.Phenotype(name=str(name), **_tpos(name))
         for child in children[1:]:
@@ -573,7 +581,7 @@ class _Build(Transformer):
                 node.sections.append(f"binding:{child.name}")
         return node
 
-    def start(self, children: list[Any]) -> Any:
+    def start(self, children: builtins.list[Any]) -> Any:
         return children[-1]
 
 
@@ -587,8 +595,8 @@ def _definition(cls: type[n.Node], children: list[Any]) -> Any:
     sections: list[str] = []
     titles: set[str] = set()
     for kind, payload in children[1:]:
-        line = payload.line if isinstance(payload, (Token, n.Node)) else payload[0].line
-        column = payload.column if isinstance(payload, (Token, n.Node)) else payload[0].column
+        line: int = (payload.line if isinstance(payload, (Token, n.Node)) else payload[0].line) or 0
+        column: int = (payload.column if isinstance(payload, (Token, n.Node)) else payload[0].column) or 0
         title = _SECTION_TITLE.get(kind, kind)
         if kind == "domain":
             values["domain"] = str(payload)
@@ -632,7 +640,7 @@ def _keyword_default(type_ref: n.TypeRef, value: Any) -> Any:
     base = item.name if item is not None and item.kind == "named" else None
     text = value.value
     parts = [p.strip() for p in text.split(",")] if text.strip() else []
-    pos = {"line": value.line, "column": value.column}
+    pos: Pos = {"line": value.line, "column": value.column}
     return n.ListValue(items=[n.Scalar(value=_list_item(p, base), **pos) for p in parts], **pos)
 
 
@@ -821,11 +829,11 @@ def parse_collect(text: str, path: str = "<string>") -> tuple[n.Document, list[D
     doc = n.Document(path=path, line=1, column=1)
     diagnostics: list[Diagnostic] = []
     if "\t" in text:
-        for i, line in enumerate(text_lines, 1):
-            stripped = line.lstrip(" ")
+        for i, source_line in enumerate(text_lines, 1):
+            stripped = source_line.lstrip(" ")
             if stripped.startswith("\t"):
-                col = len(line) - len(stripped) + 1
-                diagnostics.append(Diagnostic(path, i, col, "tab in indentation", "indent with spaces only", line))
+                col = len(source_line) - len(stripped) + 1
+                diagnostics.append(Diagnostic(path, i, col, "tab in indentation", "indent with spaces only", source_line))
         if diagnostics:
             doc.unparsed = definition_names(text)
             return doc, diagnostics

@@ -12,7 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -30,7 +30,7 @@ def source_digest(source: str) -> str:
 class RejectedProposal(BaseModel):
     """One candidate that never reached the genome, and why."""
 
-    at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     engine: str
     locus: str
     parent: str | None = None

@@ -71,7 +71,7 @@ def register_alleles(genome: Genome, alleles: Iterable[NewAllele], message: str 
         ids = [str(repo.create_blob(item.source)) for item in items]
         notes_tree = genome.tip_tree(LINEAGE_REF)
         new_notes: dict[str, Lineage] = {}
-        for allele, item in zip(ids, items):
+        for allele, item in zip(ids, items, strict=False):
             if allele in new_notes:
                 continue
             if read_note_in(repo, notes_tree, allele) is None:
@@ -81,7 +81,7 @@ def register_alleles(genome: Genome, alleles: Iterable[NewAllele], message: str 
         tree = genome.tip_tree(GENOME_REF)
         results: list[Registered] = []
         wanted: dict[str, pygit2.Oid] = {}
-        for allele, item in zip(ids, items):
+        for allele, item in zip(ids, items, strict=False):
             path = allele_path(item.locus, allele)
             new = entry(tree, path) is None and path not in wanted
             if new:

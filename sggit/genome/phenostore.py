@@ -10,7 +10,6 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
 from pathlib import Path
 from typing import Any
 

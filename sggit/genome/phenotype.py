@@ -213,7 +213,7 @@ def _copy(pmap: PhenotypeMap) -> PhenotypeMap:
 
 
 def _rebuilt(entry: LocusMap, stack: list[str], dominant: bool, extra: dict[str, str]) -> LocusMap:
-    alleles = {a: s.state for a, s in entry.alleles.items() if a not in stack}
+    alleles: dict[str, str] = {a: s.state for a, s in entry.alleles.items() if a not in stack}
     alleles.update(extra)
     for position, allele in enumerate(stack):
         alleles[allele] = "dominant" if position == 0 and dominant else "recessive"

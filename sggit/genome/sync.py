@@ -25,7 +25,17 @@ from pydantic import BaseModel
 from sggit.errors import SggitError
 from sggit.fsutil import atomic_write_text
 from sggit.genome.damage import Damage, reason, warn
-from sggit.genome.fitness import JOURNAL_NAME, Counters, Journal, LastFailure, Record, StreakState, advance, fold, read_records
+from sggit.genome.fitness import (
+    JOURNAL_NAME,
+    Counters,
+    Journal,
+    LastFailure,
+    Record,
+    StreakState,
+    advance,
+    fold,
+    read_records,
+)
 from sggit.genome.jsonio import dump_model
 from sggit.genome.notes import iter_notes, read_note_in, write_notes
 from sggit.genome.repo import FITNESS_REF_PREFIX, PHENOTYPE_REF_PREFIX, Genome

@@ -35,7 +35,9 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Tree | None, changes: Mappin
         existing = base[name] if base is not None and name in base else None
         subtree = existing if isinstance(existing, pygit2.Tree) else None
         new = edit_tree(repo, subtree, sub)
-        if len(repo[new]) == 0:
+        rebuilt = repo[new]
+        assert isinstance(rebuilt, pygit2.Tree)  # edit_tree writes trees only
+        if len(rebuilt) == 0:
             if builder.get(name) is not None:
                 builder.remove(name)
         else:

@@ -13,13 +13,20 @@ from typing import Any
 from pydantic import BaseModel
 
 from sggit.errors import UsageError
-from sggit.genome.alleles import allele_count, allele_source, alleles_at, check_locus_name, locus_of, loci, resolve_allele
-from sggit.genome.fitness import Counters, fitness
+from sggit.genome.alleles import (
+    allele_count,
+    allele_source,
+    alleles_at,
+    check_locus_name,
+    loci,
+    locus_of,
+    resolve_allele,
+)
+from sggit.genome.fitness import Counters, fitness, fold
 from sggit.genome.lineage import Lineage, read_lineage
 from sggit.genome.phenostore import history, phenotype_names, read_map_data, read_phenotype, read_summary
 from sggit.genome.phenotype import Weights
 from sggit.genome.repo import Genome
-from sggit.genome.fitness import fold
 from sggit.genome.sync import FitnessView, counters_by_host, journal_path, pending_records, total_counters
 
 SHORT = 12

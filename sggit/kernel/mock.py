@@ -238,7 +238,7 @@ class MockKernel(Kernel):
 
     def reboot(self) -> None:
         """Bonds come back with only the members that autoconnect."""
-        for bond in [l for l in self.state.links.values() if l.kind == "bond"]:
+        for bond in [link for link in self.state.links.values() if link.kind == "bond"]:
             if not bond.autoconnect:
                 for member in bond.members:
                     self.state.links[member].master = None
@@ -249,7 +249,7 @@ class MockKernel(Kernel):
     # links -------------------------------------------------------------------
     @_op
     def list_links(self) -> list[dict]:
-        return [self._describe(l) for l in sorted(self.state.links.values(), key=lambda l: l.index)]
+        return [self._describe(link) for link in sorted(self.state.links.values(), key=lambda link: link.index)]
 
     @_op
     def get_link(self, name: str) -> dict:
@@ -538,7 +538,7 @@ class MockKernel(Kernel):
     def probe(self, source: str, target: str, method: str = "arp", timeout: float = 1.0) -> dict:
         link = self._link(source)
         api.check_probe(method, timeout, target)
-        result = {"reachable": False, "rtt_ms": None, "method": method, "source": source, "target": target, "error": None}
+        result: dict[str, Any] = {"reachable": False, "rtt_ms": None, "method": method, "source": source, "target": target, "error": None}
 
         def lost(reason: str) -> dict:
             self.state.clock += timeout
@@ -623,7 +623,7 @@ class MockKernel(Kernel):
 
     def _remove(self, name: str) -> None:
         link = self.state.links[name]
-        for vlan in [l.name for l in self.state.links.values() if l.kind == "vlan" and l.parent == name]:
+        for vlan in [other.name for other in self.state.links.values() if other.kind == "vlan" and other.parent == name]:
             self._remove(vlan)
         for port in list(link.port_since):
             self._release(link, port)
@@ -639,9 +639,9 @@ class MockKernel(Kernel):
     def _restart_stp_for(self, name: str) -> None:
         """A port that comes (back) up under STP starts over in listening."""
         link = self.state.links[name]
-        for l in self.state.links.values():
-            if l.kind == "bridge" and name in l.port_since:
-                l.port_since[name] = self.state.clock
+        for other in self.state.links.values():
+            if other.kind == "bridge" and name in other.port_since:
+                other.port_since[name] = self.state.clock
         if link.kind == "bridge":
             link.port_since = {p: self.state.clock for p in link.port_since}
 
@@ -759,7 +759,7 @@ class MockKernel(Kernel):
         for bond in self.state.links.values():
             if bond.kind == "bond":
                 bond.active = self._active_member(bond)
-        for link in sorted(self.state.links.values(), key=lambda l: l.index):
+        for link in sorted(self.state.links.values(), key=lambda other: other.index):
             if link.master is None:
                 for nic, vlan in self._egress(link.name):
                     self._switch_learn(link.mac, nic, vlan)

@@ -244,7 +244,7 @@ class NetlinkKernel(Kernel):
                 continue
             info = msg.get_attr("IFLA_PROTINFO")
             state = info.get_attr("IFLA_BRPORT_STATE") if info is not None else None
-            ports.append({"name": msg.get_attr("IFLA_IFNAME"), "state": BRPORT_STATES.get(state, "disabled")})
+            ports.append({"name": msg.get_attr("IFLA_IFNAME"), "state": BRPORT_STATES.get(state, "disabled") if state is not None else "disabled"})
         return sorted(ports, key=lambda p: p["name"])
 
     def set_stp(

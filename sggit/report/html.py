@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pygit2
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -19,10 +20,10 @@ from sggit.fsutil import atomic_write_text
 from sggit.genome.alleles import alleles_at, loci
 from sggit.genome.fitness import Counters, fitness
 from sggit.genome.lineage import Lineage, all_lineage
+from sggit.genome.notes import iter_notes
 from sggit.genome.phenostore import history, phenotype_names, read_phenotype
 from sggit.genome.phenotype import Weights
 from sggit.genome.repo import Genome
-from sggit.genome.notes import iter_notes
 from sggit.genome.sync import fitness_hosts, fitness_ref, live_counters, pending_records
 
 HISTORY_COMMITS = 200
@@ -124,7 +125,7 @@ class PhenotypeReport(BaseModel):
 
     @property
     def shown(self) -> list[LocusReport]:
-        return [l for l in self.loci if l.locus not in self.idle]
+        return [locus for locus in self.loci if locus.locus not in self.idle]
 
 
 class PendingReview(BaseModel):
@@ -269,15 +270,15 @@ def _chart(series: list[Series], now: float) -> dict[str, object]:
     t0, t1 = min(times), max(max(times), now)
     span = (t1 - t0) or 1.0
     left, top, width, height = 40, 10, 520, 160
-    lines = []
+    lines: list[dict[str, Any]] = []
     for s in series:
         pts = [(left + (p.time - t0) / span * width, top + (1 - p.fitness) * height) for p in s.points]
         if len(pts) == 1:
             pts.append((left + width, pts[0][1]))
         markers = [(left + (p.time - t0) / span * width, top + (1 - p.fitness) * height) for p in s.points]
         lines.append({"allele": s.allele[:7], "colour": s.colour, "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in pts), "last": pts[-1], "markers": markers})
-    labels = _spread([line["last"][1] + 4 for line in lines], LABEL_GAP, top + 4, top + height + 4)  # type: ignore[index]
-    for line, y in zip(lines, labels):
+    labels = _spread([line["last"][1] + 4 for line in lines], LABEL_GAP, top + 4, top + height + 4)
+    for line, y in zip(lines, labels, strict=False):
         line["label_y"] = round(y, 1)
     fmt = "%H:%M" if span < 86400 else "%m-%d %H:%M"
     ticks = [{"x": left + i * width / (TICKS - 1), "text": time.strftime(fmt, time.gmtime(t0 + i * span / (TICKS - 1)))} for i in range(TICKS)]
@@ -334,7 +335,7 @@ def build_report(genome: Genome, phenotypes: list[str] | None = None) -> Report:
                     last_failure=c.last_failure.error if c.last_failure else None,
                 ))
             nodes, edges, width, height = _graph(alleles, lineage)
-            series = []
+            series: list[Series] = []
             for allele in [a.id for a in alleles if a.id in timeline][: len(SERIES_COLOURS)]:
                 points = list(timeline[allele])
                 live = counters.get(allele)
@@ -346,7 +347,7 @@ def build_report(genome: Genome, phenotypes: list[str] | None = None) -> Report:
                 width=width, height=height, series=series, chart=_chart(series, now) if series else {}, mermaid=_mermaid(alleles, lineage),
             ))
         changes = [ChangeRow(time=c.time, commit=c.commit, summary=c.summary, action=c.action) for c in history(genome, name, limit=30)]
-        idle = [l.locus for l in rows if len(l.alleles) == 1 and not any(a.invocations or a.fitness is not None for a in l.alleles)]
+        idle = [row.locus for row in rows if len(row.alleles) == 1 and not any(a.invocations or a.fitness is not None for a in row.alleles)]
         out.append(PhenotypeReport(name=name, topology=pmap.topology, loci=rows, idle=idle, history=changes))
     for r in pending_records(genome):
         if not r.ok:
@@ -381,12 +382,12 @@ def _summary(genome: Genome, phenotypes: list[PhenotypeReport], lineage: dict[st
 
     summary = Summary(mutations=len(mutations))
     for p in phenotypes:
-        for l in p.loci:
+        for row in p.loci:
             summary.loci += 1
-            if l.health == "healthy":
+            if row.health == "healthy":
                 summary.healthy += 1
-            elif l.health == "failing":
-                summary.failing.append(f"{p.name}/{l.locus}")
+            elif row.health == "failing":
+                summary.failing.append(f"{p.name}/{row.locus}")
             else:
                 summary.idle += 1
         summary.heals += sum(

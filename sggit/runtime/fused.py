@@ -144,7 +144,7 @@ class FusedPathways:
             if failed:
                 core.events.append(f"rejected optimised {name} from {proposal.engine}: replay differs on {json.dumps(failed[0].input, sort_keys=True)}: {failed[0].detail}")
                 continue
-            lineage = Lineage(locus=name, origin="fusion", parents=[current], engine=proposal.engine, model=proposal.model, replayed=len(results))
+            lineage = Lineage(locus=name, origin="fusion", parents=[current], engine=proposal.engine, model=proposal.model, replayed=len(results))  # type: ignore[call-arg]  # extra lineage keys: the model allows them
             allele = register_allele(core.genome, name, proposal.source, lineage).id
             phenostore.fuse(core.genome, core.phenotype_name, name, allele)
             core.events.append(f"optimised {name}: {allele[:7]} replaces {current[:7]} after replaying {len(results)} input(s)")

@@ -30,7 +30,6 @@ from sggit.contract.tree import ContractTree
 from sggit.errors import SggitError
 from sggit.genome import phenostore
 from sggit.genome.alleles import register_allele
-from sggit.genome.damage import salvage_object, warn
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
 from sggit.runtime.call import FusedOutput, call_allele, judge
@@ -119,7 +118,7 @@ def plan_of(tree: ContractTree, name: str) -> dict[str, Any]:
 
 def register_fused(genome: Genome, phenotype: str, pathway: str, source: str, alleles: dict[str, str], *, engine: str | None = None) -> str:
     """The fused gene as an allele at the pathway's name, its lineage naming the constituents, then the fusion commit."""
-    lineage = Lineage(locus=pathway, origin="fusion", parents=sorted(set(alleles.values())), engine=engine, constituents=dict(sorted(alleles.items())))
+    lineage = Lineage(locus=pathway, origin="fusion", parents=sorted(set(alleles.values())), engine=engine, constituents=dict(sorted(alleles.items())))  # type: ignore[call-arg]  # extra lineage keys: the model allows them
     allele = register_allele(genome, pathway, source, lineage).id
     phenostore.fuse(genome, phenotype, pathway, allele)
     return allele

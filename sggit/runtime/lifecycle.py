@@ -24,10 +24,10 @@ from sggit.genome.lineage import read_lineage
 from sggit.genome.sync import pending_records
 from sggit.kernel.api import Kernel
 from sggit.kernel.kinds import kind_of
+from sggit.runtime import regression
 from sggit.runtime.attempt import Attempt, Expression
 from sggit.runtime.evaluate import SandboxEvaluator
 from sggit.runtime.hosts import target_of
-from sggit.runtime import regression
 from sggit.runtime.review import EVOLVED_ORIGINS
 from sggit.runtime.safety import policy_for
 

@@ -97,7 +97,7 @@ class Mutation:
         """Blob plus lineage note carrying the whole failure context, engine, model and prompt hash."""
         genome = self.core.genome
         parent_lineage = read_lineage(genome, parent) if parent else None
-        lineage = Lineage(
+        lineage = Lineage(  # type: ignore[call-arg]  # extra lineage keys: the model allows them
             locus=gene.name,
             origin="mutation",
             parents=[parent] if parent else [],

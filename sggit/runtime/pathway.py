@@ -141,7 +141,7 @@ def _step_needs(pathway: n.Pathway) -> dict[int, set[int]]:
     numbers = [s.number for s in pathway.steps]
     if not pathway.requires:
         return {num: ({numbers[i - 1]} if i else set()) for i, num in enumerate(numbers)}
-    needs = {num: set() for num in numbers}
+    needs: dict[int, set[int]] = {num: set() for num in numbers}
     for req in pathway.requires:
         needs[req.step].update(x for x in req.needs if x in needs)
     for step in pathway.steps:

@@ -17,8 +17,8 @@ from sggit.contract.tree import ContractTree, load_tree
 from sggit.engines.base import Engine
 from sggit.errors import UsageError
 from sggit.genome import phenostore
-from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.jsonio import loads_input
+from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.kernel import kinds
 from sggit.kernel.api import Kernel

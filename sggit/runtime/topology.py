@@ -139,11 +139,11 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
             raise UsageError(f"resource {res.name}: unknown kind {res.kind!r}", hint=f"one of {', '.join(PATHWAYS)}")
         needs = sorted({v.value for p in res.properties for v in p.values if isinstance(v, n.Word) and v.value in resources and v.value != res.name})
 
-        def ref(prop: str) -> Any:
+        def ref(prop: str, res: n.Resource = res) -> Any:
             value = _single(res, prop, names)
             return interface.get(value, value) if isinstance(value, str) else value
 
-        base = {"resource": res.name, "kind": res.kind, "pathway": PATHWAYS[res.kind], "needs": needs}
+        base: dict[str, Any] = {"resource": res.name, "kind": res.kind, "pathway": PATHWAYS[res.kind], "needs": needs}
         if res.kind == "bridge":
             uplink = ref("uplink")
             if uplink is None:

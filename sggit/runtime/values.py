@@ -21,7 +21,7 @@ def resolve_ref(ref: n.Ref, names: Mapping[str, Any], steps: Mapping[int, Any] |
         path = ref.path
     else:
         root = ref.path[0]
-        if root not in names:
+        if not isinstance(root, str) or root not in names:
             raise ResolveError(f"{ref.render()}: nothing named {root} here")
         current = names[root]
         path = ref.path[1:]

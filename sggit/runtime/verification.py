@@ -124,7 +124,7 @@ class Verification:
         checks = expand_checks(pathway.verify.items, values)
         if not self.wait:
             now, clock = self.clock()
-            entry = DueCheck(phenotype=self.phenotype_name, target=pathway.name, origin="pathway", input=values, checks=[CheckCall(locus=l, input=p) for l, p in checks], due=now + window, clock=clock)  # type: ignore[arg-type]
+            entry = DueCheck(phenotype=self.phenotype_name, target=pathway.name, origin="pathway", input=values, checks=[CheckCall(locus=locus, input=p) for locus, p in checks], due=now + window, clock=clock)  # type: ignore[arg-type]
             record_due(self.genome, entry)
             self.events.append(f"verify of pathway {pathway.name} due in {window:g}s")
             return {"status": "due", "id": entry.id, "due": entry.due, "clock": entry.clock}

@@ -45,7 +45,7 @@ class Watch:
             if pathway.verify is not None:
                 checks += expand_checks(pathway.verify.items, values)
         if checks:
-            record_deployment(self.genome, Deployment(phenotype=self.phenotype_name, target=target, kind=kind, input=values, checks=[CheckCall(locus=l, input=p) for l, p in checks]))  # type: ignore[arg-type]
+            record_deployment(self.genome, Deployment(phenotype=self.phenotype_name, target=target, kind=kind, input=values, checks=[CheckCall(locus=locus, input=p) for locus, p in checks]))  # type: ignore[arg-type]
 
     def step_diagnostics(self, step: n.Step, values: dict[str, Any], outputs: dict[int, Any]) -> list[tuple[str, dict[str, Any]]]:
         """The diagnostic calls a finished step made: plain, in each loop iteration, or in the branch taken."""

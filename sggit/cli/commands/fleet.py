@@ -6,10 +6,10 @@ import json
 
 import click
 
+from sggit.app.join import phenotype_of, resolve
 from sggit.cli.progress import step
 from sggit.genome.fleet import SyncReport, pull, push
 from sggit.genome.repo import Genome
-from sggit.app.join import phenotype_of, resolve
 
 
 def _short(ref: str) -> str:

@@ -80,7 +80,7 @@ def mock_init(state: Path, nics: int, reflecting_switch: bool, description: Path
     else:
         desc = default_description(nics, reflecting_switch=reflecting_switch)
     kernel = create_mock_state(state, desc, force=force)
-    names = ", ".join(l["name"] for l in kernel.list_links())
+    names = ", ".join(link["name"] for link in kernel.list_links())
     click.echo(f"mock kernel with {names} written to {state}")
 
 

@@ -14,7 +14,6 @@ from sggit.engines.registry import ENGINE_NAMES
 from sggit.runtime.organism import RunResult
 from sggit.runtime.session import engine_for, open_organism, read_input
 
-
 GENE_FAILURE = "gene reported failure: "
 
 
@@ -117,8 +116,8 @@ def run(target: str, input_text: str | None, phenotype: str | None, kernel: str 
 
 def _hint_unregistered() -> None:
     """A seed committed after `sggit init` is not an allele yet: say which command registers it."""
-    from sggit.genome.repo import Genome
     from sggit.app.join import unregistered_seeds
+    from sggit.genome.repo import Genome
     from sggit.runtime.session import project_root
 
     root = project_root()

@@ -6,10 +6,9 @@ import json
 
 import click
 
-from sggit.cli.options import kernel_option, netns_option
-
-from sggit.cli.params import SECONDS
 from sggit.cli.commands.run import status_line
+from sggit.cli.options import kernel_option, netns_option
+from sggit.cli.params import SECONDS
 from sggit.runtime.session import open_organism
 from sggit.runtime.topology import DeployReport, Plan
 
@@ -74,9 +73,8 @@ def deploy_command(topology: str, phenotype: str | None, kernel: str | None, net
 
     Exit 0 when everything deployed and verified, 1 otherwise (the report says what failed).
     """
-    from sggit.runtime.topology import deploy_on
-
     from sggit.cli.progress import step
+    from sggit.runtime.topology import deploy_on
 
     with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, timeout=timeout, wait_verify=not no_wait, progress=progress) as organism:
         with step(f"deploying {topology} on {organism.phenotype_name} ({kernel} kernel)"):

@@ -73,7 +73,7 @@ def _bind(target: ast.AST, value: ast.AST | None, known: dict[str, str]) -> None
         if kind is not None:
             known.setdefault(target.id, kind)
     elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)) and len(target.elts) == len(value.elts):
-        for t, v in zip(target.elts, value.elts):
+        for t, v in zip(target.elts, value.elts, strict=False):
             _bind(t, v, known)
 
 

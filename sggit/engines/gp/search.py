@@ -36,7 +36,17 @@ from random import Random
 from sggit.engines.base import Case, Engine, Evaluation, Evaluator, MutationContext, Proposal
 from sggit.engines.gp.cases import cases_for
 from sggit.engines.gp.edits import (
-    ALL_OPS, PAYLOAD_OPS, TIERS, Edit, Pools, apply_edit, apply_edits, build_pools, collect_slots, edits_for, imports_of,
+    ALL_OPS,
+    PAYLOAD_OPS,
+    TIERS,
+    Edit,
+    Pools,
+    apply_edit,
+    apply_edits,
+    build_pools,
+    collect_slots,
+    edits_for,
+    imports_of,
 )
 from sggit.engines.gp.normalise import normal_form
 from sggit.genes import ENTRY_POINT
@@ -93,7 +103,7 @@ class SearchStats:
         out = [f"gp judged {self.evaluated} candidates in {self.seconds:.1f}s; best partial score "
                f"{self.best}/{self.cases} cases (the parent passed {self.parent_score[0]})"]
         if self.never_passed:
-            shown = ", ".join(f"#{i + 1} {_brief(inp)}" for i, inp in zip(self.never_passed, self.never_passed_inputs))
+            shown = ", ".join(f"#{i + 1} {_brief(inp)}" for i, inp in zip(self.never_passed, self.never_passed_inputs, strict=False))
             out.append(f"no candidate passed case(s) {shown}")
         return out
 
@@ -198,7 +208,7 @@ class _Run:
         evaluations = self.engine.evaluator.evaluate(
             [c.source for c in batch], self.cases, stop_early=True, expired=self.expired)
         judged: list[Candidate] = []
-        for cand, ev in zip(batch, evaluations):
+        for cand, ev in zip(batch, evaluations, strict=False):
             if not ev.judged:
                 continue
             cand.evaluation = ev
@@ -240,7 +250,7 @@ class _Run:
         if steps is None:
             return False
         mine = theirs = 0
-        for ok, a, b in zip(self.parent_passes, steps, self.parent_steps):
+        for ok, a, b in zip(self.parent_passes, steps, self.parent_steps, strict=False):
             if ok and a is not None and b is not None:
                 mine, theirs = mine + a, theirs + b
         return mine > SLOWER * theirs + SLACK
@@ -432,7 +442,7 @@ class _Run:
 def _judging_order(cases: list[Case], base: Evaluation) -> tuple[list[Case], Evaluation]:
     """Cases the parent passes first, so a candidate that breaks them stops at once; and the
     parent's evaluation in that order."""
-    rows = list(zip(cases, base.results, base.errors))
+    rows = list(zip(cases, base.results, base.errors, strict=False))
     rows = [r for r in rows if r[1]] + [r for r in rows if not r[1]]
     return [r[0] for r in rows], base.model_copy(update={"results": [r[1] for r in rows], "errors": [r[2] for r in rows]})
 
@@ -530,7 +540,7 @@ class GPEngine(Engine):
         stats.winners = len(run.winners)
         stats.slow_winners = sum(w.slow for w in run.winners)
         original = {id(c): i for i, c in enumerate(cases)}
-        missed = sorted(original[id(c)] for c, ok in zip(run.cases, run.passed_any) if not ok)
+        missed = sorted(original[id(c)] for c, ok in zip(run.cases, run.passed_any, strict=False) if not ok)
         stats.never_passed = missed
         stats.never_passed_inputs = [cases[i].input for i in missed]
         stats.phase = "done"

@@ -14,6 +14,7 @@ import os
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 import anthropic
 from pydantic import BaseModel, Field, ValidationError
@@ -96,7 +97,8 @@ def _describe(exc: Exception) -> str:
     """The server's own words when it sent an error object, not the SDK's dump of the body."""
     if isinstance(exc, anthropic.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {}
-        detail = body.get("error") if isinstance(body.get("error"), dict) else {}
+        error = body.get("error")
+        detail: dict[Any, Any] = error if isinstance(error, dict) else {}
         if detail.get("message"):
             kind = f" {detail['type']}" if detail.get("type") else ""
             return f"HTTP {exc.status_code}{kind}: {detail['message']}"
@@ -197,7 +199,7 @@ class AnthropicEngine(Engine):
         usage = message.usage
         answer = Answer(
             text="".join(
-                block.text for block in message.content or [] if getattr(block, "type", None) == "text"
+                getattr(block, "text", "") for block in message.content or [] if getattr(block, "type", None) == "text"
             ),
             model=message.model or self.settings.model,
             stop_reason=message.stop_reason,

@@ -17,9 +17,17 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from sggit.runtime.sandbox.config import DEFAULT_ALLOWLIST, MECHANISMS, SandboxConfig
-    from sggit.runtime.sandbox.outcome import Confinement, ErrorKind, GeneOutcome, Mechanism
-    from sggit.runtime.sandbox.pool import Handler, OrchestratorError, SandboxUnavailable, WorkerPool
+    from sggit.runtime.sandbox.config import DEFAULT_ALLOWLIST as DEFAULT_ALLOWLIST
+    from sggit.runtime.sandbox.config import MECHANISMS as MECHANISMS
+    from sggit.runtime.sandbox.config import SandboxConfig as SandboxConfig
+    from sggit.runtime.sandbox.outcome import Confinement as Confinement
+    from sggit.runtime.sandbox.outcome import ErrorKind as ErrorKind
+    from sggit.runtime.sandbox.outcome import GeneOutcome as GeneOutcome
+    from sggit.runtime.sandbox.outcome import Mechanism as Mechanism
+    from sggit.runtime.sandbox.pool import Handler as Handler
+    from sggit.runtime.sandbox.pool import OrchestratorError as OrchestratorError
+    from sggit.runtime.sandbox.pool import SandboxUnavailable as SandboxUnavailable
+    from sggit.runtime.sandbox.pool import WorkerPool as WorkerPool
 
 
 def __getattr__(name: str) -> Any:

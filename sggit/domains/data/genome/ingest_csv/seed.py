@@ -29,7 +29,7 @@ def execute(input_json: str) -> str:
             continue
         values = [value if value != "" else None for value in record]
         values += [None] * (len(header) - len(values))
-        rows.append(dict(zip(header, values[: len(header)])))
+        rows.append(dict(zip(header, values[: len(header)], strict=False)))
     gene_sdk.create_table(table, [{"name": name, "type": "TEXT"} for name in header])
     gene_sdk.insert_rows(table, rows)
     return json.dumps({"success": True, "rows": len(rows), "columns": header})
