@@ -159,7 +159,7 @@ def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
     promote = next((c for c in phenostore.history(genome, PHENOTYPE) if c.trailers.get("Sggit-Action") == "promote"
                     and c.trailers.get("Sggit-Allele") == healed), None)
     _say(f"gp found {healed[:7]} by repairing the broken allele's syntax tree; it passed the contract's example and "
-         f"the recorded failure, went through shadow and canary, and, bridge_create being low risk, its promotion "
+         f"the recorded failure, was screened against the regression set and had one real run, and, bridge_create being low risk, its promotion "
          f"was fast-forwarded: {healed[:7]} is now dominant"
          + (f" (commit {promote.commit[:7]} on phenotype/{PHENOTYPE})." if promote else "."))
     body = _git(root, "log", "-1", "--format=%B", f"sggit/promote/{PHENOTYPE}/bridge_create")
