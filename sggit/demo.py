@@ -52,7 +52,7 @@ def _section(title: str) -> None:
 
 
 def _say(text: str) -> None:
-    print(textwrap.fill(text, width=88, initial_indent="> ", subsequent_indent="  "), flush=True)
+    print(textwrap.fill(text, width=88, initial_indent="> ", subsequent_indent="  ", break_on_hyphens=False), flush=True)
 
 
 def _require(code: int, what: str) -> None:
