@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import sqlite3
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from sggit.cli import cli
 from sggit.domains.data import ROOT
+from sggit.domains.data.demo import serve
 
 
 def sggit(project: Path, *args: str) -> Result:
@@ -30,11 +27,6 @@ def dump(path: Path) -> list[str]:
         conn.close()
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def csv_server(tmp_path: Path) -> Iterator[str]:
     """Base URL of an HTTP server on 127.0.0.1 serving the shipped CSV files and any written to it."""
@@ -43,14 +35,8 @@ def csv_server(tmp_path: Path) -> Iterator[str]:
     (served / "sub").mkdir()
     for path in (ROOT / "data").glob("*.csv"):
         (served / path.name).write_bytes(path.read_bytes())
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(served)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(served) as url:
+        yield url
 
 
 @pytest.fixture
