@@ -6,7 +6,6 @@ api.py; `PLANNERS` is read from those declarations.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -66,16 +65,6 @@ class UndoLog(BaseModel):
                 except Exception as exc:  # noqa: BLE001 - reported, never swallowed
                     failures.append(UndoFailure(entry=label, step=step.describe(), error=str(exc) or type(exc).__name__))
         return failures
-
-    def rollback_action(self, kernel: Kernel, to: int = 0) -> Callable[[], list[str]]:
-        """The runtime's `Rollback` form: undo, and say what could not be undone."""
-        from sggit.kernel.dispatch import kernel_lock
-
-        def undo() -> list[str]:
-            with kernel_lock(kernel):
-                return [str(f) for f in self.rollback(kernel, to)]
-
-        return undo
 
     def to_json(self) -> str:
         return self.model_dump_json()

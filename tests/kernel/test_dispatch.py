@@ -107,17 +107,6 @@ def test_irreversible_delete_is_refused_before_anything_changes(mock: MockKernel
     assert mock.get_link("eth0")["name"] == "eth0"
 
 
-def test_rollback_action_speaks_the_runtimes_form(mock: MockKernel) -> None:
-    log = UndoLog()
-    handler = make_handler(mock, log)
-    handler("create_bridge", ["br1"], {})
-    handler("set_mtu", ["br1", 1400], {})
-    mock.delete_bridge("br1")
-    errors = log.rollback_action(mock)()
-    assert errors == ["undo of set_mtu('br1', 1400): set_mtu('br1', 1500) failed: no such interface: 'br1'",
-                      "undo of create_bridge('br1'): delete_bridge('br1') failed: no such interface: 'br1'"]
-
-
 class _SlowMock(MockKernel):
     """Returns from some set_mtu calls a moment after the change: a window for another caller
     to change the link and log its call first."""

@@ -39,6 +39,18 @@ def test_undo_failures_are_returned_and_kept(mock: MockKernel) -> None:
     assert tx.rollback_action() is None
 
 
+def test_the_runtimes_rollback_form_says_what_could_not_be_undone(mock: MockKernel) -> None:
+    tx = Transaction(mock)
+    tx.handler("create_bridge", ["br1"], {})
+    tx.handler("set_mtu", ["br1", 1400], {})
+    mock.delete_bridge("br1")
+    undo = tx.rollback_action()
+    assert undo is not None
+    assert undo() == ["undo of set_mtu('br1', 1400): set_mtu('br1', 1500) failed: no such interface: 'br1'",
+                      "undo of create_bridge('br1'): delete_bridge('br1') failed: no such interface: 'br1'"]
+    assert tx.rollback_action() is None
+
+
 def test_the_block_is_rolled_back_when_it_raises(mock: MockKernel) -> None:
     with pytest.raises(RuntimeError), Transaction(mock) as tx:
         tx.handler("create_bridge", ["br1"], {})
