@@ -8,8 +8,6 @@ CLI command a user would type, printed before it runs.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shlex
 import subprocess
@@ -20,25 +18,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sggit.cli import cli
+from sggit.cli.inprocess import command_line, run_captured
 
 PHENOTYPE = "dell_r740"
 
 
 def _sggit(root: Path, *args: str, show: Callable[[list[str]], list[str]] | None = None) -> int:
     """Run one sggit command as a user would type it; print its output, or only what `show` picks from it."""
-    print(f"\n$ sggit {' '.join(shlex.quote(a) for a in args)}", flush=True)
-    buffer = io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(buffer):
-        try:
-            cli.main(args=["-C", str(root), *args], prog_name="sggit", standalone_mode=False)
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    lines = buffer.getvalue().splitlines()
-    for line in (show(lines) if show is not None else lines):
+    print(f"\n{command_line(*args)}", flush=True)
+    ran = run_captured(root, *args)
+    for line in (show(ran.lines) if show is not None else ran.lines):
         print(f"  {line}")
-    return code
+    return ran.code
 
 
 def _git(root: Path, *args: str) -> list[str]:
