@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import json
-import shlex
 import sqlite3
 import subprocess
+import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -54,28 +53,38 @@ class Ran:
     result: dict[str, Any]
 
 
-def sggit(root: Path, *args: str, show: bool = True) -> Ran:
-    """One CLI command as the user types it; its JSON is kept, the command line shown."""
-    from sggit.cli.group import cli
+Pick = Callable[[list[str]], list[str]]
 
-    if show:
-        print(f"\n$ sggit {' '.join(shlex.quote(a) for a in args)}", flush=True)
-    out = io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out):
-        try:
-            cli.main(args=["-C", str(root), *args], prog_name="sggit", standalone_mode=False)
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    text = out.getvalue()
+
+def _first_line(lines: list[str]) -> list[str]:
+    return lines[:1] + ([f"... ({len(lines) - 1} more lines)"] if len(lines) > 1 else [])
+
+
+def sggit(root: Path, *args: str, show: Pick | None = _first_line, quiet: bool = False) -> Ran:
+    """One CLI command as the user types it, the command line shown; its JSON is kept, and what `show` picks printed."""
+    from sggit.cli.inprocess import command_line, run_captured
+
+    if not quiet:
+        print(f"\n{command_line(*args)}", flush=True)
+    ran = run_captured(root, *args)
+    text = ran.stdout
     try:
         result = json.loads(text) if text.strip().startswith("{") else {}
     except json.JSONDecodeError:
         result = {}
-    if not result and text.strip():
-        lines = text.rstrip().splitlines()
-        print("\n".join(lines[:1] + ([f"  ... ({len(lines) - 1} more lines)"] if len(lines) > 1 else [])))
-    return Ran(code, result)
+    if not result and show is not None and not quiet:
+        for line in show(text.rstrip().splitlines()):
+            print(f"  {line.strip()}")
+    return Ran(ran.code, result)
+
+
+def _registered(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.startswith(("registered", "created branch"))]
+
+
+def _attempts(locus: str) -> Pick:
+    """The pathway's verdict, the alleles tried at `locus`, and what the organism did about it."""
+    return lambda lines: [line for line in lines if line.startswith("pathway") or f"{locus} allele" in line or line.lstrip().startswith("*")]
 
 
 def load_input(base: str, name: str, staging: str) -> str:
@@ -97,39 +106,49 @@ def _tables(db: Path) -> dict[str, int]:
 def data_story(root: Path) -> dict[str, Any]:
     """Run the story in a new genome at `root`; returns what happened, for tests."""
     root.mkdir(parents=True, exist_ok=True)
-    if sggit(root, "init", "--domain", "data").code != 0:
+    if sggit(root, "init", "--domain", "data", show=_registered).code != 0:
         raise SystemExit("demo: sggit init --domain data failed")
     inbox = root.parent / f"{root.name}-inbox"
     inbox.mkdir(exist_ok=True)
     db = root / "warehouse.db"
     story: dict[str, Any] = {}
     with serve(inbox) as base:
-        (inbox / "readings.csv").write_bytes((ROOT / "data" / "readings.csv").read_bytes())
-        first = sggit(root, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", load_input(base, "readings.csv", "staging_1"))
-        print(f"loaded: {'ok' if first.code == 0 else 'FAILED'}; tables {_tables(db)}")
-        story["first"] = first.code
+        def load(n: int, sample: str, *extra: str) -> Ran:
+            name = "readings.csv" if n == 1 else f"readings_{n}.csv"
+            (inbox / name).write_bytes((ROOT / "data" / sample).read_bytes())
+            (inbox / f"load-{n}.json").write_text(load_input(base, name, f"staging_{n}"))
+            return sggit(root, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", *extra, "--input", f"@../{inbox.name}/load-{n}.json",
+                         show=_attempts("transform_records"), quiet=n > 2)
 
-        print("\na new file arrives; its temperature column is now called temp_c")
-        (inbox / "readings_2.csv").write_bytes((ROOT / "data" / "readings_renamed.csv").read_bytes())
-        before = _tables(db)
-        second = sggit(root, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--explain",
-                       "--engine", "fixture", "--fixture-dir", str(FIXTURES), "--input", load_input(base, "readings_2.csv", "staging_2"))
+        print(f"  (the CSV files are served from {base}; each load-N.json names its file and the column mapping)")
+        first = load(1, "readings_clean.csv", "--format", "text")
+        story["first"] = first.code
+        print(f"  tables now {_tables(db)}")
+        _say("A new file arrives; its temperature column is now called temp_c.")
+        second = load(2, "readings_renamed.csv", "--format", "text", "--engine", "fixture", "--fixture-dir", str(FIXTURES))
         story["second"] = second.code
         story["mutant"] = _mutant(root, "transform_records")
-        print(f"tables before {before}, after {_tables(db)}")
-
-        print("\ntwo more files of the new shape: the old allele fails first each time, the mutant carries the load")
+        _say("The dominant transform_records failed on the renamed column and the database rolled its "
+             "step back; the engine's mutant maps the renamed column and carried the load. Two more files of "
+             "the new shape:")
         for n in (3, 4):
-            (inbox / f"readings_{n}.csv").write_bytes((ROOT / "data" / "readings_renamed.csv").read_bytes())
-            ran = sggit(root, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", load_input(base, f"readings_{n}.csv", f"staging_{n}"))
-            print(f"loaded: {'ok' if ran.code == 0 else 'FAILED'}")
-    status = sggit(root, "status", "--phenotype", PHENOTYPE, "--format", "json", show=False).result
+            print(f"  load {n}: {'ok' if load(n, 'readings_renamed.csv', '--format', 'text').code == 0 else 'FAILED'}")
+    status = sggit(root, "status", "--phenotype", PHENOTYPE, "--format", "json", quiet=True).result
     story["dominant"] = _dominant(status, "transform_records")
-    print(f"\ntransform_records is now expressed as {str(story['dominant'])[:12]} (the mutant: {str(story['mutant'])[:12]})")
-    print(f"\n$ git log --oneline phenotype/{PHENOTYPE}", flush=True)
-    subprocess.run(["git", "-C", str(root), "log", "--oneline", f"phenotype/{PHENOTYPE}"], check=True)
+    mutant = str(story["mutant"])[:7]
+    dominant = str(story["dominant"])[:7]
+    expressed = f"the mutant {mutant}" if dominant == mutant else f"{dominant} (the mutant is {mutant})"
+    _say(f"After the old allele's repeated failures, transform_records is expressed as {expressed}; "
+         f"git log phenotype/{PHENOTYPE}:")
+    log = subprocess.run(["git", "-C", str(root), "log", "--oneline", f"phenotype/{PHENOTYPE}"], check=True, capture_output=True, text=True)
+    for line in log.stdout.splitlines()[:4]:
+        print(f"  {line}")
     story["tables"] = _tables(db)
     return story
+
+
+def _say(text: str) -> None:
+    print(textwrap.fill(text, width=88, initial_indent="> ", subsequent_indent="  ", break_on_hyphens=False), flush=True)
 
 
 def _mutant(root: Path, locus: str) -> str | None:
