@@ -11,6 +11,7 @@ fused pathways. None of them imports this module.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -261,7 +262,7 @@ class Organism:
         for allele in self.reexpression.candidates(gene, exclude=set(stack)):
             attempt = self.attempt(gene, allele, data, verify=verify, origin="re-expressed")
             if attempt.ok:
-                self.reexpression.reinstate(gene, allele)
+                self.scoring.decide(functools.partial(self.reexpression.reinstate, gene, allele))
                 return self._success(gene, attempt)
             failures.append(attempt)
         for attempt in self.mutation.mutate(gene, data, failures):

@@ -42,7 +42,8 @@ class Held:
 
     records: list[Record] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
-    demotions: list[tuple[str, str]] = field(default_factory=list)
+    decisions: list[Callable[[], None]] = field(default_factory=list)
+    """Phenotype changes (demotion, promotion, reinstatement) the poll's outcomes would make."""
 
 
 class Scoring:
@@ -76,10 +77,18 @@ class Scoring:
             for record in held.records:
                 self.append(record)
             self.events.extend(held.events)
-            for locus, allele in held.demotions:
-                self.consider_demotion(locus, allele)
+            for decide in held.decisions:
+                decide()
 
         return value, commit
+
+    def decide(self, change: Callable[[], None]) -> None:
+        """Make a phenotype change now, or, inside a tentative poll, only if the poll is committed."""
+        held = getattr(self._local, "tentative", None)
+        if held is not None:
+            held.decisions.append(change)
+        else:
+            change()
 
     def holding(self) -> bool:
         """True inside a tentative poll on this thread: nothing it decides may change the genome yet."""
@@ -180,9 +189,8 @@ class Scoring:
 
     # -- selection ---------------------------------------------------------------------
     def consider_demotion(self, locus: str, allele: str) -> None:
-        held = getattr(self._local, "tentative", None)
-        if held is not None:
-            held.demotions.append((locus, allele))
+        if self.holding():
+            self.decide(lambda: self.consider_demotion(locus, allele))
             return
         pmap = self.phenotype()
         entry = pmap.locus(locus)
@@ -214,6 +222,9 @@ class Scoring:
         return max((a for a in candidates if a in approved), key=lambda a: fitness(counters[a], entry.weights) if a in counters else 0.0)
 
     def consider_promotion(self, locus: str) -> None:
+        if self.holding():
+            self.decide(lambda: self.consider_promotion(locus))
+            return
         pmap = self.phenotype()
         entry = pmap.locus(locus)
         gene = self.tree.genes[locus]

@@ -197,3 +197,27 @@ def test_a_held_back_poll_records_nothing_and_breeds_nothing_until_committed(pro
 
     commit()
     assert [(r.allele, r.ok) for r in pending_records(genome)[before:] if r.locus == "bridge_stp"] == [(broken, False)]
+
+
+def test_a_discarded_poll_reinstates_no_allele_it_re_expressed(project: Path, pool: WorkerPool) -> None:
+    from sggit.genome import phenostore
+
+    from .helpers import RAISES, add_allele
+
+    genome = Genome.open(project)
+    seed = phenostore.read_phenotype(genome, "dell_r740").locus("check_link_state").dominant
+    assert seed is not None
+    add_allele(genome, "check_link_state", RAISES, state="dominant")
+    phenostore.set_lifecycle(genome, "dell_r740", "check_link_state", seed, "deprecated")
+    org, _ = organism(project, pool)
+
+    def state() -> str:
+        return org.phenotype().locus("check_link_state").alleles[seed].state
+
+    (outcome, _), discard = org.tentatively(lambda: (org.run_locus("check_link_state", {"device": "eno1"}), None))
+    assert outcome.ok and outcome.allele == seed  # the deprecated seed answered the poll
+    assert state() == "deprecated"  # and nothing changed while the poll could still be discarded
+    (again, _), commit = org.tentatively(lambda: (org.run_locus("check_link_state", {"device": "eno1"}), None))
+    assert again.allele == seed and state() == "deprecated"
+    commit()
+    assert state() == "recessive"
