@@ -169,9 +169,10 @@ def shadow_replay(tree: ContractTree, genome: Genome, items: list[Candidate]) ->
     if not new:
         return 0, []
     inputs: dict[str, list[Any]] = {}
-    for counters in live_counters(genome).values():
-        if counters.locus and counters.last_failure is not None and isinstance(counters.last_failure.input, dict):
-            inputs.setdefault(counters.locus, []).append(counters.last_failure.input)
+    for locus, alleles in live_counters(genome).items():
+        for counters in alleles.values():
+            if locus and counters.last_failure is not None and isinstance(counters.last_failure.input, dict):
+                inputs.setdefault(locus, []).append(counters.last_failure.input)
     findings: list[Finding] = []
     replayed = 0
     with WorkerPool(SandboxConfig()) as pool:
