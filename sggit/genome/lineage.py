@@ -104,6 +104,17 @@ def add_lineage(genome: Genome, items: list[tuple[str, Lineage]], message: str |
     return count
 
 
+def merge_lineage_notes(ours: bytes, theirs: bytes) -> bytes | None:
+    """Two hosts' notes on one blob: every locus either registered it at, ours where both did; None keeps ours."""
+    try:
+        mine, other = read_lineage_note(ours), read_lineage_note(theirs)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    if set(other) <= set(mine):
+        return None
+    return lineage_note({**other, **mine})
+
+
 def parse_lineage(data: bytes, allele: str) -> dict[str, Lineage] | None:
     """A lineage note's lineage per locus, or None (with a warning naming it) when it is damaged."""
     try:
