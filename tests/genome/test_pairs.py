@@ -145,3 +145,5 @@ def test_the_report_shows_fitness_per_phenotype(shared: tuple[Path, str]) -> Non
     assert row("dell_r740")[:3] == ["dominant", "0.20 (2/3)", "0.30 (3/4)"]
     assert row("supermicro_x11")[:3] == ["dominant", "0.10 (1/1)", "0.30 (3/4)"]
     assert "fitness under supermicro_x11: 0.100 (immediate 1/1 ok)" in sg(repo, "show", allele, "--locus", LINK).output
+    md = sg(repo, "report", "--format", "markdown", "--phenotype", "supermicro_x11").output
+    assert f"| {LINK} | `{allele[:12]}` | 0.30 | 3/4 | 0.10 (1/1) |" in md
