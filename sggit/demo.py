@@ -117,7 +117,7 @@ def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
     for item in report.flapping:
         print(f"  check_fdb_stability: {item['mac']} flapping between {' and '.join(item['ports'])}")
     genome = Genome.open(root)
-    counters = live_counters(genome)
+    counters = live_counters(genome).get("bridge_uplink", {})
     limit = Thresholds.for_locus(phenostore.read_phenotype(genome, PHENOTYPE), "bridge_uplink").demote_after
     seed, mutant = report.seed, report.mutant
     print(f"  seed {seed[:7]} (moves the port only): {_outcomes(counters, seed)}")

@@ -27,7 +27,7 @@ from sggit.contract.parser import parse_text
 from sggit.contract.tree import ContractTree, load_tree
 from sggit.errors import SggitError, UsageError
 from sggit.genes import source_problems
-from sggit.genome.alleles import allele_id, allele_source, alleles_at, locus_of
+from sggit.genome.alleles import allele_id, allele_source, alleles_at, loci_of
 from sggit.genome.phenotype import LocusMap, parse_phenotype
 from sggit.genome.repo import Genome
 from sggit.project import CONTRACTS_DIR, GENOME_DIR, PHENOTYPES_DIR, check_paths, find_root
@@ -169,9 +169,10 @@ def shadow_replay(tree: ContractTree, genome: Genome, items: list[Candidate]) ->
     if not new:
         return 0, []
     inputs: dict[str, list[Any]] = {}
-    for counters in live_counters(genome).values():
-        if counters.locus and counters.last_failure is not None and isinstance(counters.last_failure.input, dict):
-            inputs.setdefault(counters.locus, []).append(counters.last_failure.input)
+    for locus, alleles in live_counters(genome).items():
+        for counters in alleles.values():
+            if locus and counters.last_failure is not None and isinstance(counters.last_failure.input, dict):
+                inputs.setdefault(locus, []).append(counters.last_failure.input)
     findings: list[Finding] = []
     replayed = 0
     with WorkerPool(SandboxConfig()) as pool:
@@ -299,7 +300,7 @@ def phenotype_candidates(root: Path, project: Path, genome: Genome, base: str | 
     A promotion pull request changes only a phenotype map; what it must prove is
     that the alleles it moves into the stack exist and pass their contract's examples.
     """
-    found: dict[str, Candidate] = {}
+    found: dict[tuple[str, str], Candidate] = {}
     missing: list[Finding] = []
     for rel in [r for r in changed if _is_phenotype(r)]:
         path = project / rel
@@ -327,11 +328,11 @@ def phenotype_candidates(root: Path, project: Path, genome: Genome, base: str | 
                         hint="fetch the fleet's alleles first (`sggit pull origin`), or push them from the host that made them",
                     ))
                     continue
-                registered = locus_of(genome, allele)
-                if registered is not None and registered != locus:
-                    missing.append(Finding(stage="phenotype", where=f"{rel} ({locus})", message=f"allele {allele[:12]} is registered at {registered}, not {locus}"))
+                registered = loci_of(genome, allele)
+                if registered and locus not in registered:
+                    missing.append(Finding(stage="phenotype", where=f"{rel} ({locus})", message=f"allele {allele[:12]} is registered at {', '.join(registered)}, not {locus}"))
                     continue
-                found[allele] = Candidate(locus, allele, source, f"{rel} {allele[:12]}", new=True)
+                found[(locus, allele)] = Candidate(locus, allele, source, f"{rel} {allele[:12]}", new=True)
     return list(found.values()), missing
 
 

@@ -17,7 +17,7 @@ from sggit.contract.tree import ContractTree
 from sggit.errors import SggitError
 from sggit.fsutil import atomic_write_text
 from sggit.genome import phenostore
-from sggit.genome.alleles import allele_source, locus_of
+from sggit.genome.alleles import allele_source, loci_of
 from sggit.genome.fitness import Counters, fitness
 from sggit.genome.lineage import all_lineage
 from sggit.genome.repo import Genome
@@ -62,15 +62,15 @@ def records(genome: Genome, tree: ContractTree) -> Iterator[CorpusRecord]:
     """Evolved alleles that are still registered, oldest first."""
     counters = live_counters(genome)
     maps = {name: phenostore.read_phenotype(genome, name) for name in phenostore.phenotype_names(genome)}
-    lineages = sorted(all_lineage(genome).items(), key=lambda kv: (kv[1].time, kv[0]))
-    for allele, lineage in lineages:
-        if lineage.origin not in EVOLVED_ORIGINS or locus_of(genome, allele) is None:
+    pairs = [(allele, lin) for allele, by_locus in all_lineage(genome).items() for lin in by_locus.values()]
+    for allele, lineage in sorted(pairs, key=lambda kv: (kv[1].time, kv[0], kv[1].locus)):
+        if lineage.origin not in EVOLVED_ORIGINS or lineage.locus not in loci_of(genome, allele):
             continue
         source = _text(genome, allele)
         if source is None:
             continue
         parent = lineage.parents[0] if lineage.parents else None
-        c = counters.get(allele, Counters())
+        c = counters.get(lineage.locus, {}).get(allele, Counters())
         outcome: dict[str, str] = {name: m.locus(lineage.locus).alleles[allele].state for name, m in maps.items() if allele in m.locus(lineage.locus).alleles}
         yield CorpusRecord(
             allele=allele, locus=lineage.locus, contract=contract_text(tree, lineage.locus), parent=parent,

@@ -73,26 +73,27 @@ def configured_age(genome: Genome, given: str | None) -> float:
     return parse_duration(given)
 
 
-def _usage(genome: Genome) -> tuple[set[str], set[str]]:
-    """(alleles some phenotype expresses, alleles some phenotype has deprecated)."""
-    active: set[str] = set()
-    deprecated: set[str] = set()
+def _usage(genome: Genome) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """((locus, allele) pairs some phenotype expresses, pairs some phenotype has deprecated)."""
+    active: set[tuple[str, str]] = set()
+    deprecated: set[tuple[str, str]] = set()
     for name in phenostore.phenotype_names(genome):
         pmap = phenostore.read_phenotype(genome, name)
-        for entry_ in pmap.loci.values():
-            active.update(entry_.stack)
+        for locus, entry_ in pmap.loci.items():
+            active.update((locus, a) for a in entry_.stack)
             for allele, state in entry_.alleles.items():
-                (active if state.state in ACTIVE_STATES else deprecated).add(allele)
-        active.update(p.fused_allele for p in pmap.pathways.values() if p.fused_allele)
+                (active if state.state in ACTIVE_STATES else deprecated).add((locus, allele))
+        active.update((pathway, p.fused_allele) for pathway, p in pmap.pathways.items() if p.fused_allele)
     return active, deprecated
 
 
-def _ancestors(active: set[str], lineage: dict[str, Lineage]) -> set[str]:
+def _ancestors(active: set[str], lineage: dict[str, dict[str, Lineage]]) -> set[str]:
+    """Blobs on an active blob's lineage path, at any locus (a fused pathway's parents fill other loci)."""
     seen: set[str] = set()
     todo = list(active)
     while todo:
         allele = todo.pop()
-        for parent in lineage[allele].parents if allele in lineage else []:
+        for parent in (p for lin in lineage.get(allele, {}).values() for p in lin.parents):
             if parent not in seen:
                 seen.add(parent)
                 todo.append(parent)
@@ -104,16 +105,17 @@ def collect(genome: Genome, older_than: float, now: float | None = None) -> GcRe
     now = time.time() if now is None else now
     active, deprecated = _usage(genome)
     lineage = all_lineage(genome)
-    protected = active | _ancestors(active, lineage)
+    protected = _ancestors({a for _, a in active}, lineage)
     report = GcReport()
     for locus in loci(genome):
         for allele in alleles_at(genome, locus):
-            if allele not in deprecated or allele in active:
+            if (locus, allele) not in deprecated or (locus, allele) in active:
                 continue
             if allele in protected:
                 report.kept_ancestors += 1
                 continue
-            born = lineage[allele].time if allele in lineage else now
+            note = lineage.get(allele, {}).get(locus)
+            born = note.time if note is not None else now
             if now - born < older_than:
                 report.kept_young += 1
                 continue

@@ -21,7 +21,7 @@ from sggit.errors import SggitError
 from sggit.genome import phenostore
 from sggit.genome import phenotype as ph
 from sggit.genome.alleles import allele_source
-from sggit.genome.fitness import Counters, fitness
+from sggit.genome.fitness import ByLocus, Counters, fitness
 from sggit.genome.lineage import Lineage, read_lineage
 from sggit.genome.phenotype import dump_phenotype
 from sggit.genome.repo import Genome
@@ -102,7 +102,7 @@ def pending(genome: Genome, tree: ContractTree, phenotype: str) -> list[Promotio
         challengers = [a for a in entry.stack if a != entry.dominant]
         if gene is None or not challengers:
             continue
-        verdict = promotion_candidate(counters, entry.dominant, challengers, Thresholds.for_locus(pmap, locus), entry.weights)
+        verdict = promotion_candidate(counters.get(locus, {}), entry.dominant, challengers, Thresholds.for_locus(pmap, locus), entry.weights)
         if verdict is not None:
             allele, score, base = verdict
             found[locus] = Promotion(phenotype=phenotype, locus=locus, allele=allele, old=entry.dominant, reason="fitness", risk=gene.risk, score=score, base=base)
@@ -113,11 +113,11 @@ def pending(genome: Genome, tree: ContractTree, phenotype: str) -> list[Promotio
     return [p for p in found.values() if has_required_evidence(p, counters)]
 
 
-def has_required_evidence(promotion: Promotion, counters: dict[str, Counters]) -> bool:
+def has_required_evidence(promotion: Promotion, counters: ByLocus) -> bool:
     """Critical loci promote only alleles that have held up over time: resilience checks, all passed."""
     if not policy_for(promotion.risk).resilience_evidence:
         return True
-    c = counters.get(promotion.allele)
+    c = counters.get(promotion.locus, {}).get(promotion.allele)
     return c is not None and c.resilience_total > 0 and c.resilience_ok == c.resilience_total
 
 
@@ -125,23 +125,23 @@ def _ratio(ok: int, total: int) -> str:
     return f"{ok}/{total}" if total else "-"
 
 
-def fitness_row(genome: Genome, role: str, allele: str | None, counters: dict[str, Counters]) -> FitnessRow:
-    c = counters.get(allele or "", Counters())
-    hosts = set(counters_by_host(genome, allele)) if allele else set()
-    if allele and any(r.allele == allele for r in pending_records(genome)):
+def fitness_row(genome: Genome, role: str, locus: str, allele: str | None, counters: ByLocus) -> FitnessRow:
+    c = counters.get(locus, {}).get(allele or "", Counters())
+    hosts = set(counters_by_host(genome, locus, allele)) if allele else set()
+    if allele and any(r.allele == allele and r.locus == locus for r in pending_records(genome)):
         hosts.add(genome.host)
     return FitnessRow(
         role=role, allele=allele, fitness=fitness(c), immediate=_ratio(c.successes, c.total),
         convergence=_ratio(c.convergence_ok, c.convergence_total), resilience=_ratio(c.resilience_ok, c.resilience_total),
-        invocations=c.total, hosts=len(hosts), age=_allele_age(genome, allele),
+        invocations=c.total, hosts=len(hosts), age=_allele_age(genome, locus, allele),
     )
 
 
-def _allele_age(genome: Genome, allele: str | None) -> str:
+def _allele_age(genome: Genome, locus: str, allele: str | None) -> str:
     """Time since the allele was registered, from its lineage note."""
     import time
 
-    lineage = read_lineage(genome, allele) if allele else None
+    lineage = read_lineage(genome, locus, allele) if allele else None
     return _age(time.time() - lineage.time) if lineage is not None else "-"
 
 
@@ -174,7 +174,7 @@ def render_body(genome: Genome, p: Promotion, *, rollback: str) -> str:
     from sggit.report import render
 
     counters = live_counters(genome)
-    lineage = read_lineage(genome, p.allele)
+    lineage = read_lineage(genome, p.locus, p.allele)
     parent = lineage.parents[0] if lineage and lineage.parents else None
     why = {
         "fitness": f"{p.allele[:12]} beats the dominant by the arena's margin ({p.score:.3f} over {p.base:.3f})." if p.score is not None and p.base is not None else "",
@@ -186,7 +186,7 @@ def render_body(genome: Genome, p: Promotion, *, rollback: str) -> str:
         "promotion.md.j2",
         title=title_for(p),
         headline=why,
-        table=[fitness_row(genome, "current", p.old, counters), fitness_row(genome, "proposed", p.allele, counters)],
+        table=[fitness_row(genome, "current", p.locus, p.old, counters), fitness_row(genome, "proposed", p.locus, p.allele, counters)],
         risk=p.risk or "high",
         policy=policy_for(p.risk).describe(),
         lineage=lineage,

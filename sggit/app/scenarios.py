@@ -132,7 +132,7 @@ def mac_flapping_scenario(root: Path, phenotype: str, engine: Engine, *, rounds:
             if report.mutant and dominant == report.mutant:
                 break
         entry = org.phenotype().locus("bridge_uplink")
-        counters = live_counters(org.genome)
+        counters = live_counters(org.genome).get("bridge_uplink", {})
         report.fitness = {a: round(fitness(counters[a], entry.weights), 6) for a in (seed, report.mutant) if a and a in counters}
         report.promoted = bool(report.mutant) and entry.dominant == report.mutant
         report.contexts = [c.model_dump(include={"parent", "parent_source", "error", "diagnostics", "failing_input"}) for c in recorder.contexts]

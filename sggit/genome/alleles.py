@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import pygit2
 
 from sggit.errors import SggitError, UsageError
-from sggit.genome.lineage import Lineage, read_lineage, write_lineage
-from sggit.genome.notes import read_note_in
+from sggit.genome.lineage import Lineage, add_lineage, read_lineages
 from sggit.genome.repo import GENOME_REF, LINEAGE_REF, Genome
 from sggit.genome.trees import edit_tree, entry
 
@@ -59,7 +58,8 @@ def register_alleles(genome: Genome, alleles: Iterable[NewAllele], message: str 
 
     Notes go first so that every allele in the tree has its note even if the
     process dies in between; registering again completes a half-done batch.
-    An allele already registered keeps its first lineage (the store is append-only).
+    A (locus, allele) pair already registered keeps its first lineage (the store is append-only);
+    the same source at another locus gets its own.
     """
     items = list(alleles)
     for item in items:
@@ -69,14 +69,8 @@ def register_alleles(genome: Genome, alleles: Iterable[NewAllele], message: str 
     repo = genome.repo
     with genome.locked():
         ids = [str(repo.create_blob(item.source)) for item in items]
-        notes_tree = genome.tip_tree(LINEAGE_REF)
-        new_notes: dict[str, Lineage] = {}
-        for allele, item in zip(ids, items, strict=False):
-            if allele in new_notes:
-                continue
-            if read_note_in(repo, notes_tree, allele) is None:
-                new_notes[allele] = item.lineage
-        write_lineage(genome, new_notes, message or f"sggit: lineage of {len(new_notes)} allele(s)")
+        pairs = [(allele, item.lineage) for allele, item in zip(ids, items, strict=False)]
+        add_lineage(genome, pairs, message)
 
         tree = genome.tip_tree(GENOME_REF)
         results: list[Registered] = []
@@ -128,15 +122,22 @@ def allele_count(genome: Genome, locus: str) -> int:
 
 
 def locus_of(genome: Genome, allele: str) -> str | None:
-    """The locus an allele is registered at, through its lineage note, checked against the tree."""
-    lineage = read_lineage(genome, allele)
+    """A locus an allele is registered at, through its lineage note, checked against the tree."""
+    lineages = read_lineages(genome, allele)
     tree = genome.tip_tree(GENOME_REF)
-    if lineage is not None and entry(tree, allele_path(lineage.locus, allele)) is not None:
-        return lineage.locus
+    for locus in sorted(lineages):
+        if entry(tree, allele_path(locus, allele)) is not None:
+            return locus
     for locus in loci(genome):
         if entry(tree, allele_path(locus, allele)) is not None:
             return locus
     return None
+
+
+def loci_of(genome: Genome, allele: str) -> list[str]:
+    """Every locus the blob is registered at: one source can fill several loci."""
+    tree = genome.tip_tree(GENOME_REF)
+    return [locus for locus in loci(genome) if entry(tree, allele_path(locus, allele)) is not None]
 
 
 def resolve_allele(genome: Genome, text: str) -> str:

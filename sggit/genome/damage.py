@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,17 +111,17 @@ def _salvage_from(text: str, i: int, *, nested: bool) -> dict[str, Any]:
 
 
 def _note_records(genome: Genome) -> Iterator[Damage]:
-    from sggit.genome.fitness import Counters
-    from sggit.genome.lineage import Lineage
+    from sggit.genome.lineage import read_lineage_note
     from sggit.genome.notes import iter_notes
+    from sggit.genome.sync import read_counters_note
 
     refs = [LINEAGE_REF, *sorted(r for r in genome.repo.references if r.startswith(FITNESS_REF_PREFIX))]
     for ref in refs:
-        model: type[BaseModel] = Lineage if ref == LINEAGE_REF else Counters
+        read: Callable[[bytes], object] = read_lineage_note if ref == LINEAGE_REF else read_counters_note
         kind = "lineage note" if ref == LINEAGE_REF else "fitness note"
         for allele, data in iter_notes(genome, ref):
             try:
-                model.model_validate(json.loads(data))
+                read(data)
             except (ValueError, TypeError, RecursionError) as exc:
                 yield Damage(kind=kind, where=f"{ref}:{allele}", detail=_one_line(reason(exc)))
 

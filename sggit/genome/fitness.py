@@ -3,6 +3,10 @@
 An invocation appends one line to `.git/sggit/fitness.journal`; nothing is
 committed on the hot path. `sggit sync` (sggit.genome.sync) folds the journal
 into per-host counter notes. The formula lives only here: `fitness(counters)`.
+
+Counters belong to the pair (locus, allele): one source registered at two loci
+is one blob, but what it did at one locus says nothing about the other. Folds
+and note readers therefore answer `{locus: {allele: Counters}}` (`ByLocus`).
 """
 
 from __future__ import annotations
@@ -72,12 +76,17 @@ def _recent_failures(*lists: list[LastFailure]) -> list[LastFailure]:
     return list(latest.values())[-MAX_FAILURES:]
 
 
-class Counters(BaseModel):
-    """What one host saw of one allele; counters add across hosts and across syncs."""
+UNKNOWN_LOCUS = ""
+"""The locus key of records and old notes that name none."""
+
+MAX_PHENOTYPES = 32
+
+
+class Tally(BaseModel):
+    """Outcome counts per timescale: all `fitness()` needs, small enough to keep one per phenotype."""
 
     model_config = ConfigDict(extra="allow")
 
-    locus: str | None = None
     total: int = 0
     successes: int = 0
     convergence_total: int = 0
@@ -85,6 +94,50 @@ class Counters(BaseModel):
     resilience_total: int = 0
     resilience_ok: int = 0
     last_time: float = 0.0
+
+    def count(self, rec: Record) -> None:
+        if rec.timescale == "immediate":
+            self.total += 1
+            self.successes += int(rec.ok)
+        elif rec.timescale == "convergence":
+            self.convergence_total += 1
+            self.convergence_ok += int(rec.ok)
+        else:
+            self.resilience_total += 1
+            self.resilience_ok += int(rec.ok)
+        self.last_time = max(self.last_time, rec.time)
+
+    def plus(self, other: Tally) -> Tally:
+        return Tally(**_summed(self, other))
+
+
+def _summed(a: Tally, b: Tally) -> dict[str, Any]:
+    return {
+        "total": a.total + b.total,
+        "successes": a.successes + b.successes,
+        "convergence_total": a.convergence_total + b.convergence_total,
+        "convergence_ok": a.convergence_ok + b.convergence_ok,
+        "resilience_total": a.resilience_total + b.resilience_total,
+        "resilience_ok": a.resilience_ok + b.resilience_ok,
+        "last_time": max(a.last_time, b.last_time),
+    }
+
+
+def _phenotypes(*maps: dict[str, Tally]) -> dict[str, Tally]:
+    """Per-phenotype tallies added up; beyond MAX_PHENOTYPES the least recently used are dropped."""
+    out: dict[str, Tally] = {}
+    for m in maps:
+        for name, t in m.items():
+            out[name] = out[name].plus(t) if name in out else t.model_copy()
+    if len(out) > MAX_PHENOTYPES:
+        out = dict(sorted(out.items(), key=lambda kv: -kv[1].last_time)[:MAX_PHENOTYPES])
+    return dict(sorted(out.items()))
+
+
+class Counters(Tally):
+    """What one host saw of one allele at one locus; counters add across hosts and across syncs."""
+
+    locus: str | None = None
     last_failure: LastFailure | None = None
     failures: list[LastFailure] = Field(default_factory=list)
     """Recent distinct failing inputs, kept through sync so `heal` and the regression set still see them."""
@@ -95,6 +148,8 @@ class Counters(BaseModel):
     depend on when the journal was folded. Not additive across hosts (a sum keeps the larger)."""
     takeback: int | None = None
     """The streak an immediate success reset, until a convergence result judges that success (see next_streak)."""
+    phenotypes: dict[str, Tally] = Field(default_factory=dict)
+    """The same counts split by the phenotype the allele was expressed under (records that name one)."""
 
     def streak_state(self) -> StreakState:
         return self.streak, self.takeback
@@ -102,19 +157,31 @@ class Counters(BaseModel):
     def __add__(self, other: Counters) -> Counters:
         failures = [f for f in (self.last_failure, other.last_failure) if f is not None]
         return Counters(
+            **_summed(self, other),
             locus=self.locus or other.locus,
-            total=self.total + other.total,
-            successes=self.successes + other.successes,
-            convergence_total=self.convergence_total + other.convergence_total,
-            convergence_ok=self.convergence_ok + other.convergence_ok,
-            resilience_total=self.resilience_total + other.resilience_total,
-            resilience_ok=self.resilience_ok + other.resilience_ok,
-            last_time=max(self.last_time, other.last_time),
             last_failure=max(failures, key=lambda f: f.time) if failures else None,
             failures=_recent_failures(self.failures, other.failures),
             accepted=_recent_samples(self.accepted, other.accepted),
             streak=max(self.streak, other.streak),
+            phenotypes=_phenotypes(self.phenotypes, other.phenotypes),
         )
+
+
+ByLocus = dict[str, dict[str, Counters]]
+"""Counters of (locus, allele) pairs: `counters[locus][allele]`."""
+
+
+def add_into(into: ByLocus, more: ByLocus) -> ByLocus:
+    """`into` with `more` added pair by pair (in place, and returned)."""
+    for locus, alleles in more.items():
+        mine = into.setdefault(locus, {})
+        for allele, c in alleles.items():
+            mine[allele] = mine[allele] + c if allele in mine else c
+    return into
+
+
+def locus_key(locus: str | None) -> str:
+    return locus or UNKNOWN_LOCUS
 
 
 StreakState = tuple[int, int | None]
@@ -149,7 +216,7 @@ def advance(counters: Counters, records: Iterable[Record]) -> Counters:
     return counters
 
 
-def fitness(c: Counters, weights: Weights | None = None) -> float:
+def fitness(c: Tally, weights: Weights | None = None) -> float:
     """successes / max(total, 10) per timescale, weighted 0.3/0.5/0.2 (tunable per locus).
 
     A timescale nobody has observed yet drops out and the others are renormalised,
@@ -181,24 +248,25 @@ class Record(BaseModel):
     case: Any = None
     """For an outcome fed by a diagnostic (whose input `input` is), the producer's own input: the case a
     repair of the producer is judged on."""
+    phenotype: str | None = None
+    """The phenotype the allele was expressed under, for fitness per phenotype."""
     time: float = Field(default_factory=time.time)
 
 
-def fold(records: Iterable[Record], host: str | None = None) -> dict[str, Counters]:
-    out: dict[str, Counters] = {}
+def fold(records: Iterable[Record], host: str | None = None) -> ByLocus:
+    """Records as counters per (locus, allele): `fold(...)[locus][allele]`."""
+    out: ByLocus = {}
     for r in records:
-        c = out.setdefault(r.allele, Counters(locus=r.locus))
-        if r.timescale == "immediate":
-            c.total += 1
-            c.successes += int(r.ok)
-        elif r.timescale == "convergence":
-            c.convergence_total += 1
-            c.convergence_ok += int(r.ok)
-        else:
-            c.resilience_total += 1
-            c.resilience_ok += int(r.ok)
-        c.last_time = max(c.last_time, r.time)
-        c.locus = c.locus or r.locus
+        at = out.setdefault(locus_key(r.locus), {})
+        c = at.get(r.allele)
+        if c is None:
+            c = at[r.allele] = Counters(locus=r.locus)
+        c.count(r)
+        if r.phenotype:
+            tally = c.phenotypes.get(r.phenotype)
+            if tally is None:
+                tally = c.phenotypes[r.phenotype] = Tally()
+            tally.count(r)
         if r.ok and r.timescale == "immediate" and isinstance(r.input, dict):
             c.accepted = _recent_samples(c.accepted, [Sample(time=r.time, input=r.input)])
         if not r.ok and r.timescale != "resilience":

@@ -5,7 +5,8 @@ Everything is fetched first into a private mirror of the remote
 
 - the genome branch and the lineage notes are merged as trees. Files there are
   named by content id, so the union of two trees has no conflicts; a lineage
-  note both sides wrote for one allele keeps ours (the store is append-only).
+  note both sides wrote for one allele holds every locus either side registered
+  it at, ours where both did (the store is append-only).
 - fitness notes and mutation branches are per host: another host's ref only
   ever fast-forwards here, and only our own host's ref is pushed.
 - phenotype branches fast-forward in whichever direction they can; when both
@@ -25,6 +26,7 @@ import re
 import subprocess
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,6 +35,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from sggit.errors import SggitError
 from sggit.genome.gitproc import run_git
+from sggit.genome.lineage import merge_lineage_notes
 from sggit.genome.repo import FITNESS_REF_PREFIX, GENOME_REF, LINEAGE_REF, PHENOTYPE_REF_PREFIX, Genome
 from sggit.genome.sync import fitness_ref, sync
 
@@ -129,8 +132,11 @@ def _own(ref: str, host: str) -> bool:
     return ref in (fitness_ref(host), MUTATIONS_PREFIX + host)
 
 
-def union_tree(repo: pygit2.Repository, ours: pygit2.Tree, theirs: pygit2.Tree) -> pygit2.Oid:
-    """Every entry of both trees; where a name holds different blobs, ours is kept."""
+BlobMerge = Callable[[bytes, bytes], bytes | None]
+
+
+def union_tree(repo: pygit2.Repository, ours: pygit2.Tree, theirs: pygit2.Tree, merge: BlobMerge | None = None) -> pygit2.Oid:
+    """Every entry of both trees; where a name holds different blobs, `merge(ours, theirs)`, else ours, is kept."""
     if ours.id == theirs.id:
         return ours.id
     builder = repo.TreeBuilder(ours)
@@ -140,7 +146,11 @@ def union_tree(repo: pygit2.Repository, ours: pygit2.Tree, theirs: pygit2.Tree) 
         if mine is None:
             builder.insert(name, item.id, item.filemode)
         elif mine.id != item.id and isinstance(mine, pygit2.Tree) and isinstance(item, pygit2.Tree):
-            builder.insert(name, union_tree(repo, mine, item), pygit2.enums.FileMode.TREE)
+            builder.insert(name, union_tree(repo, mine, item, merge), pygit2.enums.FileMode.TREE)
+        elif mine.id != item.id and merge is not None and isinstance(mine, pygit2.Blob) and isinstance(item, pygit2.Blob):
+            joined = merge(mine.data, item.data)
+            if joined is not None:
+                builder.insert(name, repo.create_blob(joined), mine.filemode)
     return builder.write()
 
 
@@ -216,7 +226,7 @@ class _Integrator:
                 return
             mine = self.repo[ours].peel(pygit2.Commit)
             other = self.repo[theirs].peel(pygit2.Commit)
-            tree = union_tree(self.repo, mine.tree, other.tree)
+            tree = union_tree(self.repo, mine.tree, other.tree, merge_lineage_notes if kind == "lineage" else None)
             message = f"sggit: merge {kind} from {self.report.remote}\n"
             commit = self.repo.create_commit(None, sig, sig, message, tree, [ours, theirs])
             if self._set(ref, kind, commit, ours, "merged"):

@@ -1,6 +1,9 @@
-"""Why an allele exists: one JSON note per allele under refs/notes/sggit/lineage.
+"""Why an allele exists: one JSON note per allele blob under refs/notes/sggit/lineage.
 
-`git notes --ref sggit/lineage show <allele id>` prints it with stock git.
+Lineage belongs to the pair (locus, allele): the same source registered at two
+loci is one blob with two lineages. A blob at one locus has a plain Lineage
+note (which names its locus); at several, `{"loci": {<locus>: Lineage}}`.
+`git notes --ref sggit/lineage show <allele id>` prints either with stock git.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sggit.errors import SggitError
 from sggit.genome.damage import reason, warn
-from sggit.genome.notes import iter_notes, read_note, write_notes
+from sggit.genome.notes import iter_notes, read_note, read_note_in, write_notes
 from sggit.genome.repo import LINEAGE_REF, Genome, host_name
 
 Origin = Literal["seed", "mutation", "crossover", "fusion", "import", "manual"]
@@ -54,29 +57,89 @@ class Lineage(BaseModel):
             raise SggitError(f"lineage note of {allele[:12]} is not valid: {exc.errors()[0]['msg']}") from None
 
 
-def write_lineage(genome: Genome, notes: dict[str, Lineage], message: str = "sggit: lineage") -> None:
-    if notes:
-        write_notes(genome, LINEAGE_REF, {k: v.to_note() for k, v in notes.items()}, message)
+class LineageNote(BaseModel):
+    """The lineage note of a blob registered at several loci."""
+
+    loci: dict[str, Lineage]
 
 
-def parse_lineage(data: bytes, allele: str) -> Lineage | None:
-    """A lineage note, or None (with a warning naming it) when it is damaged."""
+def lineage_note(loci: dict[str, Lineage]) -> bytes:
+    if len(loci) == 1:
+        return next(iter(loci.values())).to_note()
+    note = LineageNote(loci=dict(sorted(loci.items())))
+    return (json.dumps(note.model_dump(mode="json", exclude_none=True), sort_keys=True, indent=2) + "\n").encode()
+
+
+def read_lineage_note(data: bytes) -> dict[str, Lineage]:
+    """A lineage note's lineage per locus; raises ValueError on a damaged note."""
+    raw = json.loads(data)
+    if isinstance(raw, dict) and isinstance(raw.get("loci"), dict) and "origin" not in raw:
+        return {locus: Lineage.model_validate(body) for locus, body in raw["loci"].items()}
+    lineage = Lineage.model_validate(raw)
+    return {lineage.locus: lineage}
+
+
+def add_lineage(genome: Genome, items: list[tuple[str, Lineage]], message: str | None = None) -> int:
+    """Each (allele, lineage) whose blob has no lineage at that locus yet gets it; earlier ones are kept.
+
+    Returns how many (locus, allele) lineages were added (the store is append-only).
+    A damaged note is not overwritten.
+    """
+    tree = genome.tip_tree(LINEAGE_REF)
+    known: dict[str, dict[str, Lineage] | None] = {}
+    added: set[str] = set()
+    count = 0
+    for allele, lineage in items:
+        if allele not in known:
+            data = read_note_in(genome.repo, tree, allele)
+            known[allele] = {} if data is None else parse_lineage(data, allele)
+        loci = known[allele]
+        if loci is not None and lineage.locus not in loci:
+            loci[lineage.locus] = lineage
+            added.add(allele)
+            count += 1
+    if added:
+        notes = {a: lineage_note(known[a] or {}) for a in sorted(added)}
+        write_notes(genome, LINEAGE_REF, notes, message or f"sggit: lineage of {count} allele(s)")
+    return count
+
+
+def merge_lineage_notes(ours: bytes, theirs: bytes) -> bytes | None:
+    """Two hosts' notes on one blob: every locus either registered it at, ours where both did; None keeps ours."""
     try:
-        return Lineage.model_validate(json.loads(data))
+        mine, other = read_lineage_note(ours), read_lineage_note(theirs)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    if set(other) <= set(mine):
+        return None
+    return lineage_note({**other, **mine})
+
+
+def parse_lineage(data: bytes, allele: str) -> dict[str, Lineage] | None:
+    """A lineage note's lineage per locus, or None (with a warning naming it) when it is damaged."""
+    try:
+        return read_lineage_note(data)
     except (ValueError, TypeError, RecursionError) as exc:
         warn("lineage note", f"{LINEAGE_REF}:{allele}", reason(exc))
         return None
 
 
-def read_lineage(genome: Genome, allele: str) -> Lineage | None:
+def read_lineages(genome: Genome, allele: str) -> dict[str, Lineage]:
+    """A blob's lineage at each locus it was registered at."""
     data = read_note(genome, LINEAGE_REF, allele)
-    return None if data is None else parse_lineage(data, allele)
+    return {} if data is None else parse_lineage(data, allele) or {}
 
 
-def all_lineage(genome: Genome) -> dict[str, Lineage]:
-    out: dict[str, Lineage] = {}
+def read_lineage(genome: Genome, locus: str, allele: str) -> Lineage | None:
+    """The lineage of the pair (locus, allele)."""
+    return read_lineages(genome, allele).get(locus)
+
+
+def all_lineage(genome: Genome) -> dict[str, dict[str, Lineage]]:
+    """Every blob's lineage per locus: `all_lineage(g)[allele][locus]`."""
+    out: dict[str, dict[str, Lineage]] = {}
     for hex_, data in iter_notes(genome, LINEAGE_REF):
-        lineage = parse_lineage(data, hex_)
-        if lineage is not None:
-            out[hex_] = lineage
+        loci = parse_lineage(data, hex_)
+        if loci:
+            out[hex_] = loci
     return out

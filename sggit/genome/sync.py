@@ -27,13 +27,16 @@ from sggit.fsutil import atomic_write_text
 from sggit.genome.damage import Damage, reason, warn
 from sggit.genome.fitness import (
     JOURNAL_NAME,
+    ByLocus,
     Counters,
     Journal,
     LastFailure,
     Record,
     StreakState,
+    add_into,
     advance,
     fold,
+    locus_key,
     read_records,
 )
 from sggit.genome.jsonio import dump_model
@@ -124,29 +127,37 @@ def sync(genome: Genome) -> SyncResult:
             return SyncResult(0, 0, 0, None)
         records: list[Record] = [r for seg in pending for r in read_records(seg)]
         delta = fold(records, host)
-        by_allele: dict[str, list[Record]] = {}
+        by_pair: dict[tuple[str, str], list[Record]] = {}
         for r in records:
-            by_allele.setdefault(r.allele, []).append(r)
+            by_pair.setdefault((locus_key(r.locus), r.allele), []).append(r)
+        pairs = sum(len(alleles) for alleles in delta.values())
         commit = None
         if delta:
             tree = genome.tip_tree(ref)
             notes: dict[str, bytes] = {}
-            for allele, add in delta.items():
+            touched: dict[str, dict[str, Counters]] = {}
+            for locus, alleles in delta.items():
+                for allele in alleles:
+                    touched.setdefault(allele, {})[locus] = alleles[allele]
+            for allele, adds in touched.items():
                 old = read_note_in(genome.repo, tree, allele)
-                base = (parse_counters(old, ref, allele) if old else None) or Counters()
-                merged = base + add
-                merged.streak, merged.takeback = advance(base.model_copy(), by_allele[allele]).streak_state()
-                notes[allele] = (dump_model(merged, indent=2) + "\n").encode()
+                loci = (parse_counters(old, ref, allele) if old else None) or {}
+                for locus, add in adds.items():
+                    base = loci.get(locus) or Counters(locus=locus or None)
+                    merged = base + add
+                    merged.streak, merged.takeback = advance(base.model_copy(), by_pair[(locus, allele)]).streak_state()
+                    loci[locus] = merged
+                notes[allele] = counters_note(loci)
             files = _locus_failures(genome, tree, delta)
             ids = [s.name[len(JOURNAL_NAME) + 1 : -len(".segment")] for s in pending]
-            message = f"sggit sync: {len(records)} record(s), {len(delta)} allele(s) on {host}\n\n" + "\n".join(
+            message = f"sggit sync: {len(records)} record(s), {pairs} allele(s) on {host}\n\n" + "\n".join(
                 f"{SEGMENT_TRAILER}: {i}" for i in ids
             ) + "\n"
             oid = write_notes(genome, ref, notes, message, files=files)
             commit = None if oid is None else str(oid)
         for seg in pending:
             seg.unlink(missing_ok=True)
-        return SyncResult(len(records), len(delta), len(pending), commit)
+        return SyncResult(len(records), pairs, len(pending), commit)
 
 
 LOCI_DIR = "loci"
@@ -163,13 +174,14 @@ class LocusFailure(BaseModel):
     failure: LastFailure
 
 
-def _locus_failures(genome: Genome, tree: pygit2.Tree | None, delta: dict[str, Counters]) -> dict[str, bytes]:
+def _locus_failures(genome: Genome, tree: pygit2.Tree | None, delta: ByLocus) -> dict[str, bytes]:
     latest: dict[str, LocusFailure] = {}
-    for allele, add in delta.items():
-        if add.locus and add.last_failure is not None:
-            current = latest.get(add.locus) or read_locus_failure(genome, tree, add.locus)
-            if current is None or add.last_failure.time >= current.failure.time:
-                latest[add.locus] = LocusFailure(allele=allele, failure=add.last_failure)
+    for locus, alleles in delta.items():
+        for allele, add in alleles.items():
+            if locus and add.last_failure is not None:
+                current = latest.get(locus) or read_locus_failure(genome, tree, locus)
+                if current is None or add.last_failure.time >= current.failure.time:
+                    latest[locus] = LocusFailure(allele=allele, failure=add.last_failure)
     return {f"{LOCI_DIR}/{locus}": (dump_model(entry, indent=2) + "\n").encode() for locus, entry in latest.items()}
 
 
@@ -184,15 +196,49 @@ def read_locus_failure(genome: Genome, tree: pygit2.Tree | None, locus: str) -> 
         return None
 
 
-def parse_counters(data: bytes, ref: str, allele: str) -> Counters | None:
-    """A fitness note's counters, or None (with a warning naming it) when the note is damaged."""
+class CountersNote(BaseModel):
+    """A host's fitness note on a blob used at several loci: counters per locus."""
+
+    loci: dict[str, Counters]
+
+
+def counters_note(loci: dict[str, Counters]) -> bytes:
+    """One locus: its Counters object, naming the locus (the format every sggit reads); several: `{"loci": {...}}`."""
+    if len(loci) == 1:
+        [(locus, only)] = loci.items()
+        model: BaseModel = only.model_copy(update={"locus": locus or None})
+    else:
+        model = CountersNote(loci=dict(sorted(loci.items())))
+    return (dump_model(model, indent=2) + "\n").encode()
+
+
+def read_counters_note(data: bytes) -> dict[str, Counters]:
+    """A fitness note's counters per locus; raises ValueError on a damaged note.
+
+    A note written before counters were kept per locus is one Counters object;
+    it reads as the counters of the locus it names.
+    """
+    # json.loads, not model_validate_json: it reads back the \udXXX escapes dump_model writes.
+    raw = json.loads(data)
+    if isinstance(raw, dict) and isinstance(raw.get("loci"), dict):
+        out: dict[str, Counters] = {}
+        for locus, body in raw["loci"].items():
+            c = Counters.model_validate(body)
+            c.locus = c.locus or locus or None
+            out[locus] = c
+        return out
+    c = Counters.model_validate(raw)
+    return {locus_key(c.locus): c}
+
+
+def parse_counters(data: bytes, ref: str, allele: str) -> dict[str, Counters] | None:
+    """A fitness note's counters per locus, or None (with a warning naming it) when the note is damaged."""
     return _parse_counters(data, ref, allele)[0]
 
 
-def _parse_counters(data: bytes, ref: str, allele: str) -> tuple[Counters | None, Damage | None]:
+def _parse_counters(data: bytes, ref: str, allele: str) -> tuple[dict[str, Counters] | None, Damage | None]:
     try:
-        # json.loads, not model_validate_json: it reads back the \udXXX escapes dump_model writes.
-        return Counters.model_validate(json.loads(data)), None
+        return read_counters_note(data), None
     except (ValueError, TypeError, RecursionError) as exc:
         return None, warn("fitness note", f"{ref}:{allele}", reason(exc))
 
@@ -201,8 +247,11 @@ def fitness_hosts(genome: Genome) -> list[str]:
     return sorted(r[len(FITNESS_REF_PREFIX):] for r in genome.repo.references if r.startswith(FITNESS_REF_PREFIX))
 
 
+_VIEW_FORMAT = "per-locus 1"
+
+
 class FitnessView:
-    """Every host's fitness notes as of now, for views that ask about a few alleles and loci.
+    """Every host's fitness notes as of now, for views that ask about a few (locus, allele) pairs.
 
     Hosts are listed and their tips read once. Answers are kept in
     `.git/sggit/cache/fitness-view.json` under a digest of every host's tip, so
@@ -218,9 +267,10 @@ class FitnessView:
         targets = {r: genome.target(r) for r in refs}
         self.tips = {r[len(FITNESS_REF_PREFIX):]: t for r, t in targets.items() if r.startswith(FITNESS_REF_PREFIX)}
         # Phenotype tips too: a locus answer read from notes without loci/ entries depends on the stack.
-        self.digest = hashlib.sha1("\n".join(f"{r} {t}" for r, t in sorted(targets.items())).encode()).hexdigest()
+        lines = [_VIEW_FORMAT, *(f"{r} {t}" for r, t in sorted(targets.items()))]
+        self.digest = hashlib.sha1("\n".join(lines).encode()).hexdigest()
         self._trees: dict[str, pygit2.Tree | None] = {}
-        self._memo: dict[str, dict[str, Counters]] = {}
+        self._memo: dict[str, dict[str, dict[str, Counters]]] = {}
         self._cache: dict[str, Any] = {"digest": self.digest, "totals": {}, "loci": {}, "by_host": {}, "kept": {}, "damaged": []}
         self._dirty = False
         self._load()
@@ -265,11 +315,11 @@ class FitnessView:
             self._dirty = True
         return kept[key]
 
-    def by_host(self, allele: str, *, keep: bool = False) -> dict[str, Counters]:
-        """Each host's counters of one allele; `keep` also stores them in the cache (for `show`)."""
+    def notes(self, allele: str, *, keep: bool = False) -> dict[str, dict[str, Counters]]:
+        """Each host's counters of one blob, per locus: `{host: {locus: Counters}}`; `keep` also caches them."""
         found = self._memo.get(allele)
         if found is None and allele in self._cache["by_host"]:
-            found = {h: Counters.model_validate(c) for h, c in self._cache["by_host"][allele].items()}
+            found = {h: {locus: Counters.model_validate(c) for locus, c in loci.items()} for h, loci in self._cache["by_host"][allele].items()}
             self._memo[allele] = found
         if found is None:
             found = {}
@@ -284,9 +334,17 @@ class FitnessView:
                     self._cache["damaged"].append(damage.model_dump())
             self._memo[allele] = found
         if keep and allele not in self._cache["by_host"]:
-            self._cache["by_host"][allele] = {h: json.loads(dump_model(c)) for h, c in found.items()}
+            self._cache["by_host"][allele] = {h: {locus: json.loads(dump_model(c)) for locus, c in loci.items()} for h, loci in found.items()}
             self._dirty = True
         return found
+
+    def by_host(self, locus: str, allele: str, *, keep: bool = False) -> dict[str, Counters]:
+        """Each host's counters of the pair (locus, allele)."""
+        return {h: loci[locus] for h, loci in self.notes(allele, keep=keep).items() if locus in loci}
+
+    def loci(self, allele: str) -> set[str]:
+        """The loci any host has counters of this blob at."""
+        return {locus for loci in self.notes(allele).values() for locus in loci}
 
     def locus_failure(self, locus: str, stack: Callable[[], list[str]]) -> LastFailure | None:
         """The fleet's latest failure at a locus: per host its `loci/<locus>` entry, or (notes synced
@@ -302,7 +360,7 @@ class FitnessView:
                 candidates = [found.failure] if found is not None else []
             else:
                 members = stack() if members is None else members
-                candidates = [c.last_failure for a in members if (c := self.by_host(a).get(host)) and c.last_failure]
+                candidates = [c.last_failure for a in members if (c := self.by_host(locus, a).get(host)) and c.last_failure]
             for failure in candidates:
                 if best is None or failure.time > best.time:
                     best = failure
@@ -310,44 +368,53 @@ class FitnessView:
         self._dirty = True
         return best
 
-    def total(self, allele: str) -> Counters:
-        kept = self._cache["totals"].get(allele)
+    def total(self, locus: str, allele: str) -> Counters:
+        key = f"{locus}/{allele}"
+        kept = self._cache["totals"].get(key)
         if kept is not None:
             return Counters.model_validate(kept)
-        total = Counters()
-        for c in self.by_host(allele).values():
+        total = Counters(locus=locus or None)
+        for c in self.by_host(locus, allele).values():
             total = total + c
-        self._cache["totals"][allele] = json.loads(dump_model(total))
+        self._cache["totals"][key] = json.loads(dump_model(total))
         self._dirty = True
         return total
 
 
-def counters_by_host(genome: Genome, allele: str) -> dict[str, Counters]:
-    """One allele's counters from every host's fitness ref (reads all hosts, writes only ours)."""
-    return FitnessView(genome).by_host(allele)
+def counters_by_host(genome: Genome, locus: str, allele: str) -> dict[str, Counters]:
+    """The pair's counters from every host's fitness ref (reads all hosts, writes only ours)."""
+    return FitnessView(genome).by_host(locus, allele)
 
 
-def host_streak(genome: Genome, allele: str) -> StreakState:
-    """This host's failure streak of an allele as of its last sync (pending records continue from it)."""
+def host_streak(genome: Genome, locus: str, allele: str) -> StreakState:
+    """This host's failure streak of (locus, allele) as of its last sync (pending records continue from it)."""
     ref = fitness_ref(genome.host)
     data = read_note_in(genome.repo, genome.tip_tree(ref), allele)
-    counters = parse_counters(data, ref, allele) if data else None
+    loci = parse_counters(data, ref, allele) if data else None
+    counters = loci.get(locus) if loci else None
     return counters.streak_state() if counters is not None else (0, None)
 
 
-def total_counters(genome: Genome, allele: str) -> Counters:
-    return FitnessView(genome).total(allele)
+def total_counters(genome: Genome, locus: str, allele: str) -> Counters:
+    return FitnessView(genome).total(locus, allele)
 
 
-def all_counters(genome: Genome) -> dict[str, Counters]:
-    """Every allele's counters summed over hosts; cost follows the number of alleles with fitness."""
-    out: dict[str, Counters] = {}
+def host_counters(genome: Genome, host: str) -> ByLocus:
+    """One host's synced counters of every (locus, allele) pair."""
+    out: ByLocus = {}
+    ref = fitness_ref(host)
+    for allele, data in iter_notes(genome, ref):
+        loci = parse_counters(data, ref, allele)
+        for locus, c in (loci or {}).items():
+            out.setdefault(locus, {})[allele] = c
+    return out
+
+
+def all_counters(genome: Genome) -> ByLocus:
+    """Every pair's counters summed over hosts; cost follows the number of alleles with fitness."""
+    out: ByLocus = {}
     for host in fitness_hosts(genome):
-        for allele, data in iter_notes(genome, fitness_ref(host)):
-            c = parse_counters(data, fitness_ref(host), allele)
-            if c is None:
-                continue
-            out[allele] = out[allele] + c if allele in out else c
+        add_into(out, host_counters(genome, host))
     return out
 
 
@@ -362,12 +429,9 @@ def pending_records(genome: Genome) -> list[Record]:
     return out
 
 
-def live_counters(genome: Genome) -> dict[str, Counters]:
-    """Every host's synced counters plus this host's records that are not synced yet.
+def live_counters(genome: Genome) -> ByLocus:
+    """Every host's synced counters plus this host's records that are not synced yet, per (locus, allele).
 
     The arena decides on these, so a promotion never waits for `sggit sync`.
     """
-    totals = all_counters(genome)
-    for allele, c in fold(pending_records(genome), genome.host).items():
-        totals[allele] = totals[allele] + c if allele in totals else c
-    return totals
+    return add_into(all_counters(genome), fold(pending_records(genome), genome.host))

@@ -19,15 +19,16 @@ from sggit.genome.alleles import (
     alleles_at,
     check_locus_name,
     loci,
+    loci_of,
     locus_of,
     resolve_allele,
 )
-from sggit.genome.fitness import Counters, fitness, fold
-from sggit.genome.lineage import Lineage, read_lineage
+from sggit.genome.fitness import ByLocus, Counters, Record, advance, fitness, fold, locus_key
+from sggit.genome.lineage import Lineage, read_lineage, read_lineages
 from sggit.genome.phenostore import history, phenotype_names, read_map_data, read_phenotype, read_summary
 from sggit.genome.phenotype import Weights
 from sggit.genome.repo import Genome
-from sggit.genome.sync import FitnessView, counters_by_host, journal_path, pending_records, total_counters
+from sggit.genome.sync import FitnessView, journal_path, pending_records, total_counters
 
 SHORT = 12
 
@@ -54,23 +55,15 @@ class Status(BaseModel):
     journal_pending_bytes: int
 
 
-def _unsynced(genome: Genome) -> dict[str, Counters]:
+def _unsynced(genome: Genome) -> ByLocus:
     """This host's journal records not folded into notes yet, so views never lag behind `sggit sync`."""
     return fold(pending_records(genome), genome.host)
 
 
-def _live_total(genome: Genome, allele: str, unsynced: dict[str, Counters]) -> Counters:
-    total = total_counters(genome, allele)
-    return total + unsynced[allele] if allele in unsynced else total
-
-
-def live_by_host(genome: Genome, allele: str) -> dict[str, Counters]:
-    """An allele's counters per host, this host's including its unsynced journal."""
-    by_host = counters_by_host(genome, allele)
-    extra = _unsynced(genome).get(allele)
-    if extra is not None:
-        by_host[genome.host] = by_host[genome.host] + extra if genome.host in by_host else extra
-    return by_host
+def _live_total(genome: Genome, locus: str, allele: str, unsynced: ByLocus) -> Counters:
+    total = total_counters(genome, locus, allele)
+    extra = unsynced.get(locus, {}).get(allele)
+    return total + extra if extra is not None else total
 
 
 def status(genome: Genome, phenotype: str | None = None) -> Status:
@@ -92,12 +85,12 @@ def status(genome: Genome, phenotype: str | None = None) -> Status:
             entry = summary.loci[locus]
             expressed.add(locus)
             dom = entry.dominant
-            counters = view.total(dom) if dom else Counters()
-            if dom in unsynced:
-                counters = counters + unsynced[dom]
+            counters = view.total(locus, dom) if dom else Counters()
+            if dom in unsynced.get(locus, {}):
+                counters = counters + unsynced[locus][dom]
             failure = view.locus_failure(locus, partial(_stack, genome, name, locus))
-            for c in unsynced.values():
-                if c.locus == locus and c.last_failure and (failure is None or c.last_failure.time > failure.time):
+            for c in unsynced.get(locus, {}).values():
+                if c.last_failure and (failure is None or c.last_failure.time > failure.time):
                     failure = c.last_failure
             rows.append(LocusStatus(
                 locus=locus,
@@ -126,37 +119,61 @@ class Expression(BaseModel):
     position: int | None
 
 
-class AlleleView(BaseModel):
-    id: str
+class AlleleAtLocus(BaseModel):
+    """What one (locus, allele) pair has: the blob is shared between loci, its records are not."""
+
     locus: str
-    source: str
     lineage: Lineage | None
     fitness_by_host: dict[str, Counters]
     total: Counters
     fitness: float
+    fitness_by_phenotype: dict[str, float]
     expressed_in: list[Expression]
 
 
-def show(genome: Genome, allele_text: str) -> AlleleView:
+class AlleleView(BaseModel):
+    id: str
+    source: str
+    loci: list[AlleleAtLocus]
+
+
+def show(genome: Genome, allele_text: str, locus: str | None = None) -> AlleleView:
+    """An allele at every locus it is registered at (or only at `locus`), each with its own records."""
     allele = resolve_allele(genome, allele_text)
-    locus = locus_of(genome, allele) or "?"
     view = FitnessView(genome)
-    by_host = view.by_host(allele, keep=True)
-    extra = _unsynced(genome).get(allele)
+    pending = pending_records(genome)
+    unsynced = fold(pending, genome.host)
+    lineages = read_lineages(genome, allele)
+    registered = loci_of(genome, allele)
+    where = registered or sorted(set(lineages) | view.loci(allele) | {lo for lo, a in unsynced.items() if allele in a}) or ["?"]
+    if locus is not None:
+        if locus not in where:
+            raise UsageError(f"allele {allele[:SHORT]} is not registered at locus {locus}", hint=f"it is at {', '.join(where)}")
+        where = [locus]
+    out = [_at_locus(genome, view, allele, lo, lineages.get(lo), unsynced, pending) for lo in where]
+    view.save()
+    return AlleleView(id=allele, source=allele_source(genome, allele).decode("utf-8", errors="replace"), loci=out)
+
+
+def _at_locus(genome: Genome, view: FitnessView, allele: str, locus: str, lineage: Lineage | None, unsynced: ByLocus,
+              pending: list[Record]) -> AlleleAtLocus:
+    by_host = dict(view.by_host(locus, allele, keep=True))
+    extra = unsynced.get(locus, {}).get(allele)
     if extra is not None:
-        by_host = dict(by_host)
-        by_host[genome.host] = by_host[genome.host] + extra if genome.host in by_host else extra
-    total = Counters()
+        # This host's streak continues from its synced one, as the arena's does.
+        base = by_host.get(genome.host) or Counters(locus=locus)
+        live = base + extra
+        live.streak, live.takeback = advance(base.model_copy(), [r for r in pending if r.allele == allele and locus_key(r.locus) == locus]).streak_state()
+        by_host[genome.host] = live
+    total = Counters(locus=locus)
     for c in by_host.values():
         total = total + c
     kept = view.keep(f"show {allele} {locus}", lambda: _expression(genome, allele, locus))
-    view.save()
     expressed = [Expression.model_validate(e) for e in kept["expressed"]]
     weights = Weights.model_validate(kept["weights"]) if kept["weights"] else None
-    return AlleleView(
-        id=allele, locus=locus, source=allele_source(genome, allele).decode("utf-8", errors="replace"),
-        lineage=read_lineage(genome, allele), fitness_by_host=by_host, total=total,
-        fitness=fitness(total, weights), expressed_in=expressed,
+    return AlleleAtLocus(
+        locus=locus, lineage=lineage, fitness_by_host=by_host, total=total, fitness=fitness(total, weights),
+        fitness_by_phenotype={name: fitness(t, weights) for name, t in total.phenotypes.items()}, expressed_in=expressed,
     )
 
 
@@ -183,25 +200,35 @@ class LineageNode(BaseModel):
     time: float | None = None
 
 
-def lineage_nodes(genome: Genome, target: str) -> tuple[str, list[LineageNode]]:
-    """The ancestry of a locus (all its alleles) or of one allele (its ancestors and descendants)."""
+def lineage_nodes(genome: Genome, target: str, locus: str | None = None) -> tuple[str, list[LineageNode]]:
+    """The ancestry of a locus (all its alleles) or of one allele (its ancestors and descendants).
+
+    An allele registered at several loci has a lineage at each: one tree per
+    locus (or only `locus`'s).
+    """
     if target in loci(genome):
-        ids = alleles_at(genome, target)
-        focus = target
-    else:
-        try:
-            check_locus_name(target)
-            is_name = not all(c in "0123456789abcdef" for c in target.lower())
-        except UsageError:
-            is_name = False
-        if is_name:
-            raise UsageError(f"no locus {target} in the genome", hint="give a locus with registered alleles or an allele id")
-        focus = resolve_allele(genome, target)
-        locus = locus_of(genome, focus) or ""
-        ids = alleles_at(genome, locus)
-    notes = {a: read_lineage(genome, a) for a in ids}
+        return target, _locus_nodes(genome, target, None)
+    try:
+        check_locus_name(target)
+        is_name = not all(c in "0123456789abcdef" for c in target.lower())
+    except UsageError:
+        is_name = False
+    if is_name:
+        raise UsageError(f"no locus {target} in the genome", hint="give a locus with registered alleles or an allele id")
+    focus = resolve_allele(genome, target)
+    where = loci_of(genome, focus) or [locus_of(genome, focus) or ""]
+    if locus is not None:
+        if locus not in where:
+            raise UsageError(f"allele {focus[:SHORT]} is not registered at locus {locus}", hint=f"it is at {', '.join(where)}")
+        where = [locus]
+    return focus, [node for lo in where for node in _locus_nodes(genome, lo, focus)]
+
+
+def _locus_nodes(genome: Genome, locus: str, focus: str | None) -> list[LineageNode]:
+    ids = alleles_at(genome, locus)
+    notes = {a: read_lineage(genome, locus, a) for a in ids}
     nodes = {a: LineageNode(id=a, locus=n.locus, origin=n.origin, parents=n.parents, generation=n.generation, engine=n.engine, time=n.time)
-             if n else LineageNode(id=a, locus="?", origin="unknown", parents=[], generation=0) for a, n in notes.items()}
+             if n else LineageNode(id=a, locus=locus or "?", origin="unknown", parents=[], generation=0) for a, n in notes.items()}
     if focus in nodes:
         keep = {focus}
         frontier = [focus]
@@ -223,10 +250,25 @@ def lineage_nodes(genome: Genome, target: str) -> tuple[str, list[LineageNode]]:
                     keep.add(c)
                     frontier.append(c)
         nodes = {a: n for a, n in nodes.items() if a in keep}
-    return focus, sorted(nodes.values(), key=lambda n: (n.generation, n.time or 0, n.id))
+    return sorted(nodes.values(), key=lambda n: (n.generation, n.time or 0, n.id))
+
+
+def _by_locus(nodes: list[LineageNode]) -> dict[str, list[LineageNode]]:
+    groups: dict[str, list[LineageNode]] = {}
+    for n in nodes:
+        groups.setdefault(n.locus, []).append(n)
+    return groups
 
 
 def render_tree(nodes: list[LineageNode]) -> str:
+    """One tree per locus; a header names the locus when there are several."""
+    groups = _by_locus(nodes)
+    if len(groups) > 1:
+        return "\n".join(f"locus {locus}:\n" + _render_one(group) for locus, group in groups.items())
+    return _render_one(nodes)
+
+
+def _render_one(nodes: list[LineageNode]) -> str:
     by_id = {n.id: n for n in nodes}
     children: dict[str, list[LineageNode]] = {}
     roots: list[LineageNode] = []
@@ -260,14 +302,19 @@ def render_tree(nodes: list[LineageNode]) -> str:
 
 
 def render_dot(nodes: list[LineageNode]) -> str:
+    several = len(_by_locus(nodes)) > 1
+
+    def key(n: LineageNode, allele: str) -> str:
+        return f"{n.locus}:{allele[:SHORT]}" if several else allele[:SHORT]
+
     lines = ["digraph lineage {", "  rankdir=TB;"]
     for n in nodes:
-        lines.append(f'  "{n.id[:SHORT]}" [label="{n.id[:SHORT]}\\n{n.origin} gen {n.generation}"];')
-    ids = {n.id for n in nodes}
+        lines.append(f'  "{key(n, n.id)}" [label="{n.id[:SHORT]}\\n{n.origin} gen {n.generation}"];')
+    ids = {(n.locus, n.id) for n in nodes}
     for n in nodes:
         for p in n.parents:
-            if p in ids:
-                lines.append(f'  "{p[:SHORT]}" -> "{n.id[:SHORT]}";')
+            if (n.locus, p) in ids:
+                lines.append(f'  "{key(n, p)}" -> "{key(n, n.id)}";')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -276,10 +323,15 @@ def _when(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t)) if t else "an unknown time"
 
 
-def why(genome: Genome, allele_text: str) -> str:
-    """One paragraph: where the allele came from and why each phenotype does or does not express it."""
-    view = show(genome, allele_text)
-    short = view.id[:SHORT]
+def why(genome: Genome, allele_text: str, locus: str | None = None) -> str:
+    """Per locus the allele fills, one paragraph: where it came from there and why each phenotype does
+    or does not express it."""
+    view = show(genome, allele_text, locus)
+    return "\n\n".join(_why_at(genome, view.id, at) for at in view.loci)
+
+
+def _why_at(genome: Genome, allele: str, view: AlleleAtLocus) -> str:
+    short = allele[:SHORT]
     lin = view.lineage
     parts: list[str] = []
     if lin is None:
@@ -313,7 +365,7 @@ def why(genome: Genome, allele_text: str) -> str:
         parts.append("No phenotype expresses it.")
     for ex in view.expressed_in:
         changes = history(genome, ex.phenotype)
-        last = next((c for c in changes if c.trailers.get("Sggit-Allele") == view.id), None)
+        last = next((c for c in changes if c.trailers.get("Sggit-Allele") == allele and c.trailers.get("Sggit-Locus", view.locus) == view.locus), None)
         how = ""
         if last is None and changes:
             created = changes[-1]
@@ -326,7 +378,7 @@ def why(genome: Genome, allele_text: str) -> str:
             parts.append(f"In {ex.phenotype} it is dominant{how}, with {depth} fallback(s) behind it.")
         else:
             dom = read_phenotype(genome, ex.phenotype).loci[view.locus].dominant
-            rival = f"; {dom[:SHORT]} is dominant there with fitness {fitness(_live_total(genome, dom, _unsynced(genome))):.3f}" if dom else ""
+            rival = f"; {dom[:SHORT]} is dominant there with fitness {fitness(_live_total(genome, view.locus, dom, _unsynced(genome))):.3f}" if dom else ""
             where = f" at fallback position {ex.position}" if ex.position else ""
             parts.append(f"In {ex.phenotype} it is {ex.state}{where}{how}{rival}.")
     return " ".join(parts)

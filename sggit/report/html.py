@@ -20,11 +20,17 @@ from sggit.fsutil import atomic_write_text
 from sggit.genome.alleles import alleles_at, loci
 from sggit.genome.fitness import Counters, fitness
 from sggit.genome.lineage import Lineage, all_lineage
-from sggit.genome.notes import iter_notes
 from sggit.genome.phenostore import history, phenotype_names, read_phenotype
 from sggit.genome.phenotype import Weights
 from sggit.genome.repo import Genome
-from sggit.genome.sync import fitness_hosts, fitness_ref, live_counters, pending_records
+from sggit.genome.sync import (
+    fitness_hosts,
+    fitness_ref,
+    host_counters,
+    live_counters,
+    pending_records,
+    read_counters_note,
+)
 
 HISTORY_COMMITS = 200
 RECENT = 20
@@ -44,8 +50,13 @@ class AlleleRow(BaseModel):
     id: str
     state: str
     fitness: float | None
+    """Over every phenotype and host."""
     invocations: int
     successes: int
+    here: float | None = None
+    """Fitness from the runs under this row's phenotype only."""
+    here_invocations: int = 0
+    here_successes: int = 0
     origin: str
     engine: str | None = None
     generation: int = 0
@@ -165,8 +176,12 @@ class Report(BaseModel):
     mutations: list[MutationRow]
 
 
-def fitness_history(genome: Genome, weights_of: dict[str, Weights | None], failures: dict[tuple[str, str, float], FailureRow] | None = None) -> dict[str, list[Point]]:
-    """Fitness of each allele after every fitness-notes commit of any host, summed over hosts.
+Pair = tuple[str, str]
+"""(locus, allele)."""
+
+
+def fitness_history(genome: Genome, weights_of: dict[str, Weights | None], failures: dict[tuple[str, str, float], FailureRow] | None = None) -> dict[Pair, list[Point]]:
+    """Fitness of each (locus, allele) after every fitness-notes commit of any host, summed over hosts.
 
     Each host's notes commit is a snapshot of that host's counters, so walking the
     hosts' histories in time order and summing the latest snapshot per host gives
@@ -183,28 +198,28 @@ def fitness_history(genome: Genome, weights_of: dict[str, Weights | None], failu
             events.append((float(commit.commit_time), host, commit))
             oid = commit.parent_ids[0] if commit.parent_ids else None
     events.sort(key=lambda e: (e[0], e[1]))
-    latest: dict[str, dict[str, Counters]] = {}
-    out: dict[str, list[Point]] = {}
+    latest: dict[str, dict[Pair, Counters]] = {}
+    out: dict[Pair, list[Point]] = {}
     for when, host, commit in events:
         snapshot = _snapshot(genome.repo, commit.tree)
         if failures is not None:
-            for allele, c in snapshot.items():
+            for (locus, allele), c in snapshot.items():
                 f = c.last_failure
                 if f is not None:
-                    failures[(allele, f.host or host, f.time)] = FailureRow(time=f.time, locus=c.locus or "?", allele=allele, host=f.host or host, error=f.error)
+                    failures[(allele, f.host or host, f.time)] = FailureRow(time=f.time, locus=locus or "?", allele=allele, host=f.host or host, error=f.error)
         previous = latest.get(host, {})
         latest[host] = snapshot
-        for allele in (a for a, c in snapshot.items() if previous.get(a) != c):
+        for pair in (k for k, c in snapshot.items() if previous.get(k) != c):
             total = Counters()
             for per_host in latest.values():
-                if allele in per_host:
-                    total = total + per_host[allele]
-            out.setdefault(allele, []).append(Point(time=when, fitness=fitness(total, weights_of.get(allele))))
+                if pair in per_host:
+                    total = total + per_host[pair]
+            out.setdefault(pair, []).append(Point(time=when, fitness=fitness(total, weights_of.get(pair[0]))))
     return out
 
 
-def _snapshot(repo: pygit2.Repository, tree: pygit2.Tree) -> dict[str, Counters]:
-    out: dict[str, Counters] = {}
+def _snapshot(repo: pygit2.Repository, tree: pygit2.Tree) -> dict[Pair, Counters]:
+    out: dict[Pair, Counters] = {}
     stack: list[tuple[str, pygit2.Tree]] = [("", tree)]
     while stack:
         prefix, current = stack.pop()
@@ -213,11 +228,12 @@ def _snapshot(repo: pygit2.Repository, tree: pygit2.Tree) -> dict[str, Counters]
             name = prefix + (item.name or "")
             if isinstance(obj, pygit2.Tree):
                 stack.append((name, obj))
-            elif isinstance(obj, pygit2.Blob):
+            elif isinstance(obj, pygit2.Blob) and all(c in "0123456789abcdef" for c in name):
                 try:
-                    out[name] = Counters.model_validate_json(obj.data)
-                except ValueError:
+                    loci = read_counters_note(obj.data)
+                except (ValueError, TypeError, RecursionError):
                     continue
+                out.update(((locus, name), c) for locus, c in loci.items())
     return out
 
 
@@ -299,17 +315,31 @@ def _mermaid(alleles: list[AlleleRow], lineage: dict[str, Lineage]) -> str:
     return "\n".join(lines)
 
 
+def _lineage_by_locus(genome: Genome) -> dict[str, dict[str, Lineage]]:
+    out: dict[str, dict[str, Lineage]] = {}
+    for allele, by_locus in all_lineage(genome).items():
+        for locus, note in by_locus.items():
+            out.setdefault(locus, {})[allele] = note
+    return out
+
+
+def _here(c: Counters, phenotype: str, weights: Weights | None) -> tuple[float | None, int, int]:
+    t = c.phenotypes.get(phenotype)
+    if t is None or not (t.total or t.convergence_total or t.resilience_total):
+        return None, 0, 0
+    return fitness(t, weights), t.total, t.successes
+
+
 def build_report(genome: Genome, phenotypes: list[str] | None = None) -> Report:
     now = time.time()
     counters = live_counters(genome)
-    lineage = all_lineage(genome)
+    lineages = _lineage_by_locus(genome)
     names = phenotypes or phenotype_names(genome)
     maps = {name: read_phenotype(genome, name) for name in names}
     weights_of: dict[str, Weights | None] = {}
     for pmap in maps.values():
-        for entry in pmap.loci.values():
-            for allele in entry.alleles:
-                weights_of[allele] = entry.weights
+        for locus, entry in pmap.loci.items():
+            weights_of.setdefault(locus, entry.weights)
     seen_failures: dict[tuple[str, str, float], FailureRow] = {}
     timeline = fitness_history(genome, weights_of, seen_failures)
     out: list[PhenotypeReport] = []
@@ -319,16 +349,22 @@ def build_report(genome: Genome, phenotypes: list[str] | None = None) -> Report:
         for locus in sorted(set(pmap.loci) | registered):
             entry = pmap.locus(locus)
             ids = list(entry.stack) + [a for a in entry.alleles if a not in entry.stack] + [a for a in alleles_at(genome, locus) if a not in entry.alleles]
+            at = counters.get(locus, {})
+            lineage = lineages.get(locus, {})
             alleles = []
             for allele in ids:
-                c = counters.get(allele, Counters())
+                c = at.get(allele, Counters())
                 note = lineage.get(allele)
+                here, here_n, here_ok = _here(c, name, entry.weights)
                 alleles.append(AlleleRow(
                     id=allele,
                     state=entry.alleles[allele].state if allele in entry.alleles else "unexpressed",
                     fitness=fitness(c, entry.weights) if c.total or c.convergence_total or c.resilience_total else None,
                     invocations=c.total,
                     successes=c.successes,
+                    here=here,
+                    here_invocations=here_n,
+                    here_successes=here_ok,
                     origin=note.origin if note else "unknown",
                     engine=note.engine if note else None,
                     generation=note.generation if note else 0,
@@ -336,14 +372,14 @@ def build_report(genome: Genome, phenotypes: list[str] | None = None) -> Report:
                 ))
             nodes, edges, width, height = _graph(alleles, lineage)
             series: list[Series] = []
-            for allele in [a.id for a in alleles if a.id in timeline][: len(SERIES_COLOURS)]:
-                points = list(timeline[allele])
-                live = counters.get(allele)
+            for allele in [a.id for a in alleles if (locus, a.id) in timeline][: len(SERIES_COLOURS)]:
+                points = list(timeline[(locus, allele)])
+                live = at.get(allele)
                 if live is not None:
                     points.append(Point(time=now, fitness=fitness(live, entry.weights)))
                 series.append(Series(allele=allele, colour=SERIES_COLOURS[len(series)], points=points))
             rows.append(LocusReport(
-                locus=locus, health=_health(counters.get(entry.dominant or "")), alleles=alleles, nodes=nodes, edges=edges,
+                locus=locus, health=_health(at.get(entry.dominant or "")), alleles=alleles, nodes=nodes, edges=edges,
                 width=width, height=height, series=series, chart=_chart(series, now) if series else {}, mermaid=_mermaid(alleles, lineage),
             ))
         changes = [ChangeRow(time=c.time, commit=c.commit, summary=c.summary, action=c.action) for c in history(genome, name, limit=30)]
@@ -352,18 +388,19 @@ def build_report(genome: Genome, phenotypes: list[str] | None = None) -> Report:
     for r in pending_records(genome):
         if not r.ok:
             seen_failures[(r.allele, genome.host, r.time)] = FailureRow(
-                time=r.time, locus=r.locus or (lineage[r.allele].locus if r.allele in lineage else "?"), allele=r.allele, host=genome.host, error=r.error or "failed")
-    for a, c in counters.items():
-        f = c.last_failure
-        if f is not None and not any(k[0] == a and k[2] == f.time for k in seen_failures):
-            seen_failures[(a, f.host or "?", f.time)] = FailureRow(time=f.time, locus=c.locus or (lineage[a].locus if a in lineage else "?"), allele=a, host=f.host, error=f.error)
+                time=r.time, locus=r.locus or "?", allele=r.allele, host=genome.host, error=r.error or "failed")
+    for locus, at in counters.items():
+        for a, c in at.items():
+            f = c.last_failure
+            if f is not None and not any(k[0] == a and k[2] == f.time for k in seen_failures):
+                seen_failures[(a, f.host or "?", f.time)] = FailureRow(time=f.time, locus=locus or "?", allele=a, host=f.host, error=f.error)
     failures = sorted(seen_failures.values(), key=lambda f: -f.time)[:RECENT]
     mutations = sorted(
         (MutationRow(time=n.time, locus=n.locus, allele=a, origin=n.origin, engine=n.engine, parents=n.parents, error=n.failure.error if n.failure else None)
-         for a, n in lineage.items() if n.origin in ("mutation", "crossover", "fusion")),
+         for by_allele in lineages.values() for a, n in by_allele.items() if n.origin in ("mutation", "crossover", "fusion")),
         key=lambda m: -m.time,
     )[:RECENT]
-    summary = _summary(genome, out, lineage, maps, mutations)
+    summary = _summary(genome, out, lineages, maps, mutations)
     return Report(generated=now, hosts=fitness_hosts(genome), summary=summary, phenotypes=out, fleet=fleet_rows(genome),
                   failures=failures, mutations=mutations)
 
@@ -377,7 +414,7 @@ def _health(c: Counters | None) -> str:
     return "healthy"
 
 
-def _summary(genome: Genome, phenotypes: list[PhenotypeReport], lineage: dict[str, Lineage], maps: dict, mutations: list[MutationRow]) -> Summary:
+def _summary(genome: Genome, phenotypes: list[PhenotypeReport], lineages: dict[str, dict[str, Lineage]], maps: dict, mutations: list[MutationRow]) -> Summary:
     from sggit.app.promotion import find_promotions
 
     summary = Summary(mutations=len(mutations))
@@ -392,7 +429,9 @@ def _summary(genome: Genome, phenotypes: list[PhenotypeReport], lineage: dict[st
                 summary.idle += 1
         summary.heals += sum(
             1 for c in history(genome, p.name, limit=HISTORY_COMMITS)
-            if c.action == "promote" and (note := lineage.get(c.trailers.get("Sggit-Allele", ""))) is not None and note.origin == "mutation"
+            if c.action == "promote"
+            and (note := lineages.get(c.trailers.get("Sggit-Locus", ""), {}).get(c.trailers.get("Sggit-Allele", ""))) is not None
+            and note.origin == "mutation"
         )
     for found in find_promotions(genome):
         name, locus, allele = str(found.get("phenotype")), str(found.get("locus")), str(found.get("allele"))
@@ -413,12 +452,10 @@ def fleet_rows(genome: Genome) -> list[HostRow]:
     for host in fitness_hosts(genome):
         total = Counters()
         alleles = 0
-        for _, data in iter_notes(genome, fitness_ref(host)):
-            try:
-                total = total + Counters.model_validate_json(data)
-            except ValueError:
-                continue
-            alleles += 1
+        for at in host_counters(genome, host).values():
+            for c in at.values():
+                total = total + c
+                alleles += 1
         rows.append(HostRow(host=host, alleles=alleles, invocations=total.total, successes=total.successes,
                             convergence=_ratio(total.convergence_ok, total.convergence_total),
                             resilience=_ratio(total.resilience_ok, total.resilience_total), last_time=total.last_time))

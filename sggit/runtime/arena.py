@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sggit.genome.fitness import Counters, Record, StreakState, fitness, next_streak
+from sggit.genome.fitness import Counters, Record, StreakState, fitness, locus_key, next_streak
 from sggit.genome.phenotype import PhenotypeMap, Weights
 
 
@@ -40,32 +40,39 @@ class Thresholds(BaseModel):
         return cls.model_validate(values)
 
 
-class FailureStreaks:
-    """Per allele, failed invocations since its last good one; immediate and convergence outcomes count.
+Base = Callable[[str, str], StreakState]
+"""(locus, allele) -> the pair's streak as this host's synced notes hold it."""
 
-    Each allele starts from `base` (its streak in this host's synced notes), so a
+
+class FailureStreaks:
+    """Per (locus, allele), failed invocations since its last good one; immediate and convergence outcomes count.
+
+    Each pair starts from `base` (its streak in this host's synced notes), so a
     `sggit sync` between two failures changes no decision; `next_streak` holds
     the rule, including a convergence failure taking back the success before it.
+    The same blob at another locus has a streak of its own.
     """
 
-    def __init__(self, records: Iterable[Record] = (), base: Callable[[str], StreakState] | None = None) -> None:
-        self._base = base or (lambda allele: (0, None))
-        self._state: dict[str, StreakState] = {}
+    def __init__(self, records: Iterable[Record] = (), base: Base | None = None) -> None:
+        self._base = base or (lambda locus, allele: (0, None))
+        self._state: dict[tuple[str, str], StreakState] = {}
         for rec in records:
             self.add(rec)
 
     def add(self, rec: Record) -> None:
-        if rec.allele not in self._state:
-            self._state[rec.allele] = self._base(rec.allele)
-        self._state[rec.allele] = next_streak(self._state[rec.allele], rec)
+        key = (locus_key(rec.locus), rec.allele)
+        if key not in self._state:
+            self._state[key] = self._base(*key)
+        self._state[key] = next_streak(self._state[key], rec)
 
-    def get(self, allele: str, default: int = 0) -> int:
-        if allele not in self._state:
-            self._state[allele] = self._base(allele)
-        return self._state[allele][0] or default
+    def get(self, locus: str, allele: str, default: int = 0) -> int:
+        key = (locus, allele)
+        if key not in self._state:
+            self._state[key] = self._base(*key)
+        return self._state[key][0] or default
 
 
-def failure_streaks(records: Iterable[Record], base: Callable[[str], StreakState] | None = None) -> FailureStreaks:
+def failure_streaks(records: Iterable[Record], base: Base | None = None) -> FailureStreaks:
     return FailureStreaks(records, base)
 
 

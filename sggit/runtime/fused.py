@@ -122,7 +122,7 @@ class FusedPathways:
             return None
         current = entry.fused_allele
         pathway = core.tree.pathways[name]
-        cases = [dict(i) for i in inputs] + [r.input for r in pending_records(core.genome) if r.allele == current and r.ok and isinstance(r.input, dict)]
+        cases = [dict(i) for i in inputs] + [r.input for r in pending_records(core.genome) if r.allele == current and r.locus == name and r.ok and isinstance(r.input, dict)]
         cases = [json.loads(c) for c in dict.fromkeys(json.dumps(c, sort_keys=True) for c in cases)]
         if not cases:
             raise UsageError(f"no inputs to replay {name} on", hint="run the fused pathway first, or give inputs")

@@ -217,7 +217,7 @@ def awaiting_review(organism_genome: Any, phenotype: str, risks: dict[str, str |
             continue
         waiting = sorted(a for a, s in entry.alleles.items() if s.state == "canary")
         for allele in (entry.stack[1:] if entry.dominant else entry.stack) + waiting:
-            lineage = read_lineage(organism_genome, allele)
+            lineage = read_lineage(organism_genome, locus, allele)
             if lineage is not None and lineage.origin in EVOLVED_ORIGINS:
                 found.append((locus, allele))
     return found

@@ -96,7 +96,7 @@ class Mutation:
     def register(self, gene: n.Gene, proposal: Proposal, context: MutationContext, parent: str | None) -> str:
         """Blob plus lineage note carrying the whole failure context, engine, model and prompt hash."""
         genome = self.core.genome
-        parent_lineage = read_lineage(genome, parent) if parent else None
+        parent_lineage = read_lineage(genome, gene.name, parent) if parent else None
         lineage = Lineage(  # type: ignore[call-arg]  # extra lineage keys: the model allows them
             locus=gene.name,
             origin="mutation",

@@ -144,9 +144,9 @@ class Organism:
             return alleles_at(self.genome, locus)
         return list(order)
 
-    def counters(self) -> dict[str, Counters]:
-        """Live fitness of every allele (all hosts' notes plus this host's journal), kept by the scorer."""
-        return self.scoring.counters()
+    def counters(self, locus: str) -> dict[str, Counters]:
+        """Live fitness of every allele at a locus (all hosts' notes plus this host's journal), kept by the scorer."""
+        return self.scoring.counters(locus)
 
     def source(self, allele: str) -> str:
         with self._lock:

@@ -23,7 +23,7 @@ from sggit.runtime.safety import policy_for
 
 class Reexpression:
     def __init__(self, genome: Genome, phenotype_name: str, phenotype: Callable[[], PhenotypeMap],
-                 counters: Callable[[], dict[str, Counters]], events: list[str]) -> None:
+                 counters: Callable[[str], dict[str, Counters]], events: list[str]) -> None:
         self.genome = genome
         self.phenotype_name = phenotype_name
         self.phenotype = phenotype
@@ -47,7 +47,7 @@ class Reexpression:
         if idle and policy_for(gene.risk).review:
             approved = review.reviewed(self.genome, self.phenotype_name, gene.name, idle)
             idle = [a for a in idle if a in approved]
-        counters = self.counters()
+        counters = self.counters(gene.name)
         idle.sort(key=lambda a: -(fitness(counters[a], entry.weights) if a in counters else 0.0))
         return idle[:limit]
 

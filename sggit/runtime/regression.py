@@ -95,7 +95,7 @@ def agreement_cases(inputs: Iterable[dict[str, Any]], parent_output: Callable[[d
 
 def locus_failures(organism: Expression, locus: str) -> list[LastFailure]:
     """Every recorded failure of the locus's alleles: all hosts' synced notes plus this host's journal."""
-    return [f for c in organism.counters().values() if c.locus == locus for f in c.failures]
+    return [f for c in organism.counters(locus).values() for f in c.failures]
 
 
 def classify_failures(organism: Expression, gene: n.Gene, parent: str | None, judge: SandboxEvaluator) -> tuple[list[Case], list[Case]]:
@@ -134,5 +134,5 @@ def guard_cases(organism: Expression, gene: n.Gene, parent: str | None, cases: l
     taken = [c.input for c in cases]
     keep = [c for c in keep if c.input not in taken]
     source = organism.source(parent)
-    inputs = agreement_inputs(organism.counters().get(parent), exclude=taken + [c.input for c in keep])
+    inputs = agreement_inputs(organism.counters(gene.name).get(parent), exclude=taken + [c.input for c in keep])
     return keep + agreement_cases(inputs, lambda data: judge.output_of(gene, source, data))

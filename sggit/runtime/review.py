@@ -33,7 +33,7 @@ def reviewed(genome: Genome, phenotype: str, locus: str, alleles: Iterable[str])
     out: set[str] = set()
     pending: list[str] = []
     for allele in alleles:
-        lineage = read_lineage(genome, allele)
+        lineage = read_lineage(genome, locus, allele)
         if lineage is not None and lineage.origin not in EVOLVED_ORIGINS:
             out.add(allele)
         else:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sggit.contract import nodes as n
 from sggit.contract.tree import ContractTree
 from sggit.genome import phenostore
-from sggit.genome.fitness import Counters, Record, fitness, fold
+from sggit.genome.fitness import ByLocus, Counters, Record, add_into, fitness, fold
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.genome.sync import host_streak, journal, live_counters, pending_records
@@ -56,7 +56,7 @@ class Scoring:
         self.producers = ProducerIndex(genome, phenotype_name)
         self._journal = journal(genome)
         self._lock = threading.RLock()
-        self._counters: dict[str, Counters] | None = None
+        self._counters: ByLocus | None = None
         self._streaks: FailureStreaks | None = None
         self._local = threading.local()
 
@@ -100,7 +100,10 @@ class Scoring:
 
     # -- records -----------------------------------------------------------------------
     def append(self, record: Record) -> None:
-        """Journal a record, and keep this organism's view of fitness current without rereading."""
+        """Journal a record (naming the phenotype it was expressed under), and keep this organism's view of
+        fitness current without rereading."""
+        if record.phenotype is None:
+            record = record.model_copy(update={"phenotype": self.phenotype_name})
         held = getattr(self._local, "tentative", None)
         if held is not None:
             held.records.append(record)
@@ -108,24 +111,23 @@ class Scoring:
         self._journal.append(record)
         with self._lock:
             if self._counters is not None:
-                for allele, delta in fold([record], self.genome.host).items():
-                    self._counters[allele] = self._counters[allele] + delta if allele in self._counters else delta
+                add_into(self._counters, fold([record], self.genome.host))
             if self._streaks is not None:
                 self._streaks.add(record)
 
-    def counters(self) -> dict[str, Counters]:
-        """Fitness counters of every allele: read once (all hosts plus the unsynced journal), then kept."""
+    def counters(self, locus: str) -> dict[str, Counters]:
+        """Fitness counters of every allele at a locus: all read once (all hosts plus the unsynced journal), then kept."""
         with self._lock:
             if self._counters is None:
                 self._counters = live_counters(self.genome)
-            return self._counters
+            return self._counters.setdefault(locus, {})
 
-    def streak(self, allele: str) -> int:
-        """Consecutive failures of an allele since its last success, as this host saw them."""
+    def streak(self, locus: str, allele: str) -> int:
+        """Consecutive failures of (locus, allele) since its last success, as this host saw them."""
         with self._lock:
             if self._streaks is None:
-                self._streaks = failure_streaks(pending_records(self.genome), base=lambda a: host_streak(self.genome, a))
-            return self._streaks.get(allele, 0)
+                self._streaks = failure_streaks(pending_records(self.genome), base=lambda lo, a: host_streak(self.genome, lo, a))
+            return self._streaks.get(locus, allele, 0)
 
     def score(self, gene: n.Gene, attempt: Attempt, data: dict[str, Any]) -> None:
         """Immediate and convergence records for the allele that ran; a diagnostic also scores the producers it feeds."""
@@ -199,7 +201,7 @@ class Scoring:
             return
         if state.state == "dominant" and len(entry.stack) < 2:
             return  # nothing to fall back to: keep it expressed and let mutation find a successor
-        if self.streak(allele) < Thresholds.for_locus(pmap, locus).demote_after:
+        if self.streak(locus, allele) < Thresholds.for_locus(pmap, locus).demote_after:
             return
         successor = None
         if state.state == "dominant" and policy_for(self.tree.genes[locus].risk).review:
@@ -218,7 +220,7 @@ class Scoring:
         approved = review.reviewed(self.genome, self.phenotype_name, locus, candidates)
         if not approved:
             return None
-        counters = self.counters()
+        counters = self.counters(locus)
         return max((a for a in candidates if a in approved), key=lambda a: fitness(counters[a], entry.weights) if a in counters else 0.0)
 
     def consider_promotion(self, locus: str) -> None:
@@ -233,7 +235,7 @@ class Scoring:
         challengers = [a for a in entry.stack if a != entry.dominant]
         if not challengers:
             return
-        found = promotion_candidate(self.counters(), entry.dominant, challengers, Thresholds.for_locus(pmap, locus), entry.weights)
+        found = promotion_candidate(self.counters(locus), entry.dominant, challengers, Thresholds.for_locus(pmap, locus), entry.weights)
         if found is None:
             return
         allele, score, base = found

@@ -16,7 +16,7 @@ def test_a_renamed_column_is_healed_by_a_mutant_that_becomes_dominant(tmp_path: 
     story = data_story(tmp_path / "warehouse")
     assert story["first"] == 0 and story["second"] == 0
     assert story["mutant"] is not None and story["dominant"] == story["mutant"]
-    lineage = read_lineage(Genome.open(tmp_path / "warehouse"), story["mutant"])
+    lineage = read_lineage(Genome.open(tmp_path / "warehouse"), "transform_records", story["mutant"])
     assert lineage is not None and lineage.engine == "fixture" and lineage.parents
     assert story["tables"]["readings"] == 3
     captured = capfd.readouterr()

@@ -34,7 +34,7 @@ def test_registering_again_changes_nothing_and_keeps_the_first_lineage(genome: G
     again = register_allele(genome, "bridge_create", SEED_A, _seed("bridge_create", origin="manual"))
     assert not again.new and again.id == first.id
     assert git(repo_dir, "rev-list", "--all", "--count").stdout == commits
-    assert read_lineage(genome, first.id).origin == "seed"
+    assert read_lineage(genome, "bridge_create", first.id).origin == "seed"
 
 
 def test_a_batch_is_one_genome_commit_and_one_notes_commit(genome: Genome, repo_dir: Path) -> None:

@@ -68,7 +68,7 @@ def test_a_map_changed_with_stock_git_is_seen_at_once(genome: Genome) -> None:
     git(repo, "update-ref", "refs/heads/phenotype/p", "refs/heads/phenotype/p~1")
     assert _row(genome)["dominant"] is None  # before the promotion: no dominant, all recessive
     shown = CliRunner().invoke(cli, ["-C", str(repo), "show", ids[0], "--format", "json"])
-    assert json.loads(shown.output)["expressed_in"] == [{"phenotype": "p", "state": "recessive", "position": 0}]
+    assert json.loads(shown.output)["loci"][0]["expressed_in"] == [{"phenotype": "p", "state": "recessive", "position": 0}]
 
 
 def test_commits_keep_the_repository_packed(genome: Genome) -> None:

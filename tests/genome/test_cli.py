@@ -104,7 +104,7 @@ def test_status_show_why_reflect_synced_fitness(project: Path) -> None:
     line = next(line for line in text.splitlines() if "bridge_create" in line)
     assert a[:12] in line and "0.750" in line and "20 calls" in line and "bridge exists" in line
     shown = json.loads(run("-C", str(project), "show", a[:8], "--format", "json").output)
-    assert shown["fitness_by_host"]["testhost"]["total"] == 20 and shown["source"] == SEED_A
+    assert shown["loci"][0]["fitness_by_host"]["testhost"]["total"] == 20 and shown["source"] == SEED_A
     assert "def execute" in run("-C", str(project), "show", a[:8]).output
     why = run("-C", str(project), "why", a[:10]).output
     assert "is a seed" in why and "In dell_r740 it is dominant" in why and "fitness 0.750" in why

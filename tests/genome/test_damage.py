@@ -56,7 +56,7 @@ def test_garbage_fitness_notes_from_this_host_and_a_peer_are_skipped_named_and_l
     assert _calls(shipped)["bridge_uplink"] == 1
     git(shipped, "notes", "--ref", "sggit/fitness/testhost", "add", "-f", "-m", "garbage{", create)
     git(shipped, "notes", "--ref", "sggit/fitness/peer", "add", "-f", "-m", "garbage{", create)
-    git(shipped, "notes", "--ref", "sggit/fitness/peer", "add", "-f", "-m", json.dumps({"total": 4, "successes": 4}), uplink)
+    git(shipped, "notes", "--ref", "sggit/fitness/peer", "add", "-f", "-m", json.dumps({"locus": "bridge_uplink", "total": 4, "successes": 4}), uplink)
     own, peer = f"refs/notes/sggit/fitness/testhost:{create}", f"refs/notes/sggit/fitness/peer:{create}"
 
     done = sggit(shipped, "status", "--phenotype", "dell_r740", "--format", "json")
@@ -66,7 +66,7 @@ def test_garbage_fitness_notes_from_this_host_and_a_peer_are_skipped_named_and_l
     again = sggit(shipped, "status", "--phenotype", "dell_r740", "--format", "json")  # answered from the view cache
     assert own in again.stderr and peer in again.stderr and again.stdout == done.stdout
     shown = sggit(shipped, "show", create, "--format", "json")
-    assert own in shown.stderr and json.loads(shown.stdout)["fitness_by_host"] == {}
+    assert own in shown.stderr and json.loads(shown.stdout)["loci"][0]["fitness_by_host"] == {}
 
     doctor = sggit(shipped, "doctor", "--format", "json", code=None)
     assert doctor.returncode == 1
@@ -87,7 +87,7 @@ def test_a_garbage_lineage_note_is_skipped_and_named(shipped: Path) -> None:
     shown = sggit(shipped, "show", create, "--format", "json")
     assert f"refs/notes/sggit/lineage:{create}" in shown.stderr
     view = json.loads(shown.stdout)
-    assert view["lineage"] is None and view["locus"] == "bridge_create"
+    assert [(at["locus"], at["lineage"]) for at in view["loci"]] == [("bridge_create", None)]
     assert sggit(shipped, "lineage", "bridge_create").returncode == 0
     sggit(shipped, "report", "--out", str(shipped / "out"), "--format", "markdown")
 
@@ -105,7 +105,7 @@ def test_a_damaged_journal_line_is_skipped_and_named_and_its_neighbours_are_kept
     assert [(d.kind, d.where) for d in found] == [("journal line", f"{journal_path(genome)}:6")]
     result = sync(genome)
     assert result.records == 3
-    counters = total_counters(genome, allele)
+    counters = total_counters(genome, "l", allele)
     assert (counters.total, counters.successes, counters.last_failure.error if counters.last_failure else None) == (3, 2, "late")
 
 
@@ -113,7 +113,7 @@ def test_a_lone_surrogate_from_a_gene_is_journaled_and_folded_intact(genome: Gen
     allele = "cd" * 20
     record(genome, Record(allele=allele, locus="l", ok=False, error="boom \ud800 here", input={"k": "\udfff"}))
     assert sync(genome).records == 1
-    failure = total_counters(genome, allele).last_failure
+    failure = total_counters(genome, "l", allele).last_failure
     assert failure is not None and failure.error == "boom \ud800 here" and failure.input == {"k": "\udfff"}
 
 

@@ -13,6 +13,7 @@ from sggit.genome.sync import SEGMENT_TRAILER, all_counters, counters_by_host, j
 from tests.genome.helpers import fake_id, git
 
 A, B = fake_id(20), fake_id(21)
+L = "bridge_create"
 
 
 def test_fitness_is_successes_over_at_least_ten_trials() -> None:
@@ -32,7 +33,7 @@ def test_temporal_results_weigh_in_and_can_lower_fitness_after_the_fact() -> Non
 def test_fold_counts_per_allele_and_keeps_the_latest_failure() -> None:
     recs = [Record(allele=A, ok=True, time=1), Record(allele=A, ok=False, error="old", time=2), Record(allele=A, ok=False, error="new", time=3),
             Record(allele=A, ok=False, timescale="convergence", time=4, error="flap"), Record(allele=B, ok=True, timescale="resilience", time=5)]
-    out = fold(recs, "h")
+    out = fold(recs, "h")[""]  # records that name no locus are counted under the unknown one
     assert (out[A].total, out[A].successes, out[A].convergence_total, out[A].convergence_ok) == (3, 1, 1, 0)
     assert out[A].last_failure.error == "flap" and out[B].resilience_ok == 1 and out[B].total == 0
 
@@ -57,25 +58,25 @@ def test_sync_folds_the_journal_into_this_hosts_notes_once(genome: Genome, repo_
     assert sync(genome).segments == 0
     note = json.loads(git(repo_dir, "notes", "--ref", "sggit/fitness/testhost", "show", A).stdout)
     assert (note["total"], note["successes"], note["last_failure"]["error"]) == (12, 8, "boom")
-    record(genome, Record(allele=A, ok=True))
+    record(genome, Record(allele=A, locus=L, ok=True))
     sync(genome)
-    assert total_counters(genome, A).total == 13
+    assert total_counters(genome, L, A).total == 13
 
 
 def test_reads_add_up_every_hosts_ref(genome: Genome, monkeypatch: pytest.MonkeyPatch) -> None:
-    record(genome, Record(allele=A, ok=True))
+    record(genome, Record(allele=A, locus=L, ok=True))
     sync(genome)
     monkeypatch.setenv("SGGIT_HOST", "otherhost")
-    record(genome, Record(allele=A, ok=False))
-    record(genome, Record(allele=B, ok=True))
+    record(genome, Record(allele=A, locus=L, ok=False))
+    record(genome, Record(allele=B, locus=L, ok=True))
     sync(genome)
-    assert sorted(counters_by_host(genome, A)) == ["otherhost", "testhost"]
-    assert total_counters(genome, A).total == 2 and total_counters(genome, A).successes == 1
-    assert {k: v.total for k, v in all_counters(genome).items()} == {A: 2, B: 1}
+    assert sorted(counters_by_host(genome, L, A)) == ["otherhost", "testhost"]
+    assert total_counters(genome, L, A).total == 2 and total_counters(genome, L, A).successes == 1
+    assert {k: v.total for k, v in all_counters(genome)[L].items()} == {A: 2, B: 1}
 
 
 def test_a_segment_already_folded_before_a_crash_is_not_counted_twice(genome: Genome, repo_dir: Path) -> None:
-    record(genome, Record(allele=A, ok=True))
+    record(genome, Record(allele=A, locus=L, ok=True))
     sync(genome)
     message = git(repo_dir, "log", "-1", "--format=%B", "refs/notes/sggit/fitness/testhost").stdout
     seg_id = next(line.split(":", 1)[1].strip() for line in message.splitlines() if line.startswith(SEGMENT_TRAILER))
@@ -83,13 +84,13 @@ def test_a_segment_already_folded_before_a_crash_is_not_counted_twice(genome: Ge
     leftover.write_bytes(b'\n{"allele": "' + A.encode() + b'", "ok": true}\n')
     sync(genome)
     assert not leftover.exists()
-    assert total_counters(genome, A).total == 1
+    assert total_counters(genome, L, A).total == 1
 
 
 def _appender(path: str, allele: str, n: int) -> None:
     with Journal(Path(path)) as j:
         for _ in range(n):
-            j.append(Record(allele=allele, ok=True))
+            j.append(Record(allele=allele, locus=L, ok=True))
 
 
 def test_records_appended_during_syncs_are_all_counted(genome: Genome) -> None:
@@ -102,7 +103,7 @@ def test_records_appended_during_syncs_are_all_counted(genome: Genome) -> None:
     for p in procs:
         p.join()
     sync(genome)
-    assert total_counters(genome, A).total == 400 and total_counters(genome, B).total == 400
+    assert total_counters(genome, L, A).total == 400 and total_counters(genome, L, B).total == 400
 
 
 def test_a_record_must_name_a_full_allele_id() -> None:

@@ -193,7 +193,7 @@ def test_a_held_back_poll_records_nothing_and_breeds_nothing_until_committed(pro
     (holding, step), commit = org.tentatively(lambda: (org.holding(), org.run_locus("bridge_stp", {"bridge": "br0", "enabled": True})))
     assert holding and not org.holding()
     assert not step.ok and len(pending_records(genome)) == before
-    assert not [a for a in org.phenotype().locus("bridge_stp").alleles if getattr(read_lineage(genome, a), "origin", None) == "mutation"]
+    assert not [a for a in org.phenotype().locus("bridge_stp").alleles if getattr(read_lineage(genome, "bridge_stp", a), "origin", None) == "mutation"]
 
     commit()
     assert [(r.allele, r.ok) for r in pending_records(genome)[before:] if r.locus == "bridge_stp"] == [(broken, False)]

@@ -47,7 +47,7 @@ def test_heal_with_gp_repairs_a_planted_seed_bug_and_promote_has_nothing_left(he
     out = sg("heal", "bridge_create", "--phenotype", "dell_r740", "--engine", "gp", "--seed", "3").output
     assert f"parent {planted[:12]}" in out and "PASS" in out and "(fast-forwarded)" in out
     winner = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create").dominant
-    assert winner != planted and read_lineage(genome, winner).engine == "gp"
+    assert winner != planted and read_lineage(genome, "bridge_create", winner).engine == "gp"
     assert f"sggit: promote bridge_create to {winner[:12]} on dell_r740" in out
     result = json.loads(sg("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "brx", "interfaces": []}').output)
     assert result["ok"] and result["output"]["resources_created"] == ["brx"]
@@ -98,7 +98,7 @@ def test_run_with_the_fixture_engine_heals_through_the_lifecycle(here: Path, tmp
     result = sg("run", "bridge_stp", "--phenotype", "dell_r740", "--no-wait", "--engine", "fixture", "--fixture-dir", str(tmp_path / "fx"),
                 "--input", '{"bridge": "br0", "enabled": true}')
     assert json.loads(result.output)["ok"]
-    states = {s.state for a, s in phenostore.read_phenotype(genome, "dell_r740").locus("bridge_stp").alleles.items() if read_lineage(genome, a).origin == "mutation"}
+    states = {s.state for a, s in phenostore.read_phenotype(genome, "dell_r740").locus("bridge_stp").alleles.items() if read_lineage(genome, "bridge_stp", a).origin == "mutation"}
     assert states == {"recessive"}
 
 
@@ -119,7 +119,7 @@ def test_run_with_the_anthropic_engine_through_the_stand_in(here: Path, standin:
     assert json.loads(result.output)["ok"]
     assert len(standin.requests) == 1
     mutant = next(a for a in phenostore.read_phenotype(genome, "dell_r740").locus("bridge_stp").stack if a != broken)
-    lineage = read_lineage(genome, mutant)
+    lineage = read_lineage(genome, "bridge_stp", mutant)
     assert lineage.engine == "anthropic" and lineage.model == "claude-standin-1" and lineage.parents == [broken]
     assert getattr(lineage, "prompt_hash", None)
     record = json.loads(sg("corpus", "export").output.splitlines()[-1])

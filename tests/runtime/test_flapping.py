@@ -71,7 +71,7 @@ def test_mac_flapping_mutant_converges_and_is_promoted(project: Path, tmp_path: 
     mutant = report.mutant
     assert mutant is not None
     assert allele_source(genome, mutant).decode() == (FIXTURES / "bridge_uplink" / "garp.py").read_text()
-    assert read_lineage(genome, mutant).parents == [seed]
+    assert read_lineage(genome, "bridge_uplink", mutant).parents == [seed]
     conv = [(r.allele, r.ok) for r in pending_records(genome) if r.locus == "bridge_uplink" and r.timescale == "convergence"]
     assert (seed, False) in conv and all(ok for allele, ok in conv if allele == mutant)
     assert sum(1 for allele, _ in conv if allele == mutant) >= 3

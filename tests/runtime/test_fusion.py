@@ -139,7 +139,7 @@ def test_a_streak_of_successes_fuses_the_pathway(project: Path, pool: WorkerPool
     assert entry.state == "fused" and entry.fused_allele
     tip = phenostore.history(genome, "dell_r740", limit=1)[0]
     assert tip.action == "fuse" and tip.trailers["Sggit-Allele"] == entry.fused_allele
-    lineage = read_lineage(genome, entry.fused_allele)
+    lineage = read_lineage(genome, "provision_vlan_bridge", entry.fused_allele)
     constituents = {l: org.stack(l)[0] for l in ("vlan_create", "bridge_create", "check_vlan_tagging")}
     assert lineage is not None and lineage.origin == "fusion" and lineage.locus == "provision_vlan_bridge"
     assert lineage.parents == sorted(set(constituents.values()))
@@ -185,7 +185,7 @@ def test_breathe_in_breathe_out(project: Path, pool: WorkerPool, tmp_path: Path)
     for bridge, nic in (("br1", "eno1"), ("br2", "eno2")):
         assert org.run_pathway("provision_management_bridge", {"management_bridge": bridge, "uplink_interface": nic}).ok
     first = org.phenotype().pathways["provision_management_bridge"].fused_allele
-    assert first is not None and picky in read_lineage(genome, first).parents  # type: ignore[union-attr]
+    assert first is not None and picky in read_lineage(genome, "provision_management_bridge", first).parents  # type: ignore[union-attr]
 
     # breathe out: the fused gene fails on this input, rolls back as one, and the pathway runs step by step
     result = org.run_pathway("provision_management_bridge", {"management_bridge": "xbr", "uplink_interface": "eno3"})
@@ -200,7 +200,7 @@ def test_breathe_in_breathe_out(project: Path, pool: WorkerPool, tmp_path: Path)
     assert (first, False) in [(r.allele, r.ok) for r in pending_records(genome) if r.locus == "provision_management_bridge"]
     mutant = next(a for a in org.trace if a.origin == "mutation")
     assert mutant.ok and mutant.locus == "mac_preserve"
-    assert read_lineage(genome, mutant.allele).parents == [picky]  # type: ignore[union-attr]
+    assert read_lineage(genome, "mac_preserve", mutant.allele).parents == [picky]  # type: ignore[union-attr]
     assert kernel.get_link("xbr")["mac"] == kernel.get_link("eno3")["mac"]
 
     # restabilise: two more clean runs fuse it again
@@ -235,7 +235,7 @@ def test_an_optimised_fused_gene_replaces_the_mechanical_one_only_after_an_exact
     new = org.optimise_fusion("provision_vlan_bridge", inputs, _fresh(org))
     assert new is not None and new != mechanical
     assert org.phenotype().pathways["provision_vlan_bridge"].fused_allele == new
-    lineage = read_lineage(org.genome, new)
+    lineage = read_lineage(org.genome, "provision_vlan_bridge", new)
     assert lineage is not None and lineage.origin == "fusion" and lineage.parents == [mechanical] and lineage.engine == "fixture"
 
 

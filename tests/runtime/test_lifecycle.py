@@ -107,7 +107,7 @@ def test_a_low_risk_mutant_that_fails_its_first_run_is_rolled_back(project: Path
     kernel.create_bridge("br0")
     result = org.run("bridge_stp", {"bridge": "br0", "enabled": True})
     assert not result.ok
-    mutant = next(a for a in org.phenotype().locus("bridge_stp").alleles if read_lineage(genome, a).origin == "mutation")
+    mutant = next(a for a in org.phenotype().locus("bridge_stp").alleles if read_lineage(genome, "bridge_stp", a).origin == "mutation")
     assert org.phenotype().locus("bridge_stp").alleles[mutant].state == "shadow"
     assert kernel.get_stp("br0")["enabled"] is False  # its set_stp was undone by the transaction
     assert [a.allele for a in result.trace].count(mutant) == 1
@@ -134,7 +134,7 @@ def test_a_high_risk_mutant_that_fails_its_shadow_replay_never_touches_the_real_
     before = kernel.get_link("br0")["mac"]
     result = org.run("mac_preserve", {"bridge": "br0", "uplink": "eno1"})
     assert not result.ok and broken in [a.allele for a in result.trace]
-    mutant = next(a for a in org.phenotype().locus("mac_preserve").alleles if read_lineage(genome, a).origin == "mutation")
+    mutant = next(a for a in org.phenotype().locus("mac_preserve").alleles if read_lineage(genome, "mac_preserve", a).origin == "mutation")
     assert org.phenotype().locus("mac_preserve").alleles[mutant].state == "shadow"
     assert kernel.get_link("br0")["mac"] == before
     assert not [a for a in result.trace if a.allele == mutant]
@@ -158,7 +158,7 @@ def test_gp_heals_a_planted_bug_in_a_shipped_seed_and_promotes_it(project: Path)
     assert entry.dominant == report.winner
     planted = report.parent
     assert planted is not None and planted in entry.stack
-    lineage = read_lineage(genome, report.winner)
+    lineage = read_lineage(genome, "bridge_create", report.winner)
     assert lineage is not None and lineage.engine == "gp" and lineage.parents == [planted]
     tip = phenostore.history(genome, "dell_r740", limit=1)[0]
     assert tip.summary == f"sggit: promote bridge_create to {report.winner[:12]} on dell_r740"

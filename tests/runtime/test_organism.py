@@ -185,7 +185,7 @@ def test_when_every_allele_fails_the_engine_heals_the_locus(project: Path, pool:
     assert result.ok, result.error
     mutant = result.trace[-1]
     assert mutant.origin == "mutation" and mutant.allele != broken
-    lineage = read_lineage(genome, mutant.allele)
+    lineage = read_lineage(genome, "bridge_stp", mutant.allele)
     assert lineage is not None and lineage.origin == "mutation" and lineage.parents == [broken]
     assert lineage.engine == "fixture" and lineage.failure is not None
     assert lineage.failure.input == {"bridge": "br0", "enabled": True, "forward_delay": 15, "hello_time": 2, "max_age": 20}

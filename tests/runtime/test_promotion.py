@@ -123,9 +123,9 @@ def test_critical_loci_need_resilience_evidence_before_promotion() -> None:
     allele = "a" * 40
     critical = Promotion(phenotype="p", locus="l", allele=allele, reason="fitness", risk="critical")
     low = critical.model_copy(update={"risk": "low"})
-    no_resilience = {allele: Counters(total=60, successes=60)}
-    held_up = {allele: Counters(total=60, successes=60, resilience_total=3, resilience_ok=3)}
-    degraded = {allele: Counters(total=60, successes=60, resilience_total=3, resilience_ok=2)}
+    no_resilience = {"l": {allele: Counters(total=60, successes=60)}}
+    held_up = {"l": {allele: Counters(total=60, successes=60, resilience_total=3, resilience_ok=3)}}
+    degraded = {"l": {allele: Counters(total=60, successes=60, resilience_total=3, resilience_ok=2)}}
     assert has_required_evidence(low, no_resilience)
     assert not has_required_evidence(critical, no_resilience)
     assert not has_required_evidence(critical, degraded)

@@ -71,7 +71,7 @@ def test_a_high_risk_locus_never_lets_an_unreviewed_mutant_lead(here: Path, tmp_
         CliRunner().invoke(cli, ["run", "mac_preserve", "--phenotype", "dell_r740", "--no-wait", "--engine", "fixture",
                                  "--fixture-dir", str(tmp_path / "fx"), "--input", '{"bridge": "br0", "uplink": "eno1"}'])
     entry = phenostore.read_phenotype(genome, "dell_r740").locus("mac_preserve")
-    mutants = [a for a in entry.alleles if read_lineage(genome, a).origin == "mutation"]  # type: ignore[union-attr]
+    mutants = [a for a in entry.alleles if read_lineage(genome, "mac_preserve", a).origin == "mutation"]  # type: ignore[union-attr]
     assert mutants, "the engine's mutant was registered"
     assert entry.dominant == broken
     assert not set(mutants) & set(entry.stack)
@@ -279,6 +279,6 @@ def test_a_mutant_offered_during_a_run_is_screened_on_the_same_guards(here: Path
                                    "--fixture-dir", str(tmp_path / "fx"), "--input", '{"bridge_name": "z9", "interfaces": []}'])
     assert out.exit_code != 0 and not json.loads(out.stdout)["ok"]
     entry = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create")
-    mutant = next(a for a in entry.alleles if read_lineage(genome, a).origin == "mutation")  # type: ignore[union-attr]
+    mutant = next(a for a in entry.alleles if read_lineage(genome, "bridge_create", a).origin == "mutation")  # type: ignore[union-attr]
     assert entry.alleles[mutant].state == "shadow"
     assert not [r for r in pending_records(genome) if r.allele == mutant]  # never ran for real

@@ -26,6 +26,7 @@ from sggit.runtime.temporal import CheckCall, DueCheck, ProducerIndex, parse_dur
 from tests.runtime.helpers import add_allele
 
 A = "a" * 40
+L = "bridge_create"
 BRIDGE = {"management_bridge": "mgmt", "uplink_interface": "eno1"}
 
 
@@ -40,16 +41,16 @@ def scored(genome: Genome, locus: str, timescale: str) -> list[Record]:
 
 
 def rec(ok: bool, timescale: str = "immediate") -> Record:
-    return Record(allele=A, ok=ok, timescale=timescale)  # type: ignore[arg-type]
+    return Record(allele=A, locus=L, ok=ok, timescale=timescale)  # type: ignore[arg-type]
 
 
 def test_a_convergence_failure_takes_back_its_invocations_success() -> None:
     never_converges = [rec(True), rec(False, "convergence")] * 3
-    assert failure_streaks(never_converges).get(A, 0) == 3
-    assert failure_streaks([rec(False), rec(False), rec(True), rec(False, "convergence")]).get(A, 0) == 3
-    assert failure_streaks(never_converges + [rec(True), rec(True, "convergence")]).get(A, 0) == 0
-    assert failure_streaks(never_converges + [rec(True)]).get(A, 0) == 0
-    assert failure_streaks([rec(False)] * 2 + [rec(False, "resilience")] * 5).get(A, 0) == 2
+    assert failure_streaks(never_converges).get(L, A, 0) == 3
+    assert failure_streaks([rec(False), rec(False), rec(True), rec(False, "convergence")]).get(L, A, 0) == 3
+    assert failure_streaks(never_converges + [rec(True), rec(True, "convergence")]).get(L, A, 0) == 0
+    assert failure_streaks(never_converges + [rec(True)]).get(L, A, 0) == 0
+    assert failure_streaks([rec(False)] * 2 + [rec(False, "resilience")] * 5).get(L, A, 0) == 2
 
 
 def test_durations() -> None:
@@ -84,7 +85,7 @@ def test_a_later_unhealthy_diagnostic_demotes_the_producer_and_the_next_run_fall
         assert result.ok and result.output["healthy"] is False
     late = [r for r in scored(genome, "bridge_create", "convergence") if r.input == {"device": "br0"}]
     assert [(r.allele, r.ok) for r in late] == [(seed, False)] * 3
-    counters = live_counters(genome)[seed]
+    counters = live_counters(genome)["bridge_create"][seed]
     assert (counters.total, counters.successes, counters.convergence_total - counters.convergence_ok) == (1, 1, 3)
     assert fitness(counters) < fitness(counters.model_copy(update={"convergence_ok": counters.convergence_total}))
     assert any(e.startswith("demoted bridge_create") for e in org.events)

@@ -144,3 +144,28 @@ def test_ci_examples_speaks_json(genome_project: Path) -> None:
     data = json.loads(done.stdout)
     assert data["alleles"] == 1 and data["loci"] == ["bridge_create"]
     assert {f["where"] for f in data["findings"]} == {"genome/bridge_create/b_wrong.py (bridge_create)"}  # one finding per failed example
+
+
+BOTH_LOCI = '''import json
+
+
+def execute(input_json):
+    data = json.loads(input_json)
+    if "device" in data:
+        return json.dumps({"healthy": True, "exists": True, "state": "up", "mtu": 1500, "mac": None})
+    return json.dumps({"healthy": True, "mode": None, "active_member": None, "members_up": 0, "members_total": 0})
+'''
+
+
+def test_a_phenotype_change_may_express_one_source_at_each_locus_it_is_registered_at(pr: Path) -> None:
+    source = pr.parent / "both.py"
+    source.write_text(BOTH_LOCI)
+    for locus in ("check_bond_state", "check_link_state"):
+        sggit(pr, "register", locus, str(source), "--phenotype", PHENOTYPE)
+    map_file = f"phenotypes/{PHENOTYPE}.toml"
+    (pr / map_file).write_text(git(pr, "show", f"phenotype/{PHENOTYPE}:{map_file}") + "\n")
+    git(pr, "commit", "-qam", "express both.py at both loci")
+    done = sggit(pr, "ci", "check", "--base", "main", check=False)
+    assert "is registered at" not in done.stdout, done.stdout
+    # Judged at each locus by that locus's examples (this source only pretends to inspect anything).
+    assert "(check_link_state): examples:" in done.stdout and "(check_bond_state): examples:" in done.stdout

@@ -148,6 +148,18 @@ def test_lineage_notes_from_two_hosts_merge_without_loss(fleet: tuple[Path, Path
     assert len(lineage_log) == 2
 
 
+def test_one_source_registered_at_different_loci_on_two_hosts_keeps_both_lineages(fleet: tuple[Path, Path, Path]) -> None:
+    _, a, b = fleet
+    first = _mutate(a, "alpha", "bridge_create", "shared")
+    second = _mutate(b, "beta", "bridge_uplink", "shared")
+    assert first == second, "the same source is one blob"
+    sggit(a, "push", host="alpha")
+    sggit(b, "pull", host="beta")
+    note = json.loads(git(b, "notes", "--ref", "sggit/lineage", "show", first))
+    assert sorted(note["loci"]) == ["bridge_create", "bridge_uplink"]
+    assert note["loci"]["bridge_create"]["host"] == "alpha" and note["loci"]["bridge_uplink"]["host"] == "beta"
+
+
 def test_unreachable_remote_is_a_clear_error(genome_project: Path) -> None:
     done = sggit(genome_project, "pull", "/nonexistent/remote.git", check=False)
     assert done.returncode == 1

@@ -72,7 +72,7 @@ def test_report_data_follows_the_genome(evolved: tuple[Genome, str, str]) -> Non
 def test_markdown_has_tables_and_a_lineage_graph(evolved: tuple[Genome, str, str]) -> None:
     genome, seed, mutant = evolved
     text = render_markdown(build_report(genome, [PHENOTYPE]))
-    assert f"| {LOCUS} | `{seed[:12]}` | 0.20 | 2/3 | 2 | bridge already exists: br0 |" in text
+    assert f"| {LOCUS} | `{seed[:12]}` | 0.20 | 2/3 |  | 2 | bridge already exists: br0 |" in text  # records naming no phenotype
     assert f"a{seed[:7]} --> a{mutant[:7]}" in text
     assert f"| {LOCUS} | `{mutant[:12]}` | mutation | fixture | bridge already exists: br0 |" in text
 

@@ -228,32 +228,36 @@ def status_command(phenotype: str | None, fmt: str) -> None:
 
 @click.command("show")
 @click.argument("allele")
+@click.option("--locus", default=None, help="Only this locus (a source registered at several loci has records at each).")
 @_FORMAT
-def show_command(allele: str, fmt: str) -> None:
-    """An allele's source, lineage and fitness per host and in total."""
+def show_command(allele: str, locus: str | None, fmt: str) -> None:
+    """An allele's source, and per locus it fills its lineage and fitness per host, per phenotype and in total."""
     from sggit.genome import views
     from sggit.genome.repo import Genome
 
-    view = views.show(Genome.open("."), allele)
+    view = views.show(Genome.open("."), allele, locus)
     if fmt == "json":
         _print_json(views.as_json(view))
         return
     click.echo(f"allele {view.id}")
-    click.echo(f"locus  {view.locus}")
-    if view.lineage is not None:
-        lin = view.lineage
-        click.echo(f"origin {lin.origin}, generation {lin.generation}, host {lin.host}, {_ago(lin.time)}")
-        if lin.parents:
-            click.echo(f"parents {', '.join(_short(p) for p in lin.parents)}")
-        if lin.engine:
-            click.echo(f"engine {lin.engine}" + (f" ({lin.model})" if lin.model else ""))
-        if lin.failure is not None and lin.failure.error:
-            click.echo(f"prompted by: {lin.failure.error}")
-    for ex in view.expressed_in:
-        click.echo(f"phenotype {ex.phenotype}: {ex.state}" + (f" (stack position {ex.position})" if ex.position is not None else ""))
-    for host, c in sorted(view.fitness_by_host.items()):
-        click.echo(f"fitness on {host}: {_outcomes(c)}")
-    click.echo(f"fitness total: {view.fitness:.3f} ({_outcomes(view.total)})")
+    for at in view.loci:
+        click.echo(f"locus  {at.locus}")
+        if at.lineage is not None:
+            lin = at.lineage
+            click.echo(f"  origin {lin.origin}, generation {lin.generation}, host {lin.host}, {_ago(lin.time)}")
+            if lin.parents:
+                click.echo(f"  parents {', '.join(_short(p) for p in lin.parents)}")
+            if lin.engine:
+                click.echo(f"  engine {lin.engine}" + (f" ({lin.model})" if lin.model else ""))
+            if lin.failure is not None and lin.failure.error:
+                click.echo(f"  prompted by: {lin.failure.error}")
+        for ex in at.expressed_in:
+            click.echo(f"  phenotype {ex.phenotype}: {ex.state}" + (f" (stack position {ex.position})" if ex.position is not None else ""))
+        for host, c in sorted(at.fitness_by_host.items()):
+            click.echo(f"  fitness on {host}: {_outcomes(c)}")
+        for name, score in sorted(at.fitness_by_phenotype.items()):
+            click.echo(f"  fitness under {name}: {score:.3f} ({_outcomes(at.total.phenotypes[name])})")
+        click.echo(f"  fitness total: {at.fitness:.3f} ({_outcomes(at.total)})")
     click.echo("")
     click.echo(view.source.rstrip("\n"))
 
@@ -270,13 +274,14 @@ def _outcomes(c) -> str:  # type: ignore[no-untyped-def]
 
 @click.command("lineage")
 @click.argument("target")
+@click.option("--locus", default=None, help="For an ALLELE registered at several loci: only this locus's tree.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "dot"]), default="text", show_default=True)
-def lineage_command(target: str, fmt: str) -> None:
-    """The ancestry tree of a LOCUS or an ALLELE."""
+def lineage_command(target: str, locus: str | None, fmt: str) -> None:
+    """The ancestry tree of a LOCUS or an ALLELE (one tree per locus the allele fills)."""
     from sggit.genome import views
     from sggit.genome.repo import Genome
 
-    focus, nodes = views.lineage_nodes(Genome.open("."), target)
+    focus, nodes = views.lineage_nodes(Genome.open("."), target, locus)
     if fmt == "json":
         _print_json({"focus": focus, "nodes": views.as_json(nodes)})
     elif fmt == "dot":
@@ -287,14 +292,15 @@ def lineage_command(target: str, fmt: str) -> None:
 
 @click.command("why")
 @click.argument("allele")
+@click.option("--locus", default=None, help="Only this locus (a source registered at several loci is judged at each).")
 @_FORMAT
-def why_command(allele: str, fmt: str) -> None:
-    """Why this allele exists and why it is (or is not) dominant."""
+def why_command(allele: str, locus: str | None, fmt: str) -> None:
+    """Why this allele exists and why it is (or is not) dominant, per locus it fills."""
     from sggit.genome import views
     from sggit.genome.repo import Genome
 
     genome = Genome.open(".")
-    text = views.why(genome, allele)
+    text = views.why(genome, allele, locus)
     if fmt == "json":
         _print_json({"allele": allele, "why": text})
     else:

@@ -158,7 +158,7 @@ def _mutant(root: Path, locus: str) -> str | None:
 
     genome = Genome.open(root)
     for allele in alleles_at(genome, locus):
-        lineage = read_lineage(genome, allele)
+        lineage = read_lineage(genome, locus, allele)
         if lineage is not None and lineage.origin == "mutation":
             return allele
     return None
