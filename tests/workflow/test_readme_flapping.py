@@ -74,6 +74,9 @@ def test_the_readme_mac_flapping_walkthrough_ends_as_the_readme_says(tmp_path: P
     assert f"demote bridge_uplink: {seed[:12]}" in done.stdout
     status = next(line for line in done.stdout.splitlines() if line.strip().startswith("bridge_uplink "))
     assert garp[:12] in status and f" {total} calls" in status
+    # the first move's --explain trace, on stderr
+    assert f"bridge_uplink allele {seed[:7]} [stack]" in done.stderr and "failed (convergence)" in done.stderr
+    assert f"{garp[:7]} passed its first run at bridge_uplink: now recessive" in done.stderr
 
     # the host: mgmt's uplink is eno2, eno1 is down, and the bridge's MAC stays put
     host = MockKernel.from_json((project / ".git" / "sggit" / "mock-dell_r740.json").read_text())
