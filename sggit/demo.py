@@ -8,6 +8,7 @@ CLI command a user would type, printed before it runs.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -73,14 +74,33 @@ def plant_regression(root: Path) -> str:
     return plant(Genome.open(root), PHENOTYPE)
 
 
-def flapping(root: Path):  # type: ignore[no-untyped-def]
-    """The incident end to end; a prepared allele stands in for the engine's answer."""
-    from sggit.app.scenarios import mac_flapping_scenario
-    from sggit.engines.fixture import FixtureEngine
-    from sggit.shipped import shipped_root
+FLAP_MOVES = ("eno2", "eno1", "eno2")
 
-    engine = FixtureEngine(shipped_root() / "fixtures" / "alleles", state_dir=root / ".git" / "sggit" / "demo-fixture")
-    return mac_flapping_scenario(root, PHENOTYPE, engine)
+
+def flapping(root: Path) -> tuple[str, str | None, list[dict[str, Any]]]:
+    """README's MAC-flapping walkthrough, command for command: (seed, the allele that leads after, what the engine saw)."""
+    from sggit.genome import phenostore
+    from sggit.genome.lineage import read_lineage
+    from sggit.genome.repo import Genome
+
+    genome = Genome.open(root)
+    seed = phenostore.read_phenotype(genome, PHENOTYPE).locus("bridge_uplink").dominant or ""
+    _require(_sggit(root, "kernel", "inject", "reflecting_switch", "--mock", f".git/sggit/mock-{PHENOTYPE}.json", show=lambda _: []),
+             "kernel inject")
+    for uplink in FLAP_MOVES:
+        _sggit(root, "run", "bridge_uplink", "--phenotype", PHENOTYPE, "--engine", "fixture", "--format", "text",
+               "--input", json.dumps({"bridge": "mgmt", "uplink": uplink}), show=_move_lines)
+    leader = phenostore.read_phenotype(genome, PHENOTYPE).locus("bridge_uplink").dominant
+    lineage = read_lineage(genome, "bridge_uplink", leader) if leader and leader != seed else None
+    seen = lineage.failure.diagnostics if lineage is not None and lineage.failure is not None else []
+    return seed, leader, seen
+
+
+def _move_lines(lines: list[str]) -> list[str]:
+    """Which bridge_uplink alleles ran and how, and what became of the mutant: the rest is detail."""
+    keep = ("passed its first run", "failed its first run", "demoted", "promoted")
+    return [line.strip().replace("[mutation] ", "").replace("[stack] ", "") for line in lines
+            if line.strip().startswith("bridge_uplink allele") or any(k in line for k in keep)]
 
 
 def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
@@ -108,30 +128,23 @@ def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
          "the `within` window scored convergence, not just the immediate answer.")
 
     _section("3. The paradigm's MAC-flapping incident")
-    _say("The uplink moves back and forth behind a switch that reflects traffic. check_fdb_stability "
-         "judges bridge_uplink after each move.")
-    report = flapping(root)
-    for number, r in enumerate(report.rounds, 1):
-        tried = ", ".join(f"{a['allele'][:7]} {'converged' if a['ok'] else 'failed ' + a['kind']}" for a in r.attempts)
-        print(f"  move {number}: uplink -> {r.uplink}: {tried}")
-    for item in report.flapping:
-        print(f"  check_fdb_stability: {item['mac']} flapping between {' and '.join(item['ports'])}")
+    _say("The switch upstream now reflects traffic, and mgmt's uplink moves three times.")
+    seed, mutant, seen = flapping(root)
+    for check in seen:
+        for item in (check.get("output") or {}).get("flapping_macs", []):
+            print(f"  {check['locus']}: {item['mac']} flapping between {' and '.join(item['ports'])}")
     genome = Genome.open(root)
     counters = live_counters(genome).get("bridge_uplink", {})
     limit = Thresholds.for_locus(phenostore.read_phenotype(genome, PHENOTYPE), "bridge_uplink").demote_after
-    seed, mutant = report.seed, report.mutant
     print(f"  seed {seed[:7]} (moves the port only): {_outcomes(counters, seed)}")
-    if mutant:
+    if mutant and mutant != seed:
         print(f"  mutant {mutant[:7]} (sends gratuitous ARP after the move): {_outcomes(counters, mutant)}")
-    demoted = any("demoted" in e and seed[:7] in e for e in report.events)
-    failed_moves = sum(1 for r in report.rounds for a in r.attempts if a["allele"] == seed and not a["ok"])
-    if demoted and report.promoted and mutant:
-        _say(f"The seed answered every call but failed convergence after each of its {failed_moves} moves, so after {limit} "
-             f"convergence failures in a row "
-             f"it was demoted; the engine, given that failure and the flapping MACs, had proposed the gratuitous-ARP "
-             f"allele {mutant[:7]}, which converged and is now dominant at bridge_uplink.")
-    elif report.promoted and mutant:
-        _say(f"The gratuitous-ARP allele {mutant[:7]} converged where the seed did not, and is now dominant.")
+    demoted = any(c.trailers.get("Sggit-Action") == "demote" and c.trailers.get("Sggit-Allele") == seed
+                  for c in phenostore.history(genome, PHENOTYPE))
+    if demoted and mutant and mutant != seed:
+        _say(f"The seed failed convergence on each of its {len(FLAP_MOVES)} moves: after {limit} failures in a row it was "
+             f"demoted. Given that failure and the flapping MACs, the engine had proposed the gratuitous-ARP "
+             f"allele {mutant[:7]}, which converged and is now dominant.")
     else:
         _say("The seed kept failing convergence; no mutant took over this time.")
 

@@ -11,6 +11,7 @@ import pytest
 from sggit.demo import run_demo
 from sggit.genome import phenostore
 from sggit.genome.repo import Genome
+from tests.workflow.test_readme_flapping import walkthrough
 
 
 def test_demo_initialises_runs_and_shows_history(tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,6 +59,11 @@ def assert_tells_the_flapping_story(genome: Genome, out: str) -> None:
     seed = seed_line.group(1)
     assert any(c.trailers.get("Sggit-Action") == "demote" and c.trailers.get("Sggit-Allele", "").startswith(seed)
                for c in phenostore.history(genome, "dell_r740"))
+    # the commands are README's walkthrough (the demo shows every move's trace with --format text)
+    readme, _ = walkthrough()
+    shown = [line[2:].replace(" --format text", "") for line in out.splitlines() if line.startswith("$ sggit ")]
+    assert [c.replace(" --explain", "") for c in readme if c.startswith(("sggit kernel inject", "sggit run bridge_uplink"))] == \
+        [c for c in shown if c.startswith(("sggit kernel inject", "sggit run bridge_uplink"))]
     told = " ".join(out.split())  # the narration is wrapped
     assert "failures in a row it was demoted" in told and f"allele {mutant[:7]}, which converged and is now dominant" in told
 

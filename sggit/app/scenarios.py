@@ -3,11 +3,12 @@
 The planted regression is `make demo`'s fourth act: the shipped bridge_create
 seed with one token flipped, made dominant, for fallback to catch and heal to fix.
 
-The MAC-flapping scenario is issue 5's story: a naive uplink change "works"
-(the port moved, the link is up) yet the upstream switch keeps the bridge's MAC
-on the old port, the FDB check says so, and only the convergence timescale
-notices. The failure context goes to the engine, the mutant that sends a
-gratuitous ARP converges, earns fitness and is promoted.
+The MAC-flapping scenario is issue 5's story, and README's walkthrough step for
+step: a naive uplink change "works" (the port moved, the link is up) yet the
+upstream switch keeps the bridge's MAC on the old port, the FDB check says so,
+and only the convergence timescale notices. The failure context goes to the
+engine, the mutant that sends a gratuitous ARP converges, earns fitness and
+takes over.
 """
 
 from __future__ import annotations
@@ -100,20 +101,21 @@ class ScenarioReport(BaseModel):
 
 
 def mac_flapping_scenario(root: Path, phenotype: str, engine: Engine, *, rounds: int = 4, bridge: str = "mgmt") -> ScenarioReport:
-    """Build `bridge` on the first NIC, turn on a reflecting switch, then move the uplink back and forth.
+    """Provision `bridge` on the first NIC, turn on a reflecting switch, then move the uplink back and forth.
 
-    Runs on a fresh in-memory mock host with the phenotype's NICs, so the
-    phenotype's persistent mock machine is left alone; fitness records and
-    phenotype commits land in the genome at `root` as in any run.
+    The same steps as README's walkthrough (provision_management_bridge, so the
+    bridge carries the first NIC's MAC, then bridge_uplink per move), on a fresh
+    in-memory mock host with the phenotype's NICs, so the phenotype's persistent
+    mock machine is left alone; fitness records and phenotype commits land in the
+    genome at `root` as in any run.
     """
     recorder = RecordingEngine(engine)
     with open_organism(root=root, phenotype=phenotype, kernel=_host(root, phenotype), engine=recorder) as org:
         nics = [nic.name for nic in mock_description(org.genome, phenotype).nics][:2]
         seed = org.phenotype().locus("bridge_uplink").dominant or org.stack("bridge_uplink")[0]
         report = ScenarioReport(phenotype=phenotype, bridge=bridge, seed=seed)
-        for target, data in (("bridge_create", {"bridge_name": bridge, "interfaces": []}), ("bridge_uplink", {"bridge": bridge, "uplink": nics[0]})):
-            if not org.run(target, data).ok:
-                raise RuntimeError(f"could not build {bridge}: {target} failed")
+        if not org.run("provision_management_bridge", {"management_bridge": bridge, "uplink_interface": nics[0]}).ok:
+            raise RuntimeError(f"could not build {bridge}: provision_management_bridge failed")
         if kind_of(org.kernel).name != "mock":
             raise UsageError("the MAC flapping scenario needs the mock kernel's reflecting switch")
         org.kernel.inject("reflecting_switch")  # type: ignore[attr-defined]

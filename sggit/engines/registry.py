@@ -33,11 +33,11 @@ def _none(options: EngineOptions) -> Engine:
 
 
 def _fixture(options: EngineOptions) -> Engine:
-    if options.fixture_dir is None:
-        raise UsageError("the fixture engine needs a fixture directory", hint="pass --fixture-dir DIR")
+    """Without a directory, the prepared alleles shipped with sggit (`fixtures/alleles/`), so walkthroughs run anywhere."""
     from sggit.engines.fixture import FixtureEngine
+    from sggit.shipped import shipped_root
 
-    return FixtureEngine(options.fixture_dir, state_dir=options.state_dir)
+    return FixtureEngine(options.fixture_dir or shipped_root() / "fixtures" / "alleles", state_dir=options.state_dir)
 
 
 def _anthropic(options: EngineOptions) -> Engine:

@@ -189,7 +189,7 @@ class Organism:
             if result.ok:
                 self.watching.deployed(target, "pathway", values, result)
                 if pathway.verify is not None:
-                    verification = self.verification.verify_pathway(pathway, values)
+                    verification = self.verification.verify_pathway(pathway, values, result)
             return RunResult(target, "pathway", result.ok, result.outputs, list(self.trace), pathway=result, events=list(self.events), verification=verification)
         known = sorted(self.tree.genes) + sorted(self.tree.pathways)
         raise UsageError(f"unknown locus or pathway {target}", hint=f"known: {', '.join(known)}")
@@ -230,7 +230,7 @@ class Organism:
             return StepOutcome(ok=False, error=str(exc))
         error = "; ".join(f"step {s.number} ({s.target}): {s.error}" for s in result.failed_steps()) or None
         if result.ok and pathway.verify is not None:
-            verification = self.verification.verify_pathway(pathway, values)
+            verification = self.verification.verify_pathway(pathway, values, result)
             self.events.append(f"verify of nested pathway {name}: {verification['status']}")
         return StepOutcome(ok=result.ok, output=result.outputs, error=error, rollback=result.rollback, detail=result)
 

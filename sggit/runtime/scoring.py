@@ -147,14 +147,20 @@ class Scoring:
 
     # -- feeds -------------------------------------------------------------------------
     @contextmanager
-    def judging(self, judged: set[str] | None, timescale: str | None) -> Iterator[None]:
-        """Within the block, diagnostics do not feed `judged` loci, and feed as `timescale` when given."""
-        previous = (getattr(self._local, "judged", None), getattr(self._local, "timescale", None))
+    def judging(self, judged: set[str] | None, timescale: str | None, charge: set[str] | frozenset[str] | None = None) -> Iterator[None]:
+        """Within the block, diagnostics do not feed `judged` loci, and feed as `timescale` when given.
+
+        `charge`, when given, is the loci whose change the checks judge: only their
+        producers are fed. A check after one gene's change must not blame the
+        producers of what that change left alone.
+        """
+        previous = (getattr(self._local, "judged", None), getattr(self._local, "timescale", None), getattr(self._local, "charge", None))
         self._local.judged, self._local.timescale = frozenset(judged or ()), timescale
+        self._local.charge = frozenset(charge) if charge is not None else None
         try:
             yield
         finally:
-            self._local.judged, self._local.timescale = previous
+            self._local.judged, self._local.timescale, self._local.charge = previous
 
     def judged(self) -> frozenset[str] | None:
         """The loci a verify check in progress on this thread judges itself (None outside checks)."""
@@ -169,12 +175,13 @@ class Scoring:
         names = object_names(data)
         judged = self.judged() or frozenset()
         override = getattr(self._local, "timescale", None)
+        charge = getattr(self._local, "charge", None)
         fed: list[tuple[str, str, str]] = []
         if not names:
             return fed
         for line in gene.feeds:
             timescale = override or line.timescale
-            if line.locus in judged or timescale not in ("convergence", "resilience"):
+            if line.locus in judged or (charge is not None and line.locus not in charge) or timescale not in ("convergence", "resilience"):
                 continue
             producer = self.producers.find(line.locus, names)
             if producer is None:

@@ -175,6 +175,7 @@ class DueCheck(BaseModel):
     checks: list[CheckCall]
     due: float
     clock: Clock
+    charge: list[str] | None = None  # a pathway's: the loci whose change the checks judge (None: every fed producer)
     created: float = Field(default_factory=time.time)
 
     def model_post_init(self, _context: Any) -> None:

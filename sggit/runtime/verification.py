@@ -6,8 +6,9 @@ the one at the deadline) is the verdict and the only one that counts.
 
 Checks are diagnostics run through the expression core (handed in as `run_locus`),
 so they are called and judged like any gene; their `feeds:` score the producers
-through the scorer. The gene being verified is judged by its own convergence
-record, so a check does not feed it a second time.
+through the scorer, but only the producers whose change the checks judge: a
+gene's verify judges that gene's change alone (by its own convergence record),
+a pathway's verify the steps that changed the host in that run.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sggit.kernel.api import Kernel
 from sggit.kernel.kinds import kind_of
 from sggit.runtime.attempt import Attempt
 from sggit.runtime.deadline import Backoff, Progress, Results, converge, describe, host_settled
-from sggit.runtime.pathway import StepOutcome
+from sggit.runtime.pathway import PathwayResult, StepOutcome
 from sggit.runtime.scoring import Scoring
 from sggit.runtime.temporal import (
     CheckCall,
@@ -38,6 +39,30 @@ from sggit.runtime.temporal import (
 from sggit.runtime.values import bind, evaluate
 
 CheckRunner = Callable[[str, dict[str, Any]], StepOutcome]
+
+NOBODY_ELSE: frozenset[str] = frozenset()
+
+
+def changed_loci(result: PathwayResult) -> set[str]:
+    """The loci whose alleles changed the host in this pathway run: what its `verify:` judges.
+
+    A step's attempt changed the host when it journalled a mutating call; a fused
+    run has no attempts per step, so there a step counts unless its output says
+    `changed: false`.
+    """
+    found: set[str] = set()
+    for step in result.steps:
+        if step.status != "ok":
+            continue
+        details = [c.detail for c in step.children if isinstance(c.detail, (Attempt, PathwayResult))]
+        for detail in details:
+            if isinstance(detail, PathwayResult):
+                found |= changed_loci(detail)
+            elif detail.undo:
+                found.add(detail.locus)
+        if not details and not (isinstance(step.output, dict) and step.output.get("changed") is False):
+            found.add(step.target)
+    return found
 
 
 def expand_checks(items: list[n.VerifyItem], names: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -76,10 +101,11 @@ class Verification:
         kind_of(self.kernel).advance(self.kernel, seconds)
 
     # -- checks --------------------------------------------------------------------------
-    def run_checks(self, checks: list[tuple[str, dict[str, Any]]], *, judged: set[str] | None = None, timescale: str | None = None) -> tuple[bool, list[dict[str, Any]]]:
-        """Run diagnostics now; their `feeds:` score the producers (as `timescale` when given)."""
+    def run_checks(self, checks: list[tuple[str, dict[str, Any]]], *, judged: set[str] | None = None, timescale: str | None = None,
+                   charge: frozenset[str] | set[str] | None = None) -> tuple[bool, list[dict[str, Any]]]:
+        """Run diagnostics now; their `feeds:` score the producers (as `timescale` when given; only `charge`'s when given)."""
         results: list[dict[str, Any]] = []
-        with self.scoring.judging(judged, timescale):
+        with self.scoring.judging(judged, timescale, charge):
             for locus, params in checks:
                 outcome = self.run_check(locus, params)
                 healthy = bool(outcome.ok and isinstance(outcome.output, dict) and outcome.output.get("healthy", True))
@@ -87,15 +113,17 @@ class Verification:
                 results.append({"locus": locus, "input": params, "output": outcome.output, "healthy": healthy, "summary": summary})
         return all(r["healthy"] for r in results), results
 
-    def converge(self, checks: list[tuple[str, dict[str, Any]]], window: float, names: list[str], *, judged: set[str] | None = None) -> tuple[bool, Results]:
+    def converge(self, checks: list[tuple[str, dict[str, Any]]], window: float, names: list[str], *, judged: set[str] | None = None,
+                 charge: frozenset[str] | set[str] | None = None) -> tuple[bool, Results]:
         """The checks polled until they pass or `window` runs out; only the deciding poll is scored."""
-        verdict = converge(lambda: self.poll_checks(checks, judged=judged), window, self.kernel,
+        verdict = converge(lambda: self.poll_checks(checks, judged=judged, charge=charge), window, self.kernel,
                            settled=lambda: host_settled(self.kernel), progress=self.progress, label=describe(checks, names), backoff=self.backoff)
         return verdict.healthy, verdict.results
 
-    def poll_checks(self, checks: list[tuple[str, dict[str, Any]]], *, judged: set[str] | None = None) -> tuple[bool, Results, Callable[[], None]]:
+    def poll_checks(self, checks: list[tuple[str, dict[str, Any]]], *, judged: set[str] | None = None,
+                    charge: frozenset[str] | set[str] | None = None) -> tuple[bool, Results, Callable[[], None]]:
         """One tentative poll: its verdict, and the commit that makes its records count."""
-        (healthy, results), commit = self.scoring.tentatively(lambda: self.run_checks(checks, judged=judged))
+        (healthy, results), commit = self.scoring.tentatively(lambda: self.run_checks(checks, judged=judged, charge=charge))
         return healthy, results, commit
 
     def verify(self, gene: n.Gene, data: dict[str, Any], output: Any) -> tuple[bool, list[dict[str, Any]]]:
@@ -103,7 +131,7 @@ class Verification:
         assert gene.verify is not None
         window = gene.verify.window.seconds if gene.verify.window else 0.0
         names = {**data, **(output if isinstance(output, dict) else {})}
-        return self.converge(expand_checks(gene.verify.items, names), window, object_names(data), judged={gene.name})
+        return self.converge(expand_checks(gene.verify.items, names), window, object_names(data), judged={gene.name}, charge=NOBODY_ELSE)
 
     def defer(self, gene: n.Gene, data: dict[str, Any], attempt: Attempt) -> DueCheck:
         """Record a gene's verify checks as due after its window instead of waiting for them."""
@@ -117,18 +145,24 @@ class Verification:
         self.events.append(f"verify of {gene.name} {attempt.allele[:7]} due in {window:g}s")
         return entry
 
-    def verify_pathway(self, pathway: n.Pathway, values: dict[str, Any]) -> dict[str, Any]:
-        """A pathway's `verify:` after its window, or recorded as due with --no-wait; feeds score the producers."""
+    def verify_pathway(self, pathway: n.Pathway, values: dict[str, Any], result: PathwayResult | None = None) -> dict[str, Any]:
+        """A pathway's `verify:` after its window, or recorded as due with --no-wait.
+
+        Feeds score the producers of the steps that changed the host in `result`
+        (every fed producer when no run is given).
+        """
         assert pathway.verify is not None
         window = pathway.verify.window.seconds if pathway.verify.window else 0.0
         checks = expand_checks(pathway.verify.items, values)
+        charge = changed_loci(result) if result is not None else None
         if not self.wait:
             now, clock = self.clock()
-            entry = DueCheck(phenotype=self.phenotype_name, target=pathway.name, origin="pathway", input=values, checks=[CheckCall(locus=locus, input=p) for locus, p in checks], due=now + window, clock=clock)  # type: ignore[arg-type]
+            entry = DueCheck(phenotype=self.phenotype_name, target=pathway.name, origin="pathway", input=values, checks=[CheckCall(locus=locus, input=p) for locus, p in checks], due=now + window, clock=clock,  # type: ignore[arg-type]
+                             charge=sorted(charge) if charge is not None else None)
             record_due(self.genome, entry)
             self.events.append(f"verify of pathway {pathway.name} due in {window:g}s")
             return {"status": "due", "id": entry.id, "due": entry.due, "clock": entry.clock}
-        healthy, results = self.converge(checks, window, object_names(values))
+        healthy, results = self.converge(checks, window, object_names(values), charge=charge)
         return {"status": "healthy" if healthy else "unhealthy", "healthy": healthy, "checks": results}
 
     def verify_due(self, *, wait: bool = False) -> list[dict[str, Any]]:
@@ -148,7 +182,9 @@ class Verification:
                     self.advance(entry.due - now)
                 else:
                     time.sleep(entry.due - now)
-            healthy, results = self.run_checks([(c.locus, c.input) for c in entry.checks], judged={entry.target} if entry.origin == "gene" else None)
+            gene_check = entry.origin == "gene"
+            charge = NOBODY_ELSE if gene_check else (set(entry.charge) if entry.charge is not None else None)
+            healthy, results = self.run_checks([(c.locus, c.input) for c in entry.checks], judged={entry.target} if gene_check else None, charge=charge)
             if entry.origin == "gene" and entry.allele:
                 error = None if healthy else "convergence check failed: " + "; ".join(r["summary"] for r in results if not r["healthy"])
                 self.scoring.append(Record(allele=entry.allele, locus=entry.target, ok=healthy, timescale="convergence", error=error, input=entry.input))

@@ -118,6 +118,32 @@ def test_garp_allele_keeps_the_fdb_stable(reflecting_mock: MockKernel, stp: bool
     assert runner(k, "check_connectivity")({"source_interface": "br0", "target": "192.0.2.1"})["healthy"] is True
 
 
+@pytest.mark.parametrize("allele", ["naive", "garp"])
+def test_the_paradigms_incident_a_bridge_carrying_its_old_uplinks_mac(reflecting_mock: MockKernel, allele: str) -> None:
+    """mac_preserve gave br0 eth0's MAC: after the move, the paradigm's aa:bb:cc:dd:00:01 flaps between eth0 and eth1.
+
+    The detached eth0, still up, would keep announcing that MAC from its old switch
+    port, so a gratuitous ARP alone cannot settle the switch; the garp allele also
+    sets a detached port that carries the bridge's MAC down.
+    """
+    k = reflecting_mock
+    _bridge_on(k, "eth0", stp=True)
+    assert runner(k, "mac_preserve")({"bridge": "br0", "uplink": "eth0"})["mac"] == "aa:bb:cc:dd:00:01"
+    k.sleep(40)
+    out = runner(k, "bridge_uplink", GARP if allele == "garp" else None)({"bridge": "br0", "uplink": "eth1"})
+    assert out == {"success": True, "changed": True, "previous_uplink": "eth0", "error": None}
+    k.sleep(30)  # STP: the new port forwards after twice the forward delay
+    report = _flap_check(k)
+    if allele == "naive":
+        assert report["flapping_macs"][0]["mac"] == "aa:bb:cc:dd:00:01" and report["flapping_macs"][0]["ports"] == ["eth0", "eth1"]
+        return
+    assert report["healthy"] is True and report["flapping_macs"] == []
+    assert k.get_link("eth0")["up"] is False and k.get_link("eth0")["master"] is None
+    assert runner(k, "check_connectivity")({"source_interface": "br0", "target": "192.0.2.1"})["healthy"] is True
+    k.sleep(600)  # the switch ages nothing back: the MAC stays on eth1
+    assert _flap_check(k)["healthy"] is True
+
+
 def test_bridge_uplink_failures_on_mock(mock: MockKernel) -> None:
     run = runner(mock, "bridge_uplink")
     assert run({"bridge": "br0", "uplink": "eth1"})["error"] == "bridge not found: br0"

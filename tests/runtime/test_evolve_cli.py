@@ -187,7 +187,8 @@ def test_generate_sends_the_generation_prompt_not_the_repair_prompt(here: Path, 
 def test_user_mistakes_are_clear_errors(here: Path, tmp_path: Path) -> None:
     assert "unknown locus" in sg("heal", "nope", "--phenotype", "dell_r740", "--engine", "gp", code=2).output
     assert "needs a mutation engine" in sg("heal", "bridge_create", "--phenotype", "dell_r740", "--engine", "none", code=2).output
-    assert "fixture directory" in sg("heal", "bridge_create", "--phenotype", "dell_r740", "--engine", "fixture", code=2).output
+    missing = str(tmp_path / "no-fixtures")
+    assert "fixture directory" in sg("heal", "bridge_create", "--phenotype", "dell_r740", "--engine", "fixture", "--fixture-dir", missing, code=2).output
     out = tmp_path / "corpus.jsonl"
     sg("corpus", "export", "--out", str(out))
     assert out.read_text() == ""

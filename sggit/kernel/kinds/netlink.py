@@ -23,6 +23,12 @@ class NetlinkKind(KernelKind):
         """A real host cannot be copied: replay runs on the phenotype's simulated hardware."""
         return get_kind("mock").fresh(target)
 
+    def shadow(self, live: Any, target: KernelTarget) -> KernelFactory:
+        """The live host's topology replicated on a mock host: replay never touches the real kernel."""
+        from sggit.kernel.kinds.mock import replica_factory
+
+        return replica_factory(live, target)
+
     def features(self, kernel: Any | None = None) -> dict[str, tuple[bool, str]]:
         from sggit.kernel.features import probe_features
 

@@ -31,8 +31,8 @@ def test_unknown_engine_lists_the_choices(tmp_path):
 
 def test_none_and_fixture(tmp_path):
     assert isinstance(make_engine("none", state_dir=tmp_path), NoEngine)
-    with pytest.raises(UsageError, match="fixture directory"):
-        make_engine("fixture", state_dir=tmp_path)
+    shipped = make_engine("fixture", state_dir=tmp_path)  # without a directory: the alleles shipped with sggit
+    assert isinstance(shipped, FixtureEngine) and (shipped.fixture_dir / "bridge_uplink" / "garp.py").is_file()
     (tmp_path / "fx").mkdir()
     assert isinstance(make_engine("fixture", state_dir=tmp_path, fixture_dir=tmp_path / "fx"), FixtureEngine)
 

@@ -1,0 +1,85 @@
+"""README.md's MAC-flapping walkthrough, its commands taken from the README and run by a shell, ends as the README says."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from sggit.genome import phenostore
+from sggit.genome.alleles import allele_source
+from sggit.genome.lineage import read_lineage
+from sggit.genome.repo import Genome
+from sggit.genome.sync import pending_records
+from sggit.kernel.mock import MockKernel
+from sggit.runtime.arena import Thresholds
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+GARP = ROOT / "fixtures" / "alleles" / "bridge_uplink" / "garp.py"
+
+
+def walkthrough() -> tuple[list[str], str]:
+    """The indented block that injects the reflecting switch, as shell lines, and the prose after it."""
+    blocks = re.findall(r"\n\n((?:    .*\n)+)\n((?:[^\n]+\n)+)", README)
+    block, prose = next((b, p) for b, p in blocks if "kernel inject reflecting_switch" in b)
+    script = re.sub(r"\\\n\s*", "", "".join(line[4:] for line in block.splitlines(keepends=True)))
+    return script.splitlines(), " ".join(prose.split())
+
+
+def test_the_readme_mac_flapping_walkthrough_ends_as_the_readme_says(tmp_path: Path) -> None:
+    commands, prose = walkthrough()
+    assert commands[0].startswith("git init flap") and any(c.startswith("sggit run bridge_uplink") for c in commands)
+    bin_dir = Path(sys.executable).parent
+    assert shutil.which("sggit", path=str(bin_dir)), "sggit is installed next to this interpreter"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "SGGIT_HOST": "testhost"}
+    env.pop("ANTHROPIC_API_KEY", None)
+    done = subprocess.run(["bash", "-e", "-c", "\n".join(commands)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+
+    project = tmp_path / "flap"
+    genome = Genome.open(project)
+    pmap = phenostore.read_phenotype(genome, "dell_r740")
+    entry = pmap.locus("bridge_uplink")
+    garp = entry.dominant
+    assert garp is not None and allele_source(genome, garp).decode() == GARP.read_text()
+    lineage = read_lineage(genome, garp)
+    seed = lineage.parents[0]
+    assert lineage.origin == "mutation" and read_lineage(genome, seed).origin == "seed"
+    assert entry.stack == [garp, seed]
+
+    # the numbers the README gives are the ones the run produced
+    records = [r for r in pending_records(genome) if r.locus == "bridge_uplink" and r.timescale == "convergence"]
+    seed_failures = [r.ok for r in records if r.allele == seed]
+    garp_runs = [r.ok for r in records if r.allele == garp]
+    failures = int(re.search(r"after (\d+) convergence failures in a row the seed is demoted", prose).group(1))  # type: ignore[union-attr]
+    ok, total = map(int, re.search(r"with (\d+) of (\d+) runs converged", prose).groups())  # type: ignore[union-attr]
+    # the seed converged when provision_management_bridge built mgmt, then failed every move
+    assert all(seed_failures[:-failures]) and seed_failures[-failures:] == [False] * failures
+    assert failures == Thresholds.for_locus(pmap, "bridge_uplink").demote_after
+    assert garp_runs.count(True) == ok and len(garp_runs) == total
+    assert "flapping between eno1 and eno2" in prose and "aa:bb:cc:dd:00:01" in prose
+    flap = lineage.failure.diagnostics[0]["output"]["flapping_macs"]  # what the engine was given
+    assert [(f["mac"], f["ports"]) for f in flap] == [("aa:bb:cc:dd:00:01", ["eno1", "eno2"])]
+
+    # "only bridge_uplink is charged": the bridge and its MAC were not the change being judged
+    assert not [r for r in pending_records(genome) if r.locus in ("bridge_create", "mac_preserve") and not r.ok]
+
+    # the phenotype's history: registered, recessive after its first run, the seed demoted
+    log = [(c.trailers.get("Sggit-Action"), c.trailers.get("Sggit-Allele")) for c in phenostore.history(genome, "dell_r740")]
+    assert log[:3] == [("demote", seed), ("recessive", garp), ("register", garp)]
+    assert f"demote bridge_uplink: {seed[:12]}" in done.stdout
+    status = next(line for line in done.stdout.splitlines() if line.strip().startswith("bridge_uplink "))
+    assert garp[:12] in status and f" {total} calls" in status
+    # the first move's --explain trace, on stderr
+    assert f"bridge_uplink allele {seed[:7]} [stack]" in done.stderr and "failed (convergence)" in done.stderr
+    assert f"{garp[:7]} passed its first run at bridge_uplink: now recessive" in done.stderr
+
+    # the host: mgmt's uplink is eno2, eno1 is down, and the bridge's MAC stays put
+    host = MockKernel.from_json((project / ".git" / "sggit" / "mock-dell_r740.json").read_text())
+    assert [p["name"] for p in host.list_ports("mgmt")] == ["eno2"] and host.get_link("eno1")["up"] is False
+    host.sleep(30)
+    assert {e["port"] for e in host.fdb("mgmt") if e["mac"] == "aa:bb:cc:dd:00:01" and not e["local"]} <= {"eno2"}
