@@ -148,9 +148,18 @@ def snapshot_path(common: str, fmt: str, phenotype: str | None) -> str:
 
 
 def loaded_code() -> list[str]:
-    """The files of sggit's modules loaded in this process: the code a status answer came from."""
-    files = {getattr(m, "__file__", None) for name, m in list(sys.modules.items()) if name == "sggit" or name.startswith("sggit.")}
-    return sorted(f for f in files if isinstance(f, str))
+    """The code a status answer came from: every loaded sggit module, and each installed package's top.
+
+    The standard library changes only with the Python version, which the inputs name.
+    """
+    files = set()
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str):
+            continue
+        if name == "sggit" or name.startswith("sggit.") or ("." not in name and ("site-packages" in path or "dist-packages" in path)):
+            files.add(path)
+    return sorted(files)
 
 
 def keep(git_dir: str, common: str, fmt: str, phenotype: str | None, before: bytes, output: str) -> bool:
