@@ -224,7 +224,10 @@ def serve(args: list[str]) -> int | None:
         return None
     try:
         output = kept_output(*parsed)
-    except (OSError, ValueError, UnicodeError):
+    except KeyboardInterrupt:
+        sys.stderr.write("sggit: interrupted\n")
+        return 130
+    except Exception:  # noqa: BLE001 - a kept answer that cannot be read is only a slower status
         return None
     if output is None:
         return None
@@ -235,6 +238,9 @@ def serve(args: list[str]) -> int | None:
         # as the command line's error boundary does: the reader went away (`sggit status | head`)
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream until exit
         return 141
+    except KeyboardInterrupt:
+        sys.stderr.write("sggit: interrupted\n")
+        return 130
     return 0
 
 

@@ -211,3 +211,16 @@ def test_an_answer_whose_inputs_moved_while_it_was_rendered_is_not_kept(project:
         record(genome, Record(allele=alleles_at(genome, "bridge_create")[0], locus="bridge_create", ok=True))
     assert recording.keep(text) is False
     assert fast_status.kept_output("text", None) is None
+
+
+def test_a_kept_status_whose_reader_went_away_stops_quietly_as_the_full_one_does(project: Path) -> None:
+    assert sggit(project, "status").returncode == 0
+    assert fast_status.kept_output("text", None, start=str(project)) is not None
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-m", "sggit", "status"], cwd=project, stdout=write, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "SGGIT_HOST": "testhost"})
+    finally:
+        os.close(write)
+    assert done.returncode == 141 and done.stderr == ""
