@@ -11,7 +11,9 @@ Each case runs on two pools: `inprocess` (benchmarks/inprocess.py, the allele's
 is the warm, fully confined worker pool, whose round trip bench_sandbox.py
 measures on its own. Targets (issue 14, docs/performance.md): a gene call adds at
 most 60 us over a direct call; an unfused 6-step pathway costs at most 10x the
-six direct calls, a fused one at most 2x.
+six direct calls, a fused one at most 2x. `test_six_step_pathway_fused_where_the_time_goes`
+takes a fused call apart: the fused gene alone, the organism's fused run with the
+gene replaced by its recorded outcome, and each part around it timed on its own.
 
     .venv/bin/python -m pytest benchmarks/bench_runtime.py --benchmark-only -s
 """
@@ -207,3 +209,59 @@ def test_six_step_pathway_fused(benchmark: Any, pool: Any, genomes: dict[str, Ge
     assert {a.origin for a in org.trace} == {"fusion"}
     _trim(org)
     _report(benchmark, f"6-step pathway, fused [{request.node.callspec.id}]", ours, baseline, f"target: at most {FUSED_TARGET:.0f}x")
+
+
+class _Replay:
+    """A pool that answers every call with one recorded outcome: what a fused call costs around its gene."""
+
+    def __init__(self, outcome: Any) -> None:
+        self.outcome = outcome
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        return self.outcome
+
+
+def test_six_step_pathway_fused_where_the_time_goes(benchmark: Any, genomes: dict[str, Genome]) -> None:
+    """The fused call taken apart, each part timed in this run next to the six direct calls (in-process pool)."""
+    from sggit.genome.fitness import Record
+    from sggit.kernel.transaction import Transaction
+    from sggit.runtime.call import call_allele, judge
+    from sggit.runtime.fused import FusedResult
+
+    pool = InProcessPool()
+    org = _organism(genomes["fused"], pool, fused=True)
+    pathway = org.tree.pathways["bench_six"]
+    allele = org.phenotype().pathways["bench_six"].fused_allele
+    assert allele is not None
+    source, values, payload = org.source(allele), {"value": 1}, json.dumps({"value": 1})
+    outcome = pool.run(allele, source, payload)
+    verdict = judge(pathway, outcome)
+    keys = tuple(str(s.number) for s in pathway.steps)
+    direct = _per_call(_direct_pathway(), 10)
+    whole = _per_call(lambda: org.run_pathway("bench_six", values), 5)
+    parts = {
+        "the fused gene (pool.run)": _per_call(lambda: pool.run(allele, source, payload, handler=Transaction(org.kernel).handler), 10),
+        "phenotype tip read": _per_call(org.phenotype, 20),
+        "input validation": _per_call(lambda: org._runner().validate_input(pathway, values), 20),
+        "judging the fused output": _per_call(lambda: judge(pathway, outcome), 20),
+        "journal record (model, JSON, flock, write)": _per_call(
+            lambda: org.scoring.append(Record(allele=allele, locus="bench_six", ok=True, timescale="immediate", input=values)), 20),
+        "result (FusedResult, outputs)": _per_call(lambda: FusedResult(pathway, allele, verdict.output, None, keys).outputs, 20),
+    }
+    replay = _Replay(outcome)
+    parts["the call around the gene (transaction, input JSON)"] = _per_call(
+        lambda: call_allele(replay, pathway, allele, source, values, org.kernel, timeout=5.0), 20)
+    org.pool = replay
+    around = _per_call(lambda: org.run_pathway("bench_six", values), 10)
+    org.pool = pool
+    parts["the rest (dispatch, attempt and trace, bookkeeping)"] = around - sum(v for k, v in parts.items() if k != "the fused gene (pool.run)")
+    _trim(org)
+    result = benchmark(org.run_pathway, "bench_six", values)
+    assert result.ok and result.outputs["6"] == {"value": 7}
+    _trim(org)
+    benchmark.extra_info.update({"direct_us": direct * 1e6, "fused_us": whole * 1e6, "around_gene_us": around * 1e6,
+                                 **{k: v * 1e6 for k, v in parts.items()}})
+    print(f"\nfused pathway taken apart: whole {whole * 1e6:.1f} us ({whole / direct:.2f}x the direct {direct * 1e6:.1f} us); "
+          f"everything but the gene {around * 1e6:.1f} us")
+    for name, seconds in parts.items():
+        print(f"  {name:<44} {seconds * 1e6:6.1f} us")

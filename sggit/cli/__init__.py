@@ -2,17 +2,18 @@
 
 Commands are named in the table `sggit.cli.commands.COMMANDS` and imported only
 when one runs (or when help lists them), so starting sggit costs only the
-command used; `sggit --version` is answered before click is even imported.
+command used; `sggit --version` is answered before click is even imported, and
+so is a repeated `sggit status` whose inputs did not change (`fast_status`).
 Every command runs inside one error boundary (`sggit.cli.errors`).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from sggit import __version__
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from sggit.cli.group import cli as cli
 
@@ -21,6 +22,12 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         sys.stdout.write(f"sggit, version {__version__}\n")  # the line click's version option prints
         return
+    if sys.argv[1:2] == ["status"]:
+        from sggit.cli.fast_status import serve
+
+        served = serve(sys.argv[2:])
+        if served is not None:
+            sys.exit(served)
     from sggit.cli.group import cli
 
     cli(prog_name="sggit", args=sys.argv[1:])

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from sggit.contract import nodes as n
 from sggit.engines.base import ContractBrief, MutationContext, NoEngine
 from sggit.errors import SggitError, UsageError
 from sggit.genes import source_problems
@@ -26,10 +27,50 @@ from sggit.runtime.attempt import Attempt, Expression
 from sggit.runtime.call import FusedOutput, call_allele, judge
 from sggit.runtime.fusion_source import mechanical_source
 from sggit.runtime.mutation import field_line
-from sggit.runtime.pathway import PathwayResult
+from sggit.runtime.pathway import PathwayResult, Rollback, StepReport
 from sggit.runtime.scoring import Scoring
 
 FUSED_GIVES = ["ok bool", "outputs {step: output}", "failed_step int?", "error string?"]
+
+
+class FusedResult(PathwayResult):
+    """A fused run as the step-by-step runner reports it, its step reports built only when asked for.
+
+    Most callers of a fused pathway read `ok` and `outputs`; the six reports
+    (`fusion.fused_result`) cost as much again as judging the output, so they wait
+    for `steps`, `as_json` or `rollback`. The first successful step carries the
+    undo of the fused call's transaction, as it would step by step.
+    """
+
+    def __init__(self, pathway: n.Pathway, allele: str, output: FusedOutput, rollback: Rollback | None, keys: tuple[str, ...]) -> None:
+        self.pathway = pathway.name
+        self.status = "ok" if output.ok else "failed"
+        self.rollback_errors = []
+        self.policies = [p.text for p in pathway.on_failure]
+        self._made = (pathway, allele, output, rollback)
+        self._keys = keys
+        self._steps: list[StepReport] | None = None
+
+    @property  # type: ignore[override]
+    def steps(self) -> list[StepReport]:
+        if self._steps is None:
+            pathway, allele, output, rollback = self._made
+            steps = fusion.fused_result(pathway, allele, output).steps
+            if rollback is not None:
+                next(r for r in steps if r.status == "ok").undo.append(rollback)
+            self._steps = steps
+        return self._steps
+
+    @steps.setter
+    def steps(self, steps: list[StepReport]) -> None:
+        self._steps = steps
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        if self._steps is not None:
+            return super().outputs
+        given = self._made[2].outputs
+        return {key: given[key] for key in self._keys if key in given}
 
 
 class FusedPathways:
@@ -37,6 +78,13 @@ class FusedPathways:
         self.core = core
         self.scoring = scoring
         self.reinforcement = fusion.Reinforcement(core.genome, core.phenotype_name)
+        self._keys: dict[int, tuple[n.Pathway, tuple[str, ...]]] = {}
+
+    def _step_keys(self, pathway: n.Pathway) -> tuple[str, ...]:
+        found = self._keys.get(id(pathway))
+        if found is None or found[0] is not pathway:
+            found = self._keys[id(pathway)] = (pathway, tuple(str(s.number) for s in pathway.steps))
+        return found[1]
 
     def timeout(self, name: str) -> float:
         return self.core.timeout * max(1, len(self.core.tree.pathways[name].steps))
@@ -57,12 +105,7 @@ class FusedPathways:
         core.traced(attempt)
         self.scoring.append(Record(allele=allele, locus=name, ok=attempt.ok, timescale="immediate", error=attempt.error, input=values))
         if attempt.ok and output is not None:
-            result = fusion.fused_result(pathway, allele, output)
-            rollback = tx.rollback_action()
-            if rollback is not None:
-                first = next(r for r in result.steps if r.status == "ok")
-                first.undo.append(rollback)
-            return result
+            return FusedResult(pathway, allele, output, tx.rollback_action(), self._step_keys(pathway))
         attempt.undo_failures = tx.undo()
         self.decompose(name, allele, attempt.error or "fused gene failed")
         return None

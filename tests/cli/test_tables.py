@@ -49,10 +49,19 @@ def test_version_imports_nothing_heavy() -> None:
     assert not {m for m in loaded if m.startswith(HEAVY)}
 
 
-def test_status_imports_only_the_genome(tmp_path: Path) -> None:
+def test_status_imports_only_the_genome_and_a_repeat_nothing_heavy(tmp_path: Path) -> None:
+    from sggit.genome.init import init_project
+
+    init_project(tmp_path)
     loaded = _imported_by("-C", str(tmp_path), "status")
     assert "sggit.genome.views" in loaded
     assert not {m for m in loaded if m.startswith(("sggit.runtime", "sggit.contract", "sggit.engines", "jinja2", "lark"))}
+    repeated = subprocess.run([sys.executable, "-c", "import runpy, sys\nsys.argv = ['sggit', 'status']\ntry:\n"
+                               "    runpy.run_module('sggit', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+                               "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)"],
+                              cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "sggit.cli.fast_status" in repeated.stderr.split()
+    assert not {m for m in repeated.stderr.split() if m.startswith((*HEAVY, "click"))}
 
 
 def test_doctor_names_only_providers_that_exist() -> None:

@@ -31,7 +31,7 @@ COMMANDS: dict[str, str] = {
     "rollback": "genome:rollback_command",
     "run": "run:run",
     "show": "genome:show_command",
-    "status": "genome:status_command",
+    "status": "status:status_command",
     "sync": "genome:sync_command",
     "test": "run:test_command",
     "verify": "watch:verify",

@@ -1,4 +1,4 @@
-"""Genome commands: init, register, status, show, lineage, why, rollback, sync."""
+"""Genome commands: init, register, show, lineage, why, rollback, sync (status has its own module)."""
 
 from __future__ import annotations
 
@@ -187,43 +187,6 @@ def _ago(t: float | None) -> str:
     if not t:
         return ""
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(t))
-
-
-@click.command("status")
-@click.option("--phenotype", default=None, help="Only this phenotype.")
-@_FORMAT
-def status_command(phenotype: str | None, fmt: str) -> None:
-    """Per locus: dominant allele, fallback depth, fitness, invocations, last failure."""
-    from sggit.genome import views
-    from sggit.genome.repo import Genome
-
-    st = views.status(Genome.open("."), phenotype)
-    if fmt == "json":
-        _print_json(views.as_json(st))
-        return
-    if not st.phenotypes and not st.unexpressed_loci:
-        from sggit.app.join import tracked_fleet_remote
-
-        genome = Genome.open(".")
-        remote = tracked_fleet_remote(genome)
-        if remote is not None:
-            click.echo(f"this clone has no genome yet, and {remote} has one: run `sggit pull {remote}` first (or `sggit init`, which pulls it)")
-        else:
-            click.echo("the genome is empty; run `sggit init`")
-        return
-    for ph in st.phenotypes:
-        click.echo(f"phenotype {ph.phenotype} (for {ph.topology})")
-        if not ph.loci:
-            click.echo("  no loci expressed")
-        width = max((len(r.locus) for r in ph.loci), default=5)
-        for r in ph.loci:
-            fit = "-" if r.fitness is None else f"{r.fitness:.3f}"
-            fail = f"  last failure {_ago(r.last_failure_time)}: {r.last_failure}" if r.last_failure else ""
-            click.echo(f"  {r.locus:<{width}}  {_short(r.dominant):<12}  depth {r.fallback_depth}  fitness {fit:>5}  {r.invocations:>6} calls{fail}")
-    for locus, count in sorted(st.unexpressed_loci.items()):
-        click.echo(f"  {locus}: {count} allele(s), expressed by no phenotype")
-    if st.journal_pending_bytes:
-        click.echo("(counts include records waiting in the journal; `sggit sync` folds them into the fitness notes other hosts see)")
 
 
 @click.command("show")

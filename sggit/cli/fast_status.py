@@ -1,0 +1,299 @@
+"""A repeated `sggit status` answered from the last full one's output, with the standard library only.
+
+Importing pygit2, pydantic and click is most of what a status costs, and its
+answer is a function of inputs that plain file reads can describe: every ref
+(loose ref files and `packed-refs`: phenotype branches, the genome tree, the
+fitness and lineage notes, remote-tracking refs), this host's unsynced journal
+(the live file and its detached segments), the repository's config and `HEAD`,
+the environment that names the host or steers git, the code that rendered the
+answer, and the options. The full command (`sggit.cli.commands.status`) describes
+those inputs before it reads anything, renders, prints, describes them again, and
+keeps its output here when both descriptions agree, nothing was written to stderr
+and it succeeded. A later `sggit status` with the same options describes them
+afresh and prints the kept output only when the description is byte for byte the
+same; otherwise (or for other arguments, a linked repository layout this module
+does not know, any read error) the full command runs and keeps its answer again.
+Status reads no file of the working tree, so none is part of the description.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+MAGIC = b"sggit-status-snapshot 2\n"
+JOURNAL = "fitness.journal"
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def options(args: list[str]) -> tuple[str, str | None] | None:
+    """`--format` and `--phenotype` as click parses them for status, or None for anything else."""
+    fmt, phenotype = "text", None
+    i = 0
+    while i < len(args):
+        name, sep, value = args[i].partition("=")
+        if name not in ("--format", "--phenotype"):
+            return None
+        if not sep:
+            if i + 1 >= len(args):
+                return None
+            i += 1
+            value = args[i]
+            if value.startswith("-"):
+                return None
+        i += 1
+        if name == "--format":
+            if value not in ("text", "json"):
+                return None
+            fmt = value
+        else:
+            phenotype = value
+    return fmt, phenotype
+
+
+def locate(start: str = ".") -> tuple[str, str] | None:
+    """(git dir, common dir) of the work tree around `start`: a `.git` directory or a `gitdir:` file."""
+    here = os.path.realpath(start)
+    while True:
+        dot = os.path.join(here, ".git")
+        if os.path.isdir(dot):
+            git_dir = dot
+            break
+        if os.path.isfile(dot):
+            with open(dot, encoding="utf-8", errors="replace") as handle:
+                text = handle.read().strip()
+            if not text.startswith("gitdir:"):
+                return None
+            git_dir = os.path.realpath(os.path.join(here, text.removeprefix("gitdir:").strip()))
+            break
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+    common = git_dir
+    pointer = os.path.join(git_dir, "commondir")
+    if os.path.isfile(pointer):
+        with open(pointer, encoding="utf-8") as handle:
+            common = os.path.realpath(os.path.join(git_dir, handle.read().strip()))
+    return git_dir, common
+
+
+def _read(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _stamp(path: str) -> bytes:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return b"-"
+    return b"%d %d %d %d" % (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _refs(common: str) -> Iterator[bytes]:
+    """Every loose ref file under refs/, by name and content (a ref's update replaces its file)."""
+    pending = ["refs"]
+    while pending:
+        rel = pending.pop()
+        with os.scandir(os.path.join(common, rel)) as entries:
+            found = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in entries)
+        for name, is_dir in reversed(found):
+            path = f"{rel}/{name}"
+            if is_dir:
+                pending.append(path)
+            else:
+                yield path.encode("utf-8", "surrogateescape") + b" " + _read(os.path.join(common, path))
+
+
+def inputs(git_dir: str, common: str, fmt: str, phenotype: str | None) -> bytes | None:
+    """What status's answer depends on, as bytes; None when this layout is not one described here."""
+    if os.path.exists(os.path.join(common, "reftable")):
+        return None
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(("GIT_", "SGGIT_")))
+    parts = [
+        MAGIC,
+        repr((fmt, phenotype, env, os.uname().nodename, sys.hexversion)).encode("utf-8", "surrogateescape"),
+        b"HEAD " + _read(os.path.join(git_dir, "HEAD")),
+        b"config " + _stamp(os.path.join(common, "config")),
+        b"packed-refs " + _stamp(os.path.join(common, "packed-refs")),
+        *_refs(common),
+    ]
+    try:
+        with os.scandir(os.path.join(common, "sggit")) as entries:
+            journal = sorted(e.name for e in entries if e.name.startswith(JOURNAL))
+    except FileNotFoundError:
+        journal = []
+    parts.extend(name.encode("utf-8", "surrogateescape") + b" " + _stamp(os.path.join(common, "sggit", name)) for name in journal)
+    return b"\n".join(parts)
+
+
+def _code_stamps(paths: list[str]) -> bytes:
+    return b"\n".join(p.encode("utf-8", "surrogateescape") + b" " + _stamp(p) for p in paths)
+
+
+def snapshot_path(common: str, fmt: str, phenotype: str | None) -> str:
+    which = "all" if phenotype is None else "only-" + phenotype.encode("utf-8", "surrogateescape").hex()
+    return os.path.join(common, "sggit", "cache", f"status-{fmt}-{which}.snap")
+
+
+def loaded_code() -> list[str]:
+    """The code a status answer came from: every loaded sggit module, and each installed package's top.
+
+    The standard library changes only with the Python version, which the inputs name.
+    """
+    files = set()
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str):
+            continue
+        if name == "sggit" or name.startswith("sggit.") or ("." not in name and ("site-packages" in path or "dist-packages" in path)):
+            files.add(path)
+    return sorted(files)
+
+
+def keep(git_dir: str, common: str, fmt: str, phenotype: str | None, before: bytes, output: str) -> bool:
+    """Keep a full status's output if its inputs did not move while it ran; False when not kept."""
+    if inputs(git_dir, common, fmt, phenotype) != before:
+        return False
+    code = loaded_code()
+    paths = "\n".join(code).encode("utf-8", "surrogateescape")
+    stamps = _code_stamps(code)
+    body = output.encode("utf-8", "surrogatepass")
+    data = MAGIC + b"%d %d %d %d\n" % (len(before), len(paths), len(stamps), len(body)) + before + paths + stamps + body
+    target = snapshot_path(common, fmt, phenotype)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    tmp = f"{target}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        # A cache: no fsync. A torn file fails the length check below and is recomputed.
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return True
+
+
+def kept_output(fmt: str, phenotype: str | None, start: str = ".") -> str | None:
+    """The kept output of `sggit status` with these options, if every input is as it was; else None."""
+    found = locate(start)
+    if found is None:
+        return None
+    git_dir, common = found
+    try:
+        data = _read(snapshot_path(common, fmt, phenotype))
+    except FileNotFoundError:
+        return None
+    if not data.startswith(MAGIC):
+        return None
+    header, _, rest = data[len(MAGIC):].partition(b"\n")
+    sizes = [int(n) for n in header.split()]
+    if len(sizes) != 4 or sum(sizes) != len(rest):
+        return None
+    n_inputs, n_paths, n_stamps, _ = sizes
+    now = inputs(git_dir, common, fmt, phenotype)
+    if now is None or rest[:n_inputs] != now:
+        return None
+    paths = rest[n_inputs:n_inputs + n_paths].decode("utf-8", "surrogateescape").split("\n")
+    if _code_stamps(paths) != rest[n_inputs + n_paths:n_inputs + n_paths + n_stamps]:
+        return None
+    return rest[n_inputs + n_paths + n_stamps:].decode("utf-8", "surrogatepass")
+
+
+def serve(args: list[str]) -> int | None:
+    """Print the kept answer of `sggit status ARGS` and return its exit status, or None to run the full command."""
+    parsed = options(args)
+    if parsed is None:
+        return None
+    try:
+        output = kept_output(*parsed)
+    except KeyboardInterrupt:
+        sys.stderr.write("sggit: interrupted\n")
+        return 130
+    except Exception:  # noqa: BLE001 - a kept answer that cannot be read is only a slower status
+        return None
+    if output is None:
+        return None
+    try:
+        sys.stdout.write(output)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # as the command line's error boundary does: the reader went away (`sggit status | head`)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream until exit
+        return 141
+    except KeyboardInterrupt:
+        sys.stderr.write("sggit: interrupted\n")
+        return 130
+    return 0
+
+
+class StderrWatch:
+    """Stands in for sys.stderr while a status renders, and notes whether anything was written.
+
+    A status that warned (a damaged note, a torn journal line) must warn again
+    next time, so its answer is not kept.
+    """
+
+    def __init__(self, stream: object) -> None:
+        self.stream = stream
+        self.written = False
+
+    def write(self, text: str) -> int:
+        if text:
+            self.written = True
+        return self.stream.write(text)  # type: ignore[attr-defined, no-any-return]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+
+class Recording:
+    """Around a full status: the inputs before it read anything, and whether it wrote to stderr.
+
+    `keep(output)` afterwards keeps the output when the inputs are still the same;
+    a repository this module cannot describe (`git_dir` not the one `locate`
+    finds, a reftable) is simply not kept.
+    """
+
+    def __init__(self, git_dir: str, fmt: str, phenotype: str | None) -> None:
+        self.fmt, self.phenotype = fmt, phenotype
+        self.located = locate()
+        self.before: bytes | None = None
+        if self.located is not None and os.path.realpath(self.located[0]) == os.path.realpath(git_dir):
+            try:
+                self.before = inputs(*self.located, fmt, phenotype)
+            except OSError:
+                self.before = None
+        self.watch = StderrWatch(sys.stderr)
+
+    def __enter__(self) -> Recording:
+        sys.stderr = self.watch  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stderr = self.watch.stream  # type: ignore[assignment]
+
+    def keep(self, output: str) -> bool:
+        if self.before is None or self.located is None or self.watch.written:
+            return False
+        try:
+            return keep(*self.located, self.fmt, self.phenotype, self.before, output)
+        except OSError:
+            return False  # not kept: the next status costs its full time, nothing else
