@@ -46,9 +46,9 @@ def test_the_readme_mac_flapping_walkthrough_ends_as_the_readme_says(tmp_path: P
     entry = pmap.locus("bridge_uplink")
     garp = entry.dominant
     assert garp is not None and allele_source(genome, garp).decode() == GARP.read_text()
-    lineage = read_lineage(genome, garp)
+    lineage = read_lineage(genome, "bridge_uplink", garp)
     seed = lineage.parents[0]
-    assert lineage.origin == "mutation" and read_lineage(genome, seed).origin == "seed"
+    assert lineage.origin == "mutation" and read_lineage(genome, "bridge_uplink", seed).origin == "seed"
     assert entry.stack == [garp, seed]
 
     # the numbers the README gives are the ones the run produced
