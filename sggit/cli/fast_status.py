@@ -180,7 +180,7 @@ def keep(git_dir: str, common: str, fmt: str, phenotype: str | None, before: byt
             os.write(fd, data)
         finally:
             os.close(fd)
-        # A cache: no fsync. A torn file fails the length check below and is recomputed.
+        # A cache: no fsync. A torn file fails the length check of kept_output and is recomputed.
         os.replace(tmp, target)
     except BaseException:
         try:
