@@ -91,3 +91,17 @@ def test_gc_age_comes_from_git_config_and_a_bad_age_is_a_clear_error(project: Pa
     assert f"would remove {LOCUS} {old[:12]}" in runner.invoke(cli, ["gc", "--dry-run"]).output
     bad = runner.invoke(cli, ["gc", "--older-than", "soon"])
     assert bad.exit_code == 2 and "not a duration: 'soon'" in bad.output and "Traceback" not in bad.output
+
+
+def test_gc_judges_each_locus_of_a_shared_source_on_its_own(project: Path) -> None:
+    """One blob at two loci: deprecated and old at one, expressed at the other; only the first path goes."""
+    genome = Genome.open(project)
+    shared = allele(genome, "shared", days_old=30)
+    other = "bridge_uplink"
+    assert register_allele(genome, other, genome.repo[shared].data, Lineage(locus=other, origin="manual", time=time.time() - 30 * DAY)).id == shared
+    state(genome, "dell_r740", shared, "deprecated")
+    phenostore.register_in_phenotype(genome, "dell_r740", other, shared, "recessive")
+    done = CliRunner().invoke(cli, ["gc"])
+    assert done.exit_code == 0, done.output
+    assert f"removed {LOCUS} {shared[:12]}" in done.output and "removed 1 allele(s)" in done.output
+    assert shared not in alleles_at(genome, LOCUS) and shared in alleles_at(genome, other)
