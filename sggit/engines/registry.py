@@ -8,6 +8,7 @@ the static screen, so no caller has to remember to screen.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +33,27 @@ def _none(options: EngineOptions) -> Engine:
     return NoEngine()
 
 
+_noted: list[Path] = []
+"""Whether this process has said which prepared alleles the fixture engine offers (once is enough)."""
+
+
 def _fixture(options: EngineOptions) -> Engine:
-    """Without a directory, the prepared alleles shipped with sggit (`fixtures/alleles/`), so walkthroughs run anywhere."""
+    """Without a directory, the prepared alleles shipped with sggit (`fixtures/alleles/`), so walkthroughs run anywhere.
+
+    Which directory that is gets said on stderr: an operator who meant their own
+    prepared alleles learns that the flag is missing before anything is registered.
+    """
     from sggit.engines.fixture import FixtureEngine
     from sggit.shipped import shipped_root
 
-    return FixtureEngine(options.fixture_dir or shipped_root() / "fixtures" / "alleles", state_dir=options.state_dir)
+    directory = options.fixture_dir
+    if directory is None:
+        directory = shipped_root() / "fixtures" / "alleles"
+        if not _noted:
+            _noted.append(directory)
+            print(f"sggit: note: --engine fixture without --fixture-dir offers sggit's prepared alleles from {directory}",
+                  file=sys.stderr, flush=True)
+    return FixtureEngine(directory, state_dir=options.state_dir)
 
 
 def _anthropic(options: EngineOptions) -> Engine:

@@ -29,10 +29,16 @@ def test_unknown_engine_lists_the_choices(tmp_path):
     assert "auto, anthropic, gp, fixture, none" in str(info.value)
 
 
-def test_none_and_fixture(tmp_path):
+def test_none_and_fixture(tmp_path, capsys, monkeypatch):
+    from sggit.engines import registry
+
+    monkeypatch.setattr(registry, "_noted", [])
     assert isinstance(make_engine("none", state_dir=tmp_path), NoEngine)
-    shipped = make_engine("fixture", state_dir=tmp_path)  # without a directory: the alleles shipped with sggit
+    shipped = make_engine("fixture", state_dir=tmp_path)  # without a directory: the alleles shipped with sggit, and it says so
     assert isinstance(shipped, FixtureEngine) and (shipped.fixture_dir / "bridge_uplink" / "garp.py").is_file()
+    assert f"without --fixture-dir offers sggit's prepared alleles from {shipped.fixture_dir}" in capsys.readouterr().err
+    make_engine("fixture", state_dir=tmp_path)
+    assert capsys.readouterr().err == ""  # said once a process
     (tmp_path / "fx").mkdir()
     assert isinstance(make_engine("fixture", state_dir=tmp_path, fixture_dir=tmp_path / "fx"), FixtureEngine)
 
