@@ -55,7 +55,7 @@ def _require(code: int, what: str) -> None:
 def _init_summary(lines: list[str]) -> list[str]:
     created = [line.removeprefix("created ") for line in lines if line.startswith("created ") and "/" in line]
     count = {d: sum(1 for c in created if c.startswith(d + "/")) for d in ("contracts", "genome", "phenotypes")}
-    kept = [line for line in lines if line.startswith(("registered", "created branch", "installed", "hint:"))]
+    kept = [line for line in lines if line.startswith(("registered", "installed", "hint:"))]
     return [f"created {count['contracts']} contracts, {count['genome']} seed alleles, {count['phenotypes']} phenotype files", *kept]
 
 
@@ -162,25 +162,23 @@ def run_demo(root: Path, out: Callable[[str], None] = print) -> int:
     healed = pmap.locus("bridge_create").dominant or "?"
     promote = next((c for c in phenostore.history(genome, PHENOTYPE) if c.trailers.get("Sggit-Action") == "promote"
                     and c.trailers.get("Sggit-Allele") == healed), None)
-    _say(f"gp found {healed[:7]} by repairing the broken allele's syntax tree; it passed the contract's example and "
-         f"the recorded failure, was screened against the regression set and had one real run, and, bridge_create being low risk, its promotion "
-         f"was fast-forwarded: {healed[:7]} is now dominant"
-         + (f" (commit {promote.commit[:7]} on phenotype/{PHENOTYPE})." if promote else "."))
+    _say(f"gp repaired the broken allele's syntax tree. {healed[:7]} passed the examples, the recorded failure, the regression "
+         f"screen and one real run; bridge_create is low risk, so {healed[:7]} is now dominant"
+         + (f" (commit {promote.commit[:7]})." if promote else "."))
     body = _git(root, "log", "-1", "--format=%B", f"sggit/promote/{PHENOTYPE}/bridge_create")
-    for line in body[:8]:
+    for line in [line for line in body[:8] if line.strip()]:
         print(f"  {line}")
     rollback = next((line for line in body if "sggit rollback" in line), "")
-    print(f"  ... (lineage, the failure, the source diff) ...\n  {rollback.strip()}")
-    _say("The promotion commit's message is the pull-request body a reviewer sees, ending in the exact rollback command.")
+    print(f"  {rollback.strip()}")
+    _say("That message is the pull request a reviewer sees: fitness, lineage, failure, diff, and the rollback command.")
 
     _section("5. The deployment's history is git history")
-    for line in _git(root, "log", "--format=%h %s", f"phenotype/{PHENOTYPE}")[:10]:
+    for line in _git(root, "log", "--format=%h %s", "-6", f"phenotype/{PHENOTYPE}"):
         print(f"  {line}")
     _require(_sggit(root, "sync"), "sync")
-    _say(f"Every promotion, demotion and registration above is one commit on phenotype/{PHENOTYPE}; "
-         f"`sggit rollback --phenotype {PHENOTYPE}` reverts the last. Fitness now sits in per-host git notes, "
-         "ready for `sggit push`.")
-    _section("6. a data pipeline on SQLite heals a renamed CSV column")
+    _say(f"Each change above is one commit on phenotype/{PHENOTYPE} (`sggit rollback` reverts the last); "
+         "fitness sits in per-host git notes, ready for `sggit push`.")
+    _section("6. A data pipeline on SQLite heals a renamed CSV column")
     from sggit.domains.data.demo import data_story
     data_story(root.parent / "warehouse")
     print(f"\ndemo genome left in {root}")

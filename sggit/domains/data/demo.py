@@ -79,7 +79,7 @@ def sggit(root: Path, *args: str, show: Pick | None = _first_line, quiet: bool =
 
 
 def _registered(lines: list[str]) -> list[str]:
-    return [line for line in lines if line.startswith(("registered", "created branch"))]
+    return [line for line in lines if line.startswith("registered")]
 
 
 def _attempts(locus: str) -> Pick:
