@@ -1,11 +1,17 @@
-"""Length-prefixed JSON frames between the orchestrator and a worker (stdlib only).
+"""Frames between the orchestrator, a worker's relay and its gene process (stdlib only).
 
 Frames travel on dedicated pipes, never on stdin/stdout, so whatever a gene prints
-cannot corrupt the conversation. A 4-byte big-endian length precedes each JSON body.
+cannot corrupt the conversation. A 4-byte big-endian length precedes each payload;
+a payload starts with a one-byte tag. Requests (orchestrator to relay to gene) carry
+the request id; what the gene writes carries neither id nor key; the relay seals
+every frame it passes on to the orchestrator with the id of the request in flight
+and a MAC under a key only the relay and the orchestrator hold.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import select
@@ -14,6 +20,16 @@ import time
 from typing import Any
 
 HEADER = struct.Struct(">I")
+SERIAL = struct.Struct(">Q")
+MAC_SIZE = 16
+KEY_SIZE = 32
+
+# Orchestrator to relay (the relay passes RUN and RET on to the gene as they are).
+INIT, KEY, RUN, RET = b"I", b"K", b"Q", b"A"
+# Gene to relay, and relay to orchestrator once sealed.
+READY, CALL, DONE = b"R", b"C", b"D"
+# Relay to orchestrator only: it discarded the gene process / the gene wrote before this request.
+DISCARDED, STALE = b"X", b"S"
 
 
 def _make_codec() -> tuple[Any, Any]:
@@ -67,20 +83,27 @@ class Timeout(Exception):
     """No complete frame arrived before the deadline."""
 
 
-def encode(message: Any) -> bytes:
-    body = _dumps(message).encode("utf-8")
-    return HEADER.pack(len(body)) + body
+def frame(tag: bytes, body: bytes) -> bytes:
+    return HEADER.pack(len(body) + 1) + tag + body
 
 
-def write_frame(fd: int, message: Any) -> None:
-    view = memoryview(encode(message))
+def body(message: Any) -> bytes:
+    return _dumps(message).encode("utf-8")
+
+
+def request(tag: bytes, serial: int, message: Any) -> bytes:
+    """A frame from the orchestrator: tag, request id, JSON body."""
+    return frame(tag, SERIAL.pack(serial) + body(message))
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
     while view:
-        written = os.write(fd, view)
-        view = view[written:]
+        view = view[os.write(fd, view):]
 
 
 def read_exact(fd: int, size: int) -> bytes:
-    """Blocking read used by the worker; EOF means the orchestrator went away."""
+    """Blocking read; EOF means the other side went away."""
     chunks: list[bytes] = []
     while size:
         chunk = os.read(fd, size)
@@ -91,28 +114,70 @@ def read_exact(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(fd: int) -> Any:
+def read_payload(fd: int) -> bytes:
+    """One frame's payload read with exact reads, so nothing after it leaves the pipe."""
     (size,) = HEADER.unpack(read_exact(fd, HEADER.size))
-    return _loads(read_exact(fd, size))
+    return read_exact(fd, size)
+
+
+def sealer(key: bytes) -> Any:
+    """The relay's stamp: `seal(tag, serial, body)` is the frame the orchestrator trusts."""
+    keyed = hashlib.blake2s(key=key, digest_size=MAC_SIZE)
+
+    def seal(tag: bytes, serial: int, text: bytes) -> bytes:
+        stamp = tag + SERIAL.pack(serial)
+        mac = keyed.copy()
+        mac.update(stamp)
+        mac.update(text)
+        return HEADER.pack(len(text) + 1 + SERIAL.size + MAC_SIZE) + stamp + mac.digest() + text
+
+    return seal
+
+
+def unseal(payload: bytes, key: bytes) -> tuple[bytes, int, bytes]:
+    """Tag, request id and body of a sealed frame; ProtocolError unless the MAC is the relay's."""
+    head = 1 + SERIAL.size
+    if len(payload) < head + MAC_SIZE:
+        raise ProtocolError("frame too short to be sealed")
+    mac = hashlib.blake2s(key=key, digest_size=MAC_SIZE)
+    mac.update(payload[:head])
+    mac.update(payload[head + MAC_SIZE:])
+    if not hmac.compare_digest(mac.digest(), payload[head:head + MAC_SIZE]):
+        raise ProtocolError("frame not sealed with this worker's key")
+    return payload[:1], SERIAL.unpack_from(payload, 1)[0], payload[head + MAC_SIZE:]
+
+
+def decode(text: bytes) -> Any:
+    """A JSON body; ProtocolError for anything that is not strict JSON of sane depth."""
+    try:
+        return _loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"frame is not JSON: {str(exc)[:200]}") from None
 
 
 class BlockingReader:
-    """The worker's side: blocking reads, as few as possible (a frame usually arrives in one)."""
+    """Blocking reads, as few as possible (a frame usually arrives in one); payloads up to `max_frame`."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, max_frame: int | None = None) -> None:
         self.fd = fd
+        self.max_frame = max_frame
         self._buf = b""
 
-    def read(self) -> Any:
-        """The next frame; EOFError when the orchestrator went away."""
+    def buffered(self) -> bool:
+        return bool(self._buf)
+
+    def read(self) -> bytes:
+        """The next payload; EOFError when the other side went away."""
         while len(self._buf) < HEADER.size:
             self._fill()
         (size,) = HEADER.unpack_from(self._buf)
+        if self.max_frame is not None and size > self.max_frame:
+            raise ProtocolError(f"frame of {size} bytes exceeds the limit of {self.max_frame}")
         end = HEADER.size + size
         while len(self._buf) < end:
             self._fill()
-        body, self._buf = self._buf[HEADER.size:end], self._buf[end:]
-        return _loads(body)
+        payload, self._buf = self._buf[HEADER.size:end], self._buf[end:]
+        return payload
 
     def _fill(self) -> None:
         chunk = os.read(self.fd, 1 << 16)
@@ -122,7 +187,7 @@ class BlockingReader:
 
 
 class FrameReader:
-    """Reads frames with a deadline and a size cap; the orchestrator's side of the pipe."""
+    """Reads payloads with a deadline and a size cap; the orchestrator's side of the pipe."""
 
     def __init__(self, fd: int, max_frame: int) -> None:
         self.fd = fd
@@ -131,7 +196,7 @@ class FrameReader:
         self._poll = select.poll()
         self._poll.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
 
-    def _frame_in_buffer(self) -> Any | None:
+    def _frame_in_buffer(self) -> bytes | None:
         if len(self._buf) < HEADER.size:
             return None
         (size,) = HEADER.unpack_from(self._buf)
@@ -140,23 +205,20 @@ class FrameReader:
         end = HEADER.size + size
         if len(self._buf) < end:
             return None
-        body = bytes(self._buf[HEADER.size:end])
+        payload = bytes(self._buf[HEADER.size:end])
         del self._buf[:end]
-        try:
-            return _loads(body)
-        except (ValueError, RecursionError) as exc:
-            raise ProtocolError(f"frame is not JSON: {str(exc)[:200]}") from None
+        return payload
 
     def pending(self) -> bool:
         """Whether anything (bytes or a hang-up) waits on the pipe right now."""
         return bool(self._buf) or bool(self._poll.poll(0))
 
-    def read(self, deadline: float | None) -> Any:
-        """The next frame; Timeout past `deadline` (time.monotonic), EOFError when the pipe closes."""
+    def read(self, deadline: float | None) -> bytes:
+        """The next payload; Timeout past `deadline` (time.monotonic), EOFError when the pipe closes."""
         while True:
-            frame = self._frame_in_buffer()
-            if frame is not None:
-                return frame
+            payload = self._frame_in_buffer()
+            if payload is not None:
+                return payload
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
