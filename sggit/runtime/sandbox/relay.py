@@ -118,9 +118,11 @@ class _Relay:
     def _next_request(self) -> tuple[int, bytes]:
         """The next request; anything from the gene meanwhile (bytes or its death) ends the worker."""
         while True:
+            if self.gene.buffered():  # frames read along with the last answer
+                self._stop(EXIT_OUT_OF_TURN)
             ready = dict(self.idle.poll()) if not self.orchestrator.buffered() else {self.fd_in: select.POLLIN}
             gene = ready.get(self.gene_fd, 0)
-            if self.gene.buffered() or gene & select.POLLIN:
+            if gene & select.POLLIN:
                 if self.fd_in in ready:  # this request meets the gene's out-of-turn frames: nothing of it ran
                     self._to_orchestrator(protocol.STALE, self._read_request()[0], b"{}")
                 self._stop(EXIT_OUT_OF_TURN)
