@@ -141,9 +141,9 @@ def execute(input_json):
 FORGER = DIG + """
 import hashlib
 def _sealed(key, serial, body):
-    stamp = b"D" + serial.to_bytes(8, "big")
-    mac = hashlib.blake2s(stamp + body, key=key, digest_size=16).digest()
-    return (len(body) + 25).to_bytes(4, "big") + stamp + mac + body
+    signed = serial.to_bytes(8, "big") + b"D" + body
+    mac = hashlib.blake2s(signed, key=key, digest_size=16).digest()
+    return (len(body) + 25).to_bytes(4, "big") + signed[:8] + mac + signed[8:]
 
 def execute(input_json):
     body = json.dumps({"ok": True, "output": "666", "cpu": 0, "threads": 0}).encode()
@@ -237,13 +237,13 @@ def _gene_fds(relay_pid: int) -> list[int]:
 
 def test_a_frame_not_sealed_with_the_workers_key_is_refused() -> None:
     key, other = secrets.token_bytes(protocol.KEY_SIZE), secrets.token_bytes(protocol.KEY_SIZE)
-    sealed = protocol.sealer(key)(protocol.DONE, 7, b'{"ok": true}')
+    sealed = protocol.sealer(key)(protocol.SERIAL.pack(7), protocol.frame(protocol.DONE, b'{"ok": true}'))
     payload = sealed[protocol.HEADER.size:]
-    assert protocol.unseal(payload, key) == (protocol.DONE, 7, b'{"ok": true}')
+    assert protocol.unsealer(key)(payload) == (protocol.DONE, 7, b'{"ok": true}')
     with pytest.raises(protocol.ProtocolError):
-        protocol.unseal(payload, other)
-    for at in range(len(payload)):  # any byte changed: tag, id, MAC or body
+        protocol.unsealer(other)(payload)
+    for at in range(len(payload)):  # any byte changed: id, MAC, tag or body
         damaged = bytearray(payload)
         damaged[at] ^= 1
         with pytest.raises(protocol.ProtocolError):
-            protocol.unseal(bytes(damaged), key)
+            protocol.unsealer(key)(bytes(damaged))

@@ -70,7 +70,7 @@ def nobody_worker():
         if message is not None:
             serial += 1
             protocol.write_all(req_w, protocol.request(protocol.RUN, serial, message))
-        tag, answered, text = protocol.unseal(reader.read(time.monotonic() + 20), key)
+        tag, answered, text = protocol.unsealer(key)(reader.read(time.monotonic() + 20))
         assert (tag, answered) == ((protocol.DONE, serial) if message is not None else (protocol.READY, 0))
         return protocol.decode(text)
 

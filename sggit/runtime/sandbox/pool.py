@@ -78,6 +78,7 @@ class _Worker:
             os.chown(self.scratch, config.uid, config.gid)
         self.allele: str | None = None
         self.secret = secrets.token_bytes(protocol.KEY_SIZE)
+        self.unseal = protocol.unsealer(self.secret)
         self.serial = 0
         self.calls = 0
         self.spoiled = False
@@ -135,7 +136,7 @@ class _Worker:
         """The next frame's tag and body; it must be sealed by this worker's relay for the request in flight."""
         payload = self.reader.read(deadline)
         try:
-            tag, serial, text = protocol.unseal(payload, self.secret)
+            tag, serial, text = self.unseal(payload)
         except protocol.ProtocolError:
             raise _Forged() from None
         if serial != self.serial:

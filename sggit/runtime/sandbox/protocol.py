@@ -97,9 +97,11 @@ def request(tag: bytes, serial: int, message: Any) -> bytes:
 
 
 def write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+    written = os.write(fd, data)  # a small frame goes in one write
+    if written < len(data):
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view):]
 
 
 def read_exact(fd: int, size: int) -> bytes:
@@ -121,30 +123,41 @@ def read_payload(fd: int) -> bytes:
 
 
 def sealer(key: bytes) -> Any:
-    """The relay's stamp: `seal(tag, serial, body)` is the frame the orchestrator trusts."""
-    keyed = hashlib.blake2s(key=key, digest_size=MAC_SIZE)
+    """The relay's stamp: `seal(serial, frame)` is the frame the orchestrator trusts.
 
-    def seal(tag: bytes, serial: int, text: bytes) -> bytes:
-        stamp = tag + SERIAL.pack(serial)
+    `serial` is the request id as the 8 bytes the request carried; `frame` is a
+    frame as the gene wrote it (header, tag, body). The sealed payload is id, MAC,
+    tag and body; the MAC, a keyed BLAKE2s, covers id, tag and body.
+    """
+    keyed = hashlib.blake2s(key=key, digest_size=MAC_SIZE)
+    pack = HEADER.pack
+    extra = SERIAL.size + MAC_SIZE
+
+    def seal(serial: bytes, frame: bytes) -> bytes:
         mac = keyed.copy()
-        mac.update(stamp)
-        mac.update(text)
-        return HEADER.pack(len(text) + 1 + SERIAL.size + MAC_SIZE) + stamp + mac.digest() + text
+        signed = serial + frame[HEADER.size:]
+        mac.update(signed)
+        return pack(len(frame) - HEADER.size + extra) + serial + mac.digest() + signed[SERIAL.size:]
 
     return seal
 
 
-def unseal(payload: bytes, key: bytes) -> tuple[bytes, int, bytes]:
-    """Tag, request id and body of a sealed frame; ProtocolError unless the MAC is the relay's."""
-    head = 1 + SERIAL.size
-    if len(payload) < head + MAC_SIZE:
-        raise ProtocolError("frame too short to be sealed")
-    mac = hashlib.blake2s(key=key, digest_size=MAC_SIZE)
-    mac.update(payload[:head])
-    mac.update(payload[head + MAC_SIZE:])
-    if not hmac.compare_digest(mac.digest(), payload[head:head + MAC_SIZE]):
-        raise ProtocolError("frame not sealed with this worker's key")
-    return payload[:1], SERIAL.unpack_from(payload, 1)[0], payload[head + MAC_SIZE:]
+def unsealer(key: bytes) -> Any:
+    """`unseal(payload)`: tag, request id and body of a sealed frame; ProtocolError unless the MAC is the relay's."""
+    keyed = hashlib.blake2s(key=key, digest_size=MAC_SIZE)
+    head = SERIAL.size + MAC_SIZE
+
+    def unseal(payload: bytes) -> tuple[bytes, int, bytes]:
+        if len(payload) < head + 1:
+            raise ProtocolError("frame too short to be sealed")
+        mac = keyed.copy()
+        mac.update(payload[:SERIAL.size])
+        mac.update(payload[head:])
+        if not hmac.compare_digest(mac.digest(), payload[SERIAL.size:head]):
+            raise ProtocolError("frame not sealed with this worker's key")
+        return payload[head:head + 1], SERIAL.unpack_from(payload)[0], payload[head + 1:]
+
+    return unseal
 
 
 def decode(text: bytes) -> Any:
@@ -156,7 +169,10 @@ def decode(text: bytes) -> Any:
 
 
 class BlockingReader:
-    """Blocking reads, as few as possible (a frame usually arrives in one); payloads up to `max_frame`."""
+    """Blocking reads of whole frames, header included, as few as possible (a frame usually arrives in one).
+
+    The relay passes frames on as they came; `payload(frame)` is what follows the header.
+    """
 
     def __init__(self, fd: int, max_frame: int | None = None) -> None:
         self.fd = fd
@@ -167,23 +183,28 @@ class BlockingReader:
         return bool(self._buf)
 
     def read(self) -> bytes:
-        """The next payload; EOFError when the other side went away."""
-        while len(self._buf) < HEADER.size:
-            self._fill()
-        (size,) = HEADER.unpack_from(self._buf)
-        if self.max_frame is not None and size > self.max_frame:
-            raise ProtocolError(f"frame of {size} bytes exceeds the limit of {self.max_frame}")
-        end = HEADER.size + size
-        while len(self._buf) < end:
-            self._fill()
-        payload, self._buf = self._buf[HEADER.size:end], self._buf[end:]
-        return payload
-
-    def _fill(self) -> None:
-        chunk = os.read(self.fd, 1 << 16)
-        if not chunk:
-            raise EOFError("pipe closed")
-        self._buf += chunk
+        """The next frame; EOFError when the other side went away, ProtocolError past `max_frame`."""
+        buf = self._buf
+        if not buf:
+            buf = os.read(self.fd, 1 << 16)
+            if not buf:
+                raise EOFError("pipe closed")
+        while True:
+            if len(buf) >= HEADER.size:
+                (size,) = HEADER.unpack_from(buf)
+                if self.max_frame is not None and size > self.max_frame:
+                    raise ProtocolError(f"frame of {size} bytes exceeds the limit of {self.max_frame}")
+                size += HEADER.size
+                if len(buf) == size:
+                    self._buf = b""
+                    return buf
+                if len(buf) > size:
+                    self._buf = buf[size:]
+                    return buf[:size]
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                raise EOFError("pipe closed")
+            buf += chunk
 
 
 class FrameReader:

@@ -84,7 +84,12 @@ def harden(uid: int, gid: int, disabled: frozenset[str]) -> tuple[bool, str]:
             "frames are sealed by the worker's parent, which alone holds the key: " + "; ".join(layers))
 
 
+_NO_SERIAL = bytes(protocol.SERIAL.size)
+
+
 class _Relay:
+    """The relay's loop. Frames pass as read (header included); the request id stays the 8 bytes it came as."""
+
     def __init__(self, fd_in: int, fd_out: int, gene_in: int, gene_out: int, child: int, max_frame: int) -> None:
         self.fd_in, self.fd_out, self.gene_out, self.child = fd_in, fd_out, gene_out, child
         self.orchestrator = protocol.BlockingReader(fd_in)
@@ -104,19 +109,39 @@ class _Relay:
         self.seal = protocol.sealer(key[1:])
         del key
         status = harden(uid, gid, disabled)
-        payload = self._from_gene(0)
-        if payload[:1] != protocol.READY:
-            self._discard(0, "the gene process sent something other than its ready report")
-        ready = protocol.decode(payload[1:])
+        frame = self._from_gene(_NO_SERIAL)
+        if frame[4:5] != protocol.READY:
+            self._discard(_NO_SERIAL, "the gene process sent something other than its ready report")
+        ready = protocol.decode(frame[5:])
         ready["report"]["relay"] = status
-        self._to_orchestrator(protocol.READY, 0, protocol.body(ready))
-        while True:
-            serial, request = self._next_request()
-            self._to_gene(request)
-            self._answer(serial)
+        self._to_orchestrator(_NO_SERIAL, protocol.frame(protocol.READY, protocol.body(ready)))
+        self._loop()
 
-    def _next_request(self) -> tuple[int, bytes]:
-        """The next request; anything from the gene meanwhile (bytes or its death) ends the worker."""
+    def _loop(self) -> NoReturn:
+        """The hot path: one request in, gene_sdk calls and one `done` out, in as few Python steps as will do."""
+        only_request = [(self.fd_in, select.POLLIN)]
+        poll, from_gene, to_gene, seal, send = self.idle.poll, self._from_gene, self._to_gene, self.seal, self._send
+        done, call = protocol.DONE, protocol.CALL
+        while True:
+            if self.gene.buffered() or self.orchestrator.buffered() or poll() != only_request:
+                request = self._request_after_event()
+            else:
+                request = self._read_request()
+            serial = request[5:13]
+            to_gene(request)
+            while True:
+                frame = from_gene(serial)
+                tag = frame[4:5]
+                if tag != done and tag != call:
+                    self._discard(serial, f"the gene process wrote a frame tagged {tag!r} while answering a request "
+                                          "(a forged or repeated answer)")
+                send(seal(serial, frame))
+                if tag == done:
+                    break
+                self._relay_reply(serial)
+
+    def _request_after_event(self) -> bytes:
+        """Something besides a request happened while idle: the gene wrote out of turn or died."""
         while True:
             if self.gene.buffered():  # frames read along with the last answer
                 self._stop(EXIT_OUT_OF_TURN)
@@ -124,46 +149,36 @@ class _Relay:
             gene = ready.get(self.gene_fd, 0)
             if gene & select.POLLIN:
                 if self.fd_in in ready:  # this request meets the gene's out-of-turn frames: nothing of it ran
-                    self._to_orchestrator(protocol.STALE, self._read_request()[0], b"{}")
+                    self._to_orchestrator(self._read_request()[5:13], protocol.frame(protocol.STALE, b"{}"))
                 self._stop(EXIT_OUT_OF_TURN)
             if gene:
                 _exit_like(self.child)
             if self.fd_in in ready:
                 return self._read_request()
 
-    def _read_request(self) -> tuple[int, bytes]:
+    def _read_request(self) -> bytes:
         try:
-            payload = self.orchestrator.read()
+            frame = self.orchestrator.read()
         except EOFError:
             self._stop(0)
-        if payload[:1] != protocol.RUN:
+        if frame[4:5] != protocol.RUN or len(frame) < 5 + protocol.SERIAL.size:
             self._stop(_EXIT_ORCHESTRATOR)
-        return protocol.SERIAL.unpack_from(payload, 1)[0], payload
+        return frame
 
-    def _answer(self, serial: int) -> None:
-        """Gene_sdk calls, each waiting for its reply, then exactly one `done`."""
-        while True:
-            payload = self._from_gene(serial)
-            tag = payload[:1]
-            if tag == protocol.DONE:
-                self._to_orchestrator(protocol.DONE, serial, payload[1:])
-                return
-            if tag != protocol.CALL:
-                self._discard(serial, f"the gene process wrote a frame tagged {tag!r} while answering a request "
-                                      "(a forged or repeated answer)")
-            self._to_orchestrator(protocol.CALL, serial, payload[1:])
-            try:
-                reply = self.orchestrator.read()
-            except EOFError:
-                self._stop(0)
-            if reply[:1] != protocol.RET or protocol.SERIAL.unpack_from(reply, 1)[0] != serial:
-                self._stop(_EXIT_ORCHESTRATOR)
-            if self.gene.buffered() or self.waiting.poll(0):
-                self._discard(serial, "the gene process wrote again before its gene_sdk call was answered "
-                                      "(a forged or repeated answer)")
-            self._to_gene(reply)
+    def _relay_reply(self, serial: bytes) -> None:
+        """The orchestrator's reply to a gene_sdk call; the gene must have waited for it."""
+        try:
+            reply = self.orchestrator.read()
+        except EOFError:
+            self._stop(0)
+        if reply[4:5] != protocol.RET or reply[5:13] != serial:
+            self._stop(_EXIT_ORCHESTRATOR)
+        if self.gene.buffered() or self.waiting.poll(0):
+            self._discard(serial, "the gene process wrote again before its gene_sdk call was answered "
+                                  "(a forged or repeated answer)")
+        self._to_gene(reply)
 
-    def _from_gene(self, serial: int) -> bytes:
+    def _from_gene(self, serial: bytes) -> bytes:
         try:
             return self.gene.read()
         except EOFError:
@@ -171,20 +186,23 @@ class _Relay:
         except protocol.ProtocolError as exc:
             self._discard(serial, f"the gene process wrote a frame the relay refuses: {exc}")
 
-    def _to_gene(self, payload: bytes) -> None:
+    def _to_gene(self, frame: bytes) -> None:
         try:
-            protocol.write_all(self.gene_out, protocol.HEADER.pack(len(payload)) + payload)
+            protocol.write_all(self.gene_out, frame)
         except BrokenPipeError:
             _exit_like(self.child)
 
-    def _to_orchestrator(self, tag: bytes, serial: int, text: bytes) -> None:
+    def _send(self, sealed: bytes) -> None:
         try:
-            protocol.write_all(self.fd_out, self.seal(tag, serial, text))
+            protocol.write_all(self.fd_out, sealed)
         except BrokenPipeError:
             self._stop(0)
 
-    def _discard(self, serial: int, message: str) -> NoReturn:
-        self._to_orchestrator(protocol.DISCARDED, serial, protocol.body({"message": message}))
+    def _to_orchestrator(self, serial: bytes, frame: bytes) -> None:
+        self._send(self.seal(serial, frame))
+
+    def _discard(self, serial: bytes, message: str) -> NoReturn:
+        self._to_orchestrator(serial, protocol.frame(protocol.DISCARDED, protocol.body({"message": message})))
         self._stop(EXIT_OUT_OF_TURN)
 
     def _stop(self, code: int) -> NoReturn:

@@ -99,8 +99,8 @@ class _Channel:
         protocol.write_all(self.fd_out, protocol.frame(tag, protocol.body(message)))
 
     def receive(self) -> tuple[bytes, dict]:
-        payload = self.reader.read()
-        return payload[:1], protocol.decode(payload[1 + protocol.SERIAL.size:])
+        frame = self.reader.read()
+        return frame[4:5], protocol.decode(frame[5 + protocol.SERIAL.size:])
 
     def call(self, name: str, args: list, kwargs: dict) -> Any:
         try:
