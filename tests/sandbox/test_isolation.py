@@ -51,30 +51,55 @@ def _exited(pid: int) -> bool:
     return False
 
 
-def test_answers_written_ahead_of_time_answer_only_the_request_in_flight(pool):
-    """Done frames in the gene's own format: the first is its answer (no more than returning it); the rest
-    reach nothing, and the worker holding them is gone before anything else runs in it."""
-    forger = DIG + FRAME + f"""
+STAMP = """
+def _stamp():
+    frame = _os["sys"]._getframe()
+    while "channel" not in frame.f_locals:
+        frame = frame.f_back
+    return frame.f_locals["channel"].stamp
+"""
+
+
+def test_answers_stamped_ahead_of_time_answer_nothing(pool):
+    """Done frames for the requests to come, ids guessed right: their nonce cannot be guessed."""
+    forger = DIG + FRAME + STAMP + f"""
 def execute(input_json):
-    for _ in range(5):
-        os_.write(OUT, _frame({FORGED}, b"D"))
+    serial = int.from_bytes(_stamp()[:8], "big")
+    for ahead in range(0, 6):
+        os_.write(OUT, _frame({FORGED}, b"D" + (serial + ahead).to_bytes(8, "big") + bytes(8)))
     return json.dumps({{"total": 1}})
 """
-    first = run(pool, forger, allele="ahead")
-    assert (first.ok, first.output) == (True, '{"total": 666}')
-    held = pool.warm_pids("ahead")
-    assert held and _exited(held[0])  # the relay found the other four and ended the worker
+    outcome = run(pool, forger, allele="ahead")
+    assert (outcome.ok, outcome.error) == (False, "forbidden")
+    assert "forged or stale" in outcome.message
+    assert pool.warm_pids("ahead") == []
     assert_healthy(pool)
-    second = run(pool, forger, allele="ahead")
-    assert second.output == '{"total": 666}'  # answered by a fresh worker, not by the frames left behind
-    assert not set(pool.warm_pids("ahead")) & set(held)
+
+
+def test_a_second_answer_to_the_request_in_flight_ends_the_worker(pool):
+    """Stamped right, the first answer is the gene's own (no more than returning it); the relay ends the worker
+    at the second, before anything else can run in it."""
+    forger = DIG + FRAME + STAMP + f"""
+def execute(input_json):
+    for _ in range(5):
+        os_.write(OUT, _frame({FORGED}, b"D" + _stamp()))
+    return json.dumps({{"total": 1}})
+"""
+    first = run(pool, forger, allele="again")
+    assert (first.ok, first.output) == (True, '{"total": 666}')
+    held = pool.warm_pids("again")
+    assert held and _exited(held[0])
+    assert_healthy(pool)
+    second = run(pool, forger, allele="again")
+    assert second.output == '{"total": 666}'  # answered by a fresh worker
+    assert not set(pool.warm_pids("again")) & set(held)
 
 
 def test_a_done_written_before_the_kernel_replies_discards_the_worker(pool):
-    forger = DIG + FRAME + f"""
+    forger = DIG + FRAME + STAMP + f"""
 def execute(input_json):
-    os_.write(OUT, _frame({{"name": "ping", "args": [], "kwargs": {{}}}}, b"C"))
-    os_.write(OUT, _frame({FORGED}, b"D"))
+    os_.write(OUT, _frame({{"name": "ping", "args": [], "kwargs": {{}}}}, b"C" + _stamp()))
+    os_.write(OUT, _frame({FORGED}, b"D" + _stamp()))
     return "1"
 """
     calls = []
@@ -208,14 +233,14 @@ def execute(input_json):
      "exception", "RecursionError"),
     ("def execute(input_json):\n    os_.write(int(_os['sys'].argv[2]), _frame(json.loads('[' * 200000 + ']' * 200000)))",
      "exception", "RecursionError"),
-    (("def execute(input_json):\n    body = b'D' + b'[' * 200000 + b']' * 200000\n"
+    (("def execute(input_json):\n    body = b'D' + _stamp() + b'[' * 200000 + b']' * 200000\n"
       "    os_.write(int(_os['sys'].argv[2]), len(body).to_bytes(4, 'big') + body)\n    import time\n    time.sleep(5)"),
      "crash", "frame is not JSON"),
     (("import gene_sdk\ndef execute(input_json):\n    deep = []\n    for _ in range(200000):\n        deep = [deep]\n"
       "    gene_sdk.create_bridge(deep)"), "exception", "must be JSON values"),
 ])
 def test_whatever_a_gene_returns_or_raises_is_its_scored_failure(pool, body, kind, words):
-    outcome = run(pool, DIG + FRAME + body)
+    outcome = run(pool, DIG + FRAME + STAMP + body)
     assert (outcome.ok, outcome.error) == (False, kind), outcome
     assert words in outcome.message
     outcome.message.encode("utf-8")  # any UTF-8 writer (journal, terminal) takes it

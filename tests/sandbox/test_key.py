@@ -141,9 +141,9 @@ def execute(input_json):
 FORGER = DIG + """
 import hashlib
 def _sealed(key, serial, body):
-    signed = serial.to_bytes(8, "big") + b"D" + body
-    mac = hashlib.blake2s(signed, key=key, digest_size=16).digest()
-    return (len(body) + 25).to_bytes(4, "big") + signed[:8] + mac + signed[8:]
+    payload = b"D" + serial.to_bytes(8, "big") + bytes(8) + body
+    mac = hashlib.blake2s(payload, key=key, digest_size=16).digest()
+    return (len(payload) + 16).to_bytes(4, "big") + mac + payload
 
 def execute(input_json):
     body = json.dumps({"ok": True, "output": "666", "cpu": 0, "threads": 0}).encode()
@@ -206,8 +206,9 @@ def test_no_route_from_the_gene_reaches_the_key(name: str) -> None:
         assert report["environ"] in (errno.EACCES, errno.ENOENT) or name == "only the relay's own hardening"
         assert key.hex() not in str(report["environ"]) and "PYTHONPATH" in json.dumps(report["os_environ"])
 
-        pipes = {os.fstat(fd).st_ino for fd in (worker.req_w, worker.resp_r)}
-        assert not {inode for _fd, inode, _mode in report["fds"]} & pipes  # no descriptor of the orchestrator's pipes
+        held = {inode for _fd, inode, _mode in report["fds"]}
+        assert os.fstat(worker.resp_r).st_ino not in held  # no descriptor of the pipe the orchestrator trusts
+        assert os.fstat(worker.req_w).st_ino in held  # only the end of the request pipe it reads its requests from
         assert sorted(fd for fd, _inode, _mode in report["fds"]) == [0, 1, 2, *_gene_fds(relay_pid)]
 
         if name == "full":
@@ -237,12 +238,13 @@ def _gene_fds(relay_pid: int) -> list[int]:
 
 def test_a_frame_not_sealed_with_the_workers_key_is_refused() -> None:
     key, other = secrets.token_bytes(protocol.KEY_SIZE), secrets.token_bytes(protocol.KEY_SIZE)
-    sealed = protocol.sealer(key)(protocol.SERIAL.pack(7), protocol.frame(protocol.DONE, b'{"ok": true}'))
+    stamp = protocol.SERIAL.pack(7) + secrets.token_bytes(8)
+    sealed = protocol.sealer(key)(protocol.stamped(protocol.DONE, stamp, {"ok": True}))
     payload = sealed[protocol.HEADER.size:]
-    assert protocol.unsealer(key)(payload) == (protocol.DONE, 7, b'{"ok": true}')
+    assert protocol.unsealer(key)(payload) == (protocol.DONE, stamp, b'{"ok":true}')
     with pytest.raises(protocol.ProtocolError):
         protocol.unsealer(other)(payload)
-    for at in range(len(payload)):  # any byte changed: id, MAC, tag or body
+    for at in range(len(payload)):  # any byte changed: MAC, tag, stamp or body
         damaged = bytearray(payload)
         damaged[at] ^= 1
         with pytest.raises(protocol.ProtocolError):

@@ -55,23 +55,25 @@ def nobody_worker():
                             env={"PYTHONPATH": ROOT}, cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     os.close(req_r)
     os.close(resp_w)
-    key = secrets.token_bytes(protocol.KEY_SIZE)
     init = {"scratch": scratch, "uid": NOBODY, "gid": NOBODY, "scratch_bytes": 1 << 20, "max_frame": 1 << 20,
             "rlimits": {"RLIMIT_CPU": 30, "RLIMIT_AS": 1 << 30, "RLIMIT_NOFILE": 64, "RLIMIT_FSIZE": 1 << 20,
                         "RLIMIT_NPROC": 256, "RLIMIT_CORE": 0},
             "allowlist": ["json", "gene_sdk"], "cpu_seconds_per_call": 5, "max_output_bytes": 1 << 20,
             "max_stdout_bytes": 1 << 20}
-    protocol.write_all(req_w, protocol.frame(protocol.INIT, protocol.body(init)) + protocol.frame(protocol.KEY, key))
+    protocol.write_all(req_w, protocol.frame(protocol.INIT, protocol.body(init)))
     reader = protocol.FrameReader(resp_r, 2 << 20)
-    serial = 0
+    key = reader.read(time.monotonic() + 20)
+    assert key[:1] == protocol.KEY and len(key) == 1 + protocol.KEY_SIZE  # the relay's first frame
+    unseal = protocol.unsealer(key[1:])
+    stamp = protocol.NO_STAMP
 
     def ask(message=None):
-        nonlocal serial
+        nonlocal stamp
         if message is not None:
-            serial += 1
-            protocol.write_all(req_w, protocol.request(protocol.RUN, serial, message))
-        tag, answered, text = protocol.unsealer(key)(reader.read(time.monotonic() + 20))
-        assert (tag, answered) == ((protocol.DONE, serial) if message is not None else (protocol.READY, 0))
+            stamp = secrets.token_bytes(protocol.STAMP_SIZE)
+            protocol.write_all(req_w, protocol.stamped(protocol.RUN, stamp, message))
+        tag, answered, text = unseal(reader.read(time.monotonic() + 20))
+        assert (tag, answered) == (protocol.DONE if message is not None else protocol.READY, stamp)
         return protocol.decode(text)
 
     yield ask

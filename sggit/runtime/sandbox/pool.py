@@ -6,13 +6,14 @@ import fcntl
 import logging
 import os
 import queue
-import secrets
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 from collections import OrderedDict
@@ -77,8 +78,9 @@ class _Worker:
         if os.geteuid() == 0:
             os.chown(self.scratch, config.uid, config.gid)
         self.allele: str | None = None
-        self.secret = secrets.token_bytes(protocol.KEY_SIZE)
-        self.unseal = protocol.unsealer(self.secret)
+        self.secret = b""  # the relay makes it and sends it first
+        self.unseal: Any = None
+        self.stamp = protocol.NO_STAMP
         self.serial = 0
         self.calls = 0
         self.spoiled = False
@@ -107,16 +109,14 @@ class _Worker:
         self._writable.register(self.req_w, select.POLLOUT)
         # ensure_ascii may write a character as 6 bytes; anything larger is not a frame of ours.
         max_frame = 6 * config.max_output_bytes + (1 << 16)
-        self.reader = protocol.FrameReader(self.resp_r, max_frame=max_frame + protocol.MAC_SIZE + protocol.SERIAL.size)
+        self.reader = protocol.FrameReader(self.resp_r, max_frame=max_frame + protocol.MAC_SIZE)
         init = {"scratch": str(self.scratch), "uid": config.uid, "gid": config.gid, "max_frame": max_frame,
                 "scratch_bytes": config.scratch_bytes, "rlimits": config.rlimits(),
                 "allowlist": list(config.allowlist), "cpu_seconds_per_call": config.cpu_seconds_per_call,
                 "max_output_bytes": config.max_output_bytes, "max_stdout_bytes": config.max_stdout_bytes,
                 "disable": list(config.disable), "entry_point": ENTRY_POINT}
-        # The key goes in a frame of its own: the worker reads it only after splitting off its gene process.
         try:
-            self.send(protocol.frame(protocol.INIT, protocol.body(init)) + protocol.frame(protocol.KEY, self.secret),
-                      time.monotonic() + config.startup_timeout_seconds)
+            self.send(protocol.frame(protocol.INIT, protocol.body(init)), time.monotonic() + config.startup_timeout_seconds)
         except (OSError, protocol.Timeout):
             pass  # the worker died at once: wait_ready reports why from its stderr
 
@@ -133,23 +133,29 @@ class _Worker:
                 self._writable.poll(max(1, int(remaining * 1000)))
 
     def answer(self, deadline: float, first: bool) -> tuple[bytes, dict]:
-        """The next frame's tag and body; it must be sealed by this worker's relay for the request in flight."""
+        """The next frame's tag and body: sealed by this worker's relay and stamped for the request in flight."""
         payload = self.reader.read(deadline)
         try:
-            tag, serial, text = self.unseal(payload)
+            tag, stamp, text = self.unseal(payload)
         except protocol.ProtocolError:
             raise _Forged() from None
-        if serial != self.serial:
-            raise _Forged()
-        if tag == protocol.STALE:
-            if first:
+        if tag == protocol.DISCARDED:  # the relay ended the worker: whatever the stamp, the call is forbidden
+            return tag, protocol.decode(text)
+        if stamp != self.stamp:
+            if first and len(stamp) == protocol.STAMP_SIZE and protocol.SERIAL.unpack_from(stamp)[0] < self.serial:
                 raise _Stale()
             raise _Forged()
         return tag, protocol.decode(text)
 
     def wait_ready(self) -> Confinement:
+        deadline = time.monotonic() + self.config.startup_timeout_seconds
         try:
-            tag, frame = self.answer(time.monotonic() + self.config.startup_timeout_seconds, first=False)
+            key = self.reader.read(deadline)
+            if key[:1] != protocol.KEY or len(key) != 1 + protocol.KEY_SIZE:
+                raise protocol.ProtocolError("the worker's first frame is not its key")
+            self.secret = key[1:]
+            self.unseal = protocol.unsealer(self.secret)
+            tag, frame = self.answer(deadline, first=False)
         except (EOFError, protocol.Timeout, protocol.ProtocolError, _Forged) as exc:
             self.kill()
             raise SandboxUnavailable(f"a sandbox worker failed to start ({type(exc).__name__}): "
@@ -162,6 +168,10 @@ class _Worker:
                              for name, (ok, detail) in frame["report"].items()),
             missing_modules=tuple(frame.get("missing_modules", ())))
         return self.confinement
+
+    def replies_unread(self) -> bool:
+        """Whether the gene process left a gene_sdk reply unread: it wrote its next frame without waiting for it."""
+        return struct.unpack("i", fcntl.ioctl(self.req_w, termios.FIONREAD, b"\0\0\0\0"))[0] > 0
 
     def stderr_tail(self, size: int = 2000) -> str:
         try:
@@ -436,25 +446,31 @@ class WorkerPool:
 
         deadline = time.monotonic() + timeout
         worker.serial += 1
+        worker.stamp = protocol.SERIAL.pack(worker.serial) + os.urandom(protocol.STAMP_SIZE - protocol.SERIAL.size)
         request: dict[str, Any] = {"allele": allele_id, "input": input_json}
         if worker.allele is None:
             request["source"] = source
         elif worker.allele != allele_id:
             raise OrchestratorError(f"a sandbox worker of allele {worker.allele} was handed allele {allele_id}")
         try:
-            worker.send(protocol.request(protocol.RUN, worker.serial, request), deadline)
+            worker.send(protocol.stamped(protocol.RUN, worker.stamp, request), deadline)
             worker.allele = allele_id
             first = True
+            replied = False
             while True:
                 tag, frame = worker.answer(deadline, first)
                 first = False
+                if replied and tag != protocol.DISCARDED and worker.replies_unread():
+                    return failed("forbidden", "the gene wrote again before its gene_sdk call was answered "
+                                               "(a forged or repeated answer); the worker was discarded")
                 if tag == protocol.CALL:
                     if time.monotonic() >= deadline:
                         raise protocol.Timeout()
                     reply = self._perform(handler, frame)
                     if time.monotonic() >= deadline:
                         raise protocol.Timeout()
-                    worker.send(protocol.request(protocol.RET, worker.serial, reply), deadline)
+                    worker.send(protocol.stamped(protocol.RET, worker.stamp, reply), deadline)
+                    replied = True
                 elif tag == protocol.DONE:
                     return self._finish(worker, frame, failed, start)
                 elif tag == protocol.DISCARDED:

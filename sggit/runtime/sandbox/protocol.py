@@ -2,10 +2,11 @@
 
 Frames travel on dedicated pipes, never on stdin/stdout, so whatever a gene prints
 cannot corrupt the conversation. A 4-byte big-endian length precedes each payload;
-a payload starts with a one-byte tag. Requests (orchestrator to relay to gene) carry
-the request id; what the gene writes carries neither id nor key; the relay seals
-every frame it passes on to the orchestrator with the id of the request in flight
-and a MAC under a key only the relay and the orchestrator hold.
+a payload is a one-byte tag, a 16-byte stamp and a body. The stamp of a request is
+its id and a random nonce; whatever answers the request carries the same stamp, so
+no frame written before a request can answer it. The gene process writes only to
+its relay, which seals each frame with a MAC under a key only the relay and the
+orchestrator hold.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ SERIAL = struct.Struct(">Q")
 MAC_SIZE = 16
 KEY_SIZE = 32
 
-# Orchestrator to relay (the relay passes RUN and RET on to the gene as they are).
-INIT, KEY, RUN, RET = b"I", b"K", b"Q", b"A"
+STAMP_SIZE = SERIAL.size + 8  # request id, nonce
+NO_STAMP = bytes(STAMP_SIZE)
+
+# Orchestrator to worker: the gene process reads RUN and RET itself.
+INIT, RUN, RET = b"I", b"Q", b"A"
 # Gene to relay, and relay to orchestrator once sealed.
 READY, CALL, DONE = b"R", b"C", b"D"
-# Relay to orchestrator only: it discarded the gene process / the gene wrote before this request.
-DISCARDED, STALE = b"X", b"S"
+# Relay to orchestrator only: the key (its first frame, before any gene ran); it discarded the gene process.
+KEY, DISCARDED = b"K", b"X"
 
 
 def _make_codec() -> tuple[Any, Any]:
@@ -91,9 +95,9 @@ def body(message: Any) -> bytes:
     return _dumps(message).encode("utf-8")
 
 
-def request(tag: bytes, serial: int, message: Any) -> bytes:
-    """A frame from the orchestrator: tag, request id, JSON body."""
-    return frame(tag, SERIAL.pack(serial) + body(message))
+def stamped(tag: bytes, stamp: bytes, message: Any) -> bytes:
+    """A frame with tag, stamp and JSON body."""
+    return frame(tag, stamp + body(message))
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -123,39 +127,34 @@ def read_payload(fd: int) -> bytes:
 
 
 def sealer(key: bytes) -> Any:
-    """The relay's stamp: `seal(serial, frame)` is the frame the orchestrator trusts.
+    """The relay's seal: `seal(frame)` is the frame the orchestrator trusts, a MAC before the payload.
 
-    `serial` is the request id as the 8 bytes the request carried; `frame` is a
-    frame as the gene wrote it (header, tag, body). The sealed payload is id, MAC,
-    tag and body; the MAC, a keyed BLAKE2s, covers id, tag and body.
+    The MAC, a keyed BLAKE2s, covers the payload as the gene wrote it: tag, stamp, body.
     """
     keyed = hashlib.blake2s(key=key, digest_size=MAC_SIZE)
     pack = HEADER.pack
-    extra = SERIAL.size + MAC_SIZE
 
-    def seal(serial: bytes, frame: bytes) -> bytes:
+    def seal(frame: bytes) -> bytes:
         mac = keyed.copy()
-        signed = serial + frame[HEADER.size:]
-        mac.update(signed)
-        return pack(len(frame) - HEADER.size + extra) + serial + mac.digest() + signed[SERIAL.size:]
+        mac.update(memoryview(frame)[HEADER.size:])
+        return pack(len(frame) - HEADER.size + MAC_SIZE) + mac.digest() + frame[HEADER.size:]
 
     return seal
 
 
 def unsealer(key: bytes) -> Any:
-    """`unseal(payload)`: tag, request id and body of a sealed frame; ProtocolError unless the MAC is the relay's."""
+    """`unseal(payload)`: tag, stamp and body of a sealed frame; ProtocolError unless the MAC is the relay's."""
     keyed = hashlib.blake2s(key=key, digest_size=MAC_SIZE)
-    head = SERIAL.size + MAC_SIZE
+    head = MAC_SIZE + 1 + STAMP_SIZE
 
-    def unseal(payload: bytes) -> tuple[bytes, int, bytes]:
-        if len(payload) < head + 1:
+    def unseal(payload: bytes) -> tuple[bytes, bytes, bytes]:
+        if len(payload) < head:
             raise ProtocolError("frame too short to be sealed")
         mac = keyed.copy()
-        mac.update(payload[:SERIAL.size])
-        mac.update(payload[head:])
-        if not hmac.compare_digest(mac.digest(), payload[SERIAL.size:head]):
+        mac.update(memoryview(payload)[MAC_SIZE:])
+        if not hmac.compare_digest(mac.digest(), payload[:MAC_SIZE]):
             raise ProtocolError("frame not sealed with this worker's key")
-        return payload[head:head + 1], SERIAL.unpack_from(payload)[0], payload[head + 1:]
+        return payload[MAC_SIZE:MAC_SIZE + 1], payload[MAC_SIZE + 1:head], payload[head:]
 
     return unseal
 

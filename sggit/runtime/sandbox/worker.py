@@ -2,8 +2,8 @@
 
 Started by the pool as `python -S -B -m sggit.runtime.sandbox.worker IN_FD OUT_FD`.
 After making its namespaces it splits in two (see `relay`): the parent keeps the
-orchestrator's pipes and seals what it passes on; the child, the gene process,
-talks only to its parent. The gene process confines itself before it has seen any
+orchestrator's response pipe and seals what it passes on; the child, the gene
+process, reads requests and writes only to its parent. The gene process confines itself before it has seen any
 gene: a private scratch
 tmpfs, rlimits, Landlock, an unprivileged uid and a seccomp filter. The import
 allowlist and the bounded stdout below are conveniences that turn common mistakes
@@ -27,7 +27,7 @@ from sggit.runtime.sandbox import confine, protocol, relay
 
 EXIT_CPU = 75
 EXIT_CPU_LOWERED = 76  # the gene lowered its own CPU limit: its doing, not the sandbox's limit
-EXIT_PROTOCOL = 79  # the relay passed on something that is not a request
+EXIT_PROTOCOL = 79  # the orchestrator sent something that is not a request
 _CODE_CACHE_SIZE = 256
 # Modules the allowlisted ones load lazily; the filesystem is closed after startup.
 _SUPPORT_MODULES = (
@@ -84,27 +84,29 @@ class _BoundedOut:
 
 
 class _Channel:
-    """The gene process's end of its pipes to the relay; gene_sdk calls block on it until answered.
+    """The gene process's pipes: requests straight from the orchestrator, everything it writes to the relay.
 
-    Nothing written here carries an id or a key: the relay, a process the gene cannot
-    reach, stamps both on what it passes on.
+    Whatever it writes carries the stamp of the request it answers; the relay, a
+    process the gene cannot reach, seals it with a key the gene never sees.
     """
 
     def __init__(self, fd_in: int, fd_out: int) -> None:
         self.fd_in = fd_in
         self.fd_out = fd_out
+        self.stamp = protocol.NO_STAMP
         self.reader = protocol.BlockingReader(fd_in)
 
     def send(self, tag: bytes, message: dict) -> None:
-        protocol.write_all(self.fd_out, protocol.frame(tag, protocol.body(message)))
+        protocol.write_all(self.fd_out, protocol.stamped(tag, self.stamp, message))
 
     def receive(self) -> tuple[bytes, dict]:
         frame = self.reader.read()
-        return frame[4:5], protocol.decode(frame[5 + protocol.SERIAL.size:])
+        self.stamp = frame[5:5 + protocol.STAMP_SIZE]
+        return frame[4:5], protocol.decode(frame[5 + protocol.STAMP_SIZE:])
 
     def call(self, name: str, args: list, kwargs: dict) -> Any:
         try:
-            frame = protocol.frame(protocol.CALL, protocol.body({"name": name, "args": args, "kwargs": kwargs}))
+            frame = protocol.stamped(protocol.CALL, self.stamp, {"name": name, "args": args, "kwargs": kwargs})
         except (TypeError, ValueError, RecursionError) as exc:
             raise TypeError(f"gene_sdk.{name}: arguments must be JSON values ({exc})") from None
         protocol.write_all(self.fd_out, frame)
