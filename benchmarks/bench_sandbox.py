@@ -4,9 +4,9 @@ Both sides run the same allele source on the same input in the same run; the
 numbers that matter are the ratio and the overhead in microseconds, recorded in
 the benchmark's extra_info (`--benchmark-json` keeps them). A bare pipe round trip
 between two processes, measured in the same run, shows how much of the overhead
-any process boundary costs on this machine at this moment; the same trip through
-a relaying middle process shows what the worker's relay (the process that seals
-every frame the orchestrator trusts) costs at the least.
+any process boundary costs on this machine at this moment; the same trip with the
+answer passed on by a third process shows what the worker's relay (the process that
+seals every frame the orchestrator trusts) costs at the least.
 """
 
 from __future__ import annotations
@@ -70,33 +70,28 @@ def _sdk_stub(monkeypatch):
 
 
 _ECHO = "import os\nwhile (b := os.read({0}, 64)):\n    os.write({1}, b)\n"
-_RELAY = "import os\nwhile (b := os.read({0}, 64)):\n    os.write({1}, b)\n    os.write({3}, os.read({2}, 64))\n"
 
 
 def _round_trip(with_relay: bool) -> float:
-    """Seconds for 40 bytes to go to an echoing child process and back, straight or through a relaying one.
+    """Seconds for 40 bytes to go to an echoing child process and back, straight or with the answer relayed.
 
-    The relaying process passes each message on and the answer back, as the
-    worker's relay does: the difference is what one more process on the path
-    costs on this machine at this moment.
+    With a relay the echo's answer goes to a third process that passes it on, as a
+    worker's relay passes on what its gene process writes: the difference is what
+    one more process on the way back costs on this machine at this moment.
     """
     to_child, from_parent = os.pipe()
     to_parent, from_child = os.pipe()
     children = []
+    echo_out = from_child
     if with_relay:
-        to_echo, from_relay = os.pipe()
-        to_relay, from_echo = os.pipe()
-        relay_fds = (to_child, from_relay, to_relay, from_child)
-        children.append(subprocess.Popen([sys.executable, "-S", "-c", _RELAY.format(*relay_fds)], pass_fds=relay_fds))
-        children.append(subprocess.Popen([sys.executable, "-S", "-c", _ECHO.format(to_echo, from_echo)],
-                                         pass_fds=(to_echo, from_echo)))
-        for fd in (to_echo, from_relay, to_relay, from_echo):
-            os.close(fd)
-    else:
-        children.append(subprocess.Popen([sys.executable, "-S", "-c", _ECHO.format(to_child, from_child)],
-                                         pass_fds=(to_child, from_child)))
-    os.close(to_child)
-    os.close(from_child)
+        to_relay, echo_out = os.pipe()
+        children.append(subprocess.Popen([sys.executable, "-S", "-c", _ECHO.format(to_relay, from_child)],
+                                         pass_fds=(to_relay, from_child)))
+        os.close(to_relay)
+    children.append(subprocess.Popen([sys.executable, "-S", "-c", _ECHO.format(to_child, echo_out)],
+                                     pass_fds=(to_child, echo_out)))
+    for fd in {to_child, from_child, echo_out}:
+        os.close(fd)
 
     def once() -> None:
         os.write(from_parent, b"x" * 40)
@@ -137,7 +132,7 @@ def _measure(benchmark, pool, allele_id: str, source: str) -> None:
     })
     print(f"\n{allele_id}: direct {direct * 1e6:.1f} us, sandboxed {sandboxed * 1e6:.1f} us, "
           f"overhead {(sandboxed - direct) * 1e6:.1f} us per call, ratio {sandboxed / direct:.0f}x; "
-          f"bare pipe round trip {pipe * 1e6:.1f} us, through a relaying process {relayed * 1e6:.1f} us; "
+          f"bare pipe round trip {pipe * 1e6:.1f} us, answer relayed {relayed * 1e6:.1f} us; "
           f"load average {os.getloadavg()[0]:.1f}")
 
 
