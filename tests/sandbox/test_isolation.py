@@ -100,6 +100,8 @@ def test_a_done_written_before_the_kernel_replies_discards_the_worker(pool):
 def execute(input_json):
     os_.write(OUT, _frame({{"name": "ping", "args": [], "kwargs": {{}}}}, b"C" + _stamp()))
     os_.write(OUT, _frame({FORGED}, b"D" + _stamp()))
+    import time
+    time.sleep(3)  # no answer of its own: the worker is discarded before it would write one
     return "1"
 """
     calls = []
