@@ -4,7 +4,9 @@ Both sides run the same allele source on the same input in the same run; the
 numbers that matter are the ratio and the overhead in microseconds, recorded in
 the benchmark's extra_info (`--benchmark-json` keeps them). A bare pipe round trip
 between two processes, measured in the same run, shows how much of the overhead
-any process boundary costs on this machine at this moment.
+any process boundary costs on this machine at this moment; the same trip with the
+answer passed on by a third process shows what the worker's relay (the process that
+seals every frame the orchestrator trusts) costs at the least.
 """
 
 from __future__ import annotations
@@ -67,14 +69,29 @@ def _sdk_stub(monkeypatch):
     monkeypatch.setitem(sys.modules, "gene_sdk", stub)
 
 
-def _pipe_round_trip() -> float:
-    """Seconds for 40 bytes to go to an echoing child process and back."""
+_ECHO = "import os\nwhile (b := os.read({0}, 64)):\n    os.write({1}, b)\n"
+
+
+def _round_trip(with_relay: bool) -> float:
+    """Seconds for 40 bytes to go to an echoing child process and back, straight or with the answer relayed.
+
+    With a relay the echo's answer goes to a third process that passes it on, as a
+    worker's relay passes on what its gene process writes: the difference is what
+    one more process on the way back costs on this machine at this moment.
+    """
     to_child, from_parent = os.pipe()
     to_parent, from_child = os.pipe()
-    echo = f"import os\nwhile (b := os.read({to_child}, 64)):\n    os.write({from_child}, b)\n"
-    child = subprocess.Popen([sys.executable, "-S", "-c", echo], pass_fds=(to_child, from_child))
-    os.close(to_child)
-    os.close(from_child)
+    children = []
+    echo_out = from_child
+    if with_relay:
+        to_relay, echo_out = os.pipe()
+        children.append(subprocess.Popen([sys.executable, "-S", "-c", _ECHO.format(to_relay, from_child)],
+                                         pass_fds=(to_relay, from_child)))
+        os.close(to_relay)
+    children.append(subprocess.Popen([sys.executable, "-S", "-c", _ECHO.format(to_child, echo_out)],
+                                     pass_fds=(to_child, echo_out)))
+    for fd in {to_child, from_child, echo_out}:
+        os.close(fd)
 
     def once() -> None:
         os.write(from_parent, b"x" * 40)
@@ -85,7 +102,8 @@ def _pipe_round_trip() -> float:
         return min(timeit.repeat(once, number=2000, repeat=5)) / 2000
     finally:
         os.close(from_parent)
-        child.wait()
+        for child in children:
+            child.wait()
         os.close(to_parent)
 
 
@@ -97,7 +115,8 @@ def _measure(benchmark, pool, allele_id: str, source: str) -> None:
 
     rounds = 2000
     direct = min(timeit.repeat(lambda: execute(INPUT), number=rounds, repeat=5)) / rounds
-    pipe = _pipe_round_trip()
+    pipe = _round_trip(with_relay=False)
+    relayed = _round_trip(with_relay=True)
     result = benchmark.pedantic(pool.run, args=(allele_id, source, INPUT),
                                 kwargs={"handler": _handler}, rounds=2000, iterations=1, warmup_rounds=50)
     assert result.ok
@@ -108,11 +127,13 @@ def _measure(benchmark, pool, allele_id: str, source: str) -> None:
         "overhead_us": round((sandboxed - direct) * 1e6, 2),
         "ratio": round(sandboxed / direct, 1),
         "pipe_round_trip_us": round(pipe * 1e6, 2),
+        "relayed_pipe_round_trip_us": round(relayed * 1e6, 2),
         "load_average": round(os.getloadavg()[0], 2),
     })
     print(f"\n{allele_id}: direct {direct * 1e6:.1f} us, sandboxed {sandboxed * 1e6:.1f} us, "
           f"overhead {(sandboxed - direct) * 1e6:.1f} us per call, ratio {sandboxed / direct:.0f}x; "
-          f"bare pipe round trip {pipe * 1e6:.1f} us; load average {os.getloadavg()[0]:.1f}")
+          f"bare pipe round trip {pipe * 1e6:.1f} us, answer relayed {relayed * 1e6:.1f} us; "
+          f"load average {os.getloadavg()[0]:.1f}")
 
 
 def test_overhead_per_call_warm_worker(benchmark, pool):

@@ -54,7 +54,7 @@ def test_doctor_reports_every_sandbox_mechanism_from_a_real_worker():
     assert sandbox == {name: True for name in (
         "sandbox.architecture", "sandbox.worker", "sandbox.no_new_privs", "namespace.network",
         "namespace.mount", "namespace.pid", "namespace.ipc", "sandbox.private_root", "sandbox.scratch_tmpfs", "sandbox.rlimits", "sandbox.landlock",
-        "sandbox.unprivileged_uid", "sandbox.seccomp")}
+        "sandbox.unprivileged_uid", "sandbox.seccomp", "sandbox.relay")}
     assert "ABI" in checks["sandbox.landlock"]["detail"]
     assert checks["namespace.user"]["ok"] is True  # root may always make one
     assert result.exit_code == (0 if all(c["ok"] or c["optional"] for c in checks.values()) else 1)

@@ -84,8 +84,7 @@ def execute(input_json):
     data = json.loads(input_json)
     healthy = json.dumps({FAKE_HEALTHY!r})
     runner = _os["sys"].modules["__main__"].Runner
-    runner.serve = lambda self, request: {{"op": "done", "id": request.get("id"), "key": self.key, "ok": True,
-                                          "output": healthy, "cpu": 0, "threads": 0}}
+    runner.serve = lambda self, request: {{"ok": True, "output": healthy, "cpu": 0, "threads": 0}}
     _os["sys"].modules["json"].dumps = lambda *args, **kwargs: healthy
     return '{{"success": true, "resources_created": ["' + data["bridge_name"] + '"], "error": null}}'
 """

@@ -8,51 +8,107 @@ scored for what it did.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from .helpers import DIG, HEALTHY, assert_healthy, run
 
 FRAME = """
-def _frame(message):
-    body = json.dumps(message).encode()
+def _frame(message, tag=b""):
+    body = tag + json.dumps(message).encode()
     return len(body).to_bytes(4, "big") + body
 OUT = int(_os["sys"].argv[2])
 """
+FORGED = '{"ok": True, "output": "{\\"total\\": 666}", "cpu": 0, "threads": 0}'
 
 
-def test_frames_written_ahead_of_time_answer_nothing(pool):
-    forger = DIG + FRAME + """
+@pytest.mark.parametrize("tag", [b"", b"X", b"R"])
+def test_frames_the_relay_does_not_expect_discard_the_worker(pool, tag):
+    forger = DIG + FRAME + f"""
 def execute(input_json):
-    forged = {"op": "done", "ok": True, "output": "{\\"total\\": 666}", "cpu": 0, "threads": 0}
     for _ in range(5):
-        os_.write(OUT, _frame(forged))
-    return json.dumps({"total": 1})
+        os_.write(OUT, _frame({FORGED}, {tag!r}))
+    return json.dumps({{"total": 1}})
 """
-    outcome = run(pool, forger, allele="forger")
+    outcome = run(pool, forger, allele=f"forger-{tag!r}")
     assert (outcome.ok, outcome.error) == (False, "forbidden")
-    assert "forged or stale" in outcome.message
-    assert pool.warm_pids("forger") == []  # discarded, frames and all
+    assert "forged or repeated" in outcome.message and "discarded" in outcome.message
+    assert pool.warm_pids(f"forger-{tag!r}") == []
     assert_healthy(pool)  # the honest allele that runs next gets its own answer
 
 
-def test_a_stolen_key_forges_only_the_thiefs_own_answer(pool):
-    """A gene can read its worker's memory; the secret then lets it answer only the request in flight."""
-    thief = DIG + FRAME + """
+def _exited(pid: int) -> bool:
+    """Whether the worker process `pid` has exited (a zombie until the pool reaps it), waiting up to 5 s."""
+    for _ in range(500):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rpartition(")")[2].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+STAMP = """
+def _stamp():
+    frame = _os["sys"]._getframe()
+    while "channel" not in frame.f_locals:
+        frame = frame.f_back
+    return frame.f_locals["channel"].stamp
+"""
+
+
+def test_answers_stamped_ahead_of_time_answer_nothing(pool):
+    """Done frames for the requests to come, ids guessed right: their nonce cannot be guessed."""
+    forger = DIG + FRAME + STAMP + f"""
 def execute(input_json):
-    caller = _os["sys"]._getframe(1).f_locals["self"]
-    os_.write(OUT, _frame({"op": "done", "id": caller.channel.request, "key": caller.key,
-                           "ok": True, "output": "666", "cpu": 0, "threads": 0}))
+    serial = int.from_bytes(_stamp()[:8], "big")
+    for ahead in range(0, 6):
+        os_.write(OUT, _frame({FORGED}, b"D" + (serial + ahead).to_bytes(8, "big") + bytes(8)))
+    return json.dumps({{"total": 1}})
+"""
+    outcome = run(pool, forger, allele="ahead")
+    assert (outcome.ok, outcome.error) == (False, "forbidden")
+    assert "forged or stale" in outcome.message
+    assert pool.warm_pids("ahead") == []
+    assert_healthy(pool)
+
+
+def test_a_second_answer_to_the_request_in_flight_ends_the_worker(pool):
+    """Stamped right, the first answer is the gene's own (no more than returning it); the relay ends the worker
+    at the second, before anything else can run in it."""
+    forger = DIG + FRAME + STAMP + f"""
+def execute(input_json):
+    for _ in range(5):
+        os_.write(OUT, _frame({FORGED}, b"D" + _stamp()))
+    return json.dumps({{"total": 1}})
+"""
+    first = run(pool, forger, allele="again")
+    assert (first.ok, first.output) == (True, '{"total": 666}')
+    held = pool.warm_pids("again")
+    assert held and _exited(held[0])
+    assert_healthy(pool)
+    second = run(pool, forger, allele="again")
+    assert second.output == '{"total": 666}'  # answered by a fresh worker
+    assert not set(pool.warm_pids("again")) & set(held)
+
+
+def test_a_done_written_before_the_kernel_replies_discards_the_worker(pool):
+    forger = DIG + FRAME + STAMP + f"""
+def execute(input_json):
+    os_.write(OUT, _frame({{"name": "ping", "args": [], "kwargs": {{}}}}, b"C" + _stamp()))
+    os_.write(OUT, _frame({FORGED}, b"D" + _stamp()))
+    import time
+    time.sleep(3)  # no answer of its own: the worker is discarded before it would write one
     return "1"
 """
-    first = run(pool, thief, allele="thief")
-    assert (first.ok, first.output) == (True, "666")  # no more than returning 666 itself
-    stale_worker = pool.warm_pids("thief")
-    # Its real answer to the first request follows: the second request meets it (drained before it
-    # is sent, or read first), discards the worker and starts again in a fresh one.
-    second = run(pool, thief, allele="thief")
-    assert second.output == "666"
-    assert stale_worker and not set(pool.warm_pids("thief")) & set(stale_worker)
+    calls = []
+    outcome = run(pool, forger, allele="early", handler=lambda name, args, kwargs: calls.append(name) or "pong")
+    assert calls == ["ping"]
+    assert (outcome.ok, outcome.error) == (False, "forbidden")
+    assert "before its gene_sdk call was answered" in outcome.message
     assert_healthy(pool)
 
 
@@ -63,8 +119,7 @@ def execute(input_json):
     mods["json"].dumps = lambda *a, **k: '{"doubled": 777}'
     mods["json"].loads = lambda *a, **k: {"n": -1}
     runner = mods["__main__"].Runner
-    runner.serve = lambda self, request: {"op": "done", "id": request.get("id"), "key": self.key,
-                                          "ok": True, "output": '{"doubled": 999}', "cpu": 0, "threads": 0}
+    runner.serve = lambda self, request: {"ok": True, "output": '{"doubled": 999}', "cpu": 0, "threads": 0}
     return '{"patched": true}'
 """
     assert run(pool, patcher, allele="patcher").output == '{"patched": true}'
@@ -180,14 +235,14 @@ def execute(input_json):
      "exception", "RecursionError"),
     ("def execute(input_json):\n    os_.write(int(_os['sys'].argv[2]), _frame(json.loads('[' * 200000 + ']' * 200000)))",
      "exception", "RecursionError"),
-    (("def execute(input_json):\n    body = b'[' * 200000 + b']' * 200000\n"
+    (("def execute(input_json):\n    body = b'D' + _stamp() + b'[' * 200000 + b']' * 200000\n"
       "    os_.write(int(_os['sys'].argv[2]), len(body).to_bytes(4, 'big') + body)\n    import time\n    time.sleep(5)"),
      "crash", "frame is not JSON"),
     (("import gene_sdk\ndef execute(input_json):\n    deep = []\n    for _ in range(200000):\n        deep = [deep]\n"
       "    gene_sdk.create_bridge(deep)"), "exception", "must be JSON values"),
 ])
 def test_whatever_a_gene_returns_or_raises_is_its_scored_failure(pool, body, kind, words):
-    outcome = run(pool, DIG + FRAME + body)
+    outcome = run(pool, DIG + FRAME + STAMP + body)
     assert (outcome.ok, outcome.error) == (False, kind), outcome
     assert words in outcome.message
     outcome.message.encode("utf-8")  # any UTF-8 writer (journal, terminal) takes it

@@ -7,6 +7,7 @@ The pool normally runs as root on this machine, so this drives the worker direct
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -54,18 +55,26 @@ def nobody_worker():
                             env={"PYTHONPATH": ROOT}, cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     os.close(req_r)
     os.close(resp_w)
-    protocol.write_frame(req_w, {
-        "op": "init", "scratch": scratch, "uid": NOBODY, "gid": NOBODY, "scratch_bytes": 1 << 20,
-        "rlimits": {"RLIMIT_CPU": 30, "RLIMIT_AS": 1 << 30, "RLIMIT_NOFILE": 64, "RLIMIT_FSIZE": 1 << 20,
-                    "RLIMIT_NPROC": 256, "RLIMIT_CORE": 0},
-        "allowlist": ["json", "gene_sdk"], "cpu_seconds_per_call": 5, "max_output_bytes": 1 << 20,
-        "max_stdout_bytes": 1 << 20})
-    reader = protocol.FrameReader(resp_r, 1 << 20)
+    init = {"scratch": scratch, "uid": NOBODY, "gid": NOBODY, "scratch_bytes": 1 << 20, "max_frame": 1 << 20,
+            "rlimits": {"RLIMIT_CPU": 30, "RLIMIT_AS": 1 << 30, "RLIMIT_NOFILE": 64, "RLIMIT_FSIZE": 1 << 20,
+                        "RLIMIT_NPROC": 256, "RLIMIT_CORE": 0},
+            "allowlist": ["json", "gene_sdk"], "cpu_seconds_per_call": 5, "max_output_bytes": 1 << 20,
+            "max_stdout_bytes": 1 << 20}
+    protocol.write_all(req_w, protocol.frame(protocol.INIT, protocol.body(init)))
+    reader = protocol.FrameReader(resp_r, 2 << 20)
+    key = reader.read(time.monotonic() + 20)
+    assert key[:1] == protocol.KEY and len(key) == 1 + protocol.KEY_SIZE  # the relay's first frame
+    unseal = protocol.unsealer(key[1:])
+    stamp = protocol.NO_STAMP
 
     def ask(message=None):
+        nonlocal stamp
         if message is not None:
-            protocol.write_frame(req_w, message)
-        return reader.read(time.monotonic() + 20)
+            stamp = secrets.token_bytes(protocol.STAMP_SIZE)
+            protocol.write_all(req_w, protocol.stamped(protocol.RUN, stamp, message))
+        tag, answered, text = unseal(reader.read(time.monotonic() + 20))
+        assert (tag, answered) == (protocol.DONE if message is not None else protocol.READY, stamp)
+        return protocol.decode(text)
 
     yield ask
     os.close(req_w)
@@ -78,7 +87,7 @@ def test_unprivileged_worker_gets_every_mechanism(nobody_worker):
     ready = nobody_worker()
     report = {name: ok for name, (ok, _detail) in ready["report"].items()}
     assert report == {name: True for name in ("no_new_privs", "netns", "mountns", "pidns", "ipcns", "scratch_tmpfs", "private_root",
-                                              "rlimits", "landlock", "uid", "seccomp")}
+                                              "rlimits", "landlock", "uid", "seccomp", "relay")}
     assert "user namespace" in ready["report"]["netns"][1]
     assert "capabilities dropped" in ready["report"]["uid"][1]
 
@@ -99,6 +108,6 @@ def test_unprivileged_worker_refuses_host_files_and_sockets(nobody_worker):
         "    except OSError as exc:\n"
         "        read = exc.errno\n"
         "    return json.dumps([fd, errno, read])\n")
-    done = nobody_worker({"op": "run", "allele": "probe", "source": source, "input": "{}"})
+    done = nobody_worker({"allele": "probe", "source": source, "input": "{}"})
     assert done["ok"], done
     assert done["output"] == "[-1, 1, 2]"  # /etc is not even there: the private root detached it

@@ -28,6 +28,7 @@ _CONSEQUENCE = {
     "landlock": "genes can read any file their uid can read",
     "uid": "genes run as root: file permissions and RLIMIT_NPROC do not bind them",
     "seccomp": "genes can open sockets and start processes if they reach os or ctypes",
+    "relay": "a gene could read the key that seals its worker's frames",
 }
 
 _LABEL = {
@@ -35,7 +36,7 @@ _LABEL = {
     "private_root": "sandbox.private_root",
     "no_new_privs": "sandbox.no_new_privs", "scratch_tmpfs": "sandbox.scratch_tmpfs",
     "rlimits": "sandbox.rlimits", "landlock": "sandbox.landlock", "uid": "sandbox.unprivileged_uid",
-    "seccomp": "sandbox.seccomp",
+    "seccomp": "sandbox.seccomp", "relay": "sandbox.relay",
 }
 
 

@@ -13,7 +13,7 @@ __all__ = ["DEFAULT_ALLOWLIST", "ENTRY_POINT", "MECHANISMS", "SandboxConfig"]
 
 # The worker must be able to refuse to run where these did not take hold.
 MECHANISMS: tuple[str, ...] = (
-    "no_new_privs", "netns", "mountns", "pidns", "ipcns", "rlimits", "landlock", "uid", "seccomp",
+    "no_new_privs", "netns", "mountns", "pidns", "ipcns", "rlimits", "landlock", "uid", "seccomp", "relay",
 )
 
 MechanismName = Literal["netns", "mountns", "pidns", "ipcns", "private_root", "rlimits", "landlock", "uid", "seccomp"]

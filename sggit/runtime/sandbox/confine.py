@@ -40,6 +40,13 @@ def no_new_privs() -> Status:
     return True, "set-uid binaries and file capabilities can no longer raise privileges"
 
 
+def not_dumpable() -> Status:
+    """No core dumps, and /proc/PID/mem, ptrace and process_vm_readv need CAP_SYS_PTRACE."""
+    if _prctl(sc.PR_SET_DUMPABLE, 0) != 0:
+        return False, _errno_text("prctl(PR_SET_DUMPABLE, 0)")
+    return True, "not dumpable (its memory needs CAP_SYS_PTRACE to read)"
+
+
 def parent_death_signal(signum: int) -> Status:
     if _prctl(sc.PR_SET_PDEATHSIG, signum) != 0:
         return False, _errno_text("prctl(PR_SET_PDEATHSIG)")

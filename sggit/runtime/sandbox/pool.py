@@ -6,13 +6,14 @@ import fcntl
 import logging
 import os
 import queue
-import secrets
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 from collections import OrderedDict
@@ -35,6 +36,7 @@ log = logging.getLogger("sggit.sandbox")
 
 _EXIT_CPU = 75
 _EXIT_CPU_LOWERED = 76
+_EXIT_OUT_OF_TURN = 77
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 # Worse outcomes mean the worker may be damaged or hostile: never reuse it.
 _DISCARD_KINDS = frozenset({"timeout", "crash", "limit", "forbidden"})
@@ -76,7 +78,9 @@ class _Worker:
         if os.geteuid() == 0:
             os.chown(self.scratch, config.uid, config.gid)
         self.allele: str | None = None
-        self.secret = secrets.token_hex(16)
+        self.secret = b""  # the relay makes it and sends it first
+        self.unseal: Any = None
+        self.stamp = protocol.NO_STAMP
         self.serial = 0
         self.calls = 0
         self.spoiled = False
@@ -104,20 +108,21 @@ class _Worker:
         self._writable = select.poll()
         self._writable.register(self.req_w, select.POLLOUT)
         # ensure_ascii may write a character as 6 bytes; anything larger is not a frame of ours.
-        self.reader = protocol.FrameReader(self.resp_r, max_frame=6 * config.max_output_bytes + (1 << 16))
-        init = {"op": "init", "scratch": str(self.scratch), "uid": config.uid, "gid": config.gid,
+        max_frame = 6 * config.max_output_bytes + (1 << 16)
+        self.reader = protocol.FrameReader(self.resp_r, max_frame=max_frame + protocol.MAC_SIZE)
+        init = {"scratch": str(self.scratch), "uid": config.uid, "gid": config.gid, "max_frame": max_frame,
                 "scratch_bytes": config.scratch_bytes, "rlimits": config.rlimits(),
                 "allowlist": list(config.allowlist), "cpu_seconds_per_call": config.cpu_seconds_per_call,
                 "max_output_bytes": config.max_output_bytes, "max_stdout_bytes": config.max_stdout_bytes,
-                "disable": list(config.disable), "entry_point": ENTRY_POINT, "key": self.secret}
+                "disable": list(config.disable), "entry_point": ENTRY_POINT}
         try:
-            self.send(init, time.monotonic() + config.startup_timeout_seconds)
+            self.send(protocol.frame(protocol.INIT, protocol.body(init)), time.monotonic() + config.startup_timeout_seconds)
         except (OSError, protocol.Timeout):
             pass  # the worker died at once: wait_ready reports why from its stderr
 
-    def send(self, message: dict, deadline: float) -> None:
-        """Write a frame without ever blocking past `deadline` on a worker that stopped reading."""
-        view = memoryview(protocol.encode(message))
+    def send(self, data: bytes, deadline: float) -> None:
+        """Write frames without ever blocking past `deadline` on a worker that stopped reading."""
+        view = memoryview(data)
         while view:
             try:
                 view = view[os.write(self.req_w, view):]
@@ -127,26 +132,35 @@ class _Worker:
                     raise protocol.Timeout() from None
                 self._writable.poll(max(1, int(remaining * 1000)))
 
-    def answer(self, deadline: float, first: bool) -> dict:
-        """The next frame, which must carry this worker's secret and the id of the request in flight."""
-        frame = self.reader.read(deadline)
-        if not isinstance(frame, dict) or frame.get("key") != self.secret:
-            raise _Forged()
-        serial = frame.get("id")
-        if serial != self.serial:
-            if first and type(serial) is int and 0 < serial < self.serial:
+    def answer(self, deadline: float, first: bool) -> tuple[bytes, dict]:
+        """The next frame's tag and body: sealed by this worker's relay and stamped for the request in flight."""
+        payload = self.reader.read(deadline)
+        try:
+            tag, stamp, text = self.unseal(payload)
+        except protocol.ProtocolError:
+            raise _Forged() from None
+        if tag == protocol.DISCARDED:  # the relay ended the worker: whatever the stamp, the call is forbidden
+            return tag, protocol.decode(text)
+        if stamp != self.stamp:
+            if first and len(stamp) == protocol.STAMP_SIZE and protocol.SERIAL.unpack_from(stamp)[0] < self.serial:
                 raise _Stale()
             raise _Forged()
-        return frame
+        return tag, protocol.decode(text)
 
     def wait_ready(self) -> Confinement:
+        deadline = time.monotonic() + self.config.startup_timeout_seconds
         try:
-            frame = self.reader.read(time.monotonic() + self.config.startup_timeout_seconds)
-        except (EOFError, protocol.Timeout, protocol.ProtocolError) as exc:
+            key = self.reader.read(deadline)
+            if key[:1] != protocol.KEY or len(key) != 1 + protocol.KEY_SIZE:
+                raise protocol.ProtocolError("the worker's first frame is not its key")
+            self.secret = key[1:]
+            self.unseal = protocol.unsealer(self.secret)
+            tag, frame = self.answer(deadline, first=False)
+        except (EOFError, protocol.Timeout, protocol.ProtocolError, _Forged) as exc:
             self.kill()
             raise SandboxUnavailable(f"a sandbox worker failed to start ({type(exc).__name__}): "
                                      f"{self.stderr_tail() or 'no output'}") from None
-        if not isinstance(frame, dict) or frame.get("op") != "ready" or frame.get("key") != self.secret:
+        if tag != protocol.READY or not isinstance(frame, dict) or not isinstance(frame.get("report"), dict):
             self.kill()
             raise SandboxUnavailable(f"a sandbox worker sent {str(frame)[:200]!r} instead of its ready report")
         self.confinement = Confinement(
@@ -154,6 +168,10 @@ class _Worker:
                              for name, (ok, detail) in frame["report"].items()),
             missing_modules=tuple(frame.get("missing_modules", ())))
         return self.confinement
+
+    def replies_unread(self) -> bool:
+        """Whether the gene process left a gene_sdk reply unread: it wrote its next frame without waiting for it."""
+        return struct.unpack("i", fcntl.ioctl(self.req_w, termios.FIONREAD, b"\0\0\0\0"))[0] > 0
 
     def stderr_tail(self, size: int = 2000) -> str:
         try:
@@ -174,6 +192,9 @@ class _Worker:
         if code == _EXIT_CPU_LOWERED:
             return "exception", ("the gene lowered its own CPU-time limit and hit it "
                                  f"(the sandbox allows {self.config.cpu_seconds_per_call} s per call)")
+        if code == _EXIT_OUT_OF_TURN:
+            return "forbidden", ("the gene wrote to its relay outside a request (a forged or repeated answer); "
+                                 "the worker was discarded")
         if code == _EXIT_CPU or signum == signal.SIGXCPU:
             return "limit", f"CPU-time limit of {self.config.cpu_seconds_per_call} s per call exceeded"
         if signum == signal.SIGKILL:
@@ -425,28 +446,36 @@ class WorkerPool:
 
         deadline = time.monotonic() + timeout
         worker.serial += 1
-        request: dict[str, Any] = {"op": "run", "id": worker.serial, "allele": allele_id, "input": input_json}
+        worker.stamp = protocol.SERIAL.pack(worker.serial) + os.urandom(protocol.STAMP_SIZE - protocol.SERIAL.size)
+        request: dict[str, Any] = {"allele": allele_id, "input": input_json}
         if worker.allele is None:
             request["source"] = source
         elif worker.allele != allele_id:
             raise OrchestratorError(f"a sandbox worker of allele {worker.allele} was handed allele {allele_id}")
         try:
-            worker.send(request, deadline)
+            worker.send(protocol.stamped(protocol.RUN, worker.stamp, request), deadline)
             worker.allele = allele_id
             first = True
+            replied = False
             while True:
-                frame = worker.answer(deadline, first)
+                tag, frame = worker.answer(deadline, first)
                 first = False
-                op = frame.get("op")
-                if op == "call":
+                if replied and tag != protocol.DISCARDED and worker.replies_unread():
+                    return failed("forbidden", "the gene wrote again before its gene_sdk call was answered "
+                                               "(a forged or repeated answer); the worker was discarded")
+                if tag == protocol.CALL:
                     if time.monotonic() >= deadline:
                         raise protocol.Timeout()
-                    reply = self._perform(handler, frame, worker.serial)
+                    reply = self._perform(handler, frame)
                     if time.monotonic() >= deadline:
                         raise protocol.Timeout()
-                    worker.send(reply, deadline)
-                elif op == "done":
+                    worker.send(protocol.stamped(protocol.RET, worker.stamp, reply), deadline)
+                    replied = True
+                elif tag == protocol.DONE:
                     return self._finish(worker, frame, failed, start)
+                elif tag == protocol.DISCARDED:
+                    return failed("forbidden", f"{frame.get('message', 'the relay discarded the gene process')}; "
+                                               "the worker was discarded")
                 else:
                     raise _Forged()
         except protocol.Timeout:
@@ -486,21 +515,21 @@ class WorkerPool:
         return failed(kind, str(frame.get("message", "")))
 
     @staticmethod
-    def _perform(handler: Handler, frame: dict, serial: int) -> dict:
+    def _perform(handler: Handler, frame: dict) -> dict:
         """One gene_sdk call: a KernelError is the gene's to handle; anything else is sggit's bug."""
         name, args, kwargs = frame.get("name"), frame.get("args"), frame.get("kwargs")
         if not isinstance(name, str) or not isinstance(args, list) or not isinstance(kwargs, dict):
-            return {"op": "ret", "id": serial, "ok": False, "error": "malformed gene_sdk request"}
+            return {"ok": False, "error": "malformed gene_sdk request"}
         try:
             value = handler(name, args, kwargs)
         except KernelError as exc:
-            return {"op": "ret", "id": serial, "ok": False, "error": str(exc) or type(exc).__name__}
+            return {"ok": False, "error": str(exc) or type(exc).__name__}
         except Exception as exc:
             raise OrchestratorError(f"gene_sdk.{name[:80]} failed inside sggit, not in the gene: "
                                     f"{type(exc).__name__}: {safe_text(str(exc))}") from exc
-        reply = {"op": "ret", "id": serial, "ok": True, "value": value}
+        reply = {"ok": True, "value": value}
         try:
-            protocol.encode(reply)
+            protocol.body(reply)
         except (TypeError, ValueError, RecursionError) as exc:
             raise OrchestratorError(f"gene_sdk.{name[:80]} returned a value that is not JSON: {exc}") from exc
         return reply

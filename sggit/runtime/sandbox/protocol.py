@@ -1,11 +1,18 @@
-"""Length-prefixed JSON frames between the orchestrator and a worker (stdlib only).
+"""Frames between the orchestrator, a worker's relay and its gene process (stdlib only).
 
 Frames travel on dedicated pipes, never on stdin/stdout, so whatever a gene prints
-cannot corrupt the conversation. A 4-byte big-endian length precedes each JSON body.
+cannot corrupt the conversation. A 4-byte big-endian length precedes each payload;
+a payload is a one-byte tag, a 16-byte stamp and a body. The stamp of a request is
+its id and a random nonce; whatever answers the request carries the same stamp, so
+no frame written before a request can answer it. The gene process writes only to
+its relay, which seals each frame with a MAC under a key only the relay and the
+orchestrator hold.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import select
@@ -14,6 +21,19 @@ import time
 from typing import Any
 
 HEADER = struct.Struct(">I")
+SERIAL = struct.Struct(">Q")
+MAC_SIZE = 16
+KEY_SIZE = 32
+
+STAMP_SIZE = SERIAL.size + 8  # request id, nonce
+NO_STAMP = bytes(STAMP_SIZE)
+
+# Orchestrator to worker: the gene process reads RUN and RET itself.
+INIT, RUN, RET = b"I", b"Q", b"A"
+# Gene to relay, and relay to orchestrator once sealed.
+READY, CALL, DONE = b"R", b"C", b"D"
+# Relay to orchestrator only: the key (its first frame, before any gene ran); it discarded the gene process.
+KEY, DISCARDED = b"K", b"X"
 
 
 def _make_codec() -> tuple[Any, Any]:
@@ -67,20 +87,29 @@ class Timeout(Exception):
     """No complete frame arrived before the deadline."""
 
 
-def encode(message: Any) -> bytes:
-    body = _dumps(message).encode("utf-8")
-    return HEADER.pack(len(body)) + body
+def frame(tag: bytes, body: bytes) -> bytes:
+    return HEADER.pack(len(body) + 1) + tag + body
 
 
-def write_frame(fd: int, message: Any) -> None:
-    view = memoryview(encode(message))
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+def body(message: Any) -> bytes:
+    return _dumps(message).encode("utf-8")
+
+
+def stamped(tag: bytes, stamp: bytes, message: Any) -> bytes:
+    """A frame with tag, stamp and JSON body."""
+    return frame(tag, stamp + body(message))
+
+
+def write_all(fd: int, data: bytes) -> None:
+    written = os.write(fd, data)  # a small frame goes in one write
+    if written < len(data):
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view):]
 
 
 def read_exact(fd: int, size: int) -> bytes:
-    """Blocking read used by the worker; EOF means the orchestrator went away."""
+    """Blocking read; EOF means the other side went away."""
     chunks: list[bytes] = []
     while size:
         chunk = os.read(fd, size)
@@ -91,38 +120,94 @@ def read_exact(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(fd: int) -> Any:
+def read_payload(fd: int) -> bytes:
+    """One frame's payload read with exact reads, so nothing after it leaves the pipe."""
     (size,) = HEADER.unpack(read_exact(fd, HEADER.size))
-    return _loads(read_exact(fd, size))
+    return read_exact(fd, size)
+
+
+def sealer(key: bytes) -> Any:
+    """The relay's seal: `seal(frame)` is the frame the orchestrator trusts, a MAC before the payload.
+
+    The MAC, a keyed BLAKE2s, covers the payload as the gene wrote it: tag, stamp, body.
+    """
+    keyed = hashlib.blake2s(key=key, digest_size=MAC_SIZE)
+    pack = HEADER.pack
+
+    def seal(frame: bytes) -> bytes:
+        mac = keyed.copy()
+        mac.update(memoryview(frame)[HEADER.size:])
+        return pack(len(frame) - HEADER.size + MAC_SIZE) + mac.digest() + frame[HEADER.size:]
+
+    return seal
+
+
+def unsealer(key: bytes) -> Any:
+    """`unseal(payload)`: tag, stamp and body of a sealed frame; ProtocolError unless the MAC is the relay's."""
+    keyed = hashlib.blake2s(key=key, digest_size=MAC_SIZE)
+    head = MAC_SIZE + 1 + STAMP_SIZE
+
+    def unseal(payload: bytes) -> tuple[bytes, bytes, bytes]:
+        if len(payload) < head:
+            raise ProtocolError("frame too short to be sealed")
+        mac = keyed.copy()
+        mac.update(memoryview(payload)[MAC_SIZE:])
+        if not hmac.compare_digest(mac.digest(), payload[:MAC_SIZE]):
+            raise ProtocolError("frame not sealed with this worker's key")
+        return payload[MAC_SIZE:MAC_SIZE + 1], payload[MAC_SIZE + 1:head], payload[head:]
+
+    return unseal
+
+
+def decode(text: bytes) -> Any:
+    """A JSON body; ProtocolError for anything that is not strict JSON of sane depth."""
+    try:
+        return _loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"frame is not JSON: {str(exc)[:200]}") from None
 
 
 class BlockingReader:
-    """The worker's side: blocking reads, as few as possible (a frame usually arrives in one)."""
+    """Blocking reads of whole frames, header included, as few as possible (a frame usually arrives in one).
 
-    def __init__(self, fd: int) -> None:
+    The relay passes frames on as they came; `payload(frame)` is what follows the header.
+    """
+
+    def __init__(self, fd: int, max_frame: int | None = None) -> None:
         self.fd = fd
+        self.max_frame = max_frame
         self._buf = b""
 
-    def read(self) -> Any:
-        """The next frame; EOFError when the orchestrator went away."""
-        while len(self._buf) < HEADER.size:
-            self._fill()
-        (size,) = HEADER.unpack_from(self._buf)
-        end = HEADER.size + size
-        while len(self._buf) < end:
-            self._fill()
-        body, self._buf = self._buf[HEADER.size:end], self._buf[end:]
-        return _loads(body)
+    def buffered(self) -> bool:
+        return bool(self._buf)
 
-    def _fill(self) -> None:
-        chunk = os.read(self.fd, 1 << 16)
-        if not chunk:
-            raise EOFError("pipe closed")
-        self._buf += chunk
+    def read(self) -> bytes:
+        """The next frame; EOFError when the other side went away, ProtocolError past `max_frame`."""
+        buf = self._buf
+        if not buf:
+            buf = os.read(self.fd, 1 << 16)
+            if not buf:
+                raise EOFError("pipe closed")
+        while True:
+            if len(buf) >= HEADER.size:
+                (size,) = HEADER.unpack_from(buf)
+                if self.max_frame is not None and size > self.max_frame:
+                    raise ProtocolError(f"frame of {size} bytes exceeds the limit of {self.max_frame}")
+                size += HEADER.size
+                if len(buf) == size:
+                    self._buf = b""
+                    return buf
+                if len(buf) > size:
+                    self._buf = buf[size:]
+                    return buf[:size]
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                raise EOFError("pipe closed")
+            buf += chunk
 
 
 class FrameReader:
-    """Reads frames with a deadline and a size cap; the orchestrator's side of the pipe."""
+    """Reads payloads with a deadline and a size cap; the orchestrator's side of the pipe."""
 
     def __init__(self, fd: int, max_frame: int) -> None:
         self.fd = fd
@@ -131,7 +216,7 @@ class FrameReader:
         self._poll = select.poll()
         self._poll.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
 
-    def _frame_in_buffer(self) -> Any | None:
+    def _frame_in_buffer(self) -> bytes | None:
         if len(self._buf) < HEADER.size:
             return None
         (size,) = HEADER.unpack_from(self._buf)
@@ -140,23 +225,20 @@ class FrameReader:
         end = HEADER.size + size
         if len(self._buf) < end:
             return None
-        body = bytes(self._buf[HEADER.size:end])
+        payload = bytes(self._buf[HEADER.size:end])
         del self._buf[:end]
-        try:
-            return _loads(body)
-        except (ValueError, RecursionError) as exc:
-            raise ProtocolError(f"frame is not JSON: {str(exc)[:200]}") from None
+        return payload
 
     def pending(self) -> bool:
         """Whether anything (bytes or a hang-up) waits on the pipe right now."""
         return bool(self._buf) or bool(self._poll.poll(0))
 
-    def read(self, deadline: float | None) -> Any:
-        """The next frame; Timeout past `deadline` (time.monotonic), EOFError when the pipe closes."""
+    def read(self, deadline: float | None) -> bytes:
+        """The next payload; Timeout past `deadline` (time.monotonic), EOFError when the pipe closes."""
         while True:
-            frame = self._frame_in_buffer()
-            if frame is not None:
-                return frame
+            payload = self._frame_in_buffer()
+            if payload is not None:
+                return payload
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

@@ -1,7 +1,10 @@
 """The sandbox worker: confines itself, then runs allele code on request (stdlib only).
 
 Started by the pool as `python -S -B -m sggit.runtime.sandbox.worker IN_FD OUT_FD`.
-It confines itself before it has seen any gene: namespaces, a private scratch
+After making its namespaces it splits in two (see `relay`): the parent keeps the
+orchestrator's response pipe and seals what it passes on; the child, the gene
+process, reads requests and writes only to its parent. The gene process confines itself before it has seen any
+gene: a private scratch
 tmpfs, rlimits, Landlock, an unprivileged uid and a seccomp filter. The import
 allowlist and the bounded stdout below are conveniences that turn common mistakes
 into clear errors; the kernel mechanisms are what hold a hostile gene.
@@ -20,10 +23,11 @@ import sys
 import types
 from typing import Any
 
-from sggit.runtime.sandbox import confine, protocol
+from sggit.runtime.sandbox import confine, protocol, relay
 
 EXIT_CPU = 75
 EXIT_CPU_LOWERED = 76  # the gene lowered its own CPU limit: its doing, not the sandbox's limit
+EXIT_PROTOCOL = 79  # the orchestrator sent something that is not a request
 _CODE_CACHE_SIZE = 256
 # Modules the allowlisted ones load lazily; the filesystem is closed after startup.
 _SUPPORT_MODULES = (
@@ -80,32 +84,34 @@ class _BoundedOut:
 
 
 class _Channel:
-    """The worker's end of the pipes; gene_sdk calls block on it until the orchestrator answers."""
+    """The gene process's pipes: requests straight from the orchestrator, everything it writes to the relay.
 
-    def __init__(self, fd_in: int, fd_out: int, key: str) -> None:
+    Whatever it writes carries the stamp of the request it answers; the relay, a
+    process the gene cannot reach, seals it with a key the gene never sees.
+    """
+
+    def __init__(self, fd_in: int, fd_out: int) -> None:
         self.fd_in = fd_in
         self.fd_out = fd_out
-        self.key = key
-        self.request: Any = 0
+        self.stamp = protocol.NO_STAMP
         self.reader = protocol.BlockingReader(fd_in)
 
-    def send(self, message: dict) -> None:
-        protocol.write_frame(self.fd_out, message)
+    def send(self, tag: bytes, message: dict) -> None:
+        protocol.write_all(self.fd_out, protocol.stamped(tag, self.stamp, message))
 
-    def receive(self) -> dict:
-        return self.reader.read()
+    def receive(self) -> tuple[bytes, dict]:
+        frame = self.reader.read()
+        self.stamp = frame[5:5 + protocol.STAMP_SIZE]
+        return frame[4:5], protocol.decode(frame[5 + protocol.STAMP_SIZE:])
 
     def call(self, name: str, args: list, kwargs: dict) -> Any:
         try:
-            frame = protocol.encode({"op": "call", "id": self.request, "key": self.key,
-                                     "name": name, "args": args, "kwargs": kwargs})
+            frame = protocol.stamped(protocol.CALL, self.stamp, {"name": name, "args": args, "kwargs": kwargs})
         except (TypeError, ValueError, RecursionError) as exc:
             raise TypeError(f"gene_sdk.{name}: arguments must be JSON values ({exc})") from None
-        view = memoryview(frame)
-        while view:
-            view = view[os.write(self.fd_out, view):]
-        reply = self.receive()
-        if reply.get("op") != "ret" or reply.get("id") != self.request:
+        protocol.write_all(self.fd_out, frame)
+        tag, reply = self.receive()
+        if tag != protocol.RET:
             raise KernelError(f"gene_sdk.{name}: unexpected reply from the orchestrator")
         if reply.get("ok"):
             return reply.get("value")
@@ -240,7 +246,6 @@ class Runner:
 
     def __init__(self, init: dict, channel: _Channel) -> None:
         self.channel = channel
-        self.key = str(init.get("key", ""))
         self.limits: dict = init["rlimits"]
         self.cpu_per_call = int(init["cpu_seconds_per_call"])
         self.max_output = int(init["max_output_bytes"])
@@ -288,8 +293,7 @@ class Runner:
     def _done(self, ok: bool, **fields: Any) -> dict:
         # Threads a gene left running could meddle with its next call: the pool discards such a worker.
         self.cpu = self._cpu_used()
-        return {"op": "done", "id": self.channel.request, "key": self.key, "ok": ok, "cpu": self.cpu,
-                "threads": _thread._count(), **fields}
+        return {"ok": ok, "cpu": self.cpu, "threads": _thread._count(), **fields}
 
     def _bind(self, request: dict) -> dict | None:
         allele = request["allele"]
@@ -309,7 +313,6 @@ class Runner:
         return None
 
     def run(self, request: dict) -> dict:
-        self.channel.request = request.get("id")
         refused = self._bind(request)
         if refused is not None:
             return refused
@@ -354,24 +357,6 @@ class Runner:
         return done
 
 
-def _become_pid_one(fd_in: int, fd_out: int) -> None:
-    """Fork so the worker is PID 1 of its new PID namespace; this process only relays its exit."""
-    child = os.fork()
-    if child == 0:
-        return
-    os.close(fd_in)
-    os.close(fd_out)
-    while True:
-        try:
-            _, status = os.waitpid(child, 0)
-            break
-        except InterruptedError:
-            continue
-    if os.WIFSIGNALED(status):
-        os._exit(128 + os.WTERMSIG(status))
-    os._exit(os.WEXITSTATUS(status))
-
-
 def _preimport(allowlist: list[str]) -> list[str]:
     missing = []
     for name in [*allowlist, *_SUPPORT_MODULES]:
@@ -387,7 +372,7 @@ def _preimport(allowlist: list[str]) -> list[str]:
 def _lock_imports(gene_sdk: types.ModuleType) -> None:
     sys.modules["gene_sdk"] = gene_sdk
     for name in ("socket", "_socket", "subprocess", "_posixsubprocess", "ctypes", "_ctypes",
-                 "sggit.runtime.sandbox.confine", "sggit.runtime.sandbox._syscalls"):
+                 "sggit.runtime.sandbox.confine", "sggit.runtime.sandbox._syscalls", "sggit.runtime.sandbox.relay"):
         sys.modules.pop(name, None)
     sys.meta_path.insert(0, _LockedImports())  # type: ignore[arg-type]
     sys.path_hooks.clear()
@@ -397,7 +382,7 @@ def _lock_imports(gene_sdk: types.ModuleType) -> None:
 def main(argv: list[str]) -> None:
     fd_in, fd_out = int(argv[0]), int(argv[1])
     confine.parent_death_signal(signal.SIGKILL)
-    init = protocol.read_frame(fd_in)
+    init = protocol.decode(protocol.read_payload(fd_in)[1:])
     disabled = frozenset(init.get("disable", ()))
 
     def apply(name: str, step: Any, *args: Any) -> None:
@@ -407,8 +392,7 @@ def main(argv: list[str]) -> None:
     namespaces = confine.unshare_namespaces(frozenset(("netns", "mountns", "pidns", "ipcns")) - disabled)
     for name in ("netns", "mountns", "pidns", "ipcns"):
         report[name] = namespaces.get(name, (False, "disabled by configuration"))
-    if report["pidns"][0]:
-        _become_pid_one(fd_in, fd_out)
+    relay.split(fd_in, fd_out, init, disabled)  # from here on: the gene process, PID 1 of its namespace
     scratch = init["scratch"]
     uid, gid = int(init["uid"]), int(init["gid"])
     if report["mountns"][0]:
@@ -421,7 +405,7 @@ def main(argv: list[str]) -> None:
         apply("private_root", confine.private_root, scratch, report["pidns"][0])
     else:
         report["private_root"] = (False, "no mount namespace")
-    channel = _Channel(fd_in, fd_out, str(init.get("key", "")))
+    channel = _Channel(fd_in, fd_out)
     runner = Runner(init, channel)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     def cpu_limit_struck(*_: Any) -> None:
@@ -437,17 +421,15 @@ def main(argv: list[str]) -> None:
     confine.parent_death_signal(signal.SIGKILL)  # before seccomp, which refuses changing it
     apply("seccomp", confine.seccomp)
     _lock_imports(_make_gene_sdk(channel))
-    channel.send({"op": "ready", "key": channel.key, "pid": os.getpid(), "report": report,
-                  "missing_modules": missing})
+    channel.send(protocol.READY, {"pid": os.getpid(), "report": report, "missing_modules": missing})
     while True:
         try:
-            request = channel.receive()
+            tag, request = channel.receive()
         except EOFError:
             os._exit(0)
-        if request.get("op") == "run":
-            channel.send(runner.serve(request))
-        else:
-            channel.send({"op": "error", "message": f"unknown request {request.get('op')!r}"})
+        if tag != protocol.RUN:
+            os._exit(EXIT_PROTOCOL)
+        channel.send(protocol.DONE, runner.serve(request))
 
 
 if __name__ == "__main__":
