@@ -24,7 +24,6 @@ import random
 import re
 import subprocess
 import time
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -315,22 +314,18 @@ def _pick(base: Any, ours: Any, theirs: Any) -> Any:
 
 def _merge_phenotype_commit(genome: Genome, ref: str, ours: pygit2.Oid, theirs: pygit2.Oid, remote: str) -> pygit2.Oid | None:
     """A merge commit of two diverged phenotype branches, or None when they touch the same locus."""
-    from sggit.genome.phenostore import compose_message, phenotype_file
-    from sggit.genome.phenotype import PhenotypeMap, dump_phenotype
-    from sggit.genome.trees import edit_tree, entry
+    from sggit.genome.phenostore import compose_message, map_data_at, tree_with
+    from sggit.genome.phenotype import PhenotypeMap
 
     repo = genome.repo
     name = ref[len(PHENOTYPE_REF_PREFIX):]
-    path = phenotype_file(name)
     base_oid = repo.merge_base(ours, theirs)
     if base_oid is None:
         return None
-    maps = []
-    for oid in (base_oid, ours, theirs):
-        blob = entry(repo[oid].peel(pygit2.Commit).tree, path)
-        if not isinstance(blob, pygit2.Blob):
-            return None
-        maps.append(tomllib.loads(blob.data.decode("utf-8")))
+    try:
+        maps = [map_data_at(genome, oid, name) for oid in (base_oid, ours, theirs)]
+    except SggitError:
+        return None
     merged = merge_maps(*maps)
     if merged is None:
         return None
@@ -339,7 +334,7 @@ def _merge_phenotype_commit(genome: Genome, ref: str, ours: pygit2.Oid, theirs: 
     except ValidationError:
         return None
     mine = repo[ours].peel(pygit2.Commit)
-    tree = edit_tree(repo, mine.tree, {path: repo.create_blob(dump_phenotype(pmap).encode())})
+    tree = tree_with(genome, mine, name, pmap)
     sig = genome.signature()
     message = compose_message(f"merge phenotype {name} from {remote}", {"Sggit-Action": "merge"})
     return repo.create_commit(None, sig, sig, message, tree, [ours, theirs])
