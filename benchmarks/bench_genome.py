@@ -273,6 +273,50 @@ def test_registering_one_allele_at_1000_vs_10(benchmark, tmp_path: Path) -> None
     print(f"\nregister one allele with {BIG} vs {SMALL} at its locus: {ratio:.2f}x ({benchmark.stats.stats.min * 1000:.1f} ms vs {small_s * 1000:.1f} ms)")
 
 
+def _written_by(genome: Genome, commit: str) -> int:
+    """Bytes of the objects a commit added (zlib-compressed, as git stores them loose): its new trees and blobs."""
+    import zlib
+
+    repo = genome.repo
+    new = repo[commit].peel(pygit2.Commit)
+    old = repo[new.parent_ids[0]].peel(pygit2.Commit)
+
+    def walk(tree: pygit2.Tree, before: pygit2.Tree | None) -> int:
+        total = len(zlib.compress(tree.read_raw()))
+        for item in tree:
+            was = before[item.name] if before is not None and item.name in before else None
+            if was is not None and was.id == item.id:
+                continue
+            obj = repo[item.id]
+            if isinstance(obj, pygit2.Tree):
+                total += walk(obj, was if isinstance(was, pygit2.Tree) else None)
+            else:
+                total += len(zlib.compress(obj.read_raw()))
+        return total
+
+    return walk(new.tree, old.tree) + len(zlib.compress(new.read_raw()))
+
+
+def test_bytes_one_phenotype_commit_writes_at_1000_alleles_vs_10(benchmark, tmp_path: Path) -> None:
+    """A registration's and a promotion's phenotype commit: what they add to the repository."""
+    small, small_ids = _locus_genome(tmp_path, "small", SMALL)
+    big, big_ids = _locus_genome(tmp_path, "big", BIG)
+
+    def changes(genome: Genome, ids: list[str]) -> tuple[int, int]:
+        r = register_alleles(genome, [NewAllele("big", _source(10**7 + len(ids)), Lineage(locus="big", origin="manual"))])[0]
+        registered = _written_by(genome, str(ps.register_in_phenotype(genome, "r740", "big", r.id)))
+        promoted = _written_by(genome, str(ps.promote(genome, "r740", "big", ids[len(ids) // 2])))
+        return registered, promoted
+
+    big_bytes = benchmark.pedantic(changes, args=(big, big_ids), rounds=1, iterations=1)
+    small_bytes = changes(small, small_ids)
+    ratios = [b / s for b, s in zip(big_bytes, small_bytes, strict=True)]
+    benchmark.extra_info.update({"alleles": BIG, "register_bytes": big_bytes[0], "promote_bytes": big_bytes[1],
+                                 "small_register_bytes": small_bytes[0], "small_promote_bytes": small_bytes[1]})
+    print(f"\none phenotype commit at {BIG} vs {SMALL} alleles: register writes {big_bytes[0]} vs {small_bytes[0]} bytes ({ratios[0]:.2f}x),"
+          f" promote {big_bytes[1]} vs {small_bytes[1]} bytes ({ratios[1]:.2f}x)")
+
+
 def test_repository_stays_packed_over_many_registrations(benchmark, tmp_path: Path) -> None:
     """Loose objects left after many one-by-one registrations, against the same genome fully packed."""
     import subprocess

@@ -19,12 +19,13 @@ commit of its own, before its first change.
 
 from __future__ import annotations
 
+import operator
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pygit2
 from pydantic import ValidationError
@@ -224,10 +225,10 @@ def write_tree(repo: pygit2.Repository, base: pygit2.Tree | None, name: str, old
             ranks[locus] = new_ranks
         previous = before.alleles if before is not None else {}
         for allele, state in after.alleles.items():
-            text = dump_allele(state.state, new_ranks.get(allele))
             was = previous.get(allele)
-            if was is None or dump_allele(was.state, old_ranks.get(allele)) != text:
-                changes[allele_path(name, locus, allele)] = blob(text)
+            rank = new_ranks.get(allele)
+            if was is None or was.state != state.state or old_ranks.get(allele) != rank:
+                changes[allele_path(name, locus, allele)] = blob(dump_allele(state.state, rank))
         for allele in previous:
             if allele not in after.alleles:
                 changes[allele_path(name, locus, allele)] = None
@@ -245,6 +246,9 @@ def assign_ranks(order: list[str], old: Mapping[str, int]) -> dict[str, int]:
     so registering, promoting and demoting rewrite only the alleles they move; an
     order the old ranks cannot express is renumbered 1..n.
     """
+    fast = _kept_block(order, old)
+    if fast is not None:
+        return fast
     kept = [i for i, a in enumerate(order) if a in old]
     ranks: dict[str, int] = {}
     if kept:
@@ -255,9 +259,34 @@ def assign_ranks(order: list[str], old: Mapping[str, int]) -> dict[str, int]:
             ranks[order[i]] = old[order[i]]
             for m, allele in enumerate(order[i + 1:k], 1):
                 ranks[allele] = old[order[i]] + m
-        if sorted(order, key=lambda a: (ranks[a], a)) == order:
+        keys = [(ranks[a], a) for a in order]
+        if all(x < y for x, y in zip(keys, keys[1:], strict=False)):
             return ranks
     return {a: i for i, a in enumerate(order, 1)}
+
+
+def _kept_block(order: list[str], old: Mapping[str, int]) -> dict[str, int] | None:
+    """Ranks when `order` is old alleles in rising rank with new ones only before and after (None otherwise).
+
+    What registering, promoting and demoting make: checked with list operations
+    rather than a Python loop per allele.
+    """
+    values = list(map(old.get, order))
+    try:
+        first = next(i for i, v in enumerate(values) if v is not None)
+    except StopIteration:
+        return None
+    last = len(values) - next(i for i, v in enumerate(reversed(values)) if v is not None)
+    if None in values[first:last]:
+        return None
+    middle = cast("list[int]", values[first:last])
+    if not all(map(operator.lt, middle, middle[1:])):
+        return None
+    ranks = dict(zip(order[first:last], middle, strict=True))
+    low, high = middle[0], middle[-1]
+    ranks.update((a, low - first + i) for i, a in enumerate(order[:first]))
+    ranks.update((a, high + 1 + i) for i, a in enumerate(order[last:]))
+    return ranks
 
 
 # --- in a working tree (a checkout of a phenotype or promotion branch) ----------------

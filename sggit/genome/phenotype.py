@@ -250,7 +250,9 @@ def _rebuilt(entry: LocusMap, stack: list[str], dominant: bool, extra: dict[str,
     alleles.update(extra)
     for position, allele in enumerate(stack):
         alleles[allele] = "dominant" if position == 0 and dominant else "recessive"
-    return LocusMap(
+    # Consistent by construction (the stack's states follow from its order; the others keep theirs),
+    # so not validated again: that would cost a pass over every allele of the locus per change.
+    return LocusMap.model_construct(
         dominant=stack[0] if stack and dominant else None,
         stack=stack,
         alleles={a: STATES[s] for a, s in alleles.items()},

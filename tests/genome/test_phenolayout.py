@@ -7,11 +7,14 @@ from pathlib import Path
 import pygit2
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sggit.cli import cli
-from sggit.errors import SggitError
+from sggit.errors import SggitError, UsageError
 from sggit.genome import phenostore as ps
-from sggit.genome.phenolayout import assign_ranks, read_files
+from sggit.genome import phenotype as ph
+from sggit.genome.phenolayout import assign_ranks, read_files, read_tree, write_tree
 from sggit.genome.phenotype import PhenotypeMap, dump_phenotype, set_state
 from sggit.genome.repo import Genome
 from tests.genome.helpers import fake_id, git
@@ -42,8 +45,6 @@ def test_a_single_file_map_reads_and_its_first_change_migrates_in_a_commit_of_it
     assert actions == ["promote", "migrate"]
     migrated = git(repo_dir, "rev-parse", "phenotype/r740~1").stdout.strip()
     tree = genome.repo[migrated].peel(pygit2.Commit).tree
-    from sggit.genome.phenolayout import read_tree
-
     assert read_tree(genome.repo, tree, "r740", "m").pmap == old  # the migration changes no meaning
     head = git(repo_dir, "show", f"{migrated}:phenotypes/r740.toml").stdout
     assert "stack" not in head and "alleles" not in head and f'dominant = "{IDS[0]}"' in head
@@ -101,3 +102,26 @@ def test_ranks_keep_what_still_fits_and_renumber_only_what_cannot() -> None:
     assert assign_ranks([a, x, d, b, c], {a: 1, b: 5, c: 6}) == {a: 1, x: 2, d: 3, b: 5, c: 6}  # room between
     assert assign_ranks([a, x, b], {a: 1, b: 2}) == {a: 1, x: 2, b: 3}  # no room: renumbered
     assert assign_ranks([c, b, a], old) == {c: 1, b: 2, a: 3}  # reordered: renumbered
+
+
+_OP = st.tuples(st.sampled_from(["dominant", "recessive", "shadow", "canary", "deprecated", "demote"]), st.sampled_from(IDS[:4]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_OP, max_size=20))
+def test_any_sequence_of_changes_written_file_by_file_reads_back_the_same_map(tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, str]]) -> None:
+    repo = pygit2.init_repository(str(tmp_path_factory.mktemp("layout")), bare=True)
+    pmap = PhenotypeMap(name="r740", topology="t")
+    tree_id, stored = write_tree(repo, None, "r740", None, pmap)
+    for action, allele in ops:
+        try:
+            new = ph.demote(pmap, "l", allele) if action == "demote" else ph.set_state(pmap, "l", allele, action)
+        except UsageError:
+            continue
+        if new is None:
+            continue
+        tree_id, stored = write_tree(repo, repo[tree_id], "r740", stored, new)
+        pmap = new
+        read = read_tree(repo, repo[tree_id], "r740", "t")
+        assert read.pmap == pmap
+        assert read.ranks_of("l") == stored.ranks_of("l")
