@@ -367,7 +367,22 @@ def pull(genome: Genome, remote: str = "origin") -> SyncReport:
     fetch(genome, remote)
     with genome.locked():
         integrate(genome, remote, report)
+    pack_refs(genome)
     return report
+
+
+def pack_refs(genome: Genome) -> bool:
+    """Pack loose refs into packed-refs, as `git gc` would; True if git did.
+
+    A pull brings one fitness ref per host and its mirror: loose, each is a file
+    every listing of the refs opens (status lists them all to see whether any
+    host's notes moved). Packed, fifty hosts are one file read once.
+    """
+    try:
+        done = run_git(genome.common_dir, ["pack-refs", "--all"])
+    except OSError:
+        return False
+    return done.returncode == 0
 
 
 def _push_refs(genome: Genome, blocked: set[str]) -> list[str]:
@@ -416,6 +431,7 @@ def push(genome: Genome, remote: str = "origin", *, deadline: float = PUSH_DEADL
         attempt += 1
     report.pushed = list(pushed.values())
     report.fetched = _latest(report.fetched)
+    pack_refs(genome)
     return report
 
 
@@ -438,4 +454,4 @@ def _parse_push(stdout: str) -> set[str]:
     return rejected
 
 
-__all__ = ["Conflict", "FleetError", "RefChange", "SyncReport", "fetch", "integrate", "mirror_prefix", "pull", "push", "union_tree"]
+__all__ = ["Conflict", "FleetError", "RefChange", "SyncReport", "fetch", "integrate", "mirror_prefix", "pack_refs", "pull", "push", "union_tree"]
