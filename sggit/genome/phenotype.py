@@ -150,7 +150,12 @@ def construct_map(head: dict, loci: dict[str, LocusMap]) -> PhenotypeMap:
 
 
 def load_phenotype_file(path: str | Path) -> PhenotypeMap:
+    """A map on disk: the file alone, or with the allele files beside it (a checked-out phenotype branch)."""
     path = Path(path)
+    if path.with_suffix("").is_dir():
+        from sggit.genome.phenolayout import read_files
+
+        return read_files(path).pmap
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
