@@ -209,8 +209,33 @@ def read_summary(genome: Genome, name: str) -> MapSummary:
 
 
 def read_map_data(genome: Genome, name: str) -> dict[str, Any]:
-    """The tip map as plain data (`PhenotypeMap.model_dump()`), validated when it was cached; for lookups."""
-    return read_phenotype(genome, name).model_dump(mode="json")
+    """The tip map as plain data shaped as `PhenotypeMap.model_dump()`, for lookups; treat it as read-only.
+
+    Built from the cache without making a model per allele (entries of one state
+    share one dict), so a lookup in a big map costs about a pass over its ids.
+    """
+    commit = _tip(genome, name)
+    key = _key(commit)
+    if key is not None:
+        try:
+            return _dumped(json.loads(_cache_path(genome, name, key, "map").read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+    return stored_at(genome, commit, name, tip=True).pmap.model_dump(mode="json")
+
+
+_STATE_DATA = {state: {"state": state} for state in ph.LIFECYCLE}
+
+
+def _dumped(data: dict[str, Any]) -> dict[str, Any]:
+    loci: dict[str, Any] = {}
+    for locus, e in data["loci"].items():
+        alleles = dict.fromkeys(e["stack"], _STATE_DATA["recessive"])
+        if e["dominant"] is not None:
+            alleles[e["dominant"]] = _STATE_DATA["dominant"]
+        alleles.update((a, _STATE_DATA[s]) for a, s in e["others"].items())
+        loci[locus] = {"dominant": e["dominant"], "stack": e["stack"], "alleles": alleles, "weights": e["weights"]}
+    return {**data["head"], "loci": loci}
 
 
 def migrate(genome: Genome, name: str) -> str | None:

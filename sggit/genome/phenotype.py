@@ -136,7 +136,7 @@ def construct_locus(dominant: str | None, stack: list[str], others: dict[str, st
     command would otherwise pay it on every read. Stack members' states follow
     from their place; `others` holds the shadow, canary and deprecated ones.
     """
-    alleles = {a: STATES["recessive"] for a in stack}
+    alleles = dict.fromkeys(stack, STATES["recessive"])
     if dominant is not None:
         alleles[dominant] = STATES["dominant"]
     alleles.update((a, STATES[s]) for a, s in others.items())

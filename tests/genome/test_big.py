@@ -92,4 +92,5 @@ def test_the_cached_map_reads_back_equal_to_the_committed_one(genome: Genome) ->
     commit = genome.repo.revparse_single("refs/heads/phenotype/p")
     parsed = phenolayout.read_tree(genome.repo, commit.tree, "p", "p").pmap
     assert cached == parsed
+    assert phenostore.read_map_data(genome, "p") == parsed.model_dump(mode="json")
     assert cached.loci["loc"].alleles[ids[3]].state == "canary" and cached.pathways["pw"].fused_allele == ids[1]
