@@ -18,6 +18,7 @@ from sggit.contract.checks import binding_problems, check_tree
 from sggit.contract.errors import ContractError, Diagnostic
 from sggit.contract.fmt import format_document
 from sggit.contract.tree import ContractTree, read_tree, sg_files
+from sggit.errors import SggitError
 from sggit.genes import source_problems
 from sggit.genome.phenotype import PhenotypeMap
 
@@ -73,17 +74,28 @@ def _classify(paths: list[Path]) -> tuple[list[Path], list[Path], list[Path]]:
     for p in paths:
         if p.is_dir():
             sg.extend(sorted(p.rglob("*.sg")))
-            toml.extend(sorted(q for q in p.rglob("*.toml") if PHENOTYPES_DIR in q.parts or p.name == PHENOTYPES_DIR))
+            toml.extend(sorted({h for q in p.rglob("*.toml") if (h := _phenotype_head(q, p.name == PHENOTYPES_DIR)) is not None}))
             py.extend(sorted(q for q in p.rglob("*.py") if _locus_of(q) is not None))
         elif p.suffix == ".sg":
             sg.append(p)
         elif p.suffix == ".toml":
-            toml.append(p)
+            head = _phenotype_head(p, True) or p
+            if head not in toml:
+                toml.append(head)
         elif p.suffix == ".py":
             py.append(p)
         else:
             sg.append(p)
     return sg, toml, py
+
+
+def _phenotype_head(path: Path, inside: bool) -> Path | None:
+    """The map a file belongs to: `phenotypes/<name>.toml`, or the head of `phenotypes/<name>/.../<id>.toml`."""
+    parts = path.parts
+    if PHENOTYPES_DIR in parts[:-1]:
+        at = len(parts) - 1 - parts[::-1].index(PHENOTYPES_DIR)
+        return Path(*parts[:at + 2]).with_suffix(".toml") if at + 2 < len(parts) else path
+    return path if inside else None
 
 
 def _locus_of(path: Path) -> str | None:
@@ -157,6 +169,13 @@ def check_phenotype_file(path: Path, tree: ContractTree | None) -> list[Diagnost
         message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
         return [Diagnostic(str(path), line, col, f"invalid TOML: {message}", None, lines[line - 1] if 0 < line <= len(lines) else None)]
     out: list[Diagnostic] = []
+    if path.with_suffix("").is_dir():  # kept one file per allele: check the map they make together
+        from sggit.genome.phenolayout import read_files
+
+        try:
+            data = data | {"loci": read_files(path).pmap.model_dump()["loci"]}
+        except SggitError as exc:
+            return [Diagnostic(str(path), 1, 1, str(exc).removeprefix(f"{path}: "), exc.hint)]
     try:
         PhenotypeMap.model_validate(data)
     except ValidationError as exc:

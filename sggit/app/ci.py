@@ -28,7 +28,8 @@ from sggit.contract.tree import ContractTree, load_tree
 from sggit.errors import SggitError, UsageError
 from sggit.genes import source_problems
 from sggit.genome.alleles import allele_id, allele_source, alleles_at, loci_of
-from sggit.genome.phenotype import LocusMap, parse_phenotype
+from sggit.genome.phenolayout import read_files, read_tree
+from sggit.genome.phenotype import LocusMap, PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.project import CONTRACTS_DIR, GENOME_DIR, PHENOTYPES_DIR, check_paths, find_root
 
@@ -277,13 +278,24 @@ def _shown_path(project: Path, path: str, contracts_from: str | None) -> str:
 
 
 def _is_phenotype(rel: str) -> bool:
+    return _map_head(rel) is not None
+
+
+def _map_head(rel: str) -> str | None:
+    """The map a changed file belongs to: `phenotypes/<name>.toml` itself, or one of its allele files."""
     parts = Path(rel).parts
-    return len(parts) == 2 and parts[0] == PHENOTYPES_DIR and parts[1].endswith(".toml")
+    if len(parts) < 2 or parts[0] != PHENOTYPES_DIR or not parts[-1].endswith(".toml"):
+        return None
+    return rel if len(parts) == 2 else f"{PHENOTYPES_DIR}/{parts[1]}.toml"
 
 
-def _git_text(root: Path, spec: str) -> str | None:
-    done = subprocess.run(["git", "show", spec], cwd=root, capture_output=True, text=True)
-    return done.stdout if done.returncode == 0 else None
+def _map_at_base(root: Path, base: str, rel: str) -> PhenotypeMap | None:
+    try:
+        repo = pygit2.Repository(pygit2.discover_repository(str(root)))
+        tree = repo.revparse_single(base).peel(pygit2.Tree)
+        return read_tree(repo, tree, Path(rel).stem, base).pmap
+    except (KeyError, ValueError, TypeError, pygit2.GitError, SggitError):
+        return None
 
 
 def _states(entry: LocusMap) -> dict[str, str]:
@@ -302,17 +314,12 @@ def phenotype_candidates(root: Path, project: Path, genome: Genome, base: str | 
     """
     found: dict[tuple[str, str], Candidate] = {}
     missing: list[Finding] = []
-    for rel in [r for r in changed if _is_phenotype(r)]:
-        path = project / rel
+    for rel in sorted({h for r in changed if (h := _map_head(r)) is not None}):
         try:
-            head = parse_phenotype(path.read_text(encoding="utf-8"), rel)
-        except (SggitError, OSError, UnicodeDecodeError):
-            continue  # the check stage located the problem
-        before_text = _git_text(root, f"{base}:{rel}") if base else None
-        try:
-            before = parse_phenotype(before_text, f"{base}:{rel}") if before_text is not None else None
+            head = read_files(project / rel).pmap
         except SggitError:
-            before = None
+            continue  # the check stage located the problem
+        before = _map_at_base(root, base, rel) if base else None
         for locus, entry in sorted(head.loci.items()):
             old = _states(before.locus(locus)) if before is not None else {}
             moved = [

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,9 +20,8 @@ from sggit.errors import SggitError, UsageError
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_id, alleles_at
 from sggit.genome.fleet import SyncReport, merge_maps, mirror_prefix, pull
-from sggit.genome.phenotype import PhenotypeMap, dump_phenotype
+from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import GENOME_REF, PHENOTYPE_REF_PREFIX, Genome
-from sggit.genome.trees import edit_tree, entry
 from sggit.project import GENOME_DIR
 
 Side = Literal["ours", "theirs"]
@@ -89,13 +87,6 @@ class Resolution(BaseModel):
     chosen: dict[str, Side]
 
 
-def _map_at(repo: pygit2.Repository, oid: pygit2.Oid, path: str) -> dict[str, Any]:
-    blob = entry(repo[oid].peel(pygit2.Commit).tree, path)
-    if not isinstance(blob, pygit2.Blob):
-        raise SggitError(f"{path} is missing at {str(oid)[:12]}")
-    return tomllib.loads(blob.data.decode("utf-8"))
-
-
 def conflicts(base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any]) -> list[tuple[str, str]]:
     """(section, key) both sides changed differently: what a merge cannot settle alone."""
     found = []
@@ -128,8 +119,7 @@ def resolve(genome: Genome, phenotype: str, prefer: Side, keys: list[str] | None
     base_oid = repo.merge_base(ours, theirs)
     if base_oid is None:
         raise SggitError(f"phenotype/{phenotype} here and on {remote} share no history", hint="this clone started its own genome; re-clone and run `sggit pull` before `sggit init`")
-    path = phenostore.phenotype_file(phenotype)
-    base, mine, other = (_map_at(repo, oid, path) for oid in (base_oid, ours, theirs))
+    base, mine, other = (phenostore.map_data_at(genome, oid, phenotype) for oid in (base_oid, ours, theirs))
     found = conflicts(base, mine, other)
     wanted = set(keys or [])
     unknown = wanted - {k for _, k in found}
@@ -155,7 +145,7 @@ def resolve(genome: Genome, phenotype: str, prefer: Side, keys: list[str] | None
     except ValidationError as exc:
         raise SggitError(f"the resolved phenotype/{phenotype} is not a valid map: {exc.errors()[0]['msg']}") from None
     tip = repo[ours].peel(pygit2.Commit)
-    tree = edit_tree(repo, tip.tree, {path: repo.create_blob(dump_phenotype(pmap).encode())})
+    tree = phenostore.tree_with(genome, tip, phenotype, pmap)
     sides = ", ".join(f"{k} from {'here' if s == 'ours' else remote}" for k, s in chosen.items())
     message = phenostore.compose_message(
         f"resolve phenotype {phenotype} with {remote}: {sides}",

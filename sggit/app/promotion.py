@@ -23,10 +23,8 @@ from sggit.genome import phenotype as ph
 from sggit.genome.alleles import allele_source
 from sggit.genome.fitness import ByLocus, Counters, fitness
 from sggit.genome.lineage import Lineage, read_lineage
-from sggit.genome.phenotype import dump_phenotype
 from sggit.genome.repo import Genome
 from sggit.genome.sync import counters_by_host, live_counters, pending_records
-from sggit.genome.trees import edit_tree
 from sggit.runtime.arena import Thresholds, promotion_candidate
 from sggit.runtime.lifecycle import awaiting_review
 from sggit.runtime.safety import policy_for
@@ -204,6 +202,7 @@ def write_promotion(genome: Genome, p: Promotion, *, auto: bool = False) -> Writ
     repo = genome.repo
     ref = phenostore.phenotype_ref(p.phenotype)
     with genome.locked():
+        phenostore.migrate(genome, p.phenotype)  # the pull request then shows only the promotion
         tip_oid = genome.target(ref)
         if tip_oid is None:
             raise SggitError(f"no phenotype {p.phenotype}")
@@ -212,8 +211,7 @@ def write_promotion(genome: Genome, p: Promotion, *, auto: bool = False) -> Writ
         changed = ph.promote(current, p.locus, p.allele)
         if changed is None:
             raise SggitError(f"{p.allele[:12]} is already dominant at {p.locus} on {p.phenotype}")
-        blob = repo.create_blob(dump_phenotype(changed).encode())
-        new_tree = edit_tree(repo, tip.tree, {phenostore.phenotype_file(p.phenotype): blob})
+        new_tree = phenostore.tree_with(genome, tip, p.phenotype, changed)
         title = title_for(p)
         body = render_body(genome, p, rollback=f"sggit rollback --phenotype {p.phenotype} $(git log -1 --format=%H --fixed-strings --grep='{title}' phenotype/{p.phenotype})")
         message = phenostore.compose_message(

@@ -25,7 +25,6 @@ import random
 import re
 import subprocess
 import time
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -325,22 +324,18 @@ def _pick(base: Any, ours: Any, theirs: Any) -> Any:
 
 def _merge_phenotype_commit(genome: Genome, ref: str, ours: pygit2.Oid, theirs: pygit2.Oid, remote: str) -> pygit2.Oid | None:
     """A merge commit of two diverged phenotype branches, or None when they touch the same locus."""
-    from sggit.genome.phenostore import compose_message, phenotype_file
-    from sggit.genome.phenotype import PhenotypeMap, dump_phenotype
-    from sggit.genome.trees import edit_tree, entry
+    from sggit.genome.phenostore import compose_message, map_data_at, tree_with
+    from sggit.genome.phenotype import PhenotypeMap
 
     repo = genome.repo
     name = ref[len(PHENOTYPE_REF_PREFIX):]
-    path = phenotype_file(name)
     base_oid = repo.merge_base(ours, theirs)
     if base_oid is None:
         return None
-    maps = []
-    for oid in (base_oid, ours, theirs):
-        blob = entry(repo[oid].peel(pygit2.Commit).tree, path)
-        if not isinstance(blob, pygit2.Blob):
-            return None
-        maps.append(tomllib.loads(blob.data.decode("utf-8")))
+    try:
+        maps = [map_data_at(genome, oid, name) for oid in (base_oid, ours, theirs)]
+    except SggitError:
+        return None
     merged = merge_maps(*maps)
     if merged is None:
         return None
@@ -349,7 +344,7 @@ def _merge_phenotype_commit(genome: Genome, ref: str, ours: pygit2.Oid, theirs: 
     except ValidationError:
         return None
     mine = repo[ours].peel(pygit2.Commit)
-    tree = edit_tree(repo, mine.tree, {path: repo.create_blob(dump_phenotype(pmap).encode())})
+    tree = tree_with(genome, mine, name, pmap)
     sig = genome.signature()
     message = compose_message(f"merge phenotype {name} from {remote}", {"Sggit-Action": "merge"})
     return repo.create_commit(None, sig, sig, message, tree, [ours, theirs])
@@ -382,7 +377,22 @@ def pull(genome: Genome, remote: str = "origin") -> SyncReport:
     fetch(genome, remote)
     with genome.locked():
         integrate(genome, remote, report)
+    pack_refs(genome)
     return report
+
+
+def pack_refs(genome: Genome) -> bool:
+    """Pack loose refs into packed-refs, as `git gc` would; True if git did.
+
+    A pull brings one fitness ref per host and its mirror: loose, each is a file
+    every listing of the refs opens (status lists them all to see whether any
+    host's notes moved). Packed, fifty hosts are one file read once.
+    """
+    try:
+        done = run_git(genome.common_dir, ["pack-refs", "--all"])
+    except OSError:
+        return False
+    return done.returncode == 0
 
 
 def _push_refs(genome: Genome, blocked: set[str]) -> list[str]:
@@ -431,6 +441,7 @@ def push(genome: Genome, remote: str = "origin", *, deadline: float = PUSH_DEADL
         attempt += 1
     report.pushed = list(pushed.values())
     report.fetched = _latest(report.fetched)
+    pack_refs(genome)
     return report
 
 
@@ -453,4 +464,4 @@ def _parse_push(stdout: str) -> set[str]:
     return rejected
 
 
-__all__ = ["Conflict", "FleetError", "RefChange", "SyncReport", "fetch", "integrate", "mirror_prefix", "pull", "push", "union_tree"]
+__all__ = ["Conflict", "FleetError", "RefChange", "SyncReport", "fetch", "integrate", "mirror_prefix", "pack_refs", "pull", "push", "union_tree"]

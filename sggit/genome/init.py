@@ -46,7 +46,7 @@ repos:
         name: sggit check (contracts and phenotype files)
         entry: {entry} check
         language: system
-        files: ^(contracts/.*\\.sg|phenotypes/[^/]+\\.toml)$
+        files: ^(contracts/.*\\.sg|phenotypes/.*\\.toml)$
         require_serial: true
       - id: sggit-fmt
         name: sggit fmt (canonical .sg layout)

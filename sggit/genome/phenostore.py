@@ -1,7 +1,8 @@
 """Phenotype maps on their branches: every change is one commit with structured trailers.
 
-`phenotype/<name>` holds only `phenotypes/<name>.toml`, so `git log phenotype/<name>`
-is the deployment's history and `git revert` of one commit undoes one change.
+`phenotype/<name>` holds only its map (`phenotypes/<name>.toml` and one small file
+per allele, see sggit.genome.phenolayout), so `git log phenotype/<name>` is the
+deployment's history and `git revert` of one commit undoes one change.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from pydantic import BaseModel
 
 from sggit.errors import SggitError, UsageError
 from sggit.fsutil import atomic_write_text
+from sggit.genome import phenolayout as layout
 from sggit.genome import phenotype as ph
-from sggit.genome.phenotype import PhenotypeMap, dump_phenotype, parse_phenotype
+from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import PHENOTYPE_REF_PREFIX, Genome
-from sggit.genome.trees import edit_tree, entry
+from sggit.genome.trees import entry
 
 TRAILER_KEYS = ("Sggit-Locus", "Sggit-Allele", "Sggit-Action", "Sggit-Fitness", "Sggit-Pathway", "Sggit-Reverts")
 _TRAILER = re.compile(r"^(Sggit-[A-Za-z-]+):\s*(.*)$")
@@ -32,7 +34,8 @@ def phenotype_ref(name: str) -> str:
 
 
 def phenotype_file(name: str) -> str:
-    return f"phenotypes/{name}.toml"
+    """The map's head file; a map kept one file per allele also has the folder beside it."""
+    return layout.head_path(name)
 
 
 @dataclass(frozen=True)
@@ -73,28 +76,68 @@ def phenotype_names(genome: Genome) -> list[str]:
     return sorted(r[len(prefix):] for r in genome.repo.references if r.startswith(prefix))
 
 
-def _map_at(genome: Genome, commit: pygit2.Commit, name: str, *, tip: bool = False) -> PhenotypeMap:
-    """The map in `commit`; a tip's map comes from the content-named cache when it holds this blob."""
-    blob = entry(commit.tree, phenotype_file(name))
-    if not isinstance(blob, pygit2.Blob):
-        raise SggitError(f"phenotype/{name} at {str(commit.id)[:12]} has no {phenotype_file(name)}")
-    if tip:
+def _key(commit: pygit2.Commit) -> str | None:
+    """What names a commit's map in the cache: the id of its `phenotypes` tree (either layout)."""
+    folder = entry(commit.tree, layout.PHENOTYPES_DIR)
+    return str(folder.id) if folder is not None else None
+
+
+def stored_at(genome: Genome, commit: pygit2.Commit, name: str, *, tip: bool = False) -> layout.Stored:
+    """The map in `commit`, in either layout; a tip's map comes from the content-named cache when it holds it."""
+    key = _key(commit) if tip else None
+    if key is not None:
         try:
-            return PhenotypeMap.model_validate(json.loads(_cache_path(genome, name, str(blob.id), "map").read_bytes()))
-        except (OSError, ValueError):
+            return _expand(json.loads(_cache_path(genome, name, key, "map").read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
-    pmap = parse_phenotype(blob.data.decode("utf-8"), f"phenotype/{name}:{phenotype_file(name)}")
-    if tip:
-        _keep_cache(genome, name, str(blob.id), pmap)
-    return pmap
+    stored = layout.read_tree(genome.repo, commit.tree, name, f"phenotype/{name} at {str(commit.id)[:12]}")
+    if key is not None:
+        _keep_cache(genome, name, key, stored)
+    return stored
+
+
+def _compact(stored: layout.Stored) -> dict[str, Any]:
+    """The cached form: per locus its stack, the recessives' ranks in stack order, and the other states.
+
+    Lists of ids rather than a table per allele, so reading a big map back costs
+    little more than reading its ids.
+    """
+    loci: dict[str, Any] = {}
+    for locus, e in stored.pmap.loci.items():
+        listed = locus not in stored.ranks and locus in stored.rank_lists
+        ranks = stored.ranks_of(locus) if not listed else {}
+        loci[locus] = {
+            "dominant": e.dominant, "stack": e.stack,
+            "ranks": stored.rank_lists[locus] if listed else [ranks[a] for a in e.stack if a != e.dominant] if ranks else [],
+            "others": {a: s.state for a, s in e.alleles.items() if s.state not in ("dominant", "recessive")},
+            "weights": e.weights.model_dump() if e.weights else None,
+        }
+    return {"split": stored.split, "head": stored.pmap.model_dump(mode="json", exclude={"loci"}), "loci": loci}
+
+
+def _expand(data: dict[str, Any]) -> layout.Stored:
+    loci = {locus: ph.construct_locus(e["dominant"], e["stack"], e["others"], e["weights"]) for locus, e in data["loci"].items()}
+    lists = {locus: e["ranks"] for locus, e in data["loci"].items() if e["ranks"]}
+    return layout.Stored(ph.construct_map(data["head"], loci), {}, data["split"], lists)
+
+
+def _map_at(genome: Genome, commit: pygit2.Commit, name: str, *, tip: bool = False) -> PhenotypeMap:
+    return stored_at(genome, commit, name, tip=tip).pmap
 
 
 def read_phenotype(genome: Genome, name: str) -> PhenotypeMap:
-    oid = genome.target(phenotype_ref(name))
-    if oid is None:
-        known = phenotype_names(genome)
-        raise UsageError(f"no phenotype {name}", hint=f"known: {', '.join(known)}" if known else "run `sggit init` first")
-    return _map_at(genome, genome.repo[oid].peel(pygit2.Commit), name, tip=True)
+    return _map_at(genome, _tip(genome, name), name, tip=True)
+
+
+def map_data_at(genome: Genome, commit: pygit2.Oid, name: str) -> dict[str, Any]:
+    """The map of phenotype `name` in any commit, as plain data (`model_dump()`), for merges."""
+    return _map_at(genome, genome.repo[commit].peel(pygit2.Commit), name).model_dump(mode="json")
+
+
+def tree_with(genome: Genome, base: pygit2.Commit, name: str, pmap: PhenotypeMap) -> pygit2.Oid:
+    """`base`'s tree with `pmap` stored in it, rewriting only the files that change."""
+    tree, _ = layout.write_tree(genome.repo, base.tree, name, stored_at(genome, base, name, tip=True), pmap)
+    return tree
 
 
 class LocusSummary(BaseModel):
@@ -120,66 +163,115 @@ class MapSummary(BaseModel):
         })
 
 
-def _cache_path(genome: Genome, name: str, blob: str, kind: str) -> Path:
-    return genome.state_dir / "cache" / f"phenotype-{name}-{blob}.{kind}.json"
+def _cache_path(genome: Genome, name: str, key: str, kind: str) -> Path:
+    return genome.state_dir / "cache" / f"phenotype-{name}-{key}.{kind}.json"
 
 
-def _keep_cache(genome: Genome, name: str, blob: str, pmap: PhenotypeMap) -> MapSummary:
-    """Cache the map's summary and its data under its blob id: content-named, so never stale.
+def _keep_cache(genome: Genome, name: str, key: str, stored: layout.Stored) -> MapSummary:
+    """Cache the map, its ranks and its summary under the id of its tree: content-named, so never stale.
 
-    Readers that need only a little of a big map (status, show) then skip the TOML
-    parse and the validation, which grow with the number of alleles.
+    Readers then skip reading one file per allele and validating them, and those
+    that need only a little of a big map (status, show) read only the summary.
     """
-    summary = MapSummary.of(pmap)
+    summary = MapSummary.of(stored.pmap)
     try:
-        directory = _cache_path(genome, name, blob, "map").parent
+        directory = _cache_path(genome, name, key, "map").parent
         directory.mkdir(exist_ok=True)
-        atomic_write_text(_cache_path(genome, name, blob, "map"), json.dumps(pmap.model_dump(mode="json")))
-        atomic_write_text(_cache_path(genome, name, blob, "summary"), summary.model_dump_json())
+        atomic_write_text(_cache_path(genome, name, key, "map"), json.dumps(_compact(stored), separators=(",", ":")))
+        atomic_write_text(_cache_path(genome, name, key, "summary"), summary.model_dump_json())
         for old in directory.glob(f"phenotype-{name}-*.json"):
-            if blob not in old.name:
+            if key not in old.name:
                 old.unlink(missing_ok=True)
     except (OSError, SggitError):
         pass  # a cache we cannot write only costs the next reader a parse
     return summary
 
 
-def _tip_blob(genome: Genome, name: str) -> tuple[pygit2.Commit, pygit2.Blob | None]:
+def _tip(genome: Genome, name: str) -> pygit2.Commit:
     oid = genome.target(phenotype_ref(name))
     if oid is None:
-        read_phenotype(genome, name)  # raises the usual error
-        raise UsageError(f"no phenotype {name}")
-    commit = genome.repo[oid].peel(pygit2.Commit)
-    blob = entry(commit.tree, phenotype_file(name))
-    return commit, blob if isinstance(blob, pygit2.Blob) else None
+        known = phenotype_names(genome)
+        raise UsageError(f"no phenotype {name}", hint=f"known: {', '.join(known)}" if known else "run `sggit init` first")
+    return genome.repo[oid].peel(pygit2.Commit)
 
 
 def read_summary(genome: Genome, name: str) -> MapSummary:
-    """The tip map's summary: from the cache when this blob was seen before, else parsed once."""
-    commit, blob = _tip_blob(genome, name)
-    if blob is not None:
+    """The tip map's summary: from the cache when this tree was seen before, else read once."""
+    commit = _tip(genome, name)
+    key = _key(commit)
+    if key is not None:
         try:
-            return MapSummary.model_validate_json(_cache_path(genome, name, str(blob.id), "summary").read_bytes())
+            return MapSummary.model_validate_json(_cache_path(genome, name, key, "summary").read_bytes())
         except (OSError, ValueError):
             pass
-    pmap = _map_at(genome, commit, name)
-    return _keep_cache(genome, name, str(blob.id), pmap) if blob is not None else MapSummary.of(pmap)
+    stored = stored_at(genome, commit, name)
+    return _keep_cache(genome, name, key, stored) if key is not None else MapSummary.of(stored.pmap)
 
 
 def read_map_data(genome: Genome, name: str) -> dict[str, Any]:
-    """The tip map as plain data (`PhenotypeMap.model_dump()`), validated when it was cached; for lookups."""
-    commit, blob = _tip_blob(genome, name)
-    if blob is not None:
+    """The tip map as plain data shaped as `PhenotypeMap.model_dump()`, for lookups; treat it as read-only.
+
+    Built from the cache without making a model per allele (entries of one state
+    share one dict), so a lookup in a big map costs about a pass over its ids.
+    """
+    commit = _tip(genome, name)
+    key = _key(commit)
+    if key is not None:
         try:
-            data = json.loads(_cache_path(genome, name, str(blob.id), "map").read_bytes())
-            if isinstance(data, dict):
-                return data
-        except (OSError, ValueError):
+            return _dumped(json.loads(_cache_path(genome, name, key, "map").read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
-    pmap = _map_at(genome, commit, name)
-    if blob is not None:
-        _keep_cache(genome, name, str(blob.id), pmap)
-    return pmap.model_dump(mode="json")
+    return stored_at(genome, commit, name, tip=True).pmap.model_dump(mode="json")
+
+
+_STATE_DATA = {state: {"state": state} for state in ph.LIFECYCLE}
+
+
+def _dumped(data: dict[str, Any]) -> dict[str, Any]:
+    loci: dict[str, Any] = {}
+    for locus, e in data["loci"].items():
+        alleles = dict.fromkeys(e["stack"], _STATE_DATA["recessive"])
+        if e["dominant"] is not None:
+            alleles[e["dominant"]] = _STATE_DATA["dominant"]
+        alleles.update((a, _STATE_DATA[s]) for a, s in e["others"].items())
+        loci[locus] = {"dominant": e["dominant"], "stack": e["stack"], "alleles": alleles, "weights": e["weights"]}
+    return {**data["head"], "loci": loci}
+
+
+def migrate(genome: Genome, name: str) -> str | None:
+    """Rewrite a single-file map into one file per allele, as a commit of its own; None if it is already.
+
+    Writers call this before their first change, so that change's commit (and its
+    pull request, and its `git revert`) holds only the change.
+    """
+    refname = phenotype_ref(name)
+    message = compose_message(f"phenotype {name}: keep one file per allele", {"Sggit-Action": "migrate"},
+                              body="The map is unchanged; the stack and the alleles' states move from the head to their own files.")
+
+    def build(tip: pygit2.Commit | None) -> tuple[pygit2.Oid, str] | None:
+        if tip is None or isinstance(entry(tip.tree, layout.alleles_dir(name)), pygit2.Tree):
+            return None
+        stored = stored_at(genome, tip, name, tip=True)
+        if stored.split:
+            return None
+        tree, new = layout.write_tree(genome.repo, tip.tree, name, None, stored.pmap)
+        if tree == tip.tree.id:
+            return None
+        written[:] = [new]
+        return tree, message
+
+    written: list[layout.Stored] = []
+    with genome.locked():
+        oid = genome.commit_to(refname, build, reflog="phenotype migrate")
+    _remember(genome, name, oid, written)
+    return None if oid is None else str(oid)
+
+
+def _remember(genome: Genome, name: str, oid: pygit2.Oid | None, written: list[layout.Stored]) -> None:
+    if oid is not None and written:
+        key = _key(genome.repo[oid].peel(pygit2.Commit))
+        if key is not None:
+            _keep_cache(genome, name, key, written[0])
 
 
 def change_phenotype(
@@ -196,7 +288,6 @@ def change_phenotype(
 ) -> str | None:
     """Apply `edit` to the branch tip's map and commit the result; None when `edit` changes nothing."""
     refname = phenotype_ref(name)
-    path = phenotype_file(name)
     trailers = {
         "Sggit-Locus": locus,
         "Sggit-Allele": allele,
@@ -209,29 +300,29 @@ def change_phenotype(
     def build(tip: pygit2.Commit | None) -> tuple[pygit2.Oid, str] | None:
         if tip is None:
             raise UsageError(f"no phenotype {name}", hint="create it with `sggit init`")
-        new = edit(_map_at(genome, tip, name, tip=True))
+        stored = stored_at(genome, tip, name, tip=True)
+        new = edit(stored.pmap)
         if new is None:
             return None
-        blob = genome.repo.create_blob(dump_phenotype(new).encode())
-        tree = edit_tree(genome.repo, tip.tree, {path: blob})
+        tree, kept = layout.write_tree(genome.repo, tip.tree, name, stored, new)
         if tree == tip.tree.id:
             return None
-        written[:] = [(str(blob), new)]
+        written[:] = [kept]
         return tree, message
 
-    written: list[tuple[str, PhenotypeMap]] = []
+    written: list[layout.Stored] = []
     with genome.locked():
+        if genome.target(refname) is not None:
+            migrate(genome, name)
         oid = genome.commit_to(refname, build, reflog=f"phenotype {action}")
-    if oid is not None and written:
-        _keep_cache(genome, name, *written[0])
+    _remember(genome, name, oid, written)
     return None if oid is None else str(oid)
 
 
 def create_phenotype(genome: Genome, pmap: PhenotypeMap, *, subject: str | None = None) -> str | None:
     """Start `phenotype/<name>` as an orphan branch holding only its map; None if it exists already."""
     refname = phenotype_ref(pmap.name)
-    blob = genome.repo.create_blob(dump_phenotype(pmap).encode())
-    tree = edit_tree(genome.repo, None, {phenotype_file(pmap.name): blob})
+    tree, _ = layout.write_tree(genome.repo, None, pmap.name, None, pmap)
     message = compose_message(subject or f"create phenotype {pmap.name} for {pmap.topology}", {"Sggit-Action": "create"})
 
     def build(tip: pygit2.Commit | None) -> tuple[pygit2.Oid, str] | None:
@@ -350,6 +441,9 @@ def rollback(genome: Genome, name: str, commit: str | None = None) -> str:
         tip_oid = genome.target(refname)
         if tip_oid is None:
             raise UsageError(f"no phenotype {name}")
+        if migrate(genome, name) is not None:
+            tip_oid = genome.target(refname)
+            assert tip_oid is not None
         tip = repo[tip_oid].peel(pygit2.Commit)
         if commit is None:
             target = tip
@@ -364,8 +458,7 @@ def rollback(genome: Genome, name: str, commit: str | None = None) -> str:
             raise UsageError(f"{str(target.id)[:12]} created phenotype {name}; there is nothing before it to return to")
         before = _map_at(genome, repo[target.parent_ids[0]].peel(pygit2.Commit), name)
         reverted = revert_map(before, _map_at(genome, target, name), _map_at(genome, tip, name))
-        blob = repo.create_blob(dump_phenotype(reverted).encode())
-        tree = edit_tree(repo, tip.tree, {phenotype_file(name): blob})
+        tree = tree_with(genome, tip, name, reverted)
         summary = target.message.splitlines()[0] if target.message else ""
         old = parse_trailers(target.message)
         message = compose_message(

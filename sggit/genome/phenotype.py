@@ -43,6 +43,10 @@ class AlleleState(_Strict):
     state: Lifecycle
 
 
+STATES: dict[str, AlleleState] = {s: AlleleState(state=s) for s in LIFECYCLE}  # type: ignore[arg-type]
+"""One shared entry per state: entries are replaced whole, never changed in place."""
+
+
 class Weights(_Strict):
     """Per-locus weights of the three fitness timescales (see sggit.genome.fitness)."""
 
@@ -125,8 +129,33 @@ def parse_phenotype(text: str, origin: str = "<phenotype>") -> PhenotypeMap:
         raise SggitError(f"{origin}: {where}: {first['msg']}" if where else f"{origin}: {first['msg']}") from None
 
 
+def construct_locus(dominant: str | None, stack: list[str], others: dict[str, str], weights: dict | None) -> LocusMap:
+    """A locus entry from data that was validated when it was written (a content-named cache).
+
+    Skips validation, whose cost grows with the alleles: a map read by every
+    command would otherwise pay it on every read. Stack members' states follow
+    from their place; `others` holds the shadow, canary and deprecated ones.
+    """
+    alleles = dict.fromkeys(stack, STATES["recessive"])
+    if dominant is not None:
+        alleles[dominant] = STATES["dominant"]
+    alleles.update((a, STATES[s]) for a, s in others.items())
+    return LocusMap.model_construct(dominant=dominant, stack=stack, alleles=alleles, weights=Weights.model_construct(**weights) if weights else None)
+
+
+def construct_map(head: dict, loci: dict[str, LocusMap]) -> PhenotypeMap:
+    """A map from a validated map's `model_dump(exclude={"loci"})` and its loci, without validating again."""
+    pathways = {p: PathwayMap.model_construct(state=e["state"], fused_allele=e.get("fused_allele")) for p, e in head["pathways"].items()}
+    return PhenotypeMap.model_construct(name=head["name"], topology=head["topology"], bindings=head["bindings"], settings=head["settings"], loci=loci, pathways=pathways)
+
+
 def load_phenotype_file(path: str | Path) -> PhenotypeMap:
+    """A map on disk: the file alone, or with the allele files beside it (a checked-out phenotype branch)."""
     path = Path(path)
+    if path.with_suffix("").is_dir():
+        from sggit.genome.phenolayout import read_files
+
+        return read_files(path).pmap
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -165,9 +194,14 @@ def _table(lines: list[str], header: str, items: dict) -> None:
     lines.extend(f"{_key(k)} = {_value(v)}" for k, v in items.items())
 
 
-def dump_phenotype(pmap: PhenotypeMap) -> str:
-    """The map as TOML in canonical order: header, bindings, settings, loci (sorted), pathways (sorted)."""
-    pmap = PhenotypeMap.model_validate(pmap.model_dump())
+def dump_phenotype(pmap: PhenotypeMap, *, alleles: bool = True) -> str:
+    """The map as TOML in canonical order: header, bindings, settings, loci (sorted), pathways (sorted).
+
+    `alleles=False` writes the head of a map kept one file per allele
+    (sggit.genome.phenolayout): per locus only its dominant and weights.
+    """
+    if alleles:
+        pmap = PhenotypeMap.model_validate(pmap.model_dump())
     lines = [f"name = {_value(pmap.name)}", f"topology = {_value(pmap.topology)}"]
     if pmap.bindings:
         _table(lines, "bindings", pmap.bindings)
@@ -181,10 +215,13 @@ def dump_phenotype(pmap: PhenotypeMap) -> str:
         head: dict[str, Binding] = {}
         if entry.dominant is not None:
             head["dominant"] = entry.dominant
-        head["stack"] = list(entry.stack)
+        if alleles:
+            head["stack"] = list(entry.stack)
         _table(lines, f"loci.{_key(locus)}", head)
         if entry.weights is not None:
             _table(lines, f"loci.{_key(locus)}.weights", entry.weights.model_dump())
+        if not alleles:
+            continue
         order = [*entry.stack, *sorted(a for a in entry.alleles if a not in entry.stack)]
         if order:
             # One inline table per allele: the same data as [loci.x.alleles.<id>] tables, a line per
@@ -213,14 +250,17 @@ def _copy(pmap: PhenotypeMap) -> PhenotypeMap:
 
 
 def _rebuilt(entry: LocusMap, stack: list[str], dominant: bool, extra: dict[str, str]) -> LocusMap:
-    alleles: dict[str, str] = {a: s.state for a, s in entry.alleles.items() if a not in stack}
+    members = set(stack)
+    alleles: dict[str, str] = {a: s.state for a, s in entry.alleles.items() if a not in members}
     alleles.update(extra)
     for position, allele in enumerate(stack):
         alleles[allele] = "dominant" if position == 0 and dominant else "recessive"
-    return LocusMap(
+    # Consistent by construction (the stack's states follow from its order; the others keep theirs),
+    # so not validated again: that would cost a pass over every allele of the locus per change.
+    return LocusMap.model_construct(
         dominant=stack[0] if stack and dominant else None,
         stack=stack,
-        alleles={a: AlleleState(state=s) for a, s in alleles.items()},  # type: ignore[arg-type]
+        alleles={a: STATES[s] for a, s in alleles.items()},
         weights=entry.weights,
     )
 

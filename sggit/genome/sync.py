@@ -263,8 +263,8 @@ class FitnessView:
 
     def __init__(self, genome: Genome) -> None:
         self.genome = genome
-        refs = [r for r in genome.repo.references if r.startswith((FITNESS_REF_PREFIX, PHENOTYPE_REF_PREFIX))]
-        targets = {r: genome.target(r) for r in refs}
+        # One pass over the refs (a lookup per ref would read each loose ref file twice).
+        targets = {r.name: r.resolve().target for r in genome.repo.references.iterator() if r.name.startswith((FITNESS_REF_PREFIX, PHENOTYPE_REF_PREFIX))}
         self.tips = {r[len(FITNESS_REF_PREFIX):]: t for r, t in targets.items() if r.startswith(FITNESS_REF_PREFIX)}
         # Phenotype tips too: a locus answer read from notes without loci/ entries depends on the stack.
         lines = [_VIEW_FORMAT, *(f"{r} {t}" for r, t in sorted(targets.items()))]

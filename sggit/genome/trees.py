@@ -16,6 +16,11 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Tree | None, changes: Mappin
     Only the subtrees on changed paths are rebuilt, so the cost follows the
     changes and the width of the touched directories, not the whole tree.
     """
+    return _edit(repo, base, changes)[0]
+
+
+def _edit(repo: pygit2.Repository, base: pygit2.Tree | None, changes: Mapping[str, pygit2.Oid | None]) -> tuple[pygit2.Oid, int]:
+    """The new tree and its number of entries (an emptied subtree is dropped by its parent)."""
     here: dict[str, pygit2.Oid | None] = {}
     below: dict[str, dict[str, pygit2.Oid | None]] = {}
     for path, oid in changes.items():
@@ -34,15 +39,13 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Tree | None, changes: Mappin
     for name, sub in below.items():
         existing = base[name] if base is not None and name in base else None
         subtree = existing if isinstance(existing, pygit2.Tree) else None
-        new = edit_tree(repo, subtree, sub)
-        rebuilt = repo[new]
-        assert isinstance(rebuilt, pygit2.Tree)  # edit_tree writes trees only
-        if len(rebuilt) == 0:
+        new, size = _edit(repo, subtree, sub)
+        if size == 0:
             if builder.get(name) is not None:
                 builder.remove(name)
         else:
             builder.insert(name, new, TREE)
-    return builder.write()
+    return builder.write(), len(builder)
 
 
 def entry(tree: pygit2.Tree | None, path: str) -> pygit2.Object | None:

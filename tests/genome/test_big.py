@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from sggit.cli import cli
-from sggit.genome import phenostore
+from sggit.genome import phenolayout, phenostore
 from sggit.genome.alleles import NewAllele, alleles_at, register_allele, register_alleles
 from sggit.genome.fitness import Record
 from sggit.genome.lineage import Lineage
@@ -90,10 +90,7 @@ def test_the_cached_map_reads_back_equal_to_the_committed_one(genome: Genome) ->
     phenostore.fuse(genome, "p", "pw", ids[1])
     cached = phenostore.read_phenotype(genome, "p")
     commit = genome.repo.revparse_single("refs/heads/phenotype/p")
-    parsed = phenostore.parse_phenotype(entry_text(genome, commit), "p")
+    parsed = phenolayout.read_tree(genome.repo, commit.tree, "p", "p").pmap
     assert cached == parsed
+    assert phenostore.read_map_data(genome, "p") == parsed.model_dump(mode="json")
     assert cached.loci["loc"].alleles[ids[3]].state == "canary" and cached.pathways["pw"].fused_allele == ids[1]
-
-
-def entry_text(genome: Genome, commit) -> str:  # type: ignore[no-untyped-def]
-    return (commit.tree / "phenotypes/p.toml").data.decode()

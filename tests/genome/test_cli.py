@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from sggit.cli import cli
 from sggit.genome.fitness import Record
+from sggit.genome.phenostore import read_phenotype
 from sggit.genome.repo import Genome
 from sggit.genome.sync import record
 from tests.genome.helpers import SEED_A, SEED_B, git
@@ -46,7 +47,10 @@ def test_init_scaffolds_registers_seeds_and_creates_phenotype_branches(project: 
     assert {"phenotype/dell_r740", "phenotype/supermicro_x11", "sggit/genome"} <= set(branches)
     a, b = _seed_id(project, SEED_A), _seed_id(project, SEED_B)
     toml = git(project, "show", "phenotype/dell_r740:phenotypes/dell_r740.toml").stdout
-    assert f'dominant = "{a}"' in toml and f'stack = ["{a}", "{b}"]' in toml
+    assert f'[loci.bridge_create]\ndominant = "{a}"\n' in toml and "stack" not in toml
+    files = git(project, "ls-tree", "-r", "--name-only", "phenotype/dell_r740", "phenotypes/dell_r740/bridge_create").stdout.split()
+    assert files == sorted(f"phenotypes/dell_r740/bridge_create/{x[:2]}/{x[2:]}.toml" for x in (a, b))
+    assert git(project, "show", f"phenotype/dell_r740:phenotypes/dell_r740/bridge_create/{b[:2]}/{b[2:]}.toml").stdout == 'state = "recessive"\nrank = 1\n'
     note = json.loads(git(project, "notes", "--ref", "sggit/lineage", "show", a).stdout)
     assert note["origin"] == "seed" and note["path"] == "genome/bridge_create/a_first.py"
     assert git(project, "status", "--porcelain").stdout.count("??") >= 4
@@ -132,10 +136,10 @@ def test_rollback_command_reverts_the_last_phenotype_change(project: Path) -> No
     good = project / "good.py"
     good.write_text("def execute(input_json):\n    return input_json\n")
     run("-C", str(project), "register", "bridge_create", str(good), "--as", "dominant", "--phenotype", "dell_r740")
-    before = git(project, "show", "phenotype/dell_r740~1:phenotypes/dell_r740.toml").stdout
+    before = git(project, "rev-parse", "phenotype/dell_r740~1^{tree}").stdout
     result = run("-C", str(project), "rollback", "--phenotype", "dell_r740")
     assert "reverted" in result.output
-    assert git(project, "show", "phenotype/dell_r740:phenotypes/dell_r740.toml").stdout == before
+    assert git(project, "rev-parse", "phenotype/dell_r740^{tree}").stdout == before
     assert "This reverts commit" in git(project, "log", "-1", "--format=%B", "phenotype/dell_r740").stdout
 
 
@@ -209,9 +213,8 @@ def test_register_many_files_is_one_commit_per_ref(project: Path) -> None:
     ids = [a["id"] for a in out["alleles"]]
     assert len(set(ids)) == 3 and all(a["new"] for a in out["alleles"])
     assert {ref: commits(ref) - n for ref, n in before.items()} == dict.fromkeys(refs, 1)
-    toml = git(project, "show", "phenotype/dell_r740:phenotypes/dell_r740.toml").stdout
-    import tomllib
-
-    assert tomllib.loads(toml)["loci"]["bridge_create"]["stack"][-3:] == ids
+    assert read_phenotype(Genome.open(project), "dell_r740").loci["bridge_create"].stack[-3:] == ids
+    changed = git(project, "diff", "--name-only", "phenotype/dell_r740~1", "phenotype/dell_r740").stdout.split()
+    assert changed == sorted(f"phenotypes/dell_r740/bridge_create/{x[:2]}/{x[2:]}.toml" for x in ids)
     again = run("-C", str(project), "register", "bridge_create", *files).output
     assert again.count("already registered") == 3 and "already there, unchanged" in again

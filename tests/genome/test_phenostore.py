@@ -6,7 +6,7 @@ import pytest
 
 from sggit.errors import SggitError, UsageError
 from sggit.genome import phenostore as ps
-from sggit.genome.phenotype import PhenotypeMap, parse_phenotype
+from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 from tests.genome.helpers import fake_id, git
 
@@ -28,9 +28,32 @@ def test_each_change_is_one_commit_with_trailers_stock_git_reads(r740: Genome, r
     message = git(repo_dir, "log", "-1", "--format=%B", "phenotype/r740").stdout
     trailers = ps.parse_trailers(message)
     assert trailers["Sggit-Locus"] == "bridge_create" and trailers["Sggit-Action"] == "promote"
-    assert git(repo_dir, "ls-tree", "-r", "--name-only", "phenotype/r740").stdout.split() == ["phenotypes/r740.toml"]
-    shown = parse_phenotype(git(repo_dir, "show", "phenotype/r740:phenotypes/r740.toml").stdout)
-    assert shown.loci["bridge_create"].dominant == B
+    a_file, b_file = (f"phenotypes/r740/bridge_create/{x[:2]}/{x[2:]}.toml" for x in (A, B))
+    assert git(repo_dir, "ls-tree", "-r", "--name-only", "phenotype/r740").stdout.split() == ["phenotypes/r740.toml", a_file, b_file]
+    head = git(repo_dir, "show", "phenotype/r740:phenotypes/r740.toml").stdout
+    assert f'[loci.bridge_create]\ndominant = "{B}"\n' in head
+    assert git(repo_dir, "show", f"phenotype/r740:{b_file}").stdout == 'state = "dominant"\n'
+    assert git(repo_dir, "show", f"phenotype/r740:{a_file}").stdout == 'state = "recessive"\nrank = 1\n'
+
+
+def test_a_promotion_diff_touches_the_head_line_and_the_two_alleles_files_only(genome: Genome, repo_dir: Path) -> None:
+    """However many alleles a locus holds, a change rewrites only the files of the alleles it moves."""
+    ids = [fake_id(100 + i) for i in range(300)]
+    ps.create_phenotype(genome, PhenotypeMap(name="r740", topology="production_server"))
+    ps.register_many_in_phenotype(genome, "r740", "bridge_create", ids, "recessive")
+    ps.promote(genome, "r740", "bridge_create", ids[0])
+    ps.promote(genome, "r740", "bridge_create", ids[150])
+    stat = git(repo_dir, "diff", "--numstat", "phenotype/r740~1", "phenotype/r740").stdout.splitlines()
+    changed = {line.split("\t")[2]: (int(line.split("\t")[0]), int(line.split("\t")[1])) for line in stat}
+    path = "phenotypes/r740/bridge_create/{0}/{1}.toml".format
+    assert changed == {"phenotypes/r740.toml": (1, 1), path(ids[0][:2], ids[0][2:]): (2, 1), path(ids[150][:2], ids[150][2:]): (1, 2)}
+    stack = ps.read_phenotype(genome, "r740").loci["bridge_create"].stack
+    assert stack == [ids[150], ids[0], *ids[1:150], *ids[151:]]
+    # stock git reverts it, and the map reads back as before the promotion
+    git(repo_dir, "checkout", "-q", "phenotype/r740")
+    git(repo_dir, "-c", "user.name=t", "-c", "user.email=t@t", "revert", "--no-edit", "HEAD")
+    git(repo_dir, "update-ref", "refs/heads/phenotype/r740", "HEAD")
+    assert ps.read_phenotype(genome, "r740").loci["bridge_create"].stack == ids
 
 
 def test_a_change_that_changes_nothing_makes_no_commit(r740: Genome, repo_dir: Path) -> None:

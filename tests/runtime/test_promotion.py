@@ -11,7 +11,7 @@ from sggit.genome import phenostore
 from sggit.genome.alleles import register_allele
 from sggit.genome.fitness import Record
 from sggit.genome.lineage import Failure, Lineage
-from sggit.genome.phenotype import parse_phenotype
+from sggit.genome.phenolayout import read_tree
 from sggit.genome.repo import Genome
 from sggit.genome.sync import record
 
@@ -40,7 +40,7 @@ def earn(genome: Genome, allele: str, locus: str, n: int, ok: bool = True) -> No
 
 def map_at(genome: Genome, commit: str, phenotype: str = "dell_r740"):  # type: ignore[no-untyped-def]
     tree = genome.repo[commit].peel(pygit2.Commit).tree
-    return parse_phenotype((tree / f"phenotypes/{phenotype}.toml").data.decode())
+    return read_tree(genome.repo, tree, phenotype, commit).pmap
 
 
 def test_a_fitter_allele_becomes_a_promotion_commit_on_its_own_branch(project: Path) -> None:

@@ -99,6 +99,15 @@ def test_ci_promote_writes_and_pushes_promotion_branches(promotable: tuple[Path,
     assert git(bare, "rev-parse", promo["branch"]) == promo["commit"]
     assert json.loads((out / "promotions.json").read_text())[0]["branch"] == promo["branch"]
     assert mutant[:12] in Path(promo["body_file"]).read_text()
+    # What a reviewer reads: the head's dominant line, and the two alleles' small files.
+    old = git(root, "show", f"{promo['base']}:phenotypes/{PHENOTYPE}.toml").split('[loci.check_link_state]\ndominant = "')[1][:40]
+    stat = git(root, "diff", "--numstat", promo["base"], promo["commit"]).splitlines()
+    allele_file = f"phenotypes/{PHENOTYPE}/check_link_state/{{0}}/{{1}}.toml".format
+    assert {line.split("\t")[2]: line.split("\t")[:2] for line in stat} == {
+        f"phenotypes/{PHENOTYPE}.toml": ["1", "1"],
+        allele_file(mutant[:2], mutant[2:]): ["1", "2"],
+        allele_file(old[:2], old[2:]): ["2", "1"],
+    }
     assert git(bare, "rev-parse", promo["base"]) == git(root, "rev-parse", promo["base"]), "the PR's base is on the remote"
     # The same promotion again: no new commit, so the PR and its rollback id stay put.
     again = sggit_json(root, "ci", "promote", "--phenotype", PHENOTYPE, "--out", str(out), "--push", "origin")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from sggit.genome.fleet import merge_maps, mirror_prefix
+from sggit.genome.phenolayout import read_tree
+from sggit.genome.phenotype import PhenotypeMap
 from tests.workflow.helpers import INPUT, PATHWAY, PHENOTYPE, git, identity, sggit, sggit_json
 
 MUTANT = '''import json
@@ -51,9 +53,19 @@ def _mutate(path: Path, host: str, locus: str, note: str, state: str = "recessiv
     return sggit_json(path, "register", locus, str(src), "--as", state, "--phenotype", PHENOTYPE, host=host)["id"]
 
 
+def _map(path: Path) -> PhenotypeMap:
+    """The map on the phenotype branch, read from its files as stock git stores them (no cache)."""
+    repo = pygit2.Repository(pygit2.discover_repository(str(path)))
+    tree = repo.revparse_single(f"refs/heads/phenotype/{PHENOTYPE}").peel(pygit2.Tree)
+    return read_tree(repo, tree, PHENOTYPE, str(path)).pmap
+
+
+def _expressed(path: Path) -> set[str]:
+    return {a for entry in _map(path).loci.values() for a in entry.alleles}
+
+
 def _stack(path: Path, locus: str) -> list[str]:
-    text = git(path, "show", f"phenotype/{PHENOTYPE}:phenotypes/{PHENOTYPE}.toml")
-    return tomllib.loads(text)["loci"][locus]["stack"]
+    return _map(path).loci[locus].stack
 
 
 def test_pull_gives_a_clone_the_whole_genome(fleet: tuple[Path, Path, Path]) -> None:
@@ -85,8 +97,7 @@ def test_two_hosts_see_each_others_alleles_lineage_and_fitness(fleet: tuple[Path
         assert "refs/notes/sggit/fitness/alpha" in refs and "refs/notes/sggit/fitness/beta" in refs
     # Both phenotype registrations survive: the maps changed different loci and merged.
     for path in (a, b):
-        pmap = git(path, "show", f"phenotype/{PHENOTYPE}:phenotypes/{PHENOTYPE}.toml")
-        assert mutant_a in pmap and mutant_b in pmap
+        assert {mutant_a, mutant_b} <= _expressed(path)
     assert _refs(a)[f"refs/heads/phenotype/{PHENOTYPE}"] == _refs(b)[f"refs/heads/phenotype/{PHENOTYPE}"]
 
     # Fitness aggregates on read: the dominant's invocations are the two hosts' sum.
@@ -108,11 +119,17 @@ def test_alleles_added_to_one_stack_on_two_hosts_are_a_union(fleet: tuple[Path, 
     mutant_b = _mutate(b, "beta", "bridge_create", "beta's fallback")
     sggit(a, "push", host="alpha")
     sggit(b, "push", host="beta")
+    before = git(a, "rev-parse", f"phenotype/{PHENOTYPE}").strip()
     sggit(a, "pull", host="alpha")
     for path in (a, b, bare):
         stack = _stack(path, "bridge_create")
         assert stack[: len(seed_stack)] == seed_stack
         assert set(stack[len(seed_stack):]) == {mutant_a, mutant_b}
+    # the merge touches the two new alleles' files only: beta's added, alpha's at most re-ranked after it
+    changed = dict(reversed(line.split("\t")) for line in git(a, "diff", "--name-status", before, f"phenotype/{PHENOTYPE}").splitlines())
+    path = f"phenotypes/{PHENOTYPE}/bridge_create/{{0}}/{{1}}.toml".format
+    assert changed[path(mutant_b[:2], mutant_b[2:])] == "A"
+    assert set(changed) <= {path(mutant_b[:2], mutant_b[2:]), path(mutant_a[:2], mutant_a[2:])}
     assert _refs(a)[f"refs/heads/phenotype/{PHENOTYPE}"] == _refs(bare)[f"refs/heads/phenotype/{PHENOTYPE}"]
 
 
@@ -215,8 +232,7 @@ def test_simultaneous_pushes_from_two_hosts_lose_nothing(fleet: tuple[Path, Path
     assert mutant_b in _locus_alleles(bare, "bridge_uplink")
     notes = git(bare, "notes", "--ref", "sggit/lineage", "list")
     assert {mutant_a, mutant_b} <= {line.split()[1] for line in notes.splitlines()}
-    pmap = git(bare, "show", f"phenotype/{PHENOTYPE}:phenotypes/{PHENOTYPE}.toml")
-    assert mutant_a in pmap and mutant_b in pmap
+    assert {mutant_a, mutant_b} <= _expressed(bare)
 
 
 HOSTS = 50

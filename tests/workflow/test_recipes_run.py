@@ -116,6 +116,10 @@ def test_a_promotion_naming_an_allele_the_genome_lacks_fails(fleet: tuple[Path, 
     git(runner, "checkout", "-q", "-b", "tampered", f"origin/{promo['branch']}")
     path = runner / "phenotypes" / f"{PHENOTYPE}.toml"
     path.write_text(path.read_text().replace(promo["allele"], "0" * 40))
+    allele = promo["allele"]
+    moved = next((runner / "phenotypes" / PHENOTYPE).glob(f"*/{allele[:2]}/{allele[2:]}.toml"))
+    (moved.parent.parent / "00").mkdir(exist_ok=True)
+    git(runner, "mv", str(moved), str(moved.parent.parent / "00" / (38 * "0" + ".toml")))
     git(runner, "commit", "-qam", "tamper")
     sggit(runner, "pull", "origin")
     done = sggit(runner, "ci", "check", "--base", f"origin/{promo['base']}", check=False)
