@@ -23,7 +23,7 @@ from sggit.genome.alleles import (
     locus_of,
     resolve_allele,
 )
-from sggit.genome.fitness import ByLocus, Counters, Record, advance, fitness, fold, locus_key
+from sggit.genome.fitness import ByLocus, Counters, Record, Tally, advance, fitness, fold, locus_key
 from sggit.genome.lineage import Lineage, read_lineage, read_lineages
 from sggit.genome.phenostore import history, phenotype_names, read_map_data, read_phenotype, read_summary
 from sggit.genome.phenotype import Weights
@@ -38,7 +38,11 @@ class LocusStatus(BaseModel):
     dominant: str | None
     fallback_depth: int
     fitness: float | None
+    """Of the dominant under this phenotype: what its runs here earned."""
     invocations: int
+    fitness_all: float | None = None
+    """Of the dominant under every phenotype that expresses it (the figure promotion decides on)."""
+    invocations_all: int = 0
     last_failure: str | None
     last_failure_time: float | None = None
 
@@ -92,12 +96,16 @@ def status(genome: Genome, phenotype: str | None = None) -> Status:
             for c in unsynced.get(locus, {}).values():
                 if c.last_failure and (failure is None or c.last_failure.time > failure.time):
                     failure = c.last_failure
+            # Records written before they named their phenotype count for every phenotype.
+            here: Tally = counters.phenotypes.get(name, Tally()) if counters.phenotypes else counters
             rows.append(LocusStatus(
                 locus=locus,
                 dominant=dom,
                 fallback_depth=entry.depth,
-                fitness=fitness(counters, entry.weights) if dom else None,
-                invocations=counters.total,
+                fitness=fitness(here, entry.weights) if dom else None,
+                invocations=here.total,
+                fitness_all=fitness(counters, entry.weights) if dom else None,
+                invocations_all=counters.total,
                 last_failure=failure.error if failure else None,
                 last_failure_time=failure.time if failure else None,
             ))

@@ -43,7 +43,10 @@ def render(genome: Genome, phenotype: str | None, fmt: str) -> str:
         for r in ph.loci:
             fit = "-" if r.fitness is None else f"{r.fitness:.3f}"
             fail = f"  last failure {_ago(r.last_failure_time)}: {r.last_failure}" if r.last_failure else ""
-            lines.append(f"  {r.locus:<{width}}  {_short(r.dominant):<12}  depth {r.fallback_depth}  fitness {fit:>5}  {r.invocations:>6} calls{fail}")
+            elsewhere = ""
+            if r.invocations_all != r.invocations and r.fitness_all is not None:
+                elsewhere = f"  (all phenotypes: {r.fitness_all:.3f}, {r.invocations_all} calls)"
+            lines.append(f"  {r.locus:<{width}}  {_short(r.dominant):<12}  depth {r.fallback_depth}  fitness {fit:>5}  {r.invocations:>6} calls{elsewhere}{fail}")
     for locus, count in sorted(st.unexpressed_loci.items()):
         lines.append(f"  {locus}: {count} allele(s), expressed by no phenotype")
     if st.journal_pending_bytes:

@@ -1,0 +1,39 @@
+"""`status` under a phenotype shows what the dominant earned there, and the fleet-wide figure beside it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from sggit.cli import cli
+
+
+def sg(repo: Path, *args: str) -> Result:
+    result = CliRunner().invoke(cli, ["-C", str(repo), *args])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result
+
+
+def row(repo: Path, phenotype: str, locus: str) -> dict:
+    out = json.loads(sg(repo, "status", "--phenotype", phenotype, "--format", "json").output)
+    return next(r for ph in out["phenotypes"] for r in ph["loci"] if r["locus"] == locus)
+
+
+def test_runs_under_one_phenotype_are_not_shown_as_anothers(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SGGIT_HOST", "h1")
+    sg(repo_dir, "init")
+    for name in ("br1", "br2"):
+        sg(repo_dir, "run", "bridge_create", "--phenotype", "dell_r740", "--input", json.dumps({"bridge_name": name, "interfaces": []}))
+    dell, supermicro = row(repo_dir, "dell_r740", "bridge_create"), row(repo_dir, "supermicro_x11", "bridge_create")
+    assert dell["dominant"] == supermicro["dominant"]  # one seed leads both
+    assert dell["invocations"] == 2 and dell["invocations_all"] == 2
+    assert supermicro["invocations"] == 0 and supermicro["invocations_all"] == 2
+    assert supermicro["fitness"] == 0.0 and dell["fitness"] > 0
+    sg(repo_dir, "sync")  # the breakdown travels through the notes
+    assert row(repo_dir, "supermicro_x11", "bridge_create")["invocations"] == 0
+    text = sg(repo_dir, "status", "--phenotype", "supermicro_x11").output
+    line = next(line for line in text.splitlines() if line.strip().startswith("bridge_create"))
+    assert "0 calls  (all phenotypes:" in line and "2 calls)" in line
