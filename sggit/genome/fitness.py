@@ -123,6 +123,19 @@ def _summed(a: Tally, b: Tally) -> dict[str, Any]:
     }
 
 
+COUNTED = ("total", "successes", "convergence_total", "convergence_ok", "resilience_total", "resilience_ok")
+
+
+def under_phenotype(c: Counters, name: str) -> Tally:
+    """What `c` counted under phenotype `name`, plus what it counted under no named phenotype.
+
+    Records written before records named their phenotype (and tallies dropped past
+    MAX_PHENOTYPES) are not attributed to any one, so they count for each.
+    """
+    untagged = {f: max(0, getattr(c, f) - sum(getattr(t, f) for t in c.phenotypes.values())) for f in COUNTED}
+    return c.phenotypes.get(name, Tally()).plus(Tally(**untagged, last_time=c.last_time))
+
+
 def _phenotypes(*maps: dict[str, Tally]) -> dict[str, Tally]:
     """Per-phenotype tallies added up; beyond MAX_PHENOTYPES the least recently used are dropped."""
     out: dict[str, Tally] = {}

@@ -23,7 +23,7 @@ from sggit.genome.alleles import (
     locus_of,
     resolve_allele,
 )
-from sggit.genome.fitness import ByLocus, Counters, Record, Tally, advance, fitness, fold, locus_key
+from sggit.genome.fitness import ByLocus, Counters, Record, advance, fitness, fold, locus_key, under_phenotype
 from sggit.genome.lineage import Lineage, read_lineage, read_lineages
 from sggit.genome.phenostore import history, phenotype_names, read_map_data, read_phenotype, read_summary
 from sggit.genome.phenotype import Weights
@@ -96,8 +96,7 @@ def status(genome: Genome, phenotype: str | None = None) -> Status:
             for c in unsynced.get(locus, {}).values():
                 if c.last_failure and (failure is None or c.last_failure.time > failure.time):
                     failure = c.last_failure
-            # Records written before they named their phenotype count for every phenotype.
-            here: Tally = counters.phenotypes.get(name, Tally()) if counters.phenotypes else counters
+            here = under_phenotype(counters, name)
             rows.append(LocusStatus(
                 locus=locus,
                 dominant=dom,

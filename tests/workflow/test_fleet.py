@@ -106,7 +106,7 @@ def test_two_hosts_see_each_others_alleles_lineage_and_fitness(fleet: tuple[Path
         counts = {}
         for ph in sggit_json(path, "status", host=host)["phenotypes"]:
             for row in ph["loci"]:
-                counts[row["locus"]] = row["invocations"]
+                counts[row["locus"]] = row["invocations_all"]
         per_host[host] = counts
     assert per_host["alpha"] == per_host["beta"]
     assert per_host["alpha"]["bridge_create"] == 2
