@@ -303,20 +303,43 @@ def _gc_threshold(repo: pygit2.Repository) -> int:
         return _GC_AUTO_DEFAULT
 
 
+_PACK_LIMIT_DEFAULT = 50
+
+
+def _pack_limit(repo: pygit2.Repository) -> int:
+    try:
+        return int(str(repo.config["gc.autoPackLimit"]))
+    except (KeyError, ValueError, pygit2.GitError):
+        return _PACK_LIMIT_DEFAULT
+
+
 def keep_packed(genome: Genome) -> bool:
-    """Pack loose objects as git's auto-gc would once they pass `gc.auto` (6700; 0 disables); True if gc ran.
+    """Pack loose objects once they pass `gc.auto` (6700; 0 disables), as git's auto-gc would; True if it ran.
 
     Every commit writes a handful of loose objects; a thousand registrations left
     145 MiB in 19,340 loose files that pack into 2 MiB. The check costs one
-    directory listing; gc runs in the foreground so it ends with the command.
+    directory listing.
+
+    It runs `git repack`, not `git gc`: gc hands the work to a `git repack` child
+    that outlives a killed sggit and goes on deleting packed loose objects, while
+    repack deletes them itself and dies with us (sggit.genome.gitproc). Past
+    `gc.autoPackLimit` packs it repacks everything into one, keeping unreachable
+    objects loose as gc does.
     """
     threshold = _gc_threshold(genome.repo)
     if threshold <= 0 or not _loose_estimate_exceeds(genome.common_dir / "objects", threshold):
         return False
     from sggit.genome.gitproc import run_git
 
+    packs = genome.common_dir / "objects" / "pack"
     try:
-        done = run_git(genome.common_dir, ["-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"])
+        count = sum(1 for name in os.listdir(packs) if name.endswith(".pack"))
+    except OSError:
+        count = 0
+    limit = _pack_limit(genome.repo)
+    args = ["repack", "-d", "-l", "-q"] + (["-A", "--unpack-unreachable=2.weeks.ago"] if 0 < limit < count else [])
+    try:
+        done = run_git(genome.common_dir, args)
     except OSError:
         return False
     return done.returncode == 0
