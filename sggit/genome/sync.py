@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -247,33 +248,119 @@ def fitness_hosts(genome: Genome) -> list[str]:
     return sorted(r[len(FITNESS_REF_PREFIX):] for r in genome.repo.references if r.startswith(FITNESS_REF_PREFIX))
 
 
-_VIEW_FORMAT = "per-locus 1"
+_VIEW_FORMAT = "per-locus 2"
+_VIEWED = (FITNESS_REF_PREFIX, PHENOTYPE_REF_PREFIX)
+_RACY_NS = 100_000_000
+"""A packed-refs file this recent may be rewritten within the file system's timestamp granularity."""
+
+
+def _read_ref(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
+def _loose_refs(common: str, prefix: str, out: list[bytes]) -> bool:
+    """Append every loose ref file under `prefix` as `name content`; False when one is symbolic."""
+    pending = [prefix.rstrip("/")]
+    while pending:
+        rel = pending.pop()
+        try:
+            with os.scandir(os.path.join(common, rel)) as entries:
+                found = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in entries)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for name, is_dir in found:
+            path = f"{rel}/{name}"
+            if is_dir:
+                pending.append(path)
+                continue
+            try:
+                content = _read_ref(os.path.join(common, path))
+            except FileNotFoundError:
+                continue
+            if content.startswith(b"ref:"):
+                return False
+            out.append(path.encode("utf-8", "surrogateescape") + b" " + content)
+    return True
+
+
+def refs_identity(genome: Genome) -> tuple[str, bool] | None:
+    """The fitness and phenotype tips, described the way git reads them: the packed-refs file's
+    identity and the loose refs under those prefixes, which override it.
+
+    Reading this costs the same with 1 host or 50 once `pull` has packed the
+    hosts' refs. A ref update replaces a loose file, and a packed ref's deletion
+    or repacking rewrites packed-refs, so any change of a tip changes the
+    identity. The flag is False while packed-refs is recent enough that a
+    rewrite could keep its timestamp; such an identity must not be kept. None:
+    a layout not described here (reftable, a symbolic ref under the prefixes).
+    """
+    common = str(genome.common_dir)
+    if os.path.exists(os.path.join(common, "reftable")):
+        return None
+    now = time.time_ns()
+    try:
+        st = os.stat(os.path.join(common, "packed-refs"))
+        stamp = b"%d %d %d %d" % (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        settled = max(st.st_mtime_ns, st.st_ctime_ns) < now - _RACY_NS
+    except FileNotFoundError:
+        stamp, settled = b"-", True
+    parts = [_VIEW_FORMAT.encode(), b"packed-refs " + stamp]
+    for prefix in _VIEWED:
+        if not _loose_refs(common, prefix, parts):
+            return None
+    return hashlib.sha1(b"\n".join(parts)).hexdigest(), settled
 
 
 class FitnessView:
     """Every host's fitness notes as of now, for views that ask about a few (locus, allele) pairs.
 
-    Hosts are listed and their tips read once. Answers are kept in
-    `.git/sggit/cache/fitness-view.json` under a digest of every host's tip, so
-    a view repeated before any host's notes move costs the same with 1 host or
-    50; any sync or pull changes a tip and starts the cache afresh. Damaged
-    notes met while answering are warned about again whenever the answer is
-    reused from the cache.
+    Answers are kept in `.git/sggit/cache/fitness-view.json` under the identity
+    of the fitness and phenotype refs (`refs_identity`), so a view repeated
+    before any tip moves reads one packed-refs stat and the few loose refs, not
+    every host's ref, and one entry per pair, not one per host: with 1 host or
+    50 it costs the same. Any sync, pull or phenotype change starts the cache
+    afresh. Hosts are listed and their tips read only when an answer is not
+    kept. Damaged notes met while answering are warned about again whenever
+    the answer is reused from the cache.
     """
 
     def __init__(self, genome: Genome) -> None:
         self.genome = genome
-        # One pass over the refs (a lookup per ref would read each loose ref file twice).
-        targets = {r.name: r.resolve().target for r in genome.repo.references.iterator() if r.name.startswith((FITNESS_REF_PREFIX, PHENOTYPE_REF_PREFIX))}
-        self.tips = {r[len(FITNESS_REF_PREFIX):]: t for r, t in targets.items() if r.startswith(FITNESS_REF_PREFIX)}
-        # Phenotype tips too: a locus answer read from notes without loci/ entries depends on the stack.
-        lines = [_VIEW_FORMAT, *(f"{r} {t}" for r, t in sorted(targets.items()))]
-        self.digest = hashlib.sha1("\n".join(lines).encode()).hexdigest()
+        self._tips: dict[str, Any] | None = None
+        identity = refs_identity(genome)
+        if identity is None:
+            self.digest, self._keepable = self._tips_digest(), True
+        else:
+            self.digest, self._keepable = identity
         self._trees: dict[str, pygit2.Tree | None] = {}
         self._memo: dict[str, dict[str, dict[str, Counters]]] = {}
-        self._cache: dict[str, Any] = {"digest": self.digest, "totals": {}, "loci": {}, "by_host": {}, "kept": {}, "damaged": []}
+        self._cache: dict[str, Any] = {"digest": self.digest, "pairs": {}, "loci": {}, "kept": {}, "damaged": []}
         self._dirty = False
         self._load()
+
+    def _tips_digest(self) -> str:
+        # Phenotype tips too: a locus answer read from notes without loci/ entries depends on the stack.
+        targets = self._targets()
+        lines = [_VIEW_FORMAT, *(f"{r} {t}" for r, t in sorted(targets.items()))]
+        return hashlib.sha1("\n".join(lines).encode()).hexdigest()
+
+    def _targets(self) -> dict[str, Any]:
+        # One pass over the refs (a lookup per ref would read each loose ref file twice).
+        targets: dict[str, Any] = {r.name: r.resolve().target for r in self.genome.repo.references.iterator() if r.name.startswith(_VIEWED)}
+        self._tips = {r[len(FITNESS_REF_PREFIX):]: t for r, t in targets.items() if r.startswith(FITNESS_REF_PREFIX)}
+        return targets
+
+    @property
+    def tips(self) -> dict[str, Any]:
+        """Each host's fitness tip, listed on first need (read after the identity, so never newer than it claims)."""
+        if self._tips is None:
+            self._targets()
+        assert self._tips is not None
+        return self._tips
 
     @property
     def trees(self) -> dict[str, pygit2.Tree | None]:
@@ -288,16 +375,19 @@ class FitnessView:
     def _load(self) -> None:
         try:
             data = json.loads(self._path().read_bytes())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return
-        if isinstance(data, dict) and data.get("digest") == self.digest:
-            self._cache.update(data)
-            for d in data.get("damaged", []):
-                warn(d["kind"], d["where"], d["detail"])
+        if not isinstance(data, dict) or data.get("digest") != self.digest:
+            return
+        if not all(isinstance(data.get(k), t) for k, t in (("pairs", dict), ("loci", dict), ("kept", dict), ("damaged", list))):
+            return
+        self._cache.update(data)
+        for d in data["damaged"]:
+            warn(d["kind"], d["where"], d["detail"])
 
     def save(self) -> None:
         """Keep what was computed for the next view; a cache that cannot be written costs only time."""
-        if not self._dirty:
+        if not self._dirty or not self._keepable:
             return
         try:
             path = self._path()
@@ -315,12 +405,9 @@ class FitnessView:
             self._dirty = True
         return kept[key]
 
-    def notes(self, allele: str, *, keep: bool = False) -> dict[str, dict[str, Counters]]:
-        """Each host's counters of one blob, per locus: `{host: {locus: Counters}}`; `keep` also caches them."""
+    def notes(self, allele: str) -> dict[str, dict[str, Counters]]:
+        """Each host's counters of one blob, per locus: `{host: {locus: Counters}}` (one note per host)."""
         found = self._memo.get(allele)
-        if found is None and allele in self._cache["by_host"]:
-            found = {h: {locus: Counters.model_validate(c) for locus, c in loci.items()} for h, loci in self._cache["by_host"][allele].items()}
-            self._memo[allele] = found
         if found is None:
             found = {}
             for host, tree in self.trees.items():
@@ -330,17 +417,15 @@ class FitnessView:
                 counters, damage = _parse_counters(data, fitness_ref(host), allele)
                 if counters is not None:
                     found[host] = counters
-                elif damage is not None:
+                elif damage is not None and all(d["where"] != damage.where for d in self._cache["damaged"]):
                     self._cache["damaged"].append(damage.model_dump())
+                    self._dirty = True
             self._memo[allele] = found
-        if keep and allele not in self._cache["by_host"]:
-            self._cache["by_host"][allele] = {h: {locus: json.loads(dump_model(c)) for locus, c in loci.items()} for h, loci in found.items()}
-            self._dirty = True
         return found
 
-    def by_host(self, locus: str, allele: str, *, keep: bool = False) -> dict[str, Counters]:
-        """Each host's counters of the pair (locus, allele)."""
-        return {h: loci[locus] for h, loci in self.notes(allele, keep=keep).items() if locus in loci}
+    def by_host(self, locus: str, allele: str) -> dict[str, Counters]:
+        """Each host's counters of the pair (locus, allele): reads one note per host, never kept."""
+        return {h: loci[locus] for h, loci in self.notes(allele).items() if locus in loci}
 
     def loci(self, allele: str) -> set[str]:
         """The loci any host has counters of this blob at."""
@@ -368,17 +453,45 @@ class FitnessView:
         self._dirty = True
         return best
 
-    def total(self, locus: str, allele: str) -> Counters:
+    def _pair(self, locus: str, allele: str) -> dict[str, Any]:
+        """The pair's fleet figures, kept as one entry whatever the number of hosts: `total` (the other
+        hosts' counters in host order, then this host's), `others` (without this host's, when it has
+        some) and `hosts` (how many hosts have counters of the pair)."""
         key = f"{locus}/{allele}"
-        kept = self._cache["totals"].get(key)
+        kept = self._cache["pairs"].get(key)
         if kept is not None:
-            return Counters.model_validate(kept)
-        total = Counters(locus=locus or None)
-        for c in self.by_host(locus, allele).values():
-            total = total + c
-        self._cache["totals"][key] = json.loads(dump_model(total))
+            return kept  # type: ignore[no-any-return]
+        own_host = self.genome.host
+        others = Counters(locus=locus or None)
+        hosts = 0
+        own: Counters | None = None
+        for host, c in self.by_host(locus, allele).items():
+            hosts += 1
+            if host == own_host:
+                own = c
+            else:
+                others = others + c
+        row: dict[str, Any] = {"hosts": hosts, "total": json.loads(dump_model(others if own is None else others + own))}
+        if own is not None:
+            row["others"] = json.loads(dump_model(others))
+            row["own"] = json.loads(dump_model(own))
+        self._cache["pairs"][key] = row
         self._dirty = True
-        return total
+        return row
+
+    def total(self, locus: str, allele: str) -> Counters:
+        """The pair's counters summed over every host."""
+        return Counters.model_validate(self._pair(locus, allele)["total"])
+
+    def fleet(self, locus: str, allele: str, live: Callable[[Counters | None], Counters] | None = None) -> tuple[Counters, int]:
+        """The pair's total over every host and how many hosts have counters of it; with `live`, this
+        host's counters are `live(synced ones or None)` (its records not synced yet added)."""
+        row = self._pair(locus, allele)
+        if live is None:
+            return Counters.model_validate(row["total"]), row["hosts"]
+        own = Counters.model_validate(row["own"]) if "own" in row else None
+        others = Counters.model_validate(row["others"]) if "others" in row else Counters.model_validate(row["total"])
+        return others + live(own), row["hosts"] + (own is None)
 
 
 def counters_by_host(genome: Genome, locus: str, allele: str) -> dict[str, Counters]:

@@ -7,6 +7,7 @@ other code (reports, the runtime) can use the same answers.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -131,7 +132,10 @@ class AlleleAtLocus(BaseModel):
 
     locus: str
     lineage: Lineage | None
-    fitness_by_host: dict[str, Counters]
+    hosts: int
+    """How many hosts have counters of the pair (this one included once it ran the pair)."""
+    fitness_by_host: dict[str, Counters] | None = None
+    """Only when asked for: one note per host to read, where the rest costs the same with 1 host or 50."""
     total: Counters
     fitness: float
     fitness_by_phenotype: dict[str, float]
@@ -144,8 +148,9 @@ class AlleleView(BaseModel):
     loci: list[AlleleAtLocus]
 
 
-def show(genome: Genome, allele_text: str, locus: str | None = None) -> AlleleView:
-    """An allele at every locus it is registered at (or only at `locus`), each with its own records."""
+def show(genome: Genome, allele_text: str, locus: str | None = None, *, hosts: bool = False) -> AlleleView:
+    """An allele at every locus it is registered at (or only at `locus`), each with its own records;
+    `hosts` adds each host's counters."""
     allele = resolve_allele(genome, allele_text)
     view = FitnessView(genome)
     pending = pending_records(genome)
@@ -157,29 +162,36 @@ def show(genome: Genome, allele_text: str, locus: str | None = None) -> AlleleVi
         if locus not in where:
             raise UsageError(f"allele {allele[:SHORT]} is not registered at locus {locus}", hint=f"it is at {', '.join(where)}")
         where = [locus]
-    out = [_at_locus(genome, view, allele, lo, lineages.get(lo), unsynced, pending) for lo in where]
+    out = [_at_locus(genome, view, allele, lo, lineages.get(lo), unsynced, pending, hosts) for lo in where]
     view.save()
     return AlleleView(id=allele, source=allele_source(genome, allele).decode("utf-8", errors="replace"), loci=out)
 
 
 def _at_locus(genome: Genome, view: FitnessView, allele: str, locus: str, lineage: Lineage | None, unsynced: ByLocus,
-              pending: list[Record]) -> AlleleAtLocus:
-    by_host = dict(view.by_host(locus, allele, keep=True))
+              pending: list[Record], hosts: bool) -> AlleleAtLocus:
     extra = unsynced.get(locus, {}).get(allele)
+    live: Callable[[Counters | None], Counters] | None = None
     if extra is not None:
-        # This host's streak continues from its synced one, as the arena's does.
-        base = by_host.get(genome.host) or Counters(locus=locus)
-        live = base + extra
-        live.streak, live.takeback = advance(base.model_copy(), [r for r in pending if r.allele == allele and locus_key(r.locus) == locus]).streak_state()
-        by_host[genome.host] = live
-    total = Counters(locus=locus)
-    for c in by_host.values():
-        total = total + c
+        records = [r for r in pending if r.allele == allele and locus_key(r.locus) == locus]
+
+        def live(synced: Counters | None) -> Counters:
+            # This host's streak continues from its synced one, as the arena's does.
+            base = synced or Counters(locus=locus)
+            out = base + extra
+            out.streak, out.takeback = advance(base.model_copy(), records).streak_state()
+            return out
+
+    total, count = view.fleet(locus, allele, live)
+    by_host = None
+    if hosts:
+        by_host = dict(view.by_host(locus, allele))
+        if live is not None:
+            by_host[genome.host] = live(by_host.get(genome.host))
     kept = view.keep(f"show {allele} {locus}", lambda: _expression(genome, allele, locus))
     expressed = [Expression.model_validate(e) for e in kept["expressed"]]
     weights = Weights.model_validate(kept["weights"]) if kept["weights"] else None
     return AlleleAtLocus(
-        locus=locus, lineage=lineage, fitness_by_host=by_host, total=total, fitness=fitness(total, weights),
+        locus=locus, lineage=lineage, hosts=count, fitness_by_host=by_host, total=total, fitness=fitness(total, weights),
         fitness_by_phenotype={name: fitness(t, weights) for name, t in total.phenotypes.items()}, expressed_in=expressed,
     )
 
@@ -365,7 +377,7 @@ def _why_at(genome: Genome, allele: str, view: AlleleAtLocus) -> str:
         parts.append(sentence + ".")
     t = view.total
     if t.total:
-        parts.append(f"It has {t.successes} successes in {t.total} invocations across {len(view.fitness_by_host)} host(s), fitness {view.fitness:.3f}.")
+        parts.append(f"It has {t.successes} successes in {t.total} invocations across {view.hosts} host(s), fitness {view.fitness:.3f}.")
     else:
         parts.append("It has no recorded invocations yet.")
     if not view.expressed_in:

@@ -23,8 +23,12 @@ def test_status_and_show_count_unsynced_runs_and_show_convergence(genome_project
     assert rows["bridge_create"]["invocations"] == 1, "the journal counts before `sggit sync`"
     text = sggit(genome_project, "status", "--phenotype", PHENOTYPE).stdout
     assert "counts include records waiting in the journal" in text
-    shown = sggit(genome_project, "show", _dominant(genome_project, "bridge_create")[:12]).stdout
-    assert "fitness on testhost: immediate 1/1 ok, convergence " in shown
+    dominant = _dominant(genome_project, "bridge_create")[:12]
+    shown = sggit(genome_project, "show", dominant).stdout
+    total = next(line for line in shown.splitlines() if line.startswith("  fitness total: "))
+    assert "(immediate 1/1 ok, convergence " in total and total.endswith(" on 1 host(s)")
+    assert "fitness on testhost" not in shown, "per-host lines only with --hosts"
+    assert "fitness on testhost: immediate 1/1 ok, convergence " in sggit(genome_project, "show", dominant, "--hosts").stdout
     why = sggit(genome_project, "why", _dominant(genome_project, "bridge_create")[:12]).stdout
     assert "It has 1 successes in 1 invocations" in why
 

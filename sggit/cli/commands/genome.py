@@ -192,13 +192,14 @@ def _ago(t: float | None) -> str:
 @click.command("show")
 @click.argument("allele")
 @click.option("--locus", default=None, help="Only this locus (a source registered at several loci has records at each).")
+@click.option("--hosts", "per_host", is_flag=True, help="Also each host's counters (always in --format json).")
 @_FORMAT
-def show_command(allele: str, locus: str | None, fmt: str) -> None:
-    """An allele's source, and per locus it fills its lineage and fitness per host, per phenotype and in total."""
+def show_command(allele: str, locus: str | None, per_host: bool, fmt: str) -> None:
+    """An allele's source, and per locus it fills its lineage and fitness per phenotype and in total over the fleet."""
     from sggit.genome import views
     from sggit.genome.repo import Genome
 
-    view = views.show(Genome.open("."), allele, locus)
+    view = views.show(Genome.open("."), allele, locus, hosts=per_host or fmt == "json")
     if fmt == "json":
         _print_json(views.as_json(view))
         return
@@ -216,11 +217,11 @@ def show_command(allele: str, locus: str | None, fmt: str) -> None:
                 click.echo(f"  prompted by: {lin.failure.error}")
         for ex in at.expressed_in:
             click.echo(f"  phenotype {ex.phenotype}: {ex.state}" + (f" (stack position {ex.position})" if ex.position is not None else ""))
-        for host, c in sorted(at.fitness_by_host.items()):
+        for host, c in sorted((at.fitness_by_host or {}).items()):
             click.echo(f"  fitness on {host}: {_outcomes(c)}")
         for name, score in sorted(at.fitness_by_phenotype.items()):
             click.echo(f"  fitness under {name}: {score:.3f} ({_outcomes(at.total.phenotypes[name])})")
-        click.echo(f"  fitness total: {at.fitness:.3f} ({_outcomes(at.total)})")
+        click.echo(f"  fitness total: {at.fitness:.3f} ({_outcomes(at.total)}) on {at.hosts} host(s)")
     click.echo("")
     click.echo(view.source.rstrip("\n"))
 

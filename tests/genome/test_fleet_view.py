@@ -1,0 +1,194 @@
+"""The fleet's fitness as status and show read it (from the view cache) against every host's notes read afresh."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sggit.cli import cli
+from sggit.genome.fitness import Record
+from sggit.genome.fleet import pull, push
+from sggit.genome.repo import Genome
+from sggit.genome.sync import FitnessView, journal, read_counters_note, sync
+from sggit.genome.views import show, status
+from tests.genome.helpers import SEED_A, git
+
+L = "bridge_create"
+P = "dell_r740"
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, repo_dir: Path, source_genome: Path) -> tuple[Path, Path, str]:
+    """`repo_dir` plays every other host and pushes to a bare remote; `observer` (host testhost) pulls."""
+    run("-C", str(repo_dir), "init", "--from", str(source_genome))
+    bare = tmp_path / "fleet.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo_dir, "remote", "add", "origin", str(bare))
+    push(Genome.open(repo_dir, host="h1"))
+    observer = tmp_path / "observer"
+    git(tmp_path, "clone", "-q", str(bare), str(observer))
+    return repo_dir, observer, _blob_id(repo_dir, SEED_A)
+
+
+def _blob_id(repo: Path, text: str) -> str:
+    return subprocess.run(["git", "hash-object", "--stdin"], cwd=repo, input=text, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _host_runs(repo: Path, host: str, allele: str, outcomes: list[bool], start: float) -> None:
+    """Records of one host, pushed as that host pushes them (sync, pull, push of its own ref)."""
+    genome = Genome.open(repo, host=host)
+    with journal(genome) as j:
+        for i, ok in enumerate(outcomes):
+            j.append(Record(allele=allele, locus=L, phenotype=P, ok=ok, error=None if ok else f"{host} failed {i}", time=start + i))
+    push(genome)
+
+
+def _settle() -> None:
+    time.sleep(0.15)  # past the window in which a rewritten packed-refs may keep its timestamp (it is not kept until then)
+
+
+def _pull(observer: Path) -> None:
+    pull(Genome.open(observer))
+    _settle()
+
+
+def _from_scratch(repo: Path, allele: str) -> dict[str, object]:
+    """Every host's note of the pair read with stock git, damaged ones skipped, added up."""
+    refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/notes/sggit/fitness/").stdout.split()
+    total = successes = 0
+    hosts: list[str] = []
+    latest: tuple[float, str] | None = None
+    for ref in refs:
+        note = git(repo, "notes", "--ref", ref, "show", allele, check=False)
+        if note.returncode != 0:
+            continue
+        try:
+            c = read_counters_note(note.stdout.encode())[L]
+        except (ValueError, KeyError):
+            continue
+        hosts.append(ref.rsplit("/", 1)[1])
+        total, successes = total + c.total, successes + c.successes
+        if c.last_failure is not None and (latest is None or c.last_failure.time > latest[0]):
+            latest = (c.last_failure.time, c.last_failure.error)
+    return {"total": total, "successes": successes, "hosts": sorted(hosts), "last_failure": latest and latest[1]}
+
+
+def _cache(repo: Path) -> Path:
+    return repo / ".git" / "sggit" / "cache" / "fitness-view.json"
+
+
+def _viewed(repo: Path, allele: str) -> dict[str, object]:
+    genome = Genome.open(repo)
+    row = next(r for r in status(genome, P).phenotypes[0].loci if r.locus == L)
+    at = show(genome, allele).loci[0]
+    per_host = show(genome, allele, hosts=True).loci[0]
+    assert per_host.total == at.total and per_host.hosts == at.hosts == len(per_host.fitness_by_host or {})
+    assert row.invocations_all == at.total.total
+    return {"total": at.total.total, "successes": at.total.successes, "hosts": sorted(per_host.fitness_by_host or {}),
+            "last_failure": row.last_failure, "status": status(genome).model_dump(), "show": at.model_dump()}
+
+
+def _check(repo: Path, allele: str) -> dict[str, object]:
+    """What the views answer equals the notes read afresh, whether answered from the cache or not."""
+    first = _viewed(repo, allele)
+    assert json.loads(_cache(repo).read_text())["digest"] == FitnessView(Genome.open(repo)).digest, "the answers were kept"
+    cached = _viewed(repo, allele)
+    _cache(repo).unlink()
+    rebuilt = _viewed(repo, allele)
+    assert first == cached == rebuilt
+    scratch = _from_scratch(repo, allele)
+    assert {k: first[k] for k in scratch} == scratch
+    return first
+
+
+def test_the_views_equal_every_hosts_notes_after_pulls_that_add_update_and_remove_hosts(fleet: tuple[Path, Path, str]) -> None:
+    source, observer, a = fleet
+    _host_runs(source, "h1", a, [True, True, False, True], 100.0)
+    _host_runs(source, "h2", a, [True, False, True], 200.0)
+    _pull(observer)
+    seen = _check(observer, a)
+    assert (seen["total"], seen["hosts"], seen["last_failure"]) == (7, ["h1", "h2"], "h2 failed 1")
+
+    _host_runs(source, "h2", a, [False, False], 300.0)
+    _pull(observer)
+    assert _check(observer, a)["total"] == 9
+
+    _host_runs(source, "h3", a, [True], 400.0)
+    _pull(observer)
+    seen = _check(observer, a)
+    assert (seen["total"], seen["hosts"], seen["last_failure"]) == (10, ["h1", "h2", "h3"], "h2 failed 1")
+
+    git(observer, "update-ref", "-d", "refs/notes/sggit/fitness/h2")  # a packed ref: packed-refs is rewritten
+    _settle()
+    seen = _check(observer, a)
+    assert (seen["total"], seen["hosts"], seen["last_failure"]) == (5, ["h1", "h3"], "h1 failed 2")
+
+    own = Genome.open(observer)
+    with journal(own) as j:
+        j.append(Record(allele=a, locus=L, phenotype=P, ok=False, error="here", time=500.0))
+    unsynced = show(own, a).loci[0]
+    assert (unsynced.total.total, unsynced.hosts, unsynced.total.last_failure and unsynced.total.last_failure.error) == (6, 3, "here")
+    push(own)  # its pull brings h2 back; this host's ref is one loose ref over the packed ones
+    _settle()
+    seen = _check(observer, a)
+    assert (seen["total"], seen["hosts"], seen["last_failure"]) == (11, ["h1", "h2", "h3", "testhost"], "here")
+
+    with journal(own) as j:
+        j.append(Record(allele=a, locus=L, phenotype=P, ok=True, time=600.0))
+    sync(own)  # a loose ref written over the packed one, packed-refs untouched
+    assert _check(observer, a)["total"] == 12
+
+
+def test_damaged_notes_are_skipped_and_named_from_the_cache_too(fleet: tuple[Path, Path, str]) -> None:
+    source, observer, a = fleet
+    _host_runs(source, "h1", a, [True, True], 100.0)
+    git(source, "notes", "--ref", "sggit/fitness/h4", "add", "-f", "-m", "garbage{", a)
+    push(Genome.open(source, host="h4"))
+    _pull(observer)
+    seen = _check(observer, a)
+    assert (seen["total"], seen["hosts"]) == (2, ["h1"])
+    damaged = f"refs/notes/sggit/fitness/h4:{a}"
+    env = {**os.environ, "SGGIT_HOST": "testhost"}
+    for _ in range(2):  # the second is answered from the cache
+        for args in (["status", "--format", "json"], ["show", a, "--format", "json"], ["show", a]):
+            done = subprocess.run([sys.executable, "-m", "sggit", *args], cwd=observer, capture_output=True, text=True, env=env)
+            assert done.returncode == 0 and damaged in done.stderr and "damaged fitness note skipped" in done.stderr, done.stderr
+
+
+def test_a_torn_or_foreign_cache_is_rebuilt(fleet: tuple[Path, Path, str]) -> None:
+    source, observer, a = fleet
+    _host_runs(source, "h1", a, [True, False, True], 100.0)
+    _pull(observer)
+    good = _check(observer, a)
+    text = _cache(observer).read_text()
+    for damaged in (text[: len(text) // 2], json.dumps({**json.loads(text), "pairs": []}), "[]"):
+        _cache(observer).write_text(damaged)
+        assert _viewed(observer, a) == good
+        assert json.loads(_cache(observer).read_text())["digest"] == FitnessView(Genome.open(observer)).digest
+
+
+def test_show_prints_the_fleet_total_and_per_host_lines_only_when_asked(fleet: tuple[Path, Path, str]) -> None:
+    source, observer, a = fleet
+    _host_runs(source, "h1", a, [True, False], 100.0)
+    _host_runs(source, "h2", a, [True], 200.0)
+    _pull(observer)
+    text = run("-C", str(observer), "show", a[:12])
+    assert "fitness on " not in text
+    assert f"  fitness under {P}: 0.200 (immediate 2/3 ok)" in text and "  fitness total: 0.200 (immediate 2/3 ok) on 2 host(s)" in text
+    hosts = run("-C", str(observer), "show", a[:12], "--hosts")
+    assert "  fitness on h1: immediate 1/2 ok\n  fitness on h2: immediate 1/1 ok\n" in hosts and "on 2 host(s)" in hosts
+    shown = json.loads(run("-C", str(observer), "show", a[:12], "--format", "json"))["loci"][0]
+    assert shown["hosts"] == 2 and {h: c["total"] for h, c in shown["fitness_by_host"].items()} == {"h1": 2, "h2": 1}
