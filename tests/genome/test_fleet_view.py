@@ -192,3 +192,15 @@ def test_show_prints_the_fleet_total_and_per_host_lines_only_when_asked(fleet: t
     assert "  fitness on h1: immediate 1/2 ok\n  fitness on h2: immediate 1/1 ok\n" in hosts and "on 2 host(s)" in hosts
     shown = json.loads(run("-C", str(observer), "show", a[:12], "--format", "json"))["loci"][0]
     assert shown["hosts"] == 2 and {h: c["total"] for h, c in shown["fitness_by_host"].items()} == {"h1": 2, "h2": 1}
+
+
+def test_answers_under_a_packed_refs_that_could_still_be_rewritten_unseen_are_not_kept(fleet: tuple[Path, Path, str]) -> None:
+    source, observer, a = fleet
+    _host_runs(source, "h1", a, [True, False], 100.0)
+    _pull(observer)
+    packed = observer / ".git" / "packed-refs"
+    later = time.time_ns() + 10**10  # its timestamp ahead of the clock: a rewrite now could carry the same one
+    os.utime(packed, ns=(later, later))
+    seen = _viewed(observer, a)
+    assert (seen["total"], seen["hosts"]) == (2, ["h1"])
+    assert not _cache(observer).exists() or json.loads(_cache(observer).read_text())["digest"] != FitnessView(Genome.open(observer)).digest
