@@ -249,6 +249,7 @@ def fitness_hosts(genome: Genome) -> list[str]:
 
 
 _VIEW_FORMAT = "per-locus 2"
+HOSTS_CACHE = "fitness-hosts.json"
 _VIEWED = (FITNESS_REF_PREFIX, PHENOTYPE_REF_PREFIX)
 _RACY_NS = 100_000_000
 """A packed-refs file this recent may be rewritten within the file system's timestamp granularity."""
@@ -340,6 +341,8 @@ class FitnessView:
         self._memo: dict[str, dict[str, dict[str, Counters]]] = {}
         self._cache: dict[str, Any] = {"digest": self.digest, "pairs": {}, "loci": {}, "kept": {}, "damaged": []}
         self._dirty = False
+        self._hosts: dict[str, Any] | None = None
+        self._hosts_dirty = False
         self._load()
 
     def _tips_digest(self) -> str:
@@ -369,33 +372,50 @@ class FitnessView:
                 self._trees[host] = None if tip is None else self.genome.repo[tip].peel(pygit2.Tree)
         return self._trees
 
-    def _path(self) -> Path:
-        return self.genome.common_dir / "sggit" / "cache" / "fitness-view.json"
+    def _path(self, name: str = "fitness-view.json") -> Path:
+        return self.genome.common_dir / "sggit" / "cache" / name
+
+    def _read(self, name: str, sections: dict[str, type]) -> dict[str, Any] | None:
+        """A cache file kept under this identity, or None (missing, torn, foreign or of other tips)."""
+        try:
+            data = json.loads(self._path(name).read_bytes())
+        except (OSError, ValueError, RecursionError):
+            return None
+        if not isinstance(data, dict) or data.get("digest") != self.digest:
+            return None
+        return data if all(isinstance(data.get(k), t) for k, t in sections.items()) else None
 
     def _load(self) -> None:
-        try:
-            data = json.loads(self._path().read_bytes())
-        except (OSError, ValueError, RecursionError):
-            return
-        if not isinstance(data, dict) or data.get("digest") != self.digest:
-            return
-        if not all(isinstance(data.get(k), t) for k, t in (("pairs", dict), ("loci", dict), ("kept", dict), ("damaged", list))):
-            return
-        self._cache.update(data)
-        for d in data["damaged"]:
-            warn(d["kind"], d["where"], d["detail"])
+        data = self._read("fitness-view.json", {"pairs": dict, "loci": dict, "kept": dict, "damaged": list})
+        if data is not None:
+            self._cache.update(data)
+            for d in data["damaged"]:
+                warn(d["kind"], d["where"], d["detail"])
+
+    def _kept_hosts(self) -> dict[str, Any]:
+        """Per-host counters asked for by name, in a file of their own: it grows with the hosts, and
+        status, which never needs them, does not read it."""
+        if self._hosts is None:
+            data = self._read(HOSTS_CACHE, {"by_host": dict, "damaged": list})
+            self._hosts = data["by_host"] if data is not None else {}
+            for d in data["damaged"] if data is not None else []:
+                warn(d["kind"], d["where"], d["detail"])
+        return self._hosts
 
     def save(self) -> None:
         """Keep what was computed for the next view; a cache that cannot be written costs only time."""
-        if not self._dirty or not self._keepable:
+        if not self._keepable:
             return
-        try:
-            path = self._path()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, json.dumps(self._cache, ensure_ascii=True))
-        except (OSError, SggitError):
-            pass
-        self._dirty = False
+        for name, dirty, data in (("fitness-view.json", self._dirty, self._cache), (HOSTS_CACHE, self._hosts_dirty, {"digest": self.digest, "by_host": self._hosts, "damaged": self._cache["damaged"]})):
+            if not dirty:
+                continue
+            try:
+                path = self._path(name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(path, json.dumps(data, ensure_ascii=True))
+            except (OSError, SggitError):
+                pass
+        self._dirty = self._hosts_dirty = False
 
     def keep(self, key: str, compute: Callable[[], Any]) -> Any:
         """A JSON-able answer of a view over these tips (the same tips give the same answer)."""
@@ -405,9 +425,12 @@ class FitnessView:
             self._dirty = True
         return kept[key]
 
-    def notes(self, allele: str) -> dict[str, dict[str, Counters]]:
-        """Each host's counters of one blob, per locus: `{host: {locus: Counters}}` (one note per host)."""
+    def notes(self, allele: str, *, keep: bool = False) -> dict[str, dict[str, Counters]]:
+        """Each host's counters of one blob, per locus: `{host: {locus: Counters}}`; `keep` also caches them."""
         found = self._memo.get(allele)
+        if found is None and keep and allele in self._kept_hosts():
+            found = {h: {locus: Counters.model_validate(c) for locus, c in loci.items()} for h, loci in self._kept_hosts()[allele].items()}
+            self._memo[allele] = found
         if found is None:
             found = {}
             for host, tree in self.trees.items():
@@ -421,11 +444,14 @@ class FitnessView:
                     self._cache["damaged"].append(damage.model_dump())
                     self._dirty = True
             self._memo[allele] = found
+        if keep and allele not in self._kept_hosts():
+            self._kept_hosts()[allele] = {h: {locus: json.loads(dump_model(c)) for locus, c in loci.items()} for h, loci in found.items()}
+            self._hosts_dirty = True
         return found
 
-    def by_host(self, locus: str, allele: str) -> dict[str, Counters]:
-        """Each host's counters of the pair (locus, allele): reads one note per host, never kept."""
-        return {h: loci[locus] for h, loci in self.notes(allele).items() if locus in loci}
+    def by_host(self, locus: str, allele: str, *, keep: bool = False) -> dict[str, Counters]:
+        """Each host's counters of the pair (locus, allele); `keep` caches them for the next view."""
+        return {h: loci[locus] for h, loci in self.notes(allele, keep=keep).items() if locus in loci}
 
     def loci(self, allele: str) -> set[str]:
         """The loci any host has counters of this blob at."""

@@ -184,7 +184,7 @@ def _at_locus(genome: Genome, view: FitnessView, allele: str, locus: str, lineag
     total, count = view.fleet(locus, allele, live)
     by_host = None
     if hosts:
-        by_host = dict(view.by_host(locus, allele))
+        by_host = dict(view.by_host(locus, allele, keep=True))
         if live is not None:
             by_host[genome.host] = live(by_host.get(genome.host))
     kept = view.keep(f"show {allele} {locus}", lambda: _expression(genome, allele, locus))

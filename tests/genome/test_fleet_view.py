@@ -86,8 +86,8 @@ def _from_scratch(repo: Path, allele: str) -> dict[str, object]:
     return {"total": total, "successes": successes, "hosts": sorted(hosts), "last_failure": latest and latest[1]}
 
 
-def _cache(repo: Path) -> Path:
-    return repo / ".git" / "sggit" / "cache" / "fitness-view.json"
+def _cache(repo: Path, name: str = "fitness-view.json") -> Path:
+    return repo / ".git" / "sggit" / "cache" / name
 
 
 def _viewed(repo: Path, allele: str) -> dict[str, object]:
@@ -105,8 +105,10 @@ def _check(repo: Path, allele: str) -> dict[str, object]:
     """What the views answer equals the notes read afresh, whether answered from the cache or not."""
     first = _viewed(repo, allele)
     assert json.loads(_cache(repo).read_text())["digest"] == FitnessView(Genome.open(repo)).digest, "the answers were kept"
+    assert json.loads(_cache(repo, "fitness-hosts.json").read_text())["digest"] == FitnessView(Genome.open(repo)).digest
     cached = _viewed(repo, allele)
     _cache(repo).unlink()
+    _cache(repo, "fitness-hosts.json").unlink()
     rebuilt = _viewed(repo, allele)
     assert first == cached == rebuilt
     scratch = _from_scratch(repo, allele)
@@ -173,11 +175,12 @@ def test_a_torn_or_foreign_cache_is_rebuilt(fleet: tuple[Path, Path, str]) -> No
     _host_runs(source, "h1", a, [True, False, True], 100.0)
     _pull(observer)
     good = _check(observer, a)
-    text = _cache(observer).read_text()
-    for damaged in (text[: len(text) // 2], json.dumps({**json.loads(text), "pairs": []}), "[]"):
-        _cache(observer).write_text(damaged)
-        assert _viewed(observer, a) == good
-        assert json.loads(_cache(observer).read_text())["digest"] == FitnessView(Genome.open(observer)).digest
+    for name, section in (("fitness-view.json", "pairs"), ("fitness-hosts.json", "by_host")):
+        text = _cache(observer, name).read_text()
+        for damaged in (text[: len(text) // 2], json.dumps({**json.loads(text), section: []}), "[]"):
+            _cache(observer, name).write_text(damaged)
+            assert _viewed(observer, a) == good
+            assert json.loads(_cache(observer, name).read_text())["digest"] == FitnessView(Genome.open(observer)).digest
 
 
 def test_show_prints_the_fleet_total_and_per_host_lines_only_when_asked(fleet: tuple[Path, Path, str]) -> None:
