@@ -309,7 +309,8 @@ def refs_identity(genome: Genome) -> tuple[str, bool] | None:
         settled = max(st.st_mtime_ns, st.st_ctime_ns) < now - _RACY_NS
     except FileNotFoundError:
         stamp, settled = b"-", True
-    parts = [_VIEW_FORMAT.encode(), b"packed-refs " + stamp]
+    # The host too: the kept entries tell this host's part from the others'.
+    parts = [_VIEW_FORMAT.encode(), b"host " + genome.host.encode("utf-8", "surrogateescape"), b"packed-refs " + stamp]
     for prefix in _VIEWED:
         if not _loose_refs(common, prefix, parts):
             return None
@@ -348,7 +349,7 @@ class FitnessView:
     def _tips_digest(self) -> str:
         # Phenotype tips too: a locus answer read from notes without loci/ entries depends on the stack.
         targets = self._targets()
-        lines = [_VIEW_FORMAT, *(f"{r} {t}" for r, t in sorted(targets.items()))]
+        lines = [_VIEW_FORMAT, f"host {self.genome.host}", *(f"{r} {t}" for r, t in sorted(targets.items()))]
         return hashlib.sha1("\n".join(lines).encode()).hexdigest()
 
     def _targets(self) -> dict[str, Any]:
@@ -359,7 +360,8 @@ class FitnessView:
 
     @property
     def tips(self) -> dict[str, Any]:
-        """Each host's fitness tip, listed on first need (read after the identity, so never newer than it claims)."""
+        """Each host's fitness tip, listed on first need: after the identity was taken, so a tip that moved
+        in between leaves what is kept under an identity no later view has."""
         if self._tips is None:
             self._targets()
         assert self._tips is not None

@@ -207,3 +207,14 @@ def test_answers_under_a_packed_refs_that_could_still_be_rewritten_unseen_are_no
     seen = _viewed(observer, a)
     assert (seen["total"], seen["hosts"]) == (2, ["h1"])
     assert not _cache(observer).exists() or json.loads(_cache(observer).read_text())["digest"] != FitnessView(Genome.open(observer)).digest
+
+
+def test_another_host_name_on_the_same_repository_is_not_answered_from_this_hosts_entries(fleet: tuple[Path, Path, str]) -> None:
+    source, observer, a = fleet
+    _host_runs(source, "h1", a, [False, False], 100.0)
+    _pull(observer)
+    assert show(Genome.open(observer), a).loci[0].hosts == 1  # kept, with no part of testhost's
+    with journal(Genome.open(observer)) as j:
+        j.append(Record(allele=a, locus=L, phenotype=P, ok=False, error="again", time=300.0))
+    as_h1 = show(Genome.open(observer, host="h1"), a).loci[0]  # its unsynced record continues h1's streak
+    assert (as_h1.hosts, as_h1.total.total, as_h1.total.streak) == (1, 3, 3)
