@@ -102,7 +102,8 @@ class Scoring:
     # -- records -----------------------------------------------------------------------
     def append(self, record: Record) -> None:
         """Journal a record (naming the phenotype it was expressed under), and keep this organism's view of
-        fitness current without rereading."""
+        fitness current without rereading. The scorer's own records name it when made: a copy costs as
+        much as making one."""
         if record.phenotype is None:
             record = record.model_copy(update={"phenotype": self.phenotype_name})
         held = getattr(self._local, "tentative", None)
@@ -136,9 +137,11 @@ class Scoring:
     def score(self, gene: n.Gene, attempt: Attempt, data: dict[str, Any]) -> None:
         """Immediate and convergence records for the allele that ran; a diagnostic also scores the producers it feeds."""
         immediate_ok = attempt.ok or attempt.kind == "convergence"
-        self.append(Record(allele=attempt.allele, locus=gene.name, ok=immediate_ok, timescale="immediate", error=None if immediate_ok else attempt.error, input=data))
+        self.append(Record(allele=attempt.allele, locus=gene.name, ok=immediate_ok, timescale="immediate", error=None if immediate_ok else attempt.error, input=data,
+                           phenotype=self.phenotype_name))
         if attempt.convergence is not None:
-            self.append(Record(allele=attempt.allele, locus=gene.name, ok=attempt.convergence, timescale="convergence", error=None if attempt.convergence else attempt.error, input=data))
+            self.append(Record(allele=attempt.allele, locus=gene.name, ok=attempt.convergence, timescale="convergence", error=None if attempt.convergence else attempt.error,
+                               input=data, phenotype=self.phenotype_name))
         if not attempt.ok or attempt.convergence is False:
             # A convergence failure counts however the verify ran: in this call, from a due check, or fed later.
             self.consider_demotion(gene.name, attempt.allele)
@@ -193,7 +196,7 @@ class Scoring:
             allele = producer.allele
             error = None if healthy else f"{gene.name} {json.dumps(data, sort_keys=True)}: unhealthy"
             self.append(Record(allele=allele, locus=line.locus, ok=healthy, timescale=timescale, error=error, input=data,  # type: ignore[arg-type]
-                               case=producer.input))
+                               case=producer.input, phenotype=self.phenotype_name))
             fed.append((line.locus, allele, timescale))
             if not healthy:
                 self._event(f"{gene.name} on {', '.join(names)} unhealthy: {timescale} failure for {line.locus} {allele[:7]}")
