@@ -423,12 +423,23 @@ def test_run_at_1000_alleles_at_a_locus_vs_10(benchmark, tmp_path: Path) -> None
     small, small_tree = project("small", SMALL)
     big, big_tree = project("big", BIG)
     with WorkerPool(SandboxConfig(), size=1) as pool:
-        def once(genome: Genome, tree: object) -> None:
+        def once(genome: Genome, tree: object) -> float:
+            start = time.perf_counter()
             org = Organism(genome, tree, "dell_r740", MockKernel(), pool, wait_verify=False)  # type: ignore[arg-type]
             assert org.run("bench_step", {"value": 1}).ok
+            return time.perf_counter() - start
 
         benchmark.pedantic(once, args=(big, big_tree), rounds=10, iterations=1, warmup_rounds=1)
-        small_s = _best(lambda: once(small, small_tree), n=10)
-    ratio = benchmark.stats.stats.min / small_s
-    benchmark.extra_info.update({"alleles": BIG, "small_s": small_s, "ratio": ratio})
-    print(f"\nrun, {BIG} vs {SMALL} alleles at the locus: {ratio:.2f}x ({benchmark.stats.stats.min * 1000:.1f} ms vs {small_s * 1000:.1f} ms; target 1.3x)")
+        once(small, small_tree)
+        # Big and small take turns, so that both see the same load and journals of the same length; a sync
+        # now and then keeps the journal each run reads short, as a deployment's periodic sync would.
+        pairs = []
+        for turn in range(120):
+            if turn % 10 == 0:
+                sync(big)
+                sync(small)
+            pairs.append((once(big, big_tree), once(small, small_tree)))
+    big_s, small_s = min(b for b, _ in pairs), min(s for _, s in pairs)
+    ratio = big_s / small_s
+    benchmark.extra_info.update({"alleles": BIG, "big_s": big_s, "small_s": small_s, "ratio": ratio})
+    print(f"\nrun, {BIG} vs {SMALL} alleles at the locus: {ratio:.2f}x ({big_s * 1000:.2f} ms vs {small_s * 1000:.2f} ms; target 1.3x)")

@@ -245,7 +245,8 @@ def test_six_step_pathway_fused_where_the_time_goes(benchmark: Any, genomes: dic
         "input validation": _per_call(lambda: org._runner().validate_input(pathway, values), 20),
         "judging the fused output": _per_call(lambda: judge(pathway, outcome), 20),
         "journal record (model, JSON, flock, write)": _per_call(
-            lambda: org.scoring.append(Record(allele=allele, locus="bench_six", ok=True, timescale="immediate", input=values)), 20),
+            lambda: org.scoring.append(Record(allele=allele, locus="bench_six", ok=True, timescale="immediate", input=values,
+                                              phenotype="dell_r740")), 20),
         "result (FusedResult, outputs)": _per_call(lambda: FusedResult(pathway, allele, verdict.output, None, keys).outputs, 20),
     }
     replay = _Replay(outcome)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticSerializationError
 
 from sggit.errors import SggitError
 from sggit.genome.jsonio import dump_model
@@ -298,27 +299,38 @@ class Journal:
     Appenders hold a shared flock while writing and check that the file they hold
     is still the journal; sync renames the journal away and takes the exclusive
     lock before reading it, so no record lands in a file that was already read.
+    The check is one `stat` of the name, relative to the journal's directory,
+    against the inode the open file was found to have when it was opened (a
+    file's inode does not change while it is open).
     """
 
     def __init__(self, path: Path, *, fsync: bool = False) -> None:
         self.path = path
         self.fsync = fsync
         self._fd: int | None = None
+        self._dir: int | None = None
+        self._inode: tuple[int, int] = (0, 0)
 
     def _open(self) -> int:
         if self._fd is None:
             try:
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                self._dir = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                self._fd = os.open(self.path.name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644, dir_fd=self._dir)
             except IsADirectoryError:
+                self.close()
                 raise SggitError(f"the fitness journal {self.path} is a directory", hint="move it away; sggit recreates the journal") from None
             except OSError as exc:
+                self.close()
                 raise SggitError(f"cannot write the fitness journal {self.path}: {exc.strerror or exc}", hint=_hint(exc)) from None
+            st = os.fstat(self._fd)
+            self._inode = (st.st_dev, st.st_ino)
         return self._fd
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        for fd in (self._fd, self._dir):
+            if fd is not None:
+                os.close(fd)
+        self._fd = self._dir = None
 
     def __enter__(self) -> Journal:
         return self
@@ -329,8 +341,7 @@ class Journal:
     def append(self, record: Record) -> None:
         """Returns once the record is in the file (and on disk, with fsync=True)."""
         # The leading newline fences off a record torn by a crash mid-write.
-        line = ("\n" + dump_model(record) + "\n").encode()
-        self.append_raw(line)
+        self.append_raw(b"\n" + record_line(record) + b"\n")
 
     def append_raw(self, line: bytes) -> None:
         while True:
@@ -338,7 +349,8 @@ class Journal:
             fcntl.flock(fd, fcntl.LOCK_SH)
             try:
                 try:
-                    same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+                    st = os.stat(self.path.name, dir_fd=self._dir)
+                    same = (st.st_dev, st.st_ino) == self._inode
                 except FileNotFoundError:
                     same = False
                 if not same:
@@ -353,6 +365,18 @@ class Journal:
             finally:
                 if self._fd is not None:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+_RECORD_JSON = Record.__pydantic_serializer__
+
+
+def record_line(record: Record) -> bytes:
+    """A record's journal line: `dump_model(record)` as UTF-8, from the model's own serializer without the
+    Python layers of `model_dump_json` (every journalled call pays them)."""
+    try:
+        return _RECORD_JSON.to_json(record, exclude_none=True)
+    except PydanticSerializationError:
+        return dump_model(record).encode()
 
 
 def _hint(exc: OSError) -> str | None:

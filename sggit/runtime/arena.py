@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sggit.genome.fitness import Counters, Record, StreakState, fitness, locus_key, next_streak
-from sggit.genome.phenotype import PhenotypeMap, Weights
+from sggit.genome.phenotype import LocusMap, PhenotypeMap, Weights
 
 
 class Thresholds(BaseModel):
@@ -94,3 +94,66 @@ def promotion_candidate(
         if score >= base + thresholds.promote_margin - 1e-12 and (best is None or score > best[1]):
             best = (allele, score, base)
     return best
+
+
+class Challengers:
+    """The challenger `promotion_candidate` would weigh against the dominant of one locus, kept as counters move.
+
+    Scoring every challenger after every success costs as many fitness
+    computations as the stack has alleles. This index is built for one map (its
+    stack, thresholds and weights) from the counters at hand, then told which
+    alleles' counters moved, and rescores only those. It keeps the score of each
+    challenger with the invocations promotion needs and the leader among them: the
+    highest score, the earlier in the stack on a tie. Promotion weighs the leader
+    alone, which is the same decision: a challenger the leader does not outscore
+    cannot pass the margin the leader misses.
+    """
+
+    def __init__(self, entry: LocusMap, thresholds: Thresholds, counters: Mapping[str, Counters]) -> None:
+        self.entry = entry
+        self.thresholds = thresholds
+        self._scores: dict[str, float] = {}
+        self._leader: str | None = None
+        self._position: dict[str, int] | None = None
+        self.moved(counters, list(counters))
+
+    def moved(self, counters: Mapping[str, Counters], alleles: Iterable[str]) -> None:
+        """Rescore `alleles`, whose counters changed; nothing else is looked at."""
+        alleles_at, least, weights = self.entry.alleles, self.thresholds.promote_min_invocations, self.entry.weights
+        for allele in alleles:
+            state = alleles_at.get(allele)
+            c = counters.get(allele)
+            # the stack's members other than its dominant are exactly its recessive alleles (LocusMap's invariant)
+            if state is None or state.state != "recessive" or c is None or c.total < least:
+                if self._scores.pop(allele, None) is not None and allele == self._leader:
+                    self._leader = self._fittest()
+                continue
+            before = self._scores.get(allele)
+            score = self._scores[allele] = fitness(c, weights)
+            leader = self._leader
+            if leader is None or self._ahead(allele, leader):
+                self._leader = allele
+            elif allele == leader and before is not None and score < before:
+                self._leader = self._fittest()
+
+    def _ahead(self, allele: str, other: str) -> bool:
+        mine, theirs = self._scores[allele], self._scores[other]
+        return mine > theirs or (mine == theirs and self._place(allele) < self._place(other))
+
+    def _place(self, allele: str) -> int:
+        if self._position is None:
+            stack = self.entry.stack
+            self._position = dict(zip(stack, range(len(stack)), strict=True))
+        return self._position[allele]
+
+    def _fittest(self) -> str | None:
+        best: str | None = None
+        for allele in self._scores:
+            if best is None or self._ahead(allele, best):
+                best = allele
+        return best
+
+    def candidate(self, counters: Mapping[str, Counters]) -> tuple[str, float, float] | None:
+        """What `promotion_candidate` answers for the whole stack: the leader, if it beats the dominant by the margin."""
+        leader = self._leader
+        return promotion_candidate(counters, self.entry.dominant, [leader] if leader else [], self.thresholds, self.entry.weights)

@@ -103,7 +103,8 @@ class FusedPathways:
         else:
             attempt.error, attempt.kind = verdict.error, verdict.kind
         core.traced(attempt)
-        self.scoring.append(Record(allele=allele, locus=name, ok=attempt.ok, timescale="immediate", error=attempt.error, input=values))
+        self.scoring.append(Record(allele=allele, locus=name, ok=attempt.ok, timescale="immediate", error=attempt.error, input=values,
+                                  phenotype=core.phenotype_name))
         if attempt.ok and output is not None:
             return FusedResult(pathway, allele, output, tx.rollback_action(), self._step_keys(pathway))
         attempt.undo_failures = tx.undo()

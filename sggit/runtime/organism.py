@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from sggit.contract import nodes as n
@@ -29,7 +29,7 @@ from sggit.engines.base import (
 from sggit.errors import SggitError, UsageError
 from sggit.genome.alleles import allele_source, alleles_at
 from sggit.genome.fitness import Counters
-from sggit.genome.phenotype import PhenotypeMap
+from sggit.genome.phenotype import LocusMap, PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.kernel.api import Kernel
 from sggit.runtime.attempt import Attempt, CallerError, RunResult
@@ -50,10 +50,32 @@ __all__ = ["Attempt", "CallerError", "Organism", "RunResult"]
 _T = TypeVar("_T")
 
 
-def _stack_of(pmap: PhenotypeMap, locus: str, *, canaries: bool = True) -> list[str]:
-    entry = pmap.locus(locus)
-    waiting = [a for a, s in entry.alleles.items() if s.state == "canary" and a not in entry.stack] if canaries else []
-    return list(entry.stack) + waiting
+class _Order:
+    """The alleles a locus tries under one map: its stack, then the canaries waiting, found only if the stack runs out.
+
+    Nearly every call ends at the stack's first allele, so looking for canaries
+    among every allele the locus holds waits until the stack is exhausted.
+    """
+
+    __slots__ = ("_canaries", "_entry", "_waiting")
+
+    def __init__(self, entry: LocusMap, *, canaries: bool) -> None:
+        self._entry = entry
+        self._canaries = canaries
+        self._waiting: list[str] | None = None
+
+    def waiting(self) -> list[str]:
+        if self._waiting is None:
+            entry = self._entry
+            self._waiting = [a for a, s in entry.alleles.items() if s.state == "canary" and a not in entry.stack] if self._canaries else []
+        return self._waiting
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._entry.stack
+        yield from self.waiting()
+
+    def __bool__(self) -> bool:
+        return bool(self._entry.stack) or bool(self.waiting())
 
 
 class Organism:
@@ -137,12 +159,15 @@ class Organism:
 
     def stack(self, locus: str) -> list[str]:
         """Alleles to try, in order: the phenotype's stack, then canaries; never shadow or deprecated."""
+        return list(self._order(locus))
+
+    def _order(self, locus: str) -> Iterable[str]:
         gene = self.tree.genes.get(locus)
         waits = gene is not None and policy_for(gene.risk).review  # at review loci a canary waits for its merge
-        order = self._view.derived(("stack", locus, waits), lambda pmap: _stack_of(pmap, locus, canaries=not waits))
+        order = self._view.derived(("stack", locus, waits), lambda pmap: _Order(pmap.locus(locus), canaries=not waits))
         if not order and not self.phenotype().locus(locus).alleles:
             return alleles_at(self.genome, locus)
-        return list(order)
+        return order
 
     def counters(self, locus: str) -> dict[str, Counters]:
         """Live fitness of every allele at a locus (all hosts' notes plus this host's journal), kept by the scorer."""
@@ -253,7 +278,7 @@ class Organism:
     def express(self, gene: n.Gene, data: dict[str, Any], *, verify: bool = True) -> StepOutcome:
         """The fallback stack on validated input, then mutation when every allele failed."""
         failures: list[Attempt] = []
-        stack = self.stack(gene.name)
+        stack = self._order(gene.name)
         for allele in stack:
             attempt = self.attempt(gene, allele, data, verify=verify)
             if attempt.ok:

@@ -18,16 +18,16 @@ from typing import Any, TypeVar
 from sggit.contract import nodes as n
 from sggit.contract.tree import ContractTree
 from sggit.genome import phenostore
-from sggit.genome.fitness import ByLocus, Counters, Record, add_into, fitness, fold
+from sggit.genome.fitness import ByLocus, Counters, Record, add_into, fitness, fold, locus_key
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.genome.sync import host_streak, journal, live_counters, pending_records
 from sggit.runtime import review
 from sggit.runtime.arena import (
+    Challengers,
     FailureStreaks,
     Thresholds,
     failure_streaks,
-    promotion_candidate,
 )
 from sggit.runtime.attempt import Attempt
 from sggit.runtime.safety import policy_for
@@ -58,6 +58,7 @@ class Scoring:
         self._lock = threading.RLock()
         self._counters: ByLocus | None = None
         self._streaks: FailureStreaks | None = None
+        self._challengers: dict[str, tuple[PhenotypeMap, Challengers]] = {}
         self._local = threading.local()
 
     # -- held-back polls ---------------------------------------------------------------
@@ -101,7 +102,8 @@ class Scoring:
     # -- records -----------------------------------------------------------------------
     def append(self, record: Record) -> None:
         """Journal a record (naming the phenotype it was expressed under), and keep this organism's view of
-        fitness current without rereading."""
+        fitness current without rereading. The scorer's own records name it when made: a copy costs as
+        much as making one."""
         if record.phenotype is None:
             record = record.model_copy(update={"phenotype": self.phenotype_name})
         held = getattr(self._local, "tentative", None)
@@ -112,6 +114,9 @@ class Scoring:
         with self._lock:
             if self._counters is not None:
                 add_into(self._counters, fold([record], self.genome.host))
+                kept = self._challengers.get(locus_key(record.locus))
+                if kept is not None:
+                    kept[1].moved(self._counters[locus_key(record.locus)], (record.allele,))
             if self._streaks is not None:
                 self._streaks.add(record)
 
@@ -132,9 +137,11 @@ class Scoring:
     def score(self, gene: n.Gene, attempt: Attempt, data: dict[str, Any]) -> None:
         """Immediate and convergence records for the allele that ran; a diagnostic also scores the producers it feeds."""
         immediate_ok = attempt.ok or attempt.kind == "convergence"
-        self.append(Record(allele=attempt.allele, locus=gene.name, ok=immediate_ok, timescale="immediate", error=None if immediate_ok else attempt.error, input=data))
+        self.append(Record(allele=attempt.allele, locus=gene.name, ok=immediate_ok, timescale="immediate", error=None if immediate_ok else attempt.error, input=data,
+                           phenotype=self.phenotype_name))
         if attempt.convergence is not None:
-            self.append(Record(allele=attempt.allele, locus=gene.name, ok=attempt.convergence, timescale="convergence", error=None if attempt.convergence else attempt.error, input=data))
+            self.append(Record(allele=attempt.allele, locus=gene.name, ok=attempt.convergence, timescale="convergence", error=None if attempt.convergence else attempt.error,
+                               input=data, phenotype=self.phenotype_name))
         if not attempt.ok or attempt.convergence is False:
             # A convergence failure counts however the verify ran: in this call, from a due check, or fed later.
             self.consider_demotion(gene.name, attempt.allele)
@@ -189,7 +196,7 @@ class Scoring:
             allele = producer.allele
             error = None if healthy else f"{gene.name} {json.dumps(data, sort_keys=True)}: unhealthy"
             self.append(Record(allele=allele, locus=line.locus, ok=healthy, timescale=timescale, error=error, input=data,  # type: ignore[arg-type]
-                               case=producer.input))
+                               case=producer.input, phenotype=self.phenotype_name))
             fed.append((line.locus, allele, timescale))
             if not healthy:
                 self._event(f"{gene.name} on {', '.join(names)} unhealthy: {timescale} failure for {line.locus} {allele[:7]}")
@@ -231,6 +238,12 @@ class Scoring:
         return max((a for a in candidates if a in approved), key=lambda a: fitness(counters[a], entry.weights) if a in counters else 0.0)
 
     def consider_promotion(self, locus: str) -> None:
+        """After a success: the leading challenger takes over if it is fitter by the margin.
+
+        Only the alleles whose counters moved since the last check are rescored
+        (`Challengers`), so a check after each success stays cheap at a locus of
+        1,000 alleles.
+        """
         if self.holding():
             self.decide(lambda: self.consider_promotion(locus))
             return
@@ -239,10 +252,14 @@ class Scoring:
         gene = self.tree.genes[locus]
         if not policy_for(gene.risk).auto_promote:
             return
-        challengers = [a for a in entry.stack if a != entry.dominant]
-        if not challengers:
-            return
-        found = promotion_candidate(self.counters(locus), entry.dominant, challengers, Thresholds.for_locus(pmap, locus), entry.weights)
+        if not entry.stack or entry.stack == [entry.dominant]:
+            return  # no challengers
+        with self._lock:
+            counters = self.counters(locus)
+            kept = self._challengers.get(locus)
+            if kept is None or kept[0] is not pmap:
+                kept = self._challengers[locus] = (pmap, Challengers(entry, Thresholds.for_locus(pmap, locus), counters))
+            found = kept[1].candidate(counters)
         if found is None:
             return
         allele, score, base = found

@@ -187,7 +187,8 @@ class Verification:
             healthy, results = self.run_checks([(c.locus, c.input) for c in entry.checks], judged={entry.target} if gene_check else None, charge=charge)
             if entry.origin == "gene" and entry.allele:
                 error = None if healthy else "convergence check failed: " + "; ".join(r["summary"] for r in results if not r["healthy"])
-                self.scoring.append(Record(allele=entry.allele, locus=entry.target, ok=healthy, timescale="convergence", error=error, input=entry.input))
+                self.scoring.append(Record(allele=entry.allele, locus=entry.target, ok=healthy, timescale="convergence", error=error, input=entry.input,
+                                          phenotype=self.phenotype_name))
                 if not healthy:
                     self.scoring.consider_demotion(entry.target, entry.allele)
             mark_done(self.genome, DoneCheck(id=entry.id, healthy=healthy, results=results))

@@ -113,3 +113,26 @@ def test_a_record_must_name_a_full_allele_id() -> None:
         Record(allele="bridge_create", ok=True)
     with pytest.raises(ValidationError):
         Record(allele=A[:12], ok=True)
+
+
+def test_a_journal_line_is_the_records_model_dump_json(tmp_path: Path) -> None:
+    """The appender encodes with the model's serializer directly; the bytes are those `dump_model` gives."""
+    from sggit.genome.fitness import record_line
+    from sggit.genome.jsonio import dump_model
+
+    records = [
+        Record(allele=A, ok=True),
+        Record(allele=B, locus=L, ok=False, timescale="convergence", error="step 2: \"quoted\"\n\ttabbed \x00\x1f\x7f", input={"z": 1, "a": [1.5, -0.0, 1e-07, 1e16, 2**70]}, time=1.0),
+        Record(allele=A + "0" * 24, locus="unicodé", ok=True, timescale="resilience", input={"név": "日本語 ✓ 😀", "nested": {"deep": [None, True, False, {}]}},
+               case={"bridge_name": "br0", "interfaces": []}, phenotype="dell_r740", time=1764658364.123456),
+        Record(allele=A, locus=L, ok=True, input=[{"k": float("inf")}, float("nan")], phenotype="p", time=0.1 + 0.2),
+        Record(allele=A, locus=L, ok=False, error="lone \ud83d surrogate", input={"s": "\udc00"}),
+    ]
+    path = tmp_path / "j"
+    with Journal(path) as j:
+        for r in records:
+            j.append(r)
+    assert path.read_bytes() == b"".join(b"\n" + dump_model(r).encode() + b"\n" for r in records)
+    assert all(record_line(r) == r.model_dump_json(exclude_none=True).encode() for r in records[:-1])
+    assert [r.model_dump() for r in read_records(path)][:3] == [r.model_dump() for r in records[:3]]
+    assert next(r for r in read_records(path) if r.error and "lone" in r.error).error == "lone \ud83d surrogate"
