@@ -1,8 +1,9 @@
-"""Click parameter types shared by several commands."""
+"""Click parameter types and options shared by several commands, and how they print alleles and times."""
 
 from __future__ import annotations
 
 import math
+import time
 
 import click
 
@@ -23,3 +24,18 @@ class Seconds(click.ParamType):
 
 
 SECONDS = Seconds()
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+
+
+def short(allele: str | None) -> str:
+    from sggit.genome.views import SHORT
+
+    return allele[:SHORT] if allele else "-"
+
+
+def ago(t: float | None) -> str:
+    if not t:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(t))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from sggit.cli import fast_status
-from sggit.cli.commands.genome import _FORMAT, _ago, _short
+from sggit.cli.params import FORMAT, ago, short
 
 if TYPE_CHECKING:
     from sggit.genome.repo import Genome
@@ -42,11 +42,11 @@ def render(genome: Genome, phenotype: str | None, fmt: str) -> str:
         width = max((len(r.locus) for r in ph.loci), default=5)
         for r in ph.loci:
             fit = "-" if r.fitness is None else f"{r.fitness:.3f}"
-            fail = f"  last failure {_ago(r.last_failure_time)}: {r.last_failure}" if r.last_failure else ""
+            fail = f"  last failure {ago(r.last_failure_time)}: {r.last_failure}" if r.last_failure else ""
             elsewhere = ""
             if r.invocations_all != r.invocations and r.fitness_all is not None:
                 elsewhere = f"  (all phenotypes: {r.fitness_all:.3f}, {r.invocations_all} calls)"
-            lines.append(f"  {r.locus:<{width}}  {_short(r.dominant):<12}  depth {r.fallback_depth}  fitness {fit:>5}  {r.invocations:>6} calls{elsewhere}{fail}")
+            lines.append(f"  {r.locus:<{width}}  {short(r.dominant):<12}  depth {r.fallback_depth}  fitness {fit:>5}  {r.invocations:>6} calls{elsewhere}{fail}")
     for locus, count in sorted(st.unexpressed_loci.items()):
         lines.append(f"  {locus}: {count} allele(s), expressed by no phenotype")
     if st.journal_pending_bytes:
@@ -56,7 +56,7 @@ def render(genome: Genome, phenotype: str | None, fmt: str) -> str:
 
 @click.command("status")
 @click.option("--phenotype", default=None, help="Only this phenotype.")
-@_FORMAT
+@FORMAT
 def status_command(phenotype: str | None, fmt: str) -> None:
     """Per locus: dominant allele, fallback depth, fitness, invocations, last failure."""
     from sggit.genome.repo import Genome
