@@ -3,7 +3,10 @@
 Each change below is one status depends on; after it, the kept output must be
 refused (`kept_output` is None) before the full command runs again, and the
 full command's answer is then what a repeat prints. A description of the
-inputs that missed the change would fail the first assertion.
+inputs that missed the change would fail the first assertion. Commands run
+with `SGGIT_STATUS_REFRESH=0` here, so none renders status anew as it ends
+(`test_status_refresh.py` tests that) and each change is left for the
+description to catch.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ BRIDGE = '{"bridge_name": "br0", "interfaces": []}'
 
 
 def sg(project: Path, *args: str, code: int = 0, host: str = "testhost") -> str:
-    result = CliRunner().invoke(cli, ["-C", str(project), *args], env={"SGGIT_HOST": host})
+    result = CliRunner().invoke(cli, ["-C", str(project), *args], env={"SGGIT_HOST": host, "SGGIT_STATUS_REFRESH": "0"})
     assert result.exit_code == code, result.output + repr(result.exception)
     return result.stdout
 
@@ -50,7 +53,7 @@ def fresh(project: Path, *args: str, host: str = "testhost") -> str:
 
 def sggit(cwd: Path, *args: str, host: str = "testhost") -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "sggit", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "SGGIT_HOST": host})
+                          env={**os.environ, "SGGIT_HOST": host, "SGGIT_STATUS_REFRESH": "0"})
 
 
 @pytest.fixture

@@ -2,16 +2,23 @@
 
 The kept output and the description of what it depends on live in
 `sggit.cli.fast_status`, which `sggit.cli.main` asks before importing click.
+Every other command renders here too, as it ends (`refresh`): the kept outputs
+it made stale are rendered anew while pygit2 is loaded anyway, so the status
+that follows a change made through sggit is printed from a kept output as well.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
 
 from sggit.cli import fast_status
+from sggit.cli.errors import classify, log_traceback
 from sggit.cli.params import FORMAT, ago, short
 
 if TYPE_CHECKING:
@@ -66,3 +73,63 @@ def status_command(phenotype: str | None, fmt: str) -> None:
         text = render(genome, phenotype, fmt)
     click.echo(text, nl=False)
     recording.keep(text)
+
+
+@contextmanager
+def _environment(environ: dict[str, str]) -> Iterator[None]:
+    """`os.environ` as the command found it (before `--progress` set it), which is what a later status sees."""
+    now = dict(os.environ)
+    if now == environ:
+        yield
+        return
+    os.environ.clear()
+    os.environ.update(environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(now)
+
+
+def refresh(environ: dict[str, str]) -> None:
+    """Render anew the kept status outputs of this repository that the command just ended made stale.
+
+    The same render and the same protocol as a full status: the inputs are
+    described before it reads anything and again after, and a render whose
+    inputs moved meanwhile, that warned, or that failed keeps nothing. Nothing
+    is printed; a failure is logged like any internal error and costs the next
+    status its full time, nothing else. `SGGIT_STATUS_REFRESH=0` skips it.
+    """
+    try:
+        with _environment(environ):
+            if not fast_status.refresh_wanted():
+                return
+            found = fast_status.stale()
+            if found is None or not found[1]:
+                return
+            git_dir, options = found
+            from sggit.genome.repo import Genome
+
+            genome = Genome.open(".")
+            for fmt, phenotype in options:
+                try:
+                    with fast_status.Recording(str(genome.git_dir), fmt, phenotype, quiet=True) as recording:
+                        text = render(genome, phenotype, fmt)
+                except Exception as exc:  # noqa: BLE001 - that status fails now, and the full command will say why
+                    fast_status.forget(git_dir, fmt, phenotype)
+                    if classify(exc) is None:
+                        _log(exc)
+                    continue
+                if not recording.keep(text) and recording.warned:
+                    fast_status.forget(git_dir, fmt, phenotype)
+    except KeyboardInterrupt:
+        return
+    except Exception as exc:  # noqa: BLE001 - a refresh never fails the command it follows
+        _log(exc)
+
+
+def _log(exc: BaseException) -> None:
+    try:
+        log_traceback(exc)
+    except OSError:
+        pass
