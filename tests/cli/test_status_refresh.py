@@ -174,3 +174,15 @@ def test_a_command_killed_while_it_refreshes_leaves_no_torn_or_stale_output(proj
     sggit(project, "sync")
     assert not orphan.exists() and live.exists()
     assert all(p.name.endswith(".snap") for p in cache.glob("status-*") if p != live)
+
+
+def test_damage_a_command_warned_about_already_keeps_the_refreshed_status_from_being_kept(project: Path) -> None:
+    """The command warns once for its process; the status rendered after it in that process must warn too."""
+    assert served(project) is not None
+    with (project / ".git" / "sggit" / "fitness.journal").open("ab") as journal:
+        journal.write(b"{not a record\n")
+    done = subprocess.run([sys.executable, "-m", "sggit", "report"], cwd=project, capture_output=True, text=True, env=_env())
+    assert done.returncode == 0 and "damaged journal line skipped" in done.stderr
+    assert fast_status.kept_output("text", None, start=str(project)) is None
+    again = subprocess.run([sys.executable, "-m", "sggit", "status"], cwd=project, capture_output=True, text=True, env=_env())
+    assert again.returncode == 0 and "damaged journal line skipped" in again.stderr

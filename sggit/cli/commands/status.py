@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 
 def render(genome: Genome, phenotype: str | None, fmt: str) -> str:
     """The whole output of a status, as one text: what the command prints and what it keeps."""
-    from sggit.genome import views
+    from sggit.genome import damage, views
 
-    st = views.status(genome, phenotype)
+    with damage.anew():
+        st = views.status(genome, phenotype)
     if fmt == "json":
         return json.dumps(views.as_json(st), indent=2, sort_keys=False) + "\n"
     lines: list[str] = []
