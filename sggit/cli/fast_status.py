@@ -6,7 +6,7 @@ answer is a function of inputs that plain file reads can describe: every ref
 fitness and lineage notes, remote-tracking refs), this host's unsynced journal
 (the live file and its detached segments), the repository's config and `HEAD`,
 the environment that names the host or steers git, the code that rendered the
-answer, and the options. The full command (`sggit.cli.commands.status`) describes
+answer, and the options. The full command (`sggit.cli.full_status`) describes
 those inputs before it reads anything, renders, prints, describes them again, and
 keeps its output here when both descriptions agree, nothing was written to stderr
 and it succeeded. A later `sggit status` with the same options describes them
@@ -17,7 +17,7 @@ Status reads no file of the working tree, so none is part of the description.
 
 Every other command, as it ends, asks `stale` which of the few most recently
 kept outputs it made stale, and renders those anew the same way in its own
-process (`sggit.cli.commands.status.refresh`), so the status that follows a
+process (`sggit.cli.full_status.refresh`), so the status that follows a
 change made through sggit is served from here as well.
 """
 

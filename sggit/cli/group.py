@@ -1,7 +1,7 @@
 """The click group: commands loaded from the table when asked for, run inside the error boundary.
 
 A command other than status ends by rendering anew the kept status outputs it
-made stale (`sggit.cli.commands.status.refresh`), so the next status is as
+made stale (`sggit.cli.full_status.refresh`), so the next status is as
 cheap after a change made through sggit as after none.
 """
 
@@ -49,7 +49,7 @@ class _Group(click.Group):
         finally:
             # Whatever else ran may have changed what status reads: keep its answer current.
             if not interrupted and ctx.invoked_subcommand not in (None, "status"):
-                from sggit.cli.commands.status import refresh
+                from sggit.cli.full_status import refresh
 
                 refresh(environ)
 

@@ -1,9 +1,8 @@
-"""Click parameter types and options shared by several commands, and how they print alleles and times."""
+"""Click parameter types and options shared by several commands."""
 
 from __future__ import annotations
 
 import math
-import time
 
 import click
 
@@ -28,14 +27,3 @@ SECONDS = Seconds()
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 
-
-def short(allele: str | None) -> str:
-    from sggit.genome.views import SHORT
-
-    return allele[:SHORT] if allele else "-"
-
-
-def ago(t: float | None) -> str:
-    if not t:
-        return ""
-    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(t))

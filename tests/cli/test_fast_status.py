@@ -227,3 +227,18 @@ def test_a_kept_status_whose_reader_went_away_stops_quietly_as_the_full_one_does
     finally:
         os.close(write)
     assert done.returncode == 141 and done.stderr == ""
+
+
+def test_a_plain_status_with_nothing_kept_runs_in_full_without_click_and_says_what_the_click_command_says(project: Path) -> None:
+    probe = ("import sys; sys.argv = ['sggit', *sys.argv[1:]]\nfrom sggit.cli import main\ncode = 0\ntry:\n    main()\n"
+             "except SystemExit as e:\n    code = e.code\nprint(code, 'click' in sys.modules, 'pygit2' in sys.modules, file=sys.stderr)")
+    env = {**os.environ, "SGGIT_HOST": "testhost", "SGGIT_STATUS_REFRESH": "0"}
+    for args, code in (((), 0), (("--format", "json"), 0), (("--phenotype", "nope"), 2)):
+        for kept in (project / ".git" / "sggit" / "cache").glob("status-*.snap"):
+            kept.unlink()
+        plain = subprocess.run([sys.executable, "-c", probe, "status", *args], cwd=project, capture_output=True, text=True, env=env)
+        said, _, loaded = plain.stderr.rstrip("\n").rpartition("\n")
+        assert loaded.split() == [str(code), "False", "True"], plain.stderr  # rendered in full, and click never imported
+        through_click = subprocess.run([sys.executable, "-m", "sggit", "-C", str(project), "status", *args], capture_output=True, text=True, env=env)
+        assert (through_click.returncode, through_click.stdout) == (code, plain.stdout)
+        assert through_click.stderr == (said + "\n" if said else "")

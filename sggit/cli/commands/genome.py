@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import click
 
 from sggit.cli.params import FORMAT as _FORMAT
-from sggit.cli.params import ago as _ago
-from sggit.cli.params import short as _short
+from sggit.cli.text import ago as _ago
+from sggit.cli.text import short as _short
 from sggit.errors import UsageError
 
 if TYPE_CHECKING:
