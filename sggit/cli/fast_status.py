@@ -265,8 +265,8 @@ def stale(start: str = ".", limit: int = REFRESH_LIMIT) -> tuple[str, list[tuple
     try:
         with os.scandir(cache) as entries:
             names = [(e.name, e.stat().st_mtime_ns) for e in entries if e.name.startswith("status-")]
-    except FileNotFoundError:
-        return None
+    except OSError:
+        return None  # no cache, or one that cannot be read: nothing to refresh
     for name, _ in names:
         if name.endswith(".tmp"):
             _remove_orphan(os.path.join(cache, name))
@@ -295,7 +295,7 @@ def _remove_orphan(path: str) -> None:
     except ProcessLookupError:
         try:
             os.unlink(path)
-        except FileNotFoundError:
+        except OSError:
             pass
     except (ValueError, OSError):
         pass
@@ -308,8 +308,8 @@ def forget(git_dir: str, fmt: str, phenotype: str | None) -> None:
         return
     try:
         os.unlink(snapshot_path(found[1], fmt, phenotype))
-    except FileNotFoundError:
-        pass
+    except OSError:
+        pass  # gone already, or a read-only `.git`: its description still refuses it
 
 
 def serve(args: list[str]) -> int | None:

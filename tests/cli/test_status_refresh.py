@@ -186,3 +186,15 @@ def test_damage_a_command_warned_about_already_keeps_the_refreshed_status_from_b
     assert fast_status.kept_output("text", None, start=str(project)) is None
     again = subprocess.run([sys.executable, "-m", "sggit", "status"], cwd=project, capture_output=True, text=True, env=_env())
     assert again.returncode == 0 and "damaged journal line skipped" in again.stderr
+
+
+def test_a_command_on_a_read_only_git_with_stale_kept_outputs_still_succeeds_quietly(project: Path) -> None:
+    from tests.cli.test_errors import _read_only_mounts, read_only_git
+
+    reason = _read_only_mounts()
+    if reason:
+        pytest.skip(reason)
+    git(project, "update-ref", "refs/remotes/peer/main", "refs/heads/sggit/genome")  # every kept output is stale now
+    done = read_only_git(project, "lineage", "bridge_create")
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert served(project) is None and served(project) == full(project)
