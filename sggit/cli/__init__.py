@@ -3,7 +3,8 @@
 Commands are named in the table `sggit.cli.commands.COMMANDS` and imported only
 when one runs (or when help lists them), so starting sggit costs only the
 command used; `sggit --version` is answered before click is even imported, and
-so is a repeated `sggit status` whose inputs did not change (`fast_status`).
+so is a repeated `sggit status` whose inputs did not change (`fast_status`) and
+a plain one whose inputs did (`full_status`).
 Every command runs inside one error boundary (`sggit.cli.errors`).
 """
 
@@ -23,11 +24,16 @@ def main() -> None:
         sys.stdout.write(f"sggit, version {__version__}\n")  # the line click's version option prints
         return
     if sys.argv[1:2] == ["status"]:
-        from sggit.cli.fast_status import serve
+        from sggit.cli import fast_status
 
-        served = serve(sys.argv[2:])
+        served = fast_status.serve(sys.argv[2:])
         if served is not None:
             sys.exit(served)
+        plain = fast_status.options(sys.argv[2:])
+        if plain is not None:
+            from sggit.cli import full_status
+
+            sys.exit(full_status.main(*plain))
     from sggit.cli.group import cli
 
     cli(prog_name="sggit", args=sys.argv[1:])

@@ -5,7 +5,8 @@ or 2. So are the environment's refusals that name a file (a path that cannot be
 created, a read-only `.git`) and a repository format sggit cannot read. Anything
 else is sggit's own bug: the user sees "unexpected error" and where the
 traceback was written (`.git/sggit/log/`, or a temporary directory outside a
-repository), and the exit status is 3.
+repository), and the exit status is 3. It imports no click, so a plain
+`sggit status` (`sggit.cli.full_status`) runs inside it without click too.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
-
-import click
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -122,30 +121,42 @@ def log_traceback(exc: BaseException) -> Path:
     raise last or OSError("no directory to write a log in")
 
 
+def exit_status(exc: BaseException) -> int:
+    """Tell the user what `exc` means, on stderr, and return the exit status it ends the command with."""
+    if isinstance(exc, BrokenPipeError):
+        # the reader went away (`sggit status | head`): stop quietly, as git does
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream until exit
+        return 141
+    if isinstance(exc, KeyboardInterrupt):
+        _say("sggit: interrupted")
+        return 130
+    report = classify(exc)
+    if report is not None:
+        _say(f"sggit: error: {report.message}")
+        return report.exit_code
+    import traceback
+
+    try:
+        where = f"the traceback is in {log_traceback(exc)}"
+    except OSError as log_exc:
+        where = f"no log could be written ({log_exc}); traceback follows\n" + "".join(traceback.format_exception(exc))
+    _say(f"sggit: unexpected error: {type(exc).__name__}: {exc}\n{where}\nplease report it with that file")
+    return UNEXPECTED
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
 @contextmanager
 def error_handler() -> Iterator[None]:
-    """Turn every exception of a command into a message and an exit status."""
+    """Turn every exception of a click command into a message and an exit status."""
+    import click
+
     try:
         yield
     except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
         raise
-    except BrokenPipeError:
-        # the reader went away (`sggit status | head`): stop quietly, as git does
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream until exit
-        raise click.exceptions.Exit(141) from None
-    except KeyboardInterrupt:
-        click.echo("sggit: interrupted", err=True)
-        raise click.exceptions.Exit(130) from None
-    except Exception as exc:  # noqa: BLE001 - this is the boundary
-        report = classify(exc)
-        if report is not None:
-            click.echo(f"sggit: error: {report.message}", err=True)
-            raise click.exceptions.Exit(report.exit_code) from None
-        import traceback
-
-        try:
-            where = f"the traceback is in {log_traceback(exc)}"
-        except OSError as log_exc:
-            where = f"no log could be written ({log_exc}); traceback follows\n" + "".join(traceback.format_exception(exc))
-        click.echo(f"sggit: unexpected error: {type(exc).__name__}: {exc}\n{where}\nplease report it with that file", err=True)
-        raise click.exceptions.Exit(UNEXPECTED) from None
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - this is the boundary
+        raise click.exceptions.Exit(exit_status(exc)) from None

@@ -6,7 +6,7 @@ answer is a function of inputs that plain file reads can describe: every ref
 fitness and lineage notes, remote-tracking refs), this host's unsynced journal
 (the live file and its detached segments), the repository's config and `HEAD`,
 the environment that names the host or steers git, the code that rendered the
-answer, and the options. The full command (`sggit.cli.commands.status`) describes
+answer, and the options. The full command (`sggit.cli.full_status`) describes
 those inputs before it reads anything, renders, prints, describes them again, and
 keeps its output here when both descriptions agree, nothing was written to stderr
 and it succeeded. A later `sggit status` with the same options describes them
@@ -14,6 +14,11 @@ afresh and prints the kept output only when the description is byte for byte the
 same; otherwise (or for other arguments, a linked repository layout this module
 does not know, any read error) the full command runs and keeps its answer again.
 Status reads no file of the working tree, so none is part of the description.
+
+Every other command, as it ends, asks `stale` which of the few most recently
+kept outputs it made stale, and renders those anew the same way in its own
+process (`sggit.cli.full_status.refresh`), so the status that follows a
+change made through sggit is served from here as well.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ if TYPE_CHECKING:
 
 MAGIC = b"sggit-status-snapshot 2\n"
 JOURNAL = "fitness.journal"
+REFRESH_LIMIT = 4
+REFRESH = "SGGIT_STATUS_REFRESH"
+"""`0`: a command other than status leaves the kept outputs it made stale for the next status to render; not an input."""
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -120,7 +128,7 @@ def inputs(git_dir: str, common: str, fmt: str, phenotype: str | None) -> bytes 
     """What status's answer depends on, as bytes; None when this layout is not one described here."""
     if os.path.exists(os.path.join(common, "reftable")):
         return None
-    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(("GIT_", "SGGIT_")))
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(("GIT_", "SGGIT_")) and k != REFRESH)
     parts = [
         MAGIC,
         repr((fmt, phenotype, env, os.uname().nodename, sys.hexversion)).encode("utf-8", "surrogateescape"),
@@ -191,16 +199,9 @@ def keep(git_dir: str, common: str, fmt: str, phenotype: str | None, before: byt
     return True
 
 
-def kept_output(fmt: str, phenotype: str | None, start: str = ".") -> str | None:
-    """The kept output of `sggit status` with these options, if every input is as it was; else None."""
-    found = locate(start)
-    if found is None:
-        return None
-    git_dir, common = found
-    try:
-        data = _read(snapshot_path(common, fmt, phenotype))
-    except FileNotFoundError:
-        return None
+def _current(git_dir: str, common: str, fmt: str, phenotype: str | None) -> str | None:
+    """The kept output for these options if every input is as it was; else None (FileNotFoundError: none kept)."""
+    data = _read(snapshot_path(common, fmt, phenotype))
     if not data.startswith(MAGIC):
         return None
     header, _, rest = data[len(MAGIC):].partition(b"\n")
@@ -215,6 +216,100 @@ def kept_output(fmt: str, phenotype: str | None, start: str = ".") -> str | None
     if _code_stamps(paths) != rest[n_inputs + n_paths:n_inputs + n_paths + n_stamps]:
         return None
     return rest[n_inputs + n_paths + n_stamps:].decode("utf-8", "surrogatepass")
+
+
+def kept_output(fmt: str, phenotype: str | None, start: str = ".") -> str | None:
+    """The kept output of `sggit status` with these options, if every input is as it was; else None."""
+    found = locate(start)
+    if found is None:
+        return None
+    try:
+        return _current(*found, fmt, phenotype)
+    except FileNotFoundError:
+        return None
+
+
+def _kept_options(name: str) -> tuple[str, str | None] | None:
+    """The options a snapshot file was kept for, read back from the name `snapshot_path` gave it."""
+    if not (name.startswith("status-") and name.endswith(".snap")):
+        return None
+    fmt, _, which = name.removeprefix("status-").removesuffix(".snap").partition("-")
+    if fmt not in ("text", "json"):
+        return None
+    if which == "all":
+        return fmt, None
+    if not which.startswith("only-"):
+        return None
+    try:
+        return fmt, bytes.fromhex(which.removeprefix("only-")).decode("utf-8", "surrogateescape")
+    except ValueError:
+        return None
+
+
+def refresh_wanted() -> bool:
+    """Whether a command other than status re-renders the kept outputs it made stale (`SGGIT_STATUS_REFRESH=0`: no)."""
+    return os.environ.get(REFRESH, "1") != "0"
+
+
+def stale(start: str = ".", limit: int = REFRESH_LIMIT) -> tuple[str, list[tuple[str, str | None]]] | None:
+    """The git dir around `start` and the options of its most recently kept outputs that are no longer current.
+
+    Only the `limit` newest snapshots count, so a repository that was asked for
+    many phenotypes one by one costs a command no more than a few renders.
+    """
+    found = locate(start)
+    if found is None:
+        return None
+    git_dir, common = found
+    cache = os.path.join(common, "sggit", "cache")
+    try:
+        with os.scandir(cache) as entries:
+            names = [(e.name, e.stat().st_mtime_ns) for e in entries if e.name.startswith("status-")]
+    except OSError:
+        return None  # no cache, or one that cannot be read: nothing to refresh
+    for name, _ in names:
+        if name.endswith(".tmp"):
+            _remove_orphan(os.path.join(cache, name))
+    kept = sorted(((mtime, name) for name, mtime in names if name.endswith(".snap")), reverse=True)
+    out = []
+    for _, name in kept[:limit]:
+        options = _kept_options(name)
+        if options is None:
+            continue
+        try:
+            if _current(git_dir, common, *options) is not None:
+                continue
+        except FileNotFoundError:
+            continue  # removed meanwhile: nothing to refresh
+        except (OSError, ValueError):
+            pass  # unreadable or torn: render it anew
+        out.append(options)
+    return git_dir, out
+
+
+def _remove_orphan(path: str) -> None:
+    """A half-written snapshot whose writer died (SIGKILL between write and rename) is removed, never read."""
+    try:
+        pid = int(path.rsplit(".", 2)[-2])
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    except (ValueError, OSError):
+        pass
+
+
+def forget(git_dir: str, fmt: str, phenotype: str | None) -> None:
+    """Remove a kept output that could not be rendered anew, so later commands do not try it again."""
+    found = locate()
+    if found is None or os.path.realpath(found[0]) != os.path.realpath(git_dir):
+        return
+    try:
+        os.unlink(snapshot_path(found[1], fmt, phenotype))
+    except OSError:
+        pass  # gone already, or a read-only `.git`: its description still refuses it
 
 
 def serve(args: list[str]) -> int | None:
@@ -244,21 +339,29 @@ def serve(args: list[str]) -> int | None:
     return 0
 
 
-class StderrWatch:
-    """Stands in for sys.stderr while a status renders, and notes whether anything was written.
+class StreamWatch:
+    """Stands in for sys.stderr (or stdout) while a status renders, and notes whether anything was written.
 
     A status that warned (a damaged note, a torn journal line) must warn again
-    next time, so its answer is not kept.
+    next time, so its answer is not kept. A refresh after another command passes
+    nothing on (`echo=False`): that command's output is the user's, not status's.
     """
 
-    def __init__(self, stream: object) -> None:
+    def __init__(self, stream: object, echo: bool = True) -> None:
         self.stream = stream
+        self.echo = echo
         self.written = False
 
     def write(self, text: str) -> int:
         if text:
             self.written = True
+        if not self.echo:
+            return len(text)
         return self.stream.write(text)  # type: ignore[attr-defined, no-any-return]
+
+    def flush(self) -> None:
+        if self.echo:
+            self.stream.flush()  # type: ignore[attr-defined]
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.stream, name)
@@ -269,10 +372,12 @@ class Recording:
 
     `keep(output)` afterwards keeps the output when the inputs are still the same;
     a repository this module cannot describe (`git_dir` not the one `locate`
-    finds, a reftable) is simply not kept.
+    finds, a reftable) is simply not kept. `quiet` (a refresh after another
+    command) lets nothing through to stdout or stderr, and keeps nothing if
+    anything was written to either.
     """
 
-    def __init__(self, git_dir: str, fmt: str, phenotype: str | None) -> None:
+    def __init__(self, git_dir: str, fmt: str, phenotype: str | None, quiet: bool = False) -> None:
         self.fmt, self.phenotype = fmt, phenotype
         self.located = locate()
         self.before: bytes | None = None
@@ -281,17 +386,26 @@ class Recording:
                 self.before = inputs(*self.located, fmt, phenotype)
             except OSError:
                 self.before = None
-        self.watch = StderrWatch(sys.stderr)
+        self.watch = StreamWatch(sys.stderr, echo=not quiet)
+        self.out = StreamWatch(sys.stdout, echo=False) if quiet else None
+
+    @property
+    def warned(self) -> bool:
+        return self.watch.written or (self.out is not None and self.out.written)
 
     def __enter__(self) -> Recording:
         sys.stderr = self.watch  # type: ignore[assignment]
+        if self.out is not None:
+            sys.stdout = self.out  # type: ignore[assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
         sys.stderr = self.watch.stream  # type: ignore[assignment]
+        if self.out is not None:
+            sys.stdout = self.out.stream  # type: ignore[assignment]
 
     def keep(self, output: str) -> bool:
-        if self.before is None or self.located is None or self.watch.written:
+        if self.before is None or self.located is None or self.warned:
             return False
         try:
             return keep(*self.located, self.fmt, self.phenotype, self.before, output)

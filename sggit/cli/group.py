@@ -1,4 +1,9 @@
-"""The click group: commands loaded from the table when asked for, run inside the error boundary."""
+"""The click group: commands loaded from the table when asked for, run inside the error boundary.
+
+A command other than status ends by rendering anew the kept status outputs it
+made stale (`sggit.cli.full_status.refresh`), so the next status is as
+cheap after a change made through sggit as after none.
+"""
 
 from __future__ import annotations
 
@@ -30,8 +35,23 @@ class _Group(click.Group):
         return command
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
-        with error_handler():
-            return super().invoke(ctx)
+        environ = dict(os.environ)
+        interrupted = False
+        try:
+            with error_handler():
+                return super().invoke(ctx)
+        except click.exceptions.Exit as exc:
+            interrupted = exc.exit_code == 130
+            raise
+        except click.exceptions.Abort:
+            interrupted = True
+            raise
+        finally:
+            # Whatever else ran may have changed what status reads: keep its answer current.
+            if not interrupted and ctx.invoked_subcommand not in (None, "status"):
+                from sggit.cli.full_status import refresh
+
+                refresh(environ)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,4 +1,4 @@
-"""Click parameter types shared by several commands."""
+"""Click parameter types and options shared by several commands."""
 
 from __future__ import annotations
 
@@ -23,3 +23,7 @@ class Seconds(click.ParamType):
 
 
 SECONDS = Seconds()
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+

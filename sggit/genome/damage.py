@@ -2,7 +2,8 @@
 
 A fleet host can push a garbage note, a crash can tear a journal line, a disk can
 truncate a state file. Readers skip the damaged record (and only it) and call
-`warn`, which prints one line per record per process to stderr; `scan` finds
+`warn`, which prints one line per record per process (per status inside it,
+`anew`) to stderr; `scan` finds
 every damaged record of a genome without changing anything, for the doctor.
 """
 
@@ -12,6 +13,7 @@ import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,23 @@ def warn(kind: str, where: str, detail: str) -> Damage:
     if fresh:
         print(f"sggit: warning: {damage.render()}", file=sys.stderr, flush=True)
     return damage
+
+
+@contextmanager
+def anew() -> Iterator[None]:
+    """Inside, a record this process warned about already is warned about again (once).
+
+    A status rendered after another command in the same process must warn as a
+    status of its own would, or its answer would be kept without the warning.
+    """
+    with _seen_guard:
+        before = set(_seen)
+        _seen.clear()
+    try:
+        yield
+    finally:
+        with _seen_guard:
+            _seen.update(before)
 
 
 def _one_line(text: str) -> str:

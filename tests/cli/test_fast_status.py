@@ -3,7 +3,10 @@
 Each change below is one status depends on; after it, the kept output must be
 refused (`kept_output` is None) before the full command runs again, and the
 full command's answer is then what a repeat prints. A description of the
-inputs that missed the change would fail the first assertion.
+inputs that missed the change would fail the first assertion. Commands run
+with `SGGIT_STATUS_REFRESH=0` here, so none renders status anew as it ends
+(`test_status_refresh.py` tests that) and each change is left for the
+description to catch.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ BRIDGE = '{"bridge_name": "br0", "interfaces": []}'
 
 
 def sg(project: Path, *args: str, code: int = 0, host: str = "testhost") -> str:
-    result = CliRunner().invoke(cli, ["-C", str(project), *args], env={"SGGIT_HOST": host})
+    result = CliRunner().invoke(cli, ["-C", str(project), *args], env={"SGGIT_HOST": host, "SGGIT_STATUS_REFRESH": "0"})
     assert result.exit_code == code, result.output + repr(result.exception)
     return result.stdout
 
@@ -50,7 +53,7 @@ def fresh(project: Path, *args: str, host: str = "testhost") -> str:
 
 def sggit(cwd: Path, *args: str, host: str = "testhost") -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "sggit", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "SGGIT_HOST": host})
+                          env={**os.environ, "SGGIT_HOST": host, "SGGIT_STATUS_REFRESH": "0"})
 
 
 @pytest.fixture
@@ -224,3 +227,18 @@ def test_a_kept_status_whose_reader_went_away_stops_quietly_as_the_full_one_does
     finally:
         os.close(write)
     assert done.returncode == 141 and done.stderr == ""
+
+
+def test_a_plain_status_with_nothing_kept_runs_in_full_without_click_and_says_what_the_click_command_says(project: Path) -> None:
+    probe = ("import sys; sys.argv = ['sggit', *sys.argv[1:]]\nfrom sggit.cli import main\ncode = 0\ntry:\n    main()\n"
+             "except SystemExit as e:\n    code = e.code\nprint(code, 'click' in sys.modules, 'pygit2' in sys.modules, file=sys.stderr)")
+    env = {**os.environ, "SGGIT_HOST": "testhost", "SGGIT_STATUS_REFRESH": "0"}
+    for args, code in (((), 0), (("--format", "json"), 0), (("--phenotype", "nope"), 2)):
+        for kept in (project / ".git" / "sggit" / "cache").glob("status-*.snap"):
+            kept.unlink()
+        plain = subprocess.run([sys.executable, "-c", probe, "status", *args], cwd=project, capture_output=True, text=True, env=env)
+        said, _, loaded = plain.stderr.rstrip("\n").rpartition("\n")
+        assert loaded.split() == [str(code), "False", "True"], plain.stderr  # rendered in full, and click never imported
+        through_click = subprocess.run([sys.executable, "-m", "sggit", "-C", str(project), "status", *args], capture_output=True, text=True, env=env)
+        assert (through_click.returncode, through_click.stdout) == (code, plain.stdout)
+        assert through_click.stderr == (said + "\n" if said else "")

@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from sggit.cli.params import FORMAT as _FORMAT
+from sggit.cli.text import ago as _ago
+from sggit.cli.text import short as _short
 from sggit.errors import UsageError
 
 if TYPE_CHECKING:
     from sggit.genome.repo import Genome
 
 
-_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-
-
 def _print_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False))
-
-
-def _short(allele: str | None) -> str:
-    from sggit.genome.views import SHORT
-
-    return allele[:SHORT] if allele else "-"
 
 
 @click.command("init")
@@ -181,12 +174,6 @@ def _known_loci(genome: Genome) -> list[str]:
         names, _ = contract_loci(genome.workdir)
         loci.update(names)
     return sorted(loci)
-
-
-def _ago(t: float | None) -> str:
-    if not t:
-        return ""
-    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(t))
 
 
 @click.command("show")
