@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sggit.contract import nodes as n
@@ -45,7 +45,7 @@ from sggit.runtime.values import bind, evaluate
 CheckRunner = Callable[[str, dict[str, Any]], StepOutcome]
 Validate = Callable[[n.Gene, Any], dict[str, Any]]
 # A window's verdict, held: (healthy, results, commit); `commit()` makes its deciding poll's records count.
-Held = tuple[bool, Results, Callable[[], None]]
+HeldVerdict = tuple[bool, Results, Callable[[], None]]
 
 NOBODY_ELSE: frozenset[str] = frozenset()
 
@@ -114,7 +114,9 @@ class Watching:
 
     opener: Attempt
     thread: threading.Thread
-    held: Held | None = None
+    held: HeldVerdict | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    """Set when its verdict can no longer count: it makes no further poll."""
 
 
 @dataclass
@@ -160,7 +162,7 @@ class Verification:
         self.progress: Progress | None = None
         self.backoff = Backoff()
         self._armed: Window | None = None
-        self._watching: list[threading.Thread] = []
+        self._watching: list[Watching] = []
         self._arming = threading.Lock()
 
     # -- time ----------------------------------------------------------------------------
@@ -194,7 +196,7 @@ class Verification:
         return healthy, results
 
     def held_converge(self, checks: list[tuple[str, dict[str, Any]]], window: float, names: list[str], *, judged: set[str] | None = None,
-                      charge: frozenset[str] | set[str] | None = None) -> Held:
+                      charge: frozenset[str] | set[str] | None = None, stop: Callable[[], bool] | None = None) -> HeldVerdict:
         """`converge` with the deciding poll's commit handed back instead of made."""
         decided: list[Callable[[], None]] = []
 
@@ -203,7 +205,7 @@ class Verification:
             return healthy, results, lambda: decided.append(commit)
 
         verdict = converge(poll, window, self.kernel, settled=lambda: host_settled(self.kernel), progress=self.progress,
-                           label=describe(checks, names), backoff=self.backoff)
+                           label=describe(checks, names), backoff=self.backoff, stop=stop)
         return verdict.healthy, verdict.results, decided[0] if decided else (lambda: None)
 
     def poll_checks(self, checks: list[tuple[str, dict[str, Any]]], *, judged: set[str] | None = None,
@@ -237,8 +239,9 @@ class Verification:
         """Around one pathway run: its window may open at its final mutation (`final_mutation`).
 
         One pathway at a time is armed; any other run keeps its window after the
-        run. On the way out every window still watching is waited for, so no check
-        outlives the run.
+        run. On the way out every window still watching is stopped and waited for,
+        so no check outlives the run (a failed run waits at most for the poll in
+        progress, not for the rest of the window).
         """
         step = final_mutation(pathway, self.scoring.tree.genes) if self.wait and pathway.verify is not None else None
         armed = step is not None and isinstance(step.body, n.Call) and self._arming.acquire(blocking=False)
@@ -250,8 +253,10 @@ class Verification:
         finally:
             if armed:
                 self._armed = None
+                for watching in self._watching:
+                    watching.stop.set()
                 while self._watching:
-                    self._watching.pop().join()
+                    self._watching.pop().thread.join()
                 self._arming.release()
 
     def open(self, armed: Window, attempt: Attempt, start: float) -> None:
@@ -264,23 +269,28 @@ class Verification:
 
         def watch() -> None:
             with kind.lane(self.kernel, start):
-                watching.held = self.held_converge(checks, seconds, object_names(armed.values), charge=NOBODY_ELSE)
+                watching.held = self.held_converge(checks, seconds, object_names(armed.values), charge=NOBODY_ELSE, stop=watching.stop.is_set)
 
         watching = Watching(opener=attempt, thread=threading.Thread(target=watch, name=f"verify-{pathway.name}", daemon=True))
+        if armed.latest is not None:
+            armed.latest.stop.set()  # it watched a change this attempt's predecessor made, and that was undone
         armed.latest = watching
-        self._watching.append(watching.thread)
+        self._watching.append(watching)
         watching.thread.start()
 
-    def opened(self, pathway: n.Pathway, result: PathwayResult | None) -> Held | None:
+    def opened(self, pathway: n.Pathway, result: PathwayResult | None) -> HeldVerdict | None:
         """The verdict of the window opened at this run's final mutation, if it still judges what the run kept."""
         armed = self._armed
         if armed is None or armed.pathway is not pathway or armed.latest is None or result is None:
             return None
         watching, armed.latest = armed.latest, None
-        watching.thread.join()
         report = next((s for s in result.steps if s.number == armed.step), None)
         kept = report.children[-1].detail if report is not None and report.status == "ok" and report.children else None
-        return watching.held if kept is watching.opener else None
+        if kept is not watching.opener:
+            watching.stop.set()
+            return None
+        watching.thread.join()
+        return watching.held
 
     def blame(self, results: Results, charge: frozenset[str] | set[str] | None) -> None:
         """Feed a pathway window's deciding checks to the producers of `charge` (every fed producer when None)."""

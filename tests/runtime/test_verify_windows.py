@@ -175,4 +175,5 @@ def test_a_run_that_fails_after_the_window_opened_keeps_no_verdict_and_is_undone
     # the window watched (its thread was waited for) but its verdict judged a change the run undid: no record of it
     assert [r for r in pending_records(org.genome) if r.locus == "check_fdb_stability"] == []
     assert convergence_failures(org.genome, "mac_preserve") == [] and watching() == []
+    # the window stops at its poll in progress: the undone bridge would otherwise be polled to the 30 s deadline
     assert kernel.now() == 10
