@@ -177,3 +177,44 @@ def test_a_run_that_fails_after_the_window_opened_keeps_no_verdict_and_is_undone
     assert convergence_failures(org.genome, "mac_preserve") == [] and watching() == []
     # the window stops at its poll in progress: the undone bridge would otherwise be polled to the 30 s deadline
     assert kernel.now() == 10
+
+
+MOVE_UPLINK = pathway("move_uplink", CREATE, UPLINK).replace('    mac     string  "MAC the bridge should carry"\n', "")
+
+
+def test_a_window_opened_by_a_step_verify_that_failed_is_dropped_and_the_next_allele_opens_it_again(project: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (project / "contracts" / "pathways" / "move_uplink.sg").write_text(MOVE_UPLINK)
+    monkeypatch.chdir(project)
+    runner = CliRunner()
+
+    def sggit(*args: str) -> str:
+        done = runner.invoke(cli, [*args])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    def clock() -> float:
+        return float(json.loads((project / ".git" / "sggit" / "mock-dell_r740.json").read_text())["clock"])
+
+    sggit("run", "provision_management_bridge", "--phenotype", "dell_r740", "--input", json.dumps(NO_STP))
+    sggit("kernel", "inject", "reflecting_switch", "--mock", ".git/sggit/mock-dell_r740.json")
+    genome = Genome.open(project)
+    seed = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_uplink").dominant
+    before = clock()
+    # the seed moves the port, its own check_fdb_stability sees the MAC flap and it is undone; the
+    # gratuitous-ARP repair (the fixture engine's) moves it again and converges
+    raw = (sggit("run", "move_uplink", "--phenotype", "dell_r740", "--engine", "fixture", "--format", "json",
+                           "--input", json.dumps({"bridge": "mgmt", "uplink": "eno2"})))
+    out = json.loads(raw[raw.index("{"):])  # after the engine's note
+    assert out["ok"] and out["verify"]["status"] == "healthy"
+    pmap = phenostore.read_phenotype(genome, "dell_r740")
+    repair = next(a for a in pmap.locus("bridge_uplink").stack if a != seed)
+    own = [(r.allele, r.ok) for r in pending_records(genome) if r.locus == "bridge_uplink" and r.timescale == "convergence" and "monitor_seconds" not in r.input
+           and r.input.get("uplink") == "eno2"]
+    assert own == [(seed, False), (repair, True)]
+    # the pathway's verdict judged the repair's change only: the seed's undone move is charged nothing by it
+    fed = [(r.allele, r.ok) for r in pending_records(genome) if r.locus == "bridge_uplink" and r.timescale == "convergence" and "monitor_seconds" in r.input]
+    assert fed[-1:] == [(repair, True)] and (seed, False) not in fed
+    # the seed's verify polled the flapping to its 30 s deadline (0-10, 10.5-20.5, 21.5-31.5); the
+    # repair's 1 s gratuitous ARP; then its own 10 s check with the pathway's alongside, not after
+    assert clock() - before == 31.5 + 1 + 10
+    assert watching() == []
