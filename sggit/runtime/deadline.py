@@ -96,6 +96,8 @@ def converge(
             if healthy or now >= deadline:
                 commit()
                 return Verdict(healthy, results, polls, now - start, timed_out=not healthy)
+            if stop is not None and stop():
+                return Verdict(False, [], polls, now - start, timed_out=False)
         now = clock.now()
         step = min(next(delays), deadline - now)
         if step > 0:

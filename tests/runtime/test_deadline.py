@@ -72,6 +72,15 @@ def test_an_unhealthy_check_is_the_verdict_at_the_deadline_and_only_that_poll_co
     assert verdict.waited == 10.0 and committed == [5]
 
 
+def test_a_stopped_window_makes_no_further_poll_and_commits_nothing() -> None:
+    clock = FakeClock()
+    poll, polls, committed = poller(clock, healthy_from=None, monitor=10.0)
+    verdict = converge(poll, 30.0, clock, stop=lambda: len(polls) >= 1)
+    # the poll in progress ends; then no sleep, no second poll, no verdict that counts
+    assert polls == [1] and clock.sleeps == [] and committed == []
+    assert not verdict.healthy and not verdict.timed_out and verdict.results == []
+
+
 def test_a_monitoring_check_spends_its_own_time_inside_each_poll() -> None:
     clock = FakeClock()
     poll, _, committed = poller(clock, healthy_from=None, monitor=10.0)
