@@ -111,7 +111,10 @@ def test_management_bridge_pathway_with_its_verify_windows(benchmark, ns: str, t
     """STP off, windows waited for: the run against the sum of its checks' own monitoring time.
 
     Windows are deadlines, so a healthy run costs its diagnostics' monitoring
-    (check_fdb_stability twice, check_mac_stability once, 10 s each) and little else.
+    (check_fdb_stability twice, check_mac_stability once, 10 s each) and little
+    else; the pathway's window opens at its final mutation (mac_preserve), so
+    its check_fdb_stability watches alongside mac_preserve's check_mac_stability
+    and the run costs two of the three.
     """
     root: Path = tmp_path_factory.mktemp("genome") / "g"
     init_project(root)
@@ -130,3 +133,6 @@ def test_management_bridge_pathway_with_its_verify_windows(benchmark, ns: str, t
     benchmark.extra_info["monitoring_s"] = baseline
     benchmark.extra_info["ratio_vs_monitoring"] = round(benchmark.stats.stats.mean / baseline, 4)
     benchmark.extra_info["target_s"] = 20.0
+    mean = benchmark.stats.stats.mean
+    print(f"\nprovision_management_bridge, STP off, windows waited for: {mean:.2f} s, "
+          f"{mean / baseline:.2f}x the {baseline:g} s its checks monitor on their own (target 20 s)")

@@ -19,9 +19,10 @@ def execute(input_json: str) -> str:
     seconds = max(1, data.get("monitor_seconds", 10))
     target_mac = data.get("target_mac")
     try:
+        start = gene_sdk.now()
         samples = [_sample(bridge, target_mac)]
-        for _ in range(seconds):
-            gene_sdk.sleep(1)
+        for tick in range(1, seconds + 1):
+            gene_sdk.sleep(max(0.0, start + tick - gene_sdk.now()))  # one sample a second, however long a sample takes
             samples.append(_sample(bridge, target_mac))
         entry_count = len(gene_sdk.fdb(bridge))
     except Exception:

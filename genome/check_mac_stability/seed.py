@@ -9,9 +9,10 @@ def execute(input_json: str) -> str:
     expected = (data.get("expected_mac") or "").lower() or None
     seconds = max(1, data.get("monitor_seconds", 10))
     try:
+        start = gene_sdk.now()
         macs = [gene_sdk.get_link(bridge)["mac"]]
-        for _ in range(seconds):
-            gene_sdk.sleep(1)
+        for tick in range(1, seconds + 1):
+            gene_sdk.sleep(max(0.0, start + tick - gene_sdk.now()))  # one sample a second, however long a sample takes
             macs.append(gene_sdk.get_link(bridge)["mac"])
     except Exception:
         return json.dumps({"healthy": False, "mac": "", "changes": 0})

@@ -28,13 +28,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import ipaddress
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
 from sggit.kernel import api
 from sggit.kernel.api import Kernel, KernelError
+from sggit.kernel.dispatch import kernel_lock
 
 SWITCH_AGEING = 300.0
 PROBE_RTT = 0.0002
@@ -175,6 +178,7 @@ class MockKernel(Kernel):
     kernel_kind = "mock"
 
     def __init__(self, description: MockDescription | dict | None = None, *, state: MockState | None = None) -> None:
+        self._lanes: dict[int, float] = {}
         if state is not None:
             self.state = state
             return
@@ -571,14 +575,36 @@ class MockKernel(Kernel):
     # time --------------------------------------------------------------------
     @_op
     def now(self) -> float:
-        return self.state.clock
+        return self._lanes.get(threading.get_ident(), self.state.clock)
 
     @_op
     def sleep(self, seconds: float) -> float:
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 3600:
             raise KernelError(f"sleep: seconds must be from 0 to 3600, got {seconds!r}")
-        self.state.clock += seconds
-        return self.state.clock
+        with kernel_lock(self):  # gene_sdk's sleep arrives without it (a real sleep must not hold it)
+            me = threading.get_ident()
+            if me not in self._lanes:
+                self.state.clock += seconds
+                return self.state.clock
+            self._lanes[me] += seconds
+            self.state.clock = max(self.state.clock, self._lanes[me])
+            return self._lanes[me]
+
+    @contextmanager
+    def lane(self, start: float) -> Iterator[None]:
+        """This thread's sleeps run from `start` alongside other lanes: virtual time passes as the longest lane, not their sum.
+
+        Two checks that watch the host at once take 10 virtual seconds, as they
+        take 10 real ones on a real kernel. The host itself is one: every lane
+        sees the switch as the furthest lane left it. Leaving the lane, the
+        thread is back on the shared clock.
+        """
+        me = threading.get_ident()
+        self._lanes[me] = start
+        try:
+            yield
+        finally:
+            del self._lanes[me]
 
     # internals ---------------------------------------------------------------
     def _fail_if_injected(self, name: str) -> None:

@@ -73,17 +73,22 @@ def converge(
     progress: Progress | None = None,
     label: str = "verify",
     backoff: Backoff = Backoff(),
+    stop: Callable[[], bool] | None = None,
 ) -> Verdict:
     """Poll until the checks pass or `window` seconds of `clock` have gone by.
 
     The poll that decides (the first healthy one, or the first to end at or past
-    the deadline) is committed; every other poll is discarded.
+    the deadline) is committed; every other poll is discarded. When `stop()`
+    turns true, nobody needs the verdict any more: no further poll is made, and
+    an unhealthy, undecided verdict is returned with nothing committed.
     """
     start = clock.now()
     deadline = start + max(window, 0.0)
     delays = backoff.delays()
     polls = 0
     while True:
+        if stop is not None and stop():
+            return Verdict(False, [], polls, clock.now() - start, timed_out=False)
         if clock.now() >= deadline or settled is None or settled():
             polls += 1
             healthy, results, commit = poll()
@@ -91,6 +96,8 @@ def converge(
             if healthy or now >= deadline:
                 commit()
                 return Verdict(healthy, results, polls, now - start, timed_out=not healthy)
+            if stop is not None and stop():
+                return Verdict(False, [], polls, now - start, timed_out=False)
         now = clock.now()
         step = min(next(delays), deadline - now)
         if step > 0:

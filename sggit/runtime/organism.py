@@ -109,7 +109,7 @@ class Organism:
         self._pathway_runner: PathwayRunner | None = None
         self._validators: dict[tuple[str, str], Validator] = {}
         self.scoring = Scoring(genome, tree, phenotype, self.phenotype, self.events)
-        self.verification = Verification(genome, phenotype, kernel, self.scoring, self._check, self.events, wait=wait_verify)
+        self.verification = Verification(genome, phenotype, kernel, self.scoring, self._check, self.events, wait=wait_verify, validate=self.validate_input)
         self.watching = Watch(genome, tree, phenotype, self.verification)
         self.mutation = Mutation(self)
         self.reexpression = Reexpression(genome, phenotype, self.phenotype, self.scoring.counters, self.events)
@@ -209,12 +209,13 @@ class Organism:
         if target in self.tree.pathways:
             pathway = self.tree.pathways[target]
             values = self._runner().validate_input(pathway, inputs)
-            result = self.run_pathway(target, values, validated=True)
             verification = None
-            if result.ok:
-                self.watching.deployed(target, "pathway", values, result)
-                if pathway.verify is not None:
-                    verification = self.verification.verify_pathway(pathway, values, result)
+            with self.verification.windows(pathway, values):
+                result = self.run_pathway(target, values, validated=True)
+                if result.ok:
+                    self.watching.deployed(target, "pathway", values, result)
+                    if pathway.verify is not None:
+                        verification = self.verification.verify_pathway(pathway, values, result)
             return RunResult(target, "pathway", result.ok, result.outputs, list(self.trace), pathway=result, events=list(self.events), verification=verification)
         known = sorted(self.tree.genes) + sorted(self.tree.pathways)
         raise UsageError(f"unknown locus or pathway {target}", hint=f"known: {', '.join(known)}")
@@ -312,7 +313,7 @@ class Organism:
                           duration_ms=call.duration_ms, origin=origin, undo=tx.ops)
         self.traced(attempt)
         if attempt.ok and verify and gene.verify is not None and self.wait_verify:
-            attempt.convergence, attempt.diagnostics = self.verification.verify(gene, data, attempt.output)
+            attempt.convergence, attempt.diagnostics = self.verification.verify(gene, data, attempt)
             if attempt.convergence is False and policy.convergence_check:
                 attempt.ok = False
                 attempt.error = "convergence check failed: " + "; ".join(d["summary"] for d in attempt.diagnostics if not d["healthy"])

@@ -72,6 +72,15 @@ def test_an_unhealthy_check_is_the_verdict_at_the_deadline_and_only_that_poll_co
     assert verdict.waited == 10.0 and committed == [5]
 
 
+def test_a_stopped_window_makes_no_further_poll_and_commits_nothing() -> None:
+    clock = FakeClock()
+    poll, polls, committed = poller(clock, healthy_from=None, monitor=10.0)
+    verdict = converge(poll, 30.0, clock, stop=lambda: len(polls) >= 1)
+    # the poll in progress ends; then no sleep, no second poll, no verdict that counts
+    assert polls == [1] and clock.sleeps == [] and committed == []
+    assert not verdict.healthy and not verdict.timed_out and verdict.results == []
+
+
 def test_a_monitoring_check_spends_its_own_time_inside_each_poll() -> None:
     clock = FakeClock()
     poll, _, committed = poller(clock, healthy_from=None, monitor=10.0)
@@ -125,9 +134,10 @@ def test_with_stp_off_a_pathway_costs_only_its_checks_own_monitoring_time(projec
     result = org.run("provision_management_bridge", NO_STP)
     assert result.ok and result.verification is not None and result.verification["healthy"]
     assert host_settled(kernel)
-    # check_fdb_stability (bridge_uplink), check_mac_stability (mac_preserve), check_fdb_stability
-    # (the pathway): 10 s each, every window ended by its first poll, nothing slept
-    assert kernel.now() == 3 * 10
+    # check_fdb_stability (bridge_uplink) 10 s, then check_mac_stability (mac_preserve, the final
+    # mutation) and the pathway's check_fdb_stability 10 s side by side: every window ended by its
+    # first poll, nothing slept
+    assert kernel.now() == 2 * 10
     assert lines == []
 
 

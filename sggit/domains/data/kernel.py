@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 import sqlite3
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -352,6 +353,7 @@ class MemoryDataKernel(SqlKernel):
     def __init__(self, *, fetch: Fetcher | None = None) -> None:
         super().__init__(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False), fetch=fetch, label=":memory:")
         self._virtual = 0.0
+        self._clock_lock = threading.Lock()
 
     def now(self) -> float:
         return self._virtual
@@ -359,5 +361,6 @@ class MemoryDataKernel(SqlKernel):
     def sleep(self, seconds: float) -> float:
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 3600:
             raise KernelError(f"sleep: seconds must be from 0 to 3600, got {seconds!r}")
-        self._virtual += float(seconds)
-        return self._virtual
+        with self._clock_lock:  # gene_sdk's sleep arrives without the kernel lock
+            self._virtual += float(seconds)
+            return self._virtual

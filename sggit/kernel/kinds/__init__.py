@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -68,6 +68,11 @@ class KernelKind(ABC):
         import time
 
         return time.time()
+
+    def lane(self, kernel: Any, start: float) -> AbstractContextManager[Any]:
+        """Around work that runs alongside other work from `start`: real time needs nothing, a virtual clock
+        must pass as the longest lane rather than the sum of them (`MockKernel.lane`)."""
+        return nullcontext()
 
     def advance(self, kernel: Any, seconds: float) -> None:
         """Let time pass: a virtual clock moves, a real kernel sleeps (in steps gene_sdk accepts)."""

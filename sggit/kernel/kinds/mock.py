@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,9 @@ class MockKind(KernelKind):
         path = state_path(target)
         create_mock_state(path, target.host(), force=True)
         return path
+
+    def lane(self, kernel: Any, start: float) -> AbstractContextManager[Any]:
+        return kernel.lane(start)
 
     def fresh(self, target: KernelTarget) -> KernelFactory:
         from sggit.kernel.mock import MockKernel
