@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 
 import pytest
@@ -76,6 +77,24 @@ def execute(input_json):
     assert (outcome.ok, outcome.error) == (False, "forbidden")
     assert "forged or stale" in outcome.message
     assert pool.warm_pids("ahead") == []
+    assert_healthy(pool)
+
+
+def test_an_answer_stamped_for_no_request_is_scored_not_retried(pool):
+    """Id 0 answers no request of any worker: taken for a stale answer, it had the call retried in a fresh
+    worker, where the allele sent it again, without end."""
+    forger = DIG + FRAME + f"""
+def execute(input_json):
+    os_.write(OUT, _frame({FORGED}, b"D" + bytes(16)))
+    return json.dumps({{"total": 1}})
+"""
+    outcomes: list = []
+    caller = threading.Thread(target=lambda: outcomes.append(run(pool, forger, allele="unstamped")), daemon=True)
+    caller.start()
+    caller.join(60)
+    assert outcomes, "the call was still being retried after 60 s"
+    assert (outcomes[0].ok, outcomes[0].error) == (False, "forbidden")
+    assert "forged or stale" in outcomes[0].message
     assert_healthy(pool)
 
 

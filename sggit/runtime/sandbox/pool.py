@@ -157,7 +157,8 @@ class _Worker:
         if tag == protocol.DISCARDED:  # the relay ended the worker: whatever the stamp, the call is forbidden
             return tag, protocol.decode(text)
         if stamp != self.stamp:
-            if first and len(stamp) == protocol.STAMP_SIZE and protocol.SERIAL.unpack_from(stamp)[0] < self.serial:
+            # Id 0 is no request's: a gene could send it on every first call and be retried forever.
+            if first and len(stamp) == protocol.STAMP_SIZE and 0 < protocol.SERIAL.unpack_from(stamp)[0] < self.serial:
                 raise _Stale()
             raise _Forged()
         return tag, protocol.decode(text)
