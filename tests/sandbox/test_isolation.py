@@ -8,11 +8,15 @@ scored for what it did.
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 
 import pytest
 
-from .helpers import DIG, HEALTHY, assert_healthy, run
+from sggit.runtime.sandbox import SandboxConfig, WorkerPool
+
+from .helpers import DIG, HEALTHY, assert_healthy, landlock_available, run
 
 FRAME = """
 def _frame(message, tag=b""):
@@ -73,6 +77,24 @@ def execute(input_json):
     assert (outcome.ok, outcome.error) == (False, "forbidden")
     assert "forged or stale" in outcome.message
     assert pool.warm_pids("ahead") == []
+    assert_healthy(pool)
+
+
+def test_an_answer_stamped_for_no_request_is_scored_not_retried(pool):
+    """Id 0 answers no request of any worker: taken for a stale answer, it had the call retried in a fresh
+    worker, where the allele sent it again, without end."""
+    forger = DIG + FRAME + f"""
+def execute(input_json):
+    os_.write(OUT, _frame({FORGED}, b"D" + bytes(16)))
+    return json.dumps({{"total": 1}})
+"""
+    outcomes: list = []
+    caller = threading.Thread(target=lambda: outcomes.append(run(pool, forger, allele="unstamped")), daemon=True)
+    caller.start()
+    caller.join(60)
+    assert outcomes, "the call was still being retried after 60 s"
+    assert (outcomes[0].ok, outcomes[0].error) == (False, "forbidden")
+    assert "forged or stale" in outcomes[0].message
     assert_healthy(pool)
 
 
@@ -150,7 +172,41 @@ def execute(input_json):
     assert len(pool.warm_pids("locker")) == 1  # wiped in place: the worker stayed usable
 
 
-def test_a_limit_the_gene_lowers_does_not_outlive_its_call(pool):
+LOWER = DIG + """
+def execute(input_json):
+    rlimit = _os["sys"].modules["resource"]
+    if json.loads(input_json) == "lower":
+        refused = []
+        for lower in (lambda: rlimit.setrlimit(rlimit.RLIMIT_AS, (160 << 20, rlimit.getrlimit(rlimit.RLIMIT_AS)[1])),
+                      lambda: rlimit.prlimit(0, rlimit.RLIMIT_AS, (160 << 20, 160 << 20)),
+                      lambda: rlimit.setrlimit(rlimit.RLIMIT_NOFILE, (3, 3))):
+            try:
+                lower()
+            except (OSError, ValueError):
+                refused.append(True)
+        return json.dumps(refused)
+    return json.dumps(len(bytearray(256 << 20)))
+"""
+
+
+def test_a_gene_cannot_change_its_limits(pool):
+    assert run(pool, LOWER, "lower", allele="lowerer").output == "[true, true, true]"
+    held = pool.warm_pids("lowerer")
+    assert len(held) == 1  # nothing was changed: the worker stays warm
+    assert run(pool, LOWER, "allocate", allele="lowerer", timeout=20).output == str(256 << 20)
+    assert pool.warm_pids("lowerer") == held
+
+
+@pytest.fixture(scope="module")
+def no_seccomp():
+    if os.geteuid() != 0 or not landlock_available():
+        pytest.skip("the rest of the confinement needs root and Landlock")
+    config = SandboxConfig(timeout_seconds=20.0, memory_bytes=512 << 20, disable=("seccomp",), allow_degraded=True)
+    with WorkerPool(config, size=1) as pool:
+        yield pool
+
+
+def test_without_seccomp_a_limit_the_gene_lowers_does_not_outlive_its_call(no_seccomp):
     lower = DIG + """
 def execute(input_json):
     rlimit = _os["sys"].modules["resource"]
@@ -159,18 +215,18 @@ def execute(input_json):
         return '"lowered"'
     return json.dumps(len(bytearray(256 << 20)))
 """
-    assert run(pool, lower, "lower", allele="lowerer").output == '"lowered"'
-    assert pool.warm_pids("lowerer") == []  # limits not as the orchestrator set them: discarded
-    assert run(pool, lower, "allocate", allele="lowerer", timeout=20).output == str(256 << 20)
+    assert run(no_seccomp, lower, "lower", allele="lowerer").output == '"lowered"'
+    assert no_seccomp.warm_pids("lowerer") == []  # limits not as the orchestrator set them: discarded
+    assert run(no_seccomp, lower, "allocate", allele="lowerer").output == str(256 << 20)
 
 
-def test_hitting_a_limit_the_gene_lowered_is_its_own_exception(pool):
-    outcome = run(pool, DIG + """
+def test_without_seccomp_hitting_a_limit_the_gene_lowered_is_its_own_exception(no_seccomp):
+    outcome = run(no_seccomp, DIG + """
 def execute(input_json):
     rlimit = _os["sys"].modules["resource"]
     rlimit.setrlimit(rlimit.RLIMIT_AS, (160 << 20, rlimit.getrlimit(rlimit.RLIMIT_AS)[1]))
     return json.dumps(len(bytearray(256 << 20)))
-""", timeout=20)
+""")
     assert outcome.error == "exception"
     assert "the gene lowered its own RLIMIT_AS to 167772160 (the sandbox allows 536870912)" in outcome.message
 

@@ -34,7 +34,7 @@ AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 
 _X86_64 = {
     "socket": 41, "socketpair": 53, "clone": 56, "fork": 57, "vfork": 58, "execve": 59,
-    "ptrace": 101, "prctl": 157, "setpgid": 109, "setsid": 112, "setuid": 105, "setgid": 106, "setreuid": 113, "setregid": 114,
+    "ptrace": 101, "prctl": 157, "setrlimit": 160, "prlimit64": 302, "setpgid": 109, "setsid": 112, "setuid": 105, "setgid": 106, "setreuid": 113, "setregid": 114,
     "setgroups": 116, "setresuid": 117, "setresgid": 119, "personality": 135,
     "pivot_root": 155, "adjtimex": 159, "chroot": 161, "acct": 163, "settimeofday": 164,
     "mount": 165, "umount2": 166, "swapon": 167, "swapoff": 168, "reboot": 169, "iopl": 172,
@@ -52,7 +52,7 @@ _X86_64 = {
 
 # The generic table (asm-generic/unistd.h): aarch64 has no fork/vfork/iopl/ioperm.
 _AARCH64 = {
-    "socket": 198, "socketpair": 199, "clone": 220, "execve": 221, "ptrace": 117, "prctl": 167, "setpgid": 154, "setsid": 157,
+    "socket": 198, "socketpair": 199, "clone": 220, "execve": 221, "ptrace": 117, "prctl": 167, "setrlimit": 164, "prlimit64": 261, "setpgid": 154, "setsid": 157,
     "setuid": 146, "setgid": 144, "setreuid": 145, "setregid": 143, "setgroups": 159,
     "setresuid": 147, "setresgid": 149, "personality": 92, "pivot_root": 41, "adjtimex": 171,
     "chroot": 51, "acct": 89, "settimeofday": 170, "mount": 40, "umount2": 39,

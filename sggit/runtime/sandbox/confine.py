@@ -253,28 +253,60 @@ _X32_BIT = 0x40000000
 
 
 _ARG0_LOW = 16  # offsetof(struct seccomp_data, args[0]), low half on little-endian machines
+_ARG_SIZE = 8
+
+
+def _arg_low(index: int) -> int:
+    return _ARG0_LOW + index * _ARG_SIZE
+
+
+def _assemble(code: list[tuple[int, int | str, int | str, int] | str]) -> bytes:
+    """Classic BPF with named jump targets: a str item is a label, a str jump goes to it."""
+    where: dict[str, int] = {}
+    for item in code:
+        if isinstance(item, str):
+            where[item] = sum(1 for earlier in code[:code.index(item)] if not isinstance(earlier, str))
+    out = []
+    position = 0
+    for item in code:
+        if isinstance(item, str):
+            continue
+        op, jt, jf, k = item
+        offsets = []
+        for target in (jt, jf):
+            if isinstance(target, str):
+                target = where[target] - position - 1
+            if not 0 <= target <= 255:
+                raise ValueError("seccomp program too long for one jump")
+            offsets.append(target)
+        out.append(struct.pack("=HBBI", op, offsets[0], offsets[1], k))
+        position += 1
+    return b"".join(out)
 
 
 def _seccomp_program(arch: int, table: dict[str, int], x86: bool) -> bytes:
-    """Classic BPF: wrong architecture kills; x32, every denied number and the denied
-    prctl options jump to EPERM."""
+    """Classic BPF: wrong architecture kills; x32, every denied number, the denied
+    prctl options and setting any rlimit but RLIMIT_CPU jump to EPERM."""
     denied = sorted({table[name] for name in sc.DENIED if name in table})
-    tests = ([(_BPF_JGE_K, _X32_BIT)] if x86 else []) + [(_BPF_JEQ_K, nr) for nr in denied]
-    code = [(_BPF_LD_W_ABS, 0, 0, 4), (_BPF_JEQ_K, 1, 0, arch), (_BPF_RET_K, 0, 0, _RET_KILL_PROCESS),
-            (_BPF_LD_W_ABS, 0, 0, 0)]
-    for position, (op, k) in enumerate(tests):
-        to_deny = len(tests) - position + 2 + len(sc.DENIED_PRCTL)  # past the prctl block and the ALLOW
-        if to_deny > 255:
-            raise ValueError("seccomp program too long for one jump")
-        code.append((op, to_deny, 0, k))
+    code: list[tuple[int, int | str, int | str, int] | str] = [
+        (_BPF_LD_W_ABS, 0, 0, 4), (_BPF_JEQ_K, 1, 0, arch), (_BPF_RET_K, 0, 0, _RET_KILL_PROCESS),
+        (_BPF_LD_W_ABS, 0, 0, 0)]
+    if x86:
+        code.append((_BPF_JGE_K, "deny", 0, _X32_BIT))
+    code += [(_BPF_JEQ_K, "deny", 0, nr) for nr in denied]
     # prctl: refuse the listed options, allow the rest.
-    options = sc.DENIED_PRCTL
-    code.append((_BPF_JEQ_K, 0, 1 + len(options), table["prctl"]))
-    code.append((_BPF_LD_W_ABS, 0, 0, _ARG0_LOW))
-    for position, option in enumerate(options):
-        code.append((_BPF_JEQ_K, len(options) - position, 0, option))
-    code += [(_BPF_RET_K, 0, 0, _RET_ALLOW), (_BPF_RET_K, 0, 0, _RET_ERRNO | _EPERM)]
-    return b"".join(struct.pack("=HBBI", *ins) for ins in code)
+    code += [(_BPF_JEQ_K, 0, "setrlimit", table["prctl"]), (_BPF_LD_W_ABS, 0, 0, _arg_low(0))]
+    code += [(_BPF_JEQ_K, "deny", 0, option) for option in sc.DENIED_PRCTL]
+    code.append((_BPF_RET_K, 0, 0, _RET_ALLOW))
+    # Limits: only the worker's own per-call RLIMIT_CPU may change; reading any is allowed.
+    code += ["setrlimit", (_BPF_JEQ_K, 0, "prlimit64", table["setrlimit"]),
+             (_BPF_LD_W_ABS, 0, 0, _arg_low(0)), (_BPF_JEQ_K, "allow", "deny", resource.RLIMIT_CPU)]
+    code += ["prlimit64", (_BPF_JEQ_K, 0, "allow", table["prlimit64"]),
+             (_BPF_LD_W_ABS, 0, 0, _arg_low(1)), (_BPF_JEQ_K, "allow", 0, resource.RLIMIT_CPU),
+             (_BPF_LD_W_ABS, 0, 0, _arg_low(2)), (_BPF_JEQ_K, 0, "deny", 0),
+             (_BPF_LD_W_ABS, 0, 0, _arg_low(2) + 4), (_BPF_JEQ_K, "allow", "deny", 0)]
+    code += ["allow", (_BPF_RET_K, 0, 0, _RET_ALLOW), "deny", (_BPF_RET_K, 0, 0, _RET_ERRNO | _EPERM)]
+    return _assemble(code)
 
 
 class _SockFprog(ctypes.Structure):
@@ -287,7 +319,9 @@ def seccomp() -> Status:
     Denied calls fail with EPERM rather than killing the worker, so a gene that
     tries one gets an exception the worker can report as a forbidden act.
     Threads are refused too: a gene needs none, and a thread left running could
-    meddle with the next gene the worker runs.
+    meddle with the next gene the worker runs. Limits cannot be changed, except
+    RLIMIT_CPU, which the worker moves for each call: so after a call only that
+    one needs checking.
     """
     table = sc.table()
     arch = sc.AUDIT_ARCH.get(sc.machine())
@@ -300,4 +334,4 @@ def seccomp() -> Status:
         return False, _errno_text("prctl(PR_SET_SECCOMP)")
     return True, (f"{len(program) // 8}-instruction filter denies {len(sc.DENIED)} calls: "
                   "sockets, exec, fork/clone (no threads), ptrace, mount, ..., "
-                  "and prctl(PR_SET_PDEATHSIG)")
+                  "prctl(PR_SET_PDEATHSIG) and setting any rlimit but RLIMIT_CPU")

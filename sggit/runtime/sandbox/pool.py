@@ -82,6 +82,7 @@ class _Worker:
         self.unseal: Any = None
         self.stamp = protocol.NO_STAMP
         self.serial = 0
+        self._nonces = b""
         self.calls = 0
         self.spoiled = False
         self.cpu = 0.0
@@ -132,6 +133,20 @@ class _Worker:
                     raise protocol.Timeout() from None
                 self._writable.poll(max(1, int(remaining * 1000)))
 
+    def next_stamp(self) -> bytes:
+        """A stamp for the next request: its id and a nonce the gene cannot guess.
+
+        Nonces are drawn from the kernel a few hundred at a time, not one syscall per call;
+        the pool's memory is as far from the gene as the kernel's.
+        """
+        self.serial += 1
+        size = protocol.STAMP_SIZE - protocol.SERIAL.size
+        if not self._nonces:
+            self._nonces = os.urandom(size * 256)
+        nonce, self._nonces = self._nonces[:size], self._nonces[size:]
+        self.stamp = protocol.SERIAL.pack(self.serial) + nonce
+        return self.stamp
+
     def answer(self, deadline: float, first: bool) -> tuple[bytes, dict]:
         """The next frame's tag and body: sealed by this worker's relay and stamped for the request in flight."""
         payload = self.reader.read(deadline)
@@ -142,7 +157,8 @@ class _Worker:
         if tag == protocol.DISCARDED:  # the relay ended the worker: whatever the stamp, the call is forbidden
             return tag, protocol.decode(text)
         if stamp != self.stamp:
-            if first and len(stamp) == protocol.STAMP_SIZE and protocol.SERIAL.unpack_from(stamp)[0] < self.serial:
+            # Id 0 is no request's: a gene could send it on every first call and be retried forever.
+            if first and len(stamp) == protocol.STAMP_SIZE and 0 < protocol.SERIAL.unpack_from(stamp)[0] < self.serial:
                 raise _Stale()
             raise _Forged()
         return tag, protocol.decode(text)
@@ -423,6 +439,7 @@ class WorkerPool:
         while True:
             worker = self._clean(allele_id)
             start = time.perf_counter()
+            spare = worker.calls == 0
             keep = False
             try:
                 outcome = self._converse(worker, allele_id, source, input_json, handler or _no_kernel,
@@ -436,7 +453,8 @@ class WorkerPool:
             finally:
                 worker.calls += 1
                 self._release(worker, keep)
-                self._replenish()  # after the call, so starting a spare does not slow it down
+                if spare:  # after the call, so starting one in its place does not slow it down
+                    self._replenish()
 
     def _converse(self, worker: _Worker, allele_id: str, source: str, input_json: str,
                   handler: Handler, timeout: float, start: float) -> GeneOutcome:
@@ -445,15 +463,13 @@ class WorkerPool:
                                duration=time.perf_counter() - start)
 
         deadline = time.monotonic() + timeout
-        worker.serial += 1
-        worker.stamp = protocol.SERIAL.pack(worker.serial) + os.urandom(protocol.STAMP_SIZE - protocol.SERIAL.size)
         request: dict[str, Any] = {"allele": allele_id, "input": input_json}
         if worker.allele is None:
             request["source"] = source
         elif worker.allele != allele_id:
             raise OrchestratorError(f"a sandbox worker of allele {worker.allele} was handed allele {allele_id}")
         try:
-            worker.send(protocol.stamped(protocol.RUN, worker.stamp, request), deadline)
+            worker.send(protocol.stamped(protocol.RUN, worker.next_stamp(), request), deadline)
             worker.allele = allele_id
             first = True
             replied = False
@@ -507,8 +523,7 @@ class WorkerPool:
             problem = output_problem(output, self.config.max_output_bytes)
             if problem is not None:
                 return failed("bad_output", problem)
-            return GeneOutcome.model_construct(ok=True, output=output, error=None, message="",
-                                               duration=time.perf_counter() - start)
+            return GeneOutcome(ok=True, output=output, duration=time.perf_counter() - start)
         kind = frame.get("kind")
         if kind not in _WORKER_KINDS:
             return failed("crash", f"the worker reported an unknown outcome {str(kind)[:50]!r}")

@@ -20,6 +20,7 @@ import os
 import resource
 import signal
 import sys
+import time
 import types
 from typing import Any
 
@@ -263,8 +264,7 @@ class Runner:
         self.builtins["__import__"] = _guarded_import_factory(allowed)
 
     def _cpu_used(self) -> float:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
+        return time.process_time()  # the clock RLIMIT_CPU counts, in one cheap call
 
     def _arm_cpu_limit(self) -> None:
         hard = self.limits["RLIMIT_CPU"]
@@ -274,7 +274,11 @@ class Runner:
             self.armed_cpu = soft
 
     def _limits_intact(self) -> bool:
-        """Whether every rlimit is still what the orchestrator set (a gene may lower its own)."""
+        """Whether the rlimits a gene can change are still what the orchestrator set.
+
+        With seccomp only RLIMIT_CPU can be changed (the worker moves it each call);
+        without, a gene may lower any of its own.
+        """
         for which, expected in self.expected.items():
             if resource.getrlimit(which) != expected:
                 return False
@@ -420,6 +424,8 @@ def main(argv: list[str]) -> None:
     apply("uid", confine.drop_privileges, uid, gid)
     confine.parent_death_signal(signal.SIGKILL)  # before seccomp, which refuses changing it
     apply("seccomp", confine.seccomp)
+    if report["seccomp"][0]:
+        runner.expected = {}  # the filter refuses changing any limit but RLIMIT_CPU, which is checked
     _lock_imports(_make_gene_sdk(channel))
     channel.send(protocol.READY, {"pid": os.getpid(), "report": report, "missing_modules": missing})
     while True:
