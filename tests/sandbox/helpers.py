@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import tempfile
 import textwrap
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -31,6 +34,15 @@ _ct = _dig("CDLL")
 libc = _ct["CDLL"](None, use_errno=True)
 get_errno = _ct["get_errno"]
 """
+
+
+def reachable_tempdir(prefix: str) -> Path:
+    """A fresh temp dir that uid 65534 can reach: TMPDIR, or /var/tmp or /dev/shm when TMPDIR is 0700."""
+    for base in (tempfile.gettempdir(), "/var/tmp", "/dev/shm"):
+        chain = [Path(base).resolve(), *Path(base).resolve().parents]
+        if all(p.is_dir() and p.stat().st_mode & stat.S_IXOTH for p in chain):
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    pytest.skip("no temp dir on this host is traversable by uid 65534 (TMPDIR, /var/tmp, /dev/shm)")
 
 
 def gene(body: str) -> str:

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
-from .helpers import DIG, FAST, assert_healthy, needs_landlock, needs_root, run
+from .helpers import DIG, FAST, assert_healthy, needs_landlock, needs_root, reachable_tempdir, run
 
 @pytest.fixture(scope="module")
 def outside() -> Path:
     """A world-readable, world-writable directory outside scratch: only Landlock keeps a gene out."""
-    path = Path(tempfile.mkdtemp(prefix="sggit-outside-"))
+    path = reachable_tempdir("sggit-outside-")
     path.chmod(0o777)
     secret = path / "secret.txt"
     secret.write_text("host secret")

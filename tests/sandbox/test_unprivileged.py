@@ -11,13 +11,14 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from sggit.runtime.sandbox import protocol
+
+from .helpers import reachable_tempdir
 
 NOBODY = 65534
 ROOT = str(Path(__file__).resolve().parents[2])
@@ -46,7 +47,7 @@ def nobody_worker():
     python = _python_for_nobody()
     if python is None:
         pytest.skip("no Python 3.11+ interpreter and checkout readable by uid 65534")
-    scratch = tempfile.mkdtemp(prefix="sggit-nobody-")
+    scratch = str(reachable_tempdir("sggit-nobody-"))
     os.chown(scratch, NOBODY, NOBODY)
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
