@@ -108,8 +108,8 @@ def _compact(stored: layout.Stored) -> dict[str, Any]:
         ranks = stored.ranks_of(locus) if not listed else {}
         loci[locus] = {
             "dominant": e.dominant, "stack": e.stack,
-            "ranks": stored.rank_lists[locus] if listed else [ranks[a] for a in e.stack if a != e.dominant] if ranks else [],
-            "others": {a: s.state for a, s in e.alleles.items() if s.state not in ("dominant", "recessive")},
+            "ranks": stored.rank_lists[locus] if listed else list(map(ranks.__getitem__, layout.recessives(e))) if ranks else [],
+            "others": {a: e.alleles[a].state for a in sorted(e.alleles.keys() - set(e.stack))},
             "weights": e.weights.model_dump() if e.weights else None,
         }
     return {"split": stored.split, "head": stored.pmap.model_dump(mode="json", exclude={"loci"}), "loci": loci}
