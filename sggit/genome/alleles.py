@@ -14,7 +14,7 @@ of its own, before its first change to a locus that holds one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pygit2
@@ -22,7 +22,7 @@ import pygit2
 from sggit.errors import SggitError, UsageError
 from sggit.genome.lineage import Lineage, add_lineage, read_lineages
 from sggit.genome.repo import GENOME_REF, LINEAGE_REF, Genome
-from sggit.genome.trees import TREE, edit_tree, entry
+from sggit.genome.trees import edit_tree, entry
 
 GENOME_DIR = "genome"
 MIN_PREFIX = 7
@@ -65,20 +65,17 @@ def _locus_tree(genome: Genome, locus: str) -> pygit2.Tree | None:
     return sub if isinstance(sub, pygit2.Tree) else None
 
 
-def _files(repo: pygit2.Repository, folder: pygit2.Tree) -> Iterator[tuple[str, bool, pygit2.Oid]]:
-    """(allele, flat, blob id) of every allele file in a locus folder, in either layout; other names are skipped."""
+def _ids(folder: pygit2.Tree) -> set[str]:
+    """The alleles in a locus folder, in either layout, each once; names that are no allele file are skipped."""
+    found: set[str] = set()
     for item in folder:
         name = item.name or ""
-        if item.filemode == TREE:
+        if isinstance(item, pygit2.Tree):
             if len(name) == 2 and _HEX.match(name):
-                sub = repo[item.id]
-                assert isinstance(sub, pygit2.Tree)
-                for leaf in sub:
-                    rest = leaf.name or ""
-                    if rest.endswith(".py") and _HEX.match(rest[:-3]) and leaf.filemode != TREE:
-                        yield name + rest[:-3], False, leaf.id
+                found.update(name + rest[:-3] for rest in (leaf.name or "" for leaf in item) if rest.endswith(".py"))
         elif _is_flat(name):
-            yield name[:-3], True, item.id
+            found.add(name[:-3])
+    return found
 
 
 def _is_flat(name: str) -> bool:
@@ -87,7 +84,7 @@ def _is_flat(name: str) -> bool:
 
 def _has_flat(folder: pygit2.Object | None) -> bool:
     """Whether a locus folder still holds a file of the flat layout: one pass over at most 256 names once moved."""
-    return isinstance(folder, pygit2.Tree) and any(item.filemode != TREE and _is_flat(item.name or "") for item in folder)
+    return isinstance(folder, pygit2.Tree) and any(not isinstance(item, pygit2.Tree) and _is_flat(item.name or "") for item in folder)
 
 
 def fanout_tree(repo: pygit2.Repository, tree: pygit2.Tree, loci: Iterable[str] | None = None) -> pygit2.Oid | None:
@@ -100,19 +97,18 @@ def fanout_tree(repo: pygit2.Repository, tree: pygit2.Tree, loci: Iterable[str] 
     top = entry(tree, GENOME_DIR)
     if not isinstance(top, pygit2.Tree):
         return None
-    names = [item.name or "" for item in top if item.filemode == TREE] if loci is None else list(loci)
+    names = [item.name or "" for item in top if isinstance(item, pygit2.Tree)] if loci is None else list(loci)
     if not any(_has_flat(entry(top, locus)) for locus in names):
         return None
     changes: dict[str, pygit2.Oid | None] = {}
-    for item in top:
-        folder = repo[item.id]
+    for folder in top:
         if not isinstance(folder, pygit2.Tree) or not _has_flat(folder):
             continue
-        locus = item.name or ""
-        for allele, flat, blob in _files(repo, folder):
-            if flat:
-                changes[_flat_path(locus, allele)] = None
-                changes[allele_path(locus, allele)] = blob
+        for item in folder:
+            name = item.name or ""
+            if not isinstance(item, pygit2.Tree) and _is_flat(name):
+                changes[f"{GENOME_DIR}/{folder.name}/{name}"] = None
+                changes[allele_path(folder.name or "", name[:-3])] = item.id
     return edit_tree(repo, tree, changes)
 
 
@@ -200,11 +196,17 @@ def loci(genome: Genome) -> list[str]:
 def alleles_at(genome: Genome, locus: str) -> list[str]:
     """The locus's alleles, each once: after a merge with a host not moved yet, one may be in both layouts."""
     sub = _locus_tree(genome, locus)
-    return [] if sub is None else sorted({allele for allele, _, _ in _files(genome.repo, sub)})
+    return [] if sub is None else sorted(_ids(sub))
 
 
 def allele_count(genome: Genome, locus: str) -> int:
-    return len(alleles_at(genome, locus))
+    """How many alleles a locus holds; in the fanout layout, the sizes of its at most 256 folders."""
+    sub = _locus_tree(genome, locus)
+    if sub is None:
+        return 0
+    if _has_flat(sub):
+        return len(_ids(sub))
+    return sum(len(item) for item in sub if isinstance(item, pygit2.Tree))
 
 
 def locus_of(genome: Genome, allele: str) -> str | None:
