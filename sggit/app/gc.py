@@ -25,10 +25,10 @@ import pygit2
 
 from sggit.errors import SggitError
 from sggit.genome import phenostore
-from sggit.genome.alleles import allele_path, alleles_at, loci
+from sggit.genome.alleles import alleles_at, loci, migrate_genome, registered_path
 from sggit.genome.lineage import Lineage, all_lineage
 from sggit.genome.repo import GENOME_REF, Genome
-from sggit.genome.trees import edit_tree, entry
+from sggit.genome.trees import edit_tree
 from sggit.runtime.temporal import parse_duration
 
 DEFAULT_AGE = "14d"
@@ -152,12 +152,13 @@ def gc(genome: Genome, *, older_than: float, dry_run: bool = False, now: float |
         if dry_run:
             return report
         if report.removed:
-            paths = {allele_path(r.locus, r.allele): None for r in report.removed}
-            message = f"gc: remove {len(paths)} deprecated allele(s) expressed in no phenotype\n\nSggit-Action: gc\n"
+            message = f"gc: remove {len(report.removed)} deprecated allele(s) expressed in no phenotype\n\nSggit-Action: gc\n"
+            migrate_genome(genome)
 
             def build(tip: pygit2.Commit | None) -> tuple[pygit2.Oid, str] | None:
                 base = tip.tree if tip is not None else None
-                todo: dict[str, pygit2.Oid | None] = {p: None for p in paths if entry(base, p) is not None}
+                found = (registered_path(base, r.locus, r.allele) for r in report.removed)
+                todo: dict[str, pygit2.Oid | None] = {p: None for p in found if p is not None}
                 return (edit_tree(genome.repo, base, todo), message) if todo else None
 
             commit = genome.commit_to(GENOME_REF, build, reflog="gc")

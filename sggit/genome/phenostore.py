@@ -108,8 +108,8 @@ def _compact(stored: layout.Stored) -> dict[str, Any]:
         ranks = stored.ranks_of(locus) if not listed else {}
         loci[locus] = {
             "dominant": e.dominant, "stack": e.stack,
-            "ranks": stored.rank_lists[locus] if listed else [ranks[a] for a in e.stack if a != e.dominant] if ranks else [],
-            "others": {a: s.state for a, s in e.alleles.items() if s.state not in ("dominant", "recessive")},
+            "ranks": stored.rank_lists[locus] if listed else list(map(ranks.__getitem__, layout.recessives(e))) if ranks else [],
+            "others": {a: e.alleles[a].state for a in sorted(e.alleles.keys() - set(e.stack))},
             "weights": e.weights.model_dump() if e.weights else None,
         }
     return {"split": stored.split, "head": stored.pmap.model_dump(mode="json", exclude={"loci"}), "loci": loci}
@@ -248,21 +248,18 @@ def migrate(genome: Genome, name: str) -> str | None:
     message = compose_message(f"phenotype {name}: keep one file per allele", {"Sggit-Action": "migrate"},
                               body="The map is unchanged; the stack and the alleles' states move from the head to their own files.")
 
-    def build(tip: pygit2.Commit | None) -> tuple[pygit2.Oid, str] | None:
-        if tip is None or isinstance(entry(tip.tree, layout.alleles_dir(name)), pygit2.Tree):
+    def rewrite(tip: pygit2.Commit) -> pygit2.Oid | None:
+        if isinstance(entry(tip.tree, layout.alleles_dir(name)), pygit2.Tree):
             return None
         stored = stored_at(genome, tip, name, tip=True)
         if stored.split:
             return None
         tree, new = layout.write_tree(genome.repo, tip.tree, name, None, stored.pmap)
-        if tree == tip.tree.id:
-            return None
         written[:] = [new]
-        return tree, message
+        return tree
 
     written: list[layout.Stored] = []
-    with genome.locked():
-        oid = genome.commit_to(refname, build, reflog="phenotype migrate")
+    oid = genome.migrate(refname, rewrite, message, reflog="phenotype migrate")
     _remember(genome, name, oid, written)
     return None if oid is None else str(oid)
 

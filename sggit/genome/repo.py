@@ -283,6 +283,31 @@ class Genome:
                 return commit
         raise ConcurrentUpdate(f"{refname} kept changing; gave up after {_CAS_ATTEMPTS} attempts")
 
+    def migrate(
+        self,
+        refname: str,
+        rewrite: Callable[[pygit2.Commit], pygit2.Oid | None],
+        message: str,
+        *,
+        reflog: str,
+    ) -> pygit2.Oid | None:
+        """Commit `rewrite(tip)`, the tip's tree in the current layout, as a commit of its own; None when there is nothing to move.
+
+        Writers call this before their first change, so that change's commit (its diff,
+        its pull request, its `git revert`) holds only the change. `rewrite` returns
+        None when the tip is in the current layout already. Readers read both
+        layouts, so a crash before the ref moves leaves a tip that still works.
+        """
+
+        def build(tip: pygit2.Commit | None) -> tuple[pygit2.Oid, str] | None:
+            if tip is None:
+                return None
+            tree = rewrite(tip)
+            return None if tree is None or tree == tip.tree.id else (tree, message)
+
+        with self.locked():
+            return self.commit_to(refname, build, reflog=reflog)
+
 
 _GC_AUTO_DEFAULT = 6700
 

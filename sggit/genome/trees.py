@@ -16,11 +16,12 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Tree | None, changes: Mappin
     Only the subtrees on changed paths are rebuilt, so the cost follows the
     changes and the width of the touched directories, not the whole tree.
     """
-    return _edit(repo, base, changes)[0]
+    new = _edit(repo, base, changes)
+    return new if new is not None else repo.TreeBuilder().write()
 
 
-def _edit(repo: pygit2.Repository, base: pygit2.Tree | None, changes: Mapping[str, pygit2.Oid | None]) -> tuple[pygit2.Oid, int]:
-    """The new tree and its number of entries (an emptied subtree is dropped by its parent)."""
+def _edit(repo: pygit2.Repository, base: pygit2.Tree | None, changes: Mapping[str, pygit2.Oid | None]) -> pygit2.Oid | None:
+    """The new tree, or None when it is left empty: its parent drops it, and no object is written for it."""
     here: dict[str, pygit2.Oid | None] = {}
     below: dict[str, dict[str, pygit2.Oid | None]] = {}
     for path, oid in changes.items():
@@ -39,13 +40,13 @@ def _edit(repo: pygit2.Repository, base: pygit2.Tree | None, changes: Mapping[st
     for name, sub in below.items():
         existing = base[name] if base is not None and name in base else None
         subtree = existing if isinstance(existing, pygit2.Tree) else None
-        new, size = _edit(repo, subtree, sub)
-        if size == 0:
+        new = _edit(repo, subtree, sub)
+        if new is None:
             if builder.get(name) is not None:
                 builder.remove(name)
         else:
             builder.insert(name, new, TREE)
-    return builder.write(), len(builder)
+    return builder.write() if len(builder) else None
 
 
 def entry(tree: pygit2.Tree | None, path: str) -> pygit2.Object | None:

@@ -12,10 +12,11 @@ from click.testing import CliRunner
 
 from sggit.cli import cli
 from sggit.genome import phenostore
-from sggit.genome.alleles import allele_path, alleles_at, register_allele
+from sggit.genome.alleles import allele_path, alleles_at, loci, register_allele
 from sggit.genome.init import init_project
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import GENOME_REF, Genome
+from tests.genome.helpers import flat_genome
 
 DAY = 86400.0
 LOCUS = "bridge_create"
@@ -105,3 +106,26 @@ def test_gc_judges_each_locus_of_a_shared_source_on_its_own(project: Path) -> No
     assert done.exit_code == 0, done.output
     assert f"removed {LOCUS} {shared[:12]}" in done.output and "removed 1 allele(s)" in done.output
     assert shared not in alleles_at(genome, LOCUS) and shared in alleles_at(genome, other)
+
+
+def test_gc_on_a_genome_in_the_flat_layout_moves_it_first_then_removes(project: Path) -> None:
+    genome = Genome.open(project)
+    stale = allele(genome, "stale", days_old=30)
+    kept = allele(genome, "kept", days_old=30)
+    state(genome, "dell_r740", stale, "deprecated")
+    state(genome, "dell_r740", kept, "recessive")
+    flat = flat_genome(project)
+    before = {locus: alleles_at(genome, locus) for locus in loci(genome)}
+    done = CliRunner().invoke(cli, ["gc"])
+    assert done.exit_code == 0, done.output
+    assert f"removed {LOCUS} {stale[:12]}" in done.output and "removed 1 allele(s)" in done.output
+    log = subprocess.run(["git", "-C", str(project), "log", "--format=%(trailers:key=Sggit-Action,valueonly,separator=)", "sggit/genome"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert log[:2] == ["gc", "migrate"]
+    tip = genome.repo[genome.target(GENOME_REF)]
+    assert str(tip.parents[0].parents[0].id) == flat
+    assert (tip.parents[0].tree / allele_path(LOCUS, stale)).id == genome.repo[stale].id
+    after = {locus: alleles_at(genome, locus) for locus in loci(genome)}
+    assert after == {**before, LOCUS: [a for a in before[LOCUS] if a != stale]} and kept in after[LOCUS]
+    files = subprocess.run(["git", "-C", str(project), "ls-tree", "-r", "--name-only", "sggit/genome"], capture_output=True, text=True, check=True).stdout.split()
+    assert all(len(f.split("/")) == 4 for f in files) and allele_path(LOCUS, kept) in files

@@ -17,3 +17,21 @@ def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
 
 def fake_id(n: int) -> str:
     return f"{n:040x}"
+
+
+def flat_genome(repo: Path) -> str:
+    """Rewrite sggit/genome as sggit wrote it before the fanout, `genome/<locus>/<id>.py`, with stock git; the commit."""
+    listing = git(repo, "ls-tree", "-r", "sggit/genome").stdout.splitlines()
+    lines = []
+    for line in listing:
+        info, path = line.split("\t")
+        mode, _, oid = info.split()
+        _, locus, *_ = path.split("/")
+        lines.append(f"{mode} {oid}\tgenome/{locus}/{oid}.py\n")
+    env = {**os.environ, "GIT_INDEX_FILE": str(repo / ".git" / "flat-index")}
+    subprocess.run(["git", "update-index", "--add", "--index-info"], cwd=repo, env=env, input="".join(lines), text=True, check=True)
+    tree = subprocess.run(["git", "write-tree"], cwd=repo, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    (repo / ".git" / "flat-index").unlink()
+    commit = git(repo, "commit-tree", tree, "-m", "register alleles (one folder per locus)").stdout.strip()
+    git(repo, "update-ref", "refs/heads/sggit/genome", commit)
+    return commit

@@ -22,8 +22,8 @@ def test_allele_id_is_the_blob_id_and_the_file_is_named_by_it(genome: Genome, re
     result = register_allele(genome, "bridge_create", SEED_A, _seed("bridge_create"))
     assert result.id == expected and result.new
     listing = git(repo_dir, "ls-tree", "-r", "--name-only", "sggit/genome").stdout.split()
-    assert listing == [f"genome/bridge_create/{expected}.py"]
-    assert git(repo_dir, "cat-file", "-p", f"sggit/genome:genome/bridge_create/{expected}.py").stdout == SEED_A
+    assert listing == [f"genome/bridge_create/{expected[:2]}/{expected[2:]}.py"]
+    assert git(repo_dir, "cat-file", "-p", f"sggit/genome:genome/bridge_create/{expected[:2]}/{expected[2:]}.py").stdout == SEED_A
     note = json.loads(git(repo_dir, "notes", "--ref", "sggit/lineage", "show", expected).stdout)
     assert note["origin"] == "seed" and note["locus"] == "bridge_create" and note["host"] == "testhost"
 

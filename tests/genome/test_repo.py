@@ -33,7 +33,7 @@ def test_a_ref_lock_left_by_a_killed_writer_is_cleared(genome: Genome, repo_dir:
     os.utime(lock, (old, old))
     result = register_allele(genome, "bridge_create", SEED_B, Lineage(locus="bridge_create", origin="manual"))
     assert result.new and not lock.exists()
-    assert f"genome/bridge_create/{result.id}.py" in git(repo_dir, "ls-tree", "-r", "--name-only", "sggit/genome").stdout
+    assert f"genome/bridge_create/{result.id[:2]}/{result.id[2:]}.py" in git(repo_dir, "ls-tree", "-r", "--name-only", "sggit/genome").stdout
 
 
 def test_open_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:

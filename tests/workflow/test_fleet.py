@@ -43,8 +43,8 @@ def _refs(path: Path) -> dict[str, str]:
 
 
 def _locus_alleles(path: Path, locus: str) -> set[str]:
-    tree = git(path, "ls-tree", "--name-only", f"sggit/genome:genome/{locus}")
-    return {name[:-3] for name in tree.splitlines()}
+    tree = git(path, "ls-tree", "-r", "--name-only", f"sggit/genome:genome/{locus}")
+    return {name[:-3].replace("/", "") for name in tree.splitlines()}
 
 
 def _mutate(path: Path, host: str, locus: str, note: str, state: str = "recessive") -> str:
@@ -301,8 +301,8 @@ def test_fifty_hosts_pushing_at_once_lose_nothing(tmp_path: Path) -> None:
     assert len(reports) == HOSTS and not failed, failed
 
     remote = Genome.open(bare)
-    genome_tree = set(git(bare, "ls-tree", "--name-only", "sggit/genome:genome/bridge_create").split())
-    assert {f"{a}.py" for a in expected.values()} | {f"{seed.id}.py"} == genome_tree
+    genome_tree = set(git(bare, "ls-tree", "-r", "--name-only", "sggit/genome:genome/bridge_create").split())
+    assert {f"{a[:2]}/{a[2:]}.py" for a in [*expected.values(), seed.id]} == genome_tree
     notes = {line.split()[1] for line in git(bare, "notes", "--ref", "sggit/lineage", "list").splitlines()}
     assert set(expected.values()) | {seed.id} == notes
     refs = _refs(bare)
