@@ -35,7 +35,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sggit.errors import SggitError
 from sggit.genome.gitproc import run_git
 from sggit.genome.lineage import merge_lineage_notes
-from sggit.genome.repo import FITNESS_REF_PREFIX, GENOME_REF, LINEAGE_REF, PHENOTYPE_REF_PREFIX, Genome
+from sggit.genome.repo import FITNESS_REF_PREFIX, GENOME_REF, LINEAGE_REF, PHENOTYPE_REF_PREFIX, Genome, pack_refs
 from sggit.genome.sync import fitness_ref, sync
 
 MUTATIONS_PREFIX = "refs/heads/sggit/mutations/"
@@ -381,20 +381,6 @@ def pull(genome: Genome, remote: str = "origin") -> SyncReport:
     return report
 
 
-def pack_refs(genome: Genome) -> bool:
-    """Pack loose refs into packed-refs, as `git gc` would; True if git did.
-
-    A pull brings one fitness ref per host and its mirror: loose, each is a file
-    every listing of the refs opens (status lists them all to see whether any
-    host's notes moved). Packed, fifty hosts are one file read once.
-    """
-    try:
-        done = run_git(genome.common_dir, ["pack-refs", "--all"])
-    except OSError:
-        return False
-    return done.returncode == 0
-
-
 def _push_refs(genome: Genome, blocked: set[str]) -> list[str]:
     host = genome.host
     refs = [GENOME_REF, LINEAGE_REF, fitness_ref(host), MUTATIONS_PREFIX + host]
@@ -464,4 +450,4 @@ def _parse_push(stdout: str) -> set[str]:
     return rejected
 
 
-__all__ = ["Conflict", "FleetError", "RefChange", "SyncReport", "fetch", "integrate", "mirror_prefix", "pack_refs", "pull", "push", "union_tree"]
+__all__ = ["Conflict", "FleetError", "RefChange", "SyncReport", "fetch", "integrate", "mirror_prefix", "pull", "push", "union_tree"]

@@ -338,8 +338,11 @@ def _pack_limit(repo: pygit2.Repository) -> int:
         return _PACK_LIMIT_DEFAULT
 
 
+_LOOSE_FITNESS_REFS = 8
+
+
 def keep_packed(genome: Genome) -> bool:
-    """Pack loose objects once they pass `gc.auto` (6700; 0 disables), as git's auto-gc would; True if it ran.
+    """Pack loose objects past `gc.auto` and loose fitness refs past a few, as git's auto-gc would; True if either ran.
 
     Every commit writes a handful of loose objects; a thousand registrations left
     145 MiB in 19,340 loose files that pack into 2 MiB. The check costs one
@@ -350,10 +353,15 @@ def keep_packed(genome: Genome) -> bool:
     repack deletes them itself and dies with us (sggit.genome.gitproc). Past
     `gc.autoPackLimit` packs it repacks everything into one, keeping unreachable
     objects loose as gc does.
+
+    Refs: every host that syncs in this repository leaves its fitness ref loose, a
+    file each status and show opens; past a few, one `git pack-refs` makes them one
+    file read once, as a pull leaves them.
     """
+    refs = _pack_refs_if_loose(genome)
     threshold = _gc_threshold(genome.repo)
     if threshold <= 0 or not _loose_estimate_exceeds(genome.common_dir / "objects", threshold):
-        return False
+        return refs
     from sggit.genome.gitproc import run_git
 
     packs = genome.common_dir / "objects" / "pack"
@@ -365,6 +373,30 @@ def keep_packed(genome: Genome) -> bool:
     args = ["repack", "-d", "-l", "-q"] + (["-A", "--unpack-unreachable=2.weeks.ago"] if 0 < limit < count else [])
     try:
         done = run_git(genome.common_dir, args)
+    except OSError:
+        return refs
+    return done.returncode == 0 or refs
+
+
+def _pack_refs_if_loose(genome: Genome) -> bool:
+    try:
+        loose = sum(1 for _ in os.scandir(genome.common_dir / FITNESS_REF_PREFIX))
+    except OSError:
+        return False
+    return loose > _LOOSE_FITNESS_REFS and pack_refs(genome)
+
+
+def pack_refs(genome: Genome) -> bool:
+    """Pack loose refs into packed-refs, as `git gc` would; True if git did.
+
+    A pull brings one fitness ref per host and its mirror: loose, each is a file
+    every listing of the refs opens (status lists them all to see whether any
+    host's notes moved). Packed, fifty hosts are one file read once.
+    """
+    from sggit.genome.gitproc import run_git
+
+    try:
+        done = run_git(genome.common_dir, ["pack-refs", "--all"])
     except OSError:
         return False
     return done.returncode == 0

@@ -218,3 +218,25 @@ def test_another_host_name_on_the_same_repository_is_not_answered_from_this_host
         j.append(Record(allele=a, locus=L, phenotype=P, ok=False, error="again", time=300.0))
     as_h1 = show(Genome.open(observer, host="h1"), a).loci[0]  # its unsynced record continues h1's streak
     assert (as_h1.hosts, as_h1.total.total, as_h1.total.streak) == (1, 3, 3)
+
+
+def test_hosts_syncing_in_one_repository_leave_few_fitness_refs_loose(repo_dir: Path, source_genome: Path) -> None:
+    """Past a few loose fitness refs sggit packs them, as a pull does; no host's counters are lost."""
+    run("-C", str(repo_dir), "init", "--from", str(source_genome))
+    allele = _blob_id(repo_dir, SEED_A)
+    hosts = [f"h{i:02d}" for i in range(20)]
+    for n, host in enumerate(hosts):
+        with journal(Genome.open(repo_dir, host=host)) as j:
+            j.append(Record(allele=allele, locus=L, phenotype=P, ok=n % 2 == 0, error=None if n % 2 == 0 else "x", time=float(n)))
+        result = CliRunner().invoke(cli, ["-C", str(repo_dir), "sync"], env={"SGGIT_HOST": host})
+        assert result.exit_code == 0, result.output
+    loose = os.listdir(repo_dir / ".git" / "refs" / "notes" / "sggit" / "fitness")
+    assert 0 < len(loose) <= 8, loose
+    refs = git(repo_dir, "for-each-ref", "--format=%(refname:lstrip=4)", "refs/notes/sggit/fitness/").stdout.split()
+    assert refs == hosts
+    _settle()
+    at = show(Genome.open(repo_dir), allele).loci[0]
+    assert (at.total.total, at.total.successes, at.hosts) == (20, 10, 20)
+    assert _from_scratch(repo_dir, allele)["hosts"] == hosts
+    fsck = git(repo_dir, "fsck", "--full", "--strict", "--no-dangling", check=False)
+    assert fsck.returncode == 0, fsck.stdout + fsck.stderr
