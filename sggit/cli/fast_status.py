@@ -26,9 +26,7 @@ from __future__ import annotations
 import os
 import sys
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from sggit.refsdir import file_stamp, loose_refs, read_file
 
 MAGIC = b"sggit-status-snapshot 2\n"
 JOURNAL = "fitness.journal"
@@ -90,40 +88,6 @@ def locate(start: str = ".") -> tuple[str, str] | None:
     return git_dir, common
 
 
-def _read(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def _stamp(path: str) -> bytes:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return b"-"
-    return b"%d %d %d %d" % (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def _refs(common: str) -> Iterator[bytes]:
-    """Every loose ref file under refs/, by name and content (a ref's update replaces its file)."""
-    pending = ["refs"]
-    while pending:
-        rel = pending.pop()
-        with os.scandir(os.path.join(common, rel)) as entries:
-            found = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in entries)
-        for name, is_dir in reversed(found):
-            path = f"{rel}/{name}"
-            if is_dir:
-                pending.append(path)
-            else:
-                yield path.encode("utf-8", "surrogateescape") + b" " + _read(os.path.join(common, path))
-
-
 def inputs(git_dir: str, common: str, fmt: str, phenotype: str | None) -> bytes | None:
     """What status's answer depends on, as bytes; None when this layout is not one described here."""
     if os.path.exists(os.path.join(common, "reftable")):
@@ -132,22 +96,22 @@ def inputs(git_dir: str, common: str, fmt: str, phenotype: str | None) -> bytes 
     parts = [
         MAGIC,
         repr((fmt, phenotype, env, os.uname().nodename, sys.hexversion)).encode("utf-8", "surrogateescape"),
-        b"HEAD " + _read(os.path.join(git_dir, "HEAD")),
-        b"config " + _stamp(os.path.join(common, "config")),
-        b"packed-refs " + _stamp(os.path.join(common, "packed-refs")),
-        *_refs(common),
+        b"HEAD " + read_file(os.path.join(git_dir, "HEAD")),
+        b"config " + file_stamp(os.path.join(common, "config")),
+        b"packed-refs " + file_stamp(os.path.join(common, "packed-refs")),
+        *(name.encode("utf-8", "surrogateescape") + b" " + content for name, content in loose_refs(common)),
     ]
     try:
         with os.scandir(os.path.join(common, "sggit")) as entries:
             journal = sorted(e.name for e in entries if e.name.startswith(JOURNAL))
     except FileNotFoundError:
         journal = []
-    parts.extend(name.encode("utf-8", "surrogateescape") + b" " + _stamp(os.path.join(common, "sggit", name)) for name in journal)
+    parts.extend(name.encode("utf-8", "surrogateescape") + b" " + file_stamp(os.path.join(common, "sggit", name)) for name in journal)
     return b"\n".join(parts)
 
 
 def _code_stamps(paths: list[str]) -> bytes:
-    return b"\n".join(p.encode("utf-8", "surrogateescape") + b" " + _stamp(p) for p in paths)
+    return b"\n".join(p.encode("utf-8", "surrogateescape") + b" " + file_stamp(p) for p in paths)
 
 
 def snapshot_path(common: str, fmt: str, phenotype: str | None) -> str:
@@ -201,7 +165,7 @@ def keep(git_dir: str, common: str, fmt: str, phenotype: str | None, before: byt
 
 def _current(git_dir: str, common: str, fmt: str, phenotype: str | None) -> str | None:
     """The kept output for these options if every input is as it was; else None (FileNotFoundError: none kept)."""
-    data = _read(snapshot_path(common, fmt, phenotype))
+    data = read_file(snapshot_path(common, fmt, phenotype))
     if not data.startswith(MAGIC):
         return None
     header, _, rest = data[len(MAGIC):].partition(b"\n")

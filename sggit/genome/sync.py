@@ -44,6 +44,7 @@ from sggit.genome.jsonio import dump_model
 from sggit.genome.notes import iter_notes, read_note_in, write_notes
 from sggit.genome.repo import FITNESS_REF_PREFIX, PHENOTYPE_REF_PREFIX, Genome
 from sggit.genome.trees import entry
+from sggit.refsdir import loose_refs
 
 SEGMENT_TRAILER = "Sggit-Journal-Segment"
 _HISTORY_CHECKED = 64
@@ -255,39 +256,6 @@ _RACY_NS = 100_000_000
 """A packed-refs file this recent may be rewritten within the file system's timestamp granularity."""
 
 
-def _read_ref(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return os.read(fd, 4096)
-    finally:
-        os.close(fd)
-
-
-def _loose_refs(common: str, prefix: str, out: list[bytes]) -> bool:
-    """Append every loose ref file under `prefix` as `name content`; False when one is symbolic."""
-    pending = [prefix.rstrip("/")]
-    while pending:
-        rel = pending.pop()
-        try:
-            with os.scandir(os.path.join(common, rel)) as entries:
-                found = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in entries)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for name, is_dir in found:
-            path = f"{rel}/{name}"
-            if is_dir:
-                pending.append(path)
-                continue
-            try:
-                content = _read_ref(os.path.join(common, path))
-            except FileNotFoundError:
-                continue
-            if content.startswith(b"ref:"):
-                return False
-            out.append(path.encode("utf-8", "surrogateescape") + b" " + content)
-    return True
-
-
 def refs_identity(genome: Genome) -> tuple[str, bool] | None:
     """The fitness and phenotype tips, described the way git reads them: the packed-refs file's
     identity and the loose refs under those prefixes, which override it.
@@ -312,8 +280,10 @@ def refs_identity(genome: Genome) -> tuple[str, bool] | None:
     # The host too: the kept entries tell this host's part from the others'.
     parts = [_VIEW_FORMAT.encode(), b"host " + genome.host.encode("utf-8", "surrogateescape"), b"packed-refs " + stamp]
     for prefix in _VIEWED:
-        if not _loose_refs(common, prefix, parts):
-            return None
+        for name, content in loose_refs(common, prefix):
+            if content.startswith(b"ref:"):
+                return None
+            parts.append(name.encode("utf-8", "surrogateescape") + b" " + content)
     return hashlib.sha1(b"\n".join(parts)).hexdigest(), settled
 
 
