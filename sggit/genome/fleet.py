@@ -35,10 +35,10 @@ from pydantic import BaseModel, Field, ValidationError
 from sggit.errors import SggitError
 from sggit.genome.gitproc import run_git
 from sggit.genome.lineage import merge_lineage_notes
+from sggit.genome.mutations import MUTATIONS_BRANCH
 from sggit.genome.repo import FITNESS_REF_PREFIX, GENOME_REF, LINEAGE_REF, PHENOTYPE_REF_PREFIX, Genome, pack_refs
 from sggit.genome.sync import fitness_ref, sync
 
-MUTATIONS_PREFIX = "refs/heads/sggit/mutations/"
 MIRROR_ROOT = "refs/sggit/remotes/"
 PUSH_DEADLINE = 600.0
 _BACKOFF_FIRST = 0.05
@@ -119,7 +119,7 @@ def _kind(ref: str, host: str) -> RefKind | None:
         return "lineage"
     if ref.startswith(FITNESS_REF_PREFIX):
         return "fitness"
-    if ref.startswith(MUTATIONS_PREFIX):
+    if ref.startswith(MUTATIONS_BRANCH):
         return "mutations"
     if ref.startswith(PHENOTYPE_REF_PREFIX):
         return "phenotype"
@@ -128,7 +128,7 @@ def _kind(ref: str, host: str) -> RefKind | None:
 
 def _own(ref: str, host: str) -> bool:
     """Per-host refs that only this host writes."""
-    return ref in (fitness_ref(host), MUTATIONS_PREFIX + host)
+    return ref in (fitness_ref(host), MUTATIONS_BRANCH + host)
 
 
 BlobMerge = Callable[[bytes, bytes], bytes | None]
@@ -383,7 +383,7 @@ def pull(genome: Genome, remote: str = "origin") -> SyncReport:
 
 def _push_refs(genome: Genome, blocked: set[str]) -> list[str]:
     host = genome.host
-    refs = [GENOME_REF, LINEAGE_REF, fitness_ref(host), MUTATIONS_PREFIX + host]
+    refs = [GENOME_REF, LINEAGE_REF, fitness_ref(host), MUTATIONS_BRANCH + host]
     refs += sorted(r for r in genome.repo.references if r.startswith(PHENOTYPE_REF_PREFIX))
     return [r for r in refs if r not in blocked and genome.target(r) is not None]
 

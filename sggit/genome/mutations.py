@@ -4,6 +4,11 @@ Every allele an engine proposes and sggit registers is also committed here, one
 commit per proposal with the failure that prompted it in the message, so a
 reviewer can read a host's evolution as a branch (`git log -p
 sggit/mutations/<host>`) and fleet sync carries it like any other host-owned ref.
+
+Proposals are kept at `<locus>/<id[:2]>/<id[2:]>.py`, the genome branch's
+fanout, so a commit rewrites a folder of at most 256 entries however many
+proposals a locus has seen; a branch written before in the flat layout
+(`<locus>/<id>.py`) is added to as it is.
 """
 
 from __future__ import annotations
@@ -24,10 +29,15 @@ def mutations_ref(host: str) -> str:
     return MUTATIONS_BRANCH + host
 
 
+def proposal_path(locus: str, allele: str) -> str:
+    return f"{locus}/{allele[:2]}/{allele[2:]}.py"
+
+
 def record_proposal(genome: Genome, allele: str, source: str | bytes, lineage: Lineage) -> str | None:
-    """Commit the proposal's source at `<locus>/<allele>.py`; None if this host recorded it already."""
+    """Commit the proposal's source at `proposal_path`; None if this host recorded it already (in either layout)."""
     data = source.encode() if isinstance(source, str) else source
-    path = f"{lineage.locus}/{allele}.py"
+    path = proposal_path(lineage.locus, allele)
+    recorded = (path, f"{lineage.locus}/{allele}.py")
     failure = lineage.failure
     body_lines = []
     if failure is not None:
@@ -47,11 +57,12 @@ def record_proposal(genome: Genome, allele: str, source: str | bytes, lineage: L
     def build(tip: pygit2.Commit | None) -> tuple[pygit2.Oid, str] | None:
         base = tip.tree if tip is not None else None
         if base is not None:
-            try:
-                base[path]
-                return None
-            except KeyError:
-                pass
+            for known in recorded:
+                try:
+                    base[known]
+                    return None
+                except KeyError:
+                    pass
         blob = genome.repo.create_blob(data)
         return edit_tree(genome.repo, base, {path: blob}), message
 
