@@ -392,14 +392,37 @@ def pack_refs(genome: Genome) -> bool:
     A pull brings one fitness ref per host and its mirror: loose, each is a file
     every listing of the refs opens (status lists them all to see whether any
     host's notes moved). Packed, fifty hosts are one file read once.
+
+    git dies with us, and a `git pack-refs` killed mid-way leaves
+    `packed-refs.lock`, which would block every later pack and every ref deletion
+    (git's own and the user's). So the packing is marked in `.git/sggit/pack-refs`
+    under a lock the kernel drops with its holder: whoever takes it next and finds
+    the mark of a packer that never finished removes that packer's lock file. A
+    `packed-refs.lock` without that mark belongs to a live git and is left alone.
     """
     from sggit.genome.gitproc import run_git
 
     try:
-        done = run_git(genome.common_dir, ["pack-refs", "--all"])
-    except OSError:
+        fd = os.open(genome.state_dir / "pack-refs", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except (OSError, NotWritable):
         return False
-    return done.returncode == 0
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # another sggit is packing them now
+        if os.pread(fd, 16, 0).startswith(b"running"):
+            (genome.common_dir / "packed-refs.lock").unlink(missing_ok=True)
+        os.pwrite(fd, b"running\n", 0)
+        try:
+            done = run_git(genome.common_dir, ["pack-refs", "--all"])
+        except OSError:
+            return False
+        finally:
+            os.ftruncate(fd, 0)
+        return done.returncode == 0
+    finally:
+        os.close(fd)
 
 
 def fsync_enabled() -> None:

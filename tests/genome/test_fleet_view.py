@@ -240,3 +240,33 @@ def test_hosts_syncing_in_one_repository_leave_few_fitness_refs_loose(repo_dir: 
     assert _from_scratch(repo_dir, allele)["hosts"] == hosts
     fsck = git(repo_dir, "fsck", "--full", "--strict", "--no-dangling", check=False)
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+
+
+def _loose_hosts(repo: Path, count: int) -> None:
+    allele = _blob_id(repo, SEED_A)
+    for n in range(count):
+        genome = Genome.open(repo, host=f"k{n:02d}")
+        with journal(genome) as j:
+            j.append(Record(allele=allele, locus=L, phenotype=P, ok=True, time=float(n)))
+        sync(genome)
+
+
+def test_the_lock_a_killed_ref_packing_left_is_removed_and_a_live_gits_is_not(repo_dir: Path, source_genome: Path) -> None:
+    """git pack-refs dies with sggit; its packed-refs.lock must not block every later pack and ref deletion."""
+    run("-C", str(repo_dir), "init", "--from", str(source_genome))
+    lock = repo_dir / ".git" / "packed-refs.lock"
+    fitness = repo_dir / ".git" / "refs" / "notes" / "sggit" / "fitness"
+    # A live git holds the lock: left alone, and the refs stay loose until it lets go.
+    lock.write_text("")
+    _loose_hosts(repo_dir, 12)
+    assert lock.exists() and len(os.listdir(fitness)) == 12
+    assert git(repo_dir, "update-ref", "-d", "refs/notes/sggit/fitness/k00", check=False).returncode != 0
+    # The same lock left by a packing sggit was killed in (its mark still says running): removed, refs packed.
+    (repo_dir / ".git" / "sggit" / "pack-refs").write_text("running\n")
+    _loose_hosts(repo_dir, 1)
+    assert not lock.exists()
+    assert not fitness.exists() or os.listdir(fitness) == []
+    assert (repo_dir / ".git" / "sggit" / "pack-refs").read_text() == ""
+    refs = git(repo_dir, "for-each-ref", "--format=%(refname:lstrip=4)", "refs/notes/sggit/fitness/").stdout.split()
+    assert refs == [f"k{n:02d}" for n in range(12)]
+    git(repo_dir, "update-ref", "-d", "refs/notes/sggit/fitness/k00")
