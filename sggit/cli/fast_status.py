@@ -1,10 +1,12 @@
 """A repeated `sggit status` answered from the last full one's output, with the standard library only.
 
 Importing pygit2, pydantic and click is most of what a status costs, and its
-answer is a function of inputs that plain file reads can describe: every ref
-(loose ref files and `packed-refs`: phenotype branches, the genome tree, the
-fitness and lineage notes, remote-tracking refs), this host's unsynced journal
-(the live file and its detached segments), the repository's config and `HEAD`,
+answer is a function of inputs that plain file reads can describe: the refs it
+reads (`STATUS_REFS`, loose ref files, and `packed-refs`: phenotype branches,
+the genome tree and sggit's other branches, sggit's notes, remote-tracking refs and
+the fleet's mirrors; not the user's own branches and tags), this host's unsynced journal
+(the live file and its detached segments), the repository's config (not `HEAD`:
+status reads no branch of the user's, so a checkout changes no answer),
 the environment that names the host or steers git, the code that rendered the
 answer, and the options. The full command (`sggit.cli.full_status`) describes
 those inputs before it reads anything, renders, prints, describes them again, and
@@ -28,12 +30,14 @@ import sys
 
 from sggit.refsdir import file_stamp, loose_refs, read_file
 
-MAGIC = b"sggit-status-snapshot 2\n"
+MAGIC = b"sggit-status-snapshot 3\n"
 JOURNAL = "fitness.journal"
 REFRESH_LIMIT = 4
 REFRESH = "SGGIT_STATUS_REFRESH"
 """`0`: a command other than status leaves the kept outputs it made stale for the next status to render; not an input."""
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STATUS_REFS = ("refs/heads/phenotype", "refs/heads/sggit", "refs/notes/sggit", "refs/remotes", "refs/sggit")
+"""Where every ref a status reads lives; a commit on the user's own branch, a tag or a stash leaves its answer standing."""
 
 
 def options(args: list[str]) -> tuple[str, str | None] | None:
@@ -96,10 +100,9 @@ def inputs(git_dir: str, common: str, fmt: str, phenotype: str | None) -> bytes 
     parts = [
         MAGIC,
         repr((fmt, phenotype, env, os.uname().nodename, sys.hexversion)).encode("utf-8", "surrogateescape"),
-        b"HEAD " + read_file(os.path.join(git_dir, "HEAD")),
         b"config " + file_stamp(os.path.join(common, "config")),
         b"packed-refs " + file_stamp(os.path.join(common, "packed-refs")),
-        *(name.encode("utf-8", "surrogateescape") + b" " + content for name, content in loose_refs(common)),
+        *(name.encode("utf-8", "surrogateescape") + b" " + content for prefix in STATUS_REFS for name, content in loose_refs(common, prefix)),
     ]
     try:
         with os.scandir(os.path.join(common, "sggit")) as entries:

@@ -176,6 +176,32 @@ def test_editing_the_working_trees_contracts_and_phenotypes_changes_no_answer(pr
     assert fast_status.kept_output("text", None, start=str(project)) == text == sg(project, "status")
 
 
+def test_commits_tags_and_stashes_of_the_users_own_leave_the_answer_standing(project: Path) -> None:
+    """Status reads sggit's refs only, so everyday git work on the project keeps the status warm."""
+    identity(project)
+    git(project, "checkout", "-q", "-B", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "--no-verify", "-m", "genome")
+    text = fresh(project)
+    (project / "notes.txt").write_text("a file of the user's\n")
+    git(project, "add", "notes.txt")
+    git(project, "commit", "-q", "--no-verify", "-m", "the user's own change")
+    git(project, "tag", "v1")
+    git(project, "checkout", "-q", "-b", "feature")
+    (project / "notes.txt").write_text("stashed\n")
+    git(project, "stash", "-q")
+    assert fast_status.kept_output("text", None, start=str(project)) == text == sg(project, "status")
+
+
+def test_every_ref_status_reads_is_under_the_described_prefixes() -> None:
+    from sggit.genome.fleet import MIRROR_ROOT
+    from sggit.genome.mutations import MUTATIONS_BRANCH
+    from sggit.genome.repo import FITNESS_REF_PREFIX, GENOME_REF, LINEAGE_REF, PHENOTYPE_REF_PREFIX
+
+    for ref in (PHENOTYPE_REF_PREFIX, GENOME_REF, FITNESS_REF_PREFIX, LINEAGE_REF, MIRROR_ROOT, MUTATIONS_BRANCH, "refs/remotes/origin/sggit/genome"):
+        assert any(ref.startswith(prefix + "/") for prefix in fast_status.STATUS_REFS), ref
+
+
 def test_a_status_that_fails_or_warns_is_never_kept(project: Path) -> None:
     for _ in range(2):
         failed = sggit(project, "status", "--phenotype", "nope")
