@@ -177,8 +177,8 @@ def _keep_cache(genome: Genome, name: str, key: str, stored: layout.Stored) -> M
     try:
         directory = _cache_path(genome, name, key, "map").parent
         directory.mkdir(exist_ok=True)
-        atomic_write_text(_cache_path(genome, name, key, "map"), json.dumps(_compact(stored), separators=(",", ":")))
-        atomic_write_text(_cache_path(genome, name, key, "summary"), summary.model_dump_json())
+        atomic_write_text(_cache_path(genome, name, key, "map"), json.dumps(_compact(stored), separators=(",", ":")), durable=False)
+        atomic_write_text(_cache_path(genome, name, key, "summary"), summary.model_dump_json(), durable=False)
         for old in directory.glob(f"phenotype-{name}-*.json"):
             if key not in old.name:
                 old.unlink(missing_ok=True)

@@ -384,7 +384,7 @@ class FitnessView:
             try:
                 path = self._path(name)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_text(path, json.dumps(data, ensure_ascii=True))
+                atomic_write_text(path, json.dumps(data, ensure_ascii=True), durable=False)
             except (OSError, SggitError):
                 pass
         self._dirty = self._hosts_dirty = False

@@ -107,3 +107,20 @@ def test_rollback_of_a_change_that_later_changes_build_on_is_refused(r740: Genom
     with pytest.raises(SggitError, match="loci.bridge_create"):
         ps.rollback(r740, "r740", register_b)
     assert ps.read_phenotype(r740, "r740").loci["bridge_create"].dominant == B
+
+
+@pytest.mark.parametrize("damage", [b"", b'{"split": true, "head": {"name": "r7', b"\0" * 64], ids=["empty", "torn", "zeroed"])
+def test_a_map_cache_a_power_loss_tore_is_read_past_and_written_anew(r740: Genome, damage: bytes) -> None:
+    """The map caches are written without fsync, so after a power loss they may hold anything short of the whole."""
+    from sggit.genome.views import status
+
+    before = ps.read_phenotype(r740, "r740").model_dump()
+    summary = status(r740, "r740").model_dump()
+    caches = sorted((r740.state_dir / "cache").glob("phenotype-r740-*.json"))
+    assert {p.name.rsplit(".", 2)[1] for p in caches} == {"map", "summary"}
+    for path in caches:
+        path.write_bytes(damage)
+    assert ps.read_phenotype(r740, "r740").model_dump() == before
+    assert ps.read_map_data(r740, "r740")["loci"]["bridge_create"]["dominant"] == A
+    assert status(r740, "r740").model_dump() == summary
+    assert all(path.read_bytes() not in (damage, b"") for path in caches), "the caches were not written anew"
