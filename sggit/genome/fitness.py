@@ -332,6 +332,15 @@ class Journal:
                 os.close(fd)
         self._fd = self._dir = None
 
+    def __del__(self) -> None:
+        # A journal dropped unclosed (an organism nobody closed) must not keep its files open for good.
+        for fd in (self._fd, self._dir):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
     def __enter__(self) -> Journal:
         return self
 

@@ -80,6 +80,9 @@ class FusedPathways:
         self.reinforcement = fusion.Reinforcement(core.genome, core.phenotype_name)
         self._keys: dict[int, tuple[n.Pathway, tuple[str, ...]]] = {}
 
+    def close(self) -> None:
+        self.reinforcement.close()
+
     def _step_keys(self, pathway: n.Pathway) -> tuple[str, ...]:
         found = self._keys.get(id(pathway))
         if found is None or found[0] is not pathway:

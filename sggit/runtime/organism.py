@@ -115,6 +115,22 @@ class Organism:
         self.reexpression = Reexpression(genome, phenotype, self.phenotype, self.scoring.counters, self.events)
         self.fused = FusedPathways(self, self.scoring)
 
+    def close(self) -> None:
+        """Close the files the organism keeps open across runs (the fitness journal, the fusion log).
+
+        A process that opens organism after organism would otherwise gain descriptors with
+        each; the kernel and the pool belong to whoever opened them. A closed organism may
+        still run: it opens the files again.
+        """
+        self.fused.close()
+        self.scoring.close()
+
+    def __enter__(self) -> Organism:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def kernel(self) -> Kernel:
         return self._kernel

@@ -61,6 +61,9 @@ class Scoring:
         self._challengers: dict[str, tuple[PhenotypeMap, Challengers]] = {}
         self._local = threading.local()
 
+    def close(self) -> None:
+        self._journal.close()
+
     # -- held-back polls ---------------------------------------------------------------
     def tentatively(self, work: Callable[[], _T]) -> tuple[_T, Callable[[], None]]:
         """Run `work` holding back its records, demotions and feed events; they count only once committed.

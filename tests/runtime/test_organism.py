@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,41 @@ def organism(project: Path, pool: WorkerPool, **kwargs) -> tuple[Organism, MockK
 
 def records(genome: Genome, locus: str) -> list[tuple[str, bool, str]]:
     return [(r.allele, r.ok, r.timescale) for r in pending_records(genome) if r.locus == locus]
+
+
+def held_open(project: Path) -> list[str]:
+    """The genome's files this process holds open."""
+    targets = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            continue
+    return sorted(Path(t).name for t in targets if t.startswith(str(project)))
+
+
+BRIDGE = {"bridge_name": "br0", "interfaces": []}
+PATHWAY = {"management_bridge": "mgmt", "uplink_interface": "eno2"}
+
+
+def test_closing_an_organism_closes_its_journal_and_fusion_log(project: Path, pool: WorkerPool) -> None:
+    org, _ = organism(project, pool, wait_verify=False)
+    with org:
+        assert org.run("bridge_create", BRIDGE).ok and org.run("provision_management_bridge", PATHWAY).ok
+        assert {"fitness.journal", "fusion-dell_r740.log", ".fusion-dell_r740.log.lock"} <= set(held_open(project))
+    assert held_open(project) == []
+    assert org.run("bridge_create", BRIDGE).ok  # a closed organism opens its files again
+    org.close()
+    assert held_open(project) == []
+
+
+def test_an_organism_dropped_unclosed_lets_go_of_its_files_when_collected(project: Path, pool: WorkerPool) -> None:
+    org, _ = organism(project, pool, wait_verify=False)
+    assert org.run("bridge_create", BRIDGE).ok and org.run("provision_management_bridge", PATHWAY).ok
+    assert "fitness.journal" in held_open(project)
+    del org
+    gc.collect()
+    assert held_open(project) == []
 
 
 def test_a_locus_runs_its_dominant_allele_and_is_scored(project: Path, pool: WorkerPool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -128,3 +129,24 @@ def test_console_script_exit_code_for_a_failed_run(project: Path) -> None:
     )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_commands_run_in_one_process_leave_no_file_open(project: Path) -> None:
+    """The demos and library callers open organism after organism in one process: each must close what it opened.
+
+    The collector is held off, so descriptors count as closed only when something closed them."""
+    bridge = ("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}')
+    pathway = ("run", "provision_management_bridge", "--phenotype", "dell_r740",
+               "--input", '{"management_bridge": "mgmt", "uplink_interface": "eno2"}')
+    counts = []
+    gc.disable()
+    try:
+        for _ in range(3):
+            for args in (bridge, pathway):
+                code, _, err = sggit(project, *args)
+                assert code == 0, err
+            counts.append(len(os.listdir("/proc/self/fd")))
+    finally:
+        gc.enable()
+    assert counts[-1] == counts[0], counts
+    assert (project / ".git" / "sggit" / "fusion-dell_r740.log").exists()  # the pathway run kept a streak

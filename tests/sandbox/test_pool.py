@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -10,7 +11,7 @@ from sggit.errors import SggitError
 from sggit.kernel.api import KernelError
 from sggit.runtime.sandbox import SandboxConfig, SandboxUnavailable, WorkerPool
 
-from .helpers import FAST, HEALTHY, assert_healthy, needs_landlock, needs_root, run
+from .helpers import DIG, FAST, HEALTHY, assert_healthy, needs_landlock, needs_root, run
 
 
 def test_runs_a_gene_and_returns_its_output(pool):
@@ -255,3 +256,28 @@ def test_workers_replaced_from_a_short_lived_thread_outlive_it():
         thread.join()
         time.sleep(0.3)  # the parent-death signal is asynchronous; give it time to strike if it would
         assert_healthy(single)
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@needs_root
+@needs_landlock
+def test_workers_evicted_discarded_killed_or_dead_leave_no_descriptor_open():
+    """A long-running orchestrator must not gain a pipe with each worker it retires."""
+    config = FAST.model_copy(update={"warm_workers": 1})
+    counts = []
+    for _ in range(3):
+        with WorkerPool(config, size=1) as small:
+            assert small.run("a", HEALTHY, json.dumps({"n": 1})).ok
+            assert small.run("b", HEALTHY, json.dumps({"n": 1})).ok  # evicts a's worker
+            assert small.warm_pids("a") == []
+            assert small.run("forbidden", "import os\ndef execute(input_json):\n    return '1'\n", "{}").error == "forbidden"
+            spin = small.run("spin", "def execute(input_json):\n    while True:\n        pass\n", "{}", timeout=0.3)
+            assert spin.error == "timeout"
+            segfault = small.run("segfault", DIG + "def execute(input_json):\n    _ct['string_at'](0)\n", "{}")
+            assert (segfault.error, "SIGSEGV" in segfault.message) == ("crash", True)
+            assert_healthy(small)
+        counts.append(_open_descriptors())
+    assert counts[-1] == counts[0], counts

@@ -312,6 +312,9 @@ def test_fifty_hosts_pushing_at_once_lose_nothing(tmp_path: Path) -> None:
         assert f"refs/heads/sggit/mutations/{name}" in refs
     stack = phenostore.read_phenotype(remote, "fleet").loci["bridge_create"].stack
     assert stack[0] == seed.id and sorted(stack[1:]) == sorted(expected.values())
+    # pygit2 repositories are cyclic: unfreed, the hosts' hundreds of packs stay open until a gc pass.
+    for opened in (origin, remote, *hosts):
+        opened.repo.free()
 
 
 def _children(pid: int) -> list[tuple[int, str]]:
