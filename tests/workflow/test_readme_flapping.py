@@ -1,4 +1,5 @@
-"""README.md's MAC-flapping walkthrough, its commands taken from the README and run by a shell, ends as the README says."""
+"""README.md's walkthroughs, their commands taken from the README and run by a shell, end as the README says:
+the session and the MAC-flapping incident."""
 
 from __future__ import annotations
 
@@ -22,21 +23,59 @@ README = (ROOT / "README.md").read_text()
 GARP = ROOT / "fixtures" / "alleles" / "bridge_uplink" / "garp.py"
 
 
-def walkthrough() -> tuple[list[str], str]:
-    """The indented block that injects the reflecting switch, as shell lines, and the prose after it."""
+def readme_block(marker: str) -> tuple[list[str], str]:
+    """The indented README block holding `marker`, as shell lines (continuations joined), and the prose after it."""
     blocks = re.findall(r"\n\n((?:    .*\n)+)\n((?:[^\n]+\n)+)", README)
-    block, prose = next((b, p) for b, p in blocks if "kernel inject reflecting_switch" in b)
+    block, prose = next((b, p) for b, p in blocks if marker in b)
     script = re.sub(r"\\\n\s*", "", "".join(line[4:] for line in block.splitlines(keepends=True)))
     return script.splitlines(), " ".join(prose.split())
+
+
+def walkthrough() -> tuple[list[str], str]:
+    """The block that injects the reflecting switch, and the prose after it."""
+    return readme_block("kernel inject reflecting_switch")
+
+
+def shell_env() -> dict[str, str]:
+    """PATH with the sggit installed next to this interpreter first; no API key to reach for."""
+    bin_dir = Path(sys.executable).parent
+    assert shutil.which("sggit", path=str(bin_dir)), "sggit is installed next to this interpreter"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "SGGIT_HOST": "testhost"}
+    env.pop("ANTHROPIC_API_KEY", None)
+    return env
+
+
+def test_the_readme_session_runs_as_its_comments_say(tmp_path: Path) -> None:
+    commands, prose = readme_block("sggit lineage bridge_uplink")
+    assert commands[0] == "git init fleet && cd fleet"
+    env = shell_env()
+    subprocess.run(["bash", "-e", "-c", commands[0]], cwd=tmp_path, env=env, check=True, capture_output=True)
+    done = {c.split()[1]: subprocess.run(["bash", "-c", c], cwd=tmp_path / "fleet", env=env, capture_output=True, text=True)
+            for c in commands[1:]}
+    assert not [c for c, d in done.items() if "Traceback" in d.stderr]
+    # the two lines README says exit 2 here: no API key, and no phenotype change yet to revert
+    assert (done["generate"].returncode, done["rollback"].returncode) == (2, 2)
+    assert "needs an API key" in done["generate"].stderr and "nothing before it" in done["rollback"].stderr
+    assert "the `generate` line exits 2" in prose and "(exit 2: none yet)" in next(c for c in commands if c.startswith("sggit rollback"))
+    assert {c: d.returncode for c, d in done.items() if c not in ("generate", "rollback")} == \
+        dict.fromkeys(["init", "check", "run", "test", "gc", "status", "show", "why", "lineage", "sync", "doctor"], 0), \
+        {c: d.stderr for c, d in done.items()}
+
+    # the allele show and why name is the one the prose says: the shipped bridge_uplink seed
+    named = next(c for c in commands if c.startswith("sggit show")).split()[2]
+    assert f"`{named}` is the shipped `bridge_uplink` seed" in prose
+    genome = Genome.open(tmp_path / "fleet")
+    seed = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_uplink").dominant
+    assert seed is not None and seed.startswith(named) and read_lineage(genome, "bridge_uplink", seed).origin == "seed"
+    assert done["show"].stdout.startswith(f"allele {seed}\nlocus  bridge_uplink\n")
+    assert f"Allele {seed[:12]} at locus bridge_uplink is a seed" in done["why"].stdout
+    assert f'"{seed[:12]}" [label="{seed[:12]}\\nseed gen 0"]' in done["lineage"].stdout
 
 
 def test_the_readme_mac_flapping_walkthrough_ends_as_the_readme_says(tmp_path: Path) -> None:
     commands, prose = walkthrough()
     assert commands[0].startswith("git init flap") and any(c.startswith("sggit run bridge_uplink") for c in commands)
-    bin_dir = Path(sys.executable).parent
-    assert shutil.which("sggit", path=str(bin_dir)), "sggit is installed next to this interpreter"
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "SGGIT_HOST": "testhost"}
-    env.pop("ANTHROPIC_API_KEY", None)
+    env = shell_env()
     done = subprocess.run(["bash", "-e", "-c", "\n".join(commands)], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
 
