@@ -1,14 +1,17 @@
 """README.md's walkthroughs, their commands taken from the README and run by a shell, end as the README says:
-the session and the MAC-flapping incident."""
+the session, the MAC-flapping incident, and the real-kernel provisioning step of the fleet walkthrough."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_source
@@ -17,6 +20,7 @@ from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
 from sggit.kernel.mock import MockKernel
 from sggit.runtime.arena import Thresholds
+from tests.kernel.conftest import Namespaces, _sh, netns  # noqa: F401  (the fixture, reused)
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -70,6 +74,24 @@ def test_the_readme_session_runs_as_its_comments_say(tmp_path: Path) -> None:
     assert done["show"].stdout.startswith(f"allele {seed}\nlocus  bridge_uplink\n")
     assert f"Allele {seed[:12]} at locus bridge_uplink is a seed" in done["why"].stdout
     assert f'"{seed[:12]}" [label="{seed[:12]}\\nseed gen 0"]' in done["lineage"].stdout
+
+
+@pytest.mark.netns
+def test_the_readme_walkthrough_provisions_a_real_host_as_written(tmp_path: Path, netns: Namespaces) -> None:  # noqa: F811
+    """The fleet walkthrough's `--kernel netlink` line, in a namespace whose NIC is named as the line says."""
+    commands, _ = readme_block("sggit ci promote --push origin")
+    line = next(c for c in commands if c.startswith("sggit run") and "--kernel netlink" in c)
+    _sh("ip", "-n", netns.host, "link", "set", "eth0", "down")
+    _sh("ip", "-n", netns.host, "link", "set", "eth0", "name", "eno1")
+    _sh("ip", "-n", netns.host, "link", "set", "eno1", "up")
+    env = shell_env()
+    project = tmp_path / "genome"
+    subprocess.run(["bash", "-e", "-c", f"git init -q {project} && cd {project} && sggit init --no-hook"], env=env, check=True, capture_output=True)
+    done = subprocess.run(["bash", "-c", f"{line} --netns {netns.host}"], cwd=project, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    out = json.loads(done.stdout)
+    assert out["ok"] is True and out["verify"]["status"] == "healthy"
+    assert netns.link("eno1")["master"] == "mgmt" and netns.link("mgmt")["linkinfo"]["info_kind"] == "bridge"
 
 
 def test_the_readme_mac_flapping_walkthrough_ends_as_the_readme_says(tmp_path: Path) -> None:
