@@ -1,5 +1,6 @@
 """README.md's walkthroughs, their commands taken from the README and run by a shell, end as the README says:
-the session, the MAC-flapping incident, and the real-kernel provisioning step of the fleet walkthrough."""
+the session, the MAC-flapping incident, and the real-kernel provisioning step of the fleet walkthrough; and
+docs/fitness.md's block likewise."""
 
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ README = (ROOT / "README.md").read_text()
 GARP = ROOT / "fixtures" / "alleles" / "bridge_uplink" / "garp.py"
 
 
-def readme_block(marker: str) -> tuple[list[str], str]:
-    """The indented README block holding `marker`, as shell lines (continuations joined), and the prose after it."""
-    blocks = re.findall(r"\n\n((?:    .*\n)+)\n((?:[^\n]+\n)+)", README)
+def readme_block(marker: str, text: str = README) -> tuple[list[str], str]:
+    """The indented block of README (or `text`) holding `marker`, as shell lines (continuations joined),
+    and the prose after it."""
+    blocks = re.findall(r"\n\n((?:    .*\n)+)\n((?:[^\n]+\n)+)", text)
     block, prose = next((b, p) for b, p in blocks if marker in b)
     script = re.sub(r"\\\n\s*", "", "".join(line[4:] for line in block.splitlines(keepends=True)))
     return script.splitlines(), " ".join(prose.split())
@@ -74,6 +76,17 @@ def test_the_readme_session_runs_as_its_comments_say(tmp_path: Path) -> None:
     assert done["show"].stdout.startswith(f"allele {seed}\nlocus  bridge_uplink\n")
     assert f"Allele {seed[:12]} at locus bridge_uplink is a seed" in done["why"].stdout
     assert f'"{seed[:12]}" [label="{seed[:12]}\\nseed gen 0"]' in done["lineage"].stdout
+
+
+def test_the_fitness_walkthrough_runs_on_the_shipped_genome(tmp_path: Path) -> None:
+    """docs/fitness.md's block: a run that leaves its checks due, the checks, then three watch rounds."""
+    commands, _ = readme_block("sggit verify --due", (ROOT / "docs" / "fitness.md").read_text())
+    env = shell_env()
+    subprocess.run(["bash", "-e", "-c", "git init -q g && cd g && sggit init --no-hook"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    done = [subprocess.run(["bash", "-c", c], cwd=tmp_path / "g", env=env, capture_output=True, text=True) for c in commands]
+    assert [d.returncode for d in done] == [0, 0, 0], [d.stderr for d in done]
+    assert "provision_management_bridge: healthy" in done[1].stdout
+    assert [line.split()[1] for line in done[2].stdout.splitlines() if line.startswith("round ")] == ["1", "2", "3"]
 
 
 @pytest.mark.netns
