@@ -152,6 +152,11 @@ def test_the_readme_mac_flapping_walkthrough_ends_as_the_readme_says(tmp_path: P
     assert f"bridge_uplink allele {seed[:7]} [stack]" in done.stderr and "failed (convergence)" in done.stderr
     assert f"{garp[:7]} passed its first run at bridge_uplink: now recessive" in done.stderr
 
+    # the allele that now leads meets its contract's examples, as README's `sggit test` judges them
+    tested = subprocess.run(["sggit", "test", "bridge_uplink", "--phenotype", "dell_r740", "--format", "json"],
+                            cwd=project, env=env, capture_output=True, text=True)
+    assert tested.returncode == 0 and {r["allele"] for r in json.loads(tested.stdout)} == {garp, seed}, tested.stdout
+
     # the host: mgmt's uplink is eno2, eno1 is down, and the bridge's MAC stays put
     host = MockKernel.from_json((project / ".git" / "sggit" / "mock-dell_r740.json").read_text())
     assert [p["name"] for p in host.list_ports("mgmt")] == ["eno2"] and host.get_link("eno1")["up"] is False
