@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sggit.errors import UsageError
+
 
 class ContractBrief(BaseModel):
     """The parts of a gene contract an engine reasons with."""
@@ -127,3 +129,11 @@ class Evaluator(ABC):
 def not_judged(total: int) -> Evaluation:
     """The answer for a candidate the caller ran out of time for."""
     return Evaluation(passed=0, total=total, results=[False] * total, errors=["not judged: out of time"] * total, judged=False)
+
+
+def missing_api_key() -> UsageError:
+    """The anthropic engine asked for without a key. The hint is right for every command:
+    gp only repairs, so `generate` must be pointed elsewhere."""
+    return UsageError("the anthropic engine needs an API key",
+                      hint="set ANTHROPIC_API_KEY, or work offline: --engine gp repairs a failing allele, "
+                           "--engine fixture offers prepared ones (--fixture-dir DIR)")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sggit.engines.base import Engine, Evaluator, NoEngine
+from sggit.engines.base import Engine, Evaluator, NoEngine, missing_api_key
 from sggit.engines.candidates import ScreenedEngine
 from sggit.errors import SggitError, UsageError
 
@@ -58,7 +58,7 @@ def _fixture(options: EngineOptions) -> Engine:
 
 def _anthropic(options: EngineOptions) -> Engine:
     if not os.environ.get("ANTHROPIC_API_KEY"):
-        raise UsageError("the anthropic engine needs an API key", hint="set ANTHROPIC_API_KEY, or choose --engine gp")
+        raise missing_api_key()
     from sggit.engines.llm import AnthropicEngine, AnthropicSettings
 
     return AnthropicEngine(state_dir=options.state_dir, settings=AnthropicSettings.from_env(model=options.model))

@@ -92,11 +92,13 @@ def open_organism(
     netns: str | None = None,
     engine: Engine | None = None,
     wait_verify: bool = True,
-    timeout: float = 5.0,
+    timeout: float | None = None,
     progress: bool | None = False,
     target: str | None = None,
 ) -> Iterator[Organism]:
     """An organism on its kernel and sandbox; `progress` prints verify waits to stderr (None: on a terminal).
+
+    `timeout` (seconds one allele may run) defaults to what the kernel's clock needs (`KernelKind.gene_timeout`).
 
     `target`, when given, is checked to be of the kernel kind's domain before the kernel opens;
     with no `kernel`, the first kind of the phenotype's domain (its topology's) is used."""
@@ -119,6 +121,8 @@ def open_organism(
     with ExitStack() as stack:
         k = stack.enter_context(run_kernel(kernel, genome, name, netns)) if isinstance(kernel, str) else kernel
         pool = stack.enter_context(WorkerPool(SandboxConfig()))
+        if timeout is None:
+            timeout = kinds.kind_of(k).gene_timeout()
         organism = stack.enter_context(Organism(genome, tree, name, k, pool, engine=engine, wait_verify=wait_verify, timeout=timeout))
         organism.progress = stderr_progress(progress)
         yield organism

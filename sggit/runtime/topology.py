@@ -208,6 +208,9 @@ def assess(kernel: Kernel, inv: Invocation, links: dict[str, dict[str, Any]]) ->
     if inv.kind == "bridge":
         bridge, uplink = data["management_bridge"], data["uplink_interface"]
         link = links.get(bridge)
+        master = links.get(uplink, {}).get("master")
+        if link is None and master is not None:
+            return "change", f"{uplink}, the uplink of bridge {bridge}, is a port of {master}"
         if link is None:
             return "create", f"bridge {bridge} with uplink {uplink}"
         if link["kind"] != "bridge":

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -171,6 +172,18 @@ def test_generate_at_a_high_risk_locus_waits_as_canary_for_review(here: Path, tm
 def test_generate_with_an_engine_that_cannot_write_from_a_contract_says_so_and_fails(here: Path) -> None:
     result = sg("generate", "bridge_create", "--phenotype", "dell_r740", "--engine", "gp", code=1)
     assert "the gp engine proposed no allele for bridge_create" in result.output and "contract alone" in result.output
+
+
+def test_generate_without_an_api_key_points_to_an_engine_that_can_generate(here: Path, tmp_path: Path) -> None:
+    result = sg("generate", "bridge_create", "--phenotype", "dell_r740", "--engine", "anthropic", code=2)
+    assert "the anthropic engine needs an API key" in result.output
+    offered = re.findall(r"--engine (\w+) (\w+)", result.output.split("hint: ", 1)[1])
+    assert ("gp", "repairs") in offered, "gp is offered for repairs only: it cannot write from a contract"
+    others = [name for name, _ in offered if name != "gp"]
+    assert others == ["fixture"]
+    fx = fixtures(tmp_path, "bridge_create", variant("bridge_create"))
+    out = sg("generate", "bridge_create", "--phenotype", "dell_r740", "-n", "1", "--engine", others[0], "--fixture-dir", fx).output
+    assert "recessive from fixture" in out
 
 
 def test_generate_sends_the_generation_prompt_not_the_repair_prompt(here: Path, standin: StandIn) -> None:

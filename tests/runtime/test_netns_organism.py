@@ -7,6 +7,7 @@ sleeping 30 seconds; the diagnostics themselves run for real.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sggit.kernel.netlink import NetlinkKernel
 from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
 from sggit.runtime.temporal import pending_due
-from tests.kernel.conftest import Namespaces, netns  # noqa: F401  (the fixture, reused)
+from tests.kernel.conftest import Namespaces, _sh, netns  # noqa: F401  (the fixture, reused)
 
 
 def test_provision_management_bridge_for_real(project: Path, pool: WorkerPool, netns: Namespaces) -> None:  # noqa: F811
@@ -66,3 +67,19 @@ def test_with_stp_off_every_verify_window_ends_at_its_first_poll_on_a_real_kerne
         assert all(ok for _, ok in convergence)
         assert sorted({locus for locus, _ in convergence}) == ["bridge_create", "bridge_uplink", "mac_preserve"]
         assert pending_due(genome, "dell_r740") == []
+
+
+def test_sggit_run_on_a_real_kernel_gives_a_monitoring_check_its_window_by_default(project: Path, netns: Namespaces) -> None:  # noqa: F811
+    """`sggit run --kernel netlink` as README shows it, without --timeout: check_fdb_stability watches
+    the bridge for its default 10 s of real time, which a mock-sized 5 s deadline would cut off."""
+    from click.testing import CliRunner
+
+    from sggit.cli import cli
+
+    for args in (("link", "add", "mgmt", "type", "bridge"), ("link", "set", "eth0", "master", "mgmt"), ("link", "set", "mgmt", "up")):
+        _sh("ip", "-n", netns.host, *args)
+    done = CliRunner().invoke(cli, ["-C", str(project), "run", "check_fdb_stability", "--phenotype", "dell_r740",
+                                    "--kernel", "netlink", "--netns", netns.host, "--input", '{"bridge": "mgmt"}'])
+    assert done.exit_code == 0, done.output
+    out = json.loads(done.stdout)
+    assert out["ok"] is True and out["output"]["healthy"] is True and out["output"]["entry_count"] >= 1

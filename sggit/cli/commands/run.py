@@ -78,12 +78,13 @@ def explain(result: RunResult) -> str:
 @click.option("--fixture-dir", type=click.Path(file_okay=False, path_type=Path), help="Prepared alleles for --engine fixture.")
 @click.option("--explain", "explain_flag", is_flag=True, help="Print the trace: steps, alleles tried, fallbacks, undo, timings.")
 @click.option("--no-wait", is_flag=True, help="Do not wait for verify windows: record the checks as due for `sggit verify --due`.")
-@click.option("--timeout", type=SECONDS, default=5.0, show_default=True, help="Seconds one allele may run.")
+@click.option("--timeout", type=SECONDS, default=None,
+              help="Seconds one allele may run (default: 5 on a simulated kernel, 30 on a real one, where monitoring takes real time).")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
               help="json: the result; text: the trace --explain prints.")
 @click.option("--progress/--no-progress", default=None, help="Verify progress on stderr (default: only on a terminal).")
 def run(target: str, input_text: str | None, phenotype: str | None, kernel: str | None, netns: str | None, engine: str | None,
-        seed: int | None, fixture_dir: Path | None, explain_flag: bool, no_wait: bool, timeout: float, fmt: str,
+        seed: int | None, fixture_dir: Path | None, explain_flag: bool, no_wait: bool, timeout: float | None, fmt: str,
         progress: bool | None) -> None:
     """Run TARGET (a locus or a pathway) and print its result.
 

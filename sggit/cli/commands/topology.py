@@ -65,10 +65,11 @@ def plan_command(topology: str, phenotype: str | None, kernel: str | None, netns
 @_kernel
 @_netns
 @_format
-@click.option("--timeout", type=SECONDS, default=5.0, show_default=True, help="Seconds one allele may run.")
+@click.option("--timeout", type=SECONDS, default=None,
+              help="Seconds one allele may run (default: 5 on a simulated kernel, 30 on a real one, where monitoring takes real time).")
 @click.option("--no-wait", is_flag=True, help="Run the verify checks without waiting for the `within` window.")
 @click.option("--progress/--no-progress", default=None, help="Verify progress on stderr (default: only on a terminal).")
-def deploy_command(topology: str, phenotype: str | None, kernel: str | None, netns: str | None, fmt: str, timeout: float, no_wait: bool, progress: bool | None) -> None:
+def deploy_command(topology: str, phenotype: str | None, kernel: str | None, netns: str | None, fmt: str, timeout: float | None, no_wait: bool, progress: bool | None) -> None:
     """Create what TOPOLOGY lacks, verify it, and apply its failure policy.
 
     Exit 0 when everything deployed and verified, 1 otherwise (the report says what failed).

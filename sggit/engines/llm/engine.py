@@ -19,7 +19,7 @@ from typing import Any
 import anthropic
 from pydantic import BaseModel, Field, ValidationError
 
-from sggit.engines.base import Engine, MutationContext, Proposal
+from sggit.engines.base import Engine, MutationContext, Proposal, missing_api_key
 from sggit.engines.candidates import RejectionLog, rejection, screen
 from sggit.engines.llm.budget import DailyBudget
 from sggit.engines.llm.cache import AnswerCache, CachedAnswer, cache_key
@@ -138,10 +138,7 @@ class AnthropicEngine(Engine):
         if self._client is None:
             key = self._api_key or os.environ.get("ANTHROPIC_API_KEY")
             if not key:
-                raise UsageError(
-                    "the anthropic engine needs an API key",
-                    hint="set ANTHROPIC_API_KEY, or choose --engine gp",
-                )
+                raise missing_api_key()
             self._client = anthropic.Anthropic(
                 api_key=key,
                 base_url=self._base_url,

@@ -69,6 +69,15 @@ class KernelKind(ABC):
 
         return time.time()
 
+    def gene_timeout(self) -> float:
+        """Seconds one allele may run when the command is not told (`--timeout`).
+
+        On a virtual clock a gene's sleeps cost nothing, so 5 s bounds its own work. On a
+        wall clock its monitoring is real time (check_fdb_stability watches 10 s by
+        default), so it gets the 30 s of the `within 30s` window its checks are polled in.
+        """
+        return 5.0 if self.clock == "virtual" else 30.0
+
     def lane(self, kernel: Any, start: float) -> AbstractContextManager[Any]:
         """Around work that runs alongside other work from `start`: real time needs nothing, a virtual clock
         must pass as the longest lane rather than the sum of them (`MockKernel.lane`)."""
