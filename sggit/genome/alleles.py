@@ -235,7 +235,7 @@ def resolve_allele(genome: Genome, text: str) -> str:
         raise UsageError(f"{text!r} is not an allele id", hint=f"give the id or a prefix of at least {MIN_PREFIX} hex digits")
     matches = _candidates(genome, prefix)
     if not matches:
-        raise SggitError(f"no registered allele matches {prefix}")
+        raise UsageError(f"no registered allele matches {prefix}", hint="`sggit status` shows each locus's dominant; `sggit lineage LOCUS` every allele of a locus")
     if len(matches) > 1:
         shown = ", ".join(m[:12] for m in sorted(matches)[:5])
         raise UsageError(f"allele prefix {prefix} is ambiguous ({shown})", hint="give more digits")

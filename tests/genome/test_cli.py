@@ -147,7 +147,8 @@ def test_rollback_command_reverts_the_last_phenotype_change(project: Path) -> No
     "args, code, message",
     [
         (["show", "abc"], 2, "not an allele id"),
-        (["show", "abcdef0123"], 1, "no registered allele"),
+        (["show", "abcdef0123"], 2, "no registered allele"),
+        (["why", "abcdef0123"], 2, "no registered allele"),
         (["rollback", "--phenotype", "nope"], 2, "no phenotype nope"),
         (["lineage", "no_such_locus"], 2, "no locus"),
         (["status", "--phenotype", "nope"], 2, "no phenotype nope"),
