@@ -2,15 +2,11 @@ from __future__ import annotations
 
 import textwrap
 
-from click.testing import CliRunner, Result
-
-from sggit.cli import cli
 from sggit.genome import phenostore
 from sggit.genome.alleles import register_allele
 from sggit.genome.lineage import Lineage
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
-
 
 # An allele that always fails, and a correct bridge_stp allele an engine may propose.
 RAISES = """
@@ -49,10 +45,3 @@ def without_reexpression(genome: Genome, phenotype: str = "dell_r740") -> None:
 
     phenostore.change_phenotype(genome, phenotype, edit, action="settings", subject="settings: reexpress = 0")
 
-
-def sg(*args: str, code: int = 0, env: dict[str, str] | None = None) -> Result:
-    """A command as the user types it; it must exit with `code` and never print a traceback."""
-    result = CliRunner().invoke(cli, list(args), env=env)
-    assert result.exit_code == code, result.output + repr(result.exception)
-    assert "Traceback" not in result.output
-    return result

@@ -13,8 +13,9 @@ from sggit.genome.lineage import read_lineage
 from sggit.genome.repo import Genome
 from sggit.shipped import shipped_root
 from tests.engines.llm.standin import StandIn, message
+from tests.helpers import sg
 
-from .helpers import RAISES, STP_FIX, add_allele, sg, without_reexpression
+from .helpers import RAISES, STP_FIX, add_allele, without_reexpression
 
 BRIDGE_OK = (
     "import json\nimport gene_sdk\n\n"

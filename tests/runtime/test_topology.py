@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from sggit.cli import cli
 from sggit.contract.tree import load_tree
 from sggit.errors import UsageError
 from sggit.genome.repo import Genome
@@ -19,6 +17,7 @@ from sggit.runtime import topology as t
 from sggit.runtime.deadline import host_settled
 from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
+from tests.helpers import sg
 
 LEASE = "192.0.2.10/24"
 
@@ -179,19 +178,17 @@ def test_rollback_all_undoes_what_deployed_when_another_resource_fails(project: 
 
 def test_cli_plan_then_deploy_twice(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(project)
-    runner = CliRunner()
-    planned = runner.invoke(cli, ["plan", "production_server", "--phenotype", "dell_r740", "--format", "json"])
-    assert planned.exit_code == 0, planned.output
+    planned = sg("plan", "production_server", "--phenotype", "dell_r740", "--format", "json")
     assert {c["action"] for c in json.loads(planned.output)["changes"]} == {"create"}
-    first = runner.invoke(cli, ["deploy", "production_server", "--phenotype", "dell_r740", "--format", "json"])
+    first = sg("deploy", "production_server", "--phenotype", "dell_r740", "--format", "json", code=None)
     report = json.loads(first.output)
     assert {r["status"] for r in report["resources"]} == {"created"}
     # the host's DHCP lease follows its MAC onto the management bridge (mac_preserve), so every check holds
     assert first.exit_code == 0 and report["status"] == "ok", first.output
-    again = runner.invoke(cli, ["deploy", "production_server", "--phenotype", "dell_r740"])
+    again = sg("deploy", "production_server", "--phenotype", "dell_r740", code=None)
     assert "created" not in again.output and again.output.count("unchanged") == 5
-    missing = runner.invoke(cli, ["plan", "nope", "--phenotype", "dell_r740"])
-    assert missing.exit_code == 2 and "unknown topology nope" in missing.output and "Traceback" not in missing.output
+    missing = sg("plan", "nope", "--phenotype", "dell_r740", code=2)
+    assert "unknown topology nope" in missing.output and "Traceback" not in missing.output
 
 
 def test_verify_is_one_shared_deadline_that_ends_when_the_checks_pass_and_expands_for_blocks(project: Path, pool: WorkerPool) -> None:

@@ -10,9 +10,6 @@ import json
 import threading
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from sggit.cli import cli
 from sggit.contract.tree import load_tree
 from sggit.genome import phenostore
 from sggit.genome.fitness import Record
@@ -23,6 +20,7 @@ from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
 from sggit.runtime.session import mock_description
 from sggit.runtime.verification import final_mutation
+from tests.helpers import sg
 
 NO_STP = {"management_bridge": "mgmt", "uplink_interface": "eno1", "stp_enabled": False}
 
@@ -85,6 +83,11 @@ def watching() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("verify-")]
 
 
+def clock(project: Path) -> float:
+    """The mock host's virtual time, as the last command left it."""
+    return float(json.loads((project / ".git" / "sggit" / "mock-dell_r740.json").read_text())["clock"])
+
+
 def test_the_window_opens_only_where_nothing_after_the_final_mutation_can_change_the_host(project: Path) -> None:
     pathways = project / "contracts" / "pathways"
     (pathways / "w_trailing_check.sg").write_text(pathway("w_trailing_check", CREATE, MAC, LINK))
@@ -129,28 +132,18 @@ def test_the_pathway_window_watches_alongside_the_final_steps_verify(project: Pa
 def test_a_failure_seen_in_the_window_is_charged_to_the_steps_that_changed_the_host(project: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     (project / "contracts" / "pathways" / "rebadge.sg").write_text(pathway("rebadge", CREATE, MAC))
     monkeypatch.chdir(project)
-    runner = CliRunner()
-
-    def sggit(*args: str, code: int = 0) -> str:
-        done = runner.invoke(cli, [*args])
-        assert done.exit_code == code, done.output
-        return done.output
-
-    def clock() -> float:
-        return float(json.loads((project / ".git" / "sggit" / "mock-dell_r740.json").read_text())["clock"])
-
     first = {"bridge": "mgmt", "uplink": "eno1", "mac": "aa:bb:cc:00:00:10"}
-    sggit("run", "rebadge", "--phenotype", "dell_r740", "--input", json.dumps(first))
+    sg("run", "rebadge", "--phenotype", "dell_r740", "--input", json.dumps(first))
     # every read of the forwarding database fails from now on: the pathway's check_fdb_stability is unhealthy
-    sggit("kernel", "inject", "netlink_error", "op=fdb", "count=1000", "--mock", ".git/sggit/mock-dell_r740.json")
-    before = clock()
+    sg("kernel", "inject", "netlink_error", "op=fdb", "count=1000", "--mock", ".git/sggit/mock-dell_r740.json")
+    before = clock(project)
     # bridge_create finds mgmt and changes nothing; mac_preserve gives it another MAC (the final mutation)
     second = {**first, "mac": "aa:bb:cc:00:00:20"}
-    out = json.loads(sggit("run", "rebadge", "--phenotype", "dell_r740", "--format", "json", "--input", json.dumps(second)))
+    out = json.loads(sg("run", "rebadge", "--phenotype", "dell_r740", "--format", "json", "--input", json.dumps(second)).output)
     assert out["ok"] and out["verify"]["status"] == "unhealthy"
     assert [c["locus"] for c in out["verify"]["checks"]] == ["check_fdb_stability"]
     # polled to the 30 s deadline, while mac_preserve's own 10 s check watched inside that time
-    assert clock() - before == 30.0
+    assert clock(project) - before == 30.0
 
     genome = Genome.open(project)
     seed = phenostore.read_phenotype(genome, "dell_r740").locus("mac_preserve").dominant
@@ -206,25 +199,15 @@ MOVE_UPLINK = pathway("move_uplink", CREATE, UPLINK).replace('    mac     string
 def test_a_window_opened_by_a_step_verify_that_failed_is_dropped_and_the_next_allele_opens_it_again(project: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     (project / "contracts" / "pathways" / "move_uplink.sg").write_text(MOVE_UPLINK)
     monkeypatch.chdir(project)
-    runner = CliRunner()
-
-    def sggit(*args: str) -> str:
-        done = runner.invoke(cli, [*args])
-        assert done.exit_code == 0, done.output
-        return done.output
-
-    def clock() -> float:
-        return float(json.loads((project / ".git" / "sggit" / "mock-dell_r740.json").read_text())["clock"])
-
-    sggit("run", "provision_management_bridge", "--phenotype", "dell_r740", "--input", json.dumps(NO_STP))
-    sggit("kernel", "inject", "reflecting_switch", "--mock", ".git/sggit/mock-dell_r740.json")
+    sg("run", "provision_management_bridge", "--phenotype", "dell_r740", "--input", json.dumps(NO_STP))
+    sg("kernel", "inject", "reflecting_switch", "--mock", ".git/sggit/mock-dell_r740.json")
     genome = Genome.open(project)
     seed = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_uplink").dominant
-    before = clock()
+    before = clock(project)
     # the seed moves the port, its own check_fdb_stability sees the MAC flap and it is undone; the
     # gratuitous-ARP repair (the fixture engine's) moves it again and converges
-    raw = (sggit("run", "move_uplink", "--phenotype", "dell_r740", "--engine", "fixture", "--format", "json",
-                           "--input", json.dumps({"bridge": "mgmt", "uplink": "eno2"})))
+    raw = sg("run", "move_uplink", "--phenotype", "dell_r740", "--engine", "fixture", "--format", "json",
+             "--input", json.dumps({"bridge": "mgmt", "uplink": "eno2"})).output
     out = json.loads(raw[raw.index("{"):])  # after the engine's note
     assert out["ok"] and out["verify"]["status"] == "healthy"
     pmap = phenostore.read_phenotype(genome, "dell_r740")
@@ -237,5 +220,5 @@ def test_a_window_opened_by_a_step_verify_that_failed_is_dropped_and_the_next_al
     assert fed[-1:] == [(repair, True)] and (seed, False) not in fed
     # the seed's verify polled the flapping to its 30 s deadline (0-10, 10.5-20.5, 21.5-31.5); the
     # repair's 1 s gratuitous ARP; then its own 10 s check with the pathway's alongside, not after
-    assert clock() - before == 31.5 + 1 + 10
+    assert clock(project) - before == 31.5 + 1 + 10
     assert watching() == []

@@ -13,7 +13,8 @@ from sggit.genome import phenostore
 from sggit.genome.alleles import allele_path
 from sggit.genome.repo import Genome
 from tests.genome.helpers import flat_genome
-from tests.workflow.helpers import git, sggit, sggit_json
+from tests.helpers import sggit
+from tests.workflow.helpers import git, sggit_json
 
 FANOUT = re.compile(r"^genome/[a-z_]+/[0-9a-f]{2}/[0-9a-f]{38}\.py$")
 LOCUS = "bridge_create"
@@ -60,7 +61,7 @@ def test_init_register_show_status_checks_and_gc_on_the_fanout_layout(genome_pro
     contract = f"contracts/genes/{LOCUS}.sg"
     blocked = _hook(root, "test", contract)
     assert blocked.returncode == 1 and f"{allele[:12]} ({LOCUS})" in blocked.stdout, blocked.stdout + blocked.stderr
-    ci = sggit_json(root, "ci", "check", check=False)
+    ci = sggit_json(root, "ci", "check", code=None)
     assert ci["ok"] is False and any(f["where"] == f"{allele[:12]} ({LOCUS})" for f in ci["findings"])
 
     genome = Genome.open(root)

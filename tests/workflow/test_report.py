@@ -15,8 +15,17 @@ from sggit.genome.fitness import Record
 from sggit.genome.lineage import Failure, Lineage
 from sggit.genome.repo import Genome
 from sggit.genome.sync import record, sync
-from sggit.report.html import LINEAGE_BACKGROUND, SERIES_COLOURS, STATE_COLOURS, build_report, render_html, render_markdown, write_report
-from tests.workflow.helpers import PHENOTYPE, sggit
+from sggit.report.html import (
+    LINEAGE_BACKGROUND,
+    SERIES_COLOURS,
+    STATE_COLOURS,
+    build_report,
+    render_html,
+    render_markdown,
+    write_report,
+)
+from tests.helpers import sggit
+from tests.workflow.helpers import PHENOTYPE
 from tests.workflow.png import bands, pixels_like, read_png
 
 MUTANT = '''import json
@@ -93,7 +102,7 @@ def test_cli_writes_html_and_prints_markdown(evolved: tuple[Genome, str, str]) -
     assert seed[:12] in (root / "rep/index.html").read_text()
     md = sggit(root, "report", "--format", "markdown", "--phenotype", PHENOTYPE, host="alpha").stdout
     assert md.startswith("## sggit genome report") and "supermicro" not in md
-    assert sggit(root, "report", "--phenotype", "nope", check=False).returncode == 2
+    assert sggit(root, "report", "--phenotype", "nope", code=None).returncode == 2
 
 
 def _await_review(genome: Genome, mutant: str) -> str:
