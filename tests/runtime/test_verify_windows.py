@@ -17,6 +17,7 @@ from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
 from sggit.kernel.mock import MockKernel
 from sggit.runtime.organism import Organism
+from sggit.runtime.pathway import StepReport
 from sggit.runtime.sandbox import WorkerPool
 from sggit.runtime.session import mock_description
 from sggit.runtime.verification import final_mutation
@@ -166,31 +167,32 @@ def broken_tail(project: Path, *, rollback: bool) -> None:
 TAIL = {"bridge": "mgmt", "uplink": "eno1", "mac": "aa:bb:cc:00:00:10"}
 
 
-def test_a_run_that_fails_after_the_window_opened_keeps_no_verdict(project: Path, pool: WorkerPool) -> None:
-    broken_tail(project, rollback=False)
+def failed_tail(project: Path, pool: WorkerPool, *, rollback: bool) -> tuple[Organism, MockKernel, list[StepReport]]:
+    """broken_tail run once: step 3 fails after the window opened, so whatever the window saw is recorded
+    nowhere and charges nobody, and no window is left watching."""
+    broken_tail(project, rollback=rollback)
     org, kernel = organism(project, pool)
     result = org.run("broken_tail", TAIL)
     assert not result.ok and result.verification is None and result.pathway is not None
     assert [s.status for s in result.pathway.steps] == ["ok", "ok", "failed"]
-    assert "mgmt" in [link["name"] for link in kernel.list_links()]  # nothing asked for a rollback
-    # the window watched the host (10 s, alongside mac_preserve's own check, and was waited for), but the
-    # run failed: its verdict is not recorded and charges nobody
-    assert kernel.now() == 10
     assert [r for r in pending_records(org.genome) if r.locus == "check_fdb_stability"] == []
     assert watching() == []
+    return org, kernel, result.pathway.steps
+
+
+def test_a_run_that_fails_after_the_window_opened_keeps_no_verdict(project: Path, pool: WorkerPool) -> None:
+    _, kernel, _ = failed_tail(project, pool, rollback=False)
+    assert "mgmt" in [link["name"] for link in kernel.list_links()]  # nothing asked for a rollback
+    # the window watched the host (10 s, alongside mac_preserve's own check, and was waited for)
+    assert kernel.now() == 10
 
 
 def test_a_run_that_fails_after_the_window_opened_is_rolled_back_and_the_window_stopped(project: Path, pool: WorkerPool) -> None:
-    broken_tail(project, rollback=True)
-    org, kernel = organism(project, pool)
-    result = org.run("broken_tail", TAIL)
-    assert not result.ok and result.verification is None and result.pathway is not None
-    assert [s.status for s in result.pathway.steps] == ["ok", "ok", "failed"]
-    assert all(s.rolled_back for s in result.pathway.steps[:2])
+    org, kernel, steps = failed_tail(project, pool, rollback=True)
+    assert all(s.rolled_back for s in steps[:2])
+    # the window may have seen the bridge go away under it
     assert "mgmt" not in [link["name"] for link in kernel.list_links()]
-    # the window may have seen the bridge go away under it; whatever it saw is not recorded
-    assert [r for r in pending_records(org.genome) if r.locus == "check_fdb_stability"] == []
-    assert convergence_failures(org.genome, "mac_preserve") == [] and watching() == []
+    assert convergence_failures(org.genome, "mac_preserve") == []
 
 
 MOVE_UPLINK = pathway("move_uplink", CREATE, UPLINK).replace('    mac     string  "MAC the bridge should carry"\n', "")
