@@ -12,7 +12,7 @@ from pathlib import Path
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_path
 from sggit.genome.repo import Genome
-from tests.genome.helpers import flat_genome
+from tests.genome.helpers import flat_genome, fsck_clean
 from tests.helpers import sggit
 from tests.workflow.helpers import git, sggit_json
 
@@ -96,7 +96,6 @@ def test_a_genome_kept_flat_works_and_its_first_registration_moves_it_in_a_commi
     files = _files(root)
     assert all(FANOUT.match(f) for f in files) and len(files) == len(ids) + 1
     assert sorted(f.split("/")[2] + f.split("/")[3][:-3] for f in files) == sorted([*ids, allele])
-    fsck = subprocess.run(["git", "fsck", "--full", "--strict", "--no-dangling"], cwd=root, capture_output=True, text=True)
-    assert fsck.returncode == 0 and not fsck.stdout.strip(), fsck.stdout + fsck.stderr
+    fsck_clean(root)
     assert "# mine" in sggit(root, "show", allele[:10]).stdout
     assert sggit_json(root, "ci", "check")["ok"] is True
