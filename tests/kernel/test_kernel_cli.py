@@ -60,13 +60,13 @@ def test_features_lists_every_feature_and_the_installed_domains() -> None:
 
 @pytest.mark.netns
 def test_features_inside_a_namespace_try_links_there_and_leave_none(netns) -> None:
-    before = {l["ifname"] for l in netns.ip("link", "show")}
+    before = {dev["ifname"] for dev in netns.ip("link", "show")}
     out = json.loads(sg("kernel", "features", "--netns", netns.host, "--format", "json", code=None).output)
     found = {c["name"]: c for c in out["features"]}
     assert out["netns"] == netns.host
     assert found["kernel.bridge"]["ok"] and found["kernel.veth"]["ok"]
     assert netns.host in found["kernel.netlink"]["detail"]
-    assert {l["ifname"] for l in netns.ip("link", "show")} == before
+    assert {dev["ifname"] for dev in netns.ip("link", "show")} == before
 
 
 def test_features_in_a_missing_namespace_is_a_usage_error() -> None:

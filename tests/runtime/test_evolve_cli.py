@@ -137,7 +137,7 @@ def variant(locus: str) -> str:
 def fixtures(tmp_path: Path, locus: str, *sources: str) -> str:
     folder = tmp_path / "fx" / locus
     folder.mkdir(parents=True)
-    for name, source in zip("abcdef", sources):
+    for name, source in zip("abcdef", sources, strict=False):
         (folder / f"{name}.py").write_text(source)
     return str(tmp_path / "fx")
 

@@ -18,8 +18,8 @@ from sggit.genome.alleles import allele_id
 from sggit.genome.lineage import read_lineage
 from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
-from sggit.kernel.mock import MockDescription, MockKernel, NicSpec
 from sggit.kernel.dispatch import make_handler
+from sggit.kernel.mock import MockDescription, MockKernel, NicSpec
 from sggit.kernel.undo import UndoLog
 from sggit.runtime import fusion, fusion_source
 from sggit.runtime.organism import Organism
@@ -73,7 +73,7 @@ def set_threshold(genome: Genome, value: int) -> None:
 def run_fused_directly(org: Organism, kernel: MockKernel, pathway: str, inputs: dict) -> fusion.FusedOutput:
     plan = fusion.plan_of(org.tree, pathway)
     chosen = {locus: org.stack(locus)[0] for locus in plan["genes"]}
-    source = fusion_source.mechanical_source(plan, {l: org.source(a) for l, a in chosen.items()}, chosen)
+    source = fusion_source.mechanical_source(plan, {locus: org.source(a) for locus, a in chosen.items()}, chosen)
     data = Validator(org.tree.pathways[pathway].takes)(inputs)  # the pathway's defaults, as run_pathway applies them
     outcome = org.pool.run(allele_id(source), source, json.dumps(data), handler=make_handler(kernel, UndoLog()))
     assert outcome.ok, outcome.message
@@ -99,14 +99,14 @@ def test_the_fused_gene_replays_the_pathway_exactly(project: Path, pool: WorkerP
     assert unfused.ok, json.dumps(unfused.as_json(), indent=1)
     fused = run_fused_directly(org, twin, pathway, inputs)
     assert fused.ok and json.loads(json.dumps(fused.outputs)) == json.loads(json.dumps(unfused.outputs))
-    assert sorted(l["name"] for l in twin.list_links()) == sorted(l["name"] for l in kernel.list_links())
+    assert sorted(link["name"] for link in twin.list_links()) == sorted(link["name"] for link in kernel.list_links())
 
 
 def test_the_fused_source_is_one_valid_allele_with_json_routed_to_the_shim(project: Path, pool: WorkerPool) -> None:
     org, _ = organism(project, pool)
     plan = fusion.plan_of(org.tree, "provision_management_bridge")
     chosen = {locus: org.stack(locus)[0] for locus in plan["genes"]}
-    source = fusion_source.mechanical_source(plan, {l: org.source(a) for l, a in chosen.items()}, chosen)
+    source = fusion_source.mechanical_source(plan, {locus: org.source(a) for locus, a in chosen.items()}, chosen)
     assert source_problems(source) == []
     assert source.count("\ndef execute(") == 1
     assert source.count("json = _JSON") == len(chosen)
@@ -140,7 +140,7 @@ def test_a_streak_of_successes_fuses_the_pathway(project: Path, pool: WorkerPool
     tip = phenostore.history(genome, "dell_r740", limit=1)[0]
     assert tip.action == "fuse" and tip.trailers["Sggit-Allele"] == entry.fused_allele
     lineage = read_lineage(genome, "provision_vlan_bridge", entry.fused_allele)
-    constituents = {l: org.stack(l)[0] for l in ("vlan_create", "bridge_create", "check_vlan_tagging")}
+    constituents = {locus: org.stack(locus)[0] for locus in ("vlan_create", "bridge_create", "check_vlan_tagging")}
     assert lineage is not None and lineage.origin == "fusion" and lineage.locus == "provision_vlan_bridge"
     assert lineage.parents == sorted(set(constituents.values()))
     # the next run is one worker call of the fused allele, with the same outputs
@@ -151,7 +151,7 @@ def test_a_streak_of_successes_fuses_the_pathway(project: Path, pool: WorkerPool
     assert kernel.get_link("vmbr20")["name"] == "vmbr20"
     # and it undoes as one transaction
     assert result.rollback() == []
-    assert "vmbr20" not in [l["name"] for l in kernel.list_links()]
+    assert "vmbr20" not in [link["name"] for link in kernel.list_links()]
 
 
 def test_a_failure_or_another_allele_restarts_the_streak(project: Path, pool: WorkerPool) -> None:
@@ -229,7 +229,7 @@ def test_an_optimised_fused_gene_replaces_the_mechanical_one_only_after_an_exact
     org, _ = organism(project, pool)
     plan = fusion.plan_of(org.tree, "provision_vlan_bridge")
     chosen = {locus: org.stack(locus)[0] for locus in plan["genes"]}
-    optimised = fusion_source.mechanical_source(plan, {l: org.source(a) for l, a in chosen.items()}, chosen).replace('"""Fused pathway', '"""Optimised fused pathway', 1)
+    optimised = fusion_source.mechanical_source(plan, {locus: org.source(a) for locus, a in chosen.items()}, chosen).replace('"""Fused pathway', '"""Optimised fused pathway', 1)
     org, mechanical = _fused_vlan(project, pool, tmp_path, optimised)
     inputs = [{"parent_interface": "eno2", "vlan_id": 7, "stp_enabled": False}, {"parent_interface": "nope9", "vlan_id": 8, "stp_enabled": False}]
     new = org.optimise_fusion("provision_vlan_bridge", inputs, _fresh(org))

@@ -85,4 +85,4 @@ def test_a_diagnostic_that_changes_the_host_fails_and_the_host_is_unchanged(proj
     assert "failed (forbidden): diagnostic gene called set_link_down" in run.stderr
     assert json.loads(run.stdout)["output"]["mtu"] == 1500
     after = MockKernel.from_json(mock_state_path(genome, "dell_r740").read_text()).list_links()
-    assert after == before and next(l for l in after if l["name"] == "eno1")["up"] is True
+    assert after == before and next(link for link in after if link["name"] == "eno1")["up"] is True

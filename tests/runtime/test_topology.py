@@ -54,7 +54,7 @@ def organism(project: Path, pool: WorkerPool, kernel: MockKernel) -> Organism:
 
 def snapshot(kernel: MockKernel) -> list[dict]:
     links = kernel.list_links()
-    return links + [{"ports": kernel.list_ports(l["name"])} for l in links if l["kind"] == "bridge"]
+    return links + [{"ports": kernel.list_ports(link["name"])} for link in links if link["kind"] == "bridge"]
 
 
 def with_dhcp(org: Organism, kernel: MockKernel):
@@ -158,7 +158,7 @@ def test_an_unsupported_link_type_is_reported_and_what_needs_it_is_blocked(proje
     report = deploy(org, kernel)
     assert report.status == "partial"  # production_server says: preserve what works
     assert report.changed == ["management"]
-    assert "storage" not in [l["name"] for l in kernel.list_links()]
+    assert "storage" not in [link["name"] for link in kernel.list_links()]
     skipped = [c for c in report.checks if c.status == "skipped"]
     assert len(skipped) == 4 and all("storage" in c.detail for c in skipped)
     assert any(f.startswith("storage: unsupported") for f in report.failures())
@@ -218,5 +218,5 @@ def test_verify_is_one_shared_deadline_that_ends_when_the_checks_pass_and_expand
     # with backoff 0.5, 1, 2, 4, 5...: the host is seen settled at 32.5 s and one poll passes there
     assert max(finished) == 0.0 and kernel.now() == pytest.approx(32.5, abs=0.01)  # answered probes take their rtt
     assert [locus for locus, _ in ran].count("check_connectivity") == 1
-    assert len([1 for l, _ in ran if l == "check_bond_state"]) == 1
-    assert [p.get("interface") for l, p in ran if l == "check_vlan_tagging"] == ["storage.100", "storage.200", "storage.300"]
+    assert len([1 for locus, _ in ran if locus == "check_bond_state"]) == 1
+    assert [p.get("interface") for locus, p in ran if locus == "check_vlan_tagging"] == ["storage.100", "storage.200", "storage.300"]
