@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sggit.contract.tree import load_tree
 from sggit.genome.fitness import Record
 from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
-from sggit.kernel.mock import MockKernel
 from sggit.runtime.deadline import Backoff, converge, host_settled
-from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
-from sggit.runtime.session import mock_description
 from tests.helpers import sg
+from tests.runtime.helpers import organism
 
 
 class FakeClock:
@@ -116,12 +113,6 @@ def test_progress_says_what_is_waited_for_and_how_long() -> None:
 # -- on the organism, with the mock's virtual clock ---------------------------------------
 
 NO_STP = {"management_bridge": "mgmt", "uplink_interface": "eno1", "stp_enabled": False}
-
-
-def organism(project: Path, pool: WorkerPool) -> tuple[Organism, MockKernel]:
-    genome = Genome.open(project)
-    kernel = MockKernel(mock_description(genome, "dell_r740"))
-    return Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool), kernel
 
 
 def convergence(genome: Genome, locus: str) -> list[Record]:

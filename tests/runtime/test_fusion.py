@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from sggit.contract.tree import load_tree
 from sggit.contract.validate import Validator
 from sggit.engines.fixture import FixtureEngine
 from sggit.errors import SggitError
@@ -25,7 +24,7 @@ from sggit.runtime import fusion, fusion_source
 from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
 from sggit.runtime.session import mock_description
-from tests.runtime.helpers import add_allele, without_reexpression
+from tests.runtime.helpers import add_allele, organism, without_reexpression
 
 MGMT = {"management_bridge": "mgmt", "uplink_interface": "eno1"}
 
@@ -53,12 +52,6 @@ def execute(input_json):
     gene_sdk.set_mac(data["bridge"], mac)
     return json.dumps({"success": True, "mac": mac, "source": "uplink", "error": None})
 """
-
-
-def organism(project: Path, pool: WorkerPool, kernel: MockKernel | None = None, **kwargs) -> tuple[Organism, MockKernel]:
-    genome = Genome.open(project)
-    kernel = kernel or MockKernel(mock_description(genome, "dell_r740"))
-    return Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool, wait_verify=False, **kwargs), kernel
 
 
 def set_threshold(genome: Genome, value: int) -> None:
@@ -89,7 +82,7 @@ def run_fused_directly(org: Organism, kernel: MockKernel, pathway: str, inputs: 
     ],
 )
 def test_the_fused_gene_replays_the_pathway_exactly(project: Path, pool: WorkerPool, pathway: str, inputs: dict, setup: str | None) -> None:
-    org, kernel = organism(project, pool)
+    org, kernel = organism(project, pool, wait_verify=False)
     twin = MockKernel(mock_description(org.genome, "dell_r740"))
     for k in (kernel, twin):
         if setup:
@@ -103,7 +96,7 @@ def test_the_fused_gene_replays_the_pathway_exactly(project: Path, pool: WorkerP
 
 
 def test_the_fused_source_is_one_valid_allele_with_json_routed_to_the_shim(project: Path, pool: WorkerPool) -> None:
-    org, _ = organism(project, pool)
+    org, _ = organism(project, pool, wait_verify=False)
     plan = fusion.plan_of(org.tree, "provision_management_bridge")
     chosen = {locus: org.stack(locus)[0] for locus in plan["genes"]}
     source = fusion_source.mechanical_source(plan, {locus: org.source(a) for locus, a in chosen.items()}, chosen)
@@ -113,7 +106,7 @@ def test_the_fused_source_is_one_valid_allele_with_json_routed_to_the_shim(proje
 
 
 def test_a_failing_step_is_reported_by_number_and_nothing_after_it_runs(project: Path, pool: WorkerPool) -> None:
-    org, kernel = organism(project, pool)
+    org, kernel = organism(project, pool, wait_verify=False)
     fused = run_fused_directly(org, kernel, "provision_management_bridge", {"management_bridge": "mgmt", "uplink_interface": "nope0"})
     assert not fused.ok and fused.failed_step == 2
     assert "bridge_uplink" in (fused.error or "")
@@ -121,7 +114,7 @@ def test_a_failing_step_is_reported_by_number_and_nothing_after_it_runs(project:
 
 
 def test_pathways_calling_pathways_do_not_fuse(project: Path, pool: WorkerPool) -> None:
-    org, _ = organism(project, pool)
+    org, _ = organism(project, pool, wait_verify=False)
     assert "provision_management_bridge" in (fusion.fusion_problem(org.tree, "deploy_server_network") or "")
     with pytest.raises(fusion_source.FusionError):
         fusion.plan_of(org.tree, "deploy_server_network")
@@ -130,7 +123,7 @@ def test_pathways_calling_pathways_do_not_fuse(project: Path, pool: WorkerPool) 
 def test_a_streak_of_successes_fuses_the_pathway(project: Path, pool: WorkerPool) -> None:
     genome = Genome.open(project)
     set_threshold(genome, 3)
-    org, kernel = organism(project, pool)
+    org, kernel = organism(project, pool, wait_verify=False)
     for i in range(3):
         assert org.phenotype().pathways.get("provision_vlan_bridge") is None
         result = org.run_pathway("provision_vlan_bridge", {"parent_interface": "eno2", "vlan_id": 10 + i})
@@ -179,7 +172,7 @@ def test_breathe_in_breathe_out(project: Path, pool: WorkerPool, tmp_path: Path)
     (fixtures / "fix.py").write_text(FIXED_MAC)
     engine = FixtureEngine(tmp_path / "fixtures", state_dir=tmp_path / "state")
     six = MockKernel(MockDescription(nics=[NicSpec(name=f"eno{i}", mac=f"aa:bb:cc:dd:00:0{i}") for i in range(1, 7)]))
-    org, kernel = organism(project, pool, kernel=six, engine=engine)
+    org, kernel = organism(project, pool, wait_verify=False, kernel=six, engine=engine)
 
     # breathe in: two clean runs fuse the pathway
     for bridge, nic in (("br1", "eno1"), ("br2", "eno2")):
@@ -216,7 +209,7 @@ def _fused_vlan(project: Path, pool: WorkerPool, tmp_path: Path, candidate: str)
     fixtures = tmp_path / "fixtures" / "provision_vlan_bridge"
     fixtures.mkdir(parents=True)
     (fixtures / "opt.py").write_text(candidate)
-    org, _ = organism(project, pool, engine=FixtureEngine(tmp_path / "fixtures", state_dir=tmp_path / "state"))
+    org, _ = organism(project, pool, wait_verify=False, engine=FixtureEngine(tmp_path / "fixtures", state_dir=tmp_path / "state"))
     return org, org.fuse("provision_vlan_bridge", {})
 
 
@@ -226,7 +219,7 @@ def _fresh(org: Organism):  # type: ignore[no-untyped-def]
 
 def test_an_optimised_fused_gene_replaces_the_mechanical_one_only_after_an_exact_replay(project: Path, pool: WorkerPool, tmp_path: Path) -> None:
     # a hand-"optimised" gene: the mechanical one's own source with its docstring changed
-    org, _ = organism(project, pool)
+    org, _ = organism(project, pool, wait_verify=False)
     plan = fusion.plan_of(org.tree, "provision_vlan_bridge")
     chosen = {locus: org.stack(locus)[0] for locus in plan["genes"]}
     optimised = fusion_source.mechanical_source(plan, {locus: org.source(a) for locus, a in chosen.items()}, chosen).replace('"""Fused pathway', '"""Optimised fused pathway', 1)

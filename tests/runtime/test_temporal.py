@@ -8,18 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from sggit.contract.tree import load_tree
 from sggit.errors import UsageError
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_source
 from sggit.genome.fitness import Record, fitness
 from sggit.genome.repo import Genome
 from sggit.genome.sync import live_counters, pending_records
-from sggit.kernel.mock import MockKernel
 from sggit.runtime.arena import failure_streaks
-from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
-from sggit.runtime.session import mock_description
 from sggit.runtime.temporal import (
     CheckCall,
     DueCheck,
@@ -30,17 +26,11 @@ from sggit.runtime.temporal import (
     temporal_dir,
 )
 from tests.helpers import sg
-from tests.runtime.helpers import add_allele
+from tests.runtime.helpers import add_allele, organism
 
 A = "a" * 40
 L = "bridge_create"
 BRIDGE = {"management_bridge": "mgmt", "uplink_interface": "eno1"}
-
-
-def organism(project: Path, pool: WorkerPool, **kwargs) -> tuple[Organism, MockKernel]:  # type: ignore[no-untyped-def]
-    genome = Genome.open(project)
-    kernel = MockKernel(mock_description(genome, "dell_r740"))
-    return Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool, **kwargs), kernel
 
 
 def scored(genome: Genome, locus: str, timescale: str) -> list[Record]:

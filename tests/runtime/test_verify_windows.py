@@ -19,9 +19,9 @@ from sggit.kernel.mock import MockKernel
 from sggit.runtime.organism import Organism
 from sggit.runtime.pathway import StepReport
 from sggit.runtime.sandbox import WorkerPool
-from sggit.runtime.session import mock_description
 from sggit.runtime.verification import final_mutation
 from tests.helpers import sg
+from tests.runtime.helpers import organism
 
 NO_STP = {"management_bridge": "mgmt", "uplink_interface": "eno1", "stp_enabled": False}
 
@@ -68,12 +68,6 @@ VERIFY = """
 def pathway(name: str, *steps: str, requires: str = "") -> str:
     body = "".join(step.format(n=i + 1, device="{bridge}") if "{device}" in step else step.format(n=i + 1) for i, step in enumerate(steps))
     return HEADER.format(name=name) + body + (f"\n  requires:\n{requires}" if requires else "") + VERIFY
-
-
-def organism(project: Path, pool: WorkerPool) -> tuple[Organism, MockKernel]:
-    genome = Genome.open(project)
-    kernel = MockKernel(mock_description(genome, "dell_r740"))
-    return Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool), kernel
 
 
 def convergence_failures(genome: Genome, locus: str) -> list[Record]:
