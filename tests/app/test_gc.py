@@ -11,7 +11,6 @@ import pytest
 
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_path, alleles_at, loci, register_allele
-from sggit.genome.init import init_project
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import GENOME_REF, Genome
 from tests.genome.helpers import flat_genome
@@ -22,12 +21,10 @@ LOCUS = "bridge_create"
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
-    root = tmp_path / "genome"
-    init_project(root)
-    monkeypatch.chdir(root)
-    return root
+def project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The fresh genome, as the current directory: the commands here name no project."""
+    monkeypatch.chdir(project)
+    return project
 
 
 def allele(genome: Genome, tag: str, *, days_old: float, parents: list[str] | None = None) -> str:

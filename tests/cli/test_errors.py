@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from sggit.cli.errors import log_traceback
-from sggit.genome.init import init_project
 from sggit.kernel import kinds
 from sggit.kernel.kinds import KernelFactory, KernelKind, KernelTarget
 from tests.helpers import sg_in, sggit
@@ -33,14 +32,6 @@ def clean(result: subprocess.CompletedProcess[str], code: int, *needles: str) ->
     assert "Traceback" not in result.stderr + result.stdout
     for needle in needles:
         assert needle in result.stderr
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
-    root = tmp_path / "genome"
-    init_project(root)
-    return root
 
 
 def test_report_into_an_impossible_directory(project: Path) -> None:

@@ -54,16 +54,6 @@ def unrefreshed() -> dict[str, str]:
     return {**os.environ, "SGGIT_STATUS_REFRESH": "0"}
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from sggit.genome.init import init_project
-
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
-    root = tmp_path / "genome"
-    init_project(root)
-    return root
-
-
 def test_a_repeated_status_prints_the_full_ones_output_without_importing_pygit2_pydantic_or_click(project: Path) -> None:
     probe = ("import sys; sys.argv = ['sggit', *sys.argv[1:]]\nfrom sggit.cli import main\ntry:\n    main()\nexcept SystemExit as e:\n"
              "    assert not e.code, e.code\nprint(sorted(m for m in ('click', 'pydantic', 'pygit2') if m in sys.modules), file=sys.stderr)")

@@ -52,16 +52,12 @@ def full(project: Path, *args: str) -> str:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from sggit.genome.init import init_project
-
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
+def project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The fresh genome, its status kept under every option, with the background refresh on."""
     monkeypatch.delenv(fast_status.REFRESH, raising=False)
-    root = tmp_path / "genome"
-    init_project(root)
     for args in OPTIONS:
-        sggit(root, "status", *args, env=_env())
-    return root
+        sggit(project, "status", *args, env=_env())
+    return project
 
 
 def test_after_run_sync_register_and_rollback_the_next_status_is_served_and_is_the_full_ones(project: Path, tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 
 import pytest
 
-from sggit.genome.init import init_project
 from sggit.kernel import kinds
 from sggit.kernel.kinds import KernelFactory, KernelKind, KernelTarget
 from sggit.kernel.kinds.mock import MockKind
@@ -54,14 +53,6 @@ def scratch(monkeypatch: pytest.MonkeyPatch) -> type[ScratchKind]:
     monkeypatch.setitem(kinds.KINDS, "scratch", ScratchKind)
     ScratchKind.opened = []
     return ScratchKind
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
-    root = tmp_path / "genome"
-    init_project(root)
-    return root
 
 
 def test_a_kind_registered_by_a_test_runs_the_shipped_genome(project: Path, scratch: type[ScratchKind]) -> None:

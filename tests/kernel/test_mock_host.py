@@ -6,20 +6,9 @@ import json
 import multiprocessing
 from pathlib import Path
 
-import pytest
-
-from sggit.genome.init import init_project
 from sggit.genome.repo import Genome
 from sggit.kernel.mock import MockKernel
 from tests.helpers import sg_in
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
-    root = tmp_path / "genome"
-    init_project(root)
-    return root
 
 
 def _first_run(root: str, i: int, barrier, errors) -> None:  # type: ignore[no-untyped-def]
