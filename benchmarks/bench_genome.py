@@ -26,6 +26,7 @@ from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import GENOME_REF, Genome
 from sggit.genome.sync import journal, sync
 from sggit.genome.views import status
+from tests.step_gene import crowded_locus
 
 FULL = os.environ.get("SGGIT_BENCH_FULL") == "1"
 ALLELES = int(os.environ.get("SGGIT_BENCH_ALLELES", "10000" if FULL else "2000"))
@@ -403,22 +404,6 @@ def test_repository_stays_packed_over_many_registrations(benchmark, tmp_path: Pa
           f" at most {most / 1024:.0f} KiB ({most / packed:.1f}x) along the way")
 
 
-_BENCH_GENE = """gene bench_step
-  is transform
-  risk none
-
-  takes:
-    value  int  "a number"
-
-  gives:
-    value  int  "the number, one step further"
-"""
-
-
-def _bench_allele(i: int) -> str:
-    return f"import json\n\n\ndef execute(input_json):\n    return json.dumps({{'value': json.loads(input_json)['value'] + 1}})  # {i}\n"
-
-
 def test_run_at_1000_alleles_at_a_locus_vs_10(benchmark, tmp_path: Path) -> None:
     """`sggit run` minus interpreter start and worker spawn: a fresh Organism (map, counters) and one warm call."""
     from sggit.contract.tree import load_tree
@@ -430,11 +415,7 @@ def test_run_at_1000_alleles_at_a_locus_vs_10(benchmark, tmp_path: Path) -> None
     def project(name: str, n: int) -> tuple[Genome, object]:
         root = tmp_path / name
         init_project(root)
-        (root / "contracts" / "genes" / "bench.sg").write_text(_BENCH_GENE)
-        genome = Genome.open(root)
-        ids = [r.id for r in register_alleles(genome, [NewAllele("bench_step", _bench_allele(i).encode(), Lineage(locus="bench_step", origin="manual")) for i in range(n)])]
-        ps.register_many_in_phenotype(genome, "dell_r740", "bench_step", ids, "recessive")
-        ps.promote(genome, "dell_r740", "bench_step", ids[0])
+        genome, _ = crowded_locus(root, n)
         return genome, load_tree(root / "contracts")
 
     small, small_tree = project("small", SMALL)

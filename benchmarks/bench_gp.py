@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from gp_naive import RandomSearchEngine
+from gp_seeded import FLAPPING, Program, all_bugs, context_for, double_bugs
 
 from sggit.engines.base import Case, MutationContext
-from gp_naive import RandomSearchEngine
 from sggit.engines.gp import GPEngine, ProcessEvaluator
-from gp_seeded import FLAPPING, Program, all_bugs, context_for, double_bugs
 from sggit.engines.gp.edits import ALL_OPS, apply_edits, build_pools, collect_slots, edits_for
 
 BUDGET = 1500

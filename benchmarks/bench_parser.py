@@ -76,7 +76,7 @@ class Corpus:
 def _corpus(name: str, paths: Sequence[Path]) -> Corpus:
     names = [str(p) for p in paths]
     texts = [p.read_text(encoding="utf-8") for p in paths]
-    docs = [parse_text(t, p) for t, p in zip(texts, names)]
+    docs = [parse_text(t, p) for t, p in zip(texts, names, strict=True)]
     ast_json = [d.model_dump_json() for d in docs]
     assert n.Document.model_validate_json(ast_json[0]) == docs[0], "the baseline must rebuild the same AST"
     return Corpus(name, names, texts, ast_json)
@@ -326,7 +326,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
 
 def _parse_all(corpus: Corpus) -> Callable[[], list[n.Document]]:
     def run() -> list[n.Document]:
-        return [parse_text(t, p) for t, p in zip(corpus.texts, corpus.paths)]
+        return [parse_text(t, p) for t, p in zip(corpus.texts, corpus.paths, strict=True)]
 
     return run
 

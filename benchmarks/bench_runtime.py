@@ -39,17 +39,9 @@ from sggit.genome.repo import Genome
 from sggit.kernel.mock import MockKernel
 from sggit.runtime import fusion
 from sggit.runtime.organism import Organism
+from tests.step_gene import GENE, step_source
 
-CONTRACT = """gene bench_step
-  is transform
-  risk none
-
-  takes:
-    value  int  "a number"
-
-  gives:
-    value  int  "the number, one step further"
-
+CONTRACT = GENE + """
 pathway bench_six
   risk none
 
@@ -71,12 +63,7 @@ pathway bench_six
          value = {step 5.value}
 """
 
-ALLELE = """import json
-
-def execute(input_json):
-    data = json.loads(input_json)
-    return json.dumps({"value": data["value"] + 1})
-"""
+ALLELE = step_source(0)
 
 GENE_TARGET_US = 60.0
 UNFUSED_TARGET = 10.0

@@ -79,7 +79,7 @@ class RandomSearchEngine(Engine):
                     batch.append(source)
             if not batch:
                 break
-            for source, ev in zip(batch, self.evaluator.evaluate(batch, cases)):
+            for source, ev in zip(batch, self.evaluator.evaluate(batch, cases), strict=True):
                 if ev.total and ev.passed == ev.total and source not in found:
                     found.append(source)
             self.evaluated += len(batch)

@@ -1,4 +1,4 @@
-import json
+import json  # noqa: I001 - the program under repair, as written
 import heapq
 
 

@@ -8,27 +8,23 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from sggit.cli import cli
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_path, alleles_at, loci, register_allele
-from sggit.genome.init import init_project
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import GENOME_REF, Genome
 from tests.genome.helpers import flat_genome
+from tests.helpers import sg
 
 DAY = 86400.0
 LOCUS = "bridge_create"
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
-    root = tmp_path / "genome"
-    init_project(root)
-    monkeypatch.chdir(root)
-    return root
+def project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The fresh genome, as the current directory: the commands here name no project."""
+    monkeypatch.chdir(project)
+    return project
 
 
 def allele(genome: Genome, tag: str, *, days_old: float, parents: list[str] | None = None) -> str:
@@ -55,17 +51,13 @@ def test_gc_removes_only_old_deprecated_unexpressed_unrelated_alleles(project: P
     state(genome, "dell_r740", child, "recessive")
     state(genome, "supermicro_x11", elsewhere, "recessive")
     before = genome.target(GENOME_REF)
-    runner = CliRunner()
-
-    dry = runner.invoke(cli, ["gc", "--dry-run", "--format", "json"])
-    assert dry.exit_code == 0, dry.output
+    dry = sg("gc", "--dry-run", "--format", "json")
     listed = json.loads(dry.output)
     assert [r["allele"] for r in listed["removed"]] == [stale]
     assert listed["kept_ancestors"] == 1 and listed["kept_young"] == 1
     assert genome.target(GENOME_REF) == before and stale in alleles_at(genome, LOCUS)
 
-    done = runner.invoke(cli, ["gc"])
-    assert done.exit_code == 0, done.output
+    done = sg("gc")
     assert f"removed {LOCUS} {stale[:12]}" in done.output and "removed 1 allele(s)" in done.output
     remaining = alleles_at(genome, LOCUS)
     assert stale not in remaining and {ancestor, child, young, elsewhere} <= set(remaining)
@@ -78,20 +70,19 @@ def test_gc_removes_only_old_deprecated_unexpressed_unrelated_alleles(project: P
     loose = subprocess.run(["git", "-C", str(project), "count-objects", "-v"], capture_output=True, text=True, check=True).stdout
     assert "count: 0" in loose.splitlines()
 
-    again = runner.invoke(cli, ["gc", "--older-than", "1d"])
-    assert again.exit_code == 0 and f"removed {LOCUS} {young[:12]}" in again.output
+    again = sg("gc", "--older-than", "1d")
+    assert f"removed {LOCUS} {young[:12]}" in again.output
 
 
 def test_gc_age_comes_from_git_config_and_a_bad_age_is_a_clear_error(project: Path) -> None:
     genome = Genome.open(project)
     old = allele(genome, "old", days_old=5)
     state(genome, "dell_r740", old, "deprecated")
-    runner = CliRunner()
-    assert runner.invoke(cli, ["gc", "--dry-run"]).output.startswith("would remove 0 allele(s)")
+    assert sg("gc", "--dry-run", code=None).output.startswith("would remove 0 allele(s)")
     genome.repo.config["sggit.gc.olderThan"] = "3d"
-    assert f"would remove {LOCUS} {old[:12]}" in runner.invoke(cli, ["gc", "--dry-run"]).output
-    bad = runner.invoke(cli, ["gc", "--older-than", "soon"])
-    assert bad.exit_code == 2 and "not a duration: 'soon'" in bad.output and "Traceback" not in bad.output
+    assert f"would remove {LOCUS} {old[:12]}" in sg("gc", "--dry-run", code=None).output
+    bad = sg("gc", "--older-than", "soon", code=2)
+    assert "not a duration: 'soon'" in bad.output and "Traceback" not in bad.output
 
 
 def test_gc_judges_each_locus_of_a_shared_source_on_its_own(project: Path) -> None:
@@ -102,8 +93,7 @@ def test_gc_judges_each_locus_of_a_shared_source_on_its_own(project: Path) -> No
     assert register_allele(genome, other, genome.repo[shared].data, Lineage(locus=other, origin="manual", time=time.time() - 30 * DAY)).id == shared
     state(genome, "dell_r740", shared, "deprecated")
     phenostore.register_in_phenotype(genome, "dell_r740", other, shared, "recessive")
-    done = CliRunner().invoke(cli, ["gc"])
-    assert done.exit_code == 0, done.output
+    done = sg("gc")
     assert f"removed {LOCUS} {shared[:12]}" in done.output and "removed 1 allele(s)" in done.output
     assert shared not in alleles_at(genome, LOCUS) and shared in alleles_at(genome, other)
 
@@ -116,8 +106,7 @@ def test_gc_on_a_genome_in_the_flat_layout_moves_it_first_then_removes(project: 
     state(genome, "dell_r740", kept, "recessive")
     flat = flat_genome(project)
     before = {locus: alleles_at(genome, locus) for locus in loci(genome)}
-    done = CliRunner().invoke(cli, ["gc"])
-    assert done.exit_code == 0, done.output
+    done = sg("gc")
     assert f"removed {LOCUS} {stale[:12]}" in done.output and "removed 1 allele(s)" in done.output
     log = subprocess.run(["git", "-C", str(project), "log", "--format=%(trailers:key=Sggit-Action,valueonly,separator=)", "sggit/genome"],
                          capture_output=True, text=True, check=True).stdout.split()

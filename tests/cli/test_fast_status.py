@@ -18,15 +18,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from sggit.cli import cli, fast_status
+from sggit.cli import fast_status
 from sggit.genome import phenostore
 from sggit.genome.alleles import alleles_at, register_allele
 from sggit.genome.fitness import Record
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
 from sggit.genome.sync import journal_path, record, sync
+from tests.helpers import sg_in, sggit
 from tests.workflow.helpers import git, identity
 
 PHENOTYPE = "dell_r740"
@@ -34,9 +34,7 @@ BRIDGE = '{"bridge_name": "br0", "interfaces": []}'
 
 
 def sg(project: Path, *args: str, code: int = 0, host: str = "testhost") -> str:
-    result = CliRunner().invoke(cli, ["-C", str(project), *args], env={"SGGIT_HOST": host, "SGGIT_STATUS_REFRESH": "0"})
-    assert result.exit_code == code, result.output + repr(result.exception)
-    return result.stdout
+    return sg_in(project, *args, code=code, env={"SGGIT_HOST": host, "SGGIT_STATUS_REFRESH": "0"}).stdout
 
 
 def fresh(project: Path, *args: str, host: str = "testhost") -> str:
@@ -51,27 +49,16 @@ def fresh(project: Path, *args: str, host: str = "testhost") -> str:
     return full
 
 
-def sggit(cwd: Path, *args: str, host: str = "testhost") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sggit", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "SGGIT_HOST": host, "SGGIT_STATUS_REFRESH": "0"})
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from sggit.genome.init import init_project
-
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
-    root = tmp_path / "genome"
-    init_project(root)
-    return root
+def unrefreshed() -> dict[str, str]:
+    """This process's environment, with status's background refresh off so it changes nothing behind a test."""
+    return {**os.environ, "SGGIT_STATUS_REFRESH": "0"}
 
 
 def test_a_repeated_status_prints_the_full_ones_output_without_importing_pygit2_pydantic_or_click(project: Path) -> None:
     probe = ("import sys; sys.argv = ['sggit', *sys.argv[1:]]\nfrom sggit.cli import main\ntry:\n    main()\nexcept SystemExit as e:\n"
              "    assert not e.code, e.code\nprint(sorted(m for m in ('click', 'pydantic', 'pygit2') if m in sys.modules), file=sys.stderr)")
     for args in ((), ("--format", "json"), ("--phenotype", PHENOTYPE), ("--format=json", "--phenotype=supermicro_x11")):
-        first = sggit(project, "status", *args)
-        assert first.returncode == 0, first.stderr
+        first = sggit(project, "status", *args, env=unrefreshed())
         again = subprocess.run([sys.executable, "-c", probe, "status", *args], cwd=project / "contracts", capture_output=True,
                                text=True, env={**os.environ, "SGGIT_HOST": "testhost"})
         assert again.returncode == 0, again.stderr
@@ -204,15 +191,15 @@ def test_every_ref_status_reads_is_under_the_described_prefixes() -> None:
 
 def test_a_status_that_fails_or_warns_is_never_kept(project: Path) -> None:
     for _ in range(2):
-        failed = sggit(project, "status", "--phenotype", "nope")
-        assert failed.returncode == 2 and "no phenotype nope" in failed.stderr and not failed.stdout
+        failed = sggit(project, "status", "--phenotype", "nope", code=2, env=unrefreshed())
+        assert "no phenotype nope" in failed.stderr and not failed.stdout
     assert fast_status.kept_output("text", "nope", start=str(project)) is None
-    sggit(project, "run", "bridge_create", "--phenotype", PHENOTYPE, "--input", BRIDGE)
+    sggit(project, "run", "bridge_create", "--phenotype", PHENOTYPE, "--input", BRIDGE, code=None, env=unrefreshed())
     with journal_path(Genome.open(project)).open("ab") as journal:
         journal.write(b"{not a record\n")
-    warned = [sggit(project, "status") for _ in range(2)]
+    warned = [sggit(project, "status", env=unrefreshed()) for _ in range(2)]
     for done in warned:
-        assert done.returncode == 0 and "damaged journal line skipped" in done.stderr
+        assert "damaged journal line skipped" in done.stderr
     assert warned[0].stdout == warned[1].stdout
     assert fast_status.kept_output("text", None, start=str(project)) is None
 
@@ -243,7 +230,7 @@ def test_an_answer_whose_inputs_moved_while_it_was_rendered_is_not_kept(project:
 
 
 def test_a_kept_status_whose_reader_went_away_stops_quietly_as_the_full_one_does(project: Path) -> None:
-    assert sggit(project, "status").returncode == 0
+    sggit(project, "status", env=unrefreshed())
     assert fast_status.kept_output("text", None, start=str(project)) is not None
     read, write = os.pipe()
     os.close(read)

@@ -25,6 +25,7 @@ from sggit.genome.alleles import alleles_at
 from sggit.genome.fitness import Record
 from sggit.genome.repo import Genome
 from sggit.genome.sync import record
+from tests.helpers import sggit
 from tests.workflow.helpers import git
 
 PHENOTYPE = "dell_r740"
@@ -39,12 +40,6 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, "SGGIT_HOST": "testhost", **extra}
 
 
-def sggit(cwd: Path, *args: str, code: int = 0, **extra: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "sggit", *args], cwd=cwd, capture_output=True, text=True, env=_env(**extra))
-    assert done.returncode == code, f"sggit {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
 def served(project: Path, *args: str) -> str | None:
     """What `sggit status ARGS` printed if it came from a kept output; None if it ran the full command."""
     done = subprocess.run([sys.executable, "-c", PROBE, "status", *args], cwd=project, capture_output=True, text=True, env=_env())
@@ -53,20 +48,16 @@ def served(project: Path, *args: str) -> str | None:
 
 
 def full(project: Path, *args: str) -> str:
-    return sggit(project.parent, "-C", str(project), "status", *args)
+    return sggit(project.parent, "-C", str(project), "status", *args, env=_env()).stdout
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from sggit.genome.init import init_project
-
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
+def project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The fresh genome, its status kept under every option, with the background refresh on."""
     monkeypatch.delenv(fast_status.REFRESH, raising=False)
-    root = tmp_path / "genome"
-    init_project(root)
     for args in OPTIONS:
-        sggit(root, "status", *args)
-    return root
+        sggit(project, "status", *args, env=_env())
+    return project
 
 
 def test_after_run_sync_register_and_rollback_the_next_status_is_served_and_is_the_full_ones(project: Path, tmp_path: Path) -> None:
@@ -81,7 +72,7 @@ def test_after_run_sync_register_and_rollback_the_next_status_is_served_and_is_t
     ]
     seen: list[str] = []
     for step in steps:
-        sggit(tmp_path, "-C", str(project), *step)  # from elsewhere: the refresh is of the repository worked on
+        sggit(tmp_path, "-C", str(project), *step, env=_env())  # from elsewhere: the refresh is of the repository worked on
         for args in OPTIONS:
             kept = served(project, *args)
             assert kept is not None, f"after {step[0]}, status {args} ran in full"
@@ -95,7 +86,7 @@ def test_after_run_sync_register_and_rollback_the_next_status_is_served_and_is_t
 
 def test_with_the_refresh_turned_off_the_next_status_runs_in_full_and_is_current(project: Path) -> None:
     before = served(project)
-    sggit(project, "run", "bridge_create", "--phenotype", PHENOTYPE, "--input", BRIDGE, SGGIT_STATUS_REFRESH="0")
+    sggit(project, "run", "bridge_create", "--phenotype", PHENOTYPE, "--input", BRIDGE, env=_env(SGGIT_STATUS_REFRESH="0"))
     assert fast_status.kept_output("text", None, start=str(project)) is None
     assert served(project) is None  # the full command ran, and kept its answer
     after = served(project)
@@ -105,11 +96,11 @@ def test_with_the_refresh_turned_off_the_next_status_runs_in_full_and_is_current
 def test_only_the_most_recently_kept_outputs_are_rendered_anew(project: Path) -> None:
     for args in (("--phenotype", "supermicro_x11"), ("--format", "json", "--phenotype", PHENOTYPE), ("--format", "json", "--phenotype", "supermicro_x11")):
         time.sleep(0.02)  # distinct mtimes: the order they were kept in
-        sggit(project, "status", *args)
-    sggit(project, "sync")  # nothing journalled: changes nothing, renders nothing
+        sggit(project, "status", *args, env=_env())
+    sggit(project, "sync", env=_env())  # nothing journalled: changes nothing, renders nothing
     snaps = sorted((project / ".git" / "sggit" / "cache").glob("status-*.snap"))
     stamps = {p.name: p.stat().st_mtime_ns for p in snaps}
-    sggit(project, "run", "bridge_create", "--phenotype", PHENOTYPE, "--input", BRIDGE)
+    sggit(project, "run", "bridge_create", "--phenotype", PHENOTYPE, "--input", BRIDGE, env=_env())
     assert len(snaps) == 6 and fast_status.REFRESH_LIMIT == 4
     oldest = sorted(stamps, key=stamps.__getitem__)[:2]
     refreshed = {p.name for p in snaps if p.stat().st_mtime_ns != stamps[p.name]}
@@ -121,7 +112,7 @@ def test_only_the_most_recently_kept_outputs_are_rendered_anew(project: Path) ->
 def test_a_command_that_changed_nothing_rewrites_no_kept_output(project: Path) -> None:
     snaps = sorted((project / ".git" / "sggit" / "cache").glob("status-*.snap"))
     stamps = [p.stat() for p in snaps]
-    sggit(project, "lineage", "bridge_create")
+    sggit(project, "lineage", "bridge_create", env=_env())
     assert [(s.st_ino, s.st_mtime_ns) for s in (p.stat() for p in snaps)] == [(s.st_ino, s.st_mtime_ns) for s in stamps]
 
 
@@ -150,7 +141,7 @@ def test_a_command_killed_while_it_refreshes_leaves_no_torn_or_stale_output(proj
     allele = alleles_at(genome, "bridge_create")[0]
     cache = project / ".git" / "sggit" / "cache"
     started = time.perf_counter()
-    sggit(project, "sync")
+    sggit(project, "sync", env=_env())
     whole = time.perf_counter() - started
     for i in range(8):
         record(genome, Record(allele=allele, locus="bridge_create", ok=True))
@@ -171,7 +162,7 @@ def test_a_command_killed_while_it_refreshes_leaves_no_torn_or_stale_output(proj
     live = cache / f"status-json-all.snap.{os.getpid()}.tmp"
     live.write_bytes(fast_status.MAGIC + b"being written")
     record(genome, Record(allele=allele, locus="bridge_create", ok=True))
-    sggit(project, "sync")
+    sggit(project, "sync", env=_env())
     assert not orphan.exists() and live.exists()
     assert all(p.name.endswith(".snap") for p in cache.glob("status-*") if p != live)
 
@@ -181,11 +172,11 @@ def test_damage_a_command_warned_about_already_keeps_the_refreshed_status_from_b
     assert served(project) is not None
     with (project / ".git" / "sggit" / "fitness.journal").open("ab") as journal:
         journal.write(b"{not a record\n")
-    done = subprocess.run([sys.executable, "-m", "sggit", "report"], cwd=project, capture_output=True, text=True, env=_env())
-    assert done.returncode == 0 and "damaged journal line skipped" in done.stderr
+    done = sggit(project, "report", env=_env())
+    assert "damaged journal line skipped" in done.stderr
     assert fast_status.kept_output("text", None, start=str(project)) is None
-    again = subprocess.run([sys.executable, "-m", "sggit", "status"], cwd=project, capture_output=True, text=True, env=_env())
-    assert again.returncode == 0 and "damaged journal line skipped" in again.stderr
+    again = sggit(project, "status", env=_env())
+    assert "damaged journal line skipped" in again.stderr
 
 
 def test_a_command_on_a_read_only_git_with_stale_kept_outputs_still_succeeds_quietly(project: Path) -> None:

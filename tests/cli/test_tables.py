@@ -10,13 +10,12 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from sggit import doctor, domains
-from sggit.cli import cli
 from sggit.cli.commands import COMMANDS
 from sggit.engines.registry import ENGINE_NAMES, ENGINES
 from sggit.kernel import kinds
+from tests.helpers import sg
 
 
 def test_every_command_in_the_table_is_the_command_of_that_name() -> None:
@@ -24,7 +23,7 @@ def test_every_command_in_the_table_is_the_command_of_that_name() -> None:
         module, _, attribute = where.partition(":")
         command = getattr(importlib.import_module(f"sggit.cli.commands.{module}"), attribute)
         assert isinstance(command, click.Command) and command.name == name
-    listed = CliRunner().invoke(cli, ["--help"]).stdout
+    listed = sg("--help", code=None).stdout
     assert all(f"  {name} " in listed for name in COMMANDS)
 
 
@@ -106,11 +105,11 @@ def plugin_domains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_doctor_and_kernel_features_list_installed_domains(plugin_domains: None) -> None:
     assert [d.name for d in domains.installed()] == ["network", "data", "toy"]
-    result = CliRunner().invoke(cli, ["doctor", "--format", "json"])
+    result = sg("doctor", "--format", "json", code=None)
     found = {c["name"]: c for c in json.loads(result.stdout)}
     assert found["domain.network"]["ok"] and found["domain.toy"]["ok"]
     assert "plugin toy-domain" in found["domain.toy"]["detail"] and "toy-mock" in found["domain.toy"]["detail"]
     assert found["domain.broken"]["ok"] is False
     assert "no_such_module" in found["domain.broken"]["detail"]
-    text = CliRunner().invoke(cli, ["kernel", "features"]).stdout
+    text = sg("kernel", "features", code=None).stdout
     assert "MISS domain.broken" in text and "ok   domain.toy" in text

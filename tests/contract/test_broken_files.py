@@ -6,14 +6,12 @@ import json
 import shutil
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from sggit.cli import cli
 from sggit.shipped import shipped_root
+from tests.helpers import sg
 
 
 def check(*paths: Path) -> tuple[int, list[dict]]:
-    result = CliRunner().invoke(cli, ["check", "--format", "json", *map(str, paths)])
+    result = sg("check", "--format", "json", *map(str, paths), code=None)
     return result.exit_code, json.loads(result.stdout)["diagnostics"]
 
 

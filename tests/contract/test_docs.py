@@ -6,9 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from sggit.cli import cli
+from tests.helpers import sg
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "contract-language.md"
 BLOCKS = re.findall(r"^```sg\n(.*?)^```", DOC.read_text(encoding="utf-8"), flags=re.DOTALL | re.MULTILINE)
@@ -22,8 +21,7 @@ def test_the_page_has_examples() -> None:
 def test_example_is_valid_and_canonical(project: Path, index: int) -> None:
     path = project / "contracts" / "example.sg"
     path.write_text(BLOCKS[index], encoding="utf-8")
-    runner = CliRunner()
-    checked = runner.invoke(cli, ["check", str(path)])
+    checked = sg("check", str(path), code=None)
     assert checked.exit_code == 0, checked.stdout
-    formatted = runner.invoke(cli, ["fmt", "--check", str(path)])
+    formatted = sg("fmt", "--check", str(path), code=None)
     assert formatted.exit_code == 0, formatted.stdout

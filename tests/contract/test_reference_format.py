@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sggit.cli import cli
 from sggit.contract import nodes as n
 from sggit.contract.checks import check_tree
 from sggit.contract.errors import ContractError
@@ -17,6 +15,7 @@ from sggit.contract.fmt import format_document
 from sggit.contract.parser import parse_text
 from sggit.contract.tree import ContractTree
 from sggit.contract.validate import compile_validator
+from tests import helpers  # the shared command runner; this module's sg is contract text
 from tests.contract.helpers import sg
 
 INGEST = sg('''
@@ -294,26 +293,21 @@ def test_check_and_fmt_on_reference_contract_files(project: Path) -> None:
     for name, text in files.items():
         (data / name).write_text(text)
     before = {name: parse_text(text).semantic() for name, text in files.items()}
-    runner = CliRunner()
-    checked = runner.invoke(cli, ["check", str(project / "contracts")])
-    assert checked.exit_code == 0, checked.stdout
-    would = runner.invoke(cli, ["fmt", "--check", str(data)])
-    assert would.exit_code == 1
+    helpers.sg("check", str(project / "contracts"))
+    would = helpers.sg("fmt", "--check", str(data), code=1)
     assert sorted(would.stdout.split("\n")[:-1]) == sorted(f"would reformat {data / name}" for name in files)
-    wrote = runner.invoke(cli, ["fmt", str(data)])
-    assert wrote.exit_code == 0, wrote.stderr
+    helpers.sg("fmt", str(data))
     for name in files:
         text = (data / name).read_text()
         assert "default=" not in text and parse_text(text).semantic() == before[name]
-    assert runner.invoke(cli, ["fmt", "--check", str(data)]).exit_code == 0
-    assert runner.invoke(cli, ["check", str(project / "contracts")]).exit_code == 0
+    helpers.sg("fmt", "--check", str(data))
+    helpers.sg("check", str(project / "contracts"))
 
 
 def test_check_reports_a_reference_form_error_with_file_line_and_column(project: Path) -> None:
     path = project / "contracts" / "ingest_csv.sg"
     path.write_text(INGEST.replace("    url         https", "    uri         https"))
-    result = CliRunner().invoke(cli, ["check", str(path)])
-    assert result.exit_code == 1
+    result = helpers.sg("check", str(path), code=1)
     assert f"{path}:20:5: error: connects names uri, which ingest_csv does not take" in result.stdout
     assert "hint: did you mean url?" in result.stdout
 

@@ -7,15 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from sggit.cli import cli
 from sggit.domains.data import ROOT
 from sggit.domains.data.demo import serve
-
-
-def sggit(project: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["-C", str(project), *args])
+from tests.helpers import sg_in
 
 
 def dump(path: Path) -> list[str]:
@@ -43,6 +38,5 @@ def csv_server(tmp_path: Path) -> Iterator[str]:
 def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SGGIT_HOST", "testhost")
     root = tmp_path / "genome"
-    result = sggit(tmp_path, "init", str(root), "--domain", "data")
-    assert result.exit_code == 0, result.output
+    sg_in(tmp_path, "init", str(root), "--domain", "data")
     return root

@@ -16,7 +16,7 @@ import pytest
 
 from sggit import domains
 from sggit.contract import checks
-from tests.data.conftest import sggit
+from tests.helpers import sg_in
 
 PACKAGE = {
     "toydomain/__init__.py": '''
@@ -159,31 +159,28 @@ def toy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_an_installed_domain_package_scaffolds_checks_and_runs(toy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SGGIT_HOST", "testhost")
-    doctor = sggit(tmp_path, "doctor", "--format", "json")
+    doctor = sg_in(tmp_path, "doctor", "--format", "json", code=None)
     assert "domain.toy" in doctor.stdout and "toydomain 0.1: signboards (kernels: toy-board)" in doctor.stdout
 
     root = tmp_path / "mixed"
-    init = sggit(tmp_path, "init", str(root), "--domain", "data", "--domain", "toy")
-    assert init.exit_code == 0, init.output
+    sg_in(tmp_path, "init", str(root), "--domain", "data", "--domain", "toy")
     assert (root / "contracts" / "toy" / "genes" / "paint.sg").is_file()
     assert (root / "contracts" / "data" / "genes" / "ingest_csv.sg").is_file()
 
-    check = sggit(root, "check", "--format", "json")
-    assert check.exit_code == 0, check.output
+    check = sg_in(root, "check", "--format", "json")
     placed = json.loads(check.stdout)["domains"]
     assert placed["paint"] == "toy" and placed["shopfront"] == "toy" and placed["ingest_csv"] == "data"
 
-    run = sggit(root, "run", "paint", "--phenotype", "shop", "--kernel", "toy-board", "--input", '{"text": "open"}')
-    assert run.exit_code == 0, run.output
+    run = sg_in(root, "run", "paint", "--phenotype", "shop", "--kernel", "toy-board", "--input", '{"text": "open"}')
     assert json.loads(run.stdout)["output"] == {"painted": "OPEN!"}
 
-    wrong = sggit(root, "run", "paint", "--phenotype", "shop", "--kernel", "data-mock", "--input", '{"text": "open"}')
-    assert wrong.exit_code == 2 and "paint belongs to domain toy" in wrong.output
+    wrong = sg_in(root, "run", "paint", "--phenotype", "shop", "--kernel", "data-mock", "--input", '{"text": "open"}', code=2)
+    assert "paint belongs to domain toy" in wrong.output
 
 
 def test_a_pathway_composing_a_gene_of_another_domain_is_refused(toy: Path, tmp_path: Path) -> None:
     root = tmp_path / "mixed"
-    assert sggit(tmp_path, "init", str(root), "--domain", "data", "--domain", "toy").exit_code == 0
+    sg_in(tmp_path, "init", str(root), "--domain", "data", "--domain", "toy")
     bad = root / "contracts" / "data" / "pathways" / "painted_load.sg"
     bad.write_text(dedent('''\
         pathway painted_load
@@ -200,7 +197,6 @@ def test_a_pathway_composing_a_gene_of_another_domain_is_refused(toy: Path, tmp_
             3. -> paint_sign
                  text = {table}
         '''), encoding="utf-8")
-    check = sggit(root, "check", str(bad))
-    assert check.exit_code == 1
+    check = sg_in(root, "check", str(bad), code=1)
     assert f"{bad}:9:8: error: pathway painted_load (domain data) composes paint of domain toy" in check.output
     assert check.output.count("error:") == 1

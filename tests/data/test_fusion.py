@@ -9,7 +9,8 @@ import pytest
 
 from sggit.genome import phenostore
 from sggit.genome.repo import Genome
-from tests.data.conftest import dump, sggit
+from tests.data.conftest import dump
+from tests.helpers import sg_in
 
 PHENOTYPE = """\
 name = "warehouse"
@@ -29,11 +30,11 @@ def test_a_fused_data_pathway_runs_and_its_failure_leaves_the_database_unchanged
     root = tmp_path / "genome"
     (root / "phenotypes").mkdir(parents=True)
     (root / "phenotypes" / "warehouse.toml").write_text(PHENOTYPE, encoding="utf-8")
-    assert sggit(tmp_path, "init", str(root), "--domain", "data").exit_code == 0
+    sg_in(tmp_path, "init", str(root), "--domain", "data")
 
     def load(name: str, table: str, column: str) -> dict:
-        result = sggit(root, "run", "ingest_and_validate", "--kernel", "data-sqlite",
-                       "--input", json.dumps({"url": f"{csv_server}/{name}", "table": table, "columns": [column]}))
+        result = sg_in(root, "run", "ingest_and_validate", "--kernel", "data-sqlite",
+                       "--input", json.dumps({"url": f"{csv_server}/{name}", "table": table, "columns": [column]}), code=None)
         return {"code": result.exit_code, **json.loads(result.stdout)}
 
     assert load("readings.csv", "a", "station")["code"] == 0

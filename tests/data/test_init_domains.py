@@ -5,34 +5,31 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.data.conftest import sggit
+from tests.helpers import sg_in
 
 
 def test_an_unknown_domain_is_refused_before_anything_is_written(tmp_path: Path) -> None:
-    result = sggit(tmp_path, "init", str(tmp_path / "g"), "--domain", "nosuch")
-    assert result.exit_code == 2
+    result = sg_in(tmp_path, "init", str(tmp_path / "g"), "--domain", "nosuch", code=2)
     assert "no domain 'nosuch'; installed: network, data" in result.output
     assert not (tmp_path / "g").exists()
 
 
 def test_a_genome_holds_two_domains_and_check_places_each_contract(tmp_path: Path) -> None:
     root = tmp_path / "g"
-    first = sggit(tmp_path, "init", str(root), "--domain", "network", "--domain", "data")
-    assert first.exit_code == 0, first.output
+    sg_in(tmp_path, "init", str(root), "--domain", "network", "--domain", "data")
     assert (root / "contracts" / "genes" / "bridge_create.sg").is_file()
     assert (root / "contracts" / "data" / "genes" / "clean_records.sg").is_file()
     assert {p.name for p in (root / "phenotypes").glob("*.toml")} == {"dell_r740.toml", "supermicro_x11.toml", "warehouse.toml"}
-    check = sggit(root, "check", "--format", "json")
-    assert check.exit_code == 0, check.output
+    check = sg_in(root, "check", "--format", "json")
     placed = json.loads(check.stdout)["domains"]
     assert placed["bridge_create"] == "network" and placed["production_server"] == "network"
     assert placed["clean_records"] == "data" and placed["ingest_clean_and_load"] == "data"
-    status = json.loads(sggit(root, "status", "--format", "json").stdout)
+    status = json.loads(sg_in(root, "status", "--format", "json", code=None).stdout)
     loci = {p["phenotype"]: {entry["locus"] for entry in p["loci"]} for p in status["phenotypes"]}
     assert loci["warehouse"] == {"ingest_csv", "validate_schema", "clean_records", "transform_records", "check_row_count", "check_nulls"}
     assert "bridge_create" in loci["dell_r740"] and "ingest_csv" not in loci["dell_r740"]
-    again = sggit(tmp_path, "init", str(root), "--domain", "network", "--domain", "data")
-    assert again.exit_code == 0 and "nothing changed" in again.output
+    again = sg_in(tmp_path, "init", str(root), "--domain", "network", "--domain", "data")
+    assert "nothing changed" in again.output
 
 
 def test_a_contract_declaring_an_uninstalled_domain_is_an_error(tmp_path: Path) -> None:

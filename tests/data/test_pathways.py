@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
-from tests.data.conftest import dump, sggit
+from tests.data.conftest import dump
+from tests.helpers import sg_in
 
 EMPTY = dump(Path(":memory:"))
 READINGS = {"station": "station", "day": "day", "celsius": "temperature"}
@@ -23,8 +24,7 @@ def load(url: str, columns: list[str] | None = None, required: list[str] | None 
 
 
 def test_ingest_clean_and_load_fills_the_target_table(warehouse: Path, csv_server: str) -> None:
-    result = sggit(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", load(f"{csv_server}/readings.csv"))
-    assert result.exit_code == 0, result.output
+    result = sg_in(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", load(f"{csv_server}/readings.csv"))
     steps = json.loads(result.stdout)["output"]
     assert steps["1"]["rows"] == 6 and steps["3"]["dropped"] == 2 and steps["5"]["healthy"] is True
     conn = sqlite3.connect(warehouse / "warehouse.db")
@@ -34,15 +34,13 @@ def test_ingest_clean_and_load_fills_the_target_table(warehouse: Path, csv_serve
 
 
 def test_a_failed_step_rolls_back_every_step_and_leaves_the_database_unchanged(warehouse: Path, csv_server: str) -> None:
-    first = sggit(warehouse, "run", "ingest_and_validate", "--kernel", "data-sqlite",
-                  "--input", json.dumps({"url": f"{csv_server}/readings.csv", "table": "kept", "columns": ["station"]}))
-    assert first.exit_code == 0, first.output
+    sg_in(warehouse, "run", "ingest_and_validate", "--kernel", "data-sqlite",
+          "--input", json.dumps({"url": f"{csv_server}/readings.csv", "table": "kept", "columns": ["station"]}))
     before = dump(warehouse / "warehouse.db")
     assert any("kept" in line for line in before)
     # temperature was renamed temp_c: transform_records (step 4) fails after ingest and dedupe changed the file
-    result = sggit(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite",
-                   "--input", load(f"{csv_server}/readings_renamed.csv", columns=["station", "day"], required=[]))
-    assert result.exit_code == 1, result.output
+    result = sg_in(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite",
+                   "--input", load(f"{csv_server}/readings_renamed.csv", columns=["station", "day"], required=[]), code=1)
     report = json.loads(result.stdout)["pathway"]
     assert [s["status"] for s in report["steps"]] == ["ok", "ok", "ok", "failed", "not_run"]
     assert [s["rolled_back"] for s in report["steps"][:3]] == [True, False, True]
@@ -53,48 +51,42 @@ def test_a_failed_step_rolls_back_every_step_and_leaves_the_database_unchanged(w
 
 def test_a_failed_gene_is_undone_by_the_database(warehouse: Path, csv_server: str) -> None:
     """validate_schema fails inside ingest_and_validate: the table ingest_csv made is gone."""
-    result = sggit(warehouse, "run", "ingest_and_validate", "--kernel", "data-sqlite",
-                   "--input", json.dumps({"url": f"{csv_server}/readings_renamed.csv", "table": "raw", "columns": ["temperature"]}))
-    assert result.exit_code == 1
+    result = sg_in(warehouse, "run", "ingest_and_validate", "--kernel", "data-sqlite",
+                   "--input", json.dumps({"url": f"{csv_server}/readings_renamed.csv", "table": "raw", "columns": ["temperature"]}), code=1)
     assert "lacks column(s) temperature" in json.loads(result.stdout)["pathway"]["steps"][1]["error"]
     assert dump(warehouse / "warehouse.db") == EMPTY
 
 
 def test_a_host_the_phenotype_does_not_allow_is_refused(warehouse: Path, csv_server: str) -> None:
     url = csv_server.replace("127.0.0.1", "localhost") + "/readings.csv"
-    result = sggit(warehouse, "run", "ingest_csv", "--kernel", "data-sqlite", "--input", json.dumps({"url": url, "table": "raw"}))
-    assert result.exit_code == 1
+    result = sg_in(warehouse, "run", "ingest_csv", "--kernel", "data-sqlite", "--input", json.dumps({"url": url, "table": "raw"}), code=1)
     assert "host localhost is not allowed by the phenotype (allow_hosts: 127.0.0.1)" in json.loads(result.stdout)["error"]
     assert dump(warehouse / "warehouse.db") == EMPTY
 
 
 def test_the_mock_is_a_sample_of_the_live_database_and_never_writes_it(warehouse: Path, csv_server: str) -> None:
-    assert sggit(warehouse, "run", "ingest_csv", "--kernel", "data-sqlite",
-                 "--input", json.dumps({"url": f"{csv_server}/readings.csv", "table": "raw"})).exit_code == 0
+    sg_in(warehouse, "run", "ingest_csv", "--kernel", "data-sqlite",
+          "--input", json.dumps({"url": f"{csv_server}/readings.csv", "table": "raw"}))
     before = dump(warehouse / "warehouse.db")
-    result = sggit(warehouse, "run", "clean_records", "--kernel", "data-mock", "--input", json.dumps({"table": "raw", "required": ["temperature"]}))
-    assert result.exit_code == 0, result.output
+    result = sg_in(warehouse, "run", "clean_records", "--kernel", "data-mock", "--input", json.dumps({"table": "raw", "required": ["temperature"]}))
     assert json.loads(result.stdout)["output"]["kept"] == 4
     assert dump(warehouse / "warehouse.db") == before
 
 
 def test_a_data_gene_on_a_network_kernel_is_refused_before_it_runs(warehouse: Path) -> None:
-    result = sggit(warehouse, "run", "ingest_csv", "--kernel", "mock", "--input", '{"url": "http://127.0.0.1/x.csv", "table": "t"}')
-    assert result.exit_code == 2
+    result = sg_in(warehouse, "run", "ingest_csv", "--kernel", "mock", "--input", '{"url": "http://127.0.0.1/x.csv", "table": "t"}', code=2)
     assert "ingest_csv belongs to domain data; the mock kernel is of domain network" in result.output
 
 
 def test_every_data_gene_passes_its_examples_on_the_mock(warehouse: Path) -> None:
-    result = sggit(warehouse, "test", "--format", "json")
-    assert result.exit_code == 0, result.output
+    result = sg_in(warehouse, "test", "--format", "json")
     rows = json.loads(result.stdout)
     loci = {r["locus"] for r in rows}
     assert loci == {"ingest_csv", "validate_schema", "clean_records", "transform_records", "check_row_count", "check_nulls"}
 
 
 def test_without_kernel_a_data_phenotype_runs_on_the_data_mock(warehouse: Path, csv_server: str) -> None:
-    result = sggit(warehouse, "run", "ingest_csv", "--input", json.dumps({"url": f"{csv_server}/readings.csv", "table": "raw"}))
-    assert result.exit_code == 0, result.output
+    result = sg_in(warehouse, "run", "ingest_csv", "--input", json.dumps({"url": f"{csv_server}/readings.csv", "table": "raw"}))
     assert json.loads(result.stdout)["output"]["rows"] == 6
     assert not (warehouse / "warehouse.db").exists()
 
@@ -102,9 +94,8 @@ def test_without_kernel_a_data_phenotype_runs_on_the_data_mock(warehouse: Path, 
 def test_convergence_is_the_row_count_after_the_load(warehouse: Path, csv_server: str, tmp_path: Path) -> None:
     """A file with a header and no records loads, but check_row_count finds it empty: a convergence failure of ingest_csv."""
     (tmp_path / "served" / "empty.csv").write_text("station,day,temperature\n", encoding="utf-8")
-    result = sggit(warehouse, "run", "ingest_csv", "--kernel", "data-sqlite", "--explain",
+    result = sg_in(warehouse, "run", "ingest_csv", "--kernel", "data-sqlite", "--explain",
                    "--input", json.dumps({"url": f"{csv_server}/empty.csv", "table": "empty"}))
-    assert result.exit_code == 0, result.output
     assert "convergence: unhealthy" in result.stderr
     ingest = [(r.timescale, r.ok) for r in pending_records(Genome.open(warehouse)) if r.locus == "ingest_csv"]
     assert ingest == [("immediate", True), ("convergence", False)]
@@ -112,8 +103,7 @@ def test_convergence_is_the_row_count_after_the_load(warehouse: Path, csv_server
 
 def test_a_diagnostic_scores_the_allele_that_produced_its_table(warehouse: Path, csv_server: str) -> None:
     """Nulls kept in the target: check_nulls (step 5) is unhealthy, a convergence failure of transform_records."""
-    result = sggit(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", load(f"{csv_server}/readings.csv", required=[]))
-    assert result.exit_code == 0, result.output
+    result = sg_in(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", load(f"{csv_server}/readings.csv", required=[]))
     step5 = json.loads(result.stdout)["output"]["5"]
     assert step5 == {"healthy": False, "nulls": 1, "null_columns": ["celsius"]}
     records = pending_records(Genome.open(warehouse))
@@ -123,7 +113,6 @@ def test_a_diagnostic_scores_the_allele_that_produced_its_table(warehouse: Path,
 
 def test_a_file_that_is_not_a_database_is_refused_before_any_gene_runs(warehouse: Path) -> None:
     (warehouse / "warehouse.db").write_text("not a database\n", encoding="utf-8")
-    result = sggit(warehouse, "run", "check_row_count", "--kernel", "data-sqlite", "--input", '{"table": "x"}')
-    assert result.exit_code == 1
+    result = sg_in(warehouse, "run", "check_row_count", "--kernel", "data-sqlite", "--input", '{"table": "x"}', code=1)
     assert f"sggit: error: cannot open SQLite database {warehouse / 'warehouse.db'}: file is not a database" in result.output
     assert not pending_records(Genome.open(warehouse))

@@ -15,6 +15,13 @@ def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=check, capture_output=True, text=True)
 
 
+def fsck_clean(repo: Path) -> None:
+    """Stock git finds every object whole and reachable: nothing sggit wrote, or was killed writing, is broken."""
+    fsck = git(repo, "fsck", "--full", "--strict", "--no-dangling", check=False)
+    assert fsck.returncode == 0 and not fsck.stdout.strip(), fsck.stdout + fsck.stderr
+    assert not any(w in (fsck.stdout + fsck.stderr).lower() for w in ("missing", "broken", "corrupt", "error")), fsck.stderr
+
+
 def fake_id(n: int) -> str:
     return f"{n:040x}"
 

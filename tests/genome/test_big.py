@@ -6,9 +6,6 @@ import json
 import subprocess
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from sggit.cli import cli
 from sggit.genome import phenolayout, phenostore
 from sggit.genome.alleles import NewAllele, alleles_at, register_allele, register_alleles
 from sggit.genome.fitness import Record
@@ -18,6 +15,7 @@ from sggit.genome.repo import Genome
 from sggit.genome.sync import record, sync
 from sggit.genome.views import status
 from tests.genome.helpers import git
+from tests.helpers import sg_in
 
 
 def _alleles(genome: Genome, n: int, locus: str = "loc") -> list[str]:
@@ -67,7 +65,7 @@ def test_a_map_changed_with_stock_git_is_seen_at_once(genome: Genome) -> None:
     repo = Path(genome.repo.workdir)
     git(repo, "update-ref", "refs/heads/phenotype/p", "refs/heads/phenotype/p~1")
     assert _row(genome)["dominant"] is None  # before the promotion: no dominant, all recessive
-    shown = CliRunner().invoke(cli, ["-C", str(repo), "show", ids[0], "--format", "json"])
+    shown = sg_in(repo, "show", ids[0], "--format", "json", code=None)
     assert json.loads(shown.output)["loci"][0]["expressed_in"] == [{"phenotype": "p", "state": "recessive", "position": 0}]
 
 

@@ -8,11 +8,8 @@ counted exactly once (between acknowledged and attempted, per writer).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import random
-import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +21,8 @@ from sggit.genome.lineage import Lineage, all_lineage
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.genome.sync import journal, sync, total_counters
-from tests.genome.helpers import SEED_A, git
+from tests.crash import kill_writers
+from tests.genome.helpers import SEED_A, fsck_clean
 
 ROUNDS = int(os.environ.get("SGGIT_CRASH_ROUNDS", "12"))
 WRITERS = 3
@@ -60,9 +58,7 @@ def _writer(repo: str, wid: int, log_path: str, seed: int) -> None:
 
 
 def _check_valid(genome: Genome, repo_dir: Path) -> None:
-    fsck = git(repo_dir, "fsck", "--full", "--strict", "--no-dangling", check=False)
-    assert fsck.returncode == 0, fsck.stdout + fsck.stderr
-    assert not any(w in (fsck.stdout + fsck.stderr).lower() for w in ("missing", "broken", "corrupt", "error"))
+    fsck_clean(repo_dir)
     pmap = ps.read_phenotype(genome, "r740")
     registered = set(alleles_at(genome, LOCUS))
     assert set(pmap.loci[LOCUS].stack) <= registered
@@ -75,19 +71,10 @@ def test_sigkilled_writers_never_break_the_genome_or_lose_acknowledged_writes(ge
     seed = register_allele(genome, LOCUS, SEED_A, Lineage(locus=LOCUS, origin="seed")).id
     ps.create_phenotype(genome, PhenotypeMap(name="r740", topology="production_server"))
     ps.register_in_phenotype(genome, "r740", LOCUS, seed, "dominant")
-    ctx = multiprocessing.get_context("fork")
     logs = [tmp_path / f"writer{w}.log" for w in range(WRITERS)]
     rnd = random.Random(1234)
     for round_no in range(ROUNDS):
-        procs = [ctx.Process(target=_writer, args=(str(repo_dir), w, str(logs[w]), round_no)) for w in range(WRITERS)]
-        for p in procs:
-            p.start()
-        time.sleep(rnd.uniform(0.05, 0.6))
-        for p in procs:
-            os.kill(p.pid, signal.SIGKILL)
-        for p in procs:
-            p.join()
-            assert p.exitcode == -signal.SIGKILL, "a writer died of an error, not of the kill"
+        kill_writers(_writer, [(str(repo_dir), w, str(logs[w]), round_no) for w in range(WRITERS)], rnd.uniform(0.05, 0.6))
         _check_valid(Genome.open(repo_dir), repo_dir)
 
     genome = Genome.open(repo_dir)

@@ -10,32 +10,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from sggit.cli import cli
 from sggit.genome.fitness import Record
 from sggit.genome.repo import Genome
 from sggit.genome.sync import journal_path, record, sync, total_counters
 from tests.genome.helpers import git
+from tests.helpers import sg_in, sggit
 
 PATHWAY = "provision_management_bridge"
 INPUT = {"management_bridge": "mgmt", "uplink_interface": "eno1"}
 
 
-def sggit(cwd: Path, *args: str, code: int | None = 0) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "sggit", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "SGGIT_HOST": "testhost"})
-    if code is not None:
-        assert done.returncode == code, f"sggit {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
-    assert "Traceback" not in done.stderr, done.stderr
-    return done
-
-
 @pytest.fixture
 def shipped(repo_dir: Path) -> Path:
     """The shipped network genome, initialised and run once, its fitness synced."""
-    result = CliRunner().invoke(cli, ["-C", str(repo_dir), "init"])
-    assert result.exit_code == 0, result.output
+    sg_in(repo_dir, "init")
     sggit(repo_dir, "run", PATHWAY, "--phenotype", "dell_r740", "--input", json.dumps(INPUT))
     sggit(repo_dir, "sync")
     return repo_dir
@@ -132,8 +121,8 @@ def test_input_nested_100k_deep_is_a_located_error(shipped: Path, tmp_path: Path
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "0"])
 def test_timeout_must_be_a_positive_finite_number(shipped: Path, value: str) -> None:
     for args in (["run", PATHWAY, "--input", json.dumps(INPUT)], ["deploy", "production_server"]):
-        result = CliRunner().invoke(cli, ["-C", str(shipped), *args, "--phenotype", "dell_r740", "--timeout", value])
-        assert result.exit_code == 2 and "Invalid value for '--timeout'" in result.output and value in result.output
+        result = sg_in(shipped, *args, "--phenotype", "dell_r740", "--timeout", value, code=2)
+        assert "Invalid value for '--timeout'" in result.output and value in result.output
 
 
 def test_a_journal_path_that_is_a_directory_is_a_clear_error_and_left_alone(shipped: Path) -> None:

@@ -9,7 +9,16 @@ import pytest
 from sggit.genome.fitness import Counters, Journal, Record, fitness, fold, read_records
 from sggit.genome.phenotype import Weights
 from sggit.genome.repo import Genome
-from sggit.genome.sync import SEGMENT_TRAILER, all_counters, counters_by_host, journal, journal_path, record, sync, total_counters
+from sggit.genome.sync import (
+    SEGMENT_TRAILER,
+    all_counters,
+    counters_by_host,
+    journal,
+    journal_path,
+    record,
+    sync,
+    total_counters,
+)
 from tests.genome.helpers import fake_id, git
 
 A, B = fake_id(20), fake_id(21)

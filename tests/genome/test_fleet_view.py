@@ -5,35 +5,27 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from sggit.cli import cli
 from sggit.genome.fitness import Record
 from sggit.genome.fleet import pull, push
 from sggit.genome.repo import Genome
 from sggit.genome.sync import FitnessView, journal, read_counters_note, sync
 from sggit.genome.views import show, status
 from tests.genome.helpers import SEED_A, git
+from tests.helpers import sg_in, sggit
 
 L = "bridge_create"
 P = "dell_r740"
 
 
-def run(*args: str) -> str:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result.output
-
-
 @pytest.fixture
 def fleet(tmp_path: Path, repo_dir: Path, source_genome: Path) -> tuple[Path, Path, str]:
     """`repo_dir` plays every other host and pushes to a bare remote; `observer` (host testhost) pulls."""
-    run("-C", str(repo_dir), "init", "--from", str(source_genome))
+    sg_in(repo_dir, "init", "--from", str(source_genome))
     bare = tmp_path / "fleet.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))
     git(repo_dir, "remote", "add", "origin", str(bare))
@@ -163,11 +155,10 @@ def test_damaged_notes_are_skipped_and_named_from_the_cache_too(fleet: tuple[Pat
     seen = _check(observer, a)
     assert (seen["total"], seen["hosts"]) == (2, ["h1"])
     damaged = f"refs/notes/sggit/fitness/h4:{a}"
-    env = {**os.environ, "SGGIT_HOST": "testhost"}
     for _ in range(2):  # the second is answered from the cache
         for args in (["status", "--format", "json"], ["show", a, "--format", "json"], ["show", a]):
-            done = subprocess.run([sys.executable, "-m", "sggit", *args], cwd=observer, capture_output=True, text=True, env=env)
-            assert done.returncode == 0 and damaged in done.stderr and "damaged fitness note skipped" in done.stderr, done.stderr
+            done = sggit(observer, *args)
+            assert damaged in done.stderr and "damaged fitness note skipped" in done.stderr, done.stderr
 
 
 def test_a_torn_or_foreign_cache_is_rebuilt(fleet: tuple[Path, Path, str]) -> None:
@@ -188,12 +179,12 @@ def test_show_prints_the_fleet_total_and_per_host_lines_only_when_asked(fleet: t
     _host_runs(source, "h1", a, [True, False], 100.0)
     _host_runs(source, "h2", a, [True], 200.0)
     _pull(observer)
-    text = run("-C", str(observer), "show", a[:12])
+    text = sg_in(observer, "show", a[:12]).output
     assert "fitness on " not in text
     assert f"  fitness under {P}: 0.200 (immediate 2/3 ok)" in text and "  fitness total: 0.200 (immediate 2/3 ok) on 2 host(s)" in text
-    hosts = run("-C", str(observer), "show", a[:12], "--hosts")
+    hosts = sg_in(observer, "show", a[:12], "--hosts").output
     assert "  fitness on h1: immediate 1/2 ok\n  fitness on h2: immediate 1/1 ok\n" in hosts and "on 2 host(s)" in hosts
-    shown = json.loads(run("-C", str(observer), "show", a[:12], "--format", "json"))["loci"][0]
+    shown = json.loads(sg_in(observer, "show", a[:12], "--format", "json").output)["loci"][0]
     assert shown["hosts"] == 2 and {h: c["total"] for h, c in shown["fitness_by_host"].items()} == {"h1": 2, "h2": 1}
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from sggit.genome.notes import iter_notes, read_note, write_notes
 from sggit.genome.repo import Genome
-
 from tests.genome.helpers import git
 
 REF = "refs/notes/sggit/test"

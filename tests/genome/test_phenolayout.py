@@ -6,11 +6,9 @@ from pathlib import Path
 
 import pygit2
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sggit.cli import cli
 from sggit.errors import SggitError, UsageError
 from sggit.genome import phenostore as ps
 from sggit.genome import phenotype as ph
@@ -18,6 +16,7 @@ from sggit.genome.phenolayout import assign_ranks, read_files, read_tree, write_
 from sggit.genome.phenotype import PhenotypeMap, dump_phenotype, set_state
 from sggit.genome.repo import Genome
 from tests.genome.helpers import fake_id, git
+from tests.helpers import sg
 
 IDS = [fake_id(0xA0 + i) for i in range(6)]
 
@@ -83,13 +82,10 @@ def test_sggit_check_reads_a_checked_out_map_with_its_allele_files(genome: Genom
     ps.register_many_in_phenotype(genome, "r740", "bridge_create", IDS[:3], "recessive")
     ps.promote(genome, "r740", "bridge_create", IDS[0])
     git(repo_dir, "checkout", "-q", "phenotype/r740")
-    runner = CliRunner()
-    ok = runner.invoke(cli, ["check", "--syntax-only", str(repo_dir / "phenotypes")])
-    assert ok.exit_code == 0, ok.output
+    sg("check", "--syntax-only", str(repo_dir / "phenotypes"))
     one = repo_dir / f"phenotypes/r740/bridge_create/{IDS[2][:2]}/{IDS[2][2:]}.toml"
     one.write_text('state = "dominant"\n')
-    bad = runner.invoke(cli, ["check", "--syntax-only", str(one)])
-    assert bad.exit_code == 1
+    bad = sg("check", "--syntax-only", str(one), code=1)
     assert f"{repo_dir / 'phenotypes' / 'r740.toml'}:" in bad.output and f"{IDS[2][:12]} is missing from the stack" in bad.output
 
 

@@ -6,34 +6,27 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from sggit.cli import cli
-
-
-def sg(repo: Path, *args: str) -> Result:
-    result = CliRunner().invoke(cli, ["-C", str(repo), *args])
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
+from tests.helpers import sg_in
 
 
 def row(repo: Path, phenotype: str, locus: str) -> dict:
-    out = json.loads(sg(repo, "status", "--phenotype", phenotype, "--format", "json").output)
+    out = json.loads(sg_in(repo, "status", "--phenotype", phenotype, "--format", "json").output)
     return next(r for ph in out["phenotypes"] for r in ph["loci"] if r["locus"] == locus)
 
 
 def test_runs_under_one_phenotype_are_not_shown_as_anothers(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SGGIT_HOST", "h1")
-    sg(repo_dir, "init")
+    sg_in(repo_dir, "init")
     for name in ("br1", "br2"):
-        sg(repo_dir, "run", "bridge_create", "--phenotype", "dell_r740", "--input", json.dumps({"bridge_name": name, "interfaces": []}))
+        sg_in(repo_dir, "run", "bridge_create", "--phenotype", "dell_r740", "--input", json.dumps({"bridge_name": name, "interfaces": []}))
     dell, supermicro = row(repo_dir, "dell_r740", "bridge_create"), row(repo_dir, "supermicro_x11", "bridge_create")
     assert dell["dominant"] == supermicro["dominant"]  # one seed leads both
     assert dell["invocations"] == 2 and dell["invocations_all"] == 2
     assert supermicro["invocations"] == 0 and supermicro["invocations_all"] == 2
     assert supermicro["fitness"] == 0.0 and dell["fitness"] > 0
-    sg(repo_dir, "sync")  # the breakdown travels through the notes
+    sg_in(repo_dir, "sync")  # the breakdown travels through the notes
     assert row(repo_dir, "supermicro_x11", "bridge_create")["invocations"] == 0
-    text = sg(repo_dir, "status", "--phenotype", "supermicro_x11").output
+    text = sg_in(repo_dir, "status", "--phenotype", "supermicro_x11").output
     line = next(line for line in text.splitlines() if line.strip().startswith("bridge_create"))
     assert "0 calls  (all phenotypes:" in line and "2 calls)" in line

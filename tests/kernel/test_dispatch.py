@@ -97,7 +97,7 @@ def test_undo_log_survives_json(mock: MockKernel) -> None:
     revived = UndoLog.from_json(log.to_json())
     assert revived.rollback(mock) == []
     assert mock.get_link("eth2")["master"] is None
-    assert "br2" not in [l["name"] for l in mock.list_links()]
+    assert "br2" not in [link["name"] for link in mock.list_links()]
 
 
 def test_irreversible_delete_is_refused_before_anything_changes(mock: MockKernel) -> None:

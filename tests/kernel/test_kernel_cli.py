@@ -5,78 +5,72 @@ import threading
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from sggit.cli import cli
 from sggit.kernel.session import create_mock_state, mock_session
-
-
-def sg(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+from tests.helpers import sg
 
 
 def test_mock_state_persists_between_invocations(tmp_path: Path) -> None:
     state = str(tmp_path / "k.json")
-    assert sg("kernel", "mock-init", state, "--nics", "2", "--reflecting-switch").exit_code == 0
-    assert sg("kernel", "call", "create_bridge", '["br0"]', "--mock", state).exit_code == 0
-    assert sg("kernel", "call", "add_port", '{"bridge": "br0", "port": "eth0"}', "--mock", state).exit_code == 0
-    assert sg("kernel", "call", "set_link_up", '["br0"]', "--mock", state).exit_code == 0
-    sg("kernel", "call", "remove_port", '["br0", "eth0"]', "--mock", state)
-    sg("kernel", "call", "add_port", '["br0", "eth1"]', "--mock", state)
-    fdb = json.loads(sg("kernel", "call", "fdb", '["br0"]', "--mock", state).output)
-    mac = json.loads(sg("kernel", "call", "get_link", '["br0"]', "--mock", state).output)["mac"]
+    sg("kernel", "mock-init", state, "--nics", "2", "--reflecting-switch")
+    sg("kernel", "call", "create_bridge", '["br0"]', "--mock", state)
+    sg("kernel", "call", "add_port", '{"bridge": "br0", "port": "eth0"}', "--mock", state)
+    sg("kernel", "call", "set_link_up", '["br0"]', "--mock", state)
+    sg("kernel", "call", "remove_port", '["br0", "eth0"]', "--mock", state, code=None)
+    sg("kernel", "call", "add_port", '["br0", "eth1"]', "--mock", state, code=None)
+    fdb = json.loads(sg("kernel", "call", "fdb", '["br0"]', "--mock", state, code=None).output)
+    mac = json.loads(sg("kernel", "call", "get_link", '["br0"]', "--mock", state, code=None).output)["mac"]
     assert {e["port"] for e in fdb if e["mac"] == mac and not e["local"]} == {"eth0", "eth1"}
 
 
 def test_user_mistakes_exit_without_traceback(tmp_path: Path) -> None:
     state = str(tmp_path / "k.json")
-    missing = sg("kernel", "call", "list_links", "--mock", state)
-    assert missing.exit_code == 2 and "no mock kernel state" in missing.output
-    sg("kernel", "mock-init", state)
-    again = sg("kernel", "mock-init", state)
-    assert again.exit_code == 2 and "already exists" in again.output
-    bad_op = sg("kernel", "call", "__class__", "--mock", state)
-    assert bad_op.exit_code == 2 and "unknown operation" in bad_op.output
-    bad_json = sg("kernel", "call", "get_link", "[eth0", "--mock", state)
-    assert bad_json.exit_code == 2 and "not JSON" in bad_json.output
-    refused = sg("kernel", "call", "delete_link", '["eth0"]', "--mock", state)
-    assert refused.exit_code == 1 and "cannot be deleted" in refused.output
-    no_dev = sg("kernel", "inject", "link_down", "--mock", state)
-    assert no_dev.exit_code == 1 and "needs dev=" in no_dev.output
+    missing = sg("kernel", "call", "list_links", "--mock", state, code=2)
+    assert "no mock kernel state" in missing.output
+    sg("kernel", "mock-init", state, code=None)
+    again = sg("kernel", "mock-init", state, code=2)
+    assert "already exists" in again.output
+    bad_op = sg("kernel", "call", "__class__", "--mock", state, code=2)
+    assert "unknown operation" in bad_op.output
+    bad_json = sg("kernel", "call", "get_link", "[eth0", "--mock", state, code=2)
+    assert "not JSON" in bad_json.output
+    refused = sg("kernel", "call", "delete_link", '["eth0"]', "--mock", state, code=1)
+    assert "cannot be deleted" in refused.output
+    no_dev = sg("kernel", "inject", "link_down", "--mock", state, code=1)
+    assert "needs dev=" in no_dev.output
     assert "Traceback" not in "".join(r.output for r in (missing, again, bad_op, bad_json, refused, no_dev))
 
 
 def test_injection_through_the_cli(tmp_path: Path) -> None:
     state = str(tmp_path / "k.json")
-    sg("kernel", "mock-init", state)
-    assert sg("kernel", "inject", "link_down", "dev=eth1", "--mock", state).exit_code == 0
-    link = json.loads(sg("kernel", "call", "get_link", '["eth1"]', "--mock", state).output)
+    sg("kernel", "mock-init", state, code=None)
+    sg("kernel", "inject", "link_down", "dev=eth1", "--mock", state)
+    link = json.loads(sg("kernel", "call", "get_link", '["eth1"]', "--mock", state, code=None).output)
     assert link["carrier"] is False
 
 
 def test_features_lists_every_feature_and_the_installed_domains() -> None:
-    out = json.loads(sg("kernel", "features", "--format", "json").output)
+    out = json.loads(sg("kernel", "features", "--format", "json", code=None).output)
     assert [c["name"] for c in out["features"]] == ["kernel.netlink", "kernel.netns", "kernel.veth", "kernel.bridge", "kernel.bond", "kernel.vlan"]
     network = next(d for d in out["domains"] if d["name"] == "network")
     assert network["ok"] and network["kernel_kinds"] == ["mock", "netlink"] and "bridge" in network["resource_kinds"]
-    text = sg("kernel", "features").output
+    text = sg("kernel", "features", code=None).output
     assert "domain.network" in text and "kernels: mock, netlink" in text
 
 
 @pytest.mark.netns
 def test_features_inside_a_namespace_try_links_there_and_leave_none(netns) -> None:
-    before = {l["ifname"] for l in netns.ip("link", "show")}
-    out = json.loads(sg("kernel", "features", "--netns", netns.host, "--format", "json").output)
+    before = {dev["ifname"] for dev in netns.ip("link", "show")}
+    out = json.loads(sg("kernel", "features", "--netns", netns.host, "--format", "json", code=None).output)
     found = {c["name"]: c for c in out["features"]}
     assert out["netns"] == netns.host
     assert found["kernel.bridge"]["ok"] and found["kernel.veth"]["ok"]
     assert netns.host in found["kernel.netlink"]["detail"]
-    assert {l["ifname"] for l in netns.ip("link", "show")} == before
+    assert {dev["ifname"] for dev in netns.ip("link", "show")} == before
 
 
 def test_features_in_a_missing_namespace_is_a_usage_error() -> None:
-    result = CliRunner().invoke(cli, ["kernel", "features", "--netns", "sgk-no-such-ns"])
-    assert result.exit_code == 2
+    result = sg("kernel", "features", "--netns", "sgk-no-such-ns", code=2)
     assert "network namespace 'sgk-no-such-ns' does not exist" in result.output
     assert "Traceback" not in result.output
 

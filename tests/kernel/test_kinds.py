@@ -13,14 +13,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from click.testing import CliRunner
 
-from sggit.cli import cli
-from sggit.genome.init import init_project
 from sggit.kernel import kinds
 from sggit.kernel.kinds import KernelFactory, KernelKind, KernelTarget
 from sggit.kernel.kinds.mock import MockKind
 from sggit.kernel.mock import MockKernel, default_description
+from tests.helpers import sg_in
 
 
 class ScratchKernel(MockKernel):
@@ -57,35 +55,20 @@ def scratch(monkeypatch: pytest.MonkeyPatch) -> type[ScratchKind]:
     return ScratchKind
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
-    root = tmp_path / "genome"
-    init_project(root)
-    return root
-
-
-def sggit(project: Path, *args: str) -> Any:
-    return CliRunner().invoke(cli, ["-C", str(project), *args])
-
-
 def test_a_kind_registered_by_a_test_runs_the_shipped_genome(project: Path, scratch: type[ScratchKind]) -> None:
     args = ("run", "bridge_create", "--phenotype", "dell_r740", "--kernel", "scratch",
             "--input", '{"bridge_name": "br0", "interfaces": ["eno1"]}')
-    first = sggit(project, *args)
-    assert first.exit_code == 0, first.output
+    first = sg_in(project, *args)
     assert json.loads(first.stdout)["output"]["resources_created"] == ["br0"]
     # a scratch host starts over each time, where the persistent mock would say "already exists"
-    second = sggit(project, *args)
-    assert second.exit_code == 0, second.output
+    sg_in(project, *args)
     assert [t.phenotype for t in scratch.opened] == ["dell_r740", "dell_r740"]
     assert "eno1" in json.dumps(dict(scratch.opened[0].bindings))
     assert not list((project / ".git" / "sggit").glob("mock-*.json"))
 
 
 def test_the_planner_asks_the_kind_what_it_supports(project: Path, scratch: type[ScratchKind]) -> None:
-    result = sggit(project, "plan", "production_server", "--phenotype", "dell_r740", "--kernel", "scratch", "--format", "json")
-    assert result.exit_code == 0, result.output
+    result = sg_in(project, "plan", "production_server", "--phenotype", "dell_r740", "--kernel", "scratch", "--format", "json")
     changes = {c["invocation"]["kind"]: c for c in json.loads(result.stdout)["changes"]}
     assert changes["bridge"]["action"] == "create"
     assert changes["bond"]["action"] == "unsupported" and "bond links (not in scratch hosts)" in changes["bond"]["reason"]
@@ -95,14 +78,12 @@ def test_the_planner_asks_the_kind_what_it_supports(project: Path, scratch: type
 
 @pytest.mark.parametrize("command", [["run"], ["watch"], ["verify"], ["plan"], ["deploy"]])
 def test_kernel_help_lists_the_registry(project: Path, scratch: type[ScratchKind], command: list[str]) -> None:
-    result = sggit(project, *command, "--help")
-    assert result.exit_code == 0
+    result = sg_in(project, *command, "--help")
     assert "[mock|netlink|data-sqlite|data-mock|scratch]" in result.stdout
 
 
 def test_an_unregistered_kind_is_refused(project: Path) -> None:
-    result = sggit(project, "run", "bridge_create", "--kernel", "scratch")
-    assert result.exit_code == 2
+    result = sg_in(project, "run", "bridge_create", "--kernel", "scratch", code=2)
     assert "'scratch' is not one of 'mock', 'netlink'" in result.stderr
 
 

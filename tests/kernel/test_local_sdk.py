@@ -41,7 +41,7 @@ def test_gene_runs_against_the_bound_kernel_and_is_undoable(mock: MockKernel) ->
     assert [e.op for e in log.entries] == ["create_bridge"]
     assert "gene_sdk" not in sys.modules
     log.rollback(mock)
-    assert "br5" not in {l["name"] for l in mock.list_links()}
+    assert "br5" not in {link["name"] for link in mock.list_links()}
 
 
 def test_installed_module_is_removed_afterwards(mock: MockKernel) -> None:

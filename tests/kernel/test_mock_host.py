@@ -6,21 +6,9 @@ import json
 import multiprocessing
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-
-from sggit.cli import cli
-from sggit.genome.init import init_project
 from sggit.genome.repo import Genome
 from sggit.kernel.mock import MockKernel
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
-    root = tmp_path / "genome"
-    init_project(root)
-    return root
+from tests.helpers import sg_in
 
 
 def _first_run(root: str, i: int, barrier, errors) -> None:  # type: ignore[no-untyped-def]
@@ -54,18 +42,14 @@ def test_concurrent_first_runs_share_one_new_mock_host(project: Path) -> None:
 
 
 def test_mock_reset_puts_the_host_back_as_it_boots(project: Path) -> None:
-    def sggit(*args: str):  # type: ignore[no-untyped-def]
-        return CliRunner().invoke(cli, ["-C", str(project), *args])
-
     run = ("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}')
-    assert sggit(*run).exit_code == 0
-    again = sggit(*run)  # the host keeps br0: the seed re-applies idempotently and says nothing changed
-    assert again.exit_code == 0 and json.loads(again.stdout)["output"]["changed"] is False
-    reset = sggit("kernel", "mock-reset", "--phenotype", "dell_r740")
-    assert reset.exit_code == 0, reset.output
+    sg_in(project, *run)
+    again = sg_in(project, *run)  # the host keeps br0: the seed re-applies idempotently and says nothing changed
+    assert json.loads(again.stdout)["output"]["changed"] is False
+    reset = sg_in(project, "kernel", "mock-reset", "--phenotype", "dell_r740")
     assert "mock host of dell_r740 reset" in reset.stdout
     state = MockKernel.from_json((project / ".git" / "sggit" / "mock-dell_r740.json").read_text())
     assert "br0" not in {link["name"] for link in state.list_links()}
-    assert sggit(*run).exit_code == 0
-    missing = sggit("kernel", "mock-reset", "--phenotype", "nosuch")
-    assert missing.exit_code == 2 and "no phenotype nosuch" in missing.stderr
+    sg_in(project, *run)
+    missing = sg_in(project, "kernel", "mock-reset", "--phenotype", "nosuch", code=2)
+    assert "no phenotype nosuch" in missing.stderr

@@ -36,8 +36,8 @@ def test_missing_namespace_is_a_clear_error() -> None:
 
 
 def test_links_match_ip(kernel: NetlinkKernel, netns) -> None:
-    ours = {l["name"]: l for l in kernel.list_links()}
-    theirs = {l["ifname"]: l for l in netns.ip("link", "show")}
+    ours = {link["name"]: link for link in kernel.list_links()}
+    theirs = {dev["ifname"]: dev for dev in netns.ip("link", "show")}
     assert set(ours) == set(theirs)
     for name, link in theirs.items():
         assert ours[name]["mac"] == link["address"]
@@ -68,7 +68,7 @@ def test_bridge_ports_and_stp_land_in_the_kernel(kernel: NetlinkKernel, netns) -
     kernel.remove_port("br0", "eth0")
     assert "eth0" not in {p["ifname"] for p in netns.bridge("link", "show")}
     assert kernel.delete_bridge("br0") is True
-    assert "br0" not in {l["ifname"] for l in netns.ip("link", "show")}
+    assert "br0" not in {dev["ifname"] for dev in netns.ip("link", "show")}
 
 
 def test_port_errors_are_clear(kernel: NetlinkKernel) -> None:

@@ -70,7 +70,7 @@ def test_bridge_create_on_mock(mock: MockKernel) -> None:
 EXAMPLES = [(locus, ex) for locus, gene in sorted(TREE.genes.items()) for ex in gene.examples]
 
 
-@pytest.mark.parametrize(("locus", "example"), EXAMPLES, ids=[f"{l}-{i}" for i, (l, _) in enumerate(EXAMPLES)])
+@pytest.mark.parametrize(("locus", "example"), EXAMPLES, ids=[f"{name}-{i}" for i, (name, _) in enumerate(EXAMPLES)])
 def test_seeds_meet_the_contract_examples(mock: MockKernel, locus: str, example) -> None:
     example = prepare(example, mock)
     out = runner(mock, locus)(example.input)

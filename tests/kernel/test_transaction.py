@@ -10,7 +10,7 @@ from sggit.kernel.transaction import Transaction
 
 
 def names(kernel: MockKernel) -> list[str]:
-    return sorted(l["name"] for l in kernel.list_links())
+    return sorted(link["name"] for link in kernel.list_links())
 
 
 def test_rollback_undoes_newest_first_and_only_after_the_mark(mock: MockKernel) -> None:

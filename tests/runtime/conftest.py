@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from sggit.genome.init import init_project
 from sggit.genome.repo import Genome
 from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
@@ -13,14 +12,6 @@ from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 @pytest.fixture(autouse=True)
 def _host(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SGGIT_HOST", "testhost")
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A fresh genome repository initialised from the shipped network genome."""
-    root = tmp_path / "genome"
-    init_project(root)
-    return root
 
 
 @pytest.fixture

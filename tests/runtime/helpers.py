@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
+from typing import Any
 
-from click.testing import CliRunner, Result
-
-from sggit.cli import cli
+from sggit.contract.tree import load_tree
 from sggit.genome import phenostore
 from sggit.genome.alleles import register_allele
 from sggit.genome.lineage import Lineage
 from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
-
+from sggit.kernel.mock import MockKernel
+from sggit.runtime.organism import Organism
+from sggit.runtime.sandbox import WorkerPool
+from sggit.runtime.session import mock_description
 
 # An allele that always fails, and a correct bridge_stp allele an engine may propose.
 RAISES = """
@@ -50,9 +53,10 @@ def without_reexpression(genome: Genome, phenotype: str = "dell_r740") -> None:
     phenostore.change_phenotype(genome, phenotype, edit, action="settings", subject="settings: reexpress = 0")
 
 
-def sg(*args: str, code: int = 0, env: dict[str, str] | None = None) -> Result:
-    """A command as the user types it; it must exit with `code` and never print a traceback."""
-    result = CliRunner().invoke(cli, list(args), env=env)
-    assert result.exit_code == code, result.output + repr(result.exception)
-    assert "Traceback" not in result.output
-    return result
+
+def organism(project: Path, pool: WorkerPool, kernel: MockKernel | None = None, **kwargs: Any) -> tuple[Organism, MockKernel]:
+    """The project's dell_r740 organism, on `kernel` or a fresh mock host of the phenotype's description."""
+    genome = Genome.open(project)
+    if kernel is None:
+        kernel = MockKernel(mock_description(genome, "dell_r740"))
+    return Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool, **kwargs), kernel

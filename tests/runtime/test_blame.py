@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from sggit.cli import cli
 from sggit.contract.tree import load_tree
 from sggit.genome import phenostore
 from sggit.genome.fitness import Record
@@ -17,6 +14,7 @@ from sggit.kernel.mock import MockKernel
 from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
 from sggit.runtime.session import mock_description
+from tests.helpers import sg
 
 BRIDGE = {"management_bridge": "mgmt", "uplink_interface": "eno1"}
 FED = ("bridge_create", "bridge_uplink", "mac_preserve")  # check_fdb_stability feeds all three
@@ -81,18 +79,11 @@ def test_a_genes_verify_charges_only_that_genes_change(project: Path, pool: Work
 def test_a_pathway_level_diagnostic_charges_only_the_steps_that_changed_the_host(project: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     (project / "contracts" / "pathways" / "move_uplink.sg").write_text(MOVE_UPLINK)
     monkeypatch.chdir(project)
-    runner = CliRunner()
-
-    def sggit(*args: str, code: int = 0) -> str:
-        done = runner.invoke(cli, [*args])
-        assert done.exit_code == code, done.output
-        return done.output
-
-    sggit("run", "provision_management_bridge", "--phenotype", "dell_r740", "--input", json.dumps(BRIDGE))
-    sggit("kernel", "inject", "reflecting_switch", "--mock", ".git/sggit/mock-dell_r740.json")
+    sg("run", "provision_management_bridge", "--phenotype", "dell_r740", "--input", json.dumps(BRIDGE))
+    sg("kernel", "inject", "reflecting_switch", "--mock", ".git/sggit/mock-dell_r740.json")
     # bridge_create finds mgmt and changes nothing; bridge_uplink moves the port; mac_preserve is not a step
-    sggit("run", "move_uplink", "--phenotype", "dell_r740", "--no-wait", "--input", json.dumps({"bridge": "mgmt", "uplink": "eno2"}))
-    due = json.loads(sggit("verify", "--due", "--phenotype", "dell_r740", "--json", code=1))["checks"]
+    sg("run", "move_uplink", "--phenotype", "dell_r740", "--no-wait", "--input", json.dumps({"bridge": "mgmt", "uplink": "eno2"}))
+    due = json.loads(sg("verify", "--due", "--phenotype", "dell_r740", "--json", code=1).output)["checks"]
 
     genome = Genome.open(project)
     producers = dominants(genome)

@@ -7,30 +7,13 @@ from pathlib import Path
 
 from sggit.contract.tree import load_tree
 from sggit.genome import phenostore
-from sggit.genome.alleles import NewAllele, register_alleles
 from sggit.genome.fitness import ByLocus, Record, add_into, fold
-from sggit.genome.lineage import Lineage
 from sggit.genome.phenotype import LocusMap, Weights
-from sggit.genome.repo import Genome
 from sggit.kernel.mock import MockKernel
 from sggit.runtime.arena import Challengers, Thresholds, promotion_candidate
 from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
-
-STEP = """gene bench_step
-  is transform
-  risk none
-
-  takes:
-    value  int  "a number"
-
-  gives:
-    value  int  "the number, one step further"
-"""
-
-
-def _source(i: int) -> bytes:
-    return f"import json\n\n\ndef execute(input_json):\n    return json.dumps({{'value': json.loads(input_json)['value'] + 1}})  # {i}\n".encode()
+from tests.step_gene import crowded_locus
 
 
 def _rescan(org: Organism, locus: str) -> tuple[str, float, float] | None:
@@ -42,11 +25,7 @@ def _rescan(org: Organism, locus: str) -> tuple[str, float, float] | None:
 
 
 def test_a_challenger_deep_in_a_stack_of_1000_is_promoted_once_its_counters_earn_it(project: Path, pool: WorkerPool) -> None:
-    (project / "contracts" / "genes" / "bench.sg").write_text(STEP)
-    genome = Genome.open(project)
-    ids = [r.id for r in register_alleles(genome, [NewAllele("bench_step", _source(i), Lineage(locus="bench_step", origin="manual")) for i in range(1000)])]
-    phenostore.register_many_in_phenotype(genome, "dell_r740", "bench_step", ids, "recessive")
-    phenostore.promote(genome, "dell_r740", "bench_step", ids[0])
+    genome, ids = crowded_locus(project, 1000)
     org = Organism(genome, load_tree(project / "contracts"), "dell_r740", MockKernel(), pool, wait_verify=False)
     challenger, unproven = ids[700], ids[300]
 

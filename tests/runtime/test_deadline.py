@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sggit.contract.tree import load_tree
 from sggit.genome.fitness import Record
 from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
-from sggit.kernel.mock import MockKernel
 from sggit.runtime.deadline import Backoff, converge, host_settled
-from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
-from sggit.runtime.session import mock_description
+from tests.helpers import sg
+from tests.runtime.helpers import organism
 
 
 class FakeClock:
@@ -117,12 +115,6 @@ def test_progress_says_what_is_waited_for_and_how_long() -> None:
 NO_STP = {"management_bridge": "mgmt", "uplink_interface": "eno1", "stp_enabled": False}
 
 
-def organism(project: Path, pool: WorkerPool) -> tuple[Organism, MockKernel]:
-    genome = Genome.open(project)
-    kernel = MockKernel(mock_description(genome, "dell_r740"))
-    return Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool), kernel
-
-
 def convergence(genome: Genome, locus: str) -> list[Record]:
     return [r for r in pending_records(genome) if r.locus == locus and r.timescale == "convergence"]
 
@@ -159,26 +151,21 @@ def test_a_lying_uplink_is_polled_to_the_deadline_and_scored_once(project: Path,
 def test_a_second_deploy_that_changes_nothing_sleeps_no_window(project: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from click.testing import CliRunner
-
-    from sggit.cli import cli
     from sggit.runtime.session import mock_state_path
 
     monkeypatch.chdir(project)
-    runner = CliRunner()
     state = mock_state_path(Genome.open(project), "dell_r740")
-    first = runner.invoke(cli, ["deploy", "production_server", "--phenotype", "dell_r740", "--progress"])
-    assert first.exit_code == 0, first.output
+    first = sg("deploy", "production_server", "--phenotype", "dell_r740", "--progress")
     # the management bridge runs STP: its checks wait (with progress) for the ports to forward
     assert "verify" in first.stderr and " s of 30 s" in first.stderr
     clock = json.loads(state.read_text())["clock"]
-    again = runner.invoke(cli, ["deploy", "production_server", "--phenotype", "dell_r740", "--progress"])
-    assert again.exit_code == 0 and again.output.count("unchanged") == 5, again.output
+    again = sg("deploy", "production_server", "--phenotype", "dell_r740", "--progress")
+    assert again.output.count("unchanged") == 5, again.output
     # only the answered probes' round trips pass: no backoff step, no monitoring second
     assert json.loads(state.read_text())["clock"] - clock < 0.01
     assert again.stderr == ""
-    quiet = runner.invoke(cli, ["run", "check_link_state", "--input", '{"device": "management"}', "--phenotype", "dell_r740"])
-    assert quiet.exit_code == 0 and quiet.stderr == ""
+    quiet = sg("run", "check_link_state", "--input", '{"device": "management"}', "--phenotype", "dell_r740")
+    assert quiet.stderr == ""
 
 
 def test_a_held_back_poll_records_nothing_and_breeds_nothing_until_committed(project: Path, pool: WorkerPool, tmp_path: Path) -> None:

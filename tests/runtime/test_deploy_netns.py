@@ -29,7 +29,7 @@ def host_phenotype(genome: Genome, ns: Namespaces) -> str:
 
 
 def links(ns: Namespaces) -> list[tuple]:
-    return sorted((l["ifname"], l.get("master"), l.get("operstate"), l.get("address")) for l in ns.ip("link", "show"))
+    return sorted((dev["ifname"], dev.get("master"), dev.get("operstate"), dev.get("address")) for dev in ns.ip("link", "show"))
 
 
 def test_production_server_on_a_real_namespace_twice(project: Path, pool: WorkerPool, netns: Namespaces) -> None:  # noqa: F811
@@ -46,7 +46,7 @@ def test_production_server_on_a_real_namespace_twice(project: Path, pool: Worker
         expected_bond = "created" if types["bond"][0] else "unsupported"
         assert statuses["storage"] == expected_bond
         if not types["bond"][0]:
-            assert "storage" not in [l[0] for l in links(netns)]
+            assert "storage" not in [link[0] for link in links(netns)]
             assert all(statuses[f"vm_traffic[{v}]"] in ("blocked", "unsupported") for v in (100, 200, 300))
             assert [c.status for c in first.checks[1:]] == ["skipped"] * 4
         assert first.status in ("partial", "ok")

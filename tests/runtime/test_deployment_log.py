@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
-import time
 from pathlib import Path
 
 import pytest
 
 from sggit.genome.repo import Genome
 from sggit.runtime.temporal import CheckCall, Deployment, deployments, record_deployment
+from tests.crash import kill_writers
 
 
 def _writer(repo: str, log_path: str) -> None:
@@ -27,15 +25,9 @@ def _writer(repo: str, log_path: str) -> None:
 
 @pytest.mark.slow
 def test_sigkilled_writer_loses_no_acknowledged_deployment(genome: Genome, tmp_path: Path) -> None:
-    ctx = multiprocessing.get_context("fork")
     for round_no in range(4):
         log = tmp_path / f"acks{round_no}"
-        proc = ctx.Process(target=_writer, args=(str(genome.workdir), str(log)))
-        proc.start()
-        time.sleep(0.1 + 0.1 * round_no)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.join()
-        assert proc.exitcode == -signal.SIGKILL
+        kill_writers(_writer, [(str(genome.workdir), str(log))], 0.1 + 0.1 * round_no)
         acked = {int(line) for line in log.read_text().split()}
         assert acked, "the writer acknowledged nothing before the kill"
         recorded = [d.input["n"] for d in deployments(Genome.open(genome.workdir), "dell_r740", "t")]

@@ -14,8 +14,9 @@ from sggit.genome.lineage import read_lineage
 from sggit.genome.repo import Genome
 from sggit.shipped import shipped_root
 from tests.engines.llm.standin import StandIn, message
+from tests.helpers import sg
 
-from .helpers import RAISES, STP_FIX, add_allele, sg, without_reexpression
+from .helpers import RAISES, STP_FIX, add_allele, without_reexpression
 
 BRIDGE_OK = (
     "import json\nimport gene_sdk\n\n"
@@ -137,7 +138,7 @@ def variant(locus: str) -> str:
 def fixtures(tmp_path: Path, locus: str, *sources: str) -> str:
     folder = tmp_path / "fx" / locus
     folder.mkdir(parents=True)
-    for name, source in zip("abcdef", sources):
+    for name, source in zip("abcdef", sources, strict=False):
         (folder / f"{name}.py").write_text(source)
     return str(tmp_path / "fx")
 

@@ -8,14 +8,15 @@ from sggit.genome.repo import Genome
 from sggit.runtime import fusion
 from sggit.runtime.fused import FusedResult
 from sggit.runtime.sandbox import WorkerPool
-from tests.runtime.test_fusion import organism, set_threshold
+from tests.runtime.helpers import organism
+from tests.runtime.test_fusion import set_threshold
 
 VLAN = "provision_vlan_bridge"
 
 
 def test_a_fused_runs_outputs_steps_and_undo_are_the_step_by_step_ones(project: Path, pool: WorkerPool) -> None:
     set_threshold(Genome.open(project), 1)
-    org, kernel = organism(project, pool)
+    org, kernel = organism(project, pool, wait_verify=False)
     unfused = org.run_pathway(VLAN, {"parent_interface": "eno2", "vlan_id": 10})
     assert unfused.ok and org.phenotype().pathways[VLAN].state == "fused"
     fused = org.run_pathway(VLAN, {"parent_interface": "eno2", "vlan_id": 20})

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from sggit.contract.tree import load_tree
 from sggit.contract.validate import Validator
 from sggit.engines.fixture import FixtureEngine
 from sggit.errors import SggitError
@@ -18,14 +17,14 @@ from sggit.genome.alleles import allele_id
 from sggit.genome.lineage import read_lineage
 from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
-from sggit.kernel.mock import MockDescription, MockKernel, NicSpec
 from sggit.kernel.dispatch import make_handler
+from sggit.kernel.mock import MockDescription, MockKernel, NicSpec
 from sggit.kernel.undo import UndoLog
 from sggit.runtime import fusion, fusion_source
 from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
 from sggit.runtime.session import mock_description
-from tests.runtime.helpers import add_allele, without_reexpression
+from tests.runtime.helpers import add_allele, organism, without_reexpression
 
 MGMT = {"management_bridge": "mgmt", "uplink_interface": "eno1"}
 
@@ -55,12 +54,6 @@ def execute(input_json):
 """
 
 
-def organism(project: Path, pool: WorkerPool, kernel: MockKernel | None = None, **kwargs) -> tuple[Organism, MockKernel]:
-    genome = Genome.open(project)
-    kernel = kernel or MockKernel(mock_description(genome, "dell_r740"))
-    return Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool, wait_verify=False, **kwargs), kernel
-
-
 def set_threshold(genome: Genome, value: int) -> None:
     def edit(pmap: ph.PhenotypeMap) -> ph.PhenotypeMap:
         out = pmap.model_copy(deep=True)
@@ -73,7 +66,7 @@ def set_threshold(genome: Genome, value: int) -> None:
 def run_fused_directly(org: Organism, kernel: MockKernel, pathway: str, inputs: dict) -> fusion.FusedOutput:
     plan = fusion.plan_of(org.tree, pathway)
     chosen = {locus: org.stack(locus)[0] for locus in plan["genes"]}
-    source = fusion_source.mechanical_source(plan, {l: org.source(a) for l, a in chosen.items()}, chosen)
+    source = fusion_source.mechanical_source(plan, {locus: org.source(a) for locus, a in chosen.items()}, chosen)
     data = Validator(org.tree.pathways[pathway].takes)(inputs)  # the pathway's defaults, as run_pathway applies them
     outcome = org.pool.run(allele_id(source), source, json.dumps(data), handler=make_handler(kernel, UndoLog()))
     assert outcome.ok, outcome.message
@@ -89,7 +82,7 @@ def run_fused_directly(org: Organism, kernel: MockKernel, pathway: str, inputs: 
     ],
 )
 def test_the_fused_gene_replays_the_pathway_exactly(project: Path, pool: WorkerPool, pathway: str, inputs: dict, setup: str | None) -> None:
-    org, kernel = organism(project, pool)
+    org, kernel = organism(project, pool, wait_verify=False)
     twin = MockKernel(mock_description(org.genome, "dell_r740"))
     for k in (kernel, twin):
         if setup:
@@ -99,21 +92,21 @@ def test_the_fused_gene_replays_the_pathway_exactly(project: Path, pool: WorkerP
     assert unfused.ok, json.dumps(unfused.as_json(), indent=1)
     fused = run_fused_directly(org, twin, pathway, inputs)
     assert fused.ok and json.loads(json.dumps(fused.outputs)) == json.loads(json.dumps(unfused.outputs))
-    assert sorted(l["name"] for l in twin.list_links()) == sorted(l["name"] for l in kernel.list_links())
+    assert sorted(link["name"] for link in twin.list_links()) == sorted(link["name"] for link in kernel.list_links())
 
 
 def test_the_fused_source_is_one_valid_allele_with_json_routed_to_the_shim(project: Path, pool: WorkerPool) -> None:
-    org, _ = organism(project, pool)
+    org, _ = organism(project, pool, wait_verify=False)
     plan = fusion.plan_of(org.tree, "provision_management_bridge")
     chosen = {locus: org.stack(locus)[0] for locus in plan["genes"]}
-    source = fusion_source.mechanical_source(plan, {l: org.source(a) for l, a in chosen.items()}, chosen)
+    source = fusion_source.mechanical_source(plan, {locus: org.source(a) for locus, a in chosen.items()}, chosen)
     assert source_problems(source) == []
     assert source.count("\ndef execute(") == 1
     assert source.count("json = _JSON") == len(chosen)
 
 
 def test_a_failing_step_is_reported_by_number_and_nothing_after_it_runs(project: Path, pool: WorkerPool) -> None:
-    org, kernel = organism(project, pool)
+    org, kernel = organism(project, pool, wait_verify=False)
     fused = run_fused_directly(org, kernel, "provision_management_bridge", {"management_bridge": "mgmt", "uplink_interface": "nope0"})
     assert not fused.ok and fused.failed_step == 2
     assert "bridge_uplink" in (fused.error or "")
@@ -121,7 +114,7 @@ def test_a_failing_step_is_reported_by_number_and_nothing_after_it_runs(project:
 
 
 def test_pathways_calling_pathways_do_not_fuse(project: Path, pool: WorkerPool) -> None:
-    org, _ = organism(project, pool)
+    org, _ = organism(project, pool, wait_verify=False)
     assert "provision_management_bridge" in (fusion.fusion_problem(org.tree, "deploy_server_network") or "")
     with pytest.raises(fusion_source.FusionError):
         fusion.plan_of(org.tree, "deploy_server_network")
@@ -130,7 +123,7 @@ def test_pathways_calling_pathways_do_not_fuse(project: Path, pool: WorkerPool) 
 def test_a_streak_of_successes_fuses_the_pathway(project: Path, pool: WorkerPool) -> None:
     genome = Genome.open(project)
     set_threshold(genome, 3)
-    org, kernel = organism(project, pool)
+    org, kernel = organism(project, pool, wait_verify=False)
     for i in range(3):
         assert org.phenotype().pathways.get("provision_vlan_bridge") is None
         result = org.run_pathway("provision_vlan_bridge", {"parent_interface": "eno2", "vlan_id": 10 + i})
@@ -140,7 +133,7 @@ def test_a_streak_of_successes_fuses_the_pathway(project: Path, pool: WorkerPool
     tip = phenostore.history(genome, "dell_r740", limit=1)[0]
     assert tip.action == "fuse" and tip.trailers["Sggit-Allele"] == entry.fused_allele
     lineage = read_lineage(genome, "provision_vlan_bridge", entry.fused_allele)
-    constituents = {l: org.stack(l)[0] for l in ("vlan_create", "bridge_create", "check_vlan_tagging")}
+    constituents = {locus: org.stack(locus)[0] for locus in ("vlan_create", "bridge_create", "check_vlan_tagging")}
     assert lineage is not None and lineage.origin == "fusion" and lineage.locus == "provision_vlan_bridge"
     assert lineage.parents == sorted(set(constituents.values()))
     # the next run is one worker call of the fused allele, with the same outputs
@@ -151,7 +144,7 @@ def test_a_streak_of_successes_fuses_the_pathway(project: Path, pool: WorkerPool
     assert kernel.get_link("vmbr20")["name"] == "vmbr20"
     # and it undoes as one transaction
     assert result.rollback() == []
-    assert "vmbr20" not in [l["name"] for l in kernel.list_links()]
+    assert "vmbr20" not in [link["name"] for link in kernel.list_links()]
 
 
 def test_a_failure_or_another_allele_restarts_the_streak(project: Path, pool: WorkerPool) -> None:
@@ -179,7 +172,7 @@ def test_breathe_in_breathe_out(project: Path, pool: WorkerPool, tmp_path: Path)
     (fixtures / "fix.py").write_text(FIXED_MAC)
     engine = FixtureEngine(tmp_path / "fixtures", state_dir=tmp_path / "state")
     six = MockKernel(MockDescription(nics=[NicSpec(name=f"eno{i}", mac=f"aa:bb:cc:dd:00:0{i}") for i in range(1, 7)]))
-    org, kernel = organism(project, pool, kernel=six, engine=engine)
+    org, kernel = organism(project, pool, wait_verify=False, kernel=six, engine=engine)
 
     # breathe in: two clean runs fuse the pathway
     for bridge, nic in (("br1", "eno1"), ("br2", "eno2")):
@@ -216,7 +209,7 @@ def _fused_vlan(project: Path, pool: WorkerPool, tmp_path: Path, candidate: str)
     fixtures = tmp_path / "fixtures" / "provision_vlan_bridge"
     fixtures.mkdir(parents=True)
     (fixtures / "opt.py").write_text(candidate)
-    org, _ = organism(project, pool, engine=FixtureEngine(tmp_path / "fixtures", state_dir=tmp_path / "state"))
+    org, _ = organism(project, pool, wait_verify=False, engine=FixtureEngine(tmp_path / "fixtures", state_dir=tmp_path / "state"))
     return org, org.fuse("provision_vlan_bridge", {})
 
 
@@ -226,10 +219,10 @@ def _fresh(org: Organism):  # type: ignore[no-untyped-def]
 
 def test_an_optimised_fused_gene_replaces_the_mechanical_one_only_after_an_exact_replay(project: Path, pool: WorkerPool, tmp_path: Path) -> None:
     # a hand-"optimised" gene: the mechanical one's own source with its docstring changed
-    org, _ = organism(project, pool)
+    org, _ = organism(project, pool, wait_verify=False)
     plan = fusion.plan_of(org.tree, "provision_vlan_bridge")
     chosen = {locus: org.stack(locus)[0] for locus in plan["genes"]}
-    optimised = fusion_source.mechanical_source(plan, {l: org.source(a) for l, a in chosen.items()}, chosen).replace('"""Fused pathway', '"""Optimised fused pathway', 1)
+    optimised = fusion_source.mechanical_source(plan, {locus: org.source(a) for locus, a in chosen.items()}, chosen).replace('"""Fused pathway', '"""Optimised fused pathway', 1)
     org, mechanical = _fused_vlan(project, pool, tmp_path, optimised)
     inputs = [{"parent_interface": "eno2", "vlan_id": 7, "stp_enabled": False}, {"parent_interface": "nope9", "vlan_id": 8, "stp_enabled": False}]
     new = org.optimise_fusion("provision_vlan_bridge", inputs, _fresh(org))

@@ -6,14 +6,13 @@ import json
 import multiprocessing
 import os
 import random
-import signal
-import time
 from pathlib import Path
 
 import pytest
 
 from sggit.genome.repo import Genome
 from sggit.runtime.fusion_state import Reinforcement
+from tests.crash import kill_writers
 
 A, B = "a" * 40, "b" * 40
 WRITERS = 3
@@ -75,19 +74,10 @@ def _writer(repo: str, wid: int, log_path: str) -> None:
 @pytest.mark.slow
 def test_sigkilled_runs_lose_no_acknowledged_run(genome: Genome, tmp_path: Path) -> None:
     """Writers sharing one log (compacting it often) are killed at random moments, round after round."""
-    ctx = multiprocessing.get_context("fork")
     logs = [tmp_path / f"writer{w}.log" for w in range(WRITERS)]
     rnd = random.Random(99)
     for _ in range(ROUNDS):
-        procs = [ctx.Process(target=_writer, args=(str(genome.workdir), w, str(logs[w]))) for w in range(WRITERS)]
-        for p in procs:
-            p.start()
-        time.sleep(rnd.uniform(0.05, 0.5))
-        for p in procs:
-            os.kill(p.pid, signal.SIGKILL)
-        for p in procs:
-            p.join()
-            assert p.exitcode == -signal.SIGKILL, "a writer died of an error, not of the kill"
+        kill_writers(_writer, [(str(genome.workdir), w, str(logs[w])) for w in range(WRITERS)], rnd.uniform(0.05, 0.5))
     final = Reinforcement(genome, "dell_r740").load().pathways
     for wid, log in enumerate(logs):
         tried = acked = 0

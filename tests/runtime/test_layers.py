@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import sggit
-from sggit.cli import cli
 from sggit.genome import phenostore
 from sggit.runtime.pathway import PathwayRunner
+from tests.helpers import sg_in
 
 PACKAGE = Path(sggit.__file__).parent
 # Each room may import only rooms to its right (and top-level helper modules).
@@ -81,10 +80,8 @@ def test_no_module_imports_itself_in_a_circle() -> None:
 
 def test_a_pathway_run_reads_the_phenotype_once_and_validates_its_input_once(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def run(bridge: str, uplink: str) -> dict:
-        args = ["-C", str(project), "run", "provision_management_bridge", "--phenotype", "dell_r740",
-                "--input", json.dumps({"management_bridge": bridge, "uplink_interface": uplink})]
-        result = CliRunner().invoke(cli, args)
-        assert result.exit_code == 0, result.output
+        result = sg_in(project, "run", "provision_management_bridge", "--phenotype", "dell_r740",
+                       "--input", json.dumps({"management_bridge": bridge, "uplink_interface": uplink}))
         return json.loads(result.stdout)
 
     run("mgmt", "eno1")  # the phenotype's mock host now exists

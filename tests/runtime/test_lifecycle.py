@@ -6,7 +6,6 @@ import pytest
 
 from sggit.app.heal import HealReport, heal, recorded_failures
 from sggit.app.scenarios import plant_bug, plant_regression
-from sggit.contract.tree import load_tree
 from sggit.engines.base import Case
 from sggit.engines.fixture import FixtureEngine
 from sggit.errors import SggitError
@@ -15,11 +14,10 @@ from sggit.genome.lineage import read_lineage
 from sggit.genome.repo import Genome
 from sggit.kernel.mock import MockKernel
 from sggit.runtime.evaluate import SandboxEvaluator, focus
-from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
 from sggit.runtime.session import engine_for, mock_description, open_organism
 
-from .helpers import RAISES, STP_FIX, add_allele, without_reexpression
+from .helpers import RAISES, STP_FIX, add_allele, organism, without_reexpression
 
 STP_WRONG_SHAPE = (
     "import json\nimport gene_sdk\n\n"
@@ -30,12 +28,6 @@ STP_WRONG_SHAPE = (
     "    gene_sdk.set_stp(data['bridge'], data['enabled'])\n"
     "    return json.dumps({'success': True, 'stp_enabled': 'yes'})\n"
 )
-
-
-def organism(project: Path, pool: WorkerPool, **kwargs) -> tuple[Organism, MockKernel]:
-    genome = Genome.open(project)
-    kernel = MockKernel(mock_description(genome, "dell_r740"))
-    return Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool, **kwargs), kernel
 
 
 def only_broken_stp(genome: Genome) -> str:

@@ -9,17 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from sggit.contract.tree import load_tree
 from sggit.engines.fixture import FixtureEngine
 from sggit.genome import phenostore
 from sggit.genome.lineage import read_lineage
 from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
-from sggit.kernel.mock import MockKernel
-from sggit.runtime.organism import CallerError, Organism
+from sggit.runtime.organism import CallerError
 from sggit.runtime.sandbox import WorkerPool
-from sggit.runtime.session import mock_description
-from tests.runtime.helpers import RAISES, STP_FIX, add_allele, without_reexpression
+from tests.runtime.helpers import RAISES, STP_FIX, add_allele, organism, without_reexpression
 
 CREATES_THEN_RAISES = """
 import json
@@ -37,12 +34,6 @@ import json
 def execute(input_json):
     return json.dumps({"success": "yes"})
 """
-
-
-def organism(project: Path, pool: WorkerPool, **kwargs) -> tuple[Organism, MockKernel]:
-    genome = Genome.open(project)
-    kernel = MockKernel(mock_description(genome, "dell_r740"))
-    return Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool, **kwargs), kernel
 
 
 def records(genome: Genome, locus: str) -> list[tuple[str, bool, str]]:

@@ -6,49 +6,35 @@ import gc
 import json
 import multiprocessing
 import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from sggit.cli import cli
 from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
+from tests.helpers import sg_in, sggit
 from tests.runtime.helpers import add_allele
 
 
-def sggit(project: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["-C", str(project), *args])
-    return result.exit_code, result.stdout, result.stderr
-
-
 def test_run_prints_the_result_and_exits_0(project: Path) -> None:
-    code, out, err = sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": ["eno1"]}')
-    assert code == 0, err
-    data = json.loads(out)
+    data = json.loads(sg_in(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": ["eno1"]}').stdout)
     assert data["ok"] is True and data["output"]["resources_created"] == ["br0"]
 
 
 def test_the_mock_host_persists_between_runs(project: Path) -> None:
     args = ("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}')
-    assert sggit(project, *args)[0] == 0
-    code, out, _ = sggit(project, *args)
-    assert code == 0  # the bridge the first run made is still there: re-applying changes nothing
-    assert json.loads(out)["output"]["changed"] is False
+    sg_in(project, *args)
+    again = sg_in(project, *args)  # the bridge the first run made is still there: re-applying changes nothing
+    assert json.loads(again.stdout)["output"]["changed"] is False
 
 
 def test_a_failed_run_exits_1_and_explain_shows_the_fallback(project: Path) -> None:
     genome = Genome.open(project)
     broken = add_allele(genome, "bridge_create", "def execute(input_json):\n    raise ValueError('nope')\n", state="dominant")
-    code, out, err = sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--explain", "--input", '{"bridge_name": "br0", "interfaces": []}')
-    assert code == 0
+    err = sg_in(project, "run", "bridge_create", "--phenotype", "dell_r740", "--explain", "--input", '{"bridge_name": "br0", "interfaces": []}').stderr
     assert f"bridge_create allele {broken[:7]} [stack]" in err and "failed (exception): ValueError: nope" in err
     assert "kernel changes: create_bridge" in err
-    code, out, err = sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": ["nosuch9"]}')
-    assert code == 1
-    assert json.loads(out)["ok"] is False
+    failed = sg_in(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": ["nosuch9"]}', code=1)
+    assert json.loads(failed.stdout)["ok"] is False
 
 
 def test_bad_usage_and_bad_input_exit_2(project: Path, tmp_path: Path) -> None:
@@ -63,10 +49,7 @@ def test_bad_usage_and_bad_input_exit_2(project: Path, tmp_path: Path) -> None:
     ]
     messages = []
     for args in cases:
-        code, out, err = sggit(project, *args)
-        assert code == 2, (args, out, err)
-        assert "Traceback" not in out + err
-        messages.append(err)
+        messages.append(sg_in(project, *args, code=2).stderr)  # exit 2 and no traceback for every case
     assert "--input: not JSON" in messages[0]
     assert "bridge_name: required field is missing" in messages[1]
     assert "expected object, got list" in messages[2]
@@ -80,23 +63,19 @@ def test_bad_usage_and_bad_input_exit_2(project: Path, tmp_path: Path) -> None:
 def test_input_from_a_file(project: Path, tmp_path: Path) -> None:
     path = tmp_path / "in.json"
     path.write_text(json.dumps({"management_bridge": "mgmt", "uplink_interface": "eno2"}))
-    code, out, _ = sggit(project, "run", "provision_management_bridge", "--phenotype", "dell_r740", "--input", f"@{path}")
-    assert code == 0
+    out = sg_in(project, "run", "provision_management_bridge", "--phenotype", "dell_r740", "--input", f"@{path}").stdout
     assert json.loads(out)["pathway"]["status"] == "ok"
 
 
 def test_sggit_test_prints_a_conformance_table(project: Path) -> None:
     genome = Genome.open(project)
     wrong = add_allele(genome, "bridge_create", "import json\ndef execute(input_json):\n    return json.dumps({'success': False, 'resources_created': [], 'error': 'no'})\n")
-    code, out, _ = sggit(project, "test", "bridge_create", "--phenotype", "dell_r740")
-    assert code == 1
-    lines = out.splitlines()
+    lines = sg_in(project, "test", "bridge_create", "--phenotype", "dell_r740", code=1).stdout.splitlines()
     assert lines[0].split() == ["locus", "allele", "passed", "first", "failure"]
     row = next(line for line in lines if wrong[:12] in line)
     # it only matches the example where the interface belongs to another bridge (it never says `changed`)
     assert "1/8" in row and "example 1: gene reported failure: no" in row
-    code, out, _ = sggit(project, "test", "bridge_create", "--phenotype", "dell_r740", "--format", "json")
-    rows = json.loads(out)
+    rows = json.loads(sg_in(project, "test", "bridge_create", "--phenotype", "dell_r740", "--format", "json", code=None).stdout)
     assert {r["allele"]: r["passed"] for r in rows}[wrong] == 1
 
 
@@ -123,12 +102,7 @@ def test_concurrent_runs_lose_no_fitness_record(project: Path) -> None:
 
 
 def test_console_script_exit_code_for_a_failed_run(project: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "sggit", "-C", str(project), "run", "vlan_create", "--phenotype", "dell_r740", "--input", '{"parent_interface": "nosuch0", "vlan_id": 5}'],
-        capture_output=True, text=True,
-    )
-    assert proc.returncode == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
+    sggit(project, "run", "vlan_create", "--phenotype", "dell_r740", "--input", '{"parent_interface": "nosuch0", "vlan_id": 5}', code=1)  # exit 1, no traceback
 
 
 def test_commands_run_in_one_process_leave_no_file_open(project: Path) -> None:
@@ -143,8 +117,7 @@ def test_commands_run_in_one_process_leave_no_file_open(project: Path) -> None:
     try:
         for _ in range(3):
             for args in (bridge, pathway):
-                code, _, err = sggit(project, *args)
-                assert code == 0, err
+                sg_in(project, *args)
             counts.append(len(os.listdir("/proc/self/fd")))
     finally:
         gc.enable()

@@ -6,17 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from sggit.cli import cli
 from sggit.genome import phenostore
 from sggit.genome.alleles import register_allele
 from sggit.genome.lineage import Lineage, read_lineage
 from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
 from sggit.runtime.safety import POLICIES, policy_for
+from tests.helpers import sg
 
-from .helpers import RAISES, add_allele, sg, without_reexpression
+from .helpers import RAISES, add_allele, without_reexpression
 
 MAC_FIX = (
     "import json\nimport gene_sdk\n\n"
@@ -68,8 +67,8 @@ def test_a_high_risk_locus_never_lets_an_unreviewed_mutant_lead(here: Path, tmp_
     (tmp_path / "fx" / "mac_preserve" / "fix.py").write_text(MAC_FIX)
     sg("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": ["eno1"]}')
     for _ in range(4):  # every run fails at the broken dominant; the engine's mutant may not take over
-        CliRunner().invoke(cli, ["run", "mac_preserve", "--phenotype", "dell_r740", "--no-wait", "--engine", "fixture",
-                                 "--fixture-dir", str(tmp_path / "fx"), "--input", '{"bridge": "br0", "uplink": "eno1"}'])
+        sg("run", "mac_preserve", "--phenotype", "dell_r740", "--no-wait", "--engine", "fixture",
+           "--fixture-dir", str(tmp_path / "fx"), "--input", '{"bridge": "br0", "uplink": "eno1"}', code=None)
     entry = phenostore.read_phenotype(genome, "dell_r740").locus("mac_preserve")
     mutants = [a for a in entry.alleles if read_lineage(genome, "mac_preserve", a).origin == "mutation"]  # type: ignore[union-attr]
     assert mutants, "the engine's mutant was registered"
@@ -140,8 +139,8 @@ def test_re_expression_can_be_turned_off_per_phenotype(here: Path) -> None:
         if allele != not_z:
             phenostore.set_lifecycle(genome, "dell_r740", "bridge_create", allele, "deprecated")
     without_reexpression(genome)
-    out = CliRunner().invoke(cli, ["run", "bridge_create", "--phenotype", "dell_r740", "--engine", "none",
-                                   "--input", '{"bridge_name": "z9", "interfaces": []}'])
+    out = sg("run", "bridge_create", "--phenotype", "dell_r740", "--engine", "none",
+             "--input", '{"bridge_name": "z9", "interfaces": []}', code=None)
     assert out.exit_code != 0 and not json.loads(out.stdout)["ok"]
     assert [r.allele for r in pending_records(genome) if r.locus == "bridge_create" and r.timescale == "immediate"] == [not_z]
 
@@ -187,9 +186,9 @@ def test_a_low_risk_allele_that_never_converges_is_demoted_in_the_default_run_mo
 
 
 def test_heal_sees_failures_after_sync_and_convergence_failures(here: Path) -> None:
+    from sggit.app.heal import recorded_failures
     from sggit.contract.tree import load_tree
     from sggit.kernel.mock import MockKernel
-    from sggit.app.heal import recorded_failures
     from sggit.runtime.organism import Organism
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
     from sggit.runtime.session import mock_description
@@ -248,7 +247,7 @@ def test_a_repair_must_keep_declared_failures_and_agree_with_its_parent(here: Pa
     for body in ({"bridge_name": "brP", "interfaces": ["eno1"]},      # the parent handles it: an agreement sample
                  {"bridge_name": "brQ", "interfaces": ["nope0"]},     # interface not found: a declared failure
                  {"bridge_name": "z9", "interfaces": []}):            # the parent's bug
-        CliRunner().invoke(cli, ["run", "bridge_create", "--phenotype", "dell_r740", "--no-wait", "--input", json.dumps(body)])
+        sg("run", "bridge_create", "--phenotype", "dell_r740", "--no-wait", "--input", json.dumps(body), code=None)
     fx = tmp_path / "fx" / "bridge_create"
     fx.mkdir(parents=True)
     (fx / "1-skips.py").write_text(SKIPS_THE_INTERFACE_CHECK)
@@ -275,8 +274,8 @@ def test_a_mutant_offered_during_a_run_is_screened_on_the_same_guards(here: Path
     fx = tmp_path / "fx" / "bridge_create"
     fx.mkdir(parents=True)
     (fx / "forgets.py").write_text(FORGETS_THE_PORTS)
-    out = CliRunner().invoke(cli, ["run", "bridge_create", "--phenotype", "dell_r740", "--no-wait", "--engine", "fixture",
-                                   "--fixture-dir", str(tmp_path / "fx"), "--input", '{"bridge_name": "z9", "interfaces": []}'])
+    out = sg("run", "bridge_create", "--phenotype", "dell_r740", "--no-wait", "--engine", "fixture",
+             "--fixture-dir", str(tmp_path / "fx"), "--input", '{"bridge_name": "z9", "interfaces": []}', code=None)
     assert out.exit_code != 0 and not json.loads(out.stdout)["ok"]
     entry = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create")
     mutant = next(a for a in entry.alleles if read_lineage(genome, "bridge_create", a).origin == "mutation")  # type: ignore[union-attr]

@@ -5,26 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from sggit.cli import cli
 from sggit.engines.base import Case
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_source
 from sggit.genome.repo import Genome
 from sggit.runtime import lifecycle
 from sggit.runtime.session import open_organism
+from tests.helpers import sg
 
 BRIDGE = {"management_bridge": "mgmt", "uplink_interface": "eno1"}
 
 
 def test_shadow_holds_the_live_mock_hosts_bridge_and_reflecting_switch(project: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(project)
-    runner = CliRunner()
-    for args in (["run", "provision_management_bridge", "--phenotype", "dell_r740", "--input", json.dumps(BRIDGE)],
-                 ["kernel", "inject", "reflecting_switch", "--mock", ".git/sggit/mock-dell_r740.json"]):
-        done = runner.invoke(cli, args)
-        assert done.exit_code == 0, done.output
+    sg("run", "provision_management_bridge", "--phenotype", "dell_r740", "--input", json.dumps(BRIDGE))
+    sg("kernel", "inject", "reflecting_switch", "--mock", ".git/sggit/mock-dell_r740.json")
 
     with open_organism(root=project, phenotype="dell_r740", kernel="mock") as org:
         live = org.kernel

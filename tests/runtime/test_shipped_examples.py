@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from sggit.cli import cli
 from sggit.contract.errors import ContractError
 from sggit.contract.fmt import format_document
 from sggit.contract.parser import parse_text
@@ -16,17 +14,13 @@ from sggit.contract.tree import load_tree
 from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
 from sggit.shipped import shipped_root
+from tests.helpers import sg_in
 from tests.runtime.helpers import add_allele
 
 TREE = load_tree(shipped_root() / "contracts")
 CONFIGURATION = sorted(n for n, g in TREE.genes.items() if g.family == "configuration")
 DIAGNOSTIC = sorted(n for n, g in TREE.genes.items() if g.family == "diagnostic")
 MGMT = {"management_bridge": "mgmt", "uplink_interface": "eno1", "stp_enabled": False}
-
-
-def sggit(project: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["-C", str(project), *args])
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_every_shipped_gene_has_examples_and_diagnostics_show_both_verdicts() -> None:
@@ -47,9 +41,7 @@ def test_every_configuration_gene_shows_a_re_apply_that_changes_nothing(name: st
 
 @pytest.mark.parametrize("phenotype", ["dell_r740", "supermicro_x11"])
 def test_sggit_test_passes_every_example_of_the_shipped_genome(project: Path, phenotype: str) -> None:
-    code, out, _ = sggit(project, "test", "--phenotype", phenotype, "--format", "json")
-    rows = json.loads(out)
-    assert code == 0, [r for r in rows if r["failures"]]
+    rows = json.loads(sg_in(project, "test", "--phenotype", phenotype, "--format", "json").stdout)  # exit 0: no example fails
     assert {r["locus"] for r in rows} == set(TREE.genes)
     assert all(r["passed"] == r["total"] == len(TREE.genes[r["locus"]].examples) for r in rows)
 
@@ -70,22 +62,17 @@ def test_a_host_state_example_catches_an_allele_that_is_not_idempotent(project: 
             gene_sdk.set_link_up(data["bridge_name"])
             return json.dumps({"success": True, "changed": True, "resources_created": [data["bridge_name"]], "error": None})
         """)
-    code, out, _ = sggit(project, "test", "bridge_create", "--phenotype", "dell_r740", "--format", "json")
+    out = sg_in(project, "test", "bridge_create", "--phenotype", "dell_r740", "--format", "json", code=1).stdout
     row = next(r for r in json.loads(out) if r["allele"] == strict)
-    assert code == 1
     assert {f["example"] for f in row["failures"]} >= {3, 4}
     assert "gene reported failure: bridge already exists" in row["failures"][0]["detail"]
 
 
 def test_re_running_provision_management_bridge_succeeds_changes_nothing_and_scores_no_failure(project: Path) -> None:
     args = ("run", "provision_management_bridge", "--phenotype", "dell_r740", "--input", json.dumps(MGMT))
-    code, out, err = sggit(project, *args)
-    assert code == 0, out + err
-    first = json.loads(out)
+    first = json.loads(sg_in(project, *args).stdout)
     assert [s["output"]["changed"] for s in first["pathway"]["steps"][:3]] == [True, True, True]
-    code, out, err = sggit(project, *args)
-    assert code == 0, out + err
-    again = json.loads(out)
+    again = json.loads(sg_in(project, *args).stdout)
     assert again["pathway"]["status"] == "ok"
     assert [s["output"]["changed"] for s in again["pathway"]["steps"][:3]] == [False, False, False]
     failures = [r for r in pending_records(Genome.open(project)) if not r.ok]

@@ -7,33 +7,30 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from sggit.cli import cli
-from sggit.contract.tree import load_tree
 from sggit.errors import UsageError
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_source
 from sggit.genome.fitness import Record, fitness
 from sggit.genome.repo import Genome
 from sggit.genome.sync import live_counters, pending_records
-from sggit.kernel.mock import MockKernel
 from sggit.runtime.arena import failure_streaks
-from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
-from sggit.runtime.session import mock_description
-from sggit.runtime.temporal import CheckCall, DueCheck, ProducerIndex, parse_duration, pending_due, record_due, temporal_dir
-from tests.runtime.helpers import add_allele
+from sggit.runtime.temporal import (
+    CheckCall,
+    DueCheck,
+    ProducerIndex,
+    parse_duration,
+    pending_due,
+    record_due,
+    temporal_dir,
+)
+from tests.helpers import sg
+from tests.runtime.helpers import add_allele, organism
 
 A = "a" * 40
 L = "bridge_create"
 BRIDGE = {"management_bridge": "mgmt", "uplink_interface": "eno1"}
-
-
-def organism(project: Path, pool: WorkerPool, **kwargs) -> tuple[Organism, MockKernel]:  # type: ignore[no-untyped-def]
-    genome = Genome.open(project)
-    kernel = MockKernel(mock_description(genome, "dell_r740"))
-    return Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool, **kwargs), kernel
 
 
 def scored(genome: Genome, locus: str, timescale: str) -> list[Record]:
@@ -158,21 +155,17 @@ def test_watch_scores_resilience_without_demoting(project: Path, pool: WorkerPoo
 
 def test_cli_no_wait_then_verify_due(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(project)
-    runner = CliRunner()
-    ran = runner.invoke(cli, ["run", "bridge_create", "--phenotype", "dell_r740", "--no-wait", "--input", json.dumps({"bridge_name": "br0", "interfaces": []})])
-    assert ran.exit_code == 0, ran.output
+    sg("run", "bridge_create", "--phenotype", "dell_r740", "--no-wait", "--input", json.dumps({"bridge_name": "br0", "interfaces": []}))
     assert len(pending_due(Genome.open(project))) == 1
-    first = runner.invoke(cli, ["verify", "--due", "--phenotype", "dell_r740", "--json"])
-    assert first.exit_code == 0, first.output
+    first = sg("verify", "--due", "--phenotype", "dell_r740", "--json")
     checks = json.loads(first.output)["checks"]
     assert [(c["target"], c["status"]) for c in checks] == [("bridge_create", "healthy")]
-    again = runner.invoke(cli, ["verify", "--due", "--phenotype", "dell_r740"])
-    assert again.exit_code == 0 and "no verify checks are due" in again.output
-    watched = runner.invoke(cli, ["watch", "bridge_create", "--phenotype", "dell_r740", "--every", "10m", "--count", "2"])
-    assert watched.exit_code == 0, watched.output
+    again = sg("verify", "--due", "--phenotype", "dell_r740")
+    assert "no verify checks are due" in again.output
+    watched = sg("watch", "bridge_create", "--phenotype", "dell_r740", "--every", "10m", "--count", "2")
     assert watched.output.count("healthy") == 2 and "round 2 " in watched.output
-    bad = runner.invoke(cli, ["watch", "bridge_create", "--phenotype", "dell_r740", "--every", "soon"])
-    assert bad.exit_code == 2 and "not a duration" in bad.output and "Traceback" not in bad.output
+    bad = sg("watch", "bridge_create", "--phenotype", "dell_r740", "--every", "soon", code=2)
+    assert "not a duration" in bad.output and "Traceback" not in bad.output
     assert os.path.exists(temporal_dir(Genome.open(project)) / "deployed-dell_r740.jsonl")
 
 

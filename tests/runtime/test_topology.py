@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from sggit.cli import cli
 from sggit.contract.tree import load_tree
 from sggit.errors import UsageError
 from sggit.genome.repo import Genome
@@ -19,6 +17,7 @@ from sggit.runtime import topology as t
 from sggit.runtime.deadline import host_settled
 from sggit.runtime.organism import Organism
 from sggit.runtime.sandbox import WorkerPool
+from tests.helpers import sg
 
 LEASE = "192.0.2.10/24"
 
@@ -55,7 +54,7 @@ def organism(project: Path, pool: WorkerPool, kernel: MockKernel) -> Organism:
 
 def snapshot(kernel: MockKernel) -> list[dict]:
     links = kernel.list_links()
-    return links + [{"ports": kernel.list_ports(l["name"])} for l in links if l["kind"] == "bridge"]
+    return links + [{"ports": kernel.list_ports(link["name"])} for link in links if link["kind"] == "bridge"]
 
 
 def with_dhcp(org: Organism, kernel: MockKernel):
@@ -159,7 +158,7 @@ def test_an_unsupported_link_type_is_reported_and_what_needs_it_is_blocked(proje
     report = deploy(org, kernel)
     assert report.status == "partial"  # production_server says: preserve what works
     assert report.changed == ["management"]
-    assert "storage" not in [l["name"] for l in kernel.list_links()]
+    assert "storage" not in [link["name"] for link in kernel.list_links()]
     skipped = [c for c in report.checks if c.status == "skipped"]
     assert len(skipped) == 4 and all("storage" in c.detail for c in skipped)
     assert any(f.startswith("storage: unsupported") for f in report.failures())
@@ -179,19 +178,17 @@ def test_rollback_all_undoes_what_deployed_when_another_resource_fails(project: 
 
 def test_cli_plan_then_deploy_twice(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(project)
-    runner = CliRunner()
-    planned = runner.invoke(cli, ["plan", "production_server", "--phenotype", "dell_r740", "--format", "json"])
-    assert planned.exit_code == 0, planned.output
+    planned = sg("plan", "production_server", "--phenotype", "dell_r740", "--format", "json")
     assert {c["action"] for c in json.loads(planned.output)["changes"]} == {"create"}
-    first = runner.invoke(cli, ["deploy", "production_server", "--phenotype", "dell_r740", "--format", "json"])
+    first = sg("deploy", "production_server", "--phenotype", "dell_r740", "--format", "json", code=None)
     report = json.loads(first.output)
     assert {r["status"] for r in report["resources"]} == {"created"}
     # the host's DHCP lease follows its MAC onto the management bridge (mac_preserve), so every check holds
     assert first.exit_code == 0 and report["status"] == "ok", first.output
-    again = runner.invoke(cli, ["deploy", "production_server", "--phenotype", "dell_r740"])
+    again = sg("deploy", "production_server", "--phenotype", "dell_r740", code=None)
     assert "created" not in again.output and again.output.count("unchanged") == 5
-    missing = runner.invoke(cli, ["plan", "nope", "--phenotype", "dell_r740"])
-    assert missing.exit_code == 2 and "unknown topology nope" in missing.output and "Traceback" not in missing.output
+    missing = sg("plan", "nope", "--phenotype", "dell_r740", code=2)
+    assert "unknown topology nope" in missing.output and "Traceback" not in missing.output
 
 
 def test_plan_tells_before_deploy_that_a_bridges_uplink_is_already_another_bridges_port(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -238,5 +235,5 @@ def test_verify_is_one_shared_deadline_that_ends_when_the_checks_pass_and_expand
     # with backoff 0.5, 1, 2, 4, 5...: the host is seen settled at 32.5 s and one poll passes there
     assert max(finished) == 0.0 and kernel.now() == pytest.approx(32.5, abs=0.01)  # answered probes take their rtt
     assert [locus for locus, _ in ran].count("check_connectivity") == 1
-    assert len([1 for l, _ in ran if l == "check_bond_state"]) == 1
-    assert [p.get("interface") for l, p in ran if l == "check_vlan_tagging"] == ["storage.100", "storage.200", "storage.300"]
+    assert len([1 for locus, _ in ran if locus == "check_bond_state"]) == 1
+    assert [p.get("interface") for locus, p in ran if locus == "check_vlan_tagging"] == ["storage.100", "storage.200", "storage.300"]

@@ -10,9 +10,6 @@ import json
 import threading
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from sggit.cli import cli
 from sggit.contract.tree import load_tree
 from sggit.genome import phenostore
 from sggit.genome.fitness import Record
@@ -20,9 +17,11 @@ from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
 from sggit.kernel.mock import MockKernel
 from sggit.runtime.organism import Organism
+from sggit.runtime.pathway import StepReport
 from sggit.runtime.sandbox import WorkerPool
-from sggit.runtime.session import mock_description
 from sggit.runtime.verification import final_mutation
+from tests.helpers import sg
+from tests.runtime.helpers import organism
 
 NO_STP = {"management_bridge": "mgmt", "uplink_interface": "eno1", "stp_enabled": False}
 
@@ -71,18 +70,17 @@ def pathway(name: str, *steps: str, requires: str = "") -> str:
     return HEADER.format(name=name) + body + (f"\n  requires:\n{requires}" if requires else "") + VERIFY
 
 
-def organism(project: Path, pool: WorkerPool) -> tuple[Organism, MockKernel]:
-    genome = Genome.open(project)
-    kernel = MockKernel(mock_description(genome, "dell_r740"))
-    return Organism(genome, load_tree(project / "contracts"), "dell_r740", kernel, pool), kernel
-
-
 def convergence_failures(genome: Genome, locus: str) -> list[Record]:
     return [r for r in pending_records(genome) if r.locus == locus and r.timescale == "convergence" and not r.ok]
 
 
 def watching() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("verify-")]
+
+
+def clock(project: Path) -> float:
+    """The mock host's virtual time, as the last command left it."""
+    return float(json.loads((project / ".git" / "sggit" / "mock-dell_r740.json").read_text())["clock"])
 
 
 def test_the_window_opens_only_where_nothing_after_the_final_mutation_can_change_the_host(project: Path) -> None:
@@ -129,28 +127,18 @@ def test_the_pathway_window_watches_alongside_the_final_steps_verify(project: Pa
 def test_a_failure_seen_in_the_window_is_charged_to_the_steps_that_changed_the_host(project: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     (project / "contracts" / "pathways" / "rebadge.sg").write_text(pathway("rebadge", CREATE, MAC))
     monkeypatch.chdir(project)
-    runner = CliRunner()
-
-    def sggit(*args: str, code: int = 0) -> str:
-        done = runner.invoke(cli, [*args])
-        assert done.exit_code == code, done.output
-        return done.output
-
-    def clock() -> float:
-        return float(json.loads((project / ".git" / "sggit" / "mock-dell_r740.json").read_text())["clock"])
-
     first = {"bridge": "mgmt", "uplink": "eno1", "mac": "aa:bb:cc:00:00:10"}
-    sggit("run", "rebadge", "--phenotype", "dell_r740", "--input", json.dumps(first))
+    sg("run", "rebadge", "--phenotype", "dell_r740", "--input", json.dumps(first))
     # every read of the forwarding database fails from now on: the pathway's check_fdb_stability is unhealthy
-    sggit("kernel", "inject", "netlink_error", "op=fdb", "count=1000", "--mock", ".git/sggit/mock-dell_r740.json")
-    before = clock()
+    sg("kernel", "inject", "netlink_error", "op=fdb", "count=1000", "--mock", ".git/sggit/mock-dell_r740.json")
+    before = clock(project)
     # bridge_create finds mgmt and changes nothing; mac_preserve gives it another MAC (the final mutation)
     second = {**first, "mac": "aa:bb:cc:00:00:20"}
-    out = json.loads(sggit("run", "rebadge", "--phenotype", "dell_r740", "--format", "json", "--input", json.dumps(second)))
+    out = json.loads(sg("run", "rebadge", "--phenotype", "dell_r740", "--format", "json", "--input", json.dumps(second)).output)
     assert out["ok"] and out["verify"]["status"] == "unhealthy"
     assert [c["locus"] for c in out["verify"]["checks"]] == ["check_fdb_stability"]
     # polled to the 30 s deadline, while mac_preserve's own 10 s check watched inside that time
-    assert clock() - before == 30.0
+    assert clock(project) - before == 30.0
 
     genome = Genome.open(project)
     seed = phenostore.read_phenotype(genome, "dell_r740").locus("mac_preserve").dominant
@@ -173,31 +161,32 @@ def broken_tail(project: Path, *, rollback: bool) -> None:
 TAIL = {"bridge": "mgmt", "uplink": "eno1", "mac": "aa:bb:cc:00:00:10"}
 
 
-def test_a_run_that_fails_after_the_window_opened_keeps_no_verdict(project: Path, pool: WorkerPool) -> None:
-    broken_tail(project, rollback=False)
+def failed_tail(project: Path, pool: WorkerPool, *, rollback: bool) -> tuple[Organism, MockKernel, list[StepReport]]:
+    """broken_tail run once: step 3 fails after the window opened, so whatever the window saw is recorded
+    nowhere and charges nobody, and no window is left watching."""
+    broken_tail(project, rollback=rollback)
     org, kernel = organism(project, pool)
     result = org.run("broken_tail", TAIL)
     assert not result.ok and result.verification is None and result.pathway is not None
     assert [s.status for s in result.pathway.steps] == ["ok", "ok", "failed"]
-    assert "mgmt" in [link["name"] for link in kernel.list_links()]  # nothing asked for a rollback
-    # the window watched the host (10 s, alongside mac_preserve's own check, and was waited for), but the
-    # run failed: its verdict is not recorded and charges nobody
-    assert kernel.now() == 10
     assert [r for r in pending_records(org.genome) if r.locus == "check_fdb_stability"] == []
     assert watching() == []
+    return org, kernel, result.pathway.steps
+
+
+def test_a_run_that_fails_after_the_window_opened_keeps_no_verdict(project: Path, pool: WorkerPool) -> None:
+    _, kernel, _ = failed_tail(project, pool, rollback=False)
+    assert "mgmt" in [link["name"] for link in kernel.list_links()]  # nothing asked for a rollback
+    # the window watched the host (10 s, alongside mac_preserve's own check, and was waited for)
+    assert kernel.now() == 10
 
 
 def test_a_run_that_fails_after_the_window_opened_is_rolled_back_and_the_window_stopped(project: Path, pool: WorkerPool) -> None:
-    broken_tail(project, rollback=True)
-    org, kernel = organism(project, pool)
-    result = org.run("broken_tail", TAIL)
-    assert not result.ok and result.verification is None and result.pathway is not None
-    assert [s.status for s in result.pathway.steps] == ["ok", "ok", "failed"]
-    assert all(s.rolled_back for s in result.pathway.steps[:2])
+    org, kernel, steps = failed_tail(project, pool, rollback=True)
+    assert all(s.rolled_back for s in steps[:2])
+    # the window may have seen the bridge go away under it
     assert "mgmt" not in [link["name"] for link in kernel.list_links()]
-    # the window may have seen the bridge go away under it; whatever it saw is not recorded
-    assert [r for r in pending_records(org.genome) if r.locus == "check_fdb_stability"] == []
-    assert convergence_failures(org.genome, "mac_preserve") == [] and watching() == []
+    assert convergence_failures(org.genome, "mac_preserve") == []
 
 
 MOVE_UPLINK = pathway("move_uplink", CREATE, UPLINK).replace('    mac     string  "MAC the bridge should carry"\n', "")
@@ -206,25 +195,15 @@ MOVE_UPLINK = pathway("move_uplink", CREATE, UPLINK).replace('    mac     string
 def test_a_window_opened_by_a_step_verify_that_failed_is_dropped_and_the_next_allele_opens_it_again(project: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     (project / "contracts" / "pathways" / "move_uplink.sg").write_text(MOVE_UPLINK)
     monkeypatch.chdir(project)
-    runner = CliRunner()
-
-    def sggit(*args: str) -> str:
-        done = runner.invoke(cli, [*args])
-        assert done.exit_code == 0, done.output
-        return done.output
-
-    def clock() -> float:
-        return float(json.loads((project / ".git" / "sggit" / "mock-dell_r740.json").read_text())["clock"])
-
-    sggit("run", "provision_management_bridge", "--phenotype", "dell_r740", "--input", json.dumps(NO_STP))
-    sggit("kernel", "inject", "reflecting_switch", "--mock", ".git/sggit/mock-dell_r740.json")
+    sg("run", "provision_management_bridge", "--phenotype", "dell_r740", "--input", json.dumps(NO_STP))
+    sg("kernel", "inject", "reflecting_switch", "--mock", ".git/sggit/mock-dell_r740.json")
     genome = Genome.open(project)
     seed = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_uplink").dominant
-    before = clock()
+    before = clock(project)
     # the seed moves the port, its own check_fdb_stability sees the MAC flap and it is undone; the
     # gratuitous-ARP repair (the fixture engine's) moves it again and converges
-    raw = (sggit("run", "move_uplink", "--phenotype", "dell_r740", "--engine", "fixture", "--format", "json",
-                           "--input", json.dumps({"bridge": "mgmt", "uplink": "eno2"})))
+    raw = sg("run", "move_uplink", "--phenotype", "dell_r740", "--engine", "fixture", "--format", "json",
+             "--input", json.dumps({"bridge": "mgmt", "uplink": "eno2"})).output
     out = json.loads(raw[raw.index("{"):])  # after the engine's note
     assert out["ok"] and out["verify"]["status"] == "healthy"
     pmap = phenostore.read_phenotype(genome, "dell_r740")
@@ -237,5 +216,5 @@ def test_a_window_opened_by_a_step_verify_that_failed_is_dropped_and_the_next_al
     assert fed[-1:] == [(repair, True)] and (seed, False) not in fed
     # the seed's verify polled the flapping to its 30 s deadline (0-10, 10.5-20.5, 21.5-31.5); the
     # repair's 1 s gratuitous ARP; then its own 10 s check with the pathway's alongside, not after
-    assert clock() - before == 31.5 + 1 + 10
+    assert clock(project) - before == 31.5 + 1 + 10
     assert watching() == []

@@ -10,7 +10,8 @@ from sggit.genome.fitness import Record
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
 from sggit.genome.sync import record, sync
-from tests.workflow.helpers import PHENOTYPE, git, identity, sggit
+from tests.helpers import sggit
+from tests.workflow.helpers import PHENOTYPE, git, identity
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.helpers import sggit
 
 INPUT = {"management_bridge": "mgmt", "uplink_interface": "eno1"}
 PATHWAY = "provision_management_bridge"
@@ -18,16 +18,8 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def sggit(cwd: Path, *args: str, host: str = "testhost", check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SGGIT_HOST": host}
-    done = subprocess.run([sys.executable, "-m", "sggit", *args], cwd=cwd, capture_output=True, text=True, env=env)
-    if check:
-        assert done.returncode == 0, f"sggit {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
-    return done
-
-
-def sggit_json(cwd: Path, *args: str, host: str = "testhost", check: bool = True) -> dict:
-    return json.loads(sggit(cwd, *args, "--format", "json", host=host, check=check).stdout)
+def sggit_json(cwd: Path, *args: str, host: str = "testhost", code: int | None = 0) -> dict:
+    return json.loads(sggit(cwd, *args, "--format", "json", host=host, code=code).stdout)
 
 
 def identity(path: Path) -> None:

@@ -10,9 +10,10 @@ import pytest
 from sggit.genome.alleles import alleles_at
 from sggit.genome.fitness import Record
 from sggit.genome.repo import Genome
-from sggit.genome.sync import record, sync
+from sggit.genome.sync import record
 from sggit.shipped import shipped_root
-from tests.workflow.helpers import PHENOTYPE, git, sggit, sggit_json
+from tests.helpers import sggit
+from tests.workflow.helpers import PHENOTYPE, git, sggit_json
 
 WRONG = '''import json
 
@@ -41,13 +42,13 @@ def test_broken_contract_in_a_pull_request_is_located(pr: Path) -> None:
     lines = path.read_text().splitlines(keepends=True)
     path.write_text(lines[0] + "  bogus\n" + "".join(lines[1:]))
     git(pr, "commit", "-qam", "break")
-    result = sggit_json(pr, "ci", "check", "--base", "main", check=False)
+    result = sggit_json(pr, "ci", "check", "--base", "main", code=None)
     assert result["ok"] is False
     assert result["changed"] == ["contracts/genes/bridge_uplink.sg"]
     blocking = [f for f in result["findings"] if f["blocking"]]
     assert blocking[0]["where"].endswith("contracts/genes/bridge_uplink.sg:2:3")
     assert {s["name"]: s["status"] for s in result["stages"]}["examples"] == "skipped"
-    md = sggit(pr, "ci", "check", "--base", "main", "--format", "markdown", check=False)
+    md = sggit(pr, "ci", "check", "--base", "main", "--format", "markdown", code=None)
     assert md.returncode == 1 and "## sggit ci check: failed" in md.stdout and "| check | ❌ failed |" in md.stdout
 
 
@@ -55,7 +56,7 @@ def test_new_allele_failing_an_example_blocks_and_only_touched_loci_run(pr: Path
     (pr / "genome/bridge_create/b_wrong.py").write_text(WRONG)
     git(pr, "add", "-A")
     git(pr, "commit", "-qm", "new allele")
-    result = sggit_json(pr, "ci", "check", "--base", "main", check=False)
+    result = sggit_json(pr, "ci", "check", "--base", "main", code=None)
     assert result["ok"] is False
     failing = [f for f in result["findings"] if f["stage"] == "examples"]
     assert {f["where"] for f in failing} == {"genome/bridge_create/b_wrong.py (bridge_create)"}
@@ -82,7 +83,7 @@ def test_shadow_replay_runs_new_alleles_on_recorded_failures(pr: Path, monkeypat
 
 
 def test_ci_check_with_unknown_base_is_a_usage_error(genome_project: Path) -> None:
-    done = sggit(genome_project, "ci", "check", "--base", "no-such-branch", check=False)
+    done = sggit(genome_project, "ci", "check", "--base", "no-such-branch", code=None)
     assert done.returncode == 2 and "cannot diff against no-such-branch" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -137,7 +138,7 @@ def test_text_output_is_located_with_repository_paths_caret_and_hint(pr: Path) -
     lines = path.read_text().splitlines(keepends=True)
     path.write_text(lines[0] + "  bogus\n" + "".join(lines[1:]))
     git(pr, "commit", "-qam", "break")
-    done = sggit(pr, "ci", "check", "--base", "main", check=False)
+    done = sggit(pr, "ci", "check", "--base", "main", code=None)
     assert done.returncode == 1
     out = done.stdout.splitlines()
     first = next(i for i, line in enumerate(out) if line.startswith("contracts/genes/bridge_uplink.sg:2:3: check: unexpected `bogus`"))
@@ -148,7 +149,7 @@ def test_text_output_is_located_with_repository_paths_caret_and_hint(pr: Path) -
 
 def test_ci_examples_speaks_json(genome_project: Path) -> None:
     (genome_project / "genome/bridge_create/b_wrong.py").write_text(WRONG)
-    done = sggit(genome_project, "ci", "examples", "genome/bridge_create/b_wrong.py", "--format", "json", check=False)
+    done = sggit(genome_project, "ci", "examples", "genome/bridge_create/b_wrong.py", "--format", "json", code=None)
     assert done.returncode == 1
     data = json.loads(done.stdout)
     assert data["alleles"] == 1 and data["loci"] == ["bridge_create"]
@@ -173,7 +174,7 @@ def test_a_phenotype_change_may_express_one_source_at_each_locus_it_is_registere
         sggit(pr, "register", locus, str(source), "--phenotype", PHENOTYPE)
     git(pr, "checkout", f"phenotype/{PHENOTYPE}", "--", "phenotypes/")  # the map's head and its allele files
     git(pr, "commit", "-qm", "express both.py at both loci")
-    done = sggit(pr, "ci", "check", "--base", "main", check=False)
+    done = sggit(pr, "ci", "check", "--base", "main", code=None)
     assert "is registered at" not in done.stdout, done.stdout
     # Judged at each locus by that locus's examples (this source only pretends to inspect anything).
     assert "(check_link_state): examples:" in done.stdout and "(check_bond_state): examples:" in done.stdout

@@ -11,7 +11,8 @@ import pytest
 from sggit.genome.fleet import merge_maps, mirror_prefix
 from sggit.genome.phenolayout import read_tree
 from sggit.genome.phenotype import PhenotypeMap
-from tests.workflow.helpers import INPUT, PATHWAY, PHENOTYPE, git, identity, sggit, sggit_json
+from tests.helpers import sggit
+from tests.workflow.helpers import INPUT, PATHWAY, PHENOTYPE, git, identity, sggit_json
 
 MUTANT = '''import json
 
@@ -141,14 +142,14 @@ def test_conflicting_phenotype_change_is_reported_not_overwritten(fleet: tuple[P
     before_b = _refs(b)[f"refs/heads/phenotype/{PHENOTYPE}"]
     remote_tip = _refs(bare)[f"refs/heads/phenotype/{PHENOTYPE}"]
 
-    done = sggit(b, "push", host="beta", check=False)
+    done = sggit(b, "push", host="beta", code=None)
     assert done.returncode == 1
     assert f"conflict: phenotype/{PHENOTYPE}" in done.stderr
     assert _refs(b)[f"refs/heads/phenotype/{PHENOTYPE}"] == before_b
     assert _refs(bare)[f"refs/heads/phenotype/{PHENOTYPE}"] == remote_tip
     # Everything else still moved: beta's allele reached the remote.
     assert _refs(bare)["refs/heads/sggit/genome"] == _refs(b)["refs/heads/sggit/genome"]
-    report = sggit_json(b, "pull", host="beta", check=False)
+    report = sggit_json(b, "pull", host="beta", code=None)
     assert report["ok"] is False and report["conflicts"][0]["kind"] == "phenotype"
 
 
@@ -178,7 +179,7 @@ def test_one_source_registered_at_different_loci_on_two_hosts_keeps_both_lineage
 
 
 def test_unreachable_remote_is_a_clear_error(genome_project: Path) -> None:
-    done = sggit(genome_project, "pull", "/nonexistent/remote.git", check=False)
+    done = sggit(genome_project, "pull", "/nonexistent/remote.git", code=None)
     assert done.returncode == 1
     assert "cannot fetch from /nonexistent/remote.git" in done.stderr
     assert "Traceback" not in done.stderr

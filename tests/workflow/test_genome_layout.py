@@ -12,8 +12,9 @@ from pathlib import Path
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_path
 from sggit.genome.repo import Genome
-from tests.genome.helpers import flat_genome
-from tests.workflow.helpers import git, sggit, sggit_json
+from tests.genome.helpers import flat_genome, fsck_clean
+from tests.helpers import sggit
+from tests.workflow.helpers import git, sggit_json
 
 FANOUT = re.compile(r"^genome/[a-z_]+/[0-9a-f]{2}/[0-9a-f]{38}\.py$")
 LOCUS = "bridge_create"
@@ -60,7 +61,7 @@ def test_init_register_show_status_checks_and_gc_on_the_fanout_layout(genome_pro
     contract = f"contracts/genes/{LOCUS}.sg"
     blocked = _hook(root, "test", contract)
     assert blocked.returncode == 1 and f"{allele[:12]} ({LOCUS})" in blocked.stdout, blocked.stdout + blocked.stderr
-    ci = sggit_json(root, "ci", "check", check=False)
+    ci = sggit_json(root, "ci", "check", code=None)
     assert ci["ok"] is False and any(f["where"] == f"{allele[:12]} ({LOCUS})" for f in ci["findings"])
 
     genome = Genome.open(root)
@@ -95,7 +96,6 @@ def test_a_genome_kept_flat_works_and_its_first_registration_moves_it_in_a_commi
     files = _files(root)
     assert all(FANOUT.match(f) for f in files) and len(files) == len(ids) + 1
     assert sorted(f.split("/")[2] + f.split("/")[3][:-3] for f in files) == sorted([*ids, allele])
-    fsck = subprocess.run(["git", "fsck", "--full", "--strict", "--no-dangling"], cwd=root, capture_output=True, text=True)
-    assert fsck.returncode == 0 and not fsck.stdout.strip(), fsck.stdout + fsck.stderr
+    fsck_clean(root)
     assert "# mine" in sggit(root, "show", allele[:10]).stdout
     assert sggit_json(root, "ci", "check")["ok"] is True

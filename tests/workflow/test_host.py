@@ -15,7 +15,8 @@ import pytest
 
 from sggit.genome import phenostore
 from sggit.genome.repo import Genome
-from tests.workflow.helpers import INPUT, PATHWAY, PHENOTYPE, ROOT, git, sggit
+from tests.helpers import sggit
+from tests.workflow.helpers import INPUT, PATHWAY, PHENOTYPE, ROOT, git
 
 UNITS = ROOT / "contrib" / "systemd"
 SGGIT = Path(sys.executable).parent / "sggit"
@@ -73,7 +74,7 @@ def test_the_timer_command_checks_deployments_syncs_and_pushes_once_per_interval
 
 def test_a_bad_interval_is_a_located_usage_error(genome_project: Path) -> None:
     _set_interval(genome_project, "soon")
-    done = sggit(genome_project, "host", "cycle", "--phenotype", PHENOTYPE, "--kernel", "mock", "--no-push", check=False)
+    done = sggit(genome_project, "host", "cycle", "--phenotype", PHENOTYPE, "--kernel", "mock", "--no-push", code=None)
     assert done.returncode == 2 and f"phenotype {PHENOTYPE}: settings.host_interval:" in done.stderr and "Traceback" not in done.stderr
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.workflow.helpers import INPUT, PHENOTYPE, git, identity, sggit, sggit_json
+from tests.helpers import sggit
+from tests.workflow.helpers import INPUT, PHENOTYPE, git, identity, sggit_json
 
 MANUAL = '''import json
 
@@ -61,10 +62,10 @@ def test_a_conflicting_phenotype_change_is_resolved_by_a_command_and_recorded_as
         sggit(root, "register", "bridge_create", str(path), "--as", "dominant", "--phenotype", PHENOTYPE, host=host)
     sggit(host_a, "push", "origin", host="host-a")
     ours = git(clone, "rev-parse", f"phenotype/{PHENOTYPE}")
-    pushed = sggit(clone, "push", "origin", host="host-b", check=False)
+    pushed = sggit(clone, "push", "origin", host="host-b", code=None)
     assert pushed.returncode == 1
     assert f"resolve: sggit resolve --phenotype {PHENOTYPE} --prefer ours|theirs [LOCUS...] --remote origin" in pushed.stderr
-    wrong = sggit(clone, "resolve", "--phenotype", PHENOTYPE, "--prefer", "theirs", "bridge_uplink", host="host-b", check=False)
+    wrong = sggit(clone, "resolve", "--phenotype", PHENOTYPE, "--prefer", "theirs", "bridge_uplink", host="host-b", code=None)
     assert wrong.returncode == 2 and "not in conflict: bridge_uplink" in wrong.stderr and "in conflict: bridge_create" in wrong.stderr
     done = sggit_json(clone, "resolve", "--phenotype", PHENOTYPE, "--prefer", "theirs", "bridge_create", host="host-b")
     assert done["chosen"] == {"bridge_create": "theirs"}
@@ -90,7 +91,7 @@ def test_a_seed_committed_after_init_is_named_by_run_and_registered_by_register_
     git(root, "add", "-A")
     git(root, "commit", "-qm", "a new locus and its seed")
     data = json.dumps({"bridge_name": "br0", "interfaces": []})
-    failed = sggit(root, "run", "bridge_make", "--phenotype", PHENOTYPE, "--input", data, check=False)
+    failed = sggit(root, "run", "bridge_make", "--phenotype", PHENOTYPE, "--input", data, code=None)
     assert failed.returncode == 1
     assert "hint: genome/bridge_make/first.py at bridge_make is not registered, so it is not expressed: run `sggit register --seeds`" in failed.stderr
     registered = sggit(root, "register", "--seeds")

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.workflow.helpers import INPUT, PATHWAY, PHENOTYPE, sggit, sggit_json
+from tests.helpers import sggit
+from tests.workflow.helpers import INPUT, PATHWAY, PHENOTYPE, sggit_json
 
 
 def _dominant(root: Path, locus: str) -> str:
@@ -35,11 +36,11 @@ def test_status_and_show_count_unsynced_runs_and_show_convergence(genome_project
 
 def test_a_genes_failure_text_is_labelled_and_kept_apart(genome_project: Path) -> None:
     data = json.dumps({"bridge_name": "eno2", "interfaces": []})  # a NIC of that name: a bridge cannot be made there
-    failed = sggit(genome_project, "run", "bridge_create", "--phenotype", PHENOTYPE, "--input", data, check=False)
+    failed = sggit(genome_project, "run", "bridge_create", "--phenotype", PHENOTYPE, "--input", data, code=None)
     assert failed.returncode == 1
     result = json.loads(failed.stdout)
     assert list(result["gene_said"].values()) == ["eno2 exists and is not a bridge"]
-    text = sggit(genome_project, "run", "bridge_create", "--phenotype", PHENOTYPE, "--input", data, "--format", "text", check=False).stdout
+    text = sggit(genome_project, "run", "bridge_create", "--phenotype", PHENOTYPE, "--input", data, "--format", "text", code=None).stdout
     assert 'failed (gene reported failure, gene said "eno2 exists and is not a bridge")' in text
     assert "bad_output" not in text
 
@@ -102,7 +103,7 @@ def test_colour_on_a_terminal_and_none_under_no_color(tmp_path: Path) -> None:
 
 def test_steps_that_did_not_run_say_so_once(genome_project: Path) -> None:
     blocked = {**INPUT, "management_bridge": "eno2"}  # step 1 cannot make a bridge where a NIC has the name
-    again = sggit(genome_project, "run", PATHWAY, "--phenotype", PHENOTYPE, "--input", json.dumps(blocked), "--format", "text", check=False)
+    again = sggit(genome_project, "run", PATHWAY, "--phenotype", PHENOTYPE, "--input", json.dumps(blocked), "--format", "text", code=None)
     assert again.returncode == 1
     assert "  step 2 bridge_uplink: not run - the pathway stopped at a failure" in again.stdout
     assert "not run - not run" not in again.stdout

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import sggit
 from tests.workflow.helpers import ROOT, git, identity, project_copy
 
 PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which("pre-commit")
@@ -135,8 +136,7 @@ def _initialised(tmp_path: Path, home: Path) -> tuple[Path, dict[str, str]]:
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     identity(root)
-    done = subprocess.run([sys.executable, "-m", "sggit", "init"], cwd=root, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    done = sggit(root, "init", env=env)
     assert "installed the pre-commit git hook" in done.stdout
     return root, env
 

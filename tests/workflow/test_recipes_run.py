@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from sggit import __version__
-from tests.workflow.helpers import PHENOTYPE, git, identity, project_copy, sggit, sggit_json
+from tests.helpers import sggit
+from tests.workflow.helpers import PHENOTYPE, git, identity, project_copy, sggit_json
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "ci"
 pytestmark = pytest.mark.slow
@@ -122,7 +123,7 @@ def test_a_promotion_naming_an_allele_the_genome_lacks_fails(fleet: tuple[Path, 
     git(runner, "mv", str(moved), str(moved.parent.parent / "00" / (38 * "0" + ".toml")))
     git(runner, "commit", "-qam", "tamper")
     sggit(runner, "pull", "origin")
-    done = sggit(runner, "ci", "check", "--base", f"origin/{promo['base']}", check=False)
+    done = sggit(runner, "ci", "check", "--base", f"origin/{promo['base']}", code=None)
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"phenotypes/{PHENOTYPE}.toml (check_link_state): phenotype: allele 000000000000 is not in the genome" in done.stdout
     assert "hint: fetch the fleet's alleles first" in done.stdout

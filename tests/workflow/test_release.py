@@ -8,7 +8,8 @@ import tomllib
 import yaml
 
 from sggit import __version__
-from tests.workflow.helpers import ROOT, sggit
+from tests.helpers import sggit
+from tests.workflow.helpers import ROOT
 
 
 def test_version_changelog_and_pinned_tags_agree(tmp_path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,17 @@ from sggit.genome.fitness import Record
 from sggit.genome.lineage import Failure, Lineage
 from sggit.genome.repo import Genome
 from sggit.genome.sync import record, sync
-from sggit.report.html import LINEAGE_BACKGROUND, SERIES_COLOURS, STATE_COLOURS, build_report, render_html, render_markdown, write_report
-from tests.workflow.helpers import PHENOTYPE, sggit
+from sggit.report.html import (
+    LINEAGE_BACKGROUND,
+    SERIES_COLOURS,
+    STATE_COLOURS,
+    build_report,
+    render_html,
+    render_markdown,
+    write_report,
+)
+from tests.helpers import sggit
+from tests.workflow.helpers import PHENOTYPE
 from tests.workflow.png import bands, pixels_like, read_png
 
 MUTANT = '''import json
@@ -50,7 +60,7 @@ def evolved(genome_project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Geno
 def test_report_data_follows_the_genome(evolved: tuple[Genome, str, str]) -> None:
     genome, seed, mutant = evolved
     report = build_report(genome, [PHENOTYPE])
-    locus = next(l for l in report.phenotypes[0].loci if l.locus == LOCUS)
+    locus = next(entry for entry in report.phenotypes[0].loci if entry.locus == LOCUS)
     rows = {a.id: a for a in locus.alleles}
     assert rows[seed].state == "dominant" and rows[mutant].state == "recessive"
     assert (rows[seed].successes, rows[seed].invocations) == (2, 3)
@@ -93,7 +103,7 @@ def test_cli_writes_html_and_prints_markdown(evolved: tuple[Genome, str, str]) -
     assert seed[:12] in (root / "rep/index.html").read_text()
     md = sggit(root, "report", "--format", "markdown", "--phenotype", PHENOTYPE, host="alpha").stdout
     assert md.startswith("## sggit genome report") and "supermicro" not in md
-    assert sggit(root, "report", "--phenotype", "nope", check=False).returncode == 2
+    assert sggit(root, "report", "--phenotype", "nope", code=None).returncode == 2
 
 
 def _await_review(genome: Genome, mutant: str) -> str:
@@ -108,7 +118,7 @@ def test_summary_counts_loci_and_lists_promotions_awaiting_review(evolved: tuple
     branch = _await_review(genome, mutant)
     report = build_report(genome, [PHENOTYPE])
     sm = report.summary
-    locus = next(l for l in report.phenotypes[0].loci if l.locus == LOCUS)
+    locus = next(entry for entry in report.phenotypes[0].loci if entry.locus == LOCUS)
     assert locus.health == "healthy", "the seed's newest outcome was a success"
     assert sm.loci == len(report.phenotypes[0].loci) and sm.healthy == 1 and sm.failing == [] and sm.idle == sm.loci - 1
     assert [(pr.branch, pr.allele) for pr in sm.pending] == [(branch, mutant)]
@@ -130,9 +140,9 @@ def test_recent_failures_are_every_failure_seen_not_one_per_allele(evolved: tupl
 
 def test_chart_labels_do_not_overlap_and_time_has_ticks(evolved: tuple[Genome, str, str]) -> None:
     genome, seed, mutant = evolved
-    locus = next(l for l in build_report(genome, [PHENOTYPE]).phenotypes[0].loci if l.locus == LOCUS)
+    locus = next(entry for entry in build_report(genome, [PHENOTYPE]).phenotypes[0].loci if entry.locus == LOCUS)
     ys = sorted(line["label_y"] for line in locus.chart["lines"])  # type: ignore[union-attr]
-    assert len(ys) == 2 and all(b - a >= 12 for a, b in zip(ys, ys[1:]))
+    assert len(ys) == 2 and all(b - a >= 12 for a, b in pairwise(ys))
     assert len(locus.chart["ticks"]) == 5  # type: ignore[arg-type]
 
 

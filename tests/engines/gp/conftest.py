@@ -5,9 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from benchmarks.gp_seeded import Program
 from sggit.engines.base import Case
 from sggit.engines.gp import ProcessEvaluator
-from benchmarks.gp_seeded import Program
 
 
 @pytest.fixture(scope="session")

@@ -6,15 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from sggit.cli import cli
+from sggit.app.scenarios import plant_bug
 from sggit.genome import phenostore
 from sggit.genome.alleles import allele_source, register_allele
 from sggit.genome.init import init_project
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import Genome
-from sggit.app.scenarios import plant_bug
+from tests.helpers import sg
 
 RAISES = "import json\n\ndef execute(input_json):\n    raise RuntimeError('this allele is broken')\n"
 
@@ -27,13 +26,6 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SGGIT_HOST", "testhost")
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     return root
-
-
-def sg(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output + repr(result.exception)
-    assert "Traceback" not in result.output
-    return result
 
 
 def make_dominant(genome: Genome, locus: str, source: str) -> str:

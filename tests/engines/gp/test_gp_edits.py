@@ -9,7 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.gp_seeded import PROGRAMS
-from sggit.engines.gp.edits import ALL_OPS, Edit, apply_edit, apply_edits, build_pools, collect_slots, edits_for, imports_of
+from sggit.engines.gp.edits import (
+    ALL_OPS,
+    Edit,
+    apply_edit,
+    apply_edits,
+    build_pools,
+    collect_slots,
+    edits_for,
+    imports_of,
+)
 
 SOURCE = '''import json
 LIMIT = 3

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from sggit.engines.base import Case, ContractBrief, Evaluation, Evaluator, MutationContext
 from benchmarks.gp_naive import RandomSearchEngine
-from sggit.engines.gp import GPEngine, ProcessEvaluator, patch_size
 from benchmarks.gp_seeded import CLAMP, FIRST_FREE, VLAN_NAME, Bug, Program, all_bugs, context_for
+from sggit.engines.base import Case, ContractBrief, Evaluation, Evaluator, MutationContext
+from sggit.engines.gp import GPEngine, ProcessEvaluator, patch_size
 from sggit.engines.gp.edits import Edit, imports_of
 from sggit.engines.gp.search import _Run
 
@@ -85,7 +85,7 @@ def test_proposals_come_smallest_first(evaluator: ProcessEvaluator) -> None:
     parent = ast.unparse(ast.parse(context.parent_source or ""))
     sizes = [(p.note or "").count("@") for p in proposals]
     assert sizes == sorted(sizes)
-    firsts = [patch_size(parent, p.source) for p, s in zip(proposals, sizes) if s == sizes[0]]
+    firsts = [patch_size(parent, p.source) for p, s in zip(proposals, sizes, strict=True) if s == sizes[0]]
     assert firsts == sorted(firsts)
 
 

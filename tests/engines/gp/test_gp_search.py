@@ -25,7 +25,7 @@ class Recording(Evaluator):
     def evaluate(self, sources: list[str], cases: list[Case], *, stop_early: bool = False,
                  expired: Callable[[], bool] | None = None) -> list[Evaluation]:
         out = self.inner.evaluate(sources, cases, stop_early=stop_early, expired=expired)
-        self.sources += [s for s, ev in zip(sources, out) if ev.judged]
+        self.sources += [s for s, ev in zip(sources, out, strict=True) if ev.judged]
         self.stop_early.append(stop_early)
         return out
 

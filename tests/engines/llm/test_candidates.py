@@ -33,7 +33,7 @@ def test_screen_keeps_good_candidates_and_logs_each_bad_one(tmp_path):
     assert [p.source for p in screen(proposals, CTX, log=log)] == [GOOD]
     records = log.read()
     assert len(records) == len(bad) + 1
-    for record, expected in zip(records, [*bad.values(), "identical to another candidate"]):
+    for record, expected in zip(records, [*bad.values(), "identical to another candidate"], strict=True):
         assert any(expected in reason for reason in record.reasons), (expected, record.reasons)
         assert record.locus == "bridge_create" and record.parent == "p" * 64
         assert record.signature == CTX.signature()
