@@ -21,7 +21,7 @@ test: $(STAMP) lint
 
 # Static checks: ruff for style and mistakes, mypy (with the pydantic plugin) for types.
 lint: $(STAMP)
-	$(BIN)/ruff check sggit
+	$(BIN)/ruff check sggit tests benchmarks
 	$(BIN)/mypy sggit
 
 bench: $(STAMP)

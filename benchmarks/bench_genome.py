@@ -20,10 +20,9 @@ import pytest
 from sggit.genome import phenostore as ps
 from sggit.genome.alleles import NewAllele, register_alleles
 from sggit.genome.fitness import Journal, Record
-from sggit.genome.repo import pack_refs
 from sggit.genome.lineage import Lineage
 from sggit.genome.phenotype import PhenotypeMap
-from sggit.genome.repo import GENOME_REF, Genome
+from sggit.genome.repo import GENOME_REF, Genome, pack_refs
 from sggit.genome.sync import journal, sync
 from sggit.genome.views import status
 from tests.step_gene import crowded_locus

@@ -213,14 +213,13 @@ def test_another_host_name_on_the_same_repository_is_not_answered_from_this_host
 
 def test_hosts_syncing_in_one_repository_leave_few_fitness_refs_loose(repo_dir: Path, source_genome: Path) -> None:
     """Past a few loose fitness refs sggit packs them, as a pull does; no host's counters are lost."""
-    run("-C", str(repo_dir), "init", "--from", str(source_genome))
+    sg_in(repo_dir, "init", "--from", str(source_genome))
     allele = _blob_id(repo_dir, SEED_A)
     hosts = [f"h{i:02d}" for i in range(20)]
     for n, host in enumerate(hosts):
         with journal(Genome.open(repo_dir, host=host)) as j:
             j.append(Record(allele=allele, locus=L, phenotype=P, ok=n % 2 == 0, error=None if n % 2 == 0 else "x", time=float(n)))
-        result = CliRunner().invoke(cli, ["-C", str(repo_dir), "sync"], env={"SGGIT_HOST": host})
-        assert result.exit_code == 0, result.output
+        sg_in(repo_dir, "sync", env={"SGGIT_HOST": host})
     loose = os.listdir(repo_dir / ".git" / "refs" / "notes" / "sggit" / "fitness")
     assert 0 < len(loose) <= 8, loose
     refs = git(repo_dir, "for-each-ref", "--format=%(refname:lstrip=4)", "refs/notes/sggit/fitness/").stdout.split()
@@ -244,7 +243,7 @@ def _loose_hosts(repo: Path, count: int) -> None:
 
 def test_the_lock_a_killed_ref_packing_left_is_removed_and_a_live_gits_is_not(repo_dir: Path, source_genome: Path) -> None:
     """git pack-refs dies with sggit; its packed-refs.lock must not block every later pack and ref deletion."""
-    run("-C", str(repo_dir), "init", "--from", str(source_genome))
+    sg_in(repo_dir, "init", "--from", str(source_genome))
     lock = repo_dir / ".git" / "packed-refs.lock"
     fitness = repo_dir / ".git" / "refs" / "notes" / "sggit" / "fitness"
     # A live git holds the lock: left alone, and the refs stay loose until it lets go.

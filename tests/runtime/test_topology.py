@@ -194,16 +194,12 @@ def test_cli_plan_then_deploy_twice(project: Path, monkeypatch: pytest.MonkeyPat
 def test_plan_tells_before_deploy_that_a_bridges_uplink_is_already_another_bridges_port(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """README's session builds mgmt on eno1; production_server's management bridge wants eno1 too."""
     monkeypatch.chdir(project)
-    runner = CliRunner()
-    built = runner.invoke(cli, ["run", "provision_management_bridge", "--phenotype", "dell_r740",
-                                "--input", '{"management_bridge": "mgmt", "uplink_interface": "eno1"}'])
-    assert built.exit_code == 0, built.output
-    planned = runner.invoke(cli, ["plan", "production_server", "--phenotype", "dell_r740", "--format", "json"])
-    assert planned.exit_code == 0, planned.output
+    sg("run", "provision_management_bridge", "--phenotype", "dell_r740",
+       "--input", '{"management_bridge": "mgmt", "uplink_interface": "eno1"}')
+    planned = sg("plan", "production_server", "--phenotype", "dell_r740", "--format", "json")
     management = next(c for c in json.loads(planned.output)["changes"] if c["invocation"]["key"] == "management")
     assert management["action"] == "change" and "eno1" in management["reason"] and "mgmt" in management["reason"]
-    deployed = runner.invoke(cli, ["deploy", "production_server", "--phenotype", "dell_r740", "--format", "json"])
-    assert deployed.exit_code == 1
+    deployed = sg("deploy", "production_server", "--phenotype", "dell_r740", "--format", "json", code=1)
     result = next(r for r in json.loads(deployed.output)["resources"] if r["key"] == "management")
     assert result["status"] == "failed" and "mgmt" in result["error"]
 

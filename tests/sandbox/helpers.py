@@ -8,12 +8,10 @@ import stat
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from sggit.runtime.sandbox import GeneOutcome, SandboxConfig, WorkerPool
-from sggit.runtime.sandbox import confine
+from sggit.runtime.sandbox import GeneOutcome, SandboxConfig, WorkerPool, confine
 
 HEALTHY = """
 import json

@@ -16,6 +16,7 @@ from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
 from .helpers import DIG, FAST, assert_healthy, needs_landlock, needs_root, reachable_tempdir, run
 
+
 @pytest.fixture(scope="module")
 def outside() -> Path:
     """A world-readable, world-writable directory outside scratch: only Landlock keeps a gene out."""

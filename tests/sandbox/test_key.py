@@ -23,7 +23,7 @@ import secrets
 
 import pytest
 
-from sggit.runtime.sandbox import SandboxConfig, WorkerPool, protocol
+from sggit.runtime.sandbox import WorkerPool, protocol
 
 from .helpers import DIG, FAST, assert_healthy, gene, needs_landlock, needs_root
 
