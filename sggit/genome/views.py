@@ -377,7 +377,8 @@ def _why_at(genome: Genome, allele: str, view: AlleleAtLocus) -> str:
         parts.append(sentence + ".")
     t = view.total
     if t.total:
-        parts.append(f"It has {t.successes} successes in {t.total} invocations across {view.hosts} host(s), fitness {view.fitness:.3f}.")
+        parts.append(f"It has {_count(t.successes, 'success', 'successes')} in {_count(t.total, 'invocation', 'invocations')}"
+                     f" across {_count(view.hosts, 'host', 'hosts')}, fitness {view.fitness:.3f}.")
     else:
         parts.append("It has no recorded invocations yet.")
     if not view.expressed_in:
@@ -407,3 +408,7 @@ def as_json(model: BaseModel | list[Any]) -> Any:
     if isinstance(model, list):
         return [m.model_dump(mode="json") if isinstance(m, BaseModel) else m for m in model]
     return model.model_dump(mode="json")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

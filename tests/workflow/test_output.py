@@ -31,7 +31,7 @@ def test_status_and_show_count_unsynced_runs_and_show_convergence(genome_project
     assert "fitness on testhost" not in shown, "per-host lines only with --hosts"
     assert "fitness on testhost: immediate 1/1 ok, convergence " in sggit(genome_project, "show", dominant, "--hosts").stdout
     why = sggit(genome_project, "why", _dominant(genome_project, "bridge_create")[:12]).stdout
-    assert "It has 1 successes in 1 invocations" in why
+    assert "It has 1 success in 1 invocation across 1 host, fitness" in why
 
 
 def test_a_genes_failure_text_is_labelled_and_kept_apart(genome_project: Path) -> None:
