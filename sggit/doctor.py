@@ -31,7 +31,8 @@ class Check(BaseModel):
     optional: bool = False
 
 
-def _as_check(item: Any) -> Check:
+def as_check(item: Any) -> Check:
+    """A provider's item (an object with name, ok, detail, maybe optional; or a 3-tuple) as a Check."""
     if isinstance(item, tuple) and not hasattr(item, "_fields") and len(item) == 3:
         name, ok, detail = item
     else:
@@ -61,7 +62,7 @@ def run_checks(providers: Iterable[str] | Mapping[str, str] | None = None) -> li
             try:
                 produced = function()
                 items = produced if isinstance(produced, list) else [produced]
-                results.extend(_as_check(item) for item in items)
+                results.extend(as_check(item) for item in items)
             except Exception as exc:  # noqa: BLE001
                 name = getattr(function, "__name__", repr(function))
                 results.append(Check(name=f"{module_name}.{name}", ok=False,

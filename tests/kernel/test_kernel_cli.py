@@ -56,6 +56,10 @@ def test_features_lists_every_feature_and_the_installed_domains() -> None:
     assert network["ok"] and network["kernel_kinds"] == ["mock", "netlink"] and "bridge" in network["resource_kinds"]
     text = sg("kernel", "features", code=None).output
     assert "domain.network" in text and "kernels: mock, netlink" in text
+    doctor = sg("doctor", code=None).output
+    for name in ("kernel.bridge", "kernel.bond", "domain.network"):  # the same line, word for word, as doctor prints it
+        line = next(line for line in text.splitlines() if f" {name} " in line)
+        assert line.split() == next(line for line in doctor.splitlines() if f" {name} " in line).split()
 
 
 @pytest.mark.netns

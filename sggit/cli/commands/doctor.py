@@ -7,7 +7,21 @@ import json
 import click
 
 from sggit.cli.progress import colour
-from sggit.doctor import run_checks
+from sggit.doctor import Check, run_checks
+
+
+def echo_checks(checks: list[Check]) -> None:
+    """One line per check, then the count: how doctor and `kernel features` both print what they found."""
+    width = max((len(check.name) for check in checks), default=0)
+    for check in checks:
+        if check.ok:
+            status = click.style("ok     ", fg="green")
+        else:
+            status = click.style("absent ", fg="yellow") if check.optional else click.style("MISSING", fg="red")
+        click.echo(f"{status}  {check.name.ljust(width)}  {check.detail}" + (" (optional)" if check.optional and not check.ok else ""), color=colour())
+    missing = sum(not check.ok and not check.optional for check in checks)
+    optional = sum(not check.ok and check.optional for check in checks)
+    click.echo(f"\n{len(checks) - missing - optional} ok, {missing} missing" + (f", {optional} optional not available" if optional else ""))
 
 
 @click.command()
@@ -24,16 +38,7 @@ def doctor(fmt: str, as_json: bool) -> None:
     if as_json or fmt == "json":
         click.echo(json.dumps([check.model_dump() for check in checks], indent=2))
     else:
-        width = max((len(check.name) for check in checks), default=0)
-        for check in checks:
-            if check.ok:
-                status = click.style("ok     ", fg="green")
-            else:
-                status = click.style("absent ", fg="yellow") if check.optional else click.style("MISSING", fg="red")
-            click.echo(f"{status}  {check.name.ljust(width)}  {check.detail}" + (" (optional)" if check.optional and not check.ok else ""), color=colour())
-        missing = sum(not check.ok and not check.optional for check in checks)
-        optional = sum(not check.ok and check.optional for check in checks)
-        click.echo(f"\n{len(checks) - missing - optional} ok, {missing} missing" + (f", {optional} optional not available" if optional else ""))
+        echo_checks(checks)
     if any(not check.ok and not check.optional for check in checks):
         click.get_current_context().exit(1)
 

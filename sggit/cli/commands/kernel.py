@@ -31,6 +31,9 @@ def kernel_group() -> None:
 def features(netns: str | None, fmt: str) -> None:
     """Which link types this machine's kernel supports (inside NAME with --netns), found by
     trying them; and the installed domains with their kernel kinds."""
+    from sggit.cli.commands.doctor import echo_checks
+    from sggit.doctor import as_check
+    from sggit.domains.checks import installed_domains
     from sggit.domains.listing import domain_rows
     from sggit.kernel.features import doctor_checks
     from sggit.kernel.netlink import netns_exists
@@ -42,11 +45,7 @@ def features(netns: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({"netns": netns, "features": [c._asdict() for c in checks], "domains": rows}, indent=2))
         return
-    for check in checks:
-        click.echo(f"{'ok  ' if check.ok else 'MISS'} {check.name:<16} {check.detail}")
-    for row in rows:
-        kinds = ", ".join(row["kernel_kinds"])
-        click.echo(f"{'ok  ' if row['ok'] else 'MISS'} domain.{row['name']:<9} {row['detail']}" + (f" (kernels: {kinds})" if kinds else ""))
+    echo_checks([as_check(c) for c in [*checks, *installed_domains(rows)]])
 
 
 @kernel_group.command("mock-reset")
