@@ -12,6 +12,7 @@ import pytest
 from sggit.engines.fixture import FixtureEngine
 from sggit.genome import phenostore
 from sggit.genome.lineage import read_lineage
+from sggit.genome.mutations import proposal_path
 from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
 from sggit.runtime.organism import CallerError
@@ -220,7 +221,7 @@ def test_when_every_allele_fails_the_engine_heals_the_locus(project: Path, pool:
     assert "this allele is broken" in lineage.failure.error
     assert org.phenotype().locus("bridge_stp").alleles[mutant.allele].state == "recessive"
     branch = genome.repo.references["refs/heads/sggit/mutations/testhost"].peel()
-    assert str(branch.tree[f"bridge_stp/{mutant.allele}.py"].id) == mutant.allele
+    assert str(branch.tree[proposal_path("bridge_stp", mutant.allele)].id) == mutant.allele
     assert f"Sggit-Parent: {broken}" in branch.message and "this allele is broken" in branch.message
     assert kernel.get_stp("br0")["enabled"] is True
 
