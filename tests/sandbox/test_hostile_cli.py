@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from sggit.cli import cli
-from sggit.genome.init import init_project
 from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
 from tests.runtime.helpers import add_allele
@@ -25,14 +24,6 @@ pytestmark = [needs_root, needs_landlock]
 
 BRIDGE = {"bridge_name": "br0", "interfaces": []}
 FAKE_HEALTHY = {"healthy": True, "exists": True, "state": "up", "mtu": 1500, "mac": "02:00:00:00:06:66"}
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SGGIT_HOST", "testhost")
-    root = tmp_path / "genome"
-    init_project(root)
-    return root
 
 
 def sggit(project: Path, *args: str) -> tuple[int, str, str]:
