@@ -15,9 +15,12 @@ demo: $(STAMP)
 	$(BIN)/python -m sggit.demo
 
 # The static checks run first, so CI (`make test`) fails on a lint or type error too.
+# The suite runs one process per core (pytest-xdist), each test module in one process so
+# its module fixtures are built once; `make test JOBS=0` runs it in this process alone.
 # pytest exits 5 when it collected nothing; that is not a failure of the code.
+JOBS ?= auto
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo 'no tests collected'; exit 0; fi; exit $$rc
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile; rc=$$?; if [ $$rc -eq 5 ]; then echo 'no tests collected'; exit 0; fi; exit $$rc
 
 # Static checks: ruff for style and mistakes, mypy (with the pydantic plugin) for types.
 lint: $(STAMP)
