@@ -92,7 +92,7 @@ def locate(start: str = ".") -> tuple[str, str] | None:
     return git_dir, common
 
 
-def inputs(git_dir: str, common: str, fmt: str, phenotype: str | None) -> bytes | None:
+def inputs(common: str, fmt: str, phenotype: str | None) -> bytes | None:
     """What status's answer depends on, as bytes; None when this layout is not one described here."""
     if os.path.exists(os.path.join(common, "reftable")):
         return None
@@ -137,9 +137,9 @@ def loaded_code() -> list[str]:
     return sorted(files)
 
 
-def keep(git_dir: str, common: str, fmt: str, phenotype: str | None, before: bytes, output: str) -> bool:
+def keep(common: str, fmt: str, phenotype: str | None, before: bytes, output: str) -> bool:
     """Keep a full status's output if its inputs did not move while it ran; False when not kept."""
-    if inputs(git_dir, common, fmt, phenotype) != before:
+    if inputs(common, fmt, phenotype) != before:
         return False
     code = loaded_code()
     paths = "\n".join(code).encode("utf-8", "surrogateescape")
@@ -166,7 +166,7 @@ def keep(git_dir: str, common: str, fmt: str, phenotype: str | None, before: byt
     return True
 
 
-def _current(git_dir: str, common: str, fmt: str, phenotype: str | None) -> str | None:
+def _current(common: str, fmt: str, phenotype: str | None) -> str | None:
     """The kept output for these options if every input is as it was; else None (FileNotFoundError: none kept)."""
     data = read_file(snapshot_path(common, fmt, phenotype))
     if not data.startswith(MAGIC):
@@ -176,7 +176,7 @@ def _current(git_dir: str, common: str, fmt: str, phenotype: str | None) -> str 
     if len(sizes) != 4 or sum(sizes) != len(rest):
         return None
     n_inputs, n_paths, n_stamps, _ = sizes
-    now = inputs(git_dir, common, fmt, phenotype)
+    now = inputs(common, fmt, phenotype)
     if now is None or rest[:n_inputs] != now:
         return None
     paths = rest[n_inputs:n_inputs + n_paths].decode("utf-8", "surrogateescape").split("\n")
@@ -191,7 +191,7 @@ def kept_output(fmt: str, phenotype: str | None, start: str = ".") -> str | None
     if found is None:
         return None
     try:
-        return _current(*found, fmt, phenotype)
+        return _current(found[1], fmt, phenotype)
     except FileNotFoundError:
         return None
 
@@ -244,7 +244,7 @@ def stale(start: str = ".", limit: int = REFRESH_LIMIT) -> tuple[str, list[tuple
         if options is None:
             continue
         try:
-            if _current(git_dir, common, *options) is not None:
+            if _current(common, *options) is not None:
                 continue
         except FileNotFoundError:
             continue  # removed meanwhile: nothing to refresh
@@ -350,7 +350,7 @@ class Recording:
         self.before: bytes | None = None
         if self.located is not None and os.path.realpath(self.located[0]) == os.path.realpath(git_dir):
             try:
-                self.before = inputs(*self.located, fmt, phenotype)
+                self.before = inputs(self.located[1], fmt, phenotype)
             except OSError:
                 self.before = None
         self.watch = StreamWatch(sys.stderr, echo=not quiet)
@@ -375,6 +375,6 @@ class Recording:
         if self.before is None or self.located is None or self.warned:
             return False
         try:
-            return keep(*self.located, self.fmt, self.phenotype, self.before, output)
+            return keep(self.located[1], self.fmt, self.phenotype, self.before, output)
         except OSError:
             return False  # not kept: the next status costs its full time, nothing else

@@ -334,12 +334,10 @@ class Journal:
 
     def __del__(self) -> None:
         # A journal dropped unclosed (an organism nobody closed) must not keep its files open for good.
-        for fd in (self._fd, self._dir):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        try:
+            self.close()
+        except OSError:
+            pass
 
     def __enter__(self) -> Journal:
         return self

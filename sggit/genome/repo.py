@@ -380,7 +380,8 @@ def keep_packed(genome: Genome) -> bool:
 
 def _pack_refs_if_loose(genome: Genome) -> bool:
     try:
-        loose = sum(1 for _ in os.scandir(genome.common_dir / FITNESS_REF_PREFIX))
+        with os.scandir(genome.common_dir / FITNESS_REF_PREFIX) as entries:
+            loose = sum(1 for _ in entries)
     except OSError:
         return False
     return loose > _LOOSE_FITNESS_REFS and pack_refs(genome)
