@@ -39,6 +39,9 @@ class SandboxConfig(BaseModel):
     max_calls_per_worker: int = Field(10_000, gt=0, description="recycle a worker after this many calls")
     warm_workers: int = Field(8, ge=1, description="idle workers kept bound to their allele, least recently used evicted")
     startup_timeout_seconds: float = Field(15.0, gt=0)
+    answer_spin_seconds: float = Field(
+        200e-6, ge=0, le=0.01,
+        description="how long the orchestrator polls for an answer before it sleeps, while CPUs are free; 0 never")
     allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
     scratch_root: Path | None = Field(None, description="where worker scratch directories go; a temp dir if unset")
     uid: int = Field(65534, gt=0, description="unprivileged uid a root worker switches to")

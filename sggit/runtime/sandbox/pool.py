@@ -29,6 +29,7 @@ from sggit.runtime.sandbox.config import ENTRY_POINT, MECHANISMS, SandboxConfig
 from sggit.runtime.sandbox.leftovers import claim_root, remove_tree, sweep_leftovers
 from sggit.runtime.sandbox.outcome import Confinement, ErrorKind, GeneOutcome, Mechanism
 from sggit.runtime.sandbox.output import output_problem, safe_text
+from sggit.runtime.sandbox.spin import SpinPolicy
 
 Handler = Callable[[str, list, dict], Any]
 
@@ -37,6 +38,8 @@ log = logging.getLogger("sggit.sandbox")
 _EXIT_CPU = 75
 _EXIT_CPU_LOWERED = 76
 _EXIT_OUT_OF_TURN = 77
+# A worker whose last answer took longer than this many spin windows is waited for asleep.
+_QUICK_SPINS = 5
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 # Worse outcomes mean the worker may be damaged or hostile: never reuse it.
 _DISCARD_KINDS = frozenset({"timeout", "crash", "limit", "forbidden"})
@@ -84,6 +87,7 @@ class _Worker:
         self.serial = 0
         self._nonces = b""
         self.calls = 0
+        self.quick = True  # its last answer came soon enough to be worth spinning for the next
         self.spoiled = False
         self.cpu = 0.0
         self.confinement: Confinement | None = None
@@ -147,9 +151,11 @@ class _Worker:
         self.stamp = protocol.SERIAL.pack(self.serial) + nonce
         return self.stamp
 
-    def answer(self, deadline: float, first: bool) -> tuple[bytes, dict]:
+    def answer(self, deadline: float, first: bool, spin: float = 0.0) -> tuple[bytes, dict]:
         """The next frame's tag and body: sealed by this worker's relay and stamped for the request in flight."""
-        payload = self.reader.read(deadline)
+        began = time.monotonic()
+        payload = self.reader.read(deadline, spin)
+        self.quick = time.monotonic() - began <= _QUICK_SPINS * self.config.answer_spin_seconds
         try:
             tag, stamp, text = self.unseal(payload)
         except protocol.ProtocolError:
@@ -266,7 +272,8 @@ class WorkerPool:
     first. `run` is thread-safe; each call holds one worker.
     """
 
-    def __init__(self, config: SandboxConfig | None = None, size: int = 2) -> None:
+    def __init__(self, config: SandboxConfig | None = None, size: int = 2,
+                 spin: SpinPolicy | None = None) -> None:
         if size < 1:
             raise SggitError(f"a worker pool needs at least one worker, not {size}")
         self.config = config or SandboxConfig()
@@ -285,6 +292,8 @@ class WorkerPool:
         self._closed = False
         self._warned = False
         self._starting = 0
+        self._spin = spin or SpinPolicy(self.config.answer_spin_seconds)
+        self._running = 0  # calls in flight: with more than one, a spinning thread would hold up the others
         # Spares to keep ready; grows when callers find none (a burst of new alleles, such as
         # candidates being judged), so starting workers overlaps with running them.
         self._target = size
@@ -441,6 +450,8 @@ class WorkerPool:
             start = time.perf_counter()
             spare = worker.calls == 0
             keep = False
+            with self._lock:
+                self._running += 1
             try:
                 outcome = self._converse(worker, allele_id, source, input_json, handler or _no_kernel,
                                          timeout or self.config.timeout_seconds, start)
@@ -451,10 +462,22 @@ class WorkerPool:
                 log.warning("discarding sandbox worker %d of allele %s: it answered an earlier request twice",
                             worker.proc.pid, allele_id)
             finally:
+                with self._lock:
+                    self._running -= 1
                 worker.calls += 1
                 self._release(worker, keep)
                 if spare:  # after the call, so starting one in its place does not slow it down
                     self._replenish()
+
+    def spin_window(self, worker: _Worker) -> float:
+        """How long to spin for `worker`'s next answer before sleeping: 0 unless it pays (see `spin`).
+
+        Only a worker that answered quickly last time is spun for, and only while this
+        call is the pool's one call in flight: a spinning thread holds the GIL.
+        """
+        if not worker.quick or self._running != 1:
+            return 0.0
+        return self._spin.current()
 
     def _converse(self, worker: _Worker, allele_id: str, source: str, input_json: str,
                   handler: Handler, timeout: float, start: float) -> GeneOutcome:
@@ -473,8 +496,9 @@ class WorkerPool:
             worker.allele = allele_id
             first = True
             replied = False
+            spin = self.spin_window(worker)
             while True:
-                tag, frame = worker.answer(deadline, first)
+                tag, frame = worker.answer(deadline, first, spin)
                 first = False
                 if replied and tag != protocol.DISCARDED and worker.replies_unread():
                     return failed("forbidden", "the gene wrote again before its gene_sdk call was answered "

@@ -233,17 +233,28 @@ class FrameReader:
         """Whether anything (bytes or a hang-up) waits on the pipe right now."""
         return bool(self._buf) or bool(self._poll.poll(0))
 
-    def read(self, deadline: float | None) -> bytes:
-        """The next payload; Timeout past `deadline` (time.monotonic), EOFError when the pipe closes."""
+    def read(self, deadline: float | None, spin: float = 0.0) -> bytes:
+        """The next payload; Timeout past `deadline` (time.monotonic), EOFError when the pipe closes.
+
+        With `spin`, the pipe is polled without sleeping for up to that many seconds
+        before the read sleeps (see `spin`): the deadline is never overrun by it.
+        """
         while True:
             payload = self._frame_in_buffer()
             if payload is not None:
                 return payload
             if deadline is not None:
-                remaining = deadline - time.monotonic()
+                now = time.monotonic()
+                remaining = deadline - now
                 if remaining <= 0:
                     raise Timeout()
-                if not self._poll.poll(max(1, int(remaining * 1000 + 0.999))):
+                ready = False
+                if spin > 0:
+                    end, poll, clock = now + min(spin, remaining), self._poll.poll, time.monotonic
+                    spin = 0.0
+                    while not (ready := bool(poll(0))) and clock() < end:
+                        pass
+                if not ready and not self._poll.poll(max(1, int((deadline - time.monotonic()) * 1000 + 0.999))):
                     continue
             chunk = os.read(self.fd, 1 << 16)
             if not chunk:

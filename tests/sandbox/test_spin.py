@@ -1,0 +1,177 @@
+"""When the pool spins for an answer instead of sleeping, and that spinning never costs a deadline."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sggit.runtime.sandbox import WorkerPool
+from sggit.runtime.sandbox.protocol import HEADER, FrameReader, Timeout
+from sggit.runtime.sandbox.spin import QUIET_PRESSURE, SpinPolicy, cpu_pressure, quiet
+
+from .helpers import FAST, HEALTHY, gene, needs_landlock, needs_root
+
+WINDOW = 200e-6
+
+
+def _pressure_file(tmp_path: Path, avg10: float) -> Path:
+    """A file in the kernel's /proc/pressure/cpu format with the given `some avg10`."""
+    path = tmp_path / "cpu"
+    path.write_text(f"some avg10={avg10:.2f} avg60=1.00 avg300=0.50 total=183314201\n"
+                    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+    return path
+
+
+def test_pressure_is_read_from_the_some_line(tmp_path):
+    assert cpu_pressure(str(_pressure_file(tmp_path, 42.5))) == 42.5
+
+
+@pytest.mark.parametrize("text", ["", "garbage\n", "some avg10=high avg60=1\n", "some avg60=3.00\n"])
+def test_damaged_pressure_file_reads_as_none(tmp_path, text):
+    path = tmp_path / "cpu"
+    path.write_text(text)
+    assert cpu_pressure(str(path)) is None
+
+
+def test_missing_pressure_file_falls_back_to_the_load_average(tmp_path):
+    missing = str(tmp_path / "absent")
+    assert cpu_pressure(missing) is None
+    assert quiet(missing) == (os.getloadavg()[0] < (os.cpu_count() or 1) / 2)
+
+
+def test_spins_only_below_the_pressure_threshold(tmp_path):
+    assert quiet(str(_pressure_file(tmp_path, QUIET_PRESSURE - 1)))
+    assert not quiet(str(_pressure_file(tmp_path, QUIET_PRESSURE)))
+
+
+def test_policy_rereads_pressure_only_after_its_recheck_interval(tmp_path):
+    path = _pressure_file(tmp_path, 1.0)
+    policy = SpinPolicy(WINDOW, str(path), recheck=0.5)
+    assert policy.current(now=100.0) == WINDOW
+    _pressure_file(tmp_path, 90.0)
+    assert policy.current(now=100.4) == WINDOW  # the last reading still stands
+    assert policy.current(now=100.5) == 0.0
+    _pressure_file(tmp_path, 1.0)
+    assert policy.current(now=101.0) == WINDOW
+
+
+def test_zero_window_never_spins_and_never_reads(tmp_path):
+    policy = SpinPolicy(0.0, str(tmp_path / "absent"))
+    assert policy.current() == 0.0
+
+
+def _pipe_reader() -> tuple[FrameReader, int]:
+    read_end, write_end = os.pipe()
+    return FrameReader(read_end, 1 << 20), write_end
+
+
+def test_spinning_read_times_out_at_its_deadline_not_after_the_spin():
+    reader, write_end = _pipe_reader()
+    try:
+        deadline = time.monotonic() + 0.05
+        with pytest.raises(Timeout):
+            reader.read(deadline, spin=10.0)  # a spin far past the deadline is cut to it
+        assert time.monotonic() >= deadline
+    finally:
+        os.close(reader.fd)
+        os.close(write_end)
+
+
+def test_spinning_read_returns_a_frame_that_arrives_after_the_spin():
+    reader, write_end = _pipe_reader()
+    payload = b'{"late": true}'
+    writer = threading.Timer(0.02, os.write, (write_end, HEADER.pack(len(payload)) + payload))
+    writer.start()
+    try:
+        assert reader.read(time.monotonic() + 5.0, spin=WINDOW) == payload
+    finally:
+        writer.join()
+        os.close(reader.fd)
+        os.close(write_end)
+
+
+@pytest.fixture
+def spinning_pool(tmp_path):
+    """A pool told CPUs are free, so whether it spins depends on the worker and the calls in flight."""
+    if os.geteuid() != 0:
+        pytest.skip("full confinement needs root (namespaces, uid switch)")
+    policy = SpinPolicy(WINDOW, str(_pressure_file(tmp_path, 0.0)))
+    with WorkerPool(FAST.model_copy(update={"answer_spin_seconds": WINDOW}), size=1, spin=policy) as pool:
+        yield pool
+
+
+SLOW = gene("""
+    import json, time
+    def execute(input_json):
+        time.sleep(json.loads(input_json)["sleep"])
+        return json.dumps({"slept": True})
+""")
+
+
+@needs_root
+@needs_landlock
+def test_quick_allele_is_spun_for_and_slow_one_is_waited_for_asleep(spinning_pool):
+    # The first call compiles the source; on a loaded host one warm answer may still be late.
+    for _ in range(20):
+        outcome = spinning_pool.run("quick", HEALTHY, json.dumps({"n": 2}))
+        assert outcome.ok and json.loads(outcome.output) == {"doubled": 4}
+        quick = spinning_pool._warm["quick"][0]
+        if quick.quick:
+            break
+    assert quick.quick
+    with spinning_pool._lock:
+        spinning_pool._running += 1  # as while the next call is in flight
+    try:
+        assert spinning_pool.spin_window(quick) == WINDOW
+
+        assert spinning_pool.run("slow", SLOW, json.dumps({"sleep": 0.01})).ok
+        slow = spinning_pool._warm["slow"][0]
+        assert not slow.quick
+        assert spinning_pool.spin_window(slow) == 0.0
+    finally:
+        with spinning_pool._lock:
+            spinning_pool._running -= 1
+
+
+@needs_root
+@needs_landlock
+def test_no_spinning_while_another_call_is_in_flight(spinning_pool):
+    assert spinning_pool.run("quick", HEALTHY, json.dumps({"n": 2})).ok
+    quick = spinning_pool._warm["quick"][0]
+    quick.quick = True
+    busy = threading.Thread(target=spinning_pool.run, args=("slow", SLOW, json.dumps({"sleep": 0.5})))
+    busy.start()
+    try:
+        while spinning_pool._running == 0:
+            time.sleep(0.001)
+        with spinning_pool._lock:
+            spinning_pool._running += 1
+        try:
+            assert spinning_pool.spin_window(quick) == 0.0
+        finally:
+            with spinning_pool._lock:
+                spinning_pool._running -= 1
+    finally:
+        busy.join()
+
+
+@needs_root
+@needs_landlock
+def test_timeout_holds_for_a_spun_for_allele_that_stops_answering(spinning_pool):
+    source = gene("""
+        import json, time
+        def execute(input_json):
+            if json.loads(input_json)["hang"]:
+                while True:
+                    pass
+            return json.dumps({"hung": False})
+    """)
+    assert spinning_pool.run("hangs", source, json.dumps({"hang": False})).ok
+    assert spinning_pool._warm["hangs"][0].quick
+    outcome = spinning_pool.run("hangs", source, json.dumps({"hang": True}), timeout=0.3)
+    assert outcome.error == "timeout", outcome
