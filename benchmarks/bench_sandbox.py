@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 import timeit
 
 import pytest
 
-from sggit.runtime.sandbox import SandboxConfig, WorkerPool, confine
+from sggit.runtime.sandbox import SandboxConfig, WorkerPool, confine, spin
 
 GENE = """
 import json
@@ -143,3 +145,53 @@ def test_overhead_per_call_warm_worker(benchmark, pool):
 
 def test_overhead_per_call_with_one_gene_sdk_round_trip(benchmark, pool):
     _measure(benchmark, pool, "with-sdk", GENE_WITH_SDK)
+
+
+def _per_call(pool: WorkerPool, allele_id: str, source: str, calls: int) -> list[float]:
+    times = []
+    clock = time.perf_counter
+    for _ in range(calls):
+        began = clock()
+        pool.run(allele_id, source, INPUT, handler=_handler)
+        times.append(clock() - began)
+    return times
+
+
+@pytest.mark.parametrize("allele_id, source", [("plain", GENE), ("with-sdk", GENE_WITH_SDK)])
+def test_spinning_for_the_answer_against_sleeping_on_the_pipe(benchmark, pool, allele_id, source):
+    """The gated spin (SandboxConfig.answer_spin_seconds) against a pool that always sleeps.
+
+    Both pools run the same allele in the same run, in alternating blocks, so a
+    change of load on the machine falls on both alike. Under CPU pressure the
+    spinning pool does not spin, and the two should come out alike.
+    """
+    execute = _direct(source)
+    direct = min(timeit.repeat(lambda: execute(INPUT), number=200, repeat=100)) / 200
+    with WorkerPool(SandboxConfig(answer_spin_seconds=0), size=1) as sleeping:
+        for each in (pool, sleeping):
+            outcome = each.run(allele_id, source, INPUT, handler=_handler)
+            assert outcome.ok and outcome.output == execute(INPUT), outcome
+        spun: list[float] = []
+        slept: list[float] = []
+        for _ in range(10):
+            spun += _per_call(pool, allele_id, source, 200)
+            slept += _per_call(sleeping, allele_id, source, 200)
+    result = benchmark.pedantic(pool.run, args=(allele_id, source, INPUT),
+                                kwargs={"handler": _handler}, rounds=500, iterations=1, warmup_rounds=20)
+    assert result.ok
+    spin_overhead = statistics.median(spun) - direct
+    sleep_overhead = statistics.median(slept) - direct
+    pressure = spin.cpu_pressure()
+    benchmark.extra_info.update({
+        "direct_us": round(direct * 1e6, 2),
+        "spinning_overhead_us": round(spin_overhead * 1e6, 2),
+        "sleeping_overhead_us": round(sleep_overhead * 1e6, 2),
+        "ratio_sleeping_to_spinning": round(sleep_overhead / spin_overhead, 2),
+        "spinning": spin.quiet(),
+        "cpu_pressure_avg10": pressure,
+        "load_average": round(os.getloadavg()[0], 2),
+    })
+    print(f"\n{allele_id}: overhead per call spinning {spin_overhead * 1e6:.1f} us, sleeping "
+          f"{sleep_overhead * 1e6:.1f} us, ratio {sleep_overhead / spin_overhead:.2f}; "
+          f"spin allowed now: {spin.quiet()}, cpu pressure avg10 {pressure}, "
+          f"load average {os.getloadavg()[0]:.1f}")

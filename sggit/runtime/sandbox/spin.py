@@ -3,7 +3,7 @@
 On a virtual machine a vCPU with nothing to run halts, and waking it costs more
 than a small gene's whole call: measured on 2 vCPUs at load 0.5, sleeping on
 the pipe made a warm call +130-190 µs over a direct one, spinning for up to
-200 µs first made it +73-85 µs. Under contention spinning takes the CPU the
+200 µs first made it +85-120 µs. Under contention spinning takes the CPU the
 gene process or its relay needs, and a call gets no faster or slower (docs/performance.md).
 So the pool spins only while the kernel reports little CPU pressure, and only
 for a worker whose last answer came within the window: a slow allele costs one
