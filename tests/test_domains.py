@@ -7,7 +7,6 @@ from textwrap import dedent
 from sggit import domains
 from sggit.contract.checks import check_tree
 from sggit.contract.tree import read_tree
-from sggit.runtime.topology import NEEDS_FEATURES, PATHWAYS
 from sggit.shipped import shipped_root
 
 TOPOLOGY = dedent("""\
@@ -39,8 +38,10 @@ def test_network_is_built_in_and_feeds_the_planner() -> None:
     assert next(d.name for d in domains.installed()) == "network"
     assert network.contracts_dir == shipped_root() / "contracts" and network.seeds_dir.is_dir()
     assert set(network.kernel_kinds) == {"mock", "netlink"}
-    assert PATHWAYS == {name: kind.pathway for name, kind in network.resource_kinds.items()}
-    assert NEEDS_FEATURES["vlan_bridges"] == ("vlan", "bridge")
+    assert {name: kind.pathway for name, kind in network.resource_kinds.items()} == {
+        "bridge": "provision_management_bridge", "bond": "provision_bond", "vlan_bridges": "provision_vlan_bridge"}
+    assert domains.resource_kind("vlan_bridges").needs == ("vlan", "bridge")
+    assert domains.resource_kind("table").pathway == "ingest_clean_and_load"
     assert domains.resource_kinds()["vlan_bridges"]["trunk"] is True
     assert "create_bridge(name, stp=False)" in network.sdk_surface
 

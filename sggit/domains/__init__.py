@@ -16,9 +16,48 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 ENTRY_POINT_GROUP = "sggit.domains"
+
+
+Action = Literal["create", "change", "unchanged"]
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of a resource kind's pathway: `key` names it in plans and reports,
+    `interface` is what the topology's checks call the thing it makes."""
+
+    key: str
+    inputs: dict[str, Any]
+    interface: str
+
+
+class ResourceView(Protocol):
+    """A topology resource as its kind's planner reads it, `{refs}` already resolved.
+
+    A value naming another resource of the topology reads as that resource's
+    interface name.
+    """
+
+    name: str
+    interface: str
+
+    def value(self, prop: str) -> Any:
+        """The property's first value, None when it is not given."""
+
+    def values(self, prop: str) -> list[Any]:
+        """Every value of the property, lists flattened."""
+
+    def flag(self, prop: str, default: bool) -> bool:
+        """The property as enabled/disabled (true/false, on/off, yes/no), `default` when not given."""
+
+
+Planner = Callable[[ResourceView], list[PlannedRun]]
+Assessor = Callable[[Any, PlannedRun, dict[str, Any]], tuple[Action, str]]
+"""What a run would do to the kernel as it is now, and why; the dict is the plan's memo
+of kernel reads, shared by every run of the plan, so a kind lists what it needs once."""
 
 
 @dataclass(frozen=True)
@@ -27,12 +66,18 @@ class ResourceKind:
 
     `properties` maps each accepted property to whether its value names another
     resource of the same topology; `needs` lists the kernel features it takes.
+    `plan` turns a declared resource into its pathway's runs and `assess` reads the
+    kernel to say whether each is to create, already there, or there but different
+    (which a deploy reports and never rebuilds in place). A kind without them is
+    declared and checked in contracts, and `sggit plan` says it cannot plan it.
     """
 
     name: str
     properties: Mapping[str, bool]
     pathway: str
     needs: tuple[str, ...] = ()
+    plan: Planner | None = None
+    assess: Assessor | None = None
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from sggit import domains
 from sggit.contract import nodes as n
 from sggit.contract.tree import ContractTree
 from sggit.contract.validate import Invalid, Validator
-from sggit.domains.network import RESOURCE_KINDS as NETWORK_KINDS
+from sggit.domains import PlannedRun
 from sggit.errors import SggitError, UsageError
 from sggit.kernel.api import Kernel
 from sggit.runtime.deadline import host_settled
@@ -31,9 +32,6 @@ from sggit.runtime.pathway import PathwayResult
 from sggit.runtime.values import ResolveError, evaluate
 
 Action = Literal["create", "change", "unchanged", "unsupported", "blocked"]
-# the domain's resource kinds: the pathway making each, and the kernel features it needs
-PATHWAYS: dict[str, str] = {name: kind.pathway for name, kind in NETWORK_KINDS.items()}
-NEEDS_FEATURES: dict[str, tuple[str, ...]] = {name: kind.needs for name, kind in NETWORK_KINDS.items()}
 _ON = {"enabled", "true", "on", "yes"}
 _OFF = {"disabled", "false", "off", "no"}
 
@@ -127,38 +125,47 @@ def _flag(value: Any, default: bool) -> bool:
     raise UsageError(f"expected enabled or disabled, not {value!r}")
 
 
+class _Resource:
+    """A declared resource as its kind's planner reads it (`domains.ResourceView`)."""
+
+    def __init__(self, res: n.Resource, names: dict[str, Any], interfaces: dict[str, str]) -> None:
+        self._res, self._names, self._interfaces = res, names, interfaces
+        self.name = res.name
+        self.interface = interfaces[res.name]
+
+    def values(self, prop: str) -> list[Any]:
+        found = _values(self._res, prop, self._names)
+        if prop == "name":
+            return found
+        return [self._interfaces.get(v, v) if isinstance(v, str) else v for v in found]
+
+    def value(self, prop: str) -> Any:
+        found = self.values(prop)
+        return found[0] if found else None
+
+    def flag(self, prop: str, default: bool) -> bool:
+        return _flag(self.value(prop), default)
+
+
 def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]) -> list[Invocation]:
-    """Every pathway run the topology asks for, in dependency order."""
+    """Every pathway run the topology asks for, in dependency order; each kind plans its own."""
     topo = topology_of(tree, topology)
     names = topology_names(topo, bindings)
     resources = {r.name: r for r in topo.has}
     interface = {r.name: _single(r, "name", names) or r.name for r in topo.has}
     out: list[Invocation] = []
     for res in topo.has:
-        if res.kind not in PATHWAYS:
-            raise UsageError(f"resource {res.name}: unknown kind {res.kind!r}", hint=f"one of {', '.join(PATHWAYS)}")
+        kind = domains.resource_kind(res.kind) if res.kind else None
+        if res.kind is None or kind is None:
+            known = sorted(domains.resource_kinds())
+            raise UsageError(f"resource {res.name}: unknown kind {res.kind!r}", hint=f"one of {', '.join(known)}")
+        if kind.plan is None or kind.assess is None:
+            raise UsageError(f"resource {res.name}: its domain declares kind {res.kind!r} but gives no way to plan it",
+                             hint="a ResourceKind needs `plan` and `assess` for `sggit plan` and `sggit deploy`")
         needs = sorted({v.value for p in res.properties for v in p.values if isinstance(v, n.Word) and v.value in resources and v.value != res.name})
-
-        def ref(prop: str, res: n.Resource = res) -> Any:
-            value = _single(res, prop, names)
-            return interface.get(value, value) if isinstance(value, str) else value
-
-        base: dict[str, Any] = {"resource": res.name, "kind": res.kind, "pathway": PATHWAYS[res.kind], "needs": needs}
-        if res.kind == "bridge":
-            uplink = ref("uplink")
-            if uplink is None:
-                raise UsageError(f"bridge {res.name} has no uplink", hint="the shipped bridge pathway moves an uplink NIC under the bridge")
-            inputs = {"management_bridge": interface[res.name], "uplink_interface": uplink, "stp_enabled": _flag(_single(res, "stp", names), True)}
-            out.append(Invocation(key=res.name, inputs=inputs, interface=interface[res.name], **base))
-        elif res.kind == "bond":
-            members = _values(res, "members", names)
-            inputs = {"bond_name": interface[res.name], "members": [interface.get(m, m) for m in members], "mode": _single(res, "mode", names) or "active-backup"}
-            out.append(Invocation(key=res.name, inputs=inputs, interface=interface[res.name], **base))
-        else:
-            trunk = ref("trunk")
-            for vlan in _values(res, "vlans", names):
-                inputs = {"parent_interface": trunk, "vlan_id": vlan, "stp_enabled": _flag(_single(res, "stp", names), False)}
-                out.append(Invocation(key=f"{res.name}[{vlan}]", inputs=inputs, interface=f"vmbr{vlan}", **base))
+        for run in kind.plan(_Resource(res, names, interface)):
+            out.append(Invocation(key=run.key, resource=res.name, kind=res.kind, pathway=kind.pathway,
+                                  inputs=run.inputs, needs=needs, interface=run.interface))
     return _ordered(out)
 
 
@@ -202,47 +209,18 @@ def kernel_link_types(kernel: Kernel) -> dict[str, tuple[bool, str]]:
     return kind_of(kernel).features(kernel)
 
 
-def assess(kernel: Kernel, inv: Invocation, links: dict[str, dict[str, Any]]) -> tuple[Action, str]:
-    """What this invocation would do to the kernel as it is now."""
-    data = inv.inputs
-    if inv.kind == "bridge":
-        bridge, uplink = data["management_bridge"], data["uplink_interface"]
-        link = links.get(bridge)
-        master = links.get(uplink, {}).get("master")
-        if link is None and master is not None:
-            return "change", f"{uplink}, the uplink of bridge {bridge}, is a port of {master}"
-        if link is None:
-            return "create", f"bridge {bridge} with uplink {uplink}"
-        if link["kind"] != "bridge":
-            return "change", f"{bridge} exists as a {link['kind']} link, not a bridge"
-        if links.get(uplink, {}).get("master") != bridge:
-            return "change", f"bridge {bridge} exists but {uplink} is not its port"
-        return "unchanged", f"bridge {bridge} with uplink {uplink}"
-    if inv.kind == "bond":
-        name = data["bond_name"]
-        link = links.get(name)
-        if link is None:
-            return "create", f"bond {name} ({data['mode']}) over {', '.join(data['members'])}"
-        if link["kind"] != "bond":
-            return "change", f"{name} exists as a {link['kind']} link, not a bond"
-        bond = kernel.get_bond(name)
-        members = sorted(m["name"] if isinstance(m, dict) else m for m in bond.get("members", []))
-        if members != sorted(data["members"]) or bond.get("mode") != data["mode"]:
-            return "change", f"bond {name} is {bond.get('mode')} over {', '.join(members)}"
-        return "unchanged", f"bond {name} ({data['mode']}) over {', '.join(members)}"
-    vlan = f"{data['parent_interface']}.{data['vlan_id']}"
-    bridge = inv.interface
-    if vlan not in links and bridge not in links:
-        return "create", f"VLAN {vlan} under bridge {bridge}"
-    if links.get(vlan, {}).get("master") == bridge and links.get(bridge, {}).get("kind") == "bridge":
-        return "unchanged", f"VLAN {vlan} under bridge {bridge}"
-    return "change", f"{vlan} or {bridge} exists but {vlan} is not a port of bridge {bridge}"
+def assess(kernel: Kernel, inv: Invocation, memo: dict[str, Any]) -> tuple[Action, str]:
+    """What this invocation would do to the kernel as it is now: its resource kind reads the kernel."""
+    kind = domains.resource_kind(inv.kind)
+    if kind is None or kind.assess is None:
+        raise UsageError(f"resource {inv.resource}: kind {inv.kind!r} cannot be planned")
+    return kind.assess(kernel, PlannedRun(key=inv.key, inputs=inv.inputs, interface=inv.interface), memo)
 
 
 def plan(kernel: Kernel, tree: ContractTree, topology: str, phenotype: str, bindings: dict[str, Any]) -> Plan:
     """What deploying would do, read from the kernel; nothing is changed."""
     invocations = plan_invocations(tree, topology, bindings)
-    links = {link["name"]: link for link in kernel.list_links()}
+    memo: dict[str, Any] = {}
     types = kernel_link_types(kernel)
     from sggit.kernel.kinds import kind_of
 
@@ -251,7 +229,8 @@ def plan(kernel: Kernel, tree: ContractTree, topology: str, phenotype: str, bind
     out: list[PlannedChange] = []
     action_of: dict[str, Action] = {}
     for inv in invocations:
-        missing = [f for f in NEEDS_FEATURES[inv.kind] if not types.get(f, (False, ""))[0]]
+        needed = domains.resource_kind(inv.kind)
+        missing = [f for f in (needed.needs if needed else ()) if not types.get(f, (False, ""))[0]]
         blocked = [r for r in inv.needs if action_of.get(r) in ("unsupported", "blocked")]
         action: Action
         if inv.kind not in offered:
@@ -261,7 +240,7 @@ def plan(kernel: Kernel, tree: ContractTree, topology: str, phenotype: str, bind
         elif blocked:
             action, reason = "blocked", f"needs {', '.join(blocked)}, which this kernel cannot provide"
         else:
-            action, reason = assess(kernel, inv, links)
+            action, reason = assess(kernel, inv, memo)
         action_of[inv.resource] = action if action in ("unsupported", "blocked") else action_of.get(inv.resource, action)
         out.append(PlannedChange(invocation=inv, action=action, reason=reason))
     return Plan(topology=topology, phenotype=phenotype, changes=out)

@@ -177,6 +177,10 @@ def test_an_installed_domain_package_scaffolds_checks_and_runs(toy: Path, tmp_pa
     wrong = sg_in(root, "run", "paint", "--phenotype", "shop", "--kernel", "data-mock", "--input", '{"text": "open"}', code=2)
     assert "paint belongs to domain toy" in wrong.output
 
+    # its `sign` resources are declared without a planner: checked above, but not planned
+    unplanned = sg_in(root, "plan", "shopfront", "--phenotype", "shop", "--kernel", "toy-board", code=2)
+    assert "resource" in unplanned.output and "declares kind 'sign' but gives no way to plan it" in unplanned.output
+
 
 def test_a_pathway_composing_a_gene_of_another_domain_is_refused(toy: Path, tmp_path: Path) -> None:
     root = tmp_path / "mixed"

@@ -11,22 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sggit.domains import Domain, ResourceKind
-
-RESOURCE_KINDS: dict[str, ResourceKind] = {
-    "bridge": ResourceKind(
-        "bridge", {"uplink": False, "mac": False, "stp": False, "ports": False, "name": False},
-        pathway="provision_management_bridge", needs=("bridge",),
-    ),
-    "bond": ResourceKind(
-        "bond", {"mode": False, "members": False, "miimon": False, "name": False},
-        pathway="provision_bond", needs=("bond",),
-    ),
-    "vlan_bridges": ResourceKind(
-        "vlan_bridges", {"trunk": True, "vlans": False, "stp": False},
-        pathway="provision_vlan_bridge", needs=("vlan", "bridge"),
-    ),
-}
+from sggit.domains import Domain
+from sggit.domains.network.resources import RESOURCE_KINDS
 
 SDK_SURFACE = """\
 links: list_links(), get_link(name), set_link_up(name), set_link_down(name), set_mac(name, mac), set_mtu(name, mtu), delete_link(name)
