@@ -33,7 +33,7 @@ def render_report(report: DeployReport) -> str:
         args = " ".join(f"{k}={v}" for k, v in c.input.items())
         lines.append(f"  verify {c.locus} {args}: {c.status}" + (f" - {c.detail}" if c.detail else ""))
     lines.extend(f"  ROLLBACK FAILED: {e}" for e in report.rollback_errors)
-    if report.status != "ok":
+    if report.status != "ok" and report.policies:
         lines.append("  on failure: " + ", ".join(report.policies))
     return "\n".join(lines)
 
