@@ -17,20 +17,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sggit.domains import Domain, ResourceKind
+from sggit.domains import Domain
+from sggit.domains.data.resources import RESOURCE_KINDS
 
 ROOT = Path(__file__).resolve().parent
 FIXTURE_HOST = "fixtures.invalid"
 """URLs on this host are the domain's shipped files (`data/`), served by the kernel without a network."""
 FIXTURE_TABLE = "readings_raw"
 SAMPLE_ROWS = 1000
-
-RESOURCE_KINDS: dict[str, ResourceKind] = {
-    "table": ResourceKind(
-        "table", {"source": False, "staging": False, "columns": False, "mapping": False, "defaults": False},
-        pathway="ingest_clean_and_load",
-    ),
-}
 
 SDK_SURFACE = """\
 tables: list_tables(), table_columns(table) -> [{name, type, notnull}], count_rows(table), count_nulls(table, column)
