@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from sggit.genome.repo import Genome
 
 
+def _calls(count: int) -> str:
+    return "call" if count == 1 else "calls"
+
+
 def render(genome: Genome, phenotype: str | None, fmt: str) -> str:
     """The whole output of a status, as one text: what the command prints and what it keeps."""
     from sggit.genome import damage, views
@@ -55,8 +59,9 @@ def render(genome: Genome, phenotype: str | None, fmt: str) -> str:
             fail = f"  last failure {ago(r.last_failure_time)}: {r.last_failure}" if r.last_failure else ""
             elsewhere = ""
             if r.invocations_all != r.invocations and r.fitness_all is not None:
-                elsewhere = f"  (all phenotypes: {r.fitness_all:.3f}, {r.invocations_all} calls)"
-            lines.append(f"  {r.locus:<{width}}  {short(r.dominant):<12}  depth {r.fallback_depth}  fitness {fit:>5}  {r.invocations:>6} calls{elsewhere}{fail}")
+                elsewhere = f"  (all phenotypes: {r.fitness_all:.3f}, {r.invocations_all} {_calls(r.invocations_all)})"
+            lines.append(f"  {r.locus:<{width}}  {short(r.dominant):<12}  depth {r.fallback_depth}  fitness {fit:>5}  "
+                         f"{r.invocations:>6} {_calls(r.invocations):<5}{elsewhere}{fail}".rstrip())
     for locus, count in sorted(st.unexpressed_loci.items()):
         lines.append(f"  {locus}: {count} allele(s), expressed by no phenotype")
     if st.journal_pending_bytes:

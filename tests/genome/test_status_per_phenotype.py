@@ -30,3 +30,15 @@ def test_runs_under_one_phenotype_are_not_shown_as_anothers(repo_dir: Path, monk
     text = sg_in(repo_dir, "status", "--phenotype", "supermicro_x11").output
     line = next(line for line in text.splitlines() if line.strip().startswith("bridge_create"))
     assert "0 calls  (all phenotypes:" in line and "2 calls)" in line
+
+
+def test_one_call_is_one_call(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SGGIT_HOST", "h1")
+    sg_in(repo_dir, "init")
+    sg_in(repo_dir, "run", "bridge_create", "--phenotype", "dell_r740", "--input", json.dumps({"bridge_name": "br1", "interfaces": []}))
+    text = sg_in(repo_dir, "status", "--phenotype", "dell_r740").output
+    line = next(line for line in text.splitlines() if line.strip().startswith("bridge_create"))
+    assert line.endswith("     1 call"), line
+    other = sg_in(repo_dir, "status", "--phenotype", "supermicro_x11").output
+    line = next(line for line in other.splitlines() if line.strip().startswith("bridge_create"))
+    assert "0 calls  (all phenotypes:" in line and line.endswith(", 1 call)"), line
