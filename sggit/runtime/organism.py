@@ -32,6 +32,7 @@ from sggit.genome.fitness import Counters
 from sggit.genome.phenotype import LocusMap, PhenotypeMap
 from sggit.genome.repo import Genome
 from sggit.kernel.api import Kernel
+from sggit.kernel.kinds import kind_of
 from sggit.runtime.attempt import Attempt, CallerError, RunResult
 from sggit.runtime.call import call_allele, judge
 from sggit.runtime.deadline import Backoff, Progress
@@ -88,7 +89,7 @@ class Organism:
         pool: Any,
         *,
         engine: Engine | None = None,
-        timeout: float = 5.0,
+        timeout: float | None = None,
         wait_verify: bool = True,
         max_mutations: int = 1,
     ) -> None:
@@ -98,7 +99,8 @@ class Organism:
         self.kernel = kernel
         self.pool = pool
         self.engine = engine or NoEngine()
-        self.timeout = timeout
+        # Unless told, as long as a gene may run on this kind of kernel: the command line's default too.
+        self.timeout = kind_of(kernel).gene_timeout() if timeout is None else timeout
         self.wait_verify = wait_verify
         self.max_mutations = max_mutations
         self.trace: list[Attempt] = []

@@ -121,8 +121,6 @@ def open_organism(
     with ExitStack() as stack:
         k = stack.enter_context(run_kernel(kernel, genome, name, netns)) if isinstance(kernel, str) else kernel
         pool = stack.enter_context(WorkerPool(SandboxConfig()))
-        if timeout is None:
-            timeout = kinds.kind_of(k).gene_timeout()
         organism = stack.enter_context(Organism(genome, tree, name, k, pool, engine=engine, wait_verify=wait_verify, timeout=timeout))
         organism.progress = stderr_progress(progress)
         yield organism

@@ -234,3 +234,21 @@ def test_pathways_run_on_the_organism(project: Path, pool: WorkerPool) -> None:
     loci = [a.locus for a in result.trace if a.ok]
     for locus in ("bridge_create", "bridge_uplink", "mac_preserve", "check_link_state"):
         assert locus in loci
+
+
+def test_a_gene_may_run_as_long_from_python_as_from_the_command_line(project: Path, pool: WorkerPool, tmp_path: Path) -> None:
+    """Unless told, an organism gives each allele what its kind of kernel needs: 5 s on a
+    virtual clock, 30 s on a wall clock, where a check monitors for real time."""
+    from sggit.contract.tree import load_tree
+    from sggit.domains.data.kernel import SqlKernel
+    from sggit.runtime.organism import Organism
+
+    on_mock, _ = organism(project, pool)
+    assert on_mock.timeout == 5.0
+    wall = SqlKernel.open_sqlite(str(tmp_path / "wall.db"))
+    try:
+        tree = load_tree(project / "contracts")
+        assert Organism(Genome.open(project), tree, "dell_r740", wall, pool).timeout == 30.0
+        assert Organism(Genome.open(project), tree, "dell_r740", wall, pool, timeout=2.0).timeout == 2.0
+    finally:
+        wall.close(keep=False)
