@@ -21,7 +21,13 @@ from sggit.fsutil import atomic_write_text
 from sggit.genes import source_problems
 from sggit.genome.alleles import NewAllele, register_alleles
 from sggit.genome.lineage import Lineage
-from sggit.genome.phenostore import create_phenotype, phenotype_names, register_in_phenotype
+from sggit.genome.phenostore import (
+    change_phenotype,
+    create_phenotype,
+    phenotype_names,
+    read_phenotype,
+    register_in_phenotype,
+)
 from sggit.genome.phenotype import LocusMap, PhenotypeMap, load_phenotype_file, set_state
 from sggit.genome.repo import Genome
 from sggit.shipped import shipped_root
@@ -79,10 +85,13 @@ class InitReport:
     alleles_known: int = 0
     phenotypes_created: list[str] = field(default_factory=list)
     phenotype_changes: list[str] = field(default_factory=list)
+    phenotypes_followed: list[str] = field(default_factory=list)
+    """Existing phenotypes given the topology or bindings their files now say: `name: what changed`."""
 
     @property
     def changed(self) -> bool:
-        return bool(self.created_repo or self.files_created or self.alleles_registered or self.phenotypes_created or self.phenotype_changes)
+        return bool(self.created_repo or self.files_created or self.alleles_registered or self.phenotypes_created
+                    or self.phenotype_changes or self.phenotypes_followed)
 
 
 def _copy_missing(source: Path, target: Path, report: InitReport, contracts_under: str | None = None) -> None:
@@ -165,6 +174,29 @@ def _declared_phenotypes(root: Path, tree: ContractTree | None) -> list[Phenotyp
     return list(maps.values())
 
 
+def _follow_declaration(genome: Genome, declared: PhenotypeMap) -> str | None:
+    """Give an existing phenotype the topology and bindings its file (or declaration) now says, in one commit.
+
+    People edit `phenotypes/<name>.toml`; the branch holds what runs. Without this an
+    edited binding would be checked by `sggit check` and then silently never used.
+    Returns what changed, or None when the branch already says the same.
+    """
+    current = read_phenotype(genome, declared.name)
+    changes = {key: getattr(declared, key) for key in ("topology", "bindings") if getattr(current, key) != getattr(declared, key)}
+    if not changes:
+        return None
+    parts = [f"topology {declared.topology}"] if "topology" in changes else []
+    before, after, absent = current.bindings, declared.bindings, object()
+    parts += [f"bindings.{key}" for key in sorted(before.keys() | after.keys()) if before.get(key, absent) != after.get(key, absent)]
+    said = ", ".join(parts)
+
+    def edit(pmap: PhenotypeMap) -> PhenotypeMap:
+        return pmap.model_copy(update=changes)
+
+    change_phenotype(genome, declared.name, edit, action="declare", subject=f"{declared.name}: follow its file: {said}")
+    return said
+
+
 def _domain_sources(names: tuple[str, ...]) -> list[tuple[Path, str | None]]:
     """Each named domain's shipped genome, and where its contracts go (the default domain's at the top)."""
     from sggit import domains
@@ -216,6 +248,9 @@ def init_project(directory: str | Path = ".", source: str | Path | None = None, 
     genome = Genome.open(target)
     if genome.workdir is None:
         raise UsageError(f"{target} is a bare repository; sggit init needs a working tree")
+    if source is None and not domain_names and phenotype_names(genome):
+        # Initialised already (perhaps from another domain): run again, init copies only what it is asked to.
+        sources = [(target, None)]
     root = target
     with genome.locked():
         if any(s != root for s, _ in sources):
@@ -261,6 +296,9 @@ def init_project(directory: str | Path = ".", source: str | Path | None = None, 
                 create_phenotype(genome, full)
                 report.phenotypes_created.append(pmap.name)
             else:
+                followed = _follow_declaration(genome, pmap)
+                if followed:
+                    report.phenotypes_followed.append(f"{pmap.name}: {followed}")
                 for locus, ids in sorted(by_locus.items()):
                     if locus not in own:
                         continue

@@ -43,3 +43,32 @@ def test_a_contract_declaring_an_uninstalled_domain_is_an_error(tmp_path: Path) 
     problems = domain_problems(tree)
     assert [p.message for p in problems] == ["probe is for domain nosuch, which is not installed"]
     assert (problems[0].line, problems[0].column) == (gene.line, gene.column)
+
+
+def test_init_run_again_in_a_data_genome_copies_no_other_domain_in(tmp_path: Path) -> None:
+    root = tmp_path / "g"
+    sg_in(tmp_path, "init", str(root), "--domain", "data")
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if ".git" not in p.parts)
+    again = sg_in(root, "init")
+    assert "already initialised; nothing changed" in again.output
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if ".git" not in p.parts) == files
+    assert not (root / "contracts" / "genes" / "bridge_create.sg").exists()
+
+
+def test_an_edited_binding_reaches_the_phenotype_branch_when_init_runs_again(tmp_path: Path) -> None:
+    import subprocess
+
+    root = tmp_path / "g"
+    sg_in(tmp_path, "init", str(root), "--domain", "data")
+    before = json.loads(sg_in(root, "plan", "warehouse", "--format", "json").stdout)["changes"][0]["invocation"]["inputs"]
+    assert before["url"] == "https://fixtures.invalid/readings.csv"  # the topology's default
+    toml = root / "phenotypes" / "warehouse.toml"
+    toml.write_text(toml.read_text() + 'source = "http://127.0.0.1:8000/readings.csv"\n')
+
+    assert "phenotype/warehouse follows phenotypes/warehouse.toml: bindings.source" in sg_in(root, "init").output
+    after = json.loads(sg_in(root, "plan", "warehouse", "--format", "json").stdout)["changes"][0]["invocation"]["inputs"]
+    assert after["url"] == "http://127.0.0.1:8000/readings.csv"
+    log = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%s%n%b", "phenotype/warehouse"],
+                         capture_output=True, text=True, check=True).stdout
+    assert log.startswith("warehouse: follow its file: bindings.source") and "Sggit-Action: declare" in log
+    assert "nothing changed" in sg_in(root, "init").output

@@ -30,6 +30,9 @@ def _print_json(data: object) -> None:
 def init_command(directory: Path, source: Path | None, no_hook: bool, domain_names: tuple[str, ...], fmt: str) -> None:
     """Scaffold contracts/, genome/, phenotypes/ in a git repository and register the seed alleles.
 
+    Run again, it registers seeds added since and gives each phenotype branch the
+    topology and bindings its phenotypes/*.toml file now says.
+
     Installs the pre-commit git hook when pre-commit is available (and says how
     otherwise), so the configured hooks run on the next commit.
     """
@@ -63,6 +66,7 @@ def init_command(directory: Path, source: Path | None, no_hook: bool, domain_nam
         click.echo(f"created branch phenotype/{name}")
     for change in report.phenotype_changes:
         click.echo(f"phenotype {change}")
+    _print_followed(report.phenotypes_followed)
     if not no_hook:
         click.echo(("" if hooked else "hint: ") + hook_note)
 
@@ -155,12 +159,20 @@ def _register_seeds(fmt: str) -> None:
     root = project_root()
     report = init_project(root, root)
     if fmt == "json":
-        _print_json({"registered": report.alleles_registered, "known": report.alleles_known, "phenotypes": report.phenotype_changes})
+        _print_json({"registered": report.alleles_registered, "known": report.alleles_known, "phenotypes": report.phenotype_changes,
+                     "phenotypes_followed": report.phenotypes_followed})
         return
     if not report.alleles_registered:
         click.echo(f"every seed is registered already ({report.alleles_known})")
     for change in report.phenotype_changes:
         click.echo(f"registered phenotype {change} (recessive)")
+    _print_followed(report.phenotypes_followed)
+
+
+def _print_followed(followed: list[str]) -> None:
+    for change in followed:
+        name, _, what = change.partition(": ")
+        click.echo(f"phenotype/{name} follows phenotypes/{name}.toml: {what}")
 
 
 def _known_loci(genome: Genome) -> list[str]:
