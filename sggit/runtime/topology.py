@@ -23,7 +23,7 @@ from sggit import domains
 from sggit.contract import nodes as n
 from sggit.contract.tree import ContractTree
 from sggit.contract.validate import Invalid, Validator
-from sggit.domains import PlannedRun
+from sggit.domains import Assessor, PlannedRun, Planner, ResourceKind
 from sggit.errors import SggitError, UsageError
 from sggit.kernel.api import Kernel
 from sggit.runtime.deadline import host_settled
@@ -147,6 +147,17 @@ class _Resource:
         return _flag(self.value(prop), default)
 
 
+def _kind(resource: str, name: str | None) -> tuple[ResourceKind, Planner, Assessor]:
+    """The installed resource kind `resource` declares, with its planner and assessor; a usage error if it has none."""
+    kind = domains.resource_kind(name) if name else None
+    if kind is None:
+        raise UsageError(f"resource {resource}: unknown kind {name!r}", hint=f"one of {', '.join(sorted(domains.resource_kinds()))}")
+    if kind.plan is None or kind.assess is None:
+        raise UsageError(f"resource {resource}: its domain declares kind {name!r} but gives no way to plan it",
+                         hint="a ResourceKind needs `plan` and `assess` for `sggit plan` and `sggit deploy`")
+    return kind, kind.plan, kind.assess
+
+
 def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]) -> list[Invocation]:
     """Every pathway run the topology asks for, in dependency order; each kind plans its own."""
     topo = topology_of(tree, topology)
@@ -155,16 +166,10 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
     interface = {r.name: _single(r, "name", names) or r.name for r in topo.has}
     out: list[Invocation] = []
     for res in topo.has:
-        kind = domains.resource_kind(res.kind) if res.kind else None
-        if res.kind is None or kind is None:
-            known = sorted(domains.resource_kinds())
-            raise UsageError(f"resource {res.name}: unknown kind {res.kind!r}", hint=f"one of {', '.join(known)}")
-        if kind.plan is None or kind.assess is None:
-            raise UsageError(f"resource {res.name}: its domain declares kind {res.kind!r} but gives no way to plan it",
-                             hint="a ResourceKind needs `plan` and `assess` for `sggit plan` and `sggit deploy`")
+        kind, planner, _ = _kind(res.name, res.kind)
         needs = sorted({v.value for p in res.properties for v in p.values if isinstance(v, n.Word) and v.value in resources and v.value != res.name})
-        for run in kind.plan(_Resource(res, names, interface)):
-            out.append(Invocation(key=run.key, resource=res.name, kind=res.kind, pathway=kind.pathway,
+        for run in planner(_Resource(res, names, interface)):
+            out.append(Invocation(key=run.key, resource=res.name, kind=kind.name, pathway=kind.pathway,
                                   inputs=run.inputs, needs=needs, interface=run.interface))
     return _ordered(out)
 
@@ -209,14 +214,6 @@ def kernel_link_types(kernel: Kernel) -> dict[str, tuple[bool, str]]:
     return kind_of(kernel).features(kernel)
 
 
-def assess(kernel: Kernel, inv: Invocation, memo: dict[str, Any]) -> tuple[Action, str]:
-    """What this invocation would do to the kernel as it is now: its resource kind reads the kernel."""
-    kind = domains.resource_kind(inv.kind)
-    if kind is None or kind.assess is None:
-        raise UsageError(f"resource {inv.resource}: kind {inv.kind!r} cannot be planned")
-    return kind.assess(kernel, PlannedRun(key=inv.key, inputs=inv.inputs, interface=inv.interface), memo)
-
-
 def plan(kernel: Kernel, tree: ContractTree, topology: str, phenotype: str, bindings: dict[str, Any]) -> Plan:
     """What deploying would do, read from the kernel; nothing is changed."""
     invocations = plan_invocations(tree, topology, bindings)
@@ -229,8 +226,8 @@ def plan(kernel: Kernel, tree: ContractTree, topology: str, phenotype: str, bind
     out: list[PlannedChange] = []
     action_of: dict[str, Action] = {}
     for inv in invocations:
-        needed = domains.resource_kind(inv.kind)
-        missing = [f for f in (needed.needs if needed else ()) if not types.get(f, (False, ""))[0]]
+        resource_kind, _, assessor = _kind(inv.resource, inv.kind)
+        missing = [f for f in resource_kind.needs if not types.get(f, (False, ""))[0]]
         blocked = [r for r in inv.needs if action_of.get(r) in ("unsupported", "blocked")]
         action: Action
         if inv.kind not in offered:
@@ -240,7 +237,7 @@ def plan(kernel: Kernel, tree: ContractTree, topology: str, phenotype: str, bind
         elif blocked:
             action, reason = "blocked", f"needs {', '.join(blocked)}, which this kernel cannot provide"
         else:
-            action, reason = assess(kernel, inv, memo)
+            action, reason = assessor(kernel, PlannedRun(key=inv.key, inputs=inv.inputs, interface=inv.interface), memo)
         action_of[inv.resource] = action if action in ("unsupported", "blocked") else action_of.get(inv.resource, action)
         out.append(PlannedChange(invocation=inv, action=action, reason=reason))
     return Plan(topology=topology, phenotype=phenotype, changes=out)
