@@ -85,8 +85,8 @@ class InitReport:
     alleles_known: int = 0
     phenotypes_created: list[str] = field(default_factory=list)
     phenotype_changes: list[str] = field(default_factory=list)
-    phenotypes_followed: list[str] = field(default_factory=list)
-    """Existing phenotypes given the topology or bindings their files now say: `name: what changed`."""
+    phenotypes_followed: dict[str, str] = field(default_factory=dict)
+    """Existing phenotypes given the topology or bindings their files now say: name -> what changed."""
 
     @property
     def changed(self) -> bool:
@@ -298,7 +298,7 @@ def init_project(directory: str | Path = ".", source: str | Path | None = None, 
             else:
                 followed = _follow_declaration(genome, pmap)
                 if followed:
-                    report.phenotypes_followed.append(f"{pmap.name}: {followed}")
+                    report.phenotypes_followed[pmap.name] = followed
                 for locus, ids in sorted(by_locus.items()):
                     if locus not in own:
                         continue

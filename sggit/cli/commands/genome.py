@@ -169,9 +169,8 @@ def _register_seeds(fmt: str) -> None:
     _print_followed(report.phenotypes_followed)
 
 
-def _print_followed(followed: list[str]) -> None:
-    for change in followed:
-        name, _, what = change.partition(": ")
+def _print_followed(followed: dict[str, str]) -> None:
+    for name, what in followed.items():
         click.echo(f"phenotype/{name} follows phenotypes/{name}.toml: {what}")
 
 
