@@ -6,8 +6,8 @@ the pipe made a warm call +130-190 µs over a direct one, spinning for up to
 200 µs first made it +85-120 µs. Under contention spinning takes the CPU the
 gene process or its relay needs, and a call gets no faster or slower (docs/performance.md).
 So the pool spins only while the kernel reports little CPU pressure, and only
-for a worker whose last answer came within the window: a slow allele costs one
-wasted window, not one per call.
+for a worker whose last answer came within a few windows (the pool's
+`_QUICK_SPINS`): a slow allele costs one wasted window, not one per call.
 """
 
 from __future__ import annotations
