@@ -135,6 +135,9 @@ def contract_loci(root: Path) -> tuple[list[str], ContractTree | None]:
     contracts = root / "contracts"
     if not contracts.is_dir() or not any(contracts.rglob("*.sg")):
         return [], None
+    from sggit import domains
+
+    domains.install()  # the topologies name resource kinds only the domains declare
     tree = load_tree(contracts)
     return sorted(tree.genes), tree
 
