@@ -157,30 +157,41 @@ def _per_call(pool: WorkerPool, allele_id: str, source: str, calls: int) -> list
     return times
 
 
+def _alternating(pools: dict[str, WorkerPool], allele_id: str, source: str, blocks: int = 10,
+                 calls: int = 200) -> dict[str, float]:
+    """Median seconds per call of each pool, in alternating blocks: a change of load falls on all alike."""
+    execute = _direct(source)
+    for each in pools.values():
+        outcome = each.run(allele_id, source, INPUT, handler=_handler)
+        assert outcome.ok and outcome.output == execute(INPUT), outcome
+    times: dict[str, list[float]] = {name: [] for name in pools}
+    for _ in range(blocks):
+        for name, each in pools.items():
+            times[name] += _per_call(each, allele_id, source, calls)
+    return {name: statistics.median(samples) for name, samples in times.items()}
+
+
+UNHELD = SandboxConfig(colocate_calls=False)
+
+
 @pytest.mark.parametrize("allele_id, source", [("plain", GENE), ("with-sdk", GENE_WITH_SDK)])
-def test_spinning_for_the_answer_against_sleeping_on_the_pipe(benchmark, pool, allele_id, source):
+def test_spinning_for_the_answer_against_sleeping_on_the_pipe(benchmark, allele_id, source):
     """The gated spin (SandboxConfig.answer_spin_seconds) against a pool that always sleeps.
 
-    Both pools run the same allele in the same run, in alternating blocks, so a
-    change of load on the machine falls on both alike. Under CPU pressure the
-    spinning pool does not spin, and the two should come out alike.
+    Neither pool holds its calls on one CPU (that is the next benchmark), where
+    the spin is what is left. Under CPU pressure the spinning pool does not spin,
+    and the two should come out alike.
     """
     execute = _direct(source)
     direct = min(timeit.repeat(lambda: execute(INPUT), number=200, repeat=100)) / 200
-    with WorkerPool(SandboxConfig(answer_spin_seconds=0), size=1) as sleeping:
-        for each in (pool, sleeping):
-            outcome = each.run(allele_id, source, INPUT, handler=_handler)
-            assert outcome.ok and outcome.output == execute(INPUT), outcome
-        spun: list[float] = []
-        slept: list[float] = []
-        for _ in range(10):
-            spun += _per_call(pool, allele_id, source, 200)
-            slept += _per_call(sleeping, allele_id, source, 200)
-    result = benchmark.pedantic(pool.run, args=(allele_id, source, INPUT),
-                                kwargs={"handler": _handler}, rounds=500, iterations=1, warmup_rounds=20)
+    with WorkerPool(UNHELD, size=1) as spinning, \
+            WorkerPool(UNHELD.model_copy(update={"answer_spin_seconds": 0}), size=1) as sleeping:
+        median = _alternating({"spun": spinning, "slept": sleeping}, allele_id, source)
+        result = benchmark.pedantic(spinning.run, args=(allele_id, source, INPUT),
+                                    kwargs={"handler": _handler}, rounds=500, iterations=1, warmup_rounds=20)
     assert result.ok
-    spin_overhead = statistics.median(spun) - direct
-    sleep_overhead = statistics.median(slept) - direct
+    spin_overhead = median["spun"] - direct
+    sleep_overhead = median["slept"] - direct
     pressure = spin.cpu_pressure()
     benchmark.extra_info.update({
         "direct_us": round(direct * 1e6, 2),
@@ -195,3 +206,30 @@ def test_spinning_for_the_answer_against_sleeping_on_the_pipe(benchmark, pool, a
           f"{sleep_overhead * 1e6:.1f} us, ratio {sleep_overhead / spin_overhead:.2f}; "
           f"spin allowed now: {spin.quiet()}, cpu pressure avg10 {pressure}, "
           f"load average {os.getloadavg()[0]:.1f}")
+
+
+@pytest.mark.parametrize("allele_id, source", [("plain", GENE), ("with-sdk", GENE_WITH_SDK)])
+def test_holding_the_call_on_one_cpu_against_leaving_it_to_the_scheduler(benchmark, pool, allele_id, source):
+    """The default pool, which holds a lone call on the caller's CPU with its worker (`placement`),
+    against the same pool with `colocate_calls=False`, which spins for the answer while CPUs are free
+    and otherwise sleeps, in alternating blocks of the same run.
+    """
+    execute = _direct(source)
+    direct = min(timeit.repeat(lambda: execute(INPUT), number=200, repeat=100)) / 200
+    with WorkerPool(UNHELD, size=1) as unheld:
+        median = _alternating({"held": pool, "unheld": unheld}, allele_id, source)
+    result = benchmark.pedantic(pool.run, args=(allele_id, source, INPUT),
+                                kwargs={"handler": _handler}, rounds=500, iterations=1, warmup_rounds=20)
+    assert result.ok
+    held, unheld_overhead = median["held"] - direct, median["unheld"] - direct
+    benchmark.extra_info.update({
+        "direct_us": round(direct * 1e6, 2),
+        "held_overhead_us": round(held * 1e6, 2),
+        "unheld_overhead_us": round(unheld_overhead * 1e6, 2),
+        "ratio_unheld_to_held": round(unheld_overhead / held, 2),
+        "spin_allowed": spin.quiet(),
+        "load_average": round(os.getloadavg()[0], 2),
+    })
+    print(f"\n{allele_id}: overhead per call held on one CPU {held * 1e6:.1f} us, left to the scheduler "
+          f"{unheld_overhead * 1e6:.1f} us (spinning: {spin.quiet()}), ratio {unheld_overhead / held:.2f}; "
+          f"target +60 us; load average {os.getloadavg()[0]:.1f}")

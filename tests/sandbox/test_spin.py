@@ -101,7 +101,9 @@ def spinning_pool(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("full confinement needs root (namespaces, uid switch)")
     policy = SpinPolicy(WINDOW, str(_pressure_file(tmp_path, 0.0)))
-    with WorkerPool(FAST.model_copy(update={"answer_spin_seconds": WINDOW}), size=1, spin=policy) as pool:
+    # Not held on the caller's CPU: a held call is never spun for (see test_placement.py).
+    config = FAST.model_copy(update={"answer_spin_seconds": WINDOW, "colocate_calls": False})
+    with WorkerPool(config, size=1, spin=policy) as pool:
         yield pool
 
 

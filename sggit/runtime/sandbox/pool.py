@@ -29,6 +29,7 @@ from sggit.runtime.sandbox.config import ENTRY_POINT, MECHANISMS, SandboxConfig
 from sggit.runtime.sandbox.leftovers import claim_root, remove_tree, sweep_leftovers
 from sggit.runtime.sandbox.outcome import Confinement, ErrorKind, GeneOutcome, Mechanism
 from sggit.runtime.sandbox.output import output_problem, safe_text
+from sggit.runtime.sandbox.placement import Placed, Placement
 from sggit.runtime.sandbox.spin import SpinPolicy
 
 Handler = Callable[[str, list, dict], Any]
@@ -38,8 +39,9 @@ log = logging.getLogger("sggit.sandbox")
 _EXIT_CPU = 75
 _EXIT_CPU_LOWERED = 76
 _EXIT_OUT_OF_TURN = 77
-# A worker whose last answer took longer than this many spin windows is waited for asleep.
-_QUICK_SPINS = 5
+# A worker whose last answer took longer is neither spun for nor held on the caller's CPU:
+# a slow gene costs one wasted spin window, and is left free to run on any CPU.
+_QUICK_SECONDS = 1e-3
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 # Worse outcomes mean the worker may be damaged or hostile: never reuse it.
 _DISCARD_KINDS = frozenset({"timeout", "crash", "limit", "forbidden"})
@@ -87,9 +89,11 @@ class _Worker:
         self.serial = 0
         self._nonces = b""
         self.calls = 0
-        self.quick = True  # its last answer came soon enough to be worth spinning for the next
+        self.quick = True  # its last answer came soon enough to spin for, or hold, the next
         self.spoiled = False
         self.cpu = 0.0
+        self.placed = Placed(())  # its relay and gene process, once the ready report names them
+        self.held = False  # serving a call held on the caller's CPU (see `placement`)
         self.confinement: Confinement | None = None
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
@@ -155,7 +159,7 @@ class _Worker:
         """The next frame's tag and body: sealed by this worker's relay and stamped for the request in flight."""
         began = time.monotonic()
         payload = self.reader.read(deadline, spin)
-        self.quick = time.monotonic() - began <= _QUICK_SPINS * self.config.answer_spin_seconds
+        self.quick = time.monotonic() - began <= _QUICK_SECONDS
         try:
             tag, stamp, text = self.unseal(payload)
         except protocol.ProtocolError:
@@ -189,6 +193,9 @@ class _Worker:
             mechanisms=tuple(Mechanism(name=name, applied=bool(ok), detail=str(detail))
                              for name, (ok, detail) in frame["report"].items()),
             missing_modules=tuple(frame.get("missing_modules", ())))
+        gene_pid = frame.get("gene_pid")
+        if type(gene_pid) is int and gene_pid > 0:
+            self.placed = Placed((self.proc.pid, gene_pid))
         return self.confinement
 
     def replies_unread(self) -> bool:
@@ -293,7 +300,10 @@ class WorkerPool:
         self._warned = False
         self._starting = 0
         self._spin = spin or SpinPolicy(self.config.answer_spin_seconds)
-        self._running = 0  # calls in flight: with more than one, a spinning thread would hold up the others
+        self._placement = Placement(self.config.colocate_calls)
+        # Calls in flight: with more than one, a spinning thread would hold up the others,
+        # and calls held on their callers' CPUs could end up sharing one.
+        self._running = 0
         # Spares to keep ready; grows when callers find none (a burst of new alleles, such as
         # candidates being judged), so starting workers overlaps with running them.
         self._target = size
@@ -452,6 +462,12 @@ class WorkerPool:
             keep = False
             with self._lock:
                 self._running += 1
+                alone = self._running == 1
+            held = (self._placement.hold(worker.placed)
+                    if alone and worker.quick and self._placement.enabled and self._spin.gate.is_quiet() else None)
+            if held is None:
+                self._placement.free(worker.placed)
+            worker.held = held is not None
             try:
                 outcome = self._converse(worker, allele_id, source, input_json, handler or _no_kernel,
                                          timeout or self.config.timeout_seconds, start)
@@ -462,6 +478,9 @@ class WorkerPool:
                 log.warning("discarding sandbox worker %d of allele %s: it answered an earlier request twice",
                             worker.proc.pid, allele_id)
             finally:
+                if held is not None:
+                    self._placement.release(held)
+                worker.held = False
                 with self._lock:
                     self._running -= 1
                 worker.calls += 1
@@ -473,9 +492,11 @@ class WorkerPool:
         """How long to spin for `worker`'s next answer before sleeping: 0 unless it pays (see `spin`).
 
         Only a worker that answered quickly last time is spun for, and only while this
-        call is the pool's one call in flight: a spinning thread holds the GIL.
+        call is the pool's one call in flight: a spinning thread holds the GIL. A call
+        held on the caller's CPU is never spun for: the spin would keep the worker,
+        pinned to the same CPU, from answering.
         """
-        if not worker.quick or self._running != 1:
+        if worker.held or not worker.quick or self._running != 1:
             return 0.0
         return self._spin.current()
 

@@ -100,6 +100,7 @@ class _Relay:
             self._discard(protocol.NO_STAMP, "the gene process sent something other than its ready report")
         ready = protocol.decode(frame[5 + protocol.STAMP_SIZE:])
         ready["report"]["relay"] = status
+        ready["gene_pid"] = self.child  # as the orchestrator's PID namespace sees it, whatever the gene wrote
         self._send(self.seal(protocol.stamped(protocol.READY, protocol.NO_STAMP, ready)))
         self._loop()
 

@@ -1,0 +1,121 @@
+"""Where a call runs: on the caller's CPU, with the worker's two processes moved beside it.
+
+A warm call is three processes taking turns, the pool, the gene process and the
+relay, each asleep while another runs. Left to itself the scheduler often wakes
+the next one on the other vCPU, and on a quiet virtual machine that vCPU has
+halted: waking it costs more than a small gene's whole call. Measured on 2 vCPUs
+at load 0.5 (docs/performance.md), a warm call took 60-145 µs with the pool
+spinning for its answer and 58-72 µs with all three on one CPU. Under CPU
+pressure it is the other way round (eight CPU hogs on the 2 vCPUs: 56 µs left to
+the scheduler, 72 µs held), since a pinned process cannot move to the CPU that
+frees first. So while the kernel reports CPUs free (`spin.QuietGate`), for a
+worker that answered quickly last time, for the length of one call the pool holds the
+calling thread on the CPU it is on and pins the worker's relay and gene process
+to that CPU; every wake-up is then a switch on a CPU that is running. The
+thread's own affinity is given back when the call ends. A worker stays where it
+was put until a call comes from another CPU, or until a call that is not held
+(another call in flight) sets it free again, so two concurrent calls never
+share a CPU they were pinned to.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+from collections.abc import Callable, Set
+
+log = logging.getLogger("sggit.sandbox")
+
+
+def _getcpu() -> Callable[[], int] | None:
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sched_getcpu
+    except (AttributeError, OSError):  # a libc without it: calls run wherever the scheduler puts them
+        return None
+    function.restype = ctypes.c_int
+    function.argtypes = []
+    return function  # type: ignore[no-any-return]
+
+
+_sched_getcpu = _getcpu()
+
+
+def current_cpu() -> int | None:
+    """The CPU the calling thread is running on, or None where the C library cannot say."""
+    if _sched_getcpu is None:
+        return None
+    cpu = int(_sched_getcpu())
+    return cpu if cpu >= 0 else None
+
+
+class Placed:
+    """What a worker's processes are pinned to: `home` is a CPU, or None while they may run anywhere."""
+
+    def __init__(self, pids: tuple[int, ...]) -> None:
+        self.pids = pids
+        self.home: int | None = None
+        self.movable = bool(pids)
+
+
+class Placement:
+    """Holds one call at a time on one CPU; `enabled=False` leaves every call to the scheduler."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled and _sched_getcpu is not None and hasattr(os, "sched_setaffinity")
+        self._everywhere: Set[int] | None = None
+
+    def hold(self, placed: Placed) -> Set[int] | None:
+        """Pin the calling thread and `placed` to the thread's CPU; the thread's own affinity, to give back."""
+        if not self.enabled or not placed.movable:
+            return None
+        cpu = current_cpu()
+        if cpu is None:
+            return None
+        try:
+            mine = os.sched_getaffinity(0)
+            if self._everywhere is None:
+                self._everywhere = mine
+            if len(mine) > 1:
+                os.sched_setaffinity(0, (cpu,))
+        except OSError as exc:
+            log.info("running sandbox calls wherever the scheduler puts them: %s", exc)
+            self.enabled = False
+            return None
+        if placed.home != cpu and not self._pin(placed, (cpu,)):
+            self._give_back(mine)
+            return None
+        placed.home = cpu
+        return mine
+
+    def release(self, mine: Set[int]) -> None:
+        """The calling thread may run anywhere it could before the call."""
+        self._give_back(mine)
+
+    def free(self, placed: Placed) -> None:
+        """A worker serving a call that is not held runs wherever the scheduler puts it."""
+        if placed.home is None or not placed.movable:
+            return
+        if self._pin(placed, self._everywhere or os.sched_getaffinity(0)):
+            placed.home = None
+
+    @staticmethod
+    def _pin(placed: Placed, cpus: Set[int] | tuple[int, ...]) -> bool:
+        try:
+            for pid in placed.pids:
+                os.sched_setaffinity(pid, cpus)
+        except ProcessLookupError:  # the worker died: the call finds out and says why
+            return True
+        except OSError as exc:
+            log.info("sandbox worker processes %s stay where the scheduler puts them: %s", placed.pids, exc)
+            placed.movable = False
+            return False
+        return True
+
+    @staticmethod
+    def _give_back(mine: Set[int]) -> None:
+        if len(mine) > 1:
+            try:
+                os.sched_setaffinity(0, mine)
+            except OSError as exc:
+                log.warning("cannot give the calling thread back its CPUs %s: %s", sorted(mine), exc)

@@ -1,0 +1,178 @@
+"""A call held on the caller's CPU with its worker beside it, and given back whole when it ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from sggit.runtime.sandbox import WorkerPool
+from sggit.runtime.sandbox.placement import Placed, Placement, current_cpu
+from sggit.runtime.sandbox.spin import SpinPolicy
+
+from .helpers import FAST, HEALTHY, gene, needs_landlock, needs_root
+
+ALL = frozenset(os.sched_getaffinity(0))
+needs_two_cpus = pytest.mark.skipif(len(ALL) < 2, reason="pinning to one CPU shows only where there are two to choose from")
+
+ASKS_THE_KERNEL = gene("""
+    import json, gene_sdk
+    def execute(input_json):
+        return json.dumps({"seen": gene_sdk.where()})
+""")
+
+
+def _affinity(pid: int) -> frozenset[int]:
+    return frozenset(os.sched_getaffinity(pid))
+
+
+def _pressure(tmp_path, avg10: float) -> SpinPolicy:
+    """A pool's gate reading the kernel's CPU pressure as `avg10`, whatever the machine is doing."""
+    path = tmp_path / f"cpu-{avg10}"
+    path.write_text(f"some avg10={avg10:.2f} avg60=1.00 avg300=0.50 total=1\nfull avg10=0.00 avg60=0 avg300=0 total=0\n")
+    return SpinPolicy(200e-6, str(path))
+
+
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen]:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        yield child
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_current_cpu_is_one_this_thread_may_run_on():
+    cpu = current_cpu()
+    assert cpu is not None and cpu in ALL
+
+
+@needs_two_cpus
+def test_hold_pins_thread_and_worker_to_one_cpu_and_release_gives_the_thread_back(sleeper):
+    placement, placed = Placement(), Placed((sleeper.pid,))
+    mine = placement.hold(placed)
+    try:
+        assert mine == ALL
+        pinned = _affinity(0)
+        assert len(pinned) == 1 and pinned <= ALL
+        assert _affinity(sleeper.pid) == pinned and placed.home in pinned
+    finally:
+        assert mine is not None
+        placement.release(mine)
+    assert _affinity(0) == ALL
+    assert _affinity(sleeper.pid) == pinned  # stays where it was put until a call comes from elsewhere
+    placement.free(placed)
+    assert _affinity(sleeper.pid) == ALL and placed.home is None
+
+
+def test_disabled_placement_touches_nothing(sleeper):
+    placement, placed = Placement(enabled=False), Placed((sleeper.pid,))
+    assert placement.hold(placed) is None
+    assert _affinity(0) == ALL and _affinity(sleeper.pid) == ALL and placed.home is None
+
+
+def test_a_worker_that_died_does_not_fail_the_hold():
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    placement = Placement()
+    mine = placement.hold(Placed((gone.pid,)))
+    assert mine is not None
+    placement.release(mine)
+    assert _affinity(0) == ALL
+
+
+@needs_root
+@needs_landlock
+@needs_two_cpus
+def test_a_warm_call_runs_on_one_cpu_with_its_relay_and_gene_process(tmp_path):
+    seen: list[frozenset[int]] = []
+
+    def handler(name: str, args: list, kwargs: dict) -> str:
+        seen.append(_affinity(0))  # the calling thread, during the call
+        return "here"
+
+    with WorkerPool(FAST, size=1, spin=_pressure(tmp_path, 0.0)) as pool:
+        for _ in range(3):
+            outcome = pool.run("asks", ASKS_THE_KERNEL, "{}", handler=handler)
+            assert outcome.ok and json.loads(outcome.output) == {"seen": "here"}, outcome
+        worker = pool._warm["asks"][0]
+        relay, gene_pid = worker.placed.pids
+        assert relay == worker.proc.pid
+        children = open(f"/proc/{relay}/task/{relay}/children").read().split()
+        assert [str(gene_pid)] == children  # the relay named its own child, not what the gene wrote
+        during = seen[-1]
+        assert len(during) == 1
+        assert _affinity(relay) == during and _affinity(gene_pid) == during
+    assert _affinity(0) == ALL
+
+
+@needs_root
+@needs_landlock
+@needs_two_cpus
+def test_calls_in_flight_together_are_not_held_and_set_their_worker_free(tmp_path):
+    slow = gene("""
+        import json, time
+        def execute(input_json):
+            time.sleep(0.5)
+            return json.dumps({"slept": True})
+    """)
+    with WorkerPool(FAST, size=2, spin=_pressure(tmp_path, 0.0)) as pool:
+        assert pool.run("quick", HEALTHY, json.dumps({"n": 1})).ok
+        worker = pool._warm["quick"][0]
+        assert worker.placed.home is not None and len(_affinity(worker.proc.pid)) == 1
+        busy = threading.Thread(target=pool.run, args=("slow", slow, "{}"))
+        busy.start()
+        try:
+            while pool._running == 0:
+                threading.Event().wait(0.001)
+            assert pool.run("quick", HEALTHY, json.dumps({"n": 2})).ok
+            assert worker.placed.home is None
+            assert _affinity(worker.proc.pid) == ALL
+        finally:
+            busy.join()
+
+
+@needs_root
+@needs_landlock
+@needs_two_cpus
+def test_a_slow_allele_is_left_free_to_run_anywhere(tmp_path):
+    slow = gene("""
+        import json, time
+        def execute(input_json):
+            time.sleep(0.01)
+            return json.dumps({"slept": True})
+    """)
+    with WorkerPool(FAST, size=1, spin=_pressure(tmp_path, 0.0)) as pool:
+        for _ in range(2):
+            assert pool.run("slow", slow, "{}").ok
+        worker = pool._warm["slow"][0]
+        assert not worker.quick and worker.placed.home is None
+        assert _affinity(worker.proc.pid) == ALL and _affinity(worker.placed.pids[1]) == ALL
+
+
+@needs_root
+@needs_landlock
+@needs_two_cpus
+def test_colocation_off_pins_nothing(tmp_path):
+    with WorkerPool(FAST.model_copy(update={"colocate_calls": False}), size=1, spin=_pressure(tmp_path, 0.0)) as pool:
+        for n in range(3):
+            assert pool.run("quick", HEALTHY, json.dumps({"n": n})).ok
+        worker = pool._warm["quick"][0]
+        assert worker.placed.home is None and _affinity(worker.proc.pid) == ALL
+
+
+@needs_root
+@needs_landlock
+@needs_two_cpus
+def test_under_cpu_pressure_calls_are_left_to_the_scheduler(tmp_path):
+    with WorkerPool(FAST, size=1, spin=_pressure(tmp_path, 90.0)) as pool:
+        for n in range(3):
+            assert pool.run("quick", HEALTHY, json.dumps({"n": n})).ok
+        worker = pool._warm["quick"][0]
+        assert worker.quick and worker.placed.home is None and _affinity(worker.proc.pid) == ALL
