@@ -20,6 +20,13 @@ from .helpers import FAST, HEALTHY, gene, needs_landlock, needs_root
 ALL = frozenset(os.sched_getaffinity(0))
 needs_two_cpus = pytest.mark.skipif(len(ALL) < 2, reason="pinning to one CPU shows only where there are two to choose from")
 
+SLEEPS = gene("""
+    import json, time
+    def execute(input_json):
+        time.sleep(json.loads(input_json)["seconds"])
+        return json.dumps({"slept": True})
+""")
+
 ASKS_THE_KERNEL = gene("""
     import json, gene_sdk
     def execute(input_json):
@@ -116,17 +123,11 @@ def test_a_warm_call_runs_on_one_cpu_with_its_relay_and_gene_process(tmp_path):
 @needs_landlock
 @needs_two_cpus
 def test_calls_in_flight_together_are_not_held_and_set_their_worker_free(tmp_path):
-    slow = gene("""
-        import json, time
-        def execute(input_json):
-            time.sleep(0.5)
-            return json.dumps({"slept": True})
-    """)
     with WorkerPool(FAST, size=2, spin=_pressure(tmp_path, 0.0)) as pool:
         assert pool.run("quick", HEALTHY, json.dumps({"n": 1})).ok
         worker = pool._warm["quick"][0]
         assert worker.placed.home is not None and len(_affinity(worker.proc.pid)) == 1
-        busy = threading.Thread(target=pool.run, args=("slow", slow, "{}"))
+        busy = threading.Thread(target=pool.run, args=("slow", SLEEPS, json.dumps({"seconds": 0.5})))
         busy.start()
         try:
             while pool._running == 0:
@@ -142,15 +143,9 @@ def test_calls_in_flight_together_are_not_held_and_set_their_worker_free(tmp_pat
 @needs_landlock
 @needs_two_cpus
 def test_a_slow_allele_is_left_free_to_run_anywhere(tmp_path):
-    slow = gene("""
-        import json, time
-        def execute(input_json):
-            time.sleep(0.01)
-            return json.dumps({"slept": True})
-    """)
     with WorkerPool(FAST, size=1, spin=_pressure(tmp_path, 0.0)) as pool:
         for _ in range(2):
-            assert pool.run("slow", slow, "{}").ok
+            assert pool.run("slow", SLEEPS, json.dumps({"seconds": 0.01})).ok
         worker = pool._warm["slow"][0]
         assert not worker.quick and worker.placed.home is None
         assert _affinity(worker.proc.pid) == ALL and _affinity(worker.placed.pids[1]) == ALL
