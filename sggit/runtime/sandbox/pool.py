@@ -182,6 +182,7 @@ class _Worker:
             self.secret = key[1:]
             self.unseal = protocol.unsealer(self.secret)
             tag, frame = self.answer(deadline, first=False)
+            self.quick = True  # how long it took to start says nothing of how soon its gene answers
         except (EOFError, protocol.Timeout, protocol.ProtocolError, _Forged) as exc:
             self.kill()
             raise SandboxUnavailable(f"a sandbox worker failed to start ({type(exc).__name__}): "
