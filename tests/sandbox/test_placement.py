@@ -62,7 +62,7 @@ def test_current_cpu_is_one_this_thread_may_run_on():
 
 @needs_two_cpus
 def test_hold_pins_thread_and_worker_to_one_cpu_and_release_gives_the_thread_back(sleeper):
-    placement, placed = Placement(), Placed((sleeper.pid,))
+    placement, placed = Placement(), Placed((sleeper.pid,), alive=lambda: sleeper.poll() is None)
     mine = placement.hold(placed)
     try:
         assert mine == ALL
@@ -82,6 +82,14 @@ def test_disabled_placement_touches_nothing(sleeper):
     placement, placed = Placement(enabled=False), Placed((sleeper.pid,))
     assert placement.hold(placed) is None
     assert _affinity(0) == ALL and _affinity(sleeper.pid) == ALL and placed.home is None
+
+
+def test_a_worker_whose_parent_has_gone_is_not_touched(sleeper):
+    placement, placed = Placement(), Placed((sleeper.pid,), alive=lambda: False)
+    mine = placement.hold(placed)
+    assert mine is not None
+    placement.release(mine)
+    assert _affinity(sleeper.pid) == ALL  # its pid could have been someone else's by now
 
 
 def test_a_worker_that_died_does_not_fail_the_hold():

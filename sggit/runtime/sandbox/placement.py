@@ -50,10 +50,15 @@ def current_cpu() -> int | None:
 
 
 class Placed:
-    """What a worker's processes are pinned to: `home` is a CPU, or None while they may run anywhere."""
+    """What a worker's processes are pinned to: `home` is a CPU, or None while they may run anywhere.
 
-    def __init__(self, pids: tuple[int, ...]) -> None:
+    `alive` says whether the first pid, the parent of the rest, still runs: once it
+    has gone, a child's pid may already be someone else's, and is not touched.
+    """
+
+    def __init__(self, pids: tuple[int, ...], alive: Callable[[], bool] = lambda: True) -> None:
         self.pids = pids
+        self.alive = alive
         self.home: int | None = None
         self.movable = bool(pids)
 
@@ -101,6 +106,8 @@ class Placement:
 
     @staticmethod
     def _pin(placed: Placed, cpus: Set[int] | tuple[int, ...]) -> bool:
+        if not placed.alive():  # the call finds out it died and says why
+            return True
         try:
             for pid in placed.pids:
                 os.sched_setaffinity(pid, cpus)

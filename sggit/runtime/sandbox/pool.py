@@ -196,7 +196,7 @@ class _Worker:
             missing_modules=tuple(frame.get("missing_modules", ())))
         gene_pid = frame.get("gene_pid")
         if type(gene_pid) is int and gene_pid > 0:
-            self.placed = Placed((self.proc.pid, gene_pid))
+            self.placed = Placed((self.proc.pid, gene_pid), alive=lambda: self.proc.poll() is None)
         return self.confinement
 
     def replies_unread(self) -> bool:
