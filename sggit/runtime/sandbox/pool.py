@@ -196,7 +196,8 @@ class _Worker:
             missing_modules=tuple(frame.get("missing_modules", ())))
         gene_pid = frame.get("gene_pid")
         if type(gene_pid) is int and gene_pid > 0:
-            self.placed = Placed((self.proc.pid, gene_pid), alive=lambda: self.proc.poll() is None)
+            proc = self.proc
+            self.placed = Placed((proc.pid, gene_pid), alive=lambda: proc.poll() is None)
         return self.confinement
 
     def replies_unread(self) -> bool:
@@ -464,12 +465,13 @@ class WorkerPool:
             with self._lock:
                 self._running += 1
                 alone = self._running == 1
-            held = (self._placement.hold(worker.placed)
-                    if alone and worker.quick and self._placement.enabled and self._spin.gate.is_quiet() else None)
-            if held is None:
-                self._placement.free(worker.placed)
-            worker.held = held is not None
+            held = None
             try:
+                if alone and worker.quick and self._placement.enabled and self._spin.gate.is_quiet():
+                    held = self._placement.hold(worker.placed)
+                if held is None:
+                    self._placement.free(worker.placed)
+                worker.held = held is not None
                 outcome = self._converse(worker, allele_id, source, input_json, handler or _no_kernel,
                                          timeout or self.config.timeout_seconds, start)
                 keep = outcome.error not in _DISCARD_KINDS and not worker.spoiled
