@@ -207,33 +207,26 @@ def _ordered(invocations: list[Invocation]) -> list[Invocation]:
     return out
 
 
-def kernel_link_types(kernel: Kernel) -> dict[str, tuple[bool, str]]:
-    """Which link types this kernel can create, as its kind reports them."""
-    from sggit.kernel.kinds import kind_of
-
-    return kind_of(kernel).features(kernel)
-
-
 def plan(kernel: Kernel, tree: ContractTree, topology: str, phenotype: str, bindings: dict[str, Any]) -> Plan:
     """What deploying would do, read from the kernel; nothing is changed."""
     invocations = plan_invocations(tree, topology, bindings)
     memo: dict[str, Any] = {}
-    types = kernel_link_types(kernel)
     from sggit.kernel.kinds import kind_of
 
     kind = kind_of(kernel)
+    features = kind.features(kernel)  # what this kernel can make: the link types a resource kind needs
     offered = kind.resource_kinds()
     out: list[PlannedChange] = []
     action_of: dict[str, Action] = {}
     for inv in invocations:
         resource_kind, _, assessor = _kind(inv.resource, inv.kind)
-        missing = [f for f in resource_kind.needs if not types.get(f, (False, ""))[0]]
+        missing = [f for f in resource_kind.needs if not features.get(f, (False, ""))[0]]
         blocked = [r for r in inv.needs if action_of.get(r) in ("unsupported", "blocked")]
         action: Action
         if inv.kind not in offered:
             action, reason = "unsupported", f"the {kind.name} kernel offers no {inv.kind} resources"
         elif missing:
-            action, reason = "unsupported", "this kernel cannot create " + "; ".join(f"{f} links ({types.get(f, (False, 'not probed'))[1]})" for f in missing)
+            action, reason = "unsupported", "this kernel cannot create " + "; ".join(f"{f} links ({features.get(f, (False, 'not probed'))[1]})" for f in missing)
         elif blocked:
             action, reason = "blocked", f"needs {', '.join(blocked)}, which this kernel cannot provide"
         else:
