@@ -134,6 +134,21 @@ class Genome:
             raise UsageError(f"not a git repository: {Path(path).resolve()}", hint="run `sggit init` or `git init` first")
         return cls(pygit2.Repository(found), host)
 
+    def close(self) -> None:
+        """Let go of the repository's open files (packfiles, indexes) now, not when this is dropped.
+
+        A long-lived process that opens one genome after another would otherwise hold a
+        descriptor per packfile until each object is collected. The genome stays usable:
+        libgit2 opens what a later read needs again.
+        """
+        self.repo.free()
+
+    def __enter__(self) -> Genome:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def git_dir(self) -> Path:
         return Path(self.repo.path)

@@ -106,19 +106,19 @@ def open_organism(
     from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
     base = project_root(root)
-    genome = Genome.open(base)
-    tree: ContractTree = load_tree(base / CONTRACTS_DIR)
-    name = choose_phenotype(genome, phenotype)
-    genome.ensure_writable()
-    if kernel is None:
-        from sggit.domains.membership import default_kind
-
-        kernel = default_kind(tree, phenostore.read_summary(genome, name).topology)
-    if target is not None and isinstance(kernel, str):
-        from sggit.domains.membership import check_kernel_for
-
-        check_kernel_for(tree, target, kernel)
     with ExitStack() as stack:
+        genome = stack.enter_context(Genome.open(base))
+        tree: ContractTree = load_tree(base / CONTRACTS_DIR)
+        name = choose_phenotype(genome, phenotype)
+        genome.ensure_writable()
+        if kernel is None:
+            from sggit.domains.membership import default_kind
+
+            kernel = default_kind(tree, phenostore.read_summary(genome, name).topology)
+        if target is not None and isinstance(kernel, str):
+            from sggit.domains.membership import check_kernel_for
+
+            check_kernel_for(tree, target, kernel)
         k = stack.enter_context(run_kernel(kernel, genome, name, netns)) if isinstance(kernel, str) else kernel
         pool = stack.enter_context(WorkerPool(SandboxConfig()))
         organism = stack.enter_context(Organism(genome, tree, name, k, pool, engine=engine, wait_verify=wait_verify, timeout=timeout))

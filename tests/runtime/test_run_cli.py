@@ -123,3 +123,31 @@ def test_commands_run_in_one_process_leave_no_file_open(project: Path) -> None:
         gc.enable()
     assert counts[-1] == counts[0], counts
     assert (project / ".git" / "sggit" / "fusion-dell_r740.log").exists()  # the pathway run kept a streak
+
+
+def test_an_organism_opened_and_closed_leaves_no_packfile_open(project: Path) -> None:
+    """`open_organism` closes the genome it opened too: libgit2 keeps a packfile open per repository otherwise."""
+    import subprocess
+
+    from sggit.runtime.session import open_organism
+
+    subprocess.run(["git", "gc", "-q"], cwd=project, check=True)
+    packs = str((project / ".git" / "objects" / "pack").resolve())
+
+    def open_packs() -> int:
+        count = 0
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                count += os.readlink(f"/proc/self/fd/{fd}").startswith(packs)
+            except OSError:
+                continue
+        return count
+
+    gc.disable()
+    try:
+        with open_organism(root=project, kernel="mock", phenotype="dell_r740") as org:
+            assert org.run_locus("bridge_create", {"bridge_name": "br0", "interfaces": []}).ok
+            assert open_packs() > 0
+        assert open_packs() == 0
+    finally:
+        gc.enable()
