@@ -41,3 +41,15 @@ def sggit(cwd: Path, *args: str, code: int | None = 0, host: str = "testhost",
         assert done.returncode == code, f"sggit {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
     assert "Traceback" not in done.stdout + done.stderr, done.stderr
     return done
+
+
+def descriptors_into(directory: Path) -> int:
+    """How many of this process's open descriptors lead to files under `directory`."""
+    prefix = str(directory.resolve()) + os.sep
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith(prefix)
+        except OSError:
+            continue
+    return count

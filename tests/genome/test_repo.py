@@ -11,6 +11,7 @@ from sggit.genome.alleles import register_allele
 from sggit.genome.lineage import Lineage
 from sggit.genome.repo import GENOME_REF, Genome, host_name
 from tests.genome.helpers import SEED_A, SEED_B, git
+from tests.helpers import descriptors_into
 
 
 def test_cas_refuses_a_stale_expectation_and_leaves_no_lock(genome: Genome, repo_dir: Path) -> None:
@@ -65,26 +66,13 @@ def test_worktrees_share_one_lock_and_journal(genome: Genome, repo_dir: Path, tm
     assert other.state_dir == genome.state_dir
 
 
-def _open_packs(repo_dir: Path) -> int:
-    """Descriptors of this process that lead into the repository's packfiles."""
-    fds = Path("/proc/self/fd")
-    count = 0
-    for fd in fds.iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        count += target.startswith(str(repo_dir.resolve() / ".git" / "objects" / "pack"))
-    return count
-
-
 def test_close_lets_go_of_packfiles_and_the_genome_still_reads(repo_dir: Path) -> None:
     genome = Genome.open(repo_dir)
     allele = register_allele(genome, "bridge_create", SEED_A, Lineage(locus="bridge_create", origin="manual"))
     git(repo_dir, "gc", "-q")
     with Genome.open(repo_dir) as reopened:
         assert reopened.repo[allele.id].data.decode() == SEED_A  # read from the pack
-        assert _open_packs(repo_dir) > 0
-    assert _open_packs(repo_dir) == 0
+        assert descriptors_into(repo_dir / ".git" / "objects" / "pack") > 0
+    assert descriptors_into(repo_dir / ".git" / "objects" / "pack") == 0
     assert reopened.repo[allele.id].data.decode() == SEED_A  # opened again on demand
     reopened.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sggit.genome.repo import Genome
 from sggit.genome.sync import pending_records
-from tests.helpers import sg_in, sggit
+from tests.helpers import descriptors_into, sg_in, sggit
 from tests.runtime.helpers import add_allele
 
 
@@ -132,22 +132,13 @@ def test_an_organism_opened_and_closed_leaves_no_packfile_open(project: Path) ->
     from sggit.runtime.session import open_organism
 
     subprocess.run(["git", "gc", "-q"], cwd=project, check=True)
-    packs = str((project / ".git" / "objects" / "pack").resolve())
-
-    def open_packs() -> int:
-        count = 0
-        for fd in os.listdir("/proc/self/fd"):
-            try:
-                count += os.readlink(f"/proc/self/fd/{fd}").startswith(packs)
-            except OSError:
-                continue
-        return count
+    packs = project / ".git" / "objects" / "pack"
 
     gc.disable()
     try:
         with open_organism(root=project, kernel="mock", phenotype="dell_r740") as org:
             assert org.run_locus("bridge_create", {"bridge_name": "br0", "interfaces": []}).ok
-            assert open_packs() > 0
-        assert open_packs() == 0
+            assert descriptors_into(packs) > 0
+        assert descriptors_into(packs) == 0
     finally:
         gc.enable()
