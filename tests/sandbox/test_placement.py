@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -180,3 +181,26 @@ def test_under_cpu_pressure_calls_are_left_to_the_scheduler(tmp_path):
             assert pool.run("quick", HEALTHY, json.dumps({"n": n})).ok
         worker = pool._warm["quick"][0]
         assert worker.quick and worker.placed.home is None and _affinity(worker.proc.pid) == ALL
+
+
+@needs_root
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs util-linux setpriv to run without CAP_SYS_NICE")
+def test_without_the_right_to_move_a_worker_placement_stops_trying():
+    """Pinning another uid's process takes CAP_SYS_NICE: without it, calls are left to the scheduler.
+
+    The orchestrator runs as root without that capability, its worker as nobody, as in a
+    container whose capability set leaves it out.
+    """
+    script = ("import os, subprocess, sys\n"
+              "from sggit.runtime.sandbox.placement import Placed, Placement\n"
+              "worker = subprocess.Popen(['sleep', '30'], preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))\n"
+              "placement, placed = Placement(), Placed((worker.pid,))\n"
+              "mine = placement.hold(placed)\n"
+              "print(mine is None, placement.enabled, placed.movable, len(os.sched_getaffinity(worker.pid)),"
+              " sorted(os.sched_getaffinity(0)) == sorted(map(int, sys.argv[1:])))\n"
+              "worker.kill()\n")
+    done = subprocess.run(["setpriv", "--bounding-set=-sys_nice", sys.executable, "-c", script,
+                           *map(str, sorted(ALL))], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # not held, never tried again, the worker left everywhere, the thread given back its CPUs
+    assert done.stdout.split() == ["True", "False", "False", str(len(ALL)), "True"]

@@ -104,8 +104,7 @@ class Placement:
         if self._pin(placed, self._everywhere or os.sched_getaffinity(0)):
             placed.home = None
 
-    @staticmethod
-    def _pin(placed: Placed, cpus: Set[int] | tuple[int, ...]) -> bool:
+    def _pin(self, placed: Placed, cpus: Set[int] | tuple[int, ...]) -> bool:
         if not placed.alive():  # the call finds out it died and says why
             return True
         try:
@@ -113,6 +112,11 @@ class Placement:
                 os.sched_setaffinity(pid, cpus)
         except ProcessLookupError:  # the worker died: the call finds out and says why
             return True
+        except PermissionError as exc:  # no CAP_SYS_NICE over the worker's uid: no worker will be movable
+            log.info("running sandbox calls wherever the scheduler puts them: %s", exc)
+            placed.movable = False
+            self.enabled = False
+            return False
         except OSError as exc:
             log.info("sandbox worker processes %s stay where the scheduler puts them: %s", placed.pids, exc)
             placed.movable = False
