@@ -3,19 +3,19 @@
 A warm call is three processes taking turns, the pool, the gene process and the
 relay, each asleep while another runs. Left to itself the scheduler often wakes
 the next one on the other vCPU, and on a quiet virtual machine that vCPU has
-halted: waking it costs more than a small gene's whole call. Measured on 2 vCPUs
-at load 0.5 (docs/performance.md), a warm call took 60-145 µs with the pool
-spinning for its answer and 58-72 µs with all three on one CPU. Under CPU
-pressure it is the other way round (eight CPU hogs on the 2 vCPUs: 56 µs left to
-the scheduler, 72 µs held), since a pinned process cannot move to the CPU that
-frees first. So while the kernel reports CPUs free (`spin.QuietGate`), for a
+halted: waking it costs more than a small gene's whole call. Measured on 2 idle
+vCPUs (docs/performance.md), a warm call cost +67-89 µs over a direct call with
+the pool spinning for its answer and +58-80 µs with all three on one CPU; with a
+gene_sdk call, +147-161 against +98-109 µs. Under CPU pressure it is the other
+way round (eight CPU hogs on the 2 vCPUs: +56 µs left to the scheduler, +72 µs
+held), since a pinned process cannot move to the CPU that frees first. So while the kernel reports CPUs free (`spin.QuietGate`), for a
 worker that answered quickly last time, for the length of one call the pool holds the
 calling thread on the CPU it is on and pins the worker's relay and gene process
 to that CPU; every wake-up is then a switch on a CPU that is running. The
 thread's own affinity is given back when the call ends. A worker stays where it
 was put until a call comes from another CPU, or until a call that is not held
-(another call in flight) sets it free again, so two concurrent calls never
-share a CPU they were pinned to.
+(another call in flight, a slow answer, CPU pressure) sets it free again, so two
+concurrent calls never share a CPU they were pinned to.
 """
 
 from __future__ import annotations
