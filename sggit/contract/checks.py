@@ -14,6 +14,7 @@ from sggit.contract import nodes as n
 from sggit.contract.errors import Diagnostic
 from sggit.contract.tree import ContractTree
 from sggit.contract.validate import check_value, literal_value
+from sggit.contract.value_types import VALUE_TYPES
 
 # Resource kinds a topology may declare, and the properties each accepts (a
 # property marked True names another resource of the same topology). This package
@@ -73,9 +74,11 @@ class _Checker:
                 continue
             seen[f.name] = f
             base = f.type.base_name()
-            if base not in n.BASE_TYPES and base not in types:
-                known = list(n.BASE_TYPES) + list(types)
-                self.error(f.type, f"unknown type {base}", _suggest(base, known) or "base types are string, int, float, bool, json and object; declare others under `types:`")
+            if base not in n.BASE_TYPES and base not in types and base not in VALUE_TYPES:
+                known = list(n.BASE_TYPES) + list(VALUE_TYPES) + list(types)
+                domain = f"; the installed domains add {', '.join(sorted(VALUE_TYPES))}" if VALUE_TYPES else ""
+                self.error(f.type, f"unknown type {base}", _suggest(base, known) or "base types are string, int, float, bool, json and object"
+                           f"{domain}; declare others under `types:`")
                 continue
             if f.default is not None:
                 if n.iter_refs(f.default):
@@ -195,6 +198,9 @@ class _Checker:
         self.word_clause(gene, "risk", gene.risk, n.RISKS, "add `risk none|low|medium|high|critical`")
         types: dict[str, n.TypeDef] = {}
         for t in gene.types:
+            if t.name in VALUE_TYPES:
+                self.error(t, f"type {t.name} is already one of the installed domains' types", VALUE_TYPES[t.name].description)
+                continue
             if t.name in types or t.name in n.BASE_TYPES:
                 self.error(t, f"duplicate type {t.name}")
                 continue

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sggit.contract import nodes as n
+from sggit.contract.value_types import VALUE_TYPES, ValueType
 
 _MISSING = object()
 
@@ -105,6 +106,9 @@ class _Compiler:
         simple = _BASE.get(name)
         if simple is not None:
             return simple
+        domain_type = VALUE_TYPES.get(name)
+        if domain_type is not None:
+            return _ruled(domain_type)
         if name in self.objects:
             return self.objects[name]
         typedef = self.types.get(name)
@@ -153,6 +157,21 @@ class _Compiler:
             return result
 
         return object_
+
+
+def _ruled(value_type: ValueType) -> Checker:
+    base = _BASE[value_type.base]
+
+    def check(value: Any, path: str, out: list[Violation]) -> Any:
+        before = len(out)
+        value = base(value, path, out)
+        if len(out) == before:
+            problem = value_type.problem(value)
+            if problem is not None:
+                out.append(Violation(path=path, message=problem))
+        return value
+
+    return check
 
 
 def _expect(kind: str, test: Callable[[Any], bool]) -> Checker:

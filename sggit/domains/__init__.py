@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from sggit.contract.value_types import ValueType
+
 ENTRY_POINT_GROUP = "sggit.domains"
 
 
@@ -97,6 +99,8 @@ class Domain:
     extras: Mapping[str, Any] = field(default_factory=dict)
     kinds: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
     """Kernel kinds this domain brings, name -> factory of a `KernelKind` (built-in kinds are in `KINDS`)."""
+    value_types: tuple[ValueType, ...] = ()
+    """Types its contracts may give a field beside the base ones (`contract.value_types`)."""
 
     @property
     def contracts_dir(self) -> Path:
@@ -200,14 +204,16 @@ _installed: list[bool] = []
 
 
 def install() -> None:
-    """Tell the contract checker which topology resource kinds the installed domains declare.
+    """Tell the contract checker which topology resource kinds and value types the installed domains declare.
 
     The contract package knows no domain; modules that check a project's contracts
-    call this once at import so every check sees the same table.
+    call this once at import so every check and validator sees the same tables.
     """
     if _installed:
         return
     from sggit.contract.checks import register_resource_kinds
+    from sggit.contract.value_types import register_value_types
 
     register_resource_kinds(resource_kinds())
+    register_value_types(t for d in installed() for t in d.value_types)
     _installed.append(True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sggit.contract.value_types import ValueType
 from sggit.domains import Domain
 from sggit.domains.network.resources import RESOURCE_KINDS
 
@@ -53,6 +54,20 @@ def host(bindings: Mapping[str, Any]) -> Any:
     return MockDescription(nics=nics, leases={nics[0].mac: "192.0.2.10/24"})
 
 
+def _ifname_problem(value: Any) -> str | None:
+    from sggit.kernel.api import KernelError, check_ifname
+
+    try:
+        check_ifname(value)
+    except KernelError as exc:
+        return str(exc)
+    return None
+
+
+IFNAME = ValueType(name="ifname", base="string", problem=_ifname_problem,
+                   description="a Linux interface name: 1 to 15 bytes, no NUL, '/', ':' or whitespace, not . or ..")
+
+
 def domain() -> Domain:
     from sggit.shipped import shipped_root
 
@@ -66,4 +81,5 @@ def domain() -> Domain:
         prompt_subject="network-configuration genome",
         snapshot=snapshot,
         host=host,
+        value_types=(IFNAME,),
     )

@@ -1,0 +1,90 @@
+"""A domain's value types: accepted by the checker, enforced by validators, refused as a local type's name.
+
+The suite installs the built-in domains (tests/conftest.py), so the network domain's
+`ifname` is registered here as it is for the command line.
+"""
+
+from __future__ import annotations
+
+from sggit.contract.parser import parse_text
+from sggit.contract.validate import compile_validator
+from sggit.contract.value_types import VALUE_TYPES
+from tests.contract.helpers import sg
+from tests.contract.test_checks import messages
+
+GENE = sg("""
+    gene g
+      is configuration
+      risk low
+      takes:
+        bridge  ifname     "a bridge"
+        ports   ifname[]   "its ports"
+        note    ifname?    "optional"
+        mode    string = "x"  "not an interface"
+      gives:
+        ok  bool  "o"
+    """)
+
+
+def test_the_network_domain_registers_ifname() -> None:
+    assert "ifname" in VALUE_TYPES and VALUE_TYPES["ifname"].base == "string"
+
+
+def test_a_contract_may_name_a_domain_type() -> None:
+    assert messages(GENE) == []
+
+
+def test_a_bad_literal_of_a_domain_type_is_located() -> None:
+    got = messages("""
+        gene g
+          is diagnostic
+          risk none
+          takes:
+            device  ifname = "way too long a name"  "d"
+          gives:
+            ok  bool  "o"
+        """)
+    assert any("default of device does not match its type ifname: interface name 'way too long a name' is longer than 15 bytes" in m
+               for m in got), got
+
+
+def test_validator_applies_the_base_type_then_the_rule_with_json_paths() -> None:
+    validate = compile_validator(parse_text(GENE).definitions[0], "takes")
+    value, violations = validate.validate({"bridge": "br0", "ports": ["eth0", "a/b", 7], "note": None})
+    assert [(v.path, v.message) for v in violations] == [
+        ("ports[1]", "interface name 'a/b' contains '/', which the kernel refuses (no NUL, '/', ':' or whitespace)"),
+        ("ports[2]", "expected string, got int"),
+    ]
+    ok, none = validate.validate({"bridge": "br-mgmt.10", "ports": []})
+    assert none == [] and ok["note"] is None and ok["mode"] == "x"
+    _, nul = validate.validate({"bridge": "ev\0il", "ports": []})
+    assert [v.path for v in nul] == ["bridge"] and "contains '\\x00'" in nul[0].message
+
+
+def test_a_local_type_cannot_take_a_domain_types_name() -> None:
+    got = messages("""
+        gene g
+          is transform
+          risk none
+          takes:
+            a  ifname  "x"
+          gives:
+            ok  bool  "o"
+          types:
+            ifname:
+              name  string  "n"
+        """)
+    assert any("type ifname is already one of the installed domains' types" in m for m in got), got
+
+
+def test_an_unknown_type_names_the_domain_types_too() -> None:
+    got = messages("""
+        gene g
+          is transform
+          risk none
+          takes:
+            a  interface  "x"
+          gives:
+            ok  bool  "o"
+        """)
+    assert any("unknown type interface" in m for m in got), got
