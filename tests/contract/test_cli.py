@@ -77,11 +77,11 @@ def test_seed_alleles_are_checked_statically(project: Path) -> None:
 def test_fmt_check_lists_files_and_fmt_rewrites_them(project: Path) -> None:
     target = project / "contracts" / "genes" / "bridge_stp.sg"
     canonical = target.read_text()
-    target.write_text(canonical.replace("  takes:\n    bridge         string", "  takes:\n    bridge string"))
+    target.write_text(canonical.replace("  takes:\n    bridge         ifname", "  takes:\n    bridge ifname"))
     would = sg("fmt", "--check", str(project / "contracts"), code=1)
     assert would.stdout.strip() == f"would reformat {target}"
     assert "1 of 19 files would be reformatted" in would.stderr
-    assert "-    bridge string" in sg("fmt", "--diff", str(target), code=1).stdout
+    assert "-    bridge ifname" in sg("fmt", "--diff", str(target), code=1).stdout
     sg("fmt", str(project / "contracts"))
     assert target.read_text() == canonical
     sg("fmt", "--check", str(project / "contracts"))

@@ -142,3 +142,19 @@ def test_an_organism_opened_and_closed_leaves_no_packfile_open(project: Path) ->
         assert descriptors_into(packs) == 0
     finally:
         gc.enable()
+
+
+def test_an_interface_name_the_kernel_would_refuse_is_the_callers_error_not_the_alleles(project: Path) -> None:
+    """The shipped contracts type interface names `ifname`: a bad one never reaches an allele, so none is scored."""
+    bad = sggit(project, "run", "bridge_create", "--phenotype", "dell_r740",
+                "--input", '{"bridge_name": "management-bridge0", "interfaces": ["eno1", "a:b"]}', code=2)
+    assert "invalid input for bridge_create" in bad.stderr
+    assert "bridge_name: interface name 'management-bridge0' is longer than 15 bytes" in bad.stderr
+    assert "interfaces[1]: interface name 'a:b' contains ':'" in bad.stderr
+    pathway = sggit(project, "run", "provision_management_bridge", "--phenotype", "dell_r740",
+                    "--input", '{"management_bridge": "my bridge", "uplink_interface": "eno1"}', code=2)
+    assert "management_bridge: interface name 'my bridge' contains ' '" in pathway.stderr
+    status = json.loads(sggit(project, "status", "--phenotype", "dell_r740", "--format", "json").stdout)
+    rows = {row["locus"]: row for ph in status["phenotypes"] for row in ph["loci"]}
+    assert rows["bridge_create"]["invocations"] == 0
+    assert pending_records(Genome.open(project)) == []
