@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from sggit.contract import nodes as n
+from sggit.contract.value_types import VALUE_TYPES
 from sggit.engines.base import ContractBrief, MutationContext, NoEngine, Proposal
 from sggit.genes import source_problems
 from sggit.genome.alleles import alleles_at, register_allele
@@ -30,7 +31,9 @@ def field_line(f: n.FieldDecl) -> str:
 
         default = f" = {render_value(f.default)}"
     desc = f"  {f.description}" if f.description else ""
-    return f"{f.name} {f.type.render()}{default}{desc}"
+    domain_type = VALUE_TYPES.get(f.type.base_name())  # the prompt says what a domain's type admits
+    note = f" ({domain_type.description})" if domain_type is not None else ""
+    return f"{f.name} {f.type.render()}{note}{default}{desc}"
 
 
 def brief(gene: n.Gene) -> ContractBrief:

@@ -47,3 +47,15 @@ def test_the_system_prompt_names_the_genome_in_its_domains_words(failure, monkey
     network = domains.get("network")
     monkeypatch.setitem(domains.DOMAINS, "data", lambda: dataclasses.replace(network, name="data", prompt_subject="data-pipeline genome"))
     assert "one gene contract of a\ndata-pipeline genome." in render(failure, 1, domain="data").system
+
+
+def test_a_domain_type_is_explained_where_the_prompt_lists_what_a_gene_takes():
+    from sggit.contract.tree import load_tree
+    from sggit.runtime.mutation import brief
+    from sggit.shipped import shipped_root
+
+    gene = load_tree(shipped_root() / "contracts").genes["bridge_create"]
+    user = render(MutationContext(contract=brief(gene)), 1).user
+    assert ("- bridge_name ifname (a Linux interface name: 1 to 15 bytes, no NUL, '/', ':' or whitespace, "
+            "not . or ..)  Name for the bridge") in user
+    assert "- stp_enabled bool = false  Enable Spanning Tree Protocol" in user
