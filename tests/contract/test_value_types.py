@@ -88,3 +88,13 @@ def test_an_unknown_type_names_the_domain_types_too() -> None:
             ok  bool  "o"
         """)
     assert any("unknown type interface" in m for m in got), got
+
+
+def test_the_network_types_keep_the_rules_every_kernel_applies() -> None:
+    from sggit.kernel.api import BOND_MODES
+
+    vlan, mode = VALUE_TYPES["vlanid"], VALUE_TYPES["bondmode"]
+    assert vlan.base == "int" and mode.base == "string"
+    assert [vlan.problem(v) is None for v in (1, 4094, 0, 4095)] == [True, True, False, False]
+    assert all(mode.problem(m) is None for m in BOND_MODES) and all(m in mode.description for m in BOND_MODES)
+    assert mode.problem("active_backup") == f"unknown bonding mode 'active_backup'; one of: {', '.join(BOND_MODES)}"

@@ -158,3 +158,13 @@ def test_an_interface_name_the_kernel_would_refuse_is_the_callers_error_not_the_
     rows = {row["locus"]: row for ph in status["phenotypes"] for row in ph["loci"]}
     assert rows["bridge_create"]["invocations"] == 0
     assert pending_records(Genome.open(project)) == []
+
+
+def test_a_vlan_id_or_bond_mode_no_kernel_accepts_is_refused_before_any_allele_runs(project: Path) -> None:
+    vlan = sggit(project, "run", "vlan_create", "--phenotype", "dell_r740",
+                 "--input", '{"parent_interface": "eno1", "vlan_id": 5000}', code=2)
+    assert "vlan_id: VLAN ID must be an integer from 1 to 4094, got 5000" in vlan.stderr
+    bond = sggit(project, "run", "bond_create", "--phenotype", "dell_r740",
+                 "--input", '{"bond_name": "bond0", "members": ["eno1"], "mode": "lacp"}', code=2)
+    assert "mode: unknown bonding mode 'lacp'" in bond.stderr
+    assert pending_records(Genome.open(project)) == []

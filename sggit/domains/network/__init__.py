@@ -8,7 +8,7 @@ and the words prompts use for the genome and its gene_sdk.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sggit.contract.value_types import ValueType
@@ -54,18 +54,30 @@ def host(bindings: Mapping[str, Any]) -> Any:
     return MockDescription(nics=nics, leases={nics[0].mac: "192.0.2.10/24"})
 
 
-def _ifname_problem(value: Any) -> str | None:
-    from sggit.kernel.api import KernelError, check_ifname
+def _kernel_rule(name: str) -> Callable[[Any], str | None]:
+    """A contract type's rule from the check every kernel applies to the same argument (`kernel.api`)."""
 
-    try:
-        check_ifname(value)
-    except KernelError as exc:
-        return str(exc)
-    return None
+    def problem(value: Any) -> str | None:
+        from sggit.kernel import api
+
+        try:
+            getattr(api, name)(value)
+        except api.KernelError as exc:
+            return str(exc)
+        return None
+
+    return problem
 
 
-IFNAME = ValueType(name="ifname", base="string", problem=_ifname_problem,
-                   description="a Linux interface name: 1 to 15 bytes, no NUL, '/', ':' or whitespace, not . or ..")
+VALUE_TYPES = (
+    ValueType(name="ifname", base="string", problem=_kernel_rule("check_ifname"),
+              description="a Linux interface name: 1 to 15 bytes, no NUL, '/', ':' or whitespace, not . or .."),
+    ValueType(name="vlanid", base="int", problem=_kernel_rule("check_vlan_id"),
+              description="an 802.1Q VLAN ID, 1 to 4094"),
+    ValueType(name="bondmode", base="string", problem=_kernel_rule("check_bond_mode"),
+              description="a Linux bonding mode: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, "
+                          "balance-tlb or balance-alb"),
+)
 
 
 def domain() -> Domain:
@@ -81,5 +93,5 @@ def domain() -> Domain:
         prompt_subject="network-configuration genome",
         snapshot=snapshot,
         host=host,
-        value_types=(IFNAME,),
+        value_types=VALUE_TYPES,
     )
