@@ -116,3 +116,14 @@ def test_a_file_that_is_not_a_database_is_refused_before_any_gene_runs(warehouse
     result = sg_in(warehouse, "run", "check_row_count", "--kernel", "data-sqlite", "--input", '{"table": "x"}', code=1)
     assert f"sggit: error: cannot open SQLite database {warehouse / 'warehouse.db'}: file is not a database" in result.output
     assert not pending_records(Genome.open(warehouse))
+
+
+def test_a_table_name_no_database_accepts_is_the_callers_error(warehouse: Path, csv_server: str) -> None:
+    """`sqlident` inputs: refused with their JSON path before any allele runs, so none is scored and nothing is made."""
+    bad = json.loads(load(f"{csv_server}/readings.csv"))
+    bad["staging"], bad["columns"] = "staging; drop table readings", ["station", "day-of-year"]
+    result = sg_in(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", json.dumps(bad), code=2)
+    assert "staging: a table or column name must be a letter or _ followed by letters, digits or _" in result.output
+    assert "columns[1]:" in result.output and "'day-of-year'" in result.output
+    assert pending_records(Genome.open(warehouse)) == []
+    assert dump(warehouse / "warehouse.db") == EMPTY

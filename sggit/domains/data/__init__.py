@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sggit.contract.value_types import ValueType
 from sggit.domains import Domain
 from sggit.domains.data.resources import RESOURCE_KINDS
 
@@ -84,6 +85,21 @@ def seed_fixture(kernel: Any) -> None:
     kernel.insert_rows(FIXTURE_TABLE, [{k: v if v != "" else None for k, v in row.items()} for row in rows])
 
 
+def _identifier_problem(value: Any) -> str | None:
+    from sggit.domains.data.kernel import ident
+    from sggit.kernel.api import KernelError
+
+    try:
+        ident(value, "a table or column name")
+    except KernelError as exc:
+        return str(exc)
+    return None
+
+
+SQLIDENT = ValueType(name="sqlident", base="string", problem=_identifier_problem,
+                     description="a table or column name: a letter or _ followed by letters, digits or _, at most 63")
+
+
 def domain() -> Domain:
     return Domain(
         name="data",
@@ -95,4 +111,5 @@ def domain() -> Domain:
         prompt_subject="data-pipeline genome",
         snapshot=snapshot,
         host=host,
+        value_types=(SQLIDENT,),
     )
