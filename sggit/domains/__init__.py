@@ -200,6 +200,24 @@ def resource_kind(name: str) -> ResourceKind | None:
     return None
 
 
+def kernel_rule(check: Callable[[Any], object]) -> Callable[[Any], str | None]:
+    """A value type's rule from the check a kernel makes of the same argument: the KernelError it raises is the problem.
+
+    So a contract and every kernel of the domain refuse the same values, in the same words.
+    """
+
+    def problem(value: Any) -> str | None:
+        from sggit.kernel.api import KernelError
+
+        try:
+            check(value)
+        except KernelError as exc:
+            return str(exc)
+        return None
+
+    return problem
+
+
 _installed: list[bool] = []
 
 

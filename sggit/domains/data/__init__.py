@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sggit.contract.value_types import ValueType
-from sggit.domains import Domain
+from sggit.domains import Domain, kernel_rule
 from sggit.domains.data.resources import RESOURCE_KINDS
 
 ROOT = Path(__file__).resolve().parent
@@ -85,18 +85,13 @@ def seed_fixture(kernel: Any) -> None:
     kernel.insert_rows(FIXTURE_TABLE, [{k: v if v != "" else None for k, v in row.items()} for row in rows])
 
 
-def _identifier_problem(value: Any) -> str | None:
+def _identifier(value: Any) -> str:
     from sggit.domains.data.kernel import ident
-    from sggit.kernel.api import KernelError
 
-    try:
-        ident(value, "a table or column name")
-    except KernelError as exc:
-        return str(exc)
-    return None
+    return ident(value, "a table or column name")
 
 
-SQLIDENT = ValueType(name="sqlident", base="string", problem=_identifier_problem,
+SQLIDENT = ValueType(name="sqlident", base="string", problem=kernel_rule(_identifier),
                      description="a table or column name: a letter or _ followed by letters, digits or _, at most 63")
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sggit.contract.value_types import ValueType
-from sggit.domains import Domain
+from sggit.domains import Domain, kernel_rule
 from sggit.domains.network.resources import RESOURCE_KINDS
 
 SDK_SURFACE = """\
@@ -54,27 +54,23 @@ def host(bindings: Mapping[str, Any]) -> Any:
     return MockDescription(nics=nics, leases={nics[0].mac: "192.0.2.10/24"})
 
 
-def _kernel_rule(name: str) -> Callable[[Any], str | None]:
-    """A contract type's rule from the check every kernel applies to the same argument (`kernel.api`)."""
+def _api(name: str) -> Callable[[Any], object]:
+    """The kernel API's check `name`, imported when a value is first checked."""
 
-    def problem(value: Any) -> str | None:
+    def check(value: Any) -> object:
         from sggit.kernel import api
 
-        try:
-            getattr(api, name)(value)
-        except api.KernelError as exc:
-            return str(exc)
-        return None
+        return getattr(api, name)(value)
 
-    return problem
+    return check
 
 
 VALUE_TYPES = (
-    ValueType(name="ifname", base="string", problem=_kernel_rule("check_ifname"),
+    ValueType(name="ifname", base="string", problem=kernel_rule(_api("check_ifname")),
               description="a Linux interface name: 1 to 15 bytes, no NUL, '/', ':' or whitespace, not . or .."),
-    ValueType(name="vlanid", base="int", problem=_kernel_rule("check_vlan_id"),
+    ValueType(name="vlanid", base="int", problem=kernel_rule(_api("check_vlan_id")),
               description="an 802.1Q VLAN ID, 1 to 4094"),
-    ValueType(name="bondmode", base="string", problem=_kernel_rule("check_bond_mode"),
+    ValueType(name="bondmode", base="string", problem=kernel_rule(_api("check_bond_mode")),
               description="a Linux bonding mode: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, "
                           "balance-tlb or balance-alb"),
 )
