@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sggit.contract.tree import load_tree
-from sggit.contract.validate import compile_validator
+from sggit.contract.validate import Invalid, compile_validator
 from sggit.genes import source_problems
 from sggit.kernel.features import kernel_features
 from sggit.kernel.local_sdk import bind_gene_sdk, load_gene
@@ -168,9 +168,14 @@ def test_mac_preserve_prefers_lease_then_original_then_uplink(mock: MockKernel, 
     assert stable == {"healthy": True, "mac": mac, "changes": 0}
 
 
-def test_mac_preserve_reports_a_rejected_mac(mock: MockKernel) -> None:
+def test_a_multicast_lease_mac_is_refused_by_the_contract_and_reported_by_the_seed(mock: MockKernel) -> None:
     _bridge_on(mock)
-    out = runner(mock, "mac_preserve")({"bridge": "br0", "uplink": "eth0", "dhcp_lease_mac": "01:00:5e:00:00:01"})
+    lease = {"bridge": "br0", "uplink": "eth0", "dhcp_lease_mac": "01:00:5e:00:00:01"}
+    with pytest.raises(Invalid, match="dhcp_lease_mac: 01:00:5e:00:00:01 is a multicast MAC"):
+        runner(mock, "mac_preserve")(lease)  # ifmac: the orchestrator never hands it to an allele
+    # A genome whose contract predates ifmac passes it on: the seed reports the kernel's refusal, it does not crash.
+    path = ROOT / "genome" / "mac_preserve" / "seed.py"
+    out = json.loads(load_gene(path.read_text(), bind_gene_sdk(mock, None), str(path))(json.dumps({**lease, "original_mac": None})))
     assert out["success"] is False and "multicast" in out["error"]
 
 

@@ -167,4 +167,7 @@ def test_a_vlan_id_or_bond_mode_no_kernel_accepts_is_refused_before_any_allele_r
     bond = sggit(project, "run", "bond_create", "--phenotype", "dell_r740",
                  "--input", '{"bond_name": "bond0", "members": ["eno1"], "mode": "lacp"}', code=2)
     assert "mode: unknown bonding mode 'lacp'" in bond.stderr
+    mac = sggit(project, "run", "mac_preserve", "--phenotype", "dell_r740",
+                "--input", '{"bridge": "br0", "uplink": "eno1", "dhcp_lease_mac": "01:00:5e:00:00:01"}', code=2)
+    assert "dhcp_lease_mac: 01:00:5e:00:00:01 is a multicast MAC and cannot be an interface address" in mac.stderr
     assert pending_records(Genome.open(project)) == []

@@ -70,6 +70,9 @@ VALUE_TYPES = (
               description="a Linux interface name: 1 to 15 bytes, no NUL, '/', ':' or whitespace, not . or .."),
     ValueType(name="vlanid", base="int", problem=kernel_rule(_api("check_vlan_id")),
               description="an 802.1Q VLAN ID, 1 to 4094"),
+    ValueType(name="ifmac", base="string", problem=kernel_rule(_api("normalise_mac")),
+              description="a MAC address an interface may carry, aa:bb:cc:dd:ee:ff in any case, "
+                          "not multicast, not all zero"),
     ValueType(name="bondmode", base="string", problem=kernel_rule(_api("check_bond_mode")),
               description="a Linux bonding mode: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, "
                           "balance-tlb or balance-alb"),
