@@ -89,10 +89,15 @@ def check_bond_mode(mode: object) -> str:
     return str(mode)
 
 
-def check_probe(method: object, timeout: object, target: object) -> None:
-    """The same argument rules on every kernel, so a gene cannot tell them apart."""
+def check_probe_method(method: object) -> str:
     if method not in PROBE_METHODS:
         raise KernelError(f"probe: method must be one of {', '.join(PROBE_METHODS)}, got {method!r}")
+    return str(method)
+
+
+def check_probe(method: object, timeout: object, target: object) -> None:
+    """The same argument rules on every kernel, so a gene cannot tell them apart."""
+    check_probe_method(method)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 60:
         raise KernelError(f"probe: timeout must be from 0 to 60 seconds, got {timeout!r}")
     try:

@@ -73,6 +73,8 @@ VALUE_TYPES = (
     ValueType(name="ifmac", base="string", problem=kernel_rule(_api("normalise_mac")),
               description="a MAC address an interface may carry, aa:bb:cc:dd:ee:ff in any case, "
                           "not multicast, not all zero"),
+    ValueType(name="probemethod", base="string", problem=kernel_rule(_api("check_probe_method")),
+              description="how gene_sdk.probe reaches its target: arp, icmp or udp"),
     ValueType(name="bondmode", base="string", problem=kernel_rule(_api("check_bond_mode")),
               description="a Linux bonding mode: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, "
                           "balance-tlb or balance-alb"),
