@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sggit.contract.nodes import BASE_TYPES
+
 
 @dataclass(frozen=True)
 class ValueType:
@@ -23,6 +25,12 @@ class ValueType:
     problem: Callable[[Any], str | None]
     """What is wrong with a value of the base type, or None when it keeps the rule."""
     description: str
+
+    def __post_init__(self) -> None:
+        if self.base not in BASE_TYPES:
+            raise ValueError(f"value type {self.name}: base {self.base!r} is not one of {', '.join(BASE_TYPES)}")
+        if self.name in BASE_TYPES or not self.name.isidentifier():
+            raise ValueError(f"value type {self.name!r}: a name must be an identifier and no base type's")
 
 
 VALUE_TYPES: dict[str, ValueType] = {}

@@ -109,3 +109,14 @@ def test_the_data_domain_types_table_and_column_names() -> None:
     ident = VALUE_TYPES["sqlident"]
     assert ident.base == "string"
     assert [ident.problem(v) is None for v in ("readings", "_tmp2", "2fast", "a-b", "x" * 64)] == [True, True, False, False, False]
+
+
+def test_a_value_type_must_stand_on_a_base_type_and_not_take_its_name() -> None:
+    import pytest
+
+    from sggit.contract.value_types import ValueType
+
+    with pytest.raises(ValueError, match="base 'str' is not one of string"):
+        ValueType(name="word", base="str", problem=lambda v: None, description="d")
+    with pytest.raises(ValueError, match="no base type's"):
+        ValueType(name="string", base="string", problem=lambda v: None, description="d")
