@@ -8,10 +8,11 @@ vCPUs (docs/performance.md), a warm call cost +67-89 µs over a direct call with
 the pool spinning for its answer and +58-80 µs with all three on one CPU; with a
 gene_sdk call, +147-161 against +98-109 µs. Under CPU pressure it is the other
 way round (eight CPU hogs on the 2 vCPUs: +56 µs left to the scheduler, +72 µs
-held), since a pinned process cannot move to the CPU that frees first. So while the kernel reports CPUs free (`spin.QuietGate`), for a
-worker that answered quickly last time, for the length of one call the pool holds the
-calling thread on the CPU it is on and pins the worker's relay and gene process
-to that CPU; every wake-up is then a switch on a CPU that is running. The
+held), since a pinned process cannot move to the CPU that frees first. So while
+the kernel reports CPUs free (`spin.QuietGate`), for a worker that answered
+quickly last time, for the length of one call the pool holds the calling thread
+on the CPU it is on and pins the worker's relay and gene process to that CPU;
+every wake-up is then a switch on a CPU that is running. The
 thread's own affinity is given back when the call ends. A worker stays where it
 was put until a call comes from another CPU, or until a call that is not held
 (another call in flight, a slow answer, CPU pressure) sets it free again, so two
