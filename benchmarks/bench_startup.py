@@ -13,11 +13,13 @@ the last full status (`sggit.cli.fast_status`, no click, pygit2 or pydantic);
 *after run*, each round right after a `sggit run` that journalled a record, a
 change made through sggit, whose command rendered the kept output anew as it
 ended (`sggit.cli.full_status.refresh`); and *cold*, each round after a
-change made with plain git (`git update-ref` of a remote-tracking ref, as a
-fetch of a peer's notes does), which no sggit command saw, so status renders in
-full; and *after a commit of the user's*, each round after the user's own branch
-moved (`git update-ref refs/heads/main`, as a commit or a pull of main does), a
-ref status does not read, so it is printed from the kept output. Targets:
+change made with plain git (`git update-ref` of the remote-tracking ref of
+sggit's genome branch, as a plain `git fetch` of a peer's genome does), which no
+sggit command saw, so status renders in full; *after a commit of the user's*,
+each round after the user's own branch moved (`git update-ref refs/heads/main`,
+as a commit or a pull of main does), and *after a fetch of the user's branches*
+(`refs/remotes/peer/main` moved), refs status does not read, so it is printed
+from the kept output. Targets:
 `--version` at most 3x, `status` at most 4x.
 
 What that refresh costs the command that pays it is measured too: `sggit run`
@@ -79,8 +81,8 @@ def genome(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _git_change(genome: Path, env: dict[str, str], ref: str = "refs/remotes/peer/main") -> Callable[[], None]:
-    """A change made with plain git: `ref` moved, between two commits (a remote-tracking ref is one status reads)."""
+def _git_change(genome: Path, env: dict[str, str], ref: str = "refs/remotes/peer/sggit/genome") -> Callable[[], None]:
+    """A change made with plain git: `ref` moved, between two commits (the remote-tracking genome branch is one status reads)."""
     tips = subprocess.run(["git", "rev-parse", "refs/heads/sggit/genome", f"refs/heads/phenotype/{PHENOTYPE}"], cwd=genome,
                           check=True, capture_output=True, text=True).stdout.split()
     turn = [0]
@@ -94,8 +96,8 @@ def _git_change(genome: Path, env: dict[str, str], ref: str = "refs/remotes/peer
 
 @pytest.mark.parametrize("args, before, target", [
     (("--version",), None, 3.0), (("status",), None, 4.0), (("status",), "run", 4.0), (("status",), "git", 4.0),
-    (("status",), "commit", 4.0),
-], ids=["version", "status-warm", "status-after-run", "status-cold", "status-after-a-users-commit"])
+    (("status",), "commit", 4.0), (("status",), "fetch", 4.0),
+], ids=["version", "status-warm", "status-after-run", "status-cold", "status-after-a-users-commit", "status-after-a-fetch-of-the-users-branches"])
 def test_command_start(benchmark, genome: Path, args: tuple[str, ...], before: str | None, target: float) -> None:
     env = _environment()
     command = _sggit(*args)
@@ -107,16 +109,20 @@ def test_command_start(benchmark, genome: Path, args: tuple[str, ...], before: s
             git_change()
         elif before == "commit":
             users_commit()
+        elif before == "fetch":
+            users_fetch()
 
     git_change = _git_change(genome, env)
     users_commit = _git_change(genome, env, "refs/heads/main")
+    users_fetch = _git_change(genome, env, "refs/remotes/peer/main")
     subprocess.run(command, cwd=genome, env=env, check=True, capture_output=True)  # the full status keeps its output
     rounds = COMMAND_ROUNDS if before == "run" else ROUNDS
     benchmark.pedantic(lambda: subprocess.run(command, cwd=genome, env=env, check=True, capture_output=True), setup=change, rounds=rounds, iterations=1)
     ours, baseline = _best_pair(command, [sys.executable, "-c", "pass"], genome, env, change, rounds)
     ratio = ours / baseline
     which = " ".join(args) + {None: " (warm)" if args == ("status",) else "", "run": " right after sggit run",
-                              "git": " after a plain git change (cold)", "commit": " after a commit on the user's branch"}[before]
+                              "git": " after a plain git change (cold)", "commit": " after a commit on the user's branch",
+                              "fetch": " after a fetch of the user's branches"}[before]
     benchmark.extra_info.update({"ms": round(ours * 1000, 1), "baseline_ms": round(baseline * 1000, 1), "ratio": round(ratio, 2), "target": target})
     print(f"\nsggit {which}: {ours * 1000:.1f} ms, python -c pass {baseline * 1000:.1f} ms, ratio {ratio:.2f}x (target {target:g}x)")
 

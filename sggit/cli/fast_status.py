@@ -3,8 +3,9 @@
 Importing pygit2, pydantic and click is most of what a status costs, and its
 answer is a function of inputs that plain file reads can describe: the refs it
 reads (`STATUS_REFS`, loose ref files, and `packed-refs`: phenotype branches,
-the genome tree and sggit's other branches, sggit's notes, remote-tracking refs and
-the fleet's mirrors; not the user's own branches and tags), this host's unsynced journal
+the genome tree and sggit's other branches, sggit's notes, the remote-tracking refs
+of sggit's branches and the fleet's mirrors; not the user's own branches and tags,
+nor what a fetch brings of them), this host's unsynced journal
 (the live file and its detached segments), the repository's config (not `HEAD`:
 status reads no branch of the user's, so a checkout changes no answer),
 the environment that names the host or steers git, the code that rendered the
@@ -30,7 +31,7 @@ import sys
 
 from sggit.refsdir import file_stamp, loose_refs, read_file
 
-MAGIC = b"sggit-status-snapshot 3\n"
+MAGIC = b"sggit-status-snapshot 4\n"
 JOURNAL = "fitness.journal"
 REFRESH_LIMIT = 4
 REFRESH = "SGGIT_STATUS_REFRESH"
@@ -38,6 +39,19 @@ REFRESH = "SGGIT_STATUS_REFRESH"
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STATUS_REFS = ("refs/heads/phenotype", "refs/heads/sggit", "refs/notes/sggit", "refs/remotes", "refs/sggit")
 """Where every ref a status reads lives; a commit on the user's own branch, a tag or a stash leaves its answer standing."""
+REMOTE_TRACKING = "refs/remotes"
+"""Of these, only refs with a `sggit` component after the remote's name (`refs/remotes/R/sggit/genome`) are read."""
+
+
+def read_by_status(name: str) -> bool:
+    """Whether a loose ref under `STATUS_REFS` is one status reads: a fetch of the user's `main` is not.
+
+    A remote's name may itself contain `/`, so any `sggit` component past the
+    remote-tracking prefix counts; a user's branch `x/sggit/y` only costs a full status.
+    """
+    if not name.startswith(REMOTE_TRACKING + "/"):
+        return True
+    return "/sggit/" in name[len(REMOTE_TRACKING) + 1:]
 
 
 def options(args: list[str]) -> tuple[str, str | None] | None:
@@ -102,7 +116,8 @@ def inputs(common: str, fmt: str, phenotype: str | None) -> bytes | None:
         repr((fmt, phenotype, env, os.uname().nodename, sys.hexversion)).encode("utf-8", "surrogateescape"),
         b"config " + file_stamp(os.path.join(common, "config")),
         b"packed-refs " + file_stamp(os.path.join(common, "packed-refs")),
-        *(name.encode("utf-8", "surrogateescape") + b" " + content for prefix in STATUS_REFS for name, content in loose_refs(common, prefix)),
+        *(name.encode("utf-8", "surrogateescape") + b" " + content
+          for prefix in STATUS_REFS for name, content in loose_refs(common, prefix) if read_by_status(name)),
     ]
     try:
         with os.scandir(os.path.join(common, "sggit")) as entries:

@@ -180,6 +180,27 @@ def test_commits_tags_and_stashes_of_the_users_own_leave_the_answer_standing(pro
     assert fast_status.kept_output("text", None, start=str(project)) == text == sg(project, "status")
 
 
+def test_a_fetch_of_the_users_branches_leaves_the_answer_standing_and_one_of_sggits_does_not(project: Path) -> None:
+    """Remote-tracking refs are read only for sggit's branches, so `git fetch` of a project's own remote keeps status warm."""
+    text = fresh(project)
+    tip = git(project, "rev-parse", "refs/heads/sggit/genome")
+    for ref in ("refs/remotes/origin/main", "refs/remotes/origin/feature/x", "refs/remotes/team/a/main"):
+        git(project, "update-ref", ref, tip)
+    assert fast_status.kept_output("text", None, start=str(project)) == text == sg(project, "status")
+    git(project, "update-ref", "refs/remotes/team/a/sggit/genome", tip)  # a remote named `team/a`
+    assert fresh(project) == text
+    git(project, "update-ref", "refs/remotes/origin/sggit/genome", tip)
+    fresh(project)
+
+
+def test_only_sggits_remote_tracking_refs_are_described() -> None:
+    assert fast_status.read_by_status("refs/remotes/origin/sggit/genome")
+    assert fast_status.read_by_status("refs/remotes/a/b/sggit/genome")
+    assert fast_status.read_by_status("refs/notes/sggit/fitness/h")
+    assert not fast_status.read_by_status("refs/remotes/origin/main")
+    assert not fast_status.read_by_status("refs/remotes/sggit/main")
+
+
 def test_every_ref_status_reads_is_under_the_described_prefixes() -> None:
     from sggit.genome.fleet import MIRROR_ROOT
     from sggit.genome.mutations import MUTATIONS_BRANCH

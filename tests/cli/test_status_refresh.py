@@ -185,7 +185,7 @@ def test_a_command_on_a_read_only_git_with_stale_kept_outputs_still_succeeds_qui
     reason = _read_only_mounts()
     if reason:
         pytest.skip(reason)
-    git(project, "update-ref", "refs/remotes/peer/main", "refs/heads/sggit/genome")  # every kept output is stale now
+    git(project, "update-ref", "refs/remotes/peer/sggit/genome", "refs/heads/sggit/genome")  # every kept output is stale now
     done = read_only_git(project, "lineage", "bridge_create")
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert served(project) is None and served(project) == full(project)
