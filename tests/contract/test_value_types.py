@@ -111,6 +111,21 @@ def test_the_data_domain_types_table_and_column_names() -> None:
     assert [ident.problem(v) is None for v in ("readings", "_tmp2", "2fast", "a-b", "x" * 64)] == [True, True, False, False, False]
 
 
+def test_the_data_domain_types_its_column_maps_types_and_values() -> None:
+    """Each json input of the data genes is checked as the kernel would: every key and name a column name."""
+    mapping, types, values = VALUE_TYPES["columnmap"], VALUE_TYPES["columntypes"], VALUE_TYPES["columnvalues"]
+    assert mapping.base == types.base == values.base == "json"
+    assert [mapping.problem(v) is None for v in ({"celsius": "temperature"}, {}, {"a b": "x"}, {"x": "a;b"}, {"x": 1}, [])] == [
+        True, False, False, False, False, False]
+    assert mapping.problem({"x": "a;b"}) == "source column of 'x': a column name must be a letter or _ followed by letters, digits or _ (at most 63), got 'a;b'"
+    assert [types.problem(v) is None for v in ({"c": "REAL"}, {"c": "integer"}, {}, {"c": "BLOB"}, {"c": None}, {"-": "TEXT"})] == [
+        True, True, True, False, False, False]
+    assert types.problem({"c": "BLOB"}) == "column c: column type must be one of TEXT, INTEGER, REAL, got 'BLOB'"
+    assert [values.problem(v) is None for v in ({"t": "0"}, {"t": 0.5, "u": True}, {"t": None}, {"t": [1]}, {"t t": "0"})] == [
+        True, True, False, False, False]
+    assert values.problem({"t": {"a": 1}}) == 'column t: a value must be a string, a number or a boolean, got {"a": 1}'
+
+
 def test_a_value_type_must_stand_on_a_base_type_and_not_take_its_name() -> None:
     import pytest
 

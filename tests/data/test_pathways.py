@@ -127,3 +127,18 @@ def test_a_table_name_no_database_accepts_is_the_callers_error(warehouse: Path, 
     assert "columns[1]:" in result.output and "'day-of-year'" in result.output
     assert pending_records(Genome.open(warehouse)) == []
     assert dump(warehouse / "warehouse.db") == EMPTY
+
+
+def test_a_column_mapping_types_or_defaults_no_table_takes_are_the_callers_error(warehouse: Path, csv_server: str) -> None:
+    """The json inputs are typed too (`columnmap`, `columntypes`, `columnvalues`): refused at their path, nothing scored or made."""
+    for field, value, said in [
+        ("mapping", {}, "mapping: a column mapping must be an object with at least one target column"),
+        ("mapping", {"celsius": "temperature; drop table readings"}, "mapping: source column of 'celsius': a column name"),
+        ("types", {"celsius": "DOUBLE"}, "types: column celsius: column type must be one of TEXT, INTEGER, REAL, got 'DOUBLE'"),
+        ("defaults", {"temperature": [0]}, "defaults: column temperature: a value must be a string, a number or a boolean, got [0]"),
+    ]:
+        bad = {**json.loads(load(f"{csv_server}/readings.csv")), field: value}
+        result = sg_in(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", json.dumps(bad), code=2)
+        assert said in result.output, result.output
+    assert pending_records(Genome.open(warehouse)) == []
+    assert dump(warehouse / "warehouse.db") == EMPTY

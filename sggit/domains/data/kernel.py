@@ -15,6 +15,7 @@ live in `Dialect`.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import sqlite3
 import threading
@@ -39,6 +40,45 @@ def ident(name: object, what: str = "name") -> str:
     if not isinstance(name, str) or not _IDENT.match(name):
         raise KernelError(f"{what} must be a letter or _ followed by letters, digits or _ (at most 63), got {name!r}")
     return f'"{name}"'
+
+
+def column_type(kind: object) -> str:
+    """A column type as SQL, in any case the caller wrote it."""
+    name = kind.upper() if isinstance(kind, str) else None
+    if name is None or name not in COLUMN_TYPES:
+        raise KernelError(f"column type must be one of {', '.join(COLUMN_TYPES)}, got {kind!r}")
+    return name
+
+
+def check_column_map(mapping: object) -> None:
+    """A mapping of target columns to source columns: at least one, every name a column name."""
+    if not isinstance(mapping, dict) or not mapping:
+        raise KernelError("a column mapping must be an object with at least one target column")
+    for target, source in mapping.items():
+        ident(target, f"target column {target!r}: a column name")
+        ident(source, f"source column of {target!r}: a column name")
+
+
+def check_column_types(types: object) -> None:
+    """Column names to column types."""
+    if not isinstance(types, dict):
+        raise KernelError("column types must be an object of column -> type")
+    for column, kind in types.items():
+        ident(column, f"column {column!r}: a column name")
+        try:
+            column_type(kind)
+        except KernelError as exc:
+            raise KernelError(f"column {column}: {exc}") from None
+
+
+def check_column_values(values: object) -> None:
+    """Column names to the value each takes: a string, a number or a boolean, what a cell can hold."""
+    if not isinstance(values, dict):
+        raise KernelError("column values must be an object of column -> value")
+    for column, value in values.items():
+        ident(column, f"column {column!r}: a column name")
+        if value is None or isinstance(value, (dict, list)):
+            raise KernelError(f"column {column}: a value must be a string, a number or a boolean, got {json.dumps(value)}")
 
 
 def _savepoint(kernel: Any, *_: Any, **__: Any) -> list[UndoStep]:
@@ -270,9 +310,10 @@ class SqlKernel(DataKernel):
         for column in columns:
             if not isinstance(column, dict) or set(column) - {"name", "type", "notnull"}:
                 raise KernelError(f"create_table: a column is {{name, type, notnull?}}, got {column!r}")
-            kind = str(column.get("type", "TEXT")).upper()
-            if kind not in COLUMN_TYPES:
-                raise KernelError(f"create_table: column type must be one of {', '.join(COLUMN_TYPES)}, got {column.get('type')!r}")
+            try:
+                kind = column_type(column["type"]) if "type" in column else "TEXT"
+            except KernelError as exc:
+                raise KernelError(f"create_table: {exc}") from None
             parts.append(f"{ident(column.get('name'), 'column')} {kind}" + (" NOT NULL" if column.get("notnull") else ""))
         self._run(f"CREATE TABLE {ident(table)} ({', '.join(parts)})")
         return self.table_columns(table)
