@@ -13,6 +13,7 @@ list domains cheaply.
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,22 +201,35 @@ def resource_kind(name: str) -> ResourceKind | None:
     return None
 
 
-def kernel_rule(check: Callable[[Any], object]) -> Callable[[Any], str | None]:
+def kernel_rule(check: Callable[[Any], object] | str) -> Callable[[Any], str | None]:
     """A value type's rule from the check a kernel makes of the same argument: the KernelError it raises is the problem.
 
     So a contract and every kernel of the domain refuse the same values, in the same words.
+    `check` may be named as `"module:function"`, imported when a value is first
+    checked, so registering a domain's types loads none of its kernel code.
     """
 
     def problem(value: Any) -> str | None:
         from sggit.kernel.api import KernelError
 
         try:
-            check(value)
+            _resolved(check)(value)
         except KernelError as exc:
             return str(exc)
         return None
 
     return problem
+
+
+@functools.cache
+def _imported(path: str) -> Callable[[Any], object]:
+    module, _, name = path.partition(":")
+    found: Callable[[Any], object] = getattr(importlib.import_module(module), name)
+    return found
+
+
+def _resolved(check: Callable[[Any], object] | str) -> Callable[[Any], object]:
+    return _imported(check) if isinstance(check, str) else check
 
 
 _installed: list[bool] = []

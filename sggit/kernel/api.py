@@ -59,11 +59,16 @@ def check_ifname(name: object) -> str:
     return name
 
 
-def normalise_mac(mac: object) -> str:
-    """Accept any case; refuse multicast and all-zero, which no interface may carry."""
+def check_mac(mac: object) -> str:
+    """Any MAC address, in any case, as the kernel prints it (lower case); a forwarding entry's may be multicast."""
     if not isinstance(mac, str) or not _MAC.match(mac.lower()):
         raise KernelError(f"not a MAC address: {mac!r} (expected aa:bb:cc:dd:ee:ff)")
-    mac = mac.lower()
+    return mac.lower()
+
+
+def normalise_mac(mac: object) -> str:
+    """Accept any case; refuse multicast and all-zero, which no interface may carry."""
+    mac = check_mac(mac)
     if int(mac[:2], 16) & 1:
         raise KernelError(f"{mac} is a multicast MAC and cannot be an interface address")
     if mac == "00:00:00:00:00:00":
@@ -100,10 +105,15 @@ def check_probe(method: object, timeout: object, target: object) -> None:
     check_probe_method(method)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 60:
         raise KernelError(f"probe: timeout must be from 0 to 60 seconds, got {timeout!r}")
+    check_probe_target(target)
+
+
+def check_probe_target(target: object) -> str:
     try:
         ipaddress.IPv4Address(target)  # type: ignore[arg-type]
     except ValueError:
         raise KernelError(f"probe: target must be an IPv4 address, got {target!r}") from None
+    return str(target)
 
 
 def check_stp_timers(forward_delay: object, hello_time: object, max_age: object) -> None:

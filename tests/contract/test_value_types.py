@@ -105,6 +105,14 @@ def test_the_network_types_keep_the_rules_every_kernel_applies() -> None:
                                               "00:00:00:00:00:00", "aa:bb:cc")] == [True, True, False, False, False]
 
 
+def test_the_network_types_of_a_probe_target_and_a_watched_mac() -> None:
+    target, mac = VALUE_TYPES["probetarget"], VALUE_TYPES["macaddr"]
+    assert [target.problem(v) is None for v in ("gateway", "192.0.2.1", "192.0.2.256", "host.example", "::1")] == [
+        True, True, False, False, False]
+    assert [mac.problem(v) is None for v in ("01:00:5e:00:00:01", "AA:BB:CC:00:00:10", "aa:bb:cc", "aa-bb-cc-dd-ee-ff")] == [
+        True, True, False, False]
+
+
 def test_the_data_domain_types_table_and_column_names() -> None:
     ident = VALUE_TYPES["sqlident"]
     assert ident.base == "string"

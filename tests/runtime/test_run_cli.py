@@ -171,3 +171,17 @@ def test_a_vlan_id_or_bond_mode_no_kernel_accepts_is_refused_before_any_allele_r
                 "--input", '{"bridge": "br0", "uplink": "eno1", "dhcp_lease_mac": "01:00:5e:00:00:01"}', code=2)
     assert "dhcp_lease_mac: 01:00:5e:00:00:01 is a multicast MAC and cannot be an interface address" in mac.stderr
     assert pending_records(Genome.open(project)) == []
+
+
+def test_a_diagnostics_probe_target_or_watched_mac_no_kernel_accepts_is_refused_before_it_runs(project: Path) -> None:
+    """A diagnostic given an address no kernel accepts is not run, so it is not scored for the caller's mistake."""
+    probe = sggit(project, "run", "check_connectivity", "--phenotype", "dell_r740",
+                  "--input", '{"source_interface": "eno1", "target": "10.0.0.300"}', code=2)
+    assert "target: probe: target must be an IPv4 address, got '10.0.0.300'" in probe.stderr
+    fdb = sggit(project, "run", "check_fdb_stability", "--phenotype", "dell_r740",
+                "--input", '{"bridge": "br0", "target_mac": "aa:bb:cc"}', code=2)
+    assert "target_mac: not a MAC address: 'aa:bb:cc' (expected aa:bb:cc:dd:ee:ff)" in fdb.stderr
+    assert pending_records(Genome.open(project)) == []
+    gateway = json.loads(sggit(project, "run", "check_connectivity", "--phenotype", "dell_r740",
+                               "--input", '{"source_interface": "eno1", "target": "gateway", "count": 1}').stdout)
+    assert gateway["ok"] and gateway["output"]["healthy"] is True

@@ -95,22 +95,11 @@ SQLIDENT = ValueType(name="sqlident", base="string", problem=kernel_rule(_identi
                      description="a table or column name: a letter or _ followed by letters, digits or _, at most 63")
 
 
-def _kernel_check(name: str) -> Any:
-    """One of the kernel module's checks, imported when a value is first checked (the kernel loads sqlite3)."""
-
-    def check(value: Any) -> None:
-        from sggit.domains.data import kernel
-
-        getattr(kernel, name)(value)
-
-    return check
-
-
-COLUMNMAP = ValueType(name="columnmap", base="json", problem=kernel_rule(_kernel_check("check_column_map")),
+COLUMNMAP = ValueType(name="columnmap", base="json", problem=kernel_rule("sggit.domains.data.kernel:check_column_map"),
                       description="an object of target column -> source column, at least one, each a table or column name")
-COLUMNTYPES = ValueType(name="columntypes", base="json", problem=kernel_rule(_kernel_check("check_column_types")),
+COLUMNTYPES = ValueType(name="columntypes", base="json", problem=kernel_rule("sggit.domains.data.kernel:check_column_types"),
                         description="an object of column name -> TEXT, INTEGER or REAL")
-COLUMNVALUES = ValueType(name="columnvalues", base="json", problem=kernel_rule(_kernel_check("check_column_values")),
+COLUMNVALUES = ValueType(name="columnvalues", base="json", problem=kernel_rule("sggit.domains.data.kernel:check_column_values"),
                          description="an object of column name -> a string, number or boolean")
 
 

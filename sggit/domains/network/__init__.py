@@ -8,7 +8,7 @@ and the words prompts use for the genome and its gene_sdk.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sggit.contract.value_types import ValueType
@@ -54,28 +54,29 @@ def host(bindings: Mapping[str, Any]) -> Any:
     return MockDescription(nics=nics, leases={nics[0].mac: "192.0.2.10/24"})
 
 
-def _api(name: str) -> Callable[[Any], object]:
-    """The kernel API's check `name`, imported when a value is first checked."""
+def _probe_target(value: str) -> None:
+    """An address the kernels probe, or `gateway`, which a gene resolves first (`gene_sdk.default_gateway`)."""
+    if value != "gateway":
+        from sggit.kernel.api import check_probe_target
 
-    def check(value: Any) -> object:
-        from sggit.kernel import api
-
-        return getattr(api, name)(value)
-
-    return check
+        check_probe_target(value)
 
 
 VALUE_TYPES = (
-    ValueType(name="ifname", base="string", problem=kernel_rule(_api("check_ifname")),
+    ValueType(name="ifname", base="string", problem=kernel_rule("sggit.kernel.api:check_ifname"),
               description="a Linux interface name: 1 to 15 bytes, no NUL, '/', ':' or whitespace, not . or .."),
-    ValueType(name="vlanid", base="int", problem=kernel_rule(_api("check_vlan_id")),
+    ValueType(name="vlanid", base="int", problem=kernel_rule("sggit.kernel.api:check_vlan_id"),
               description="an 802.1Q VLAN ID, 1 to 4094"),
-    ValueType(name="ifmac", base="string", problem=kernel_rule(_api("normalise_mac")),
+    ValueType(name="ifmac", base="string", problem=kernel_rule("sggit.kernel.api:normalise_mac"),
               description="a MAC address an interface may carry, aa:bb:cc:dd:ee:ff in any case, "
                           "not multicast, not all zero"),
-    ValueType(name="probemethod", base="string", problem=kernel_rule(_api("check_probe_method")),
+    ValueType(name="macaddr", base="string", problem=kernel_rule("sggit.kernel.api:check_mac"),
+              description="a MAC address, aa:bb:cc:dd:ee:ff in any case (multicast too, as in a forwarding entry)"),
+    ValueType(name="probetarget", base="string", problem=kernel_rule(_probe_target),
+              description="what gene_sdk.probe reaches: an IPv4 address, or gateway for the interface's default gateway"),
+    ValueType(name="probemethod", base="string", problem=kernel_rule("sggit.kernel.api:check_probe_method"),
               description="how gene_sdk.probe reaches its target: arp, icmp or udp"),
-    ValueType(name="bondmode", base="string", problem=kernel_rule(_api("check_bond_mode")),
+    ValueType(name="bondmode", base="string", problem=kernel_rule("sggit.kernel.api:check_bond_mode"),
               description="a Linux bonding mode: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, "
                           "balance-tlb or balance-alb"),
 )
