@@ -219,12 +219,26 @@ def record_deployment(genome: Genome, deployment: Deployment) -> None:
     append_line(temporal_dir(genome) / f"deployed-{deployment.phenotype}.jsonl", deployment, fsync=False)
 
 
+def _check_keys(d: Deployment) -> set[str]:
+    return {json.dumps([c.locus, c.input], sort_keys=True) for c in d.checks}
+
+
 def deployments(genome: Genome, phenotype: str, target: str) -> list[Deployment]:
-    """The latest deployment of `target` per distinct input, oldest first."""
-    latest: dict[str, Deployment] = {}
+    """The deployments of `target` the host should still look like, oldest first.
+
+    A later deployment replaces every earlier one with the same input, and every
+    earlier one that shares a check with it: two runs judged by the same
+    diagnostic call (`check_fdb_stability bridge=mgmt`) configured the same
+    thing, and the later one is what it is now. So an uplink moved from eno1 to
+    eno2 is watched as eno2 only, and eno1, down on purpose, is not held against
+    it; runs on two different bridges share no check and are both watched.
+    """
+    latest: dict[str, tuple[Deployment, set[str]]] = {}
     for d in read_lines(temporal_dir(genome) / f"deployed-{phenotype}.jsonl", Deployment):
-        if d.target == target:
-            key = json.dumps(d.input, sort_keys=True)
-            latest.pop(key, None)
-            latest[key] = d
-    return list(latest.values())
+        if d.target != target:
+            continue
+        key, checks = json.dumps(d.input, sort_keys=True), _check_keys(d)
+        for earlier in [k for k, (_, theirs) in latest.items() if k == key or theirs & checks]:
+            del latest[earlier]
+        latest[key] = (d, checks)
+    return [d for d, _ in latest.values()]

@@ -19,7 +19,7 @@ def _writer(repo: str, log_path: str) -> None:
     while True:
         number += 1
         record_deployment(genome, Deployment(phenotype="dell_r740", target="t", kind="locus", input={"n": number},
-                                             checks=[CheckCall(locus="check_link_state", input={"device": "eno1"})]))
+                                             checks=[CheckCall(locus="check_link_state", input={"device": f"eth{number}"})]))
         os.write(log, f"{number}\n".encode())
 
 

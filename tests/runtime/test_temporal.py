@@ -169,6 +169,27 @@ def test_cli_no_wait_then_verify_due(project: Path, monkeypatch: pytest.MonkeyPa
     assert os.path.exists(temporal_dir(Genome.open(project)) / "deployed-dell_r740.jsonl")
 
 
+def test_watch_follows_the_latest_deployment_of_what_a_run_configured(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An uplink moved from eno1 to eno2 is watched as eno2: eno1, down on purpose now, is not held against it.
+
+    The two runs share `check_fdb_stability bridge=br0`, so the later one is what
+    br0 should look like; br1's run shares no check with them and stays watched.
+    """
+    monkeypatch.chdir(project)
+    for bridge in ("br0", "br1"):
+        sg("run", "bridge_create", "--phenotype", "dell_r740", "--input", json.dumps({"bridge_name": bridge, "interfaces": []}))
+    for bridge, uplink in (("br0", "eno1"), ("br0", "eno2"), ("br1", "eno3")):
+        sg("run", "bridge_uplink", "--phenotype", "dell_r740", "--input", json.dumps({"bridge": bridge, "uplink": uplink}))
+    state = temporal_dir(Genome.open(project)).parent / "mock-dell_r740.json"
+    sg("kernel", "call", "set_link_down", '["eno1"]', "--mock", str(state))
+    watched = json.loads(sg("watch", "bridge_uplink", "--phenotype", "dell_r740", "--every", "1m", "--count", "1", "--json").output)
+    rows = watched["rounds"] if isinstance(watched, dict) else watched
+    assert sorted((r["input"]["bridge"], r["input"]["uplink"], r["healthy"]) for r in rows) == [("br0", "eno2", True), ("br1", "eno3", True)]
+    sg("kernel", "call", "set_link_down", '["eno2"]', "--mock", str(state))
+    down = sg("watch", "bridge_uplink", "--phenotype", "dell_r740", "--every", "1m", "--count", "1", code=1)
+    assert "eno2" in down.output and "eno1" not in down.output
+
+
 LOOPED = """pathway two_bridges
   risk low
 
