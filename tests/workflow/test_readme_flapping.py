@@ -162,3 +162,11 @@ def test_the_readme_mac_flapping_walkthrough_ends_as_the_readme_says(tmp_path: P
     assert [p["name"] for p in host.list_ports("mgmt")] == ["eno2"] and host.get_link("eno1")["up"] is False
     host.sleep(30)
     assert {e["port"] for e in host.fdb("mgmt") if e["mac"] == "aa:bb:cc:dd:00:01" and not e["local"]} <= {"eno2"}
+
+    # the moved uplink is what is watched now: eno1, down on purpose, is not held against it
+    watched = subprocess.run(["sggit", "watch", "bridge_uplink", "--phenotype", "dell_r740", "--every", "1m", "--count", "1", "--format", "json"],
+                             cwd=project, env=env, capture_output=True, text=True)
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    rows = json.loads(watched.stdout)
+    rows = rows["rounds"] if isinstance(rows, dict) else rows
+    assert [r["input"]["uplink"] for r in rows] == ["eno2"] and all(r["healthy"] for r in rows)
