@@ -36,6 +36,13 @@ class KernelError(SggitError):
     """A kernel operation that could not be done; the message says which and why."""
 
 
+class ArgumentError(KernelError):
+    """An argument no kernel accepts, refused before anything changes: the caller's mistake, not the host's.
+
+    A gene sees it as any KernelError; `sggit kernel call` reports it as a usage error.
+    """
+
+
 
 def check_ifname(name: object) -> str:
     """Reject names the Linux kernel would refuse (dev_valid_name), before anything changes.
@@ -44,25 +51,25 @@ def check_ifname(name: object) -> str:
     and create a different interface, so both are checked here for every kernel.
     """
     if not isinstance(name, str) or not name:
-        raise KernelError(f"interface name must be a non-empty string, got {name!r}")
+        raise ArgumentError(f"interface name must be a non-empty string, got {name!r}")
     try:
         size = len(name.encode("utf-8"))
     except UnicodeEncodeError:
-        raise KernelError(f"interface name {name!r} is not valid UTF-8") from None
+        raise ArgumentError(f"interface name {name!r} is not valid UTF-8") from None
     if size > IFNAMSIZ:
-        raise KernelError(f"interface name {name!r} is longer than {IFNAMSIZ} bytes ({size} bytes in UTF-8)")
+        raise ArgumentError(f"interface name {name!r} is longer than {IFNAMSIZ} bytes ({size} bytes in UTF-8)")
     if name in (".", ".."):
-        raise KernelError(f"interface name {name!r} is reserved")
+        raise ArgumentError(f"interface name {name!r} is reserved")
     bad = next((c for c in name if c in "\0/:" or c.isspace()), None)
     if bad is not None:
-        raise KernelError(f"interface name {name!r} contains {bad!r}, which the kernel refuses (no NUL, '/', ':' or whitespace)")
+        raise ArgumentError(f"interface name {name!r} contains {bad!r}, which the kernel refuses (no NUL, '/', ':' or whitespace)")
     return name
 
 
 def check_mac(mac: object) -> str:
     """Any MAC address, in any case, as the kernel prints it (lower case); a forwarding entry's may be multicast."""
     if not isinstance(mac, str) or not _MAC.match(mac.lower()):
-        raise KernelError(f"not a MAC address: {mac!r} (expected aa:bb:cc:dd:ee:ff)")
+        raise ArgumentError(f"not a MAC address: {mac!r} (expected aa:bb:cc:dd:ee:ff)")
     return mac.lower()
 
 
@@ -70,33 +77,33 @@ def normalise_mac(mac: object) -> str:
     """Accept any case; refuse multicast and all-zero, which no interface may carry."""
     mac = check_mac(mac)
     if int(mac[:2], 16) & 1:
-        raise KernelError(f"{mac} is a multicast MAC and cannot be an interface address")
+        raise ArgumentError(f"{mac} is a multicast MAC and cannot be an interface address")
     if mac == "00:00:00:00:00:00":
-        raise KernelError("00:00:00:00:00:00 cannot be an interface address")
+        raise ArgumentError("00:00:00:00:00:00 cannot be an interface address")
     return mac
 
 
 def check_mtu(mtu: object) -> int:
     if isinstance(mtu, bool) or not isinstance(mtu, int) or not 68 <= mtu <= 65535:
-        raise KernelError(f"MTU must be an integer from 68 to 65535, got {mtu!r}")
+        raise ArgumentError(f"MTU must be an integer from 68 to 65535, got {mtu!r}")
     return mtu
 
 
 def check_vlan_id(vlan_id: object) -> int:
     if isinstance(vlan_id, bool) or not isinstance(vlan_id, int) or not 1 <= vlan_id <= 4094:
-        raise KernelError(f"VLAN ID must be an integer from 1 to 4094, got {vlan_id!r}")
+        raise ArgumentError(f"VLAN ID must be an integer from 1 to 4094, got {vlan_id!r}")
     return vlan_id
 
 
 def check_bond_mode(mode: object) -> str:
     if mode not in BOND_MODES:
-        raise KernelError(f"unknown bonding mode {mode!r}; one of: {', '.join(BOND_MODES)}")
+        raise ArgumentError(f"unknown bonding mode {mode!r}; one of: {', '.join(BOND_MODES)}")
     return str(mode)
 
 
 def check_probe_method(method: object) -> str:
     if method not in PROBE_METHODS:
-        raise KernelError(f"probe: method must be one of {', '.join(PROBE_METHODS)}, got {method!r}")
+        raise ArgumentError(f"probe: method must be one of {', '.join(PROBE_METHODS)}, got {method!r}")
     return str(method)
 
 
@@ -104,7 +111,7 @@ def check_probe(method: object, timeout: object, target: object) -> None:
     """The same argument rules on every kernel, so a gene cannot tell them apart."""
     check_probe_method(method)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 60:
-        raise KernelError(f"probe: timeout must be from 0 to 60 seconds, got {timeout!r}")
+        raise ArgumentError(f"probe: timeout must be from 0 to 60 seconds, got {timeout!r}")
     check_probe_target(target)
 
 
@@ -112,7 +119,7 @@ def check_probe_target(target: object) -> str:
     try:
         ipaddress.IPv4Address(target)  # type: ignore[arg-type]
     except ValueError:
-        raise KernelError(f"probe: target must be an IPv4 address, got {target!r}") from None
+        raise ArgumentError(f"probe: target must be an IPv4 address, got {target!r}") from None
     return str(target)
 
 
@@ -126,7 +133,7 @@ def check_stp_timers(forward_delay: object, hello_time: object, max_age: object)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise KernelError(f"{name} must be from {low} to {high} seconds, got {value!r}")
+            raise ArgumentError(f"{name} must be from {low} to {high} seconds, got {value!r}")
 
 
 F = TypeVar("F", bound=Callable[..., Any])

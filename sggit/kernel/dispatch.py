@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from sggit.kernel.api import Kernel, KernelError
+from sggit.kernel.api import ArgumentError, Kernel
 from sggit.kernel.inverses import Planner
 from sggit.kernel.undo import UndoLog
 
@@ -99,7 +99,7 @@ def _bind(name: str, kernel: Any, args: Any, kwargs: dict[str, Any], surface: Su
         bound = sig.bind(kernel, *args, **kwargs)
     except TypeError as exc:
         params = ", ".join(p for p in sig.parameters if p != "self")
-        raise KernelError(f"{name}({params}): {exc}") from None
+        raise ArgumentError(f"{name}({params}): {exc}") from None
     bound.apply_defaults()
     return {k: v for k, v in bound.arguments.items() if k != "self"}
 
@@ -114,13 +114,13 @@ def perform(
     """Call `kernel.<name>(*args, **kwargs)` if it is part of the kernel's gene_sdk surface."""
     surface = surface_of(kernel)
     if not isinstance(name, str) or name not in surface.names:
-        raise KernelError(f"{name!r} is not a gene_sdk operation")
+        raise ArgumentError(f"{name!r} is not a gene_sdk operation")
     if args is None:
         args = ()
     if kwargs is None:
         kwargs = {}
     if not isinstance(args, (list, tuple)) or not isinstance(kwargs, dict):
-        raise KernelError(f"{name}: arguments must be a list and keyword arguments an object")
+        raise ArgumentError(f"{name}: arguments must be a list and keyword arguments an object")
     named = _bind(name, kernel, args, kwargs, surface)
 
     recording = undo_log is not None and name in surface.mutating

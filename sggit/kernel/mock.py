@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field
 
 from sggit.kernel import api
-from sggit.kernel.api import Kernel, KernelError
+from sggit.kernel.api import ArgumentError, Kernel, KernelError
 from sggit.kernel.dispatch import kernel_lock
 
 SWITCH_AGEING = 300.0
@@ -219,10 +219,10 @@ class MockKernel(Kernel):
         """Make the world misbehave: link_down, link_up, reflecting_switch, netlink_error."""
         if kind in ("link_down", "link_up"):
             if "dev" not in params:
-                raise KernelError(f"{kind} needs dev=<NIC>")
+                raise ArgumentError(f"{kind} needs dev=<NIC>")
             nic = self._link(params["dev"])
             if nic.kind != "physical":
-                raise KernelError(f"{kind}: {nic.name} is not a physical NIC")
+                raise ArgumentError(f"{kind}: {nic.name} is not a physical NIC")
             nic.carrier = kind == "link_up"
             self._restart_stp_for(nic.name)
         elif kind == "reflecting_switch":
@@ -231,9 +231,9 @@ class MockKernel(Kernel):
             try:
                 self.state.errors.append(PendingError(**params))
             except ValueError as exc:
-                raise KernelError(f"netlink_error takes op=, count=, error=: {str(exc).splitlines()[0]}") from None
+                raise ArgumentError(f"netlink_error takes op=, count=, error=: {str(exc).splitlines()[0]}") from None
         else:
-            raise KernelError(f"unknown failure to inject: {kind!r}")
+            raise ArgumentError(f"unknown failure to inject: {kind!r}")
         self._tick()
 
     def clear_injections(self) -> None:

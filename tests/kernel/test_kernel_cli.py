@@ -34,11 +34,18 @@ def test_user_mistakes_exit_without_traceback(tmp_path: Path) -> None:
     assert "unknown operation" in bad_op.output
     bad_json = sg("kernel", "call", "get_link", "[eth0", "--mock", state, code=2)
     assert "not JSON" in bad_json.output
+    unbound = sg("kernel", "call", "create_bridge", '{"nme": "x"}', "--mock", state, code=2)
+    assert "create_bridge(name, stp): missing a required argument: 'name'" in unbound.output
+    bad_name = sg("kernel", "call", "create_bridge", "[5]", "--mock", state, code=2)
+    assert "interface name must be a non-empty string, got 5" in bad_name.output
+    sg("kernel", "call", "create_bridge", '["br0"]', "--mock", state, code=None)
+    exists = sg("kernel", "call", "create_bridge", '["br0"]', "--mock", state, code=1)  # the host said no: not a usage error
+    assert "br0 already exists" in exists.output
     refused = sg("kernel", "call", "delete_link", '["eth0"]', "--mock", state, code=1)
     assert "cannot be deleted" in refused.output
-    no_dev = sg("kernel", "inject", "link_down", "--mock", state, code=1)
+    no_dev = sg("kernel", "inject", "link_down", "--mock", state, code=2)
     assert "needs dev=" in no_dev.output
-    assert "Traceback" not in "".join(r.output for r in (missing, again, bad_op, bad_json, refused, no_dev))
+    assert "Traceback" not in "".join(r.output for r in (missing, again, bad_op, bad_json, unbound, bad_name, exists, refused, no_dev))
 
 
 def test_injection_through_the_cli(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from sggit.errors import UsageError
-from sggit.kernel.api import INTERFACE
+from sggit.kernel.api import INTERFACE, ArgumentError
 from sggit.kernel.dispatch import perform
 from sggit.kernel.mock import MockDescription, default_description
 from sggit.kernel.session import create_mock_state, mock_session, open_kernel
@@ -100,7 +100,10 @@ def call(operation: str, arguments: str, netns: str | None, mock_state: Path | N
     if not isinstance(kwargs, dict):
         raise UsageError("ARGUMENTS must be a JSON list or object")
     with open_kernel(netns=netns, mock_state=mock_state) as kernel:
-        result = perform(kernel, operation, args, kwargs)
+        try:
+            result = perform(kernel, operation, args, kwargs)
+        except ArgumentError as exc:
+            raise UsageError(str(exc)) from None
     click.echo(json.dumps(result, indent=2))
 
 
@@ -124,6 +127,8 @@ def inject(kind: str, params: tuple[str, ...], mock_state: Path) -> None:
             kernel.inject(kind, **values)
         except (TypeError, KeyError) as exc:
             raise UsageError(f"{kind}: bad parameters: {exc}") from None
+        except ArgumentError as exc:
+            raise UsageError(str(exc)) from None
     click.echo(f"injected {kind}")
 
 

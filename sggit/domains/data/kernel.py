@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from sggit.kernel.api import KernelError, mutating
+from sggit.kernel.api import ArgumentError, KernelError, mutating
 from sggit.kernel.inverses import UndoStep
 
 COLUMN_TYPES = ("TEXT", "INTEGER", "REAL")
@@ -38,7 +38,7 @@ MAX_FETCH_BYTES = 8 * 1024 * 1024
 def ident(name: object, what: str = "name") -> str:
     """A table or column name as SQL: checked, then double-quoted (standard SQL)."""
     if not isinstance(name, str) or not _IDENT.match(name):
-        raise KernelError(f"{what} must be a letter or _ followed by letters, digits or _ (at most 63), got {name!r}")
+        raise ArgumentError(f"{what} must be a letter or _ followed by letters, digits or _ (at most 63), got {name!r}")
     return f'"{name}"'
 
 
@@ -46,14 +46,14 @@ def column_type(kind: object) -> str:
     """A column type as SQL, in any case the caller wrote it."""
     name = kind.upper() if isinstance(kind, str) else None
     if name is None or name not in COLUMN_TYPES:
-        raise KernelError(f"column type must be one of {', '.join(COLUMN_TYPES)}, got {kind!r}")
+        raise ArgumentError(f"column type must be one of {', '.join(COLUMN_TYPES)}, got {kind!r}")
     return name
 
 
 def check_column_map(mapping: object) -> None:
     """A mapping of target columns to source columns: at least one, every name a column name."""
     if not isinstance(mapping, dict) or not mapping:
-        raise KernelError("a column mapping must be an object with at least one target column")
+        raise ArgumentError("a column mapping must be an object with at least one target column")
     for target, source in mapping.items():
         ident(target, f"target column {target!r}: a column name")
         ident(source, f"source column of {target!r}: a column name")
@@ -62,23 +62,23 @@ def check_column_map(mapping: object) -> None:
 def check_column_types(types: object) -> None:
     """Column names to column types."""
     if not isinstance(types, dict):
-        raise KernelError("column types must be an object of column -> type")
+        raise ArgumentError("column types must be an object of column -> type")
     for column, kind in types.items():
         ident(column, f"column {column!r}: a column name")
         try:
             column_type(kind)
         except KernelError as exc:
-            raise KernelError(f"column {column}: {exc}") from None
+            raise ArgumentError(f"column {column}: {exc}") from None
 
 
 def check_column_values(values: object) -> None:
     """Column names to the value each takes: a string, a number or a boolean, what a cell can hold."""
     if not isinstance(values, dict):
-        raise KernelError("column values must be an object of column -> value")
+        raise ArgumentError("column values must be an object of column -> value")
     for column, value in values.items():
         ident(column, f"column {column!r}: a column name")
         if value is None or isinstance(value, (dict, list)):
-            raise KernelError(f"column {column}: a value must be a string, a number or a boolean, got {json.dumps(value)}")
+            raise ArgumentError(f"column {column}: a value must be a string, a number or a boolean, got {json.dumps(value)}")
 
 
 def _savepoint(kernel: Any, *_: Any, **__: Any) -> list[UndoStep]:
