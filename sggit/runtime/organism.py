@@ -44,7 +44,7 @@ from sggit.runtime.safety import policy_for
 from sggit.runtime.scoring import Scoring
 from sggit.runtime.tip import PhenotypeView
 from sggit.runtime.verification import Verification
-from sggit.runtime.watch import Watch
+from sggit.runtime.watch import Watch, unknown_target
 
 __all__ = ["Attempt", "CallerError", "Organism", "RunResult"]
 
@@ -235,8 +235,7 @@ class Organism:
                     if pathway.verify is not None:
                         verification = self.verification.verify_pathway(pathway, values, result)
             return RunResult(target, "pathway", result.ok, result.outputs, list(self.trace), pathway=result, events=list(self.events), verification=verification)
-        known = sorted(self.tree.genes) + sorted(self.tree.pathways)
-        raise UsageError(f"unknown locus or pathway {target}", hint=f"known: {', '.join(known)}")
+        raise unknown_target(self.tree, target)
 
     def _runner(self) -> PathwayRunner:
         if self._pathway_runner is None:

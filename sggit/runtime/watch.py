@@ -20,6 +20,15 @@ from sggit.runtime.values import ResolveError, bind, evaluate, resolve_ref
 from sggit.runtime.verification import Verification, expand_checks
 
 
+def unknown_target(tree: ContractTree, target: str) -> UsageError:
+    """What a misspelt locus or pathway gets from every command that runs or watches one."""
+    import difflib
+
+    known = sorted(tree.genes) + sorted(tree.pathways)
+    close = difflib.get_close_matches(target, known, n=1)
+    return UsageError(f"unknown locus or pathway {target}", hint=f"did you mean {close[0]}?" if close else f"known: {', '.join(known)}")
+
+
 class Watch:
     def __init__(self, genome: Genome, tree: ContractTree, phenotype_name: str, verification: Verification) -> None:
         self.genome = genome
@@ -79,6 +88,8 @@ class Watch:
         Late results are resilience evidence: they score the producers as resilience
         whatever timescale the feeds line names for convergence.
         """
+        if target not in self.tree.genes and target not in self.tree.pathways:
+            raise unknown_target(self.tree, target)
         deployed = deployments(self.genome, self.phenotype_name, target)
         if not deployed:
             raise UsageError(f"{target} has not been deployed in phenotype {self.phenotype_name}", hint=f"run it first: sggit run {target} --input ...")

@@ -166,6 +166,9 @@ def test_cli_no_wait_then_verify_due(project: Path, monkeypatch: pytest.MonkeyPa
     assert watched.output.count("healthy") == 2 and "round 2 " in watched.output
     bad = sg("watch", "bridge_create", "--phenotype", "dell_r740", "--every", "soon", code=2)
     assert "not a duration" in bad.output and "Traceback" not in bad.output
+    misspelt = sg("watch", "provision_management_bridg", "--phenotype", "dell_r740", code=2)
+    assert "unknown locus or pathway provision_management_bridg" in misspelt.output
+    assert "did you mean provision_management_bridge?" in misspelt.output and "not been deployed" not in misspelt.output
     assert os.path.exists(temporal_dir(Genome.open(project)) / "deployed-dell_r740.jsonl")
 
 
