@@ -21,3 +21,19 @@ class UsageError(SggitError):
     """Bad arguments or bad input data: the caller's mistake, exit 2."""
 
     exit_code = 2
+
+
+def first_problem(exc: Exception) -> str:
+    """The first thing a data model refused, at its JSON path (`links.eth0.mtu`, `stack[2]`): what a user can find and fix.
+
+    Duck-typed on pydantic's `errors()`, so this module imports nothing.
+    """
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc) or type(exc).__name__
+    first = errors()[0]
+    where = ""
+    for part in first.get("loc", ()):
+        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+    message = str(first.get("msg", "")).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message

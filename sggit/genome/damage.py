@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from sggit.errors import first_problem
 from sggit.genome.repo import FITNESS_REF_PREFIX, LINEAGE_REF, Genome
 
 
@@ -72,11 +73,7 @@ def _one_line(text: str) -> str:
 
 def reason(exc: Exception) -> str:
     """A short why for a refused record (the first pydantic error, or the parser's message)."""
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return f"{where}: {first['msg']}" if where else first["msg"]
-    return str(exc) or type(exc).__name__
+    return first_problem(exc)
 
 
 def salvage_object(text: str) -> tuple[dict[str, Any], bool]:

@@ -30,7 +30,7 @@ from typing import Any, cast
 import pygit2
 from pydantic import ValidationError
 
-from sggit.errors import SggitError
+from sggit.errors import SggitError, first_problem
 from sggit.genome.phenotype import LIFECYCLE, AlleleState, LocusMap, PhenotypeMap, dump_phenotype
 from sggit.genome.trees import edit_tree, entry
 
@@ -132,10 +132,7 @@ def validate(data: dict[str, Any], origin: str) -> PhenotypeMap:
     try:
         return PhenotypeMap.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        raise SggitError(f"{origin}: {where}: {message}" if where else f"{origin}: {message}") from None
+        raise SggitError(f"{origin}: {first_problem(exc)}") from None
 
 
 def _head_data(text: str, origin: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sggit.errors import SggitError, UsageError
+from sggit.errors import SggitError, UsageError, first_problem
 
 Lifecycle = Literal["shadow", "canary", "recessive", "dominant", "deprecated"]
 FusionState = Literal["unfused", "fused", "decomposed"]
@@ -124,9 +124,7 @@ def parse_phenotype(text: str, origin: str = "<phenotype>") -> PhenotypeMap:
     try:
         return PhenotypeMap.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise SggitError(f"{origin}: {where}: {first['msg']}" if where else f"{origin}: {first['msg']}") from None
+        raise SggitError(f"{origin}: {first_problem(exc)}") from None
 
 
 def construct_locus(dominant: str | None, stack: list[str], others: dict[str, str], weights: dict | None) -> LocusMap:

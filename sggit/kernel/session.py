@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sggit.errors import UsageError
+from sggit.errors import UsageError, first_problem
 from sggit.fsutil import atomic_write_text
 from sggit.kernel.api import Kernel, KernelError
 from sggit.kernel.mock import MockDescription, MockKernel, default_description
@@ -70,7 +70,10 @@ def mock_session(path: str | Path) -> Iterator[MockKernel]:
         try:
             kernel = MockKernel.from_json(text)
         except ValueError as exc:
-            raise UsageError(f"{target} is not a mock kernel state file: {str(exc).splitlines()[0]}") from None
+            phenotype = target.stem.removeprefix("mock-") if target.parent.name == "sggit" and target.stem.startswith("mock-") else None
+            hint = (f"`sggit kernel mock-reset --phenotype {phenotype}` puts the phenotype's mock host back as it boots" if phenotype
+                    else f"`sggit kernel mock-init` makes a new one (move {target.name} aside first)")
+            raise UsageError(f"{target} is not a mock kernel state file: {first_problem(exc)}", hint=hint) from None
         try:
             yield kernel
         finally:

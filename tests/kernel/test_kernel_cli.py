@@ -48,6 +48,17 @@ def test_user_mistakes_exit_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in "".join(r.output for r in (missing, again, bad_op, bad_json, unbound, bad_name, exists, refused, no_dev))
 
 
+def test_a_damaged_mock_state_is_named_with_the_json_path_it_breaks(tmp_path: Path) -> None:
+    state = tmp_path / "k.json"
+    state.write_text('{"links": {"eth0": {"name": "eth0", "mtu": "big"}}}')
+    bad = sg("kernel", "call", "list_links", "--mock", str(state), code=2)
+    assert f"{state} is not a mock kernel state file: links.eth0." in bad.output and "validation error" not in bad.output
+    assert "sggit kernel mock-init" in bad.output
+    state.write_text("{not json")
+    torn = sg("kernel", "call", "list_links", "--mock", str(state), code=2)
+    assert "Invalid JSON: key must be a string at line 1 column 2" in torn.output
+
+
 def test_injection_through_the_cli(tmp_path: Path) -> None:
     state = str(tmp_path / "k.json")
     sg("kernel", "mock-init", state, code=None)
