@@ -150,6 +150,9 @@ def test_the_readme_mac_flapping_walkthrough_ends_as_the_readme_says(tmp_path: P
     assert garp[:12] in status and f" {total} calls" in status
     # the first move's --explain trace, on stderr
     assert f"bridge_uplink allele {seed[:7]} [stack]" in done.stderr and "failed (convergence)" in done.stderr
+    # ... and what the diagnostic saw, as the README tells it: mgmt's MAC on eno1 and eno2
+    said = next(line for line in done.stderr.splitlines() if line.strip().startswith('check_fdb_stability {"bridge": "mgmt"} said '))
+    assert '"flapping_macs": [{"mac": "aa:bb:cc:dd:00:01", "ports": ["eno1", "eno2"]' in said
     assert f"{garp[:7]} passed its first run at bridge_uplink: now recessive" in done.stderr
 
     # the allele that now leads meets its contract's examples, as README's `sggit test` judges them

@@ -55,6 +55,8 @@ def explain(result: RunResult) -> str:
             lines.append(f"      UNDO FAILED: {f}")
         if a.convergence is not None:
             lines.append(f"      convergence: {'healthy' if a.convergence else 'unhealthy'}")
+        lines += [f"      {d['locus']} {json.dumps(d['input'], sort_keys=True)} said {json.dumps(d['output'], sort_keys=True)}"
+                  for d in a.diagnostics if not d.get("healthy") and d.get("output") is not None]
     if result.verification is not None:
         v = result.verification
         lines.append(f"  verify: {v['status']}" + (f" (at {v['due']:.1f} on the {v['clock']} clock; run `sggit verify --due`)" if v["status"] == "due" else ""))
