@@ -28,6 +28,7 @@ from sggit.contract.tree import ContractTree, load_tree
 from sggit.errors import SggitError, UsageError
 from sggit.genes import source_problems
 from sggit.genome.alleles import allele_id, allele_source, alleles_at, loci_of
+from sggit.genome.gitproc import git_reason, require_remote, run_git
 from sggit.genome.phenolayout import read_files, read_tree
 from sggit.genome.phenotype import LocusMap, PhenotypeMap
 from sggit.genome.repo import Genome
@@ -78,11 +79,30 @@ class Candidate:
 
 
 def changed_files(root: Path, base: str) -> list[str]:
-    """Paths a pull request changes against `base` (merge-base diff, like the PR view shows)."""
+    """Paths a pull request changes against `base` (merge-base diff, like the PR view shows).
+
+    `base` is resolved first: git's diff answers an unknown revision with its
+    usage line, which says nothing of the branch that is missing.
+    """
+    known = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], cwd=root, capture_output=True, text=True)
+    if known.returncode != 0:
+        raise UsageError(f"cannot diff against {base}: there is no revision {base} here", hint=_base_hint(root))
     done = subprocess.run(["git", "diff", "--name-only", "--diff-filter=ACMR", f"{base}...HEAD"], cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
-        raise UsageError(f"cannot diff against {base}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'git failed'}", hint="fetch the base branch first (actions/checkout with fetch-depth: 0)")
+        raise UsageError(f"cannot diff against {base}: {git_reason(done.stderr)}", hint="fetch the base branch first (actions/checkout with fetch-depth: 0)")
     return [line for line in done.stdout.splitlines() if line]
+
+
+def _base_hint(root: Path, shown: int = 8) -> str:
+    """The branches a `--base` could name here, and how a pipeline gets the one it meant."""
+    listed = subprocess.run(["git", "for-each-ref", "--format=%(refname:short)", "refs/heads/", "refs/remotes/"],
+                            cwd=root, capture_output=True, text=True).stdout.split()
+    branches = [b for b in listed if not b.endswith("/HEAD") and not b.startswith(("sggit/", "phenotype/"))]
+    fetch = "fetch the base branch first (actions/checkout with fetch-depth: 0), or name another with --base"
+    if not branches:
+        return fetch
+    more = f" and {len(branches) - shown} more" if len(branches) > shown else ""
+    return f"branches here: {', '.join(branches[:shown])}{more}; {fetch}"
 
 
 def _locus_of(rel: str) -> str | None:
@@ -535,24 +555,36 @@ def push_promotions(root: Path, remote: str, files: list[PromotionFile]) -> None
     """
     from sggit.genome.fleet import FleetError, push
 
+    genome = Genome.open(root)
+    require_remote(genome.git_dir, remote)
     if files:
-        report = push(Genome.open(root), remote)
+        report = push(genome, remote)
         if not report.ok:
             refs = ", ".join(c.ref for c in report.conflicts) or ", ".join(report.rejected)
             raise FleetError(f"cannot push the phenotype branches to {remote}: {refs}", hint="run `sggit pull` and resolve the conflict, then run the job again")
     for f in files:
         ref = f"refs/heads/{f.branch}"
-        seen = subprocess.run(["git", "ls-remote", "--refs", remote, ref], cwd=root, capture_output=True, text=True)
+        seen = _git(genome, "ls-remote", "--refs", remote, ref)
         if seen.returncode != 0:
-            raise FleetError(f"cannot reach {remote}: {seen.stderr.strip().splitlines()[-1] if seen.stderr.strip() else 'git failed'}")
+            raise FleetError(f"cannot reach {remote}: {git_reason(seen.stderr)}")
         expected = seen.stdout.split()[0] if seen.stdout.strip() else ""
         if expected == f.commit:
             f.pushed = True
             continue
-        done = subprocess.run(["git", "push", "--quiet", f"--force-with-lease={ref}:{expected}", remote, f"{ref}:{ref}"], cwd=root, capture_output=True, text=True)
+        done = _git(genome, "push", "--quiet", f"--force-with-lease={ref}:{expected}", remote, f"{ref}:{ref}")
         if done.returncode != 0:
-            raise FleetError(f"{remote} refused {f.branch}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'git failed'}", hint="someone pushed to the promotion branch; run the job again")
+            raise FleetError(f"{remote} refused {f.branch}: {git_reason(done.stderr)}", hint="someone pushed to the promotion branch; run the job again")
         f.pushed = True
+
+
+def _git(genome: Genome, *args: str) -> subprocess.CompletedProcess[str]:
+    """git for the network, as the fleet sync runs it: killed with us, never prompting for a password."""
+    from sggit.genome.fleet import FleetError
+
+    try:
+        return run_git(genome.git_dir, args)
+    except OSError as exc:
+        raise FleetError(f"cannot run git: {exc.strerror or exc}", hint="sggit ci promote --push needs the git binary on PATH") from None
 
 
 def _pre_commit() -> str | None:

@@ -33,7 +33,7 @@ import pygit2
 from pydantic import BaseModel, Field, ValidationError
 
 from sggit.errors import SggitError
-from sggit.genome.gitproc import run_git
+from sggit.genome.gitproc import git_reason, require_remote, run_git
 from sggit.genome.lineage import merge_lineage_notes
 from sggit.genome.mutations import MUTATIONS_BRANCH
 from sggit.genome.repo import FITNESS_REF_PREFIX, GENOME_REF, LINEAGE_REF, PHENOTYPE_REF_PREFIX, Genome, pack_refs
@@ -103,13 +103,8 @@ def fetch(genome: Genome, remote: str) -> str:
     specs = [f"+{ns}*:{prefix}{ns[len('refs/'):]}*" for ns in _NAMESPACES]
     done = _git(genome, "fetch", "--no-tags", "--prune", "--quiet", remote, *specs)
     if done.returncode != 0:
-        raise FleetError(f"cannot fetch from {remote}: {_last_line(done.stderr)}", hint="check `git remote -v` and that the remote is reachable")
+        raise FleetError(f"cannot fetch from {remote}: {git_reason(done.stderr)}", hint="check `git remote -v` and that the remote is reachable")
     return prefix
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "git failed"
 
 
 def _kind(ref: str, host: str) -> RefKind | None:
@@ -373,6 +368,7 @@ def integrate(genome: Genome, remote: str, report: SyncReport) -> set[str]:
 
 def pull(genome: Genome, remote: str = "origin") -> SyncReport:
     """Fetch the fleet's genome, lineage, fitness, mutations and phenotypes, and integrate them here."""
+    require_remote(genome.git_dir, remote)
     report = SyncReport(remote=remote)
     fetch(genome, remote)
     with genome.locked():
@@ -392,8 +388,10 @@ def push(genome: Genome, remote: str = "origin", *, deadline: float = PUSH_DEADL
     """Fold local fitness, pull, then push what this host may write, fast-forward only.
 
     A push the remote refused because another host moved a ref first is
-    retried after a new pull until `deadline` seconds have passed.
+    retried after a new pull until `deadline` seconds have passed. An unknown
+    remote is refused before the journal is folded, so a typo changes nothing.
     """
+    require_remote(genome.git_dir, remote)
     sync(genome)
     report = SyncReport(remote=remote)
     prefix = mirror_prefix(remote)
@@ -412,7 +410,7 @@ def push(genome: Genome, remote: str = "origin", *, deadline: float = PUSH_DEADL
             done = _git(genome, "push", "--porcelain", remote, *[f"{r}:{r}" for r in todo])
             rejected = _parse_push(done.stdout)
             if done.returncode != 0 and not rejected:
-                raise FleetError(f"cannot push to {remote}: {_last_line(done.stderr)}")
+                raise FleetError(f"cannot push to {remote}: {git_reason(done.stderr)}")
             for ref in todo:
                 if ref not in rejected:
                     pushed[ref] = RefChange(ref=ref, kind=_kind(ref, genome.host) or "genome", action="pushed", new=str(wanted[ref]))

@@ -13,7 +13,7 @@ from sggit.genome.repo import Genome
 from sggit.genome.sync import record
 from sggit.shipped import shipped_root
 from tests.helpers import sggit
-from tests.workflow.helpers import PHENOTYPE, git, sggit_json
+from tests.workflow.helpers import PHENOTYPE, git, identity, sggit_json
 
 WRONG = '''import json
 
@@ -85,6 +85,40 @@ def test_shadow_replay_runs_new_alleles_on_recorded_failures(pr: Path, monkeypat
 def test_ci_check_with_unknown_base_is_a_usage_error(genome_project: Path) -> None:
     done = sggit(genome_project, "ci", "check", "--base", "no-such-branch", code=None)
     assert done.returncode == 2 and "cannot diff against no-such-branch" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_base_that_does_not_exist_is_named_with_the_branches_that_do(tmp_path: Path) -> None:
+    """A repository on `master` with no remote: git's diff would answer `--base origin/main` with its usage line."""
+    root = tmp_path / "on-master"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "master")
+    identity(root)
+    sggit(root, "init", "--no-hook")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "genome")
+    done = sggit(root, "ci", "check", "--base", "origin/main", "--no-examples", code=2)
+    assert "sggit: error: cannot diff against origin/main: there is no revision origin/main here" in done.stderr
+    assert "hint: branches here: master;" in done.stderr and "--base" in done.stderr.split("hint:")[1]
+    assert "git <command>" not in done.stderr and "phenotype/" not in done.stderr.split("hint:")[1]
+    assert sggit(root, "ci", "check", "--base", "master", "--no-examples").returncode == 0
+
+
+def test_ci_promote_refuses_an_unknown_remote_before_writing_anything(promotable: tuple[Path, str], tmp_path: Path) -> None:
+    root, _ = promotable
+    out = tmp_path / "prs"
+    done = sggit(root, "ci", "promote", "--out", str(out), "--push", "nosuchremote", code=2)
+    assert "sggit: error: no remote named nosuchremote" in done.stderr
+    assert "git remote add nosuchremote URL" in done.stderr and "no pending promotion" not in done.stdout
+    assert git(root, "for-each-ref", "refs/heads/sggit/promote/") == "" and not out.exists()
+
+
+def test_ci_promote_with_nothing_pending_still_refuses_an_unknown_remote(genome_project: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(genome_project, "remote", "add", "origin", str(bare))
+    done = sggit(genome_project, "ci", "promote", "--out", str(tmp_path / "prs"), "--push", "nosuchremote", code=2)
+    assert "no remote named nosuchremote" in done.stderr and "configured remotes: origin" in done.stderr
+    assert "no pending promotion" in sggit(genome_project, "ci", "promote", "--out", str(tmp_path / "prs"), "--push", "origin").stdout
 
 
 def test_ci_promote_writes_and_pushes_promotion_branches(promotable: tuple[Path, str], tmp_path: Path) -> None:

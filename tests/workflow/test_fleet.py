@@ -181,8 +181,32 @@ def test_one_source_registered_at_different_loci_on_two_hosts_keeps_both_lineage
 def test_unreachable_remote_is_a_clear_error(genome_project: Path) -> None:
     done = sggit(genome_project, "pull", "/nonexistent/remote.git", code=None)
     assert done.returncode == 1
-    assert "cannot fetch from /nonexistent/remote.git" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert "cannot fetch from /nonexistent/remote.git: '/nonexistent/remote.git' does not appear to be a git repository" in done.stderr
+    assert "Traceback" not in done.stderr and "and the repository exists" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["push", "pull"])
+def test_a_remote_that_is_not_configured_is_a_usage_error_that_says_so(genome_project: Path, command: str) -> None:
+    """git takes an unknown name for a path and ends its answer with advice on access rights; the mistake is the name."""
+    before = git(genome_project, "for-each-ref")
+    alone = sggit(genome_project, command, "origin", code=2)
+    assert alone.stderr.startswith("sggit: error: no remote named origin\n")
+    assert "this repository has no remote; add one with `git remote add origin URL`" in alone.stderr
+    assert "and the repository exists" not in alone.stderr and "appear to be" not in alone.stderr
+    assert git(genome_project, "for-each-ref") == before, "a mistyped remote changes nothing"
+
+
+@pytest.mark.parametrize("command", ["push", "pull"])
+def test_an_unknown_remote_beside_configured_ones_lists_them(fleet: tuple[Path, Path, Path], command: str) -> None:
+    _, a, _ = fleet
+    git(a, "remote", "add", "backup", "/nonexistent/backup.git")
+    typo = sggit(a, command, "nosuchremote", host="alpha", code=2)
+    assert "sggit: error: no remote named nosuchremote" in typo.stderr
+    assert "configured remotes: origin, backup;" in typo.stderr and "git remote add nosuchremote URL" in typo.stderr
+    # A configured remote that cannot be reached is git's first fatal line, and exit 1.
+    gone = sggit(a, command, "backup", host="alpha", code=1)
+    assert "cannot fetch from backup: '/nonexistent/backup.git' does not appear to be a git repository" in gone.stderr
+    assert "Could not read" not in gone.stderr and "and the repository exists" not in gone.stderr
 
 
 def test_merge_maps_takes_each_sides_loci_and_refuses_a_clash() -> None:

@@ -82,11 +82,17 @@ def promote_command(phenotypes: tuple[str, ...], out: Path, remote: str | None, 
 
     Leaves OUT/promotions.json (branch, base, title, body_file per promotion) and one
     OUT/<phenotype>__<locus>.md body each; see docs/ci/ for the jobs that open the PRs.
+    Exit 2 when REMOTE is neither a configured remote nor a URL or path.
     """
     from sggit.fsutil import atomic_write_text
     from sggit.runtime.session import project_root
 
     root = project_root()
+    if remote:
+        from sggit.genome.gitproc import require_remote
+        from sggit.genome.repo import Genome
+
+        require_remote(Genome.open(root).git_dir, remote)  # before any branch is written for a remote that is a typo
     files = write_promotions(root, list(phenotypes), out)
     if remote:
         push_promotions(root, remote, files)

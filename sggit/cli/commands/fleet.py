@@ -49,7 +49,9 @@ def push_command(remote: str, fmt: str) -> None:
     """Share this host's genome, lineage, fitness, mutations and phenotypes with REMOTE.
 
     Pulls first and pushes fast-forwards only, so no other host's data is ever
-    overwritten. Exit 1 when a phenotype changed on both sides (reported, left alone).
+    overwritten. Exit 1 when a phenotype changed on both sides (reported, left alone),
+    the remote refused the push or could not be reached; 2 when REMOTE is neither a
+    configured remote nor a URL or path.
     """
     with step(f"pushing to {remote}"):
         report = push(Genome.open("."), remote)
@@ -62,7 +64,8 @@ def push_command(remote: str, fmt: str) -> None:
 def pull_command(remote: str, fmt: str) -> None:
     """Bring in the fleet's alleles, lineage, fitness, mutations and phenotypes from REMOTE.
 
-    Exit 1 when a phenotype changed on both sides (reported, left alone).
+    Exit 1 when a phenotype changed on both sides (reported, left alone) or the remote
+    could not be reached; 2 when REMOTE is neither a configured remote nor a URL or path.
     """
     with step(f"pulling from {remote}"):
         report = pull(Genome.open("."), remote)
