@@ -44,6 +44,8 @@ def test_a_fresh_clone_is_told_to_pull_and_init_joins_instead_of_starting_a_seco
     assert "this clone has no genome yet, and origin has one: run `sggit pull origin` first" in status.stdout
     init = sggit(clone, "init", "--no-hook", host="host-b")
     assert "joined the fleet: pulled the genome from origin" in init.stdout
+    assert "the fleet's genome already holds every seed here (" in init.stdout and "nothing else to set up" in init.stdout
+    assert "already initialised" not in init.stdout + init.stderr and "nothing changed" not in init.stdout + init.stderr
     assert "created branch phenotype/" not in init.stdout
     assert git(clone, "rev-parse", f"phenotype/{PHENOTYPE}") == git(host_a, "rev-parse", f"phenotype/{PHENOTYPE}")
     pulled = sggit(clone, "pull", "origin", host="host-b")

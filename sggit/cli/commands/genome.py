@@ -50,6 +50,12 @@ def init_command(directory: Path, source: Path | None, no_hook: bool, domain_nam
         return
     if joined is not None:
         click.echo(f"joined the fleet: pulled the genome from {joined.remote} ({len(joined.fetched)} ref(s)) instead of starting a second one")
+        if not report.changed:
+            # The pull brought every seed and phenotype branch: the join was the whole init.
+            click.echo(f"the fleet's genome already holds every seed here ({report.alleles_known} allele(s)) and every phenotype branch; nothing else to set up")
+            if not no_hook:
+                click.echo(("" if hooked else "hint: ") + hook_note)
+            return
     if not report.changed:
         click.echo(f"sggit: {report.root} is already initialised; nothing changed ({report.alleles_known} seed allele(s) registered before)")
         if not no_hook:
