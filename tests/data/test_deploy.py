@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from sggit.domains.data import ROOT
+from sggit.genome.repo import Genome
+from sggit.genome.sync import pending_records
 from tests.data.conftest import dump
 from tests.helpers import sg_in
 
@@ -79,3 +84,56 @@ def test_the_mock_plans_against_its_sample_of_the_database(bound: Path) -> None:
     result = sg_in(bound, "plan", "warehouse")
     assert "+ readings           create      ingest_clean_and_load: table readings from" in result.stdout
     assert not (bound / "warehouse.db").exists()
+
+
+def test_a_fresh_project_on_the_real_database_is_told_what_to_bind(warehouse: Path, csv_server: str) -> None:
+    """The default source is the mock's fixture host: refused before any gene runs (none scored), until it is bound and init has run."""
+    for command in ("plan", "deploy"):
+        result = sg_in(warehouse, command, "warehouse", "--kernel", "data-sqlite", code=2)
+        assert ("table readings: its source cannot be fetched on the data-sqlite kernel: host fixtures.invalid is not allowed"
+                " by the phenotype (allow_hosts: 127.0.0.1); fixtures.invalid serves the shipped files on data-mock and in shadows only") in result.output
+        assert 'hint: bind the topology\'s source to a URL on a host in allow_hosts, e.g. source = "http://127.0.0.1:8000/readings.csv"' in result.output
+    assert pending_records(Genome.open(warehouse)) == []
+    assert dump(warehouse / "warehouse.db") == dump(Path(":memory:"))
+
+    toml = warehouse / "phenotypes" / "warehouse.toml"
+    toml.write_text(toml.read_text() + f'source = "{csv_server}/readings.csv"\n')
+    sg_in(warehouse, "deploy", "warehouse", "--kernel", "data-sqlite", code=2)  # the map on phenotype/warehouse is not the file
+    assert "phenotype/warehouse follows phenotypes/warehouse.toml: bindings.source" in sg_in(warehouse, "init").output
+    assert "readings           created" in sg_in(warehouse, "deploy", "warehouse", "--kernel", "data-sqlite").stdout
+    first = dump(warehouse / "warehouse.db")
+    assert "readings           unchanged" in sg_in(warehouse, "deploy", "warehouse", "--kernel", "data-sqlite").stdout
+    assert dump(warehouse / "warehouse.db") == first
+    # the file's one null reaches readings (the topology requires no column): check_nulls scores transform_records, once
+    assert [(r.locus, r.timescale) for r in pending_records(Genome.open(warehouse)) if not r.ok] == [("transform_records", "convergence")]
+
+
+def test_the_documented_run_makes_the_table_the_topology_declares(warehouse: Path, csv_server: str) -> None:
+    """docs/domains.md's example, as written: after it, plan and deploy on the real database find readings there."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "domains.md").read_text()
+    [given] = re.findall(r"sggit run ingest_clean_and_load --kernel data-sqlite --input '(\{.*?\})'", doc, re.DOTALL)
+    given = given.replace("http://127.0.0.1:8000", csv_server)
+    sg_in(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", given)
+    before = dump(warehouse / "warehouse.db")
+    [change] = plan(warehouse)
+    assert (change["action"], change["reason"]) == ("unchanged", "table readings with columns station, day, temperature")
+    assert "readings           unchanged" in sg_in(warehouse, "deploy", "warehouse", "--kernel", "data-sqlite").stdout
+    assert dump(warehouse / "warehouse.db") == before
+    [directory] = re.findall(r"--directory \"\$\(python -c '(.*?)'\)\"", doc)  # where the doc's server finds the CSV files
+    printed = subprocess.run([sys.executable, "-c", directory], cwd=warehouse, capture_output=True, text=True, check=True).stdout
+    assert printed == f"{ROOT / 'data'}\n" and (ROOT / "data" / "readings.csv").is_file()
+
+
+def test_a_staging_table_left_behind_is_replaced(bound: Path) -> None:
+    conn = sqlite3.connect(bound / "warehouse.db")
+    conn.execute("CREATE TABLE readings_staging (other TEXT)")
+    conn.execute("INSERT INTO readings_staging VALUES ('left over')")
+    conn.commit()
+    conn.close()
+    [change] = plan(bound)
+    assert change["action"] == "create" and change["reason"].endswith("through readings_staging (replacing the one there)")
+    assert "readings           created" in sg_in(bound, "deploy", "warehouse", "--kernel", "data-sqlite").stdout
+    conn = sqlite3.connect(bound / "warehouse.db")
+    assert [r[1] for r in conn.execute('PRAGMA table_info("readings_staging")')] == ["station", "day", "temperature"]
+    assert conn.execute("SELECT COUNT(*) FROM readings").fetchone() == (5,)  # the duplicate bergen row is cleaned away
+    conn.close()

@@ -142,3 +142,40 @@ def test_a_column_mapping_types_or_defaults_no_table_takes_are_the_callers_error
         assert said in result.output, result.output
     assert pending_records(Genome.open(warehouse)) == []
     assert dump(warehouse / "warehouse.db") == EMPTY
+
+
+def test_a_second_run_of_the_pathway_changes_nothing_and_scores_no_failure(warehouse: Path, csv_server: str) -> None:
+    """Re-running on a database already in that state: ingest_csv replaces staging, and the caller's re-run is no allele's failure."""
+    same = {"station": "station", "day": "day", "temperature": "temperature"}
+    given = json.dumps({**json.loads(load(f"{csv_server}/readings.csv")), "mapping": same, "types": {"temperature": "REAL"}})
+    sg_in(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", given)
+    first = dump(warehouse / "warehouse.db")
+    assert any(line.startswith('CREATE TABLE "readings"') and '"temperature" REAL' in line for line in first)
+    result = sg_in(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", given)
+    assert [s["status"] for s in json.loads(result.stdout)["pathway"]["steps"]] == ["ok"] * 5
+    assert dump(warehouse / "warehouse.db") == first
+    records = pending_records(Genome.open(warehouse))
+    assert [r.ok for r in records if r.locus == "ingest_csv"] == [True] * 4  # two runs, each immediate and convergence
+    assert [(r.locus, r.error) for r in records if not r.ok] == []
+
+
+def test_a_failed_second_run_leaves_the_first_runs_tables(warehouse: Path, csv_server: str) -> None:
+    """The second run's ingest_csv replaces staging, then transform_records fails: the database brings the first staging back."""
+    sg_in(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", load(f"{csv_server}/readings.csv"))
+    before = dump(warehouse / "warehouse.db")
+    result = sg_in(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite",
+                   "--input", load(f"{csv_server}/readings_renamed.csv", columns=["station", "day"], required=[]), code=1)
+    report = json.loads(result.stdout)["pathway"]
+    assert [s["status"] for s in report["steps"]] == ["ok", "ok", "ok", "failed", "not_run"]
+    assert report["steps"][0]["rolled_back"] is True and report["rollback_errors"] == []
+    assert dump(warehouse / "warehouse.db") == before
+
+
+def test_ingest_csv_replaces_a_table_of_that_name(warehouse: Path, csv_server: str) -> None:
+    for name, columns in [("readings.csv", "station, day, temperature"), ("readings_renamed.csv", "station, day, temp_c")]:
+        result = sg_in(warehouse, "run", "ingest_csv", "--kernel", "data-sqlite",
+                       "--input", json.dumps({"url": f"{csv_server}/{name}", "table": "raw"}))
+        assert ", ".join(json.loads(result.stdout)["output"]["columns"]) == columns
+    conn = sqlite3.connect(warehouse / "warehouse.db")
+    assert [r[1] for r in conn.execute('PRAGMA table_info("raw")')] == ["station", "day", "temp_c"]
+    assert conn.execute('SELECT COUNT(*) FROM raw').fetchone() == (4,)

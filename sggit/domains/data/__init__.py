@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from sggit.contract.value_types import ValueType
 from sggit.domains import Domain, kernel_rule
@@ -60,21 +59,9 @@ def snapshot(kernel: Any) -> list[str]:
 
 def fixture_fetcher(allow_hosts: tuple[str, ...]) -> Any:
     """Fetch for mock kernels: the shipped files on FIXTURE_HOST, other allowed hosts for real."""
-    from sggit.domains.data.kernel import allowed_fetcher
+    from sggit.domains.data.kernel import FixtureFetcher
 
-    real = allowed_fetcher(allow_hosts)
-
-    def fetch(url: str) -> dict:
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.hostname != FIXTURE_HOST:
-            return real(url)
-        name = parts.path.lstrip("/")
-        path = ROOT / "data" / name
-        if "/" in name or not path.is_file():
-            return {"url": url, "status": 404, "content_type": "", "text": ""}
-        return {"url": url, "status": 200, "content_type": "text/csv", "text": path.read_text(encoding="utf-8")}
-
-    return fetch
+    return FixtureFetcher(allow_hosts, ROOT / "data")
 
 
 def seed_fixture(kernel: Any) -> None:

@@ -24,9 +24,11 @@ import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from sggit.domains.data import FIXTURE_HOST
 from sggit.kernel.api import ArgumentError, KernelError, mutating
 from sggit.kernel.inverses import UndoStep
 
@@ -156,19 +158,33 @@ class Dialect:
 Fetcher = Callable[[str], dict]
 
 
-def allowed_fetcher(allow_hosts: Sequence[str]) -> Fetcher:
-    """GET a URL whose host the phenotype allows (http and https only); anything else is refused."""
-    allowed = {h.lower() for h in allow_hosts}
+class HostFetcher:
+    """GET a URL whose host the phenotype allows (http and https only); anything else is refused.
 
-    def fetch(url: str) -> dict:
+    `refusal` says so without fetching, so a plan can refuse a source before any
+    gene runs and is scored for a binding that was never the gene's to fix.
+    """
+
+    def __init__(self, allow_hosts: Sequence[str]) -> None:
+        self.allowed = {h.lower() for h in allow_hosts}
+
+    def refusal(self, url: object) -> str | None:
         if not isinstance(url, str):
-            raise KernelError(f"fetch_url: url must be a string, got {url!r}")
+            return f"fetch_url: url must be a string, got {url!r}"
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise KernelError(f"fetch_url: {url!r} is not an http or https URL")
-        if parts.hostname.lower() not in allowed:
-            hint = ", ".join(sorted(allowed)) or "none"
-            raise KernelError(f"fetch_url: host {parts.hostname} is not allowed by the phenotype (allow_hosts: {hint})")
+            return f"fetch_url: {url!r} is not an http or https URL"
+        if parts.hostname.lower() not in self.allowed:
+            said = f"fetch_url: host {parts.hostname} is not allowed by the phenotype (allow_hosts: {', '.join(sorted(self.allowed)) or 'none'})"
+            if parts.hostname.lower() == FIXTURE_HOST:
+                said += f"; {FIXTURE_HOST} serves the shipped files on data-mock and in shadows only"
+            return said
+        return None
+
+    def __call__(self, url: str) -> dict:
+        refused = self.refusal(url)
+        if refused:
+            raise KernelError(refused)
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
         try:
             with opener.open(url, timeout=10) as response:
@@ -182,7 +198,32 @@ def allowed_fetcher(allow_hosts: Sequence[str]) -> Fetcher:
             raise KernelError(f"fetch_url: {url} is larger than {MAX_FETCH_BYTES} bytes")
         return {"url": url, "status": status, "content_type": ctype, "text": body.decode("utf-8", errors="replace")}
 
-    return fetch
+
+class FixtureFetcher(HostFetcher):
+    """Fetch for mock kernels and shadows: URLs on FIXTURE_HOST are the files in `directory`, other allowed hosts for real."""
+
+    def __init__(self, allow_hosts: Sequence[str], directory: Path) -> None:
+        super().__init__(allow_hosts)
+        self.directory = directory
+
+    def refusal(self, url: object) -> str | None:
+        if isinstance(url, str) and urlsplit(url).hostname == FIXTURE_HOST:
+            return None
+        return super().refusal(url)
+
+    def __call__(self, url: str) -> dict:
+        if not isinstance(url, str) or urlsplit(url).hostname != FIXTURE_HOST:
+            return super().__call__(url)
+        name = urlsplit(url).path.lstrip("/")
+        path = self.directory / name
+        if "/" in name or not path.is_file():
+            return {"url": url, "status": 404, "content_type": "", "text": ""}
+        return {"url": url, "status": 200, "content_type": "text/csv", "text": path.read_text(encoding="utf-8")}
+
+
+def allowed_fetcher(allow_hosts: Sequence[str]) -> HostFetcher:
+    """The real kernel's fetch: only the phenotype's `allow_hosts`, over the network."""
+    return HostFetcher(allow_hosts)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -355,6 +396,11 @@ class SqlKernel(DataKernel):
     # -- outside world and time ----------------------------------------------------
     def fetch_url(self, url: str) -> dict:
         return self._fetch(url)
+
+    def fetch_refusal(self, url: str) -> str | None:
+        """Why `fetch_url(url)` would be refused, or None; not in the gene surface (no abstract method)."""
+        refusal = getattr(self._fetch, "refusal", None)
+        return refusal(url) if callable(refusal) else None
 
     def now(self) -> float:
         return time.time() + self._clock_offset

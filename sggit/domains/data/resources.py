@@ -33,19 +33,28 @@ def plan_table(res: ResourceView) -> list[PlannedRun]:
 
 
 def assess_table(kernel: Any, run: PlannedRun, memo: dict[str, Any]) -> tuple[Action, str]:
+    """What the catalog says of the target; a source this kernel may not fetch is the phenotype's error, said before any gene runs."""
     if "tables" not in memo:
         memo["tables"] = set(kernel.list_tables())
     tables: set[str] = memo["tables"]
-    target, staging = run.inputs["target"], run.inputs["staging"]
+    target, staging, url = run.inputs["target"], run.inputs["staging"], run.inputs["url"]
     if target in tables:
         have = {column["name"] for column in kernel.table_columns(target)}
         missing = [column for column in run.inputs["mapping"] if column not in have]
         if missing:
             return "change", f"table {target} exists without column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
         return "unchanged", f"table {target} with columns {', '.join(run.inputs['mapping'])}"
-    if staging in tables:
-        return "change", f"staging table {staging} exists; the pathway would create it"
-    return "create", f"table {target} from {run.inputs['url']} through {staging}"
+    refusal = getattr(kernel, "fetch_refusal", None)
+    refused = refusal(url) if callable(refusal) else None
+    if refused:
+        kind = getattr(kernel, "kernel_kind", "this")
+        raise UsageError(
+            f"table {run.key}: its source cannot be fetched on the {kind} kernel: {refused.removeprefix('fetch_url: ')}",
+            hint="bind the topology's source to a URL on a host in allow_hosts, e.g. source = \"http://127.0.0.1:8000/readings.csv\" "
+                 "under [bindings] in phenotypes/<phenotype>.toml, then run `sggit init` again: the phenotype map lives on its branch",
+        )
+    through = f"{staging} (replacing the one there)" if staging in tables else staging
+    return "create", f"table {target} from {url} through {through}"
 
 
 RESOURCE_KINDS: dict[str, ResourceKind] = {

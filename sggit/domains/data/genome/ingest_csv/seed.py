@@ -11,8 +11,6 @@ def execute(input_json: str) -> str:
     def failed(error):
         return json.dumps({"success": False, "rows": 0, "columns": [], "error": error})
 
-    if table in gene_sdk.list_tables():
-        return failed(f"table {table} already exists")
     try:
         response = gene_sdk.fetch_url(data["url"])
     except Exception as exc:
@@ -30,6 +28,8 @@ def execute(input_json: str) -> str:
         values = [value if value != "" else None for value in record]
         values += [None] * (len(header) - len(values))
         rows.append(dict(zip(header, values[: len(header)], strict=False)))
+    if table in gene_sdk.list_tables():
+        gene_sdk.drop_table(table)
     gene_sdk.create_table(table, [{"name": name, "type": "TEXT"} for name in header])
     gene_sdk.insert_rows(table, rows)
     return json.dumps({"success": True, "rows": len(rows), "columns": header})
