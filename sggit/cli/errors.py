@@ -128,7 +128,7 @@ def exit_status(exc: BaseException) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream until exit
         return 141
     if isinstance(exc, KeyboardInterrupt):
-        _say("sggit: interrupted")
+        _say(f"sggit: interrupted: {exc}" if str(exc) else "sggit: interrupted")  # what a run undid, when it says
         return 130
     report = classify(exc)
     if report is not None:

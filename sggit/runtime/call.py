@@ -122,7 +122,11 @@ def call_allele(
     family = gene.family if isinstance(gene, n.Gene) else None
     tx = Transaction(kernel, read_only=read_only_for(gene), actor=family or "")
     started = time.perf_counter()
-    outcome = pool.run(allele, source, input_json(data), handler=tx.handler, timeout=timeout)
+    try:
+        outcome = pool.run(allele, source, input_json(data), handler=tx.handler, timeout=timeout)
+    except KeyboardInterrupt:
+        tx.rollback()  # what the gene changed before the user stopped it
+        raise
     if tx.violations:
         outcome = outcome.model_copy(update={"ok": False, "output": None, "error": "forbidden", "message": tx.violations[0]})
     return Call(allele=allele, outcome=outcome, transaction=tx, duration_ms=(time.perf_counter() - started) * 1000)

@@ -109,6 +109,8 @@ class Organism:
         self._sources: dict[str, str] = {}
         self._view = PhenotypeView(genome, phenotype)
         self._pathway_runner: PathwayRunner | None = None
+        self.stopping = threading.Event()
+        """Set by an interrupted pathway for the steps its threads run: no allele is called after it."""
         self._validators: dict[tuple[str, str], Validator] = {}
         self.scoring = Scoring(genome, tree, phenotype, self.phenotype, self.events)
         self.verification = Verification(genome, phenotype, kernel, self.scoring, self._check, self.events, wait=wait_verify, validate=self.validate_input)
@@ -218,6 +220,7 @@ class Organism:
     # -- running ---------------------------------------------------------------------
     def run(self, target: str, inputs: Any) -> RunResult:
         """A top-level run: its input is validated here, once; a success is remembered for `watch`."""
+        self.stopping.clear()
         if target in self.tree.genes:
             data = self.validate_input(self.tree.genes[target], inputs)
             outcome = self.express(self.tree.genes[target], data)
@@ -239,7 +242,7 @@ class Organism:
 
     def _runner(self) -> PathwayRunner:
         if self._pathway_runner is None:
-            self._pathway_runner = PathwayRunner(self.tree, self.run_locus, invoke_pathway=self.run_nested)
+            self._pathway_runner = PathwayRunner(self.tree, self.run_locus, invoke_pathway=self.run_nested, stopping=self.stopping)
         return self._pathway_runner
 
     def run_pathway(self, name: str, inputs: Any, *, validated: bool = False) -> PathwayResult:
@@ -322,6 +325,8 @@ class Organism:
 
     def attempt(self, gene: n.Gene, allele: str, data: dict[str, Any], *, verify: bool = True, origin: str = "stack", record: bool = True) -> Attempt:
         """One allele on validated input: called, judged, verified, undone on failure, scored."""
+        if self.stopping.is_set():
+            raise KeyboardInterrupt  # in a pathway's thread: the user stopped the run, so no fallback and no next step
         policy = policy_for(gene.risk)
         call = call_allele(self.pool, gene, allele, self.source(allele), data, self.kernel, timeout=self.timeout)
         verdict = judge(gene, call.outcome, gives=self.validator(gene, "gives"))

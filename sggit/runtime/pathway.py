@@ -28,6 +28,22 @@ from sggit.runtime.values import ResolveError, bind, evaluate, resolve_ref
 Rollback = Callable[[], list[str]]
 
 
+class Interrupted(KeyboardInterrupt):
+    """A run the user stopped, raised once it has undone what its failure policy undoes; says what that was.
+
+    An interrupt is a failure of the step it lands in: the call in flight is undone
+    by its transaction, the steps before it as `on failure:` says, and each nested
+    pathway does the same for its own steps on the way out.
+    """
+
+    def __init__(self, summary: str) -> None:
+        super().__init__(summary)
+        self.summary = summary
+
+    def __str__(self) -> str:
+        return self.summary
+
+
 @dataclass
 class StepOutcome:
     """What running one locus (or a nested pathway) came to."""
@@ -110,11 +126,14 @@ class PathwayResult:
 
 
 class PathwayRunner:
-    def __init__(self, tree: ContractTree, invoke: LocusInvoker, *, max_workers: int = 4, invoke_pathway: PathwayInvoker | None = None) -> None:
+    def __init__(self, tree: ContractTree, invoke: LocusInvoker, *, max_workers: int = 4, invoke_pathway: PathwayInvoker | None = None,
+                 stopping: threading.Event | None = None) -> None:
         self.tree = tree
         self.invoke = invoke
         self.max_workers = max_workers
         self.invoke_pathway = invoke_pathway
+        self.stopping = stopping or threading.Event()
+        """Set when the user interrupts a run whose steps run in threads, which no signal reaches: the invoker stops starting calls."""
         self._validators: dict[int, tuple[n.Pathway, Validator]] = {}  # compiled once per pathway
 
     def validate_input(self, pathway: n.Pathway, inputs: Any) -> dict[str, Any]:
@@ -204,6 +223,13 @@ class _Run:
                     return
         except ResolveError as exc:
             ok, output, error = False, None, str(exc)
+        except KeyboardInterrupt:
+            # the calls of this step that finished (a loop's iterations) go with the one interrupted
+            report.error = "interrupted"
+            for outcome in reversed(outcomes):
+                if outcome.rollback is not None:
+                    outcome.rollback()
+            raise
         report.children = outcomes
         report.alleles = [o.allele for o in outcomes if o.allele]
         report.undo = [o.rollback for o in outcomes if o.rollback is not None]
@@ -262,36 +288,55 @@ class _Run:
         running: dict[Future[None], int] = {}
         preserve = "preserve what works" in self.policies
         stopped = False
-        with ThreadPoolExecutor(max_workers=self.runner.max_workers, thread_name_prefix=f"pathway-{self.pathway.name}") as pool:
-            while pending or running:
-                if not stopped:
-                    for num in sorted(pending):
-                        deps = needs[num]
-                        if any(self.reports[d].status in ("failed", "not_run") and d not in pending and d not in running.values() for d in deps):
-                            pending.discard(num)
-                            self.reports[num].error = "not run: a step it needs did not succeed"
-                            continue
-                        if all(self.reports[d].status in ("ok", "skipped") for d in deps):
-                            pending.discard(num)
-                            running[pool.submit(self.step, by_number[num])] = num
-                if not running:
-                    break
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for future in done:
-                    num = running.pop(future)
-                    future.result()
-                    self.completion.append(num)
-                    if self.reports[num].status == "failed" and not preserve:
-                        stopped = True
+        try:
+            self._schedule(pending, running, needs, by_number, preserve, stopped)
+        except KeyboardInterrupt as exc:  # the executor has let the steps in flight finish
+            raise self.interrupted(exc) from None
         for num in pending:
             if self.reports[num].error is None:
                 self.reports[num].error = "not run: the pathway stopped at a failure"
         return self.finish()
 
+    def _schedule(self, pending: set[int], running: dict[Future[None], int], needs: dict[int, set[int]],
+                  by_number: dict[int, n.Step], preserve: bool, stopped: bool) -> None:
+        with ThreadPoolExecutor(max_workers=self.runner.max_workers, thread_name_prefix=f"pathway-{self.pathway.name}") as pool:
+            try:
+                self._drive(pool, pending, running, needs, by_number, preserve, stopped)
+            except KeyboardInterrupt:
+                self.runner.stopping.set()  # the steps in flight stop at their next call; the executor waits for them
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+
+    def _drive(self, pool: ThreadPoolExecutor, pending: set[int], running: dict[Future[None], int], needs: dict[int, set[int]],
+               by_number: dict[int, n.Step], preserve: bool, stopped: bool) -> None:
+        while pending or running:
+            if not stopped:
+                for num in sorted(pending):
+                    deps = needs[num]
+                    if any(self.reports[d].status in ("failed", "not_run") and d not in pending and d not in running.values() for d in deps):
+                        pending.discard(num)
+                        self.reports[num].error = "not run: a step it needs did not succeed"
+                        continue
+                    if all(self.reports[d].status in ("ok", "skipped") for d in deps):
+                        pending.discard(num)
+                        running[pool.submit(self.step, by_number[num])] = num
+            if not running:
+                break
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                num = running.pop(future)
+                future.result()
+                self.completion.append(num)
+                if self.reports[num].status == "failed" and not preserve:
+                    stopped = True
+
     def execute_in_order(self) -> PathwayResult:
         """A linear pathway needs no thread pool: each step waits for the one before anyway."""
         for step in self.pathway.steps:
-            self.step(step)
+            try:
+                self.step(step)
+            except KeyboardInterrupt as exc:
+                raise self.interrupted(exc) from None
             self.completion.append(step.number)
             if self.reports[step.number].status == "failed":
                 for later in self.pathway.steps:
@@ -300,9 +345,31 @@ class _Run:
                 break
         return self.finish()
 
-    def finish(self) -> PathwayResult:
+    def interrupted(self, inner: KeyboardInterrupt) -> Interrupted:
+        """Undo what the failure policy undoes for a failure, as if the step interrupted had failed; what was done, in words."""
+        for report in self.reports.values():
+            if report.status == "ok" and report.number not in self.completion:
+                self.completion.append(report.number)  # finished while the interrupt waited for it
+            elif report.status == "not_run" and report.error is None:
+                report.error = "not run: interrupted"
+        result = self.finish(interrupted=True)
+        undone = [str(r.number) for r in reversed(result.steps) if r.rolled_back]
+        kept = [str(r.number) for r in result.steps if r.status == "ok" and not r.rolled_back and r.undo]
+        said = [f"pathway {self.pathway.name}"]
+        if undone:
+            said.append(f"undid step{'s' if len(undone) > 1 else ''} {', '.join(undone)}")
+        if kept:
+            said.append(f"kept step{'s' if len(kept) > 1 else ''} {', '.join(kept)}, as its failure policy says")
+        if not undone and not kept:
+            said.append("nothing it changed was left")
+        if result.rollback_errors:
+            said.append(f"could not undo: {'; '.join(result.rollback_errors)}")
+        mine = ": ".join(said[:2]) + "".join(f"; {part}" for part in said[2:])
+        return Interrupted(f"{inner.summary}; then {mine}" if isinstance(inner, Interrupted) else mine)
+
+    def finish(self, *, interrupted: bool = False) -> PathwayResult:
         ordered = [self.reports[s.number] for s in self.pathway.steps]
-        failed = any(r.status in ("failed",) for r in ordered) or any(r.status == "not_run" for r in ordered)
+        failed = interrupted or any(r.status in ("failed",) for r in ordered) or any(r.status == "not_run" for r in ordered)
         result = PathwayResult(pathway=self.pathway.name, status="ok", steps=ordered, policies=self.policies)
         if not failed:
             return result
