@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import difflib
 import json
+import math
 import re
 import threading
 from collections.abc import Iterator
@@ -30,6 +31,15 @@ from lark.lark import PostLex
 from sggit.contract import nodes as n
 from sggit.contract.errors import ContractError, Diagnostic
 from sggit.contract.parser_cache import load_parser
+from sggit.jsonlimits import long_integer, nesting_depth, too_deep, too_long
+
+MAX_TYPE_DEPTH = 32
+"""Suffixes (`[]`, `?`, `[1..4]`) one type may carry: the validators recurse once per suffix."""
+
+MAX_WINDOW_TEXT = "1h"
+MAX_WINDOW = 3600.0
+"""The longest `within` window, in seconds: a gene's one `sleep` may be no longer, and a longer deadline
+polls its checks (every 5 s at most) for a run nobody waits for."""
 
 
 class _LocatedError(Exception):
@@ -227,6 +237,63 @@ def _tpos(token: Token) -> Pos:
     return {"line": token.line or 0, "column": token.column or 0}
 
 
+def _integer(text: str, line: int, column: int) -> int:
+    """`int(text)`, or a located error where Python refuses a number that long (`sys.set_int_max_str_digits`)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise _LocatedError(line, column, too_long(len(text.strip().lstrip("+-")))) from None
+
+
+def _int(token: Token) -> int:
+    return _integer(str(token), token.line or 1, token.column or 1)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_STRICT = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def _json(text: str, line: int, column: int, what: str, hint: str | None = None) -> tuple[Any, int]:
+    """The JSON value `text` starts with and where it ends, refused with its line and column where it is
+    not strict JSON (NaN, a number out of range) or where decoding it would exhaust Python (nested past
+    `jsonlimits.MAX_DEPTH`, as `--input` is; an integer past the digit limit) rather than escape as an exception."""
+    try:
+        value, end = _STRICT.raw_decode(text)
+    except RecursionError:  # the value itself is that deep: the depth scan below finds where
+        value, end = None, len(text)
+    except json.JSONDecodeError as exc:
+        raise _LocatedError(line, column + exc.pos, f"{what} is not JSON: {exc.msg}", hint) from None
+    except ValueError as exc:
+        found = long_integer(text)
+        if found is not None:
+            raise _LocatedError(line, column + found[0], f"{what}: {too_long(found[1])}") from None
+        constant = re.search(r"-?(?:NaN|Infinity)", text)
+        raise _LocatedError(line, column + (constant.start() if constant else 0), f"{what} is not JSON: {exc}", "JSON numbers are finite") from None
+    deepest, passed = nesting_depth(text[:end])
+    if passed >= 0:
+        raise _LocatedError(line, column + passed, f"{what}: {too_deep(deepest)}")
+    _refuse_infinite(value, text, line, column, what)
+    return value, end
+
+
+def _refuse_infinite(value: Any, text: str, line: int, column: int, what: str) -> None:
+    """A number such as 1e999 decodes to infinity, which no JSON can carry back out."""
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, float) and not math.isfinite(current):
+            big = re.search(r"-?[0-9.]+[eE][-+]?[0-9]+", text)
+            at = column + (big.start() if big else 0)
+            raise _LocatedError(line, at, f"{what}: number {big.group() if big else current} is out of range")
+        if isinstance(current, dict):
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+
+
 _REF_RE = re.compile(r"^\s*(?:step\s+(\d+)\s*\.\s*)?([A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|\d+))*)\s*$")
 
 
@@ -247,8 +314,8 @@ def _parse_template(token: Token) -> n.Template:
                 f"malformed reference {{{inner}}}",
                 "a reference is {name}, {name.field}, {list.0} or {step 2.field}",
             )
-        path: list[str | int] = [int(p) if p.isdigit() else p for p in ref.group(2).split(".")]
-        step = int(ref.group(1)) if ref.group(1) else None
+        path: list[str | int] = [_integer(p, token.line or 1, column) if p.isdigit() else p for p in ref.group(2).split(".")]
+        step = _integer(ref.group(1), token.line or 1, column) if ref.group(1) else None
         parts.append(n.Ref(line=token.line or 0, column=column, step=step, path=path))
         pos = match.end()
     if pos < len(text):
@@ -293,7 +360,7 @@ class _Build(Transformer):
         return n.Scalar(value=_decode_string(children[0]), **_tpos(children[0]))
 
     def int(self, children: list[Token]) -> n.Scalar:
-        return n.Scalar(value=int(children[0]), **_tpos(children[0]))
+        return n.Scalar(value=_int(children[0]), **_tpos(children[0]))
 
     def float(self, children: list[Token]) -> n.Scalar:
         value = float(children[0])
@@ -321,6 +388,11 @@ class _Build(Transformer):
     @v_args(meta=True)
     def type_expr(self, meta: Any, children: builtins.list[Any]) -> n.TypeRef:
         name = children[0]
+        if len(children) - 1 > MAX_TYPE_DEPTH:
+            raise _LocatedError(
+                name.line or 1, name.column or 1, f"type {name} nests {len(children) - 1} levels deep; at most {MAX_TYPE_DEPTH} are accepted",
+                "name the inner part in `types:`, or pass it as json",
+            )
         node = n.TypeRef(kind="named", name=str(name), **_tpos(name))
         for suffix in children[1:]:
             kind, lo, hi = suffix
@@ -338,10 +410,10 @@ class _Build(Transformer):
 
     def sized_suffix(self, children: builtins.list[Token]) -> tuple[str, builtins.int, builtins.int | None]:
         ints = [t for t in children if t.type == "INT"]
-        lo = int(ints[0])
-        hi = int(ints[1]) if len(ints) > 1 else None
+        lo = _int(ints[0])
+        hi = _int(ints[1]) if len(ints) > 1 else None
         for tok in ints:
-            if int(tok) < 0:
+            if _int(tok) < 0:
                 raise _LocatedError(tok.line or 1, tok.column or 1, "a list size cannot be negative")
         if hi is not None and hi < lo:
             raise _LocatedError(ints[1].line or 1, ints[1].column or 1, f"list size range {lo}..{hi} is empty")
@@ -472,6 +544,11 @@ class _Build(Transformer):
         match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)", str(tok))
         assert match is not None
         duration = n.Duration(amount=float(match.group(1)), unit=match.group(2), **_tpos(tok))  # type: ignore[arg-type]
+        if not duration.seconds <= MAX_WINDOW:
+            raise _LocatedError(
+                tok.line or 1, tok.column or 1, f"window {tok} is longer than {MAX_WINDOW_TEXT}, the longest accepted",
+                f"a window is how long the checks may take to pass; write at most `within {MAX_WINDOW_TEXT}`",
+            )
         return n.Within(duration=duration, all=all_, **_tpos(children[0]))
 
     def verify(self, children: builtins.list[Any]) -> tuple[str, n.Verify] | tuple[str, builtins.list[n.Bullet]]:
@@ -506,17 +583,17 @@ class _Build(Transformer):
         step_tok = children[0]
         names = [str(t) for t in children[1:] if isinstance(t, Token) and t.type == "NAME"]
         branches = [c for c in children if isinstance(c, n.Branch)]
-        return n.WhenStep(step=int(step_tok), path=names, branches=branches, **_tpos(step_tok))
+        return n.WhenStep(step=_int(step_tok), path=names, branches=branches, **_tpos(step_tok))
 
     def step(self, children: builtins.list[Any]) -> n.Step:
         num = children[0]
-        return n.Step(number=int(str(num)[:-1]), body=children[1], **_tpos(num))
+        return n.Step(number=_integer(str(num)[:-1], num.line or 1, num.column or 1), body=children[1], **_tpos(num))
 
     def steps(self, children: builtins.list[n.Step]) -> tuple[str, builtins.list[n.Step]]:
         return ("steps", children)
 
     def requirement(self, children: builtins.list[Token]) -> n.Requirement:
-        nums = [int(t) for t in children]
+        nums = [_int(t) for t in children]
         return n.Requirement(step=nums[0], needs=nums[1:], **_tpos(children[0]))
 
     def requires(self, children: builtins.list[n.Requirement]) -> tuple[str, builtins.list[n.Requirement]]:
@@ -641,24 +718,28 @@ def _keyword_default(type_ref: n.TypeRef, value: Any) -> Any:
     text = value.value
     parts = [p.strip() for p in text.split(",")] if text.strip() else []
     pos: Pos = {"line": value.line, "column": value.column}
-    return n.ListValue(items=[n.Scalar(value=_list_item(p, base), **pos) for p in parts], **pos)
+    return n.ListValue(items=[n.Scalar(value=_list_item(p, base, value), **pos) for p in parts], **pos)
 
 
 _NUMBER_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
 
-def _list_item(text: str, base: str | None) -> Any:
-    """An item of a comma-separated default, typed by the list's item type where it fits."""
+def _list_item(text: str, base: str | None, at: n.Scalar) -> Any:
+    """An item of a comma-separated default, typed by the list's item type where it fits (else a string)."""
     if base == "int" and re.fullmatch(r"-?[0-9]+", text):
-        return int(text)
-    if base == "float" and _NUMBER_RE.fullmatch(text):
+        return _integer(text, at.line, at.column)
+    if base == "float" and _NUMBER_RE.fullmatch(text) and math.isfinite(float(text)):
         return float(text)
     if base == "bool" and text in ("true", "false"):
         return text == "true"
     if base == "json":
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
+            value, end = _json(text, at.line, at.column, "default item")
+        except _LocatedError as exc:
+            if "digits" in exc.message:
+                raise
+            return text
+        if text[end:].strip():
             return text
         return value if value is None or isinstance(value, (str, bool, int, float)) else text
     return text
@@ -675,23 +756,21 @@ def _failure_mode(bullet: n.Bullet, text_column: int) -> n.FailureMode:
         return n.FailureMode(condition=condition.strip(), outcome="error", line=bullet.line, column=bullet.column)
     assignments: dict[str, Any] = {}
     rest = outcome
-    decoder = json.JSONDecoder()
     while rest:
         match = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*", rest)
         if not match:
             raise _LocatedError(bullet.line, col + len(outcome) - len(rest), f"unknown failure outcome `{outcome}`", "the outcome is `error` or field assignments such as `success=false`")
         key, rest = match.group(1), rest[match.end() :]
         if rest.startswith(("\"", "[", "{")):
-            try:
-                value, end = decoder.raw_decode(rest)
-            except json.JSONDecodeError as exc:
-                raise _LocatedError(bullet.line, col + len(outcome) - len(rest) + exc.pos, f"invalid value for {key}: {exc.msg}") from None
+            value, end = _json(rest, bullet.line, col + len(outcome) - len(rest), f"value for {key}")
         else:
             end = rest.find(",") if "," in rest else len(rest)
             raw = rest[:end].strip()
             try:
-                value = json.loads(raw)
-            except json.JSONDecodeError:
+                value, _ = _json(raw, bullet.line, col + len(outcome) - len(rest), f"value for {key}")
+            except _LocatedError as exc:
+                if "digits" in exc.message:
+                    raise
                 value = raw
         assignments[key] = value
         rest = rest[end:].lstrip()
@@ -707,10 +786,7 @@ def _given(bullet: n.Bullet, base: int) -> tuple[list[list[Any]], str, int]:
     text = bullet.text
     rest = text[len("given"):].lstrip()
     offset = len(text) - len(rest)
-    try:
-        steps, end = json.JSONDecoder().raw_decode(rest)
-    except json.JSONDecodeError as exc:
-        raise _LocatedError(bullet.line, base + offset + exc.pos, f"example host state is not JSON: {exc.msg}", 'write `- given [["create_bridge", "br0"]] {...} -> {...}`') from None
+    steps, end = _json(rest, bullet.line, base + offset, "example host state", 'write `- given [["create_bridge", "br0"]] {...} -> {...}`')
     if not isinstance(steps, list) or not all(isinstance(s, list) and s and isinstance(s[0], str) for s in steps):
         raise _LocatedError(bullet.line, base + offset, "example host state must be a list of calls, each `[\"operation\", arg, ...]`")
     remaining = rest[end:].lstrip()
@@ -719,26 +795,19 @@ def _given(bullet: n.Bullet, base: int) -> tuple[list[list[Any]], str, int]:
 
 def _example(bullet: n.Bullet) -> n.Example:
     text = bullet.text
-    decoder = json.JSONDecoder()
     base = bullet.column + 2
     given: list[list[Any]] = []
     if re.match(r"given\b", text):
         given, text, skipped = _given(bullet, base)
         base += skipped
-    try:
-        first, end = decoder.raw_decode(text)
-    except json.JSONDecodeError as exc:
-        raise _LocatedError(bullet.line, base + exc.pos, f"example input is not JSON: {exc.msg}", 'write `- {"field": value} -> {"field": value}`') from None
+    first, end = _json(text, bullet.line, base, "example input", 'write `- {"field": value} -> {"field": value}`')
     rest = text[end:].lstrip()
     offset = len(text) - len(rest)
     if not rest.startswith("->"):
         raise _LocatedError(bullet.line, base + offset, "expected `->` between example input and output")
     rest2 = rest[2:].lstrip()
     offset2 = len(text) - len(rest2)
-    try:
-        second, end2 = decoder.raw_decode(rest2)
-    except json.JSONDecodeError as exc:
-        raise _LocatedError(bullet.line, base + offset2 + exc.pos, f"example output is not JSON: {exc.msg}") from None
+    second, end2 = _json(rest2, bullet.line, base + offset2, "example output")
     if rest2[end2:].strip():
         raise _LocatedError(bullet.line, base + offset2 + end2, "unexpected text after the example output")
     if not isinstance(first, dict) or not isinstance(second, dict):
@@ -824,7 +893,11 @@ def parse_text(text: str, path: str = "<string>") -> n.Document:
 
 
 def parse_collect(text: str, path: str = "<string>") -> tuple[n.Document, list[Diagnostic]]:
-    """Parse what can be parsed and return it together with the diagnostics."""
+    """Parse what can be parsed and return it together with the diagnostics.
+
+    A byte order mark some editors write before UTF-8 text says nothing in a contract: it is skipped.
+    """
+    text = text.removeprefix("\ufeff")
     text_lines = text.split("\n")
     doc = n.Document(path=path, line=1, column=1)
     diagnostics: list[Diagnostic] = []
@@ -876,12 +949,24 @@ def parse_collect(text: str, path: str = "<string>") -> tuple[n.Document, list[D
     return doc, diagnostics
 
 
-def parse_file(path: str | Path) -> n.Document:
+def read_source(path: str | Path) -> str:
+    """A contract file's text; a ContractError at the line and column of the first byte that is not UTF-8."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ContractError([Diagnostic(str(p), 1, 1, f"not UTF-8 text ({exc.reason})")]) from None
+        raw = p.read_bytes()
     except OSError as exc:
-        raise ContractError([Diagnostic(str(p), 1, 1, f"cannot read: {exc.strerror}")]) from None
-    return parse_text(text, str(path))
+        raise ContractError([Diagnostic(str(p), 1, 1, f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = raw.rfind(b"\n", 0, exc.start) + 1
+        end = raw.find(b"\n", exc.start)
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = len(raw[start : exc.start].decode("utf-8", "replace")) + 1
+        source = raw[start : end if end >= 0 else len(raw)].decode("utf-8", "replace")
+        message = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} ({exc.reason})"
+        raise ContractError([Diagnostic(str(p), line, column, message, "save the file as UTF-8", source)]) from None
+
+
+def parse_file(path: str | Path) -> n.Document:
+    return parse_text(read_source(path), str(path))

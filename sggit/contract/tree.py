@@ -87,19 +87,20 @@ def sg_files(paths: Iterable[str | Path]) -> list[Path]:
 
 def read_tree(paths: Iterable[str | Path]) -> ContractTree:
     """Parse files without semantic checks; unreadable files become diagnostics."""
-    from sggit.contract.parser import definition_names
+    from sggit.contract.parser import definition_names, read_source
 
     tree = ContractTree()
     for path in sg_files(paths):
         try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            tree.diagnostics.append(Diagnostic(str(path), 1, 1, f"not UTF-8 text ({exc.reason})"))
-            for name in definition_names(path.read_bytes().decode("utf-8", "replace")):
+            text = read_source(path)
+        except ContractError as exc:
+            tree.diagnostics.extend(exc.diagnostics)
+            try:  # what a file that is not UTF-8 meant to define is not missing
+                broken = path.read_bytes().decode("utf-8", "replace")
+            except OSError:
+                continue
+            for name in definition_names(broken):
                 tree.unparsed.setdefault(name, str(path))
-            continue
-        except OSError as exc:
-            tree.diagnostics.append(Diagnostic(str(path), 1, 1, f"cannot read: {exc.strerror or exc}"))
             continue
         tree.add_text(text, str(path))
     return tree

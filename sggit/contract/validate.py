@@ -7,6 +7,7 @@ tree of small closures, and a violation names its JSON path
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -187,7 +188,37 @@ def _float(value: Any, path: str, out: list[Violation]) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         out.append(Violation(path=path, message=f"expected float, got {json_type_name(value)}"))
         return value
+    if not math.isfinite(value):
+        out.append(Violation(path=path, message=_not_finite(value)))
+        return value
     return float(value)
+
+
+def _not_finite(value: float) -> str:
+    return f"{'NaN' if math.isnan(value) else '-Infinity' if value < 0 else 'Infinity'} is not JSON: a number must be finite"
+
+
+def _strict_json(value: Any, path: str, out: list[Violation]) -> Any:
+    """Python's json reads NaN and Infinity, which no JSON writer puts back out: a value that holds one would
+    reach an allele and fail it when its result is journalled, charged to an allele that did nothing wrong.
+    Walked without recursion, since a json value may nest as deep as the input allows."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        current, at = stack.pop()
+        if isinstance(current, float) and not math.isfinite(current):
+            out.append(Violation(path=at, message=_not_finite(current)))
+        elif isinstance(current, dict):
+            stack.extend((item, _join(at, str(key))) for key, item in reversed(current.items()))
+        elif isinstance(current, list):
+            stack.extend((item, f"{at}[{i}]") for i, item in reversed(list(enumerate(current))))
+    return value
+
+
+def _object(value: Any, path: str, out: list[Violation]) -> Any:
+    if not isinstance(value, dict):
+        out.append(Violation(path=path, message=f"expected object, got {json_type_name(value)}"))
+        return value
+    return _strict_json(value, path, out)
 
 
 _BASE: dict[str, Checker] = {
@@ -195,8 +226,8 @@ _BASE: dict[str, Checker] = {
     "int": _expect("int", lambda v: isinstance(v, int) and not isinstance(v, bool)),
     "float": _float,
     "bool": _expect("bool", lambda v: isinstance(v, bool)),
-    "json": lambda v, p, o: v,
-    "object": _expect("object", lambda v: isinstance(v, dict)),
+    "json": _strict_json,
+    "object": _object,
 }
 
 

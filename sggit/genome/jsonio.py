@@ -16,8 +16,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
 from sggit.errors import UsageError
-
-MAX_DEPTH = 200
+from sggit.jsonlimits import long_integer, nesting_depth, too_deep, too_long
 
 
 def dump_model(model: BaseModel, *, indent: int | None = None) -> str:
@@ -35,32 +34,6 @@ def _path(parts: list[str | int]) -> str:
     return out
 
 
-def nesting_depth(text: str) -> tuple[int, int]:
-    """(deepest nesting, offset where MAX_DEPTH was first passed or -1), scanning text without recursion."""
-    depth = deepest = 0
-    passed = -1
-    in_string = escaped = False
-    for i, ch in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if depth > MAX_DEPTH and passed < 0:
-                    passed = i
-        elif ch in "]}":
-            depth -= 1
-    return deepest, passed
-
-
 def _line_col(text: str, offset: int) -> tuple[int, int]:
     line = text.count("\n", 0, offset) + 1
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
@@ -71,13 +44,19 @@ def loads_input(text: str, source: str = "--input") -> Any:
     deepest, passed = nesting_depth(text)
     if passed >= 0:
         line, col = _line_col(text, passed)
-        raise UsageError(f"{source}:{line}:{col}: JSON nested {deepest} levels deep; at most {MAX_DEPTH} are accepted")
+        raise UsageError(f"{source}:{line}:{col}: {too_deep(deepest)}")
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise UsageError(f"{source}: JSON nested too deep") from None
+    except ValueError:  # json.loads refuses an integer longer than Python converts
+        found = long_integer(text)
+        if found is None:
+            raise
+        line, col = _line_col(text, found[0])
+        raise UsageError(f"{source}:{line}:{col}: {too_long(found[1])}") from None
     check_value(value, source)
     return value
 

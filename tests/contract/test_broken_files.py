@@ -53,7 +53,7 @@ def test_a_file_that_is_not_utf8_adds_no_follow_on_errors(project: Path) -> None
     broken.write_bytes(broken.read_bytes().replace(b"Create", b"Cr\xe9ate", 1))
     code, diags = check(project / "contracts")
     assert code == 1
-    assert [(d["path"], d["message"].split(" (")[0]) for d in diags] == [(str(broken), "not UTF-8 text")]
+    assert [(d["path"], d["message"].split(":")[0]) for d in diags] == [(str(broken), "not UTF-8 text")]
 
 
 def test_references_to_names_nobody_defines_are_still_reported(project: Path) -> None:

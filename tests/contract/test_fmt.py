@@ -122,7 +122,7 @@ def genes(draw: st.DrawFn) -> n.Gene:
         g.fails_when = [n.FailureMode(condition=draw(TEXT), outcome="error")]
     if "verify" in chosen:
         args = [n.Arg(name=k, value=v) for k, v in draw(st.dictionaries(NAMES, values, max_size=2)).items()]
-        g.verify = n.Verify(items=[n.Check(locus=draw(NAMES), args=args), n.Within(duration=n.Duration(amount=draw(st.integers(1, 90)), unit=draw(st.sampled_from(["ms", "s", "m", "h"]))), all=draw(st.booleans()))])
+        g.verify = n.Verify(items=[n.Check(locus=draw(NAMES), args=args), n.Within(duration=n.Duration(amount=draw(st.integers(1, 60)), unit=draw(st.sampled_from(["ms", "s", "m"]))), all=draw(st.booleans()))])
     if "examples" in chosen:
         json_values = st.recursive(st.one_of(st.integers(), st.booleans(), st.none(), st.text(max_size=5)), lambda i: st.lists(i, max_size=2), max_leaves=3)
         g.examples = [n.Example(input=draw(st.dictionaries(NAMES, json_values, max_size=2)), output=draw(st.dictionaries(NAMES, json_values, max_size=2)))]

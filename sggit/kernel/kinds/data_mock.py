@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sggit.kernel.kinds import KernelFactory, KernelKind, KernelTarget
+from sggit.kernel.kinds import SLEEP_LIMIT, KernelFactory, KernelKind, KernelTarget
 
 
 class DataMockKind(KernelKind):
@@ -60,6 +60,11 @@ class DataMockKind(KernelKind):
         from sggit.domains.data import SAMPLE_ROWS
 
         return lambda: live.sample_copy(SAMPLE_ROWS)
+
+    def skip(self, kernel: Any, steps: int) -> None:
+        """The virtual clock moves at once, as `MemoryDataKernel.sleep` moves it."""
+        with kernel._clock_lock:
+            kernel._virtual += steps * SLEEP_LIMIT
 
     def features(self, kernel: Any | None = None) -> dict[str, tuple[bool, str]]:
         return {"sqlite": (True, "in memory"), "savepoint": (True, "each write is savepointed")}

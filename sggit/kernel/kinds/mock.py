@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from sggit.kernel.kinds import KernelFactory, KernelKind, KernelTarget
+from sggit.kernel.kinds import SLEEP_LIMIT, KernelFactory, KernelKind, KernelTarget
 
 MOCK_FEATURES = ("bridge", "bond", "vlan")
 NIC_KINDS = ("physical", "veth")
@@ -49,6 +49,13 @@ class MockKind(KernelKind):
 
     def lane(self, kernel: Any, start: float) -> AbstractContextManager[Any]:
         return kernel.lane(start)
+
+    def skip(self, kernel: Any, steps: int) -> None:
+        """The clock moves at once: a `sleep` only adds to it (outside a lane, where `advance` is called)."""
+        from sggit.kernel.dispatch import kernel_lock
+
+        with kernel_lock(kernel):
+            kernel.state.clock += steps * SLEEP_LIMIT
 
     def fresh(self, target: KernelTarget) -> KernelFactory:
         from sggit.kernel.mock import MockKernel
