@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from sggit.cli.params import SECONDS
 from sggit.kernel import kinds
 
 
@@ -32,3 +33,7 @@ kernel_option = click.option(
     help="Kernel kind the genes act on (default: the first of the phenotype's domain, mock for network).",
 )
 netns_option = click.option("--netns", help="Network namespace for the netlink kernel.")
+timeout_option = click.option(
+    "--timeout", type=SECONDS, default=None,
+    help="Seconds one allele may run, at most a day (default: 5 on a simulated kernel, 30 on a real one, where monitoring takes real time).",
+)

@@ -6,11 +6,19 @@ import math
 
 import click
 
+MAX_SECONDS = 86_400.0
+"""A day. A wait longer than that is a typo (`--timeout 9999999999`), not a plan, and a
+deadline years away overflows the system calls that sleep until it."""
+
 
 class Seconds(click.ParamType):
-    """A positive, finite number of seconds: `nan`, `inf`, zero and negatives are usage errors."""
+    """A positive, finite number of seconds, at most `maximum`: `nan`, `inf`, zero, negatives
+    and absurd waits are usage errors, refused before anything runs."""
 
     name = "seconds"
+
+    def __init__(self, maximum: float = MAX_SECONDS) -> None:
+        self.maximum = maximum
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
         try:
@@ -19,6 +27,8 @@ class Seconds(click.ParamType):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
         if not math.isfinite(seconds) or seconds <= 0:
             self.fail(f"{value!r} is not a positive, finite number of seconds", param, ctx)
+        if seconds > self.maximum:
+            self.fail(f"{value!r} seconds is more than the {self.maximum:g} s (a day) sggit waits at most", param, ctx)
         return seconds
 
 
@@ -26,4 +36,3 @@ SECONDS = Seconds()
 
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-

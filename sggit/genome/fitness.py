@@ -48,6 +48,16 @@ class LastFailure(BaseModel):
 
 
 MAX_SAMPLE = 16
+MAX_KEPT_INPUT = 8192
+"""Characters of JSON an input may take to be kept in a note, as a regression sample or a failure's case.
+
+Notes travel to every host of a fleet and are read whole: a larger input is counted
+in the tallies but not kept, so one run with a bulky input cannot swell them."""
+
+
+def _kept(value: Any) -> Any:
+    """`value` when it is small enough to keep in a note, else None (what a record without an input holds)."""
+    return value if len(json.dumps(value, default=str)) <= MAX_KEPT_INPUT else None
 
 
 class Sample(BaseModel):
@@ -281,11 +291,11 @@ def fold(records: Iterable[Record], host: str | None = None) -> ByLocus:
             if tally is None:
                 tally = c.phenotypes[r.phenotype] = Tally()
             tally.count(r)
-        if r.ok and r.timescale == "immediate" and isinstance(r.input, dict):
+        if r.ok and r.timescale == "immediate" and isinstance(r.input, dict) and _kept(r.input) is not None:
             c.accepted = _recent_samples(c.accepted, [Sample(time=r.time, input=r.input)])
         if not r.ok and r.timescale != "resilience":
-            failure = LastFailure(time=r.time, error=r.error or "failed", host=host, input=r.case if r.case is not None else r.input,
-                                  timescale=r.timescale)
+            failure = LastFailure(time=r.time, error=r.error or "failed", host=host,
+                                  input=_kept(r.case if r.case is not None else r.input), timescale=r.timescale)
             c.failures = _recent_failures(c.failures, [failure])
             if c.last_failure is None or r.time >= c.last_failure.time:
                 c.last_failure = failure

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sggit import domains
 from sggit.contract.tree import ContractTree, load_tree
@@ -32,19 +32,48 @@ domains.install()
 
 
 
+def max_input_chars() -> int:
+    """The largest `--input` sggit accepts, in characters of JSON.
+
+    A gene's frames back through the sandbox (its kernel calls, its answer) are sized
+    for `max_output_bytes` characters of JSON (`max_frame` in sggit.runtime.sandbox.pool):
+    a larger input cannot travel back through them whole, so the relay would refuse the
+    gene mid-run and the allele be charged for it; it is refused before anything runs.
+    """
+    from sggit.runtime.sandbox import SandboxConfig
+
+    return SandboxConfig().max_output_bytes
+
+
 def read_input(text: str | None) -> Any:
     """`--input` is JSON, or `@FILE` holding JSON; errors name the position."""
     if text is None:
         return {}
+    limit = max_input_chars()
     source = "--input"
     if text.startswith("@"):
         path = Path(text[1:])
+        source = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as f:
+                raw = f.read(4 * limit + 1)  # UTF-8 spends at most 4 bytes on a character
         except OSError as exc:
             raise UsageError(f"cannot read input file {path}: {exc.strerror}") from None
-        source = str(path)
+        if len(raw) > 4 * limit:
+            _too_large(source, f"more than {4 * limit} bytes", limit)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{source}: not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}",
+                             hint="save the file as UTF-8 (JSON text is Unicode)") from None
+    if len(text) > limit:
+        _too_large(source, f"{len(text)} characters", limit)
     return loads_input(text, source)
+
+
+def _too_large(source: str, size: str, limit: int) -> NoReturn:
+    raise UsageError(f"{source}: input of {size} is larger than the {limit} characters of JSON a gene's sandbox carries",
+                     hint="pass a gene what it acts on, not a data set: a path or a name it can look up")
 
 
 def project_root(start: Path | None = None) -> Path:

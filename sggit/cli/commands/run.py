@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from sggit.cli.options import kernel_option, netns_option
-from sggit.cli.params import SECONDS
+from sggit.cli.options import kernel_option, netns_option, timeout_option
 from sggit.cli.progress import step
 from sggit.engines.registry import ENGINE_NAMES
 from sggit.runtime.organism import RunResult
@@ -80,8 +79,7 @@ def explain(result: RunResult) -> str:
 @click.option("--fixture-dir", type=click.Path(file_okay=False, path_type=Path), help="Prepared alleles for --engine fixture.")
 @click.option("--explain", "explain_flag", is_flag=True, help="Print the trace: steps, alleles tried, fallbacks, undo, timings.")
 @click.option("--no-wait", is_flag=True, help="Do not wait for verify windows: record the checks as due for `sggit verify --due`.")
-@click.option("--timeout", type=SECONDS, default=None,
-              help="Seconds one allele may run (default: 5 on a simulated kernel, 30 on a real one, where monitoring takes real time).")
+@timeout_option
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
               help="json: the result; text: the trace --explain prints.")
 @click.option("--progress/--no-progress", default=None, help="Verify progress on stderr (default: only on a terminal).")

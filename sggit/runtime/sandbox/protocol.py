@@ -254,7 +254,8 @@ class FrameReader:
                     spin = 0.0
                     while not (ready := bool(poll(0))) and clock() < end:
                         pass
-                if not ready and not self._poll.poll(max(1, int((deadline - time.monotonic()) * 1000 + 0.999))):
+                # poll() takes a C int of milliseconds: a far deadline is slept towards an hour at a time
+                if not ready and not self._poll.poll(min(3_600_000, max(1, int((deadline - time.monotonic()) * 1000 + 0.999)))):
                     continue
             chunk = os.read(self.fd, 1 << 16)
             if not chunk:
