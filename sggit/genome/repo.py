@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -207,15 +208,14 @@ class Genome:
         """Fail with NotWritable now, before a run starts, if sggit could not record what it does."""
         with self.locked():
             pass
-        probe = self.state_dir / f".write-probe-{os.getpid()}"
-        try:
-            probe.touch()
-            probe.unlink()
-            objects = Path(self.repo.path) / "objects"
-            if not os.access(objects, os.W_OK):
-                raise OSError(13, "Permission denied", str(objects))
-        except OSError as exc:
-            raise NotWritable.of(Path(exc.filename or probe), exc) from None
+        # objects live in the common directory: a linked worktree's own git dir has none
+        for directory in (self.state_dir, self.common_dir / "objects"):
+            try:
+                fd, probe = tempfile.mkstemp(prefix=".sggit-write-probe-", dir=directory)
+            except OSError as exc:
+                raise NotWritable.of(directory, exc) from None
+            os.close(fd)
+            os.unlink(probe)
 
     def keep_packed(self) -> bool:
         return keep_packed(self)

@@ -6,6 +6,7 @@ import gc
 import json
 import multiprocessing
 import os
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -185,3 +186,14 @@ def test_a_diagnostics_probe_target_or_watched_mac_no_kernel_accepts_is_refused_
     gateway = json.loads(sggit(project, "run", "check_connectivity", "--phenotype", "dell_r740",
                                "--input", '{"source_interface": "eno1", "target": "gateway", "count": 1}').stdout)
     assert gateway["ok"] and gateway["output"]["healthy"] is True
+
+
+def test_run_in_a_linked_worktree(project: Path, tmp_path: Path) -> None:
+    """A linked worktree's git dir has no objects of its own: the genome is the common dir's."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-q", "--no-verify", "-m", "base"], cwd=project, check=True)
+    subprocess.run([*git, "worktree", "add", "-q", str(tmp_path / "wt"), "-b", "side"], cwd=project, check=True)
+    out = sggit(tmp_path / "wt", "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}')
+    assert json.loads(out.stdout)["ok"] is True
+    assert "bridge_create" in {r.locus for r in pending_records(Genome.open(project))}  # in the one journal
