@@ -2,7 +2,8 @@
 
 A `SggitError` (or a contract error) is the user's to act on: its message, exit 1
 or 2. So are the environment's refusals that name a file (a path that cannot be
-created, a read-only `.git`) and a repository format sggit cannot read. Anything
+created, a read-only `.git`), a filesystem that is read-only, full or over quota
+(named by path, with what to do), and a repository format sggit cannot read. Anything
 else is sggit's own bug: the user sees "unexpected error" and where the
 traceback was written (`.git/sggit/log/`, or a temporary directory outside a
 repository), and the exit status is 3. It imports no click, so a plain
@@ -90,8 +91,57 @@ def classify(exc: BaseException) -> Reported | None:
         if why is not None:
             return Reported(f"{gitdir} cannot be written ({why}); sggit keeps its genome and journal there"
                             f"\n  {type(exc).__name__}: {exc}", 1)
+    exhausted = _exhausted(exc)
+    if exhausted is not None:
+        return exhausted
     if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT and exc.filename is not None:
         return Reported(f"{exc.filename}: {exc.strerror}", 1)
+    return None
+
+
+_REMEDY = {
+    errno.EROFS: "run sggit where the repository is writable (not a read-only mount)",
+    errno.ENOSPC: "free space on that filesystem and run the command again",
+    errno.EDQUOT: "free space within your quota (or have it raised) and run the command again",
+}
+
+
+def _exhausted(exc: BaseException) -> Reported | None:
+    """A write the filesystem refused (read-only, full, over quota): the machine's state, not sggit's bug.
+
+    A write(2) that fails leaves no file name on the error, and pygit2 reports its own
+    failed writes as a bare OSError (or GitError) whose message alone says why; so the reason is
+    read from the errno or the message, and the path from the error, the message,
+    or the repository's directories that are in that state now.
+    """
+    if not (isinstance(exc, OSError) or _git_error(exc)):
+        return None
+    text, number = str(exc), getattr(exc, "errno", None)
+    code = number if number in _REMEDY else next((c for c in _REMEDY if os.strerror(c) in text), None)
+    if code is None:
+        return None
+    import re
+
+    quoted = re.search(r"'(/[^']+)'", text)  # a file libgit2 was creating: its directory is what refused
+    path = getattr(exc, "filename", None) or (os.path.dirname(quoted.group(1)) if quoted else None) or _in_that_state(code)
+    where = f"{path}: " if path is not None else ""
+    return Reported(f"{where}{os.strerror(code)}\n  {type(exc).__name__}: {exc}\nhint: {_REMEDY[code]}", 1)
+
+
+def _in_that_state(code: int) -> str | None:
+    """The first of the directories sggit writes that is read-only or full now, as `code` says."""
+    import tempfile
+    from pathlib import Path
+
+    gitdir = git_dir()
+    candidates = [gitdir / "sggit", gitdir / "objects", gitdir] if gitdir is not None else []
+    for directory in [*candidates, Path(tempfile.gettempdir())]:
+        try:
+            stat = os.statvfs(directory)
+        except OSError:
+            continue
+        if (stat.f_flag & os.ST_RDONLY) if code == errno.EROFS else stat.f_bavail == 0:
+            return str(directory)
     return None
 
 

@@ -62,10 +62,18 @@ def read_only_git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
     (chmod does not stop root, so the directory is made truly read-only instead.)
     """
+    return with_mounts(cwd, "mount --bind .git .git && mount -o remount,ro,bind .git", *args)
+
+
+def with_mounts(cwd: Path, mounts: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run sggit after the shell commands `mounts`, in a private mount namespace that dies with it."""
     command = " ".join(f"'{a}'" for a in [*SGGIT, *args])
-    script = f"mount --bind .git .git && mount -o remount,ro,bind .git && exec {command}"
-    return subprocess.run(["unshare", "-m", "sh", "-c", script], cwd=cwd, capture_output=True, text=True, check=False,
-                          env={**os.environ, "SGGIT_HOST": "testhost"})
+    return subprocess.run(["unshare", "-m", "sh", "-c", f"{mounts} && exec {command}"], cwd=cwd, capture_output=True,
+                          text=True, check=False, env={**os.environ, "SGGIT_HOST": "testhost"})
+
+
+def _crash_logs(project: Path) -> list[Path]:
+    return sorted((project / ".git" / "sggit" / "log").glob("*.log"))
 
 
 @pytest.mark.parametrize(
@@ -97,6 +105,31 @@ def test_run_on_a_read_only_git_says_which_file(project: Path) -> None:
     result = read_only_git(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}')
     assert result.returncode in (1, 2) and "Traceback" not in result.stderr
     assert "Read-only file system" in result.stderr and str(project / ".git") in result.stderr
+
+
+@pytest.mark.parametrize("args", [("sync",), ("register", "bridge_create", "extra.py")])
+def test_read_only_objects_are_the_environment_not_a_bug(project: Path, args: tuple[str, ...]) -> None:
+    """Only the object store read-only: libgit2 says so in a bare OSError, which is exit 1, not a crash."""
+    reason = _read_only_mounts()
+    if reason:
+        pytest.skip(reason)
+    (project / "extra.py").write_text("import json\n\ndef execute(input_json):\n    return json.dumps({})\n")
+    sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}')
+    result = with_mounts(project, "mount --bind .git/objects .git/objects && mount -o remount,ro,bind .git/objects", *args)
+    clean(result, 1, f"sggit: error: {project / '.git' / 'objects'}: Read-only file system",
+          "hint: run sggit where the repository is writable (not a read-only mount)")
+    assert "unexpected error" not in result.stderr and _crash_logs(project) == []
+
+
+def test_a_full_disk_is_the_environment_not_a_bug(project: Path) -> None:
+    reason = _read_only_mounts()
+    if reason:
+        pytest.skip(reason)
+    state = project / ".git" / "sggit"
+    fill = "mount -t tmpfs -o size=16k tmpfs .git/sggit && { dd if=/dev/zero of=.git/sggit/fill bs=1k count=64 2>/dev/null; true; }"
+    result = with_mounts(project, fill, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": []}')
+    clean(result, 1, f"sggit: error: {state}: No space left on device", "hint: free space on that filesystem")
+    assert "unexpected error" not in result.stderr
 
 
 class BrokenKind(KernelKind):
