@@ -113,6 +113,14 @@ def test_the_network_types_of_a_probe_target_and_a_watched_mac() -> None:
         True, True, False, False]
 
 
+def test_the_data_domain_types_the_url_it_fetches() -> None:
+    url = VALUE_TYPES["httpurl"]
+    good = ("https://fixtures.invalid/readings.csv", "http://127.0.0.1:8000/r.csv", "http://[::1]:8000/r.csv")
+    bad = ("http://[::1", "ftp://host/r.csv", "readings.csv", "http://host:99999/r.csv", "http://host/a b.csv", "http://host/\x00")
+    assert [url.problem(v) is None for v in good + bad] == [True] * len(good) + [False] * len(bad)
+    assert url.problem("http://[::1") == "fetch_url: 'http://[::1' is not a valid URL: Invalid IPv6 URL"
+
+
 def test_the_data_domain_types_table_and_column_names() -> None:
     ident = VALUE_TYPES["sqlident"]
     assert ident.base == "string"

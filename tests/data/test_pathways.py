@@ -129,6 +129,14 @@ def test_a_table_name_no_database_accepts_is_the_callers_error(warehouse: Path, 
     assert dump(warehouse / "warehouse.db") == EMPTY
 
 
+def test_a_url_no_kernel_could_fetch_is_the_callers_error(warehouse: Path) -> None:
+    """`httpurl`: a malformed URL is refused at its field, where it failed the allele inside the kernel."""
+    for url, said in [("http://[::1", "is not a valid URL: Invalid IPv6 URL"), ("file:///etc/passwd", "is not an http or https URL")]:
+        result = sg_in(warehouse, "run", "ingest_csv", "--kernel", "data-sqlite", "--input", json.dumps({"url": url, "table": "t"}), code=2)
+        assert f"url: fetch_url: {url!r} {said}" in result.output, result.output
+    assert pending_records(Genome.open(warehouse)) == []
+
+
 def test_a_column_mapping_types_or_defaults_no_table_takes_are_the_callers_error(warehouse: Path, csv_server: str) -> None:
     """The json inputs are typed too (`columnmap`, `columntypes`, `columnvalues`): refused at their path, nothing scored or made."""
     for field, value, said in [

@@ -7,8 +7,7 @@ import json
 import click
 
 from sggit.cli.commands.run import status_line
-from sggit.cli.options import kernel_option, netns_option
-from sggit.cli.params import SECONDS
+from sggit.cli.options import kernel_option, netns_option, timeout_option
 from sggit.runtime.session import open_organism
 from sggit.runtime.topology import DeployReport, Plan
 
@@ -65,8 +64,7 @@ def plan_command(topology: str, phenotype: str | None, kernel: str | None, netns
 @_kernel
 @_netns
 @_format
-@click.option("--timeout", type=SECONDS, default=None,
-              help="Seconds one allele may run (default: 5 on a simulated kernel, 30 on a real one, where monitoring takes real time).")
+@timeout_option
 @click.option("--no-wait", is_flag=True, help="Run the verify checks without waiting for the `within` window.")
 @click.option("--progress/--no-progress", default=None, help="Verify progress on stderr (default: only on a terminal).")
 def deploy_command(topology: str, phenotype: str | None, kernel: str | None, netns: str | None, fmt: str, timeout: float | None, no_wait: bool, progress: bool | None) -> None:

@@ -82,6 +82,8 @@ SQLIDENT = ValueType(name="sqlident", base="string", problem=kernel_rule(_identi
                      description="a table or column name: a letter or _ followed by letters, digits or _, at most 63")
 
 
+HTTPURL = ValueType(name="httpurl", base="string", problem=kernel_rule("sggit.domains.data.kernel:check_url"),
+                    description="an http or https URL with a host (which host the kernel may fetch from, the phenotype says)")
 COLUMNMAP = ValueType(name="columnmap", base="json", problem=kernel_rule("sggit.domains.data.kernel:check_column_map"),
                       description="an object of target column -> source column, at least one, each a table or column name")
 COLUMNTYPES = ValueType(name="columntypes", base="json", problem=kernel_rule("sggit.domains.data.kernel:check_column_types"),
@@ -101,5 +103,5 @@ def domain() -> Domain:
         prompt_subject="data-pipeline genome",
         snapshot=snapshot,
         host=host,
-        value_types=(SQLIDENT, COLUMNMAP, COLUMNTYPES, COLUMNVALUES),
+        value_types=(SQLIDENT, HTTPURL, COLUMNMAP, COLUMNTYPES, COLUMNVALUES),
     )

@@ -83,6 +83,22 @@ def check_column_values(values: object) -> None:
             raise ArgumentError(f"column {column}: a value must be a string, a number or a boolean, got {json.dumps(value)}")
 
 
+def check_url(url: object) -> str:
+    """An http or https URL with a host, as `fetch_url` takes it; whether the phenotype allows the host is the kernel's to say."""
+    if not isinstance(url, str):
+        raise ArgumentError(f"fetch_url: url must be a string, got {url!r}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port out of range raises here
+    except ValueError as exc:  # an unclosed IPv6 bracket, a bad port: the URL's fault, not sggit's
+        raise ArgumentError(f"fetch_url: {url!r} is not a valid URL: {exc}") from None
+    if any(ord(ch) < 0x21 or ch == "\x7f" for ch in url):
+        raise ArgumentError(f"fetch_url: {url!r} is not a valid URL: it holds a space or control character")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ArgumentError(f"fetch_url: {url!r} is not an http or https URL")
+    return url
+
+
 def _savepoint(kernel: Any, *_: Any, **__: Any) -> list[UndoStep]:
     """The inverse of any write: roll back to a savepoint taken just before it."""
     return [UndoStep(op="rollback_to", args=[kernel.savepoint()])]
@@ -169,14 +185,14 @@ class HostFetcher:
         self.allowed = {h.lower() for h in allow_hosts}
 
     def refusal(self, url: object) -> str | None:
-        if not isinstance(url, str):
-            return f"fetch_url: url must be a string, got {url!r}"
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return f"fetch_url: {url!r} is not an http or https URL"
-        if parts.hostname.lower() not in self.allowed:
+        try:
+            check_url(url)
+        except ArgumentError as exc:
+            return str(exc)
+        parts = urlsplit(str(url))
+        if str(parts.hostname).lower() not in self.allowed:
             said = f"fetch_url: host {parts.hostname} is not allowed by the phenotype (allow_hosts: {', '.join(sorted(self.allowed)) or 'none'})"
-            if parts.hostname.lower() == FIXTURE_HOST:
+            if str(parts.hostname).lower() == FIXTURE_HOST:
                 said += f"; {FIXTURE_HOST} serves the shipped files on data-mock and in shadows only"
             return said
         return None
@@ -199,6 +215,13 @@ class HostFetcher:
         return {"url": url, "status": status, "content_type": ctype, "text": body.decode("utf-8", errors="replace")}
 
 
+def _hostname(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
 class FixtureFetcher(HostFetcher):
     """Fetch for mock kernels and shadows: URLs on FIXTURE_HOST are the files in `directory`, other allowed hosts for real."""
 
@@ -207,12 +230,12 @@ class FixtureFetcher(HostFetcher):
         self.directory = directory
 
     def refusal(self, url: object) -> str | None:
-        if isinstance(url, str) and urlsplit(url).hostname == FIXTURE_HOST:
+        if isinstance(url, str) and _hostname(url) == FIXTURE_HOST:
             return None
         return super().refusal(url)
 
     def __call__(self, url: str) -> dict:
-        if not isinstance(url, str) or urlsplit(url).hostname != FIXTURE_HOST:
+        if not isinstance(url, str) or _hostname(url) != FIXTURE_HOST:
             return super().__call__(url)
         name = urlsplit(url).path.lstrip("/")
         path = self.directory / name

@@ -139,7 +139,7 @@ class _Worker:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise protocol.Timeout() from None
-                self._writable.poll(max(1, int(remaining * 1000)))
+                self._writable.poll(min(3_600_000, max(1, int(remaining * 1000))))  # poll() takes a C int of milliseconds
 
     def next_stamp(self) -> bytes:
         """A stamp for the next request: its id and a nonce the gene cannot guess.
