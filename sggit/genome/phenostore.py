@@ -438,9 +438,13 @@ def rollback(genome: Genome, name: str, commit: str | None = None) -> str:
         tip_oid = genome.target(refname)
         if tip_oid is None:
             raise UsageError(f"no phenotype {name}")
-        if migrate(genome, name) is not None:
-            tip_oid = genome.target(refname)
-            assert tip_oid is not None
+        try:
+            if migrate(genome, name) is not None:
+                tip_oid = genome.target(refname)
+                assert tip_oid is not None
+        except SggitError:
+            pass  # a head that does not parse is not migrated; reverting it is below
+        assert tip_oid is not None
         tip = repo[tip_oid].peel(pygit2.Commit)
         if commit is None:
             target = tip
@@ -453,9 +457,18 @@ def rollback(genome: Genome, name: str, commit: str | None = None) -> str:
                 raise UsageError(f"commit {commit} is not on phenotype/{name}")
         if not target.parent_ids:
             raise UsageError(f"{str(target.id)[:12]} created phenotype {name}; there is nothing before it to return to")
-        before = _map_at(genome, repo[target.parent_ids[0]].peel(pygit2.Commit), name)
-        reverted = revert_map(before, _map_at(genome, target, name), _map_at(genome, tip, name))
-        tree = tree_with(genome, tip, name, reverted)
+        parent = repo[target.parent_ids[0]].peel(pygit2.Commit)
+        try:
+            before = _map_at(genome, parent, name)
+            reverted = revert_map(before, _map_at(genome, target, name), _map_at(genome, tip, name))
+            tree = tree_with(genome, tip, name, reverted)
+        except SggitError:
+            if target.id != tip.id:
+                raise
+            # a head that does not parse (edited by hand, a bad merge) blocks every command but this one:
+            # reverting a head is its parent's tree, as `git revert` gives
+            _map_at(genome, parent, name)
+            tree = parent.tree.id
         summary = target.message.splitlines()[0] if target.message else ""
         old = parse_trailers(target.message)
         message = compose_message(

@@ -134,6 +134,22 @@ def test_rollback_command_reverts_the_last_phenotype_change(project: Path) -> No
     assert "This reverts commit" in git(project, "log", "-1", "--format=%B", "phenotype/dell_r740").stdout
 
 
+def test_rollback_reverts_a_head_that_no_longer_parses(project: Path, tmp_path: Path) -> None:
+    """A hand edit that broke the map's TOML stops every command; rollback, as `git revert` would, still undoes it."""
+    before = git(project, "rev-parse", "phenotype/dell_r740^{tree}").stdout
+    worktree = tmp_path / "pheno"
+    git(project, "worktree", "add", "-q", str(worktree), "phenotype/dell_r740")
+    toml = worktree / "phenotypes" / "dell_r740.toml"
+    toml.write_text(toml.read_text() + "garbage [[[\n")
+    git(worktree, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qam", "a bad hand edit", "--no-verify")
+    broken = sg("-C", str(project), "status", "--phenotype", "dell_r740", code=1).output
+    assert "invalid TOML" in broken
+    sg("-C", str(project), "rollback", "--phenotype", "dell_r740")
+    assert git(project, "rev-parse", "phenotype/dell_r740^{tree}").stdout == before
+    assert read_phenotype(Genome.open(project), "dell_r740").locus("bridge_create").dominant is not None
+    assert "This reverts commit" in git(project, "log", "-1", "--format=%B", "phenotype/dell_r740").stdout
+
+
 @pytest.mark.parametrize(
     "args, code, message",
     [
