@@ -17,8 +17,12 @@ def damaged_records() -> list[Check]:
         return []
     found = scan(genome)
     if not found:
-        return [Check(name="genome records", ok=True, detail="no damaged notes, journal lines or state files")]
-    return [Check(name=f"damaged {d.kind}", ok=False, detail=f"{d.where}: {d.detail} (skipped when read)") for d in found]
+        return [Check(name="genome records", ok=True, detail="no damaged notes, journal lines, state files or phenotype heads")]
+    return [Check(name=f"damaged {d.kind}", ok=False, detail=f"{d.where}: {d.detail}" + (" (skipped when read)" if d.kind in _SKIPPED else "")) for d in found]
+
+
+_SKIPPED = {"fitness note", "lineage note", "journal line", "state line", "state file"}
+"""Damage the commands read past with a warning; the rest stops them until it is repaired."""
 
 
 CHECKS = [damaged_records]

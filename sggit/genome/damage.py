@@ -147,7 +147,10 @@ def _journal_lines(path: Path) -> Iterator[Damage]:
 
     try:
         data = path.read_bytes()
-    except OSError:
+    except FileNotFoundError:
+        return
+    except OSError as exc:  # a directory where the journal should be stops run, status, sync and report
+        yield Damage(kind="journal", where=str(path), detail=f"cannot be read: {exc.strerror or exc}")
         return
     lines = data.split(b"\n")
     for number, line in enumerate(lines, 1):
@@ -171,10 +174,19 @@ def _state_files(genome: Genome) -> Iterator[Damage]:
         members, whole = salvage_object(text)
         if not whole:
             yield Damage(kind="state file", where=str(path), detail=f"not whole JSON; {len(members)} entr(ies) recoverable")
+    for path in sorted(state.glob("mock-*.json")):  # a phenotype's simulated host, read whole by every run on it
+        try:
+            json.loads(path.read_bytes())
+        except OSError as exc:
+            yield Damage(kind="mock host", where=str(path), detail=f"cannot be read: {exc.strerror or exc}")
+        except ValueError as exc:
+            yield Damage(kind="mock host", where=str(path),
+                         detail=f"not JSON ({_one_line(str(exc))}); `sggit kernel mock-reset --phenotype {path.stem.removeprefix('mock-')}` puts it back")
     for path in sorted([*(state / "temporal").glob("*.jsonl"), *state.glob("fusion-*.log")]):
         try:
             lines = path.read_bytes().split(b"\n")
-        except OSError:
+        except OSError as exc:
+            yield Damage(kind="state file", where=str(path), detail=f"cannot be read: {exc.strerror or exc}")
             continue
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -185,12 +197,32 @@ def _state_files(genome: Genome) -> Iterator[Damage]:
                 yield Damage(kind="state line", where=f"{path}:{number}", detail=_one_line(str(exc)))
 
 
+def _phenotype_heads(genome: Genome) -> Iterator[Damage]:
+    """A phenotype branch whose head map does not parse stops every command but `rollback`; and the genome branch the maps name."""
+    from sggit.errors import SggitError
+    from sggit.genome.phenostore import phenotype_names, read_phenotype
+    from sggit.genome.repo import GENOME_REF
+
+    names = phenotype_names(genome)
+    for name in names:
+        try:
+            read_phenotype(genome, name)
+        except SggitError as exc:
+            yield Damage(kind="phenotype head", where=f"phenotype/{name}", detail=f"{exc.message}; `sggit rollback --phenotype {name}` undoes it")
+    if names and genome.target(GENOME_REF) is None:
+        yield Damage(kind="genome branch", where=GENOME_REF,
+                     detail="is missing while phenotypes name alleles; `sggit pull REMOTE` brings it back from a fleet, `sggit init` registers the seeds again")
+
+
 def scan(genome: Genome) -> list[Damage]:
     """Every damaged note, journal line and state file of this genome; reads only."""
     from sggit.genome.fitness import JOURNAL_NAME
 
     found = list(_note_records(genome))
     state = genome.common_dir / "sggit"
+    if state.exists() and not state.is_dir():
+        return [*found, Damage(kind="state directory", where=str(state), detail="is not a directory; sggit keeps its journal and state there")]
+    found.extend(_phenotype_heads(genome))
     for path in sorted([state / JOURNAL_NAME, *state.glob(JOURNAL_NAME + ".*.segment")]):
         found.extend(_journal_lines(path))
     found.extend(_state_files(genome))

@@ -137,6 +137,45 @@ def test_a_journal_path_that_is_a_directory_is_a_clear_error_and_left_alone(ship
     assert (journal / "keep").read_text() == "x"
 
 
+def _doctor_says(repo: Path) -> dict[str, list[str]]:
+    done = sggit(repo, "doctor", "--format", "json", code=1)
+    found: dict[str, list[str]] = {}
+    for check in json.loads(done.stdout):
+        if not check["ok"]:
+            found.setdefault(check["name"], []).append(check["detail"])
+    return found
+
+
+def test_doctor_names_the_damage_that_stops_other_commands(shipped: Path, tmp_path: Path) -> None:
+    """Not only what commands skip with a warning: what makes them fail, and how to repair it."""
+    state = Genome.open(shipped).state_dir
+    journal, mock = state / "fitness.journal", state / "mock-dell_r740.json"
+    if journal.exists():
+        journal.unlink()
+    journal.mkdir()
+    mock.write_text(mock.read_text()[:100])
+    worktree = tmp_path / "pheno"
+    git(shipped, "worktree", "add", "-q", str(worktree), "phenotype/supermicro_x11")
+    toml = worktree / "phenotypes" / "supermicro_x11.toml"
+    toml.write_text(toml.read_text() + "garbage [[[\n")
+    git(worktree, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qam", "bad", "--no-verify")
+    said = _doctor_says(shipped)
+    assert said["damaged journal"] == [f"{journal}: cannot be read: Is a directory"]
+    assert said["damaged mock host"][0].startswith(f"{mock}: not JSON") and "mock-reset --phenotype dell_r740" in said["damaged mock host"][0]
+    (head,) = said["damaged phenotype head"]
+    assert head.startswith("phenotype/supermicro_x11: ") and "invalid TOML" in head and "sggit rollback --phenotype supermicro_x11" in head
+    assert not any("(skipped when read)" in d for d in said["damaged journal"] + said["damaged phenotype head"])
+    git(shipped, "update-ref", "-d", "refs/heads/sggit/genome")
+    assert "is missing while phenotypes name alleles" in _doctor_says(shipped)["damaged genome branch"][0]
+
+
+def test_doctor_names_a_state_directory_that_is_a_file(shipped: Path) -> None:
+    state = Genome.open(shipped).state_dir
+    shutil.rmtree(state)
+    state.write_text("not a directory\n")
+    assert _doctor_says(shipped)["damaged state directory"] == [f"{state}: is not a directory; sggit keeps its journal and state there"]
+
+
 def _can_mount_read_only() -> bool:
     if shutil.which("unshare") is None or os.geteuid() != 0:
         return False
