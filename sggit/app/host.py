@@ -45,13 +45,13 @@ class HostCycle(BaseModel):
 
 def interval_of(genome: Genome, phenotype: str) -> float:
     """Seconds between cycles: the phenotype's `[settings] host_interval` (`30s`, `5m`, `1h`)."""
+    from sggit.runtime.settings import problem
+
     value = phenostore.read_phenotype(genome, phenotype).settings.get("host_interval", DEFAULT_INTERVAL)
-    if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise UsageError(f"phenotype {phenotype}: settings.host_interval must be a duration like \"5m\"")
-    try:
-        return parse_duration(str(value))
-    except UsageError as exc:
-        raise UsageError(f"phenotype {phenotype}: settings.host_interval: {exc}") from None
+    said = problem("host_interval", value)
+    if said is not None:
+        raise UsageError(f"phenotype {phenotype}: {said}")
+    return parse_duration(str(value))
 
 
 def deployed_targets(genome: Genome, phenotype: str) -> list[str]:

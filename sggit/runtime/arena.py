@@ -37,6 +37,13 @@ class Thresholds(BaseModel):
             specific = pmap.settings.get(locus)
             if isinstance(specific, dict):
                 values.update({k: v for k, v in specific.items() if k in cls.model_fields})
+        from sggit.errors import SggitError
+        from sggit.runtime.settings import problem
+
+        for key, value in values.items():
+            said = problem(key, value)
+            if said is not None:
+                raise SggitError(f"phenotype {pmap.name if pmap else '?'}: {said}", hint="fix it in the phenotype's file and run `sggit init` again")
         return cls.model_validate(values)
 
 

@@ -128,10 +128,13 @@ def register_fused(genome: Genome, phenotype: str, pathway: str, source: str, al
 
 
 def threshold_for(settings: dict[str, Any]) -> int:
+    from sggit.runtime.settings import problem
+
     value = settings.get(THRESHOLD_SETTING, DEFAULT_THRESHOLD)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SggitError(f"setting {THRESHOLD_SETTING} must be a positive integer, not {value!r}")
-    return value
+    said = problem(THRESHOLD_SETTING, value)
+    if said is not None:
+        raise SggitError(said, hint="fix it in the phenotype's file and run `sggit init` again")
+    return int(value)
 
 
 def alleles_used(result: PathwayResult) -> dict[str, str] | None:

@@ -187,8 +187,13 @@ def configured_engine(genome: Genome, pmap: PhenotypeMap, chosen: str | None, de
     if chosen:
         return chosen
     setting = pmap.settings.get("engine")
-    if isinstance(setting, str) and setting:
-        return setting
+    if setting is not None:
+        from sggit.runtime.settings import problem
+
+        said = problem("engine", setting)
+        if said is not None:
+            raise UsageError(f"phenotype {pmap.name}: {said}", hint="fix it in the phenotype's file and run `sggit init` again")
+        return str(setting)
     try:
         configured = genome.repo.config["sggit.engine"]
     except KeyError:
