@@ -10,6 +10,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -233,7 +234,23 @@ def check_phenotype_file(path: Path, tree: ContractTree | None) -> list[Diagnost
     for problem in binding_problems(bindings, topo):
         key = problem.split(":", 1)[0].split("[", 1)[0].split(".", 1)[0]
         out.append(diag(key if key in bindings else "bindings", f"bindings.{problem}"))
+    if not out:
+        out.extend(_resource_problems(tree, topology, bindings, path))
     return out
+
+
+def _resource_problems(tree: ContractTree, topology: str, bindings: dict[str, Any], phenotype: Path) -> list[Diagnostic]:
+    """What `sggit plan` would refuse in the topology's resources with these bindings, at the resource."""
+    from sggit.errors import UsageError
+    from sggit.runtime.topology import ResourceValueError, plan_invocations
+
+    try:
+        plan_invocations(tree, topology, bindings)
+    except ResourceValueError as exc:
+        return [Diagnostic(exc.path, exc.line, exc.column, f"{exc.said} (with the bindings of {phenotype.name})", exc.hint)]
+    except UsageError:
+        return []  # an unknown kind or a cycle: the contract checks say so where it is written
+    return []
 
 
 def check_allele_file(path: Path, tree: ContractTree | None) -> list[Diagnostic]:

@@ -169,9 +169,33 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
         kind, planner, _ = _kind(res.name, res.kind)
         needs = sorted({v.value for p in res.properties for v in p.values if isinstance(v, n.Word) and v.value in resources and v.value != res.name})
         for run in planner(_Resource(res, names, interface)):
+            _refuse_invalid(tree, topo, res, run.key, kind.pathway, run.inputs)
             out.append(Invocation(key=run.key, resource=res.name, kind=kind.name, pathway=kind.pathway,
                                   inputs=run.inputs, needs=needs, interface=run.interface))
     return _ordered(out)
+
+
+class ResourceValueError(UsageError):
+    """A resource whose values its pathway refuses, at the resource in its topology file (`sggit check` shows it there too)."""
+
+    def __init__(self, path: str, line: int, column: int, said: str, hint: str) -> None:
+        super().__init__(f"{path}:{line}:{column}: {said}", hint=hint)
+        self.path, self.line, self.column, self.said = path, line, column, said
+
+
+def _refuse_invalid(tree: ContractTree, topo: n.Topology, res: n.Resource, key: str, pathway: str, inputs: dict[str, Any]) -> None:
+    """A resource whose values its pathway refuses (`vlans [0]`, `mode bogus`) is the topology's error, located there,
+    before any gene runs: deploying it would fail the pathway's input check at run time, resource by resource."""
+    from sggit.contract.validate import Validator
+
+    target = tree.pathways.get(pathway)
+    if target is None:
+        return
+    _, problems = Validator(target.takes).validate(inputs)
+    if problems:
+        said = "; ".join(str(p) for p in problems[:3])
+        raise ResourceValueError(tree.path_of(topo), res.line or 1, res.column or 1, f"resource {key}: {pathway} refuses its values: {said}",
+                                 hint=f"fix resource {res.name} of topology {topo.name}, or the phenotype bindings it uses")
 
 
 def _values(res: n.Resource, prop: str, names: dict[str, Any]) -> list[Any]:

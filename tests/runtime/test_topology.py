@@ -191,6 +191,28 @@ def test_cli_plan_then_deploy_twice(project: Path, monkeypatch: pytest.MonkeyPat
     assert "unknown topology nope" in missing.output and "Traceback" not in missing.output
 
 
+@pytest.mark.parametrize("resource, old, new, said", [
+    ("storage", "      mode active-backup", "      mode bogus",
+     "resource storage: provision_bond refuses its values: mode: unknown bonding mode 'bogus'"),
+    ("vm_traffic", "      vlans [100, 200, 300]", "      vlans [100, 0, 99999]",
+     "resource vm_traffic[0]: provision_vlan_bridge refuses its values: vlan_id: VLAN ID must be an integer from 1 to 4094, got 0"),
+])
+def test_a_resource_value_its_pathway_refuses_is_located_in_the_topology_before_any_gene_runs(
+        project: Path, monkeypatch: pytest.MonkeyPatch, resource: str, old: str, new: str, said: str) -> None:
+    monkeypatch.chdir(project)
+    contract = project / "contracts" / "topologies" / "production_server.sg"
+    text = contract.read_text()
+    line = text.splitlines().index(f"    {resource}:") + 1
+    contract.write_text(text.replace(old, new))
+    checked = json.loads(sg("check", "--format", "json", code=1).output)["diagnostics"]
+    located = [(d["path"], d["line"], d["column"]) for d in checked if said in d["message"]]
+    assert located == [(str(contract), line, 5)] * 2, checked  # at the resource, once per phenotype on the topology
+    for command in ("plan", "deploy"):
+        refused = sg(command, "production_server", "--phenotype", "dell_r740", code=2).output
+        assert f"{contract}:" in refused and said in refused
+    assert not (project / ".git" / "sggit" / "fitness.journal").exists() or not (project / ".git" / "sggit" / "fitness.journal").read_text().strip()
+
+
 def test_plan_tells_before_deploy_that_a_bridges_uplink_is_already_another_bridges_port(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """README's session builds mgmt on eno1; production_server's management bridge wants eno1 too."""
     monkeypatch.chdir(project)
