@@ -438,13 +438,27 @@ def _latest(changes: list[RefChange]) -> list[RefChange]:
     return list(out.values())
 
 
+_DECLINED = ("hook declined", "denied", "deny", "protected", "not allowed", "permission")
+"""Words of a remote that refuses a ref for good (its hooks, its rules), as opposed to one another host moved first."""
+
+
 def _parse_push(stdout: str) -> set[str]:
-    """Refs the remote refused, from `git push --porcelain` (`!` flags a rejected ref)."""
+    """Refs the remote refused because it moved meanwhile, from `git push --porcelain` (`!` flags a rejected ref).
+
+    A ref the remote declines for good (a hook, a protected branch) is a FleetError at
+    once, with the remote's reason: retrying it would only wait out the push deadline.
+    """
     rejected: set[str] = set()
     for line in stdout.splitlines():
         if line.startswith("!\t"):
-            src_dst = line.split("\t")[1]
-            rejected.add(src_dst.split(":", 1)[1])
+            fields = line.split("\t")
+            ref = fields[1].split(":", 1)[1]
+            summary = fields[2] if len(fields) > 2 else ""
+            if summary.startswith("[remote rejected]") and any(word in summary.lower() for word in _DECLINED):
+                reason = summary.removeprefix("[remote rejected]").strip().strip("()")
+                raise FleetError(f"the remote declined {ref}: {reason}",
+                                 hint="its hooks or branch rules refuse the push; ask whoever runs the remote, or push elsewhere")
+            rejected.add(ref)
     return rejected
 
 

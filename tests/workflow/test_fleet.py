@@ -185,6 +185,17 @@ def test_unreachable_remote_is_a_clear_error(genome_project: Path) -> None:
     assert "Traceback" not in done.stderr and "and the repository exists" not in done.stderr
 
 
+def test_a_push_the_remote_declines_is_reported_at_once_not_retried(fleet: tuple[Path, Path, Path]) -> None:
+    """A pre-receive hook that refuses is the remote's rule, not a race: say its reason, do not wait out the deadline."""
+    bare, a, _ = fleet
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'pushes are frozen for the release' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    _mutate(a, "alpha", "bridge_create", "frozen")
+    done = sggit(a, "push", host="alpha", code=1)
+    assert "the remote declined refs/" in done.stderr and "pre-receive hook declined" in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize("command", ["push", "pull"])
 def test_a_remote_that_is_not_configured_is_a_usage_error_that_says_so(genome_project: Path, command: str) -> None:
     """git takes an unknown name for a path and ends its answer with advice on access rights; the mistake is the name."""
