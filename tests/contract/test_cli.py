@@ -50,6 +50,10 @@ def test_phenotype_files_are_checked_against_their_topology(project: Path) -> No
     pheno.write_text('name = "dell_r740"\ntopology = "production_server"\n\n[bindings]\nnic = ["eno1", 2]\n')
     out = sg("check", str(pheno), code=1).stdout
     assert f"{pheno}:5:1: error: bindings.nic[1]: expected string, got int" in out
+    pheno.write_text('name = "dell_r740"\ntopology = "production_server"\n\n[bindings]\nnic = ["eno 1", "eno2", "a:b", "nic-with-a-long-name"]\n')
+    out = sg("check", str(pheno), code=1).stdout  # the topology types its NICs `ifname`, as its pathways do
+    assert f"{pheno}:5:1: error: bindings.nic[0]: interface name 'eno 1' contains ' '" in out
+    assert "bindings.nic[2]: interface name 'a:b' contains ':'" in out and "bindings.nic[3]: interface name 'nic-with-a-long-name' is longer than 15 bytes" in out
     pheno.write_text('name = "dell_r740"\ntopology = "production_sever"\n')
     out = sg("check", str(pheno), code=None).stdout
     assert "unknown topology production_sever" in out and "did you mean production_server?" in out
