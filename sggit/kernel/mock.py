@@ -584,11 +584,16 @@ class MockKernel(Kernel):
         with kernel_lock(self):  # gene_sdk's sleep arrives without it (a real sleep must not hold it)
             me = threading.get_ident()
             if me not in self._lanes:
-                self.state.clock += seconds
-                return self.state.clock
+                return self.pass_time(seconds)
             self._lanes[me] += seconds
             self.state.clock = max(self.state.clock, self._lanes[me])
             return self._lanes[me]
+
+    def pass_time(self, seconds: float) -> float:
+        """Move the clock by any amount, outside a lane (`sleep`'s bound is the gene's); not part of gene_sdk."""
+        with kernel_lock(self):
+            self.state.clock += seconds
+            return self.state.clock
 
     @contextmanager
     def lane(self, start: float) -> Iterator[None]:

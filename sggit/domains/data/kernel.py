@@ -471,6 +471,10 @@ class MemoryDataKernel(SqlKernel):
     def sleep(self, seconds: float) -> float:
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 3600:
             raise KernelError(f"sleep: seconds must be from 0 to 3600, got {seconds!r}")
+        return self.pass_time(seconds)
+
+    def pass_time(self, seconds: float) -> float:
+        """Move the virtual clock by any amount (`sleep`'s bound is the gene's); not part of gene_sdk."""
         with self._clock_lock:  # gene_sdk's sleep arrives without the kernel lock
             self._virtual += float(seconds)
             return self._virtual

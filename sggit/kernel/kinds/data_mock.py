@@ -62,9 +62,8 @@ class DataMockKind(KernelKind):
         return lambda: live.sample_copy(SAMPLE_ROWS)
 
     def skip(self, kernel: Any, steps: int) -> None:
-        """The virtual clock moves at once, as `MemoryDataKernel.sleep` moves it."""
-        with kernel._clock_lock:
-            kernel._virtual += steps * SLEEP_LIMIT
+        """The virtual clock moves at once."""
+        kernel.pass_time(steps * SLEEP_LIMIT)
 
     def features(self, kernel: Any | None = None) -> dict[str, tuple[bool, str]]:
         return {"sqlite": (True, "in memory"), "savepoint": (True, "each write is savepointed")}

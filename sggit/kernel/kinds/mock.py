@@ -51,11 +51,8 @@ class MockKind(KernelKind):
         return kernel.lane(start)
 
     def skip(self, kernel: Any, steps: int) -> None:
-        """The clock moves at once: a `sleep` only adds to it (outside a lane, where `advance` is called)."""
-        from sggit.kernel.dispatch import kernel_lock
-
-        with kernel_lock(kernel):
-            kernel.state.clock += steps * SLEEP_LIMIT
+        """The clock moves at once (outside a lane, where `advance` is called)."""
+        kernel.pass_time(steps * SLEEP_LIMIT)
 
     def fresh(self, target: KernelTarget) -> KernelFactory:
         from sggit.kernel.mock import MockKernel
