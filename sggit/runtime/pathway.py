@@ -282,14 +282,9 @@ class _Run:
     def execute(self) -> PathwayResult:
         if not self.pathway.requires:
             return self.execute_in_order()
-        needs = _step_needs(self.pathway)
-        by_number = {s.number: s for s in self.pathway.steps}
-        pending = set(by_number)
-        running: dict[Future[None], int] = {}
-        preserve = "preserve what works" in self.policies
-        stopped = False
+        pending = {s.number for s in self.pathway.steps}
         try:
-            self._schedule(pending, running, needs, by_number, preserve, stopped)
+            self._run_concurrently(pending)
         except KeyboardInterrupt as exc:  # the executor has let the steps in flight finish
             raise self.interrupted(exc) from None
         for num in pending:
@@ -297,38 +292,39 @@ class _Run:
                 self.reports[num].error = "not run: the pathway stopped at a failure"
         return self.finish()
 
-    def _schedule(self, pending: set[int], running: dict[Future[None], int], needs: dict[int, set[int]],
-                  by_number: dict[int, n.Step], preserve: bool, stopped: bool) -> None:
+    def _run_concurrently(self, pending: set[int]) -> None:
+        """Each step as soon as what it needs has finished; `pending` keeps the steps never started."""
+        needs = _step_needs(self.pathway)
+        by_number = {s.number: s for s in self.pathway.steps}
+        running: dict[Future[None], int] = {}
+        preserve = "preserve what works" in self.policies
+        stopped = False
         with ThreadPoolExecutor(max_workers=self.runner.max_workers, thread_name_prefix=f"pathway-{self.pathway.name}") as pool:
             try:
-                self._drive(pool, pending, running, needs, by_number, preserve, stopped)
+                while pending or running:
+                    if not stopped:
+                        for num in sorted(pending):
+                            deps = needs[num]
+                            if any(self.reports[d].status in ("failed", "not_run") and d not in pending and d not in running.values() for d in deps):
+                                pending.discard(num)
+                                self.reports[num].error = "not run: a step it needs did not succeed"
+                                continue
+                            if all(self.reports[d].status in ("ok", "skipped") for d in deps):
+                                pending.discard(num)
+                                running[pool.submit(self.step, by_number[num])] = num
+                    if not running:
+                        break
+                    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    for future in done:
+                        num = running.pop(future)
+                        future.result()
+                        self.completion.append(num)
+                        if self.reports[num].status == "failed" and not preserve:
+                            stopped = True
             except KeyboardInterrupt:
                 self.runner.stopping.set()  # the steps in flight stop at their next call; the executor waits for them
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
-
-    def _drive(self, pool: ThreadPoolExecutor, pending: set[int], running: dict[Future[None], int], needs: dict[int, set[int]],
-               by_number: dict[int, n.Step], preserve: bool, stopped: bool) -> None:
-        while pending or running:
-            if not stopped:
-                for num in sorted(pending):
-                    deps = needs[num]
-                    if any(self.reports[d].status in ("failed", "not_run") and d not in pending and d not in running.values() for d in deps):
-                        pending.discard(num)
-                        self.reports[num].error = "not run: a step it needs did not succeed"
-                        continue
-                    if all(self.reports[d].status in ("ok", "skipped") for d in deps):
-                        pending.discard(num)
-                        running[pool.submit(self.step, by_number[num])] = num
-            if not running:
-                break
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in done:
-                num = running.pop(future)
-                future.result()
-                self.completion.append(num)
-                if self.reports[num].status == "failed" and not preserve:
-                    stopped = True
 
     def execute_in_order(self) -> PathwayResult:
         """A linear pathway needs no thread pool: each step waits for the one before anyway."""
