@@ -145,23 +145,17 @@ def _key_position(lines: list[str], key: str) -> tuple[int, int]:
     return 1, 1
 
 
-def _setting_position(lines: list[str], dotted: str) -> tuple[int, int]:
-    """Where `settings.KEY` or `settings.LOCUS[.KEY]` is written: under its own table header, not anywhere a key of that name is."""
-    parts = dotted.split(".")[1:]
-    own = next((i for i, line in enumerate(lines) if line.strip().replace(" ", "") == f"[settings.{parts[0]}]"), None) if len(parts) == 1 else None
-    if own is not None:  # a locus's table
-        return own + 1, 1
-    table, key = ("settings", parts[0]) if len(parts) == 1 else (f"settings.{parts[0]}", parts[1] if len(parts) > 1 else None)
+def _setting_position(lines: list[str], table: str, key: str | None) -> tuple[int, int]:
+    """Where `key` is written under `[table]` (or the table's header): not anywhere a key of that name is."""
     header = next((i for i, line in enumerate(lines) if line.strip().replace(" ", "") == f"[{table}]"), None)
     if header is None:
         return 1, 1
-    if len(parts) == 2 or table == "settings":
-        for i in range(header + 1, len(lines)):
-            stripped = lines[i].lstrip()
-            if stripped.startswith("["):
-                break
-            if key and stripped.startswith(key) and stripped[len(key):].lstrip().startswith("="):
-                return i + 1, len(lines[i]) - len(stripped) + 1
+    for i in range(header + 1, len(lines) if key else header + 1):
+        stripped = lines[i].lstrip()
+        if stripped.startswith("["):
+            break
+        if key and stripped.startswith(key) and stripped[len(key):].lstrip().startswith("="):
+            return i + 1, len(lines[i]) - len(stripped) + 1
     return header + 1, 1
 
 
@@ -209,8 +203,8 @@ def check_phenotype_file(path: Path, tree: ContractTree | None) -> list[Diagnost
     from sggit.runtime import settings as known_settings
 
     raw_settings = data.get("settings", {})
-    for said in known_settings.problems(raw_settings if isinstance(raw_settings, dict) else {}, None if tree is None else set(tree.genes)):
-        line, col = _setting_position(lines, said.split(":", 1)[0].split(" ", 1)[0])
+    for table, key, said in known_settings.problems(raw_settings if isinstance(raw_settings, dict) else {}, None if tree is None else set(tree.genes)):
+        line, col = _setting_position(lines, table, key)
         out.append(Diagnostic(str(path), line, col, said, None, lines[line - 1] if lines else None))
     name = data["name"]
     if name != path.stem:

@@ -82,16 +82,20 @@ def problem(key: str, value: Any, *, locus: str | None = None) -> str | None:
     return f"{where}: {said}" if said else None
 
 
-def problems(settings: dict[str, Any], loci: set[str] | None = None) -> list[str]:
-    """Every problem of a phenotype's `[settings]`; a table is one locus's overrides, so its name must be a locus (when `loci` is known)."""
-    out: list[str] = []
+def problems(settings: dict[str, Any], loci: set[str] | None = None) -> list[tuple[str, str | None, str]]:
+    """Every problem of a phenotype's `[settings]`, as (table, key or None, message), so a checker can point at it.
+
+    A table is one locus's overrides, so its name must be a locus (when `loci` is known).
+    """
+    out: list[tuple[str, str | None, str]] = []
     for key, value in settings.items():
         if isinstance(value, dict):
+            table = f"settings.{key}"
             if loci is not None and key not in loci:
                 close = difflib.get_close_matches(key, sorted(loci), n=1)
-                out.append(f"settings.{key}: no locus {key}" + (f" (did you mean {close[0]}?)" if close else ""))
+                out.append((table, None, f"{table}: no locus {key}" + (f" (did you mean {close[0]}?)" if close else "")))
                 continue
-            out.extend(p for k, v in value.items() if (p := problem(k, v, locus=key)))
-        elif (found := problem(key, value)) is not None:
-            out.append(found)
+            out.extend((table, k, said) for k, v in value.items() if (said := problem(k, v, locus=key)))
+        elif (said := problem(key, value)) is not None:
+            out.append(("settings", key, said))
     return out
