@@ -122,11 +122,8 @@ def call_allele(
     family = gene.family if isinstance(gene, n.Gene) else None
     tx = Transaction(kernel, read_only=read_only_for(gene), actor=family or "")
     started = time.perf_counter()
-    try:
+    with tx:  # a call that does not come back (the user's interrupt, sggit's own error) leaves nothing changed
         outcome = pool.run(allele, source, input_json(data), handler=tx.handler, timeout=timeout)
-    except KeyboardInterrupt:
-        tx.rollback()  # what the gene changed before the user stopped it
-        raise
     if tx.violations:
         outcome = outcome.model_copy(update={"ok": False, "output": None, "error": "forbidden", "message": tx.violations[0]})
     return Call(allele=allele, outcome=outcome, transaction=tx, duration_ms=(time.perf_counter() - started) * 1000)
