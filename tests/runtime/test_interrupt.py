@@ -31,10 +31,16 @@ def _journalled(project: Path, locus: str) -> bool:
 def _interrupt_at_mac_preserve(project: Path) -> subprocess.CompletedProcess[str]:
     (project / "spin.py").write_text(SPIN)
     sggit(project, "register", "mac_preserve", "spin.py", "--as", "dominant", "--phenotype", "dell_r740")
-    run = subprocess.Popen([sys.executable, "-m", "sggit", "run", "provision_management_bridge", "--phenotype", "dell_r740",
-                            "--timeout", "60", "--no-wait", "--input", json.dumps(PATHWAY)],
-                           cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           env={**os.environ, "SGGIT_HOST": "testhost"})
+    # A shell starts a background job with SIGINT ignored, and the child would inherit that;
+    # a terminal's Ctrl-C reaches a command whose SIGINT is at its default.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        run = subprocess.Popen([sys.executable, "-m", "sggit", "run", "provision_management_bridge", "--phenotype", "dell_r740",
+                                "--timeout", "60", "--no-wait", "--input", json.dumps(PATHWAY)],
+                               cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "SGGIT_HOST": "testhost"})
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     deadline = time.monotonic() + 60
     while not _journalled(project, "bridge_uplink"):
         assert run.poll() is None, run.communicate()
