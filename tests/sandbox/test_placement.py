@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from sggit.runtime.sandbox import WorkerPool
-from sggit.runtime.sandbox.placement import Placed, Placement, current_cpu
+from sggit.runtime.sandbox.placement import Choice, Placed, Placement, current_cpu
 from sggit.runtime.sandbox.spin import SpinPolicy
 
 from .helpers import FAST, HEALTHY, gene, needs_landlock, needs_root
@@ -204,3 +204,64 @@ def test_without_the_right_to_move_a_worker_placement_stops_trying():
     assert done.returncode == 0, done.stderr
     # not held, never tried again, the worker left everywhere, the thread given back its CPUs
     assert done.stdout.split() == ["True", "False", "False", str(len(ALL)), "True"]
+
+
+def _learn(choice: Choice, placed: Placed, held_seconds: float, free_seconds: float, rounds: int) -> None:
+    """Bursts of three calls each way, as the pool makes them: the first of each burst is not counted."""
+    for _ in range(rounds):
+        for held, seconds in ((True, held_seconds), (False, free_seconds)):
+            for _ in range(3):
+                choice.observe(placed, held, seconds)
+
+
+def test_the_choice_tries_both_ways_then_takes_the_faster_and_keeps_probing_the_other():
+    choice, placed = Choice(), Placed((1,))
+    assert [choice.wants_hold() for _ in range(2 * Choice.BURST)] == [True] * Choice.BURST + [False] * Choice.BURST
+    _learn(choice, placed, held_seconds=330e-6, free_seconds=220e-6, rounds=Choice.FIRST)
+    assert not choice.hold
+    asked = [choice.wants_hold() for _ in range(Choice.PERIOD * 4)]
+    assert asked.count(True) == 4 * Choice.BURST  # one burst in PERIOD still measures holding
+    assert "TTTT" in "".join("T" if held else "F" for held in asked)  # in bursts, not scattered
+
+
+def test_the_first_call_of_a_burst_pays_for_the_move_and_is_not_counted():
+    choice, placed = Choice(), Placed((1,))
+    for _ in range(Choice.KEPT):
+        choice.observe(placed, True, 100e-6)
+        choice.observe(placed, False, 900e-6)  # each one right after a held call: the move, not the way
+    assert not choice._differences and choice.hold
+
+
+def test_the_choice_changes_its_mind_when_the_machine_does_and_one_outlier_does_not_move_it():
+    choice, placed = Choice(), Placed((1,))
+    _learn(choice, placed, held_seconds=100e-6, free_seconds=160e-6, rounds=Choice.KEPT)
+    assert choice.hold
+    choice.observe(placed, True, 100e-6)
+    choice.observe(placed, True, 5e-3)  # one preempted held call
+    assert choice.hold
+    _learn(choice, placed, held_seconds=300e-6, free_seconds=200e-6, rounds=Choice.KEPT)
+    assert not choice.hold
+
+
+def test_the_choice_compares_calls_of_one_worker_not_a_slow_allele_with_a_quick_one():
+    choice, slow, quick = Choice(), Placed((1,)), Placed((2,))
+    for _ in range(Choice.KEPT):
+        for _ in range(3):
+            choice.observe(slow, True, 10e-3)  # a slow allele, held
+        for _ in range(3):
+            choice.observe(quick, False, 100e-6)  # a quick one, left to the scheduler
+    assert choice.hold and not choice._differences
+
+
+@needs_root
+@needs_landlock
+@needs_two_cpus
+def test_warm_calls_measure_both_ways_on_each_worker(tmp_path):
+    with WorkerPool(FAST, size=1, spin=_pressure(tmp_path, 0.0)) as pool:
+        assert pool.run("quick", HEALTHY, json.dumps({"n": 0})).ok
+        worker = pool._warm["quick"][0]
+        for n in range(4 * Choice.BURST + 1):
+            worker.quick = True  # an answer late on a loaded host would leave the next call out of the comparison
+            assert pool.run("quick", HEALTHY, json.dumps({"n": n})).ok
+        assert set(worker.placed.last) == {True, False}
+        assert len(pool._placement.choice._differences) >= Choice.FIRST

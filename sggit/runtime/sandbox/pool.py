@@ -466,8 +466,10 @@ class WorkerPool:
                 self._running += 1
                 alone = self._running == 1
             held = None
+            choice = self._placement.choice
             try:
-                if alone and worker.quick and self._placement.enabled and self._spin.gate.is_quiet():
+                eligible = alone and worker.quick and self._placement.enabled and self._spin.gate.is_quiet()
+                if eligible and (choice.wants_hold() if not spare else choice.hold):
                     held = self._placement.hold(worker.placed)
                 if held is None:
                     self._placement.free(worker.placed)
@@ -475,6 +477,8 @@ class WorkerPool:
                 outcome = self._converse(worker, allele_id, source, input_json, handler or _no_kernel,
                                          timeout or self.config.timeout_seconds, start)
                 keep = outcome.error not in _DISCARD_KINDS and not worker.spoiled
+                if eligible and not spare and outcome.ok:
+                    choice.observe(worker.placed, worker.held, outcome.duration)
                 return outcome
             except _Stale:
                 # Nothing of this request ran on sggit's side yet: start it again in a fresh worker.
