@@ -35,7 +35,7 @@ def execute(input_json):
 
 @pytest.fixture(scope="session")
 def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """This project's files (committed or not) as a git repository with one commit, as try-repo needs."""
+    """This project's files (committed or not) as a git repository with one commit, as a pinned hook repository is."""
     dest = tmp_path_factory.mktemp("hook-repo")
     return dest, project_copy(dest)
 
@@ -50,16 +50,11 @@ def _env(home: Path) -> dict[str, str]:
     return {**os.environ, "PRE_COMMIT_HOME": str(home), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "SGGIT_HOST": "testhost"}
 
 
-def try_repo(project: Path, hook_repo: tuple[Path, str], home: Path, hook: str) -> subprocess.CompletedProcess[str]:
-    """`pre-commit try-repo`: builds a fresh hook environment every time (about ten seconds)."""
-    repo, ref = hook_repo
-    return subprocess.run([PRE_COMMIT, "try-repo", str(repo), hook, "--ref", ref, "--verbose"], cwd=project, capture_output=True, text=True, env=_env(home))
-
-
 def run_hook(project: Path, hook_repo: tuple[Path, str], home: Path, hook: str) -> subprocess.CompletedProcess[str]:
-    """The same hook through a config naming the hook repository and rev, as a user pins it.
+    """A hook through a config naming the hook repository and rev, as a user pins it.
 
-    Unlike try-repo this keeps the hook environment in PRE_COMMIT_HOME, so it is built once.
+    The hook environment is kept in PRE_COMMIT_HOME, so the session builds it once
+    (`pre-commit try-repo` would build one for every call, 15-30 s each).
     """
     repo, ref = hook_repo
     config = project.parent / "hooks-config.yaml"
@@ -78,11 +73,10 @@ def _break_contract(project: Path) -> str:
 def test_broken_contract_blocks_with_located_error_and_fixed_one_passes(genome_project: Path, hook_repo: tuple[Path, str], pre_commit_home: Path) -> None:
     original = _break_contract(genome_project)
     git(genome_project, "add", "-A")
-    done = try_repo(genome_project, hook_repo, pre_commit_home, "sggit-check")
+    done = run_hook(genome_project, hook_repo, pre_commit_home, "sggit-check")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "contracts/genes/bridge_create.sg:2:3: error: unexpected `bogus`" in done.stdout
 
-    # The fix is checked as a user who pinned the hook runs it; try-repo would build its environment again.
     (genome_project / "contracts/genes/bridge_create.sg").write_text(original.replace("risk low", "risk low  # reviewed"))
     git(genome_project, "add", "-A")
     done = run_hook(genome_project, hook_repo, pre_commit_home, "sggit-check")
