@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 from sggit.contract import nodes as n
 from sggit.contract.tree import ContractTree
-from sggit.contract.validate import Invalid, Validator, compile_validator
+from sggit.contract.validate import Invalid, Validator, Violation, compile_validator
+from sggit.contract.value_types import ValueType, kernel_refusal, kernel_refusals
 from sggit.engines.base import (
     ContractBrief,
     Engine,
@@ -112,6 +113,7 @@ class Organism:
         self.stopping = threading.Event()
         """Set by an interrupted pathway for the steps its threads run: no allele is called after it."""
         self._validators: dict[tuple[str, str], Validator] = {}
+        self._refusals: dict[tuple[str, str], tuple[tuple[str, n.TypeRef, ValueType], ...]] = {}
         self.scoring = Scoring(genome, tree, phenotype, self.phenotype, self.events)
         self.verification = Verification(genome, phenotype, kernel, self.scoring, self._check, self.events, wait=wait_verify, validate=self.validate_input)
         self.watching = Watch(genome, tree, phenotype, self.verification)
@@ -209,9 +211,22 @@ class Organism:
 
     def validate_input(self, gene: n.Gene, inputs: Any) -> dict[str, Any]:
         try:
-            return self.validator(gene, "takes")(inputs)
+            data = self.validator(gene, "takes")(inputs)
         except Invalid as exc:
             raise CallerError(f"invalid input for {gene.name}: " + "; ".join(str(v) for v in exc.violations)) from None
+        self.refuse(gene, data)
+        return data
+
+    def refuse(self, owner: n.Gene | n.Pathway, data: dict[str, Any]) -> None:
+        """A value this host's kernel would refuse (`ValueType.refused`) is the caller's error too, not any allele's."""
+        key = (owner.kind, owner.name)
+        checks = self._refusals.get(key)
+        if checks is None:
+            checks = self._refusals[key] = kernel_refusals(owner.takes)
+        for field, declared, value_type in checks:
+            found = kernel_refusal(self.kernel, field, declared, value_type, data.get(field))
+            if found is not None:
+                raise CallerError(f"invalid input for {owner.name}: {Violation(path=found[0], message=found[1])}")
 
     def traced(self, attempt: Attempt) -> None:
         with self._lock:
@@ -230,6 +245,7 @@ class Organism:
         if target in self.tree.pathways:
             pathway = self.tree.pathways[target]
             values = self._runner().validate_input(pathway, inputs)
+            self.refuse(pathway, values)
             verification = None
             with self.verification.windows(pathway, values):
                 result = self.run_pathway(target, values, validated=True)

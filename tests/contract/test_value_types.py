@@ -6,9 +6,10 @@ The suite installs the built-in domains (tests/conftest.py), so the network doma
 
 from __future__ import annotations
 
+from sggit.contract.nodes import FieldDecl, TypeRef
 from sggit.contract.parser import parse_text
 from sggit.contract.validate import compile_validator
-from sggit.contract.value_types import VALUE_TYPES
+from sggit.contract.value_types import VALUE_TYPES, ValueType, kernel_refusal, kernel_refusals
 from tests.contract.helpers import sg
 from tests.contract.test_checks import messages
 
@@ -151,3 +152,30 @@ def test_a_value_type_must_stand_on_a_base_type_and_not_take_its_name() -> None:
         ValueType(name="word", base="str", problem=lambda v: None, description="d")
     with pytest.raises(ValueError, match="no base type's"):
         ValueType(name="string", base="string", problem=lambda v: None, description="d")
+
+
+class _Host:
+    allowed = {"a.example"}
+
+
+def _fetchable(kernel: object, value: object) -> str | None:
+    return None if value in getattr(kernel, "allowed", set()) else f"{value} is not allowed here"
+
+
+def test_a_kernel_refusal_is_found_in_a_list_or_an_optional_value_and_named_by_its_path() -> None:
+    host = ValueType(name="hostname", base="string", problem=lambda value: None, description="a host", refused=_fetchable)
+    named = TypeRef(kind="named", name="hostname")
+    listed = TypeRef(kind="list", of=named)
+    optional = TypeRef(kind="optional", of=named)
+    assert kernel_refusal(_Host(), "hosts", listed, host, ["a.example", "b.example"]) == ("hosts[1]", "b.example is not allowed here")
+    assert kernel_refusal(_Host(), "hosts", listed, host, ["a.example"]) is None
+    assert kernel_refusal(_Host(), "spare", optional, host, None) is None
+    assert kernel_refusal(_Host(), "spare", optional, host, "c.example") == ("spare", "c.example is not allowed here")
+
+
+def test_only_fields_whose_type_asks_the_kernel_are_checked_against_it() -> None:
+    fields = [FieldDecl(name="url", type=TypeRef(kind="named", name="httpurl")),
+              FieldDecl(name="urls", type=TypeRef(kind="list", of=TypeRef(kind="named", name="httpurl"))),
+              FieldDecl(name="table", type=TypeRef(kind="named", name="sqlident")),
+              FieldDecl(name="count", type=TypeRef(kind="named", name="int"))]
+    assert [name for name, _, _ in kernel_refusals(fields)] == ["url", "urls"]

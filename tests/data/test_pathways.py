@@ -57,11 +57,19 @@ def test_a_failed_gene_is_undone_by_the_database(warehouse: Path, csv_server: st
     assert dump(warehouse / "warehouse.db") == EMPTY
 
 
-def test_a_host_the_phenotype_does_not_allow_is_refused(warehouse: Path, csv_server: str) -> None:
+def test_a_host_the_phenotype_does_not_allow_is_the_callers_error_before_any_allele_runs(warehouse: Path, csv_server: str) -> None:
+    """No allele could fetch it, so none is run or scored for it: the gene and the pathway alike."""
     url = csv_server.replace("127.0.0.1", "localhost") + "/readings.csv"
-    result = sg_in(warehouse, "run", "ingest_csv", "--kernel", "data-sqlite", "--input", json.dumps({"url": url, "table": "raw"}), code=1)
-    assert "host localhost is not allowed by the phenotype (allow_hosts: 127.0.0.1)" in json.loads(result.stdout)["error"]
+    result = sg_in(warehouse, "run", "ingest_csv", "--kernel", "data-sqlite", "--input", json.dumps({"url": url, "table": "raw"}), code=2)
+    assert ("invalid input for ingest_csv: url: host localhost is not allowed by the phenotype (allow_hosts: 127.0.0.1)"
+            in result.output)
+    result = sg_in(warehouse, "run", "ingest_clean_and_load", "--kernel", "data-sqlite", "--input", load(url), code=2)
+    assert "invalid input for ingest_clean_and_load: url: host localhost is not allowed" in result.output
+    assert pending_records(Genome.open(warehouse)) == []
     assert dump(warehouse / "warehouse.db") == EMPTY
+    sg_in(warehouse, "run", "ingest_csv", "--kernel", "data-sqlite",
+          "--input", json.dumps({"url": f"{csv_server}/readings.csv", "table": "raw"}))
+    assert "ingest_csv" in {r.locus for r in pending_records(Genome.open(warehouse))}  # an allowed host runs as before
 
 
 def test_the_mock_is_a_sample_of_the_live_database_and_never_writes_it(warehouse: Path, csv_server: str) -> None:

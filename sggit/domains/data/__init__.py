@@ -18,7 +18,7 @@ from typing import Any
 
 from sggit.contract.value_types import ValueType
 from sggit.domains import Domain, kernel_rule
-from sggit.domains.data.resources import RESOURCE_KINDS
+from sggit.domains.data.resources import RESOURCE_KINDS, fetch_refused
 
 ROOT = Path(__file__).resolve().parent
 FIXTURE_HOST = "fixtures.invalid"
@@ -83,7 +83,8 @@ SQLIDENT = ValueType(name="sqlident", base="string", problem=kernel_rule(_identi
 
 
 HTTPURL = ValueType(name="httpurl", base="string", problem=kernel_rule("sggit.domains.data.kernel:check_url"),
-                    description="an http or https URL with a host (which host the kernel may fetch from, the phenotype says)")
+                    description="an http or https URL with a host (which host the kernel may fetch from, the phenotype says)",
+                    refused=fetch_refused)
 COLUMNMAP = ValueType(name="columnmap", base="json", problem=kernel_rule("sggit.domains.data.kernel:check_column_map"),
                       description="an object of target column -> source column, at least one, each a table or column name")
 COLUMNTYPES = ValueType(name="columntypes", base="json", problem=kernel_rule("sggit.domains.data.kernel:check_column_types"),

@@ -32,6 +32,17 @@ def plan_table(res: ResourceView) -> list[PlannedRun]:
     return [PlannedRun(key=res.name, inputs=inputs, interface=res.interface)]
 
 
+def fetch_refused(kernel: Any, url: Any) -> str | None:
+    """Why this host's kernel would refuse to fetch `url` (the phenotype's allow_hosts), or None.
+
+    The one place plan, deploy and every run ask it (`httpurl` values); a kernel
+    with no fetch policy, as of another domain, refuses nothing here.
+    """
+    refusal = getattr(kernel, "fetch_refusal", None)
+    refused = refusal(url) if callable(refusal) and isinstance(url, str) else None
+    return refused.removeprefix("fetch_url: ") if refused else None
+
+
 def assess_table(kernel: Any, run: PlannedRun, memo: dict[str, Any]) -> tuple[Action, str]:
     """What the catalog says of the target; a source this kernel may not fetch is the phenotype's error, said before any gene runs."""
     if "tables" not in memo:
@@ -44,12 +55,11 @@ def assess_table(kernel: Any, run: PlannedRun, memo: dict[str, Any]) -> tuple[Ac
         if missing:
             return "change", f"table {target} exists without column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
         return "unchanged", f"table {target} with columns {', '.join(run.inputs['mapping'])}"
-    refusal = getattr(kernel, "fetch_refusal", None)
-    refused = refusal(url) if callable(refusal) else None
+    refused = fetch_refused(kernel, url)
     if refused:
         kind = getattr(kernel, "kernel_kind", "this")
         raise UsageError(
-            f"table {run.key}: its source cannot be fetched on the {kind} kernel: {refused.removeprefix('fetch_url: ')}",
+            f"table {run.key}: its source cannot be fetched on the {kind} kernel: {refused}",
             hint="bind the topology's source to a URL on a host in allow_hosts, e.g. source = \"http://127.0.0.1:8000/readings.csv\" "
                  "under [bindings] in phenotypes/<phenotype>.toml, then run `sggit init` again: the phenotype map lives on its branch",
         )
