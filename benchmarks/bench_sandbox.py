@@ -212,10 +212,10 @@ def test_spinning_for_the_answer_against_sleeping_on_the_pipe(benchmark, allele_
 class _AlwaysHeld(Choice):
     """Every eligible call held, whatever holding costs: the pool before it learnt which way is faster."""
 
-    def wants_hold(self) -> bool:
+    def wants_hold(self, placed: Placed) -> bool:
         return True
 
-    def observe(self, placed: Placed, held: bool, seconds: float) -> None:
+    def observe(self, placed: Placed, held: bool, seconds: float, moved: bool) -> None:
         pass
 
 

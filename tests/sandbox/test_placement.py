@@ -207,28 +207,37 @@ def test_without_the_right_to_move_a_worker_placement_stops_trying():
 
 
 def _learn(choice: Choice, placed: Placed, held_seconds: float, free_seconds: float, rounds: int) -> None:
-    """Bursts of three calls each way, as the pool makes them: the first of each burst is not counted."""
+    """Bursts of calls each way, as the pool makes them: the first of each burst moves the worker."""
     for _ in range(rounds):
         for held, seconds in ((True, held_seconds), (False, free_seconds)):
-            for _ in range(3):
-                choice.observe(placed, held, seconds)
+            for n in range(3):
+                choice.observe(placed, held, seconds, moved=n == 0)
 
 
 def test_the_choice_tries_both_ways_then_takes_the_faster_and_keeps_probing_the_other():
     choice, placed = Choice(), Placed((1,))
-    assert [choice.wants_hold() for _ in range(2 * Choice.BURST)] == [True] * Choice.BURST + [False] * Choice.BURST
+    assert [choice.wants_hold(placed) for _ in range(2 * Choice.BURST)] == [True] * Choice.BURST + [False] * Choice.BURST
     _learn(choice, placed, held_seconds=330e-6, free_seconds=220e-6, rounds=Choice.FIRST)
     assert not choice.hold
-    asked = [choice.wants_hold() for _ in range(Choice.PERIOD * 4)]
+    asked = [choice.wants_hold(placed) for _ in range(Choice.PERIOD * 4)]
     assert asked.count(True) == 4 * Choice.BURST  # one burst in PERIOD still measures holding
     assert "TTTT" in "".join("T" if held else "F" for held in asked)  # in bursts, not scattered
 
 
-def test_the_first_call_of_a_burst_pays_for_the_move_and_is_not_counted():
+def test_bursts_count_each_workers_own_calls_so_steps_taking_turns_still_get_runs_of_calls():
+    choice, steps = Choice(), [Placed((n,)) for n in (1, 2, 3)]
+    asked = {id(step): [] for step in steps}
+    for _ in range(2 * Choice.BURST):
+        for step in steps:
+            asked[id(step)].append(choice.wants_hold(step))
+    assert all(ways == [True] * Choice.BURST + [False] * Choice.BURST for ways in asked.values())
+
+
+def test_a_call_that_moved_its_worker_is_not_counted():
     choice, placed = Choice(), Placed((1,))
     for _ in range(Choice.KEPT):
-        choice.observe(placed, True, 100e-6)
-        choice.observe(placed, False, 900e-6)  # each one right after a held call: the move, not the way
+        choice.observe(placed, True, 100e-6, moved=True)
+        choice.observe(placed, False, 900e-6, moved=True)
     assert not choice._differences and choice.hold
 
 
@@ -236,8 +245,7 @@ def test_the_choice_changes_its_mind_when_the_machine_does_and_one_outlier_does_
     choice, placed = Choice(), Placed((1,))
     _learn(choice, placed, held_seconds=100e-6, free_seconds=160e-6, rounds=Choice.KEPT)
     assert choice.hold
-    choice.observe(placed, True, 100e-6)
-    choice.observe(placed, True, 5e-3)  # one preempted held call
+    choice.observe(placed, True, 5e-3, moved=False)  # one preempted held call
     assert choice.hold
     _learn(choice, placed, held_seconds=300e-6, free_seconds=200e-6, rounds=Choice.KEPT)
     assert not choice.hold
@@ -246,10 +254,8 @@ def test_the_choice_changes_its_mind_when_the_machine_does_and_one_outlier_does_
 def test_the_choice_compares_calls_of_one_worker_not_a_slow_allele_with_a_quick_one():
     choice, slow, quick = Choice(), Placed((1,)), Placed((2,))
     for _ in range(Choice.KEPT):
-        for _ in range(3):
-            choice.observe(slow, True, 10e-3)  # a slow allele, held
-        for _ in range(3):
-            choice.observe(quick, False, 100e-6)  # a quick one, left to the scheduler
+        choice.observe(slow, True, 10e-3, moved=False)  # a slow allele, held
+        choice.observe(quick, False, 100e-6, moved=False)  # a quick one, left to the scheduler
     assert choice.hold and not choice._differences
 
 

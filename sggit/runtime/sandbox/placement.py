@@ -69,44 +69,44 @@ class Placed:
         self.home: int | None = None
         self.movable = bool(pids)
         self.last: dict[bool, float] = {}  # this worker's latest round trip held (True) and left to the scheduler
+        self.asked = 0  # its calls `Choice` was asked about
 
 
 class Choice:
     """Whether holding a quick call pays on this machine, learnt from the calls themselves.
 
-    Calls go the way that has been faster, except for a burst of `BURST` calls
-    the other way in every `PERIOD`, so a change (the machine got busy, or
-    quiet) is noticed; until enough is known the bursts alternate. The first call
-    of a burst is not counted: it pays for moving the worker, which says nothing
-    of the way itself. A counted round trip is paired with the same worker's
-    latest the other way, so both sides of a comparison ran the same allele, and
-    the median of the last `KEPT` differences decides, which a preempted call
-    cannot swing.
+    A worker's calls go the way that has been faster, except for a burst of
+    `BURST` of its calls the other way in every `PERIOD`, so a change (the
+    machine got busy, or quiet) is noticed; until enough is known the bursts
+    alternate. Bursts count each worker's own calls, so a pathway whose steps
+    take turns on several workers still gives each worker runs of calls one way.
+    A call that moved its worker (pinned it, or set it free) is not counted: it
+    pays for the move, which says nothing of the way itself. A counted round trip
+    is paired with the same worker's latest the other way, so both sides of a
+    comparison ran the same allele, and the median of the last `KEPT`
+    differences decides, which a preempted call cannot swing.
     """
 
     BURST = 4
-    PERIOD = 64
+    PERIOD = 256
     KEPT = 31
     FIRST = 6  # differences seen before the faster way is trusted
 
     def __init__(self) -> None:
         self.hold = True
-        self._calls = 0
         self._seen = 0
-        self._previous: tuple[int, bool] | None = None
         self._differences: deque[float] = deque(maxlen=self.KEPT)
 
-    def wants_hold(self) -> bool:
-        """Whether to hold the next eligible call."""
-        n, self._calls = self._calls, self._calls + 1
+    def wants_hold(self, placed: Placed) -> bool:
+        """Whether to hold the next eligible call on the worker `placed`."""
+        n, placed.asked = placed.asked, placed.asked + 1
         if self._seen < self.FIRST:
             return (n // self.BURST) % 2 == 0
         return self.hold != (n % self.PERIOD < self.BURST)
 
-    def observe(self, placed: Placed, held: bool, seconds: float) -> None:
-        """A warm call's round trip, held or not, on the worker `placed`."""
-        steady, self._previous = self._previous == (id(placed), held), (id(placed), held)
-        if not steady:
+    def observe(self, placed: Placed, held: bool, seconds: float, moved: bool) -> None:
+        """A warm call's round trip on the worker `placed`, held or not; `moved` if the call re-pinned it."""
+        if moved:
             return
         placed.last[held] = seconds
         other = placed.last.get(not held)

@@ -469,7 +469,8 @@ class WorkerPool:
             choice = self._placement.choice
             try:
                 eligible = alone and worker.quick and self._placement.enabled and self._spin.gate.is_quiet()
-                if eligible and (choice.wants_hold() if not spare else choice.hold):
+                home = worker.placed.home
+                if eligible and (choice.wants_hold(worker.placed) if not spare else choice.hold):
                     held = self._placement.hold(worker.placed)
                 if held is None:
                     self._placement.free(worker.placed)
@@ -478,7 +479,7 @@ class WorkerPool:
                                          timeout or self.config.timeout_seconds, start)
                 keep = outcome.error not in _DISCARD_KINDS and not worker.spoiled
                 if eligible and not spare and outcome.ok:
-                    choice.observe(worker.placed, worker.held, outcome.duration)
+                    choice.observe(worker.placed, worker.held, outcome.duration, moved=worker.placed.home != home)
                 return outcome
             except _Stale:
                 # Nothing of this request ran on sggit's side yet: start it again in a fresh worker.
