@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sggit.errors import UsageError
 from sggit.fsutil import atomic_write_text
 from sggit.genome import phenostore
+from sggit.genome.gitproc import require_remote
 from sggit.genome.repo import Genome
 from sggit.genome.sync import sync
 from sggit.runtime.temporal import Deployment, parse_duration, read_lines, temporal_dir
@@ -81,6 +82,8 @@ def host_cycle(root: Path, phenotype: str, *, remote: str | None = "origin", ker
 
     genome = Genome.open(root)
     phenostore.read_phenotype(genome, phenotype)
+    if remote is not None:
+        require_remote(genome.git_dir, remote)  # a typo is said before the checks run, not after them at push time
     every = interval_of(genome, phenotype)
     now = time.time() if now is None else now
     last = _last_cycle(genome, phenotype)

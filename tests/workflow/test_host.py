@@ -15,6 +15,7 @@ import pytest
 
 from sggit.genome import phenostore
 from sggit.genome.repo import Genome
+from sggit.genome.sync import pending_records
 from tests.helpers import sggit
 from tests.workflow.helpers import INPUT, PATHWAY, PHENOTYPE, ROOT, git
 
@@ -91,3 +92,16 @@ def test_units_are_valid_for_systemd(tmp_path: Path) -> None:
                           capture_output=True, text=True)
     problems = [line for line in (done.stdout + done.stderr).splitlines() if "sggit-host" in line]
     assert done.returncode == 0 and not problems, done.stdout + done.stderr
+
+
+def test_a_misspelt_remote_is_refused_before_the_cycle_checks_or_syncs_anything(genome_project: Path, tmp_path: Path) -> None:
+    root = genome_project
+    git(root, "remote", "add", "origin", str(tmp_path / "fleet.git"))
+    sggit(root, "run", PATHWAY, "--phenotype", PHENOTYPE, "--input", json.dumps(INPUT), host="host-a")
+    pending = len(pending_records(Genome.open(root)))
+    done = sggit(root, "host", "cycle", "--phenotype", PHENOTYPE, "--kernel", "mock", "--remote", "orign", code=2, host="host-a")
+    assert "orign" in done.stderr and "configured remotes: origin" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""  # no check ran
+    assert len(pending_records(Genome.open(root))) == pending  # nothing was synced
+    again = sggit(root, "host", "cycle", "--phenotype", PHENOTYPE, "--kernel", "mock", "--no-push", host="host-a")
+    assert "not due" not in again.stdout  # the refused cycle did not count as one
