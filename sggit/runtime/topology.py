@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -165,37 +166,59 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
     resources = {r.name: r for r in topo.has}
     interface = {r.name: _single(r, "name", names) or r.name for r in topo.has}
     out: list[Invocation] = []
+    refused: list[RefusedResource] = []
     for res in topo.has:
         kind, planner, _ = _kind(res.name, res.kind)
         needs = sorted({v.value for p in res.properties for v in p.values if isinstance(v, n.Word) and v.value in resources and v.value != res.name})
         for run in planner(_Resource(res, names, interface)):
-            _refuse_invalid(tree, topo, res, run.key, kind.pathway, run.inputs)
+            problem = _refusal(tree, topo, res, run.key, kind.pathway, run.inputs)
+            if problem is not None:
+                refused.append(problem)
             out.append(Invocation(key=run.key, resource=res.name, kind=kind.name, pathway=kind.pathway,
                                   inputs=run.inputs, needs=needs, interface=run.interface))
+    if refused:
+        raise ResourceValueError(refused, topo.name)
     return _ordered(out)
 
 
+@dataclass(frozen=True)
+class RefusedResource:
+    """One planned run whose values its pathway refuses, at its resource in the topology file."""
+
+    path: str
+    line: int
+    column: int
+    said: str
+    resource: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.said}"
+
+
 class ResourceValueError(UsageError):
-    """A resource whose values its pathway refuses, at the resource in its topology file (`sggit check` shows it there too)."""
+    """Every resource whose values its pathway refuses, each at the resource in its topology file (`sggit check` shows them there too)."""
 
-    def __init__(self, path: str, line: int, column: int, said: str, hint: str) -> None:
-        super().__init__(f"{path}:{line}:{column}: {said}", hint=hint)
-        self.path, self.line, self.column, self.said = path, line, column, said
+    def __init__(self, refused: list[RefusedResource], topology: str) -> None:
+        names = list(dict.fromkeys(r.resource for r in refused))
+        super().__init__("\n".join(str(r) for r in refused),
+                         hint=f"fix resource{'s' if len(names) > 1 else ''} {', '.join(names)} of topology {topology}, "
+                              f"or the phenotype bindings {'they use' if len(names) > 1 else 'it uses'}")
+        self.refused, self.topology = refused, topology
 
 
-def _refuse_invalid(tree: ContractTree, topo: n.Topology, res: n.Resource, key: str, pathway: str, inputs: dict[str, Any]) -> None:
+def _refusal(tree: ContractTree, topo: n.Topology, res: n.Resource, key: str, pathway: str, inputs: dict[str, Any]) -> RefusedResource | None:
     """A resource whose values its pathway refuses (`vlans [0]`, `mode bogus`) is the topology's error, located there,
     before any gene runs: deploying it would fail the pathway's input check at run time, resource by resource."""
     from sggit.contract.validate import Validator
 
     target = tree.pathways.get(pathway)
     if target is None:
-        return
+        return None
     _, problems = Validator(target.takes).validate(inputs)
-    if problems:
-        said = "; ".join(str(p) for p in problems[:3])
-        raise ResourceValueError(tree.path_of(topo), res.line or 1, res.column or 1, f"resource {key}: {pathway} refuses its values: {said}",
-                                 hint=f"fix resource {res.name} of topology {topo.name}, or the phenotype bindings it uses")
+    if not problems:
+        return None
+    said = "; ".join(str(p) for p in problems[:3])
+    return RefusedResource(tree.path_of(topo), res.line or 1, res.column or 1, f"resource {key}: {pathway} refuses its values: {said}", res.name)
 
 
 def _values(res: n.Resource, prop: str, names: dict[str, Any]) -> list[Any]:

@@ -213,6 +213,23 @@ def test_a_resource_value_its_pathway_refuses_is_located_in_the_topology_before_
     assert not (project / ".git" / "sggit" / "fitness.journal").exists() or not (project / ".git" / "sggit" / "fitness.journal").read_text().strip()
 
 
+def test_every_refused_resource_is_located_at_once_not_only_the_first(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    contract = project / "contracts" / "topologies" / "production_server.sg"
+    text = contract.read_text()
+    lines = text.splitlines()
+    storage, vm = lines.index("    storage:") + 1, lines.index("    vm_traffic:") + 1
+    contract.write_text(text.replace("      mode active-backup", "      mode bogus").replace("      vlans [100, 200, 300]", "      vlans [100, 0, 99999]"))
+    checked = json.loads(sg("check", "--format", "json", code=1).output)["diagnostics"]
+    refused = sorted({(d["line"], d["message"].split(":")[0]) for d in checked if "refuses its values" in d["message"]})
+    assert refused == [(storage, "resource storage"), (vm, "resource vm_traffic[0]"), (vm, "resource vm_traffic[99999]")], checked
+    for command in ("plan", "deploy"):
+        said = sg(command, "production_server", "--phenotype", "dell_r740", code=2).output
+        assert f"{contract}:{storage}:5: resource storage:" in said and f"{contract}:{vm}:5: resource vm_traffic[0]:" in said
+        assert f"{contract}:{vm}:5: resource vm_traffic[99999]:" in said
+        assert "fix resources storage, vm_traffic of topology production_server" in said
+
+
 def test_plan_tells_before_deploy_that_a_bridges_uplink_is_already_another_bridges_port(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """README's session builds mgmt on eno1; production_server's management bridge wants eno1 too."""
     monkeypatch.chdir(project)
