@@ -258,7 +258,8 @@ class Organism:
 
     def _runner(self) -> PathwayRunner:
         if self._pathway_runner is None:
-            self._pathway_runner = PathwayRunner(self.tree, self.run_locus, invoke_pathway=self.run_nested, stopping=self.stopping)
+            self._pathway_runner = PathwayRunner(self.tree, self.run_locus, invoke_pathway=self.run_nested, stopping=self.stopping,
+                                                 cancel=getattr(self.pool, "cancel", None))
         return self._pathway_runner
 
     def run_pathway(self, name: str, inputs: Any, *, validated: bool = False) -> PathwayResult:
@@ -345,8 +346,11 @@ class Organism:
             raise KeyboardInterrupt  # in a pathway's thread: the user stopped the run, so no fallback and no next step
         policy = policy_for(gene.risk)
         call = call_allele(self.pool, gene, allele, self.source(allele), data, self.kernel, timeout=self.timeout)
-        verdict = judge(gene, call.outcome, gives=self.validator(gene, "gives"))
         tx = call.transaction
+        if self.stopping.is_set():  # the call was cut short by the user's interrupt: not the allele's failure, never scored
+            tx.undo()
+            raise KeyboardInterrupt
+        verdict = judge(gene, call.outcome, gives=self.validator(gene, "gives"))
         attempt = Attempt(locus=gene.name, allele=allele, ok=verdict.ok, output=verdict.output, error=verdict.error, kind=verdict.kind,
                           duration_ms=call.duration_ms, origin=origin, undo=tx.ops)
         self.traced(attempt)

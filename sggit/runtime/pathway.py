@@ -127,13 +127,15 @@ class PathwayResult:
 
 class PathwayRunner:
     def __init__(self, tree: ContractTree, invoke: LocusInvoker, *, max_workers: int = 4, invoke_pathway: PathwayInvoker | None = None,
-                 stopping: threading.Event | None = None) -> None:
+                 stopping: threading.Event | None = None, cancel: Callable[[], None] | None = None) -> None:
         self.tree = tree
         self.invoke = invoke
         self.max_workers = max_workers
         self.invoke_pathway = invoke_pathway
         self.stopping = stopping or threading.Event()
         """Set when the user interrupts a run whose steps run in threads, which no signal reaches: the invoker stops starting calls."""
+        self.cancel = cancel
+        """Ends the calls those threads are in, so the run stops now rather than when each call would have ended."""
         self._validators: dict[int, tuple[n.Pathway, Validator]] = {}  # compiled once per pathway
 
     def validate_input(self, pathway: n.Pathway, inputs: Any) -> dict[str, Any]:
@@ -323,6 +325,8 @@ class _Run:
                             stopped = True
             except KeyboardInterrupt:
                 self.runner.stopping.set()  # the steps in flight stop at their next call; the executor waits for them
+                if self.runner.cancel is not None:
+                    self.runner.cancel()  # ...and the calls they are in end now
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
 

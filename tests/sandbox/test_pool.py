@@ -281,3 +281,26 @@ def test_workers_evicted_discarded_killed_or_dead_leave_no_descriptor_open():
             assert_healthy(small)
         counts.append(_open_descriptors())
     assert counts[-1] == counts[0], counts
+
+
+@needs_root
+@needs_landlock
+def test_cancel_ends_the_call_in_flight_keeps_no_worker_of_it_and_the_pool_goes_on():
+    """What an interrupted pathway does for the steps its threads are in (docs/contract-language.md §5)."""
+    import threading
+
+    spin = "def execute(input_json):\n    while True:\n        pass\n"
+    with WorkerPool(FAST.model_copy(update={"timeout_seconds": 600.0, "cpu_seconds_per_call": 600}), size=1) as pool:
+        came_back: list = []
+        thread = threading.Thread(target=lambda: came_back.append(pool.run("spin", spin, "{}")))
+        thread.start()
+        while not pool._busy:
+            threading.Event().wait(0.005)
+        pool.cancel()
+        thread.join(timeout=60)  # without cancel, neither the 600 s timeout nor the CPU limit would end it by then
+        assert not thread.is_alive()
+        [outcome] = came_back
+        assert (outcome.ok, outcome.error) == (False, "cancelled"), outcome
+        assert "interrupted" in outcome.message
+        assert "spin" not in pool._warm and not pool._busy
+        assert_healthy(pool)

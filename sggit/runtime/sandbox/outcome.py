@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-ErrorKind = Literal["timeout", "crash", "limit", "exception", "forbidden", "bad_output"]
+ErrorKind = Literal["timeout", "crash", "limit", "exception", "forbidden", "bad_output", "cancelled"]
 
 
 class GeneOutcome(BaseModel):

@@ -44,7 +44,7 @@ _EXIT_OUT_OF_TURN = 77
 _QUICK_SECONDS = 1e-3
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 # Worse outcomes mean the worker may be damaged or hostile: never reuse it.
-_DISCARD_KINDS = frozenset({"timeout", "crash", "limit", "forbidden"})
+_DISCARD_KINDS = frozenset({"timeout", "crash", "limit", "forbidden", "cancelled"})
 _WORKER_KINDS = frozenset({"limit", "exception", "forbidden", "bad_output"})
 
 
@@ -91,6 +91,7 @@ class _Worker:
         self.calls = 0
         self.quick = True  # its last answer came soon enough to spin for, or hold, the next
         self.spoiled = False
+        self.cancelled = False  # ended by `WorkerPool.cancel`: its death is the caller's doing
         self.cpu = 0.0
         self.placed = Placed(())  # its relay and gene process, once the ready report names them
         self.held = False  # serving a call held on the caller's CPU (see `placement`)
@@ -238,12 +239,17 @@ class _Worker:
         what = f"signal {signal.Signals(signum).name}" if signum > 0 else f"status {code}"
         return "crash", f"the worker died with {what} during the gene" + (f": {tail}" if tail else "")
 
-    def kill(self) -> None:
+    def end(self, *, cancelled: bool = False) -> None:
+        """SIGKILL the worker's processes and nothing more: the thread serving its call cleans up."""
+        self.cancelled = self.cancelled or cancelled
         if self.proc.returncode is None:  # once reaped, the group id may belong to someone else
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+
+    def kill(self) -> None:
+        self.end()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -306,6 +312,7 @@ class WorkerPool:
         # Calls in flight: with more than one, a spinning thread would hold up the others,
         # and calls held on their callers' CPUs could end up sharing one.
         self._running = 0
+        self._busy: set[_Worker] = set()  # serving a call now: what `cancel` ends
         # Spares to keep ready; grows when callers find none (a burst of new alleles, such as
         # candidates being judged), so starting workers overlaps with running them.
         self._target = size
@@ -465,6 +472,7 @@ class WorkerPool:
             with self._lock:
                 self._running += 1
                 alone = self._running == 1
+                self._busy.add(worker)
             held = None
             choice = self._placement.choice
             try:
@@ -491,10 +499,22 @@ class WorkerPool:
                 worker.held = False
                 with self._lock:
                     self._running -= 1
+                    self._busy.discard(worker)
                 worker.calls += 1
                 self._release(worker, keep)
                 if spare:  # after the call, so starting one in its place does not slow it down
                     self._replenish()
+
+    def cancel(self) -> None:
+        """End every call in flight now, as the user stopped the run: each comes back as its worker's death.
+
+        Only the signal is sent from here; each call's own thread reads the end of
+        its pipe, reaps the worker and discards it, as for any worker that died.
+        """
+        with self._lock:
+            busy = list(self._busy)
+        for worker in busy:
+            worker.end(cancelled=True)
 
     def spin_window(self, worker: _Worker) -> float:
         """How long to spin for `worker`'s next answer before sleeping: 0 unless it pays (see `spin`).
@@ -552,6 +572,8 @@ class WorkerPool:
             return failed("timeout", f"no result within the wall-clock timeout of {timeout:g} s "
                                      "(kernel calls included)")
         except (EOFError, BrokenPipeError):
+            if worker.cancelled:  # discarded after the call, as every worker that died
+                return failed("cancelled", "the call was cancelled (the run was interrupted); the worker was discarded")
             kind, message = worker.exit_reason()
             return failed(kind, message)
         except _Forged:
