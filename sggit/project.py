@@ -241,9 +241,7 @@ def _resource_problems(tree: ContractTree, topology: str, bindings: dict[str, An
     try:
         plan_invocations(tree, topology, bindings)
     except ResourceValueError as exc:
-        return [Diagnostic(r.path, r.line, r.column, f"{r.said} (with the bindings of {phenotype.name})",
-                           f"fix resource {r.resource} of topology {exc.topology}, or the phenotype bindings it uses")
-                for r in exc.refused]
+        return [Diagnostic(r.path, r.line, r.column, f"{r.said} (with the bindings of {phenotype.name})", r.hint) for r in exc.refused]
     except UsageError:
         return []  # an unknown kind or a cycle: the contract checks say so where it is written
     return []

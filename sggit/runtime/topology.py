@@ -190,9 +190,14 @@ class RefusedResource:
     column: int
     said: str
     resource: str
+    topology: str
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}: {self.said}"
+
+    @property
+    def hint(self) -> str:
+        return f"fix resource {self.resource} of topology {self.topology}, or the phenotype bindings it uses"
 
 
 class ResourceValueError(UsageError):
@@ -201,8 +206,8 @@ class ResourceValueError(UsageError):
     def __init__(self, refused: list[RefusedResource], topology: str) -> None:
         names = list(dict.fromkeys(r.resource for r in refused))
         super().__init__("\n".join(str(r) for r in refused),
-                         hint=f"fix resource{'s' if len(names) > 1 else ''} {', '.join(names)} of topology {topology}, "
-                              f"or the phenotype bindings {'they use' if len(names) > 1 else 'it uses'}")
+                         hint=refused[0].hint if len(names) == 1 else
+                         f"fix resources {', '.join(names)} of topology {topology}, or the phenotype bindings they use")
         self.refused, self.topology = refused, topology
 
 
@@ -218,7 +223,8 @@ def _refusal(tree: ContractTree, topo: n.Topology, res: n.Resource, key: str, pa
     if not problems:
         return None
     said = "; ".join(str(p) for p in problems[:3])
-    return RefusedResource(tree.path_of(topo), res.line or 1, res.column or 1, f"resource {key}: {pathway} refuses its values: {said}", res.name)
+    return RefusedResource(tree.path_of(topo), res.line or 1, res.column or 1, f"resource {key}: {pathway} refuses its values: {said}",
+                           res.name, topo.name)
 
 
 def _values(res: n.Resource, prop: str, names: dict[str, Any]) -> list[Any]:
