@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pygit2
@@ -124,6 +124,7 @@ class Genome:
 
     repo: pygit2.Repository
     host_override: str | None = None
+    _lock: _ProcessLock | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def open(cls, path: str | Path = ".", *, host: str | None = None) -> Genome:
@@ -189,12 +190,21 @@ class Genome:
         Every write to the genome happens inside, so a repository we may not
         write to is reported here, as one clear error, before anything starts.
         """
-        lock = self.state_dir / "lock"
+        # Found once per genome: under many threads, each stat and resolve of the
+        # path gives up the interpreter lock, and every write takes this lock.
+        lock = self._lock
+        if lock is None or lock.pid != os.getpid():
+            lock = self._lock = _ProcessLock.for_path(self.state_dir / "lock")
         try:
-            held = _ProcessLock.for_path(lock).held()
-            held.__enter__()
+            held = lock.held()
+            try:
+                held.__enter__()
+            except FileNotFoundError:
+                lock = self._lock = _ProcessLock.for_path(self.state_dir / "lock")
+                held = lock.held()
+                held.__enter__()
         except OSError as exc:
-            raise NotWritable.of(lock, exc) from None
+            raise NotWritable.of(lock.path, exc) from None
         try:
             yield
         except pygit2.GitError as exc:
