@@ -17,6 +17,14 @@ a fast-forward; a push raced by another host is retried after a new pull, with
 exponential backoff and full jitter so that a crowd of hosts spreads out instead
 of colliding again. Since the shared refs always merge, a retried push always
 converges; only a real phenotype conflict is ever left to a person.
+
+A host whose push of a shared ref lost a race also leaves what it wanted to push
+in an outbox of its own on the remote (`refs/heads/sggit/outbox/<host>/...`, the
+one ref pushed with `+`: no other host writes it), and every host that
+integrates merges the outboxes it finds. So the next push to win
+carries every loser's alleles, not only its own: a crowd converges in a few
+rounds instead of one win per host. Its owner deletes an outbox once the shared
+ref holds it.
 """
 
 from __future__ import annotations
@@ -107,6 +115,30 @@ def fetch(genome: Genome, remote: str) -> str:
     return prefix
 
 
+OUTBOX_PREFIX = "refs/heads/sggit/outbox/"
+
+
+def outbox_ref(host: str, ref: str) -> str:
+    """Where `host` leaves its value of the shared `ref` after a push of it lost a race."""
+    return f"{OUTBOX_PREFIX}{host}/{ref[len('refs/'):]}"
+
+
+def _outbox_target(ref: str) -> tuple[str, str] | None:
+    """(host, shared ref) of an outbox ref, or None when it is none or names no shared ref."""
+    if not ref.startswith(OUTBOX_PREFIX):
+        return None
+    host, _, rest = ref[len(OUTBOX_PREFIX):].partition("/")
+    shared = "refs/" + rest
+    if not host or not _shared(shared):
+        return None
+    return host, shared
+
+
+def _shared(ref: str) -> bool:
+    """Refs every host writes, so that pushes of them race."""
+    return ref in (GENOME_REF, LINEAGE_REF) or (ref.startswith(PHENOTYPE_REF_PREFIX) and len(ref) > len(PHENOTYPE_REF_PREFIX))
+
+
 def _kind(ref: str, host: str) -> RefKind | None:
     if ref == GENOME_REF:
         return "genome"
@@ -119,11 +151,6 @@ def _kind(ref: str, host: str) -> RefKind | None:
     if ref.startswith(PHENOTYPE_REF_PREFIX):
         return "phenotype"
     return None
-
-
-def _own(ref: str, host: str) -> bool:
-    """Per-host refs that only this host writes."""
-    return ref in (fitness_ref(host), MUTATIONS_BRANCH + host)
 
 
 BlobMerge = Callable[[bytes, bytes], bytes | None]
@@ -149,10 +176,24 @@ def union_tree(repo: pygit2.Repository, ours: pygit2.Tree, theirs: pygit2.Tree, 
 
 
 @dataclass
+class Memo:
+    """What one push learnt across its rounds: a commit's content never changes.
+
+    Our refs only ever gain content (a merge is a union, and ours takes the
+    remote's ref only when that holds all of ours), so an outbox value merged
+    in one round needs no second look in the next.
+    """
+
+    merged: set[tuple[str, pygit2.Oid]] = field(default_factory=set)
+    maps: dict[tuple[pygit2.Oid, str], dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
 class _Integrator:
     genome: Genome
     report: SyncReport
     host: str
+    memo: Memo = field(default_factory=Memo)
     blocked: set[str] = field(default_factory=set)
 
     @property
@@ -169,20 +210,11 @@ class _Integrator:
         """Take theirs when it contains ours; keep ours when ours contains theirs; else a conflict."""
         for _ in range(10):
             ours = self.genome.target(ref)
-            if ours == theirs:
+            if self._contained(ref, kind, ours, theirs):
                 return
-            if ours is None:
-                if self._set(ref, kind, theirs, None, "created"):
-                    return
-                continue
-            if self.repo.descendant_of(ours, theirs):
+            if ours is not None and ours == self.genome.target(ref):
+                self.conflict(ref, kind, ours, theirs)
                 return
-            if self.repo.descendant_of(theirs, ours):
-                if self._set(ref, kind, theirs, ours, "fast-forward"):
-                    return
-                continue
-            self.conflict(ref, kind, ours, theirs)
-            return
         raise SggitError(f"{ref} kept changing while it was being updated")
 
     def conflict(self, ref: str, kind: RefKind, ours: pygit2.Oid, theirs: pygit2.Oid) -> None:
@@ -195,37 +227,135 @@ class _Integrator:
         )
         self.report.conflicts.append(Conflict(ref=ref, kind=kind, local=str(ours), remote=str(theirs), hint=hint))
 
+    def _contained(self, ref: str, kind: RefKind, ours: pygit2.Oid | None, theirs: pygit2.Oid) -> bool:
+        """Settle `ref` when one side holds the other: True when nothing is left to merge."""
+        if ours == theirs:
+            return True
+        if ours is None:
+            return self._set(ref, kind, theirs, None, "created")
+        if self.repo.descendant_of(ours, theirs):
+            return True
+        if self.repo.descendant_of(theirs, ours):
+            return self._set(ref, kind, theirs, ours, "fast-forward")
+        return False
+
     def merge_phenotype(self, ref: str, theirs: pygit2.Oid) -> None:
         """Fast-forward when possible; diverged maps merge per locus, or are reported as a conflict."""
         for _ in range(10):
             ours = self.genome.target(ref)
-            if ours is None or ours == theirs or self.repo.descendant_of(ours, theirs) or self.repo.descendant_of(theirs, ours):
-                self.fast_forward(ref, "phenotype", theirs)
+            if self._contained(ref, "phenotype", ours, theirs):
                 return
-            commit = _merge_phenotype_commit(self.genome, ref, ours, theirs, self.report.remote)
-            if commit is None:
+            if ours is None:
+                continue
+            tree = _merged_phenotype_tree(self.genome, ref, ours, theirs, self.memo)
+            if tree is None:
                 self.conflict(ref, "phenotype", ours, theirs)
                 return
-            if self._set(ref, "phenotype", commit, ours, "merged"):
+            if self._settle(ref, "phenotype", ours, theirs, tree):
                 return
         raise SggitError(f"{ref} kept changing while it was being merged")
 
     def merge(self, ref: str, kind: RefKind, theirs: pygit2.Oid) -> None:
         """Trees named by content: merge commits whose tree is the union of both sides."""
-        sig = self.genome.signature()
         for _ in range(10):
             ours = self.genome.target(ref)
-            if ours is None or ours == theirs or self.repo.descendant_of(ours, theirs) or self.repo.descendant_of(theirs, ours):
-                self.fast_forward(ref, kind, theirs)
+            if self._contained(ref, kind, ours, theirs):
                 return
+            if ours is None:
+                continue
             mine = self.repo[ours].peel(pygit2.Commit)
             other = self.repo[theirs].peel(pygit2.Commit)
             tree = union_tree(self.repo, mine.tree, other.tree, merge_lineage_notes if kind == "lineage" else None)
-            message = f"sggit: merge {kind} from {self.report.remote}\n"
-            commit = self.repo.create_commit(None, sig, sig, message, tree, [ours, theirs])
-            if self._set(ref, kind, commit, ours, "merged"):
+            if self._settle(ref, kind, ours, theirs, tree):
                 return
         raise SggitError(f"{ref} kept changing while it was being merged")
+
+    def _settle(self, ref: str, kind: RefKind, ours: pygit2.Oid, theirs: pygit2.Oid, tree: pygit2.Oid) -> bool:
+        """Point `ref` at the merge of ours and the remote's; False when it moved meanwhile.
+
+        When the remote's ref already holds all of ours, ours takes it rather
+        than a merge commit of its own: every host that merged the same
+        outboxes would otherwise hold a commit the remote lacks.
+        """
+        if tree == self.repo[theirs].peel(pygit2.Commit).tree_id:
+            return self._set(ref, kind, theirs, ours, "merged")
+        return self._commit(ref, kind, ours, [theirs], tree, f"from {self.report.remote}")
+
+    def _commit(self, ref: str, kind: RefKind, ours: pygit2.Oid, others: list[pygit2.Oid], tree: pygit2.Oid, source: str) -> bool:
+        sig = self.genome.signature()
+        if kind == "phenotype":
+            message = _phenotype_merge_message(f"merge phenotype {ref[len(PHENOTYPE_REF_PREFIX):]} {source}")
+        else:
+            message = f"sggit: merge {kind} {source}\n"
+        commit = self.repo.create_commit(None, sig, sig, message, tree, [ours, *others])
+        return self._set(ref, kind, commit, ours, "merged")
+
+    def fold_outboxes(self, ref: str, boxes: list[tuple[str, pygit2.Oid]]) -> None:
+        """Merge other hosts' outboxes for `ref` into one commit, one parent per outbox that adds something.
+
+        A clash with an outbox leaves it out and reports nothing: it is its
+        owner's to report, when its owner integrates.
+        """
+        kind: RefKind = "phenotype" if ref.startswith(PHENOTYPE_REF_PREFIX) else ("genome" if ref == GENOME_REF else "lineage")
+        for _ in range(10):
+            ours = self.genome.target(ref)
+            if ours is None:
+                if self._set(ref, kind, boxes[0][1], None, "created"):
+                    boxes = boxes[1:]
+                    if not boxes:
+                        return
+                continue
+            base = self.repo[ours].peel(pygit2.Commit)
+            folded = self._fold_maps(ref, ours, boxes) if kind == "phenotype" else self._fold_trees(base.tree, boxes, kind)
+            if folded is None:
+                return
+            tree, added = folded
+            hosts = ", ".join(host for host, _ in added)
+            if self._commit(ref, kind, ours, [oid for _, oid in added], tree, f"from the outboxes of {hosts} on {self.report.remote}"):
+                return
+        raise SggitError(f"{ref} kept changing while it was being merged")
+
+    def _fold_trees(self, tree: pygit2.Tree, boxes: list[tuple[str, pygit2.Oid]], kind: RefKind) -> tuple[pygit2.Oid, list[tuple[str, pygit2.Oid]]] | None:
+        acc = tree.id
+        added = []
+        for host, oid in boxes:
+            union = union_tree(self.repo, self.repo[acc].peel(pygit2.Tree), self.repo[oid].peel(pygit2.Commit).tree,
+                               merge_lineage_notes if kind == "lineage" else None)
+            if union != acc:
+                acc = union
+                added.append((host, oid))
+        return (acc, added) if added else None
+
+    def _fold_maps(self, ref: str, ours: pygit2.Oid, boxes: list[tuple[str, pygit2.Oid]]) -> tuple[pygit2.Oid, list[tuple[str, pygit2.Oid]]] | None:
+        from sggit.genome.phenostore import tree_with
+        from sggit.genome.phenotype import PhenotypeMap
+
+        name = ref[len(PHENOTYPE_REF_PREFIX):]
+        # An outbox ours already descends from (one its owner has not cleared yet) costs no map reads.
+        boxes = [(host, oid) for host, oid in boxes if oid != ours and not self.repo.descendant_of(ours, oid)]
+        if not boxes:
+            return None
+        try:
+            acc = _map(self.genome, ours, name, self.memo)
+        except SggitError:
+            return None
+        added = []
+        for host, oid in boxes:
+            base = self.repo.merge_base(ours, oid)
+            try:
+                merged = None if base is None else merge_maps(_map(self.genome, base, name, self.memo), acc, _map(self.genome, oid, name, self.memo))
+            except SggitError:
+                continue
+            if merged is not None and merged != acc:
+                acc = merged
+                added.append((host, oid))
+        if not added:
+            return None
+        try:
+            pmap = PhenotypeMap.model_validate(acc)
+        except ValidationError:
+            return None
+        return tree_with(self.genome, self.repo[ours].peel(pygit2.Commit), name, pmap), added
 
 
 _SECTIONS = ("bindings", "settings", "loci", "pathways")
@@ -317,9 +447,19 @@ def _pick(base: Any, ours: Any, theirs: Any) -> Any:
     return _CONFLICT
 
 
-def _merge_phenotype_commit(genome: Genome, ref: str, ours: pygit2.Oid, theirs: pygit2.Oid, remote: str) -> pygit2.Oid | None:
-    """A merge commit of two diverged phenotype branches, or None when they touch the same locus."""
-    from sggit.genome.phenostore import compose_message, map_data_at, tree_with
+def _map(genome: Genome, commit: pygit2.Oid, name: str, memo: Memo) -> dict[str, Any]:
+    """Phenotype `name` as of `commit`, read once per push: a commit's content never changes."""
+    from sggit.genome.phenostore import map_data_at
+
+    key = (commit, name)
+    if key not in memo.maps:
+        memo.maps[key] = map_data_at(genome, commit, name)
+    return memo.maps[key]
+
+
+def _merged_phenotype_tree(genome: Genome, ref: str, ours: pygit2.Oid, theirs: pygit2.Oid, memo: Memo) -> pygit2.Oid | None:
+    """The tree of two diverged phenotype branches merged, or None when they touch the same locus."""
+    from sggit.genome.phenostore import tree_with
     from sggit.genome.phenotype import PhenotypeMap
 
     repo = genome.repo
@@ -328,33 +468,40 @@ def _merge_phenotype_commit(genome: Genome, ref: str, ours: pygit2.Oid, theirs: 
     if base_oid is None:
         return None
     try:
-        maps = [map_data_at(genome, oid, name) for oid in (base_oid, ours, theirs)]
+        merged = merge_maps(*(_map(genome, oid, name, memo) for oid in (base_oid, ours, theirs)))
     except SggitError:
         return None
-    merged = merge_maps(*maps)
     if merged is None:
         return None
     try:
         pmap = PhenotypeMap.model_validate(merged)
     except ValidationError:
         return None
-    mine = repo[ours].peel(pygit2.Commit)
-    tree = tree_with(genome, mine, name, pmap)
-    sig = genome.signature()
-    message = compose_message(f"merge phenotype {name} from {remote}", {"Sggit-Action": "merge"})
-    return repo.create_commit(None, sig, sig, message, tree, [ours, theirs])
+    return tree_with(genome, repo[ours].peel(pygit2.Commit), name, pmap)
 
 
-def integrate(genome: Genome, remote: str, report: SyncReport) -> set[str]:
-    """Bring the mirrored refs into ours; returns the refs left in conflict."""
+def _phenotype_merge_message(title: str) -> str:
+    from sggit.genome.phenostore import compose_message
+
+    return compose_message(title, {"Sggit-Action": "merge"})
+
+
+def integrate(genome: Genome, remote: str, report: SyncReport, memo: Memo | None = None) -> set[str]:
+    """Bring the mirrored refs into ours, then the other hosts' outboxes; returns the refs left in conflict."""
     prefix = mirror_prefix(remote)
     host = genome.host
-    worker = _Integrator(genome, report, host)
+    worker = _Integrator(genome, report, host, memo or Memo())
     mirrored = sorted(r for r in genome.repo.references if r.startswith(prefix))
+    outboxes: dict[str, list[tuple[str, pygit2.Oid]]] = {}
     for mref in mirrored:
         ref = "refs/" + mref[len(prefix):]
-        kind = _kind(ref, host)
         theirs = genome.target(mref)
+        boxed = _outbox_target(ref)
+        if boxed is not None:
+            if boxed[0] != host and theirs is not None and (boxed[1], theirs) not in worker.memo.merged:
+                outboxes.setdefault(boxed[1], []).append((boxed[0], theirs))
+            continue
+        kind = _kind(ref, host)
         if kind is None or theirs is None:
             continue
         if kind in ("genome", "lineage"):
@@ -363,6 +510,10 @@ def integrate(genome: Genome, remote: str, report: SyncReport) -> set[str]:
             worker.merge_phenotype(ref, theirs)
         else:
             worker.fast_forward(ref, kind, theirs)
+    for ref, boxes in outboxes.items():
+        if ref not in worker.blocked:
+            worker.fold_outboxes(ref, boxes)
+            worker.memo.merged.update((ref, oid) for _, oid in boxes)
     return worker.blocked
 
 
@@ -388,8 +539,10 @@ def push(genome: Genome, remote: str = "origin", *, deadline: float = PUSH_DEADL
     """Fold local fitness, pull, then push what this host may write, fast-forward only.
 
     A push the remote refused because another host moved a ref first is
-    retried after a new pull until `deadline` seconds have passed. An unknown
-    remote is refused before the journal is folded, so a typo changes nothing.
+    retried after a new pull until `deadline` seconds have passed; from the
+    first refusal on, what this host wanted to push also waits in its outbox
+    on the remote, so whichever host wins next carries it. An unknown remote
+    is refused before the journal is folded, so a typo changes nothing.
     """
     require_remote(genome.git_dir, remote)
     sync(genome)
@@ -398,23 +551,35 @@ def push(genome: Genome, remote: str = "origin", *, deadline: float = PUSH_DEADL
     pushed: dict[str, RefChange] = {}
     give_up = time.monotonic() + deadline
     attempt = 0
+    boxed: set[str] = set()
+    memo = Memo()
+    mine = {r: genome.target(r) for r in _push_refs(genome, set()) if _shared(r)}
     while True:
         fetch(genome, remote)
         with genome.locked():
-            blocked = integrate(genome, remote, report)
+            blocked = integrate(genome, remote, report, memo)
             refs = _push_refs(genome, blocked)
             wanted = {r: genome.target(r) for r in refs}
-        todo = [r for r in refs if genome.target(prefix + r[len("refs/"):]) != wanted[r]]
+        todo = [r for r in refs if _lacks(genome, genome.target(prefix + r[len("refs/"):]), wanted[r], mine.get(r) if _shared(r) else wanted[r])]
+        boxed |= _own_outboxes(genome, prefix)
+        waiting = {outbox_ref(genome.host, r): r for r in todo if attempt > 0 and _shared(r)}
+        specs = [f"{r}:{r}" for r in todo]
+        specs += [f"+{r}:{box}" for box, r in waiting.items()]
+        specs += [f":{box}" for box in sorted(boxed - set(waiting))]
         rejected: set[str] = set()
-        if todo:
-            done = _git(genome, "push", "--porcelain", remote, *[f"{r}:{r}" for r in todo])
+        if specs:
+            done = _git(genome, "push", "--porcelain", remote, *specs)
             rejected = _parse_push(done.stdout)
             if done.returncode != 0 and not rejected:
                 raise FleetError(f"cannot push to {remote}: {git_reason(done.stderr)}")
+            boxed = (boxed & rejected) | (set(waiting) - rejected)
+            rejected -= set(waiting) | boxed
             for ref in todo:
                 if ref not in rejected:
                     pushed[ref] = RefChange(ref=ref, kind=_kind(ref, genome.host) or "genome", action="pushed", new=str(wanted[ref]))
         if not rejected:
+            if boxed:
+                _git(genome, "push", "--porcelain", remote, *[f":{box}" for box in sorted(boxed)])
             break
         if time.monotonic() >= give_up:
             report.rejected = sorted(rejected)
@@ -427,6 +592,24 @@ def push(genome: Genome, remote: str = "origin", *, deadline: float = PUSH_DEADL
     report.fetched = _latest(report.fetched)
     pack_refs(genome)
     return report
+
+
+def _lacks(genome: Genome, remote: pygit2.Oid | None, wanted: pygit2.Oid | None, ours: pygit2.Oid | None) -> bool:
+    """Whether the remote's ref still lacks what this host came to push.
+
+    For a shared ref that is the value this push started from: what the other
+    hosts' outboxes added since is theirs to see landed, so a crowd stops as
+    soon as each host's own alleles are in, whoever carried them.
+    """
+    if remote == wanted or ours is None or remote == ours:
+        return False
+    return remote is None or not genome.repo.descendant_of(remote, ours)
+
+
+def _own_outboxes(genome: Genome, prefix: str) -> set[str]:
+    """This host's outbox refs as the last fetch saw them on the remote."""
+    mine = prefix + outbox_ref(genome.host, "refs/")[len("refs/"):]
+    return {"refs/" + r[len(prefix):] for r in genome.repo.references if r.startswith(mine)}
 
 
 def _latest(changes: list[RefChange]) -> list[RefChange]:

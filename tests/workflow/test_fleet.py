@@ -8,7 +8,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from sggit.genome.fleet import merge_maps, mirror_prefix
+from sggit.genome.fleet import OUTBOX_PREFIX, merge_maps, mirror_prefix, outbox_ref
 from sggit.genome.phenolayout import read_tree
 from sggit.genome.phenotype import PhenotypeMap
 from tests.helpers import sggit
@@ -153,6 +153,53 @@ def test_conflicting_phenotype_change_is_reported_not_overwritten(fleet: tuple[P
     assert report["ok"] is False and report["conflicts"][0]["kind"] == "phenotype"
 
 
+SHARED = ("refs/heads/sggit/genome", "refs/notes/sggit/lineage", f"refs/heads/phenotype/{PHENOTYPE}")
+
+
+def _lose_a_race(path: Path, host: str) -> None:
+    """What `push` leaves on the remote when its push of the shared refs was refused: its values in its outbox."""
+    git(path, "push", "-q", "origin", *[f"+{ref}:{outbox_ref(host, ref)}" for ref in SHARED])
+
+
+def _outboxes(path: Path) -> set[str]:
+    return {ref for ref in _refs(path) if ref.startswith(OUTBOX_PREFIX)}
+
+
+def test_the_next_push_carries_the_alleles_of_a_host_that_lost_a_race(fleet: tuple[Path, Path, Path]) -> None:
+    bare, a, b = fleet
+    waiting = _mutate(b, "beta", "bridge_create", "beta, outraced")
+    _lose_a_race(b, "beta")
+    own = _mutate(a, "alpha", "bridge_uplink", "alpha's own")
+    sggit(a, "push", host="alpha")
+    # alpha's one push landed beta's allele, its lineage and its place in the stack too
+    assert waiting in _locus_alleles(bare, "bridge_create") and own in _locus_alleles(bare, "bridge_uplink")
+    notes = {line.split()[1] for line in git(bare, "notes", "--ref", "sggit/lineage", "list").splitlines()}
+    assert {waiting, own} <= notes
+    assert waiting in _stack(bare, "bridge_create") and waiting in _expressed(bare)
+    assert "from the outboxes of beta" in git(bare, "log", "-1", "--format=%s", "sggit/genome")
+    landed = {ref: _refs(bare)[ref] for ref in SHARED}
+    # beta finds its alleles landed: it pushes none of the shared refs, takes the remote's, and clears its outbox
+    report = sggit_json(b, "push", host="beta")
+    assert report["ok"] is True and not {c["ref"] for c in report["pushed"]} & set(SHARED)
+    assert {ref: _refs(bare)[ref] for ref in SHARED} == landed
+    assert {ref: _refs(b)[ref] for ref in SHARED} == landed
+    assert _outboxes(bare) == set()
+
+
+def test_an_outbox_that_clashes_is_left_to_its_owner_to_report(fleet: tuple[Path, Path, Path]) -> None:
+    bare, a, b = fleet
+    _mutate(b, "beta", "bridge_create", "beta's choice", state="dominant")
+    _lose_a_race(b, "beta")
+    alphas = _mutate(a, "alpha", "bridge_create", "alpha's choice", state="dominant")
+    done = sggit(a, "push", host="alpha")
+    assert "conflict" not in done.stderr, "beta's clash is not alpha's to report"
+    assert _map(bare).loci["bridge_create"].dominant == alphas
+    done = sggit(b, "push", host="beta", code=1)
+    assert f"conflict: phenotype/{PHENOTYPE}" in done.stderr
+    assert _map(bare).loci["bridge_create"].dominant == alphas
+    assert _outboxes(bare) == set(), "an outbox no host can merge is not left for every host to try"
+
+
 def test_lineage_notes_from_two_hosts_merge_without_loss(fleet: tuple[Path, Path, Path]) -> None:
     _, a, b = fleet
     ids = [_mutate(a, "alpha", "bridge_create", f"a{i}") for i in range(3)]
@@ -274,83 +321,35 @@ def test_simultaneous_pushes_from_two_hosts_lose_nothing(fleet: tuple[Path, Path
 HOSTS = 50
 
 
-def _host_allele(i: int) -> bytes:
-    return f"def execute(input_json):\n    return '{{\"host\": {i}}}'\n".encode()
-
-
 @pytest.mark.slow
 def test_fifty_hosts_pushing_at_once_lose_nothing(tmp_path: Path) -> None:
     """Every host adds its own allele to one locus's stack, with lineage, fitness and a proposal, then all push together."""
-    import threading
-
-    import pygit2
-
     from sggit.genome import phenostore
-    from sggit.genome.alleles import register_allele
-    from sggit.genome.fitness import Record
-    from sggit.genome.fleet import pull, push
-    from sggit.genome.lineage import Lineage
-    from sggit.genome.mutations import record_proposal
-    from sggit.genome.phenotype import PhenotypeMap, set_state
     from sggit.genome.repo import Genome
-    from sggit.genome.sync import record
+    from tests import fleet_crowd
 
-    bare = tmp_path / "fleet.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    origin = Genome.open(pygit2.init_repository(str(tmp_path / "origin")).path, host="seedhost")
-    seed = register_allele(origin, "bridge_create", _host_allele(-1), Lineage(locus="bridge_create", origin="seed", host="seedhost"))
-    pmap = set_state(PhenotypeMap(name="fleet", topology="t"), "bridge_create", seed.id, "dominant")
-    assert pmap is not None
-    phenostore.create_phenotype(origin, pmap)
-    assert push(origin, str(bare)).ok
-
-    hosts: list[Genome] = []
-    expected: dict[str, str] = {}
-    for i in range(HOSTS):
-        name = f"host{i:02d}"
-        genome = Genome.open(pygit2.init_repository(str(tmp_path / name)).path, host=name)
-        pull(genome, str(bare))
-        lineage = Lineage(locus="bridge_create", origin="mutation", parents=[seed.id], engine="gp", host=name)
-        allele = register_allele(genome, "bridge_create", _host_allele(i), lineage).id
-        phenostore.register_in_phenotype(genome, "fleet", "bridge_create", allele, "recessive")
-        record_proposal(genome, allele, _host_allele(i), lineage)
-        record(genome, Record(allele=allele, locus="bridge_create", ok=True))
-        hosts.append(genome)
-        expected[name] = allele
-
-    start = threading.Barrier(HOSTS)
-    reports: dict[str, object] = {}
-
-    def run(genome: Genome) -> None:
-        start.wait()
-        try:
-            reports[genome.host] = push(genome, str(bare))
-        except Exception as exc:  # noqa: BLE001 - the assertion below names it
-            reports[genome.host] = exc
-
-    threads = [threading.Thread(target=run, args=(g,)) for g in hosts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=900)
+    crowd = fleet_crowd.build(tmp_path, HOSTS)
+    reports = fleet_crowd.push_at_once(crowd)
     failed = {h: r for h, r in reports.items() if not getattr(r, "ok", False)}
     assert len(reports) == HOSTS and not failed, failed
 
+    bare, expected = crowd.bare, crowd.alleles
     remote = Genome.open(bare)
     genome_tree = set(git(bare, "ls-tree", "-r", "--name-only", "sggit/genome:genome/bridge_create").split())
-    assert {f"{a[:2]}/{a[2:]}.py" for a in [*expected.values(), seed.id]} == genome_tree
+    assert {f"{a[:2]}/{a[2:]}.py" for a in [*expected.values(), crowd.seed]} == genome_tree
     notes = {line.split()[1] for line in git(bare, "notes", "--ref", "sggit/lineage", "list").splitlines()}
-    assert set(expected.values()) | {seed.id} == notes
+    assert set(expected.values()) | {crowd.seed} == notes
     refs = _refs(bare)
     for name, allele in expected.items():
         fitness = json.loads(git(bare, "notes", "--ref", f"sggit/fitness/{name}", "show", allele))
         assert (fitness["total"], fitness["successes"]) == (1, 1)
         assert f"refs/heads/sggit/mutations/{name}" in refs
     stack = phenostore.read_phenotype(remote, "fleet").loci["bridge_create"].stack
-    assert stack[0] == seed.id and sorted(stack[1:]) == sorted(expected.values())
-    # pygit2 repositories are cyclic: unfreed, the hosts' hundreds of packs stay open until a gc pass.
-    for opened in (origin, remote, *hosts):
-        opened.repo.free()
+    assert stack[0] == crowd.seed and sorted(stack[1:]) == sorted(expected.values())
+    # A host whose alleles another host carried clears its outbox; none is left behind.
+    assert not [ref for ref in refs if ref.startswith(OUTBOX_PREFIX)]
+    remote.repo.free()
+    crowd.free()
 
 
 def _children(pid: int) -> list[tuple[int, str]]:
@@ -391,11 +390,12 @@ def test_a_killed_pull_takes_its_git_child_with_it(tmp_path: Path) -> None:
     from sggit.genome.fleet import push
     from sggit.genome.lineage import Lineage
     from sggit.genome.repo import Genome
+    from tests import fleet_crowd
 
     bare = tmp_path / "fleet.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))
     host = Genome.open(pygit2.init_repository(str(tmp_path / "host")).path, host="alpha")
-    register_allele(host, "bridge_create", _host_allele(1), Lineage(locus="bridge_create", origin="seed"))
+    register_allele(host, "bridge_create", fleet_crowd.host_allele(1), Lineage(locus="bridge_create", origin="seed"))
     assert push(host, str(bare)).ok
     started = tmp_path / "upload-pack.pid"
     slow = tmp_path / "slow-upload-pack"
