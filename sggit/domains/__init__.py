@@ -30,11 +30,19 @@ Action = Literal["create", "change", "unchanged"]
 @dataclass(frozen=True)
 class PlannedRun:
     """One run of a resource kind's pathway: `key` names it in plans and reports,
-    `interface` is what the topology's checks call the thing it makes."""
+    `interface` is what the topology's checks call the thing it makes.
+
+    `claims` are the other things the run takes for its own, each with the role it
+    gives it (`("eno1", "uplink")`, a bond's members, a table's staging table). A
+    thing one run makes or claims cannot be another's: planning refuses the
+    topology where two runs would fight over it, before any gene runs and is
+    scored for a clash the bindings made.
+    """
 
     key: str
     inputs: dict[str, Any]
     interface: str
+    claims: tuple[tuple[str, str], ...] = ()
 
 
 class ResourceView(Protocol):

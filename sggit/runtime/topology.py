@@ -167,6 +167,7 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
     interface = {r.name: _single(r, "name", names) or r.name for r in topo.has}
     out: list[Invocation] = []
     refused: list[RefusedResource] = []
+    held: dict[str, tuple[str, str | None]] = {}
     for res in topo.has:
         kind, planner, _ = _kind(res.name, res.kind)
         needs = sorted({v.value for p in res.properties for v in p.values if isinstance(v, n.Word) and v.value in resources and v.value != res.name})
@@ -174,6 +175,12 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
             problem = _refusal(tree, topo, res, run.key, kind.pathway, run.inputs)
             if problem is not None:
                 refused.append(problem)
+            for thing, role in [(run.interface, None), *run.claims]:
+                if thing in held:
+                    said = _clash(run.key, thing, role, *held[thing])
+                    refused.append(RefusedResource(tree.path_of(topo), res.line or 1, res.column or 1, said, res.name, topo.name))
+                else:
+                    held[thing] = (run.key, role)
             out.append(Invocation(key=run.key, resource=res.name, kind=kind.name, pathway=kind.pathway,
                                   inputs=run.inputs, needs=needs, interface=run.interface))
     if refused:
@@ -225,6 +232,17 @@ def _refusal(tree: ContractTree, topo: n.Topology, res: n.Resource, key: str, pa
     said = "; ".join(str(p) for p in problems[:3])
     return RefusedResource(tree.path_of(topo), res.line or 1, res.column or 1, f"resource {key}: {pathway} refuses its values: {said}",
                            res.name, topo.name)
+
+
+def _clash(key: str, thing: str, role: str | None, other: str, other_role: str | None) -> str:
+    """Why a run cannot have `thing` (`role` None: the thing it makes), which run `other` holds already."""
+    if other == key and role == other_role:
+        return f"resource {key}: {thing} is {'made' if role is None else 'its ' + role} twice"
+    mine = "which it makes" if role is None else f"its {role}"
+    if other == key:
+        return f"resource {key}: {thing}, {mine}, is also {'what it makes' if other_role is None else 'its ' + other_role}"
+    theirs = f"made by resource {other}" if other_role is None else f"the {other_role} of resource {other}"
+    return f"resource {key}: {thing}, {mine}, is already {theirs}"
 
 
 def _values(res: n.Resource, prop: str, names: dict[str, Any]) -> list[Any]:

@@ -230,6 +230,46 @@ def test_every_refused_resource_is_located_at_once_not_only_the_first(project: P
         assert "fix resources storage, vm_traffic of topology production_server" in said
 
 
+def test_bindings_that_give_one_nic_two_roles_are_refused_before_any_gene_runs(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bridge uplink that is also a bond member would make the bond's allele fail, and be scored for it."""
+    monkeypatch.chdir(project)
+    contract = project / "contracts" / "topologies" / "production_server.sg"
+    storage = contract.read_text().splitlines().index("    storage:") + 1
+    phenotype = project / "phenotypes" / "dell_r740.toml"
+    phenotype.write_text(phenotype.read_text().replace('"eno1", "eno2"', '"eno1", "eno1"'))
+    said = "resource storage: eno1, its member, is already the uplink of resource management"
+    [checked] = json.loads(sg("check", "--format", "json", code=1).output)["diagnostics"]
+    assert (checked["path"], checked["line"], checked["column"]) == (str(contract), storage, 5)
+    assert checked["message"] == f"{said} (with the bindings of dell_r740.toml)", checked
+    sg("init", ".")  # the phenotype's branch takes the edited bindings
+    for command in ("plan", "deploy"):
+        refused = sg(command, "production_server", "--phenotype", "dell_r740", code=2).output
+        assert f"{contract}:{storage}:5: {said}" in refused and "fix resource storage of topology production_server" in refused
+    journal = project / ".git" / "sggit" / "fitness.journal"
+    assert not journal.exists() or not journal.read_text().strip()
+
+
+@pytest.mark.parametrize("old, new, resource, said, phenotypes", [
+    ("members [{nic.1}, {nic.2}]", "members [{nic.1}, {nic.1}]", "storage", "resource storage: eno2 is its member twice", 1),
+    ("vlans [100, 200, 300]", "vlans [100, 200, 100]", "vm_traffic", "resource vm_traffic[100]: vmbr100 is made twice", 2),
+    ("members [{nic.1}, {nic.2}]", "members [{nic.1}, management]", "storage",
+     "resource storage: management, its member, is already made by resource management", 2),
+])
+def test_a_topology_whose_resources_fight_over_one_interface_is_located_at_the_second(
+        project: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, resource: str, said: str, phenotypes: int) -> None:
+    """Located once for each phenotype whose bindings make the clash (supermicro_x11 names its NICs eth*)."""
+    monkeypatch.chdir(project)
+    contract = project / "contracts" / "topologies" / "production_server.sg"
+    text = contract.read_text()
+    line = text.splitlines().index(f"    {resource}:") + 1
+    assert old in text
+    contract.write_text(text.replace(old, new))
+    checked = json.loads(sg("check", "--format", "json", code=1).output)["diagnostics"]
+    assert [(d["line"], d["column"]) for d in checked if said in d["message"]] == [(line, 5)] * phenotypes, checked
+    refused = sg("deploy", "production_server", "--phenotype", "dell_r740", code=2).output
+    assert f"{contract}:{line}:5: {said}" in refused, refused
+
+
 def test_plan_tells_before_deploy_that_a_bridges_uplink_is_already_another_bridges_port(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """README's session builds mgmt on eno1; production_server's management bridge wants eno1 too."""
     monkeypatch.chdir(project)

@@ -29,7 +29,7 @@ def plan_table(res: ResourceView) -> list[PlannedRun]:
     defaults = res.value("defaults")
     if defaults is not None:
         inputs["defaults"] = defaults
-    return [PlannedRun(key=res.name, inputs=inputs, interface=res.interface)]
+    return [PlannedRun(key=res.name, inputs=inputs, interface=res.interface, claims=((str(inputs["staging"]), "staging table"),))]
 
 
 def fetch_refused(kernel: Any, url: Any) -> str | None:

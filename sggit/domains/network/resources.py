@@ -25,7 +25,7 @@ def plan_bridge(res: ResourceView) -> list[PlannedRun]:
     if uplink is None:
         raise UsageError(f"bridge {res.name} has no uplink", hint="the shipped bridge pathway moves an uplink NIC under the bridge")
     inputs = {"management_bridge": res.interface, "uplink_interface": uplink, "stp_enabled": res.flag("stp", True)}
-    return [PlannedRun(key=res.name, inputs=inputs, interface=res.interface)]
+    return [PlannedRun(key=res.name, inputs=inputs, interface=res.interface, claims=((str(uplink), "uplink"),))]
 
 
 def assess_bridge(kernel: Any, run: PlannedRun, memo: dict[str, Any]) -> tuple[Action, str]:
@@ -46,7 +46,8 @@ def assess_bridge(kernel: Any, run: PlannedRun, memo: dict[str, Any]) -> tuple[A
 
 def plan_bond(res: ResourceView) -> list[PlannedRun]:
     inputs = {"bond_name": res.interface, "members": res.values("members"), "mode": res.value("mode") or "active-backup"}
-    return [PlannedRun(key=res.name, inputs=inputs, interface=res.interface)]
+    return [PlannedRun(key=res.name, inputs=inputs, interface=res.interface,
+                       claims=tuple((str(member), "member") for member in inputs["members"]))]
 
 
 def assess_bond(kernel: Any, run: PlannedRun, memo: dict[str, Any]) -> tuple[Action, str]:
@@ -66,7 +67,8 @@ def assess_bond(kernel: Any, run: PlannedRun, memo: dict[str, Any]) -> tuple[Act
 def plan_vlan_bridges(res: ResourceView) -> list[PlannedRun]:
     trunk, stp = res.value("trunk"), res.flag("stp", False)
     return [PlannedRun(key=f"{res.name}[{vlan}]", interface=f"vmbr{vlan}",
-                       inputs={"parent_interface": trunk, "vlan_id": vlan, "stp_enabled": stp})
+                       inputs={"parent_interface": trunk, "vlan_id": vlan, "stp_enabled": stp},
+                       claims=((f"{trunk}.{vlan}", "VLAN link"),))
             for vlan in res.values("vlans")]
 
 
