@@ -99,6 +99,8 @@ def test_the_network_types_keep_the_rules_every_kernel_applies() -> None:
     assert [vlan.problem(v) is None for v in (1, 4094, 0, 4095)] == [True, True, False, False]
     assert all(mode.problem(m) is None for m in BOND_MODES) and all(m in mode.description for m in BOND_MODES)
     assert mode.problem("active_backup") == f"unknown bonding mode 'active_backup'; one of: {', '.join(BOND_MODES)}"
+    count = VALUE_TYPES["probecount"]
+    assert count.base == "int" and [count.problem(v) is None for v in (1, 20, 0, -1, 21)] == [True, True, False, False, False]
     probe = VALUE_TYPES["probemethod"]
     assert [probe.problem(v) is None for v in ("arp", "icmp", "udp", "tcp")] == [True, True, True, False]
     mac = VALUE_TYPES["ifmac"]

@@ -62,6 +62,19 @@ def _probe_target(value: str) -> None:
         check_probe_target(value)
 
 
+PROBES_AT_MOST = 20
+"""Twenty one-second probes fit in the netlink kernel's default 30 s call timeout, with room for the rest."""
+
+
+def _probe_count(value: int) -> str | None:
+    """A count of probes one call can make: none proves nothing, and too many outlast the call's timeout.
+
+    Not a kernel's rule (a probe is one at a time): the gene sends them, and an
+    impossible count is the caller's mistake, refused before any allele is scored.
+    """
+    return None if 1 <= value <= PROBES_AT_MOST else f"a probe count must be from 1 to {PROBES_AT_MOST}, got {value}"
+
+
 VALUE_TYPES = (
     ValueType(name="ifname", base="string", problem=kernel_rule("sggit.kernel.api:check_ifname"),
               description="a Linux interface name: 1 to 15 bytes, no NUL, '/', ':' or whitespace, not . or .."),
@@ -74,6 +87,8 @@ VALUE_TYPES = (
               description="a MAC address, aa:bb:cc:dd:ee:ff in any case (multicast too, as in a forwarding entry)"),
     ValueType(name="probetarget", base="string", problem=kernel_rule(_probe_target),
               description="what gene_sdk.probe reaches: an IPv4 address, or gateway for the interface's default gateway"),
+    ValueType(name="probecount", base="int", problem=_probe_count,
+              description=f"a number of probes to send, 1 to {PROBES_AT_MOST}"),
     ValueType(name="probemethod", base="string", problem=kernel_rule("sggit.kernel.api:check_probe_method"),
               description="how gene_sdk.probe reaches its target: arp, icmp or udp"),
     ValueType(name="bondmode", base="string", problem=kernel_rule("sggit.kernel.api:check_bond_mode"),
