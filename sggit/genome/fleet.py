@@ -568,10 +568,18 @@ def push(genome: Genome, remote: str = "origin", *, deadline: float = PUSH_DEADL
         specs += [f":{box}" for box in sorted(boxed - set(waiting))]
         rejected: set[str] = set()
         if specs:
-            done = _git(genome, "push", "--porcelain", remote, *specs)
-            rejected = _parse_push(done.stdout)
-            if done.returncode != 0 and not rejected:
+            landed = _landed_outboxes(genome, prefix) if todo else {}
+            specs += [f":{box}" for box in landed]
+            leases = [f"--force-with-lease={box}:{oid}" for box, oid in landed.items()]
+            done = _git(genome, "push", "--porcelain", *leases, remote, *specs)
+            rejected, declined = _parse_push(done.stdout)
+            for ref, reason in declined.items():
+                if not ref.startswith(OUTBOX_PREFIX):  # an outbox is a shortcut; the remote may keep its own rules for them
+                    raise FleetError(f"the remote declined {ref}: {reason}",
+                                     hint="its hooks or branch rules refuse the push; ask whoever runs the remote, or push elsewhere")
+            if done.returncode != 0 and not rejected and not declined:
                 raise FleetError(f"cannot push to {remote}: {git_reason(done.stderr)}")
+            rejected -= set(landed)
             boxed = (boxed & rejected) | (set(waiting) - rejected)
             rejected -= set(waiting) | boxed
             for ref in todo:
@@ -606,6 +614,30 @@ def _lacks(genome: Genome, remote: pygit2.Oid | None, wanted: pygit2.Oid | None,
     return remote is None or not genome.repo.descendant_of(remote, ours)
 
 
+def _landed_outboxes(genome: Genome, prefix: str, most: int = 32) -> dict[str, pygit2.Oid]:
+    """Other hosts' outboxes whose value the remote's shared ref already holds, as the last fetch saw them.
+
+    Their owners clear them on their next push; a host that never pushes again
+    (replaced, decommissioned) would leave them for every integrate to read. A
+    push that is pushing anyway deletes them, each under a lease on the value it
+    saw, so an owner that wrote a new value since keeps it. Nothing is lost: the
+    remote's shared refs only move forward, and they hold all of it.
+    """
+    found: dict[str, pygit2.Oid] = {}
+    for mref in sorted(r for r in genome.repo.references if r.startswith(prefix + OUTBOX_PREFIX[len("refs/"):])):
+        box = "refs/" + mref[len(prefix):]
+        boxed = _outbox_target(box)
+        value = genome.target(mref)
+        if boxed is None or boxed[0] == genome.host or value is None:
+            continue
+        remote = genome.target(prefix + boxed[1][len("refs/"):])
+        if remote is not None and (remote == value or genome.repo.descendant_of(remote, value)):
+            found[box] = value
+            if len(found) == most:
+                break
+    return found
+
+
 def _own_outboxes(genome: Genome, prefix: str) -> set[str]:
     """This host's outbox refs as the last fetch saw them on the remote."""
     mine = prefix + outbox_ref(genome.host, "refs/")[len("refs/"):]
@@ -625,24 +657,25 @@ _DECLINED = ("hook declined", "denied", "deny", "protected", "not allowed", "per
 """Words of a remote that refuses a ref for good (its hooks, its rules), as opposed to one another host moved first."""
 
 
-def _parse_push(stdout: str) -> set[str]:
-    """Refs the remote refused because it moved meanwhile, from `git push --porcelain` (`!` flags a rejected ref).
+def _parse_push(stdout: str) -> tuple[set[str], dict[str, str]]:
+    """The refs `git push --porcelain` refused (`!`): those refused because the remote moved
+    meanwhile, and those it declines for good (a hook, a protected branch), with its reason.
 
-    A ref the remote declines for good (a hook, a protected branch) is a FleetError at
-    once, with the remote's reason: retrying it would only wait out the push deadline.
+    A declined shared ref is worth no retry, only waiting out the push deadline; the caller
+    says so at once.
     """
     rejected: set[str] = set()
+    declined: dict[str, str] = {}
     for line in stdout.splitlines():
         if line.startswith("!\t"):
             fields = line.split("\t")
             ref = fields[1].split(":", 1)[1]
             summary = fields[2] if len(fields) > 2 else ""
             if summary.startswith("[remote rejected]") and any(word in summary.lower() for word in _DECLINED):
-                reason = summary.removeprefix("[remote rejected]").strip().strip("()")
-                raise FleetError(f"the remote declined {ref}: {reason}",
-                                 hint="its hooks or branch rules refuse the push; ask whoever runs the remote, or push elsewhere")
-            rejected.add(ref)
-    return rejected
+                declined[ref] = summary.removeprefix("[remote rejected]").strip().strip("()")
+            else:
+                rejected.add(ref)
+    return rejected, declined
 
 
 __all__ = ["Conflict", "FleetError", "RefChange", "SyncReport", "fetch", "integrate", "mirror_prefix", "pull", "push", "union_tree"]

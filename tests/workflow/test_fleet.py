@@ -186,6 +186,37 @@ def test_the_next_push_carries_the_alleles_of_a_host_that_lost_a_race(fleet: tup
     assert _outboxes(bare) == set()
 
 
+def test_the_outbox_of_a_host_that_stops_pushing_goes_once_the_remote_holds_it(fleet: tuple[Path, Path, Path]) -> None:
+    """beta lost a race and went quiet (replaced, say): its outbox would be read by every integrate for ever."""
+    bare, a, b = fleet
+    waiting = _mutate(b, "beta", "bridge_create", "beta, outraced")
+    _lose_a_race(b, "beta")
+    boxes = _outboxes(bare)
+    _mutate(a, "alpha", "bridge_uplink", "alpha's own")
+    sggit(a, "push", host="alpha")
+    assert waiting in _locus_alleles(bare, "bridge_create")
+    assert _outboxes(bare) == boxes, "when alpha fetched them, the remote's shared refs did not hold them yet"
+    # a remote whose rules keep outboxes (here: an update hook that declines deleting one) costs the push nothing
+    hook = bare / "hooks" / "update"
+    hook.write_text('#!/bin/sh\ncase "$1:$3" in refs/heads/sggit/outbox/*:0000000000000000000000000000000000000000)'
+                    ' echo "outboxes are kept here" >&2; exit 1;; esac\n')
+    hook.chmod(0o755)
+    _mutate(a, "alpha", "bridge_create", "alpha, kept")
+    report = sggit_json(a, "push", host="alpha")
+    assert report["ok"] is True and "refs/heads/sggit/genome" in {c["ref"] for c in report["pushed"]}
+    assert _outboxes(bare) == boxes
+    hook.unlink()
+    _mutate(a, "alpha", "bridge_create", "alpha, later")
+    sggit(a, "push", host="alpha")
+    assert _outboxes(bare) == set(), "alpha's next push found them held and deleted them"
+    assert waiting in _locus_alleles(bare, "bridge_create") and waiting in _stack(bare, "bridge_create")
+    assert git(bare, "fsck", "--no-progress") == ""
+    # beta, back, finds its allele landed and nothing of its own to clear
+    report = sggit_json(b, "push", host="beta")
+    assert report["ok"] is True and not {c["ref"] for c in report["pushed"]} & set(SHARED)
+    assert _outboxes(bare) == set()
+
+
 def test_an_outbox_that_clashes_is_left_to_its_owner_to_report(fleet: tuple[Path, Path, Path]) -> None:
     bare, a, b = fleet
     _mutate(b, "beta", "bridge_create", "beta's choice", state="dominant")
