@@ -33,10 +33,11 @@ class PlannedRun:
     `interface` is what the topology's checks call the thing it makes.
 
     `claims` are the other things the run takes for its own, each with the role it
-    gives it (`("eno1", "uplink")`, a bond's members, a table's staging table). A
-    thing one run makes or claims cannot be another's: planning refuses the
-    topology where two runs would fight over it, before any gene runs and is
-    scored for a clash the bindings made.
+    gives it (`("eno1", "uplink")`, a bond's members, a table's staging table). No
+    two runs may make one thing, nor take one thing: planning refuses the topology
+    where they would fight over it, before any gene runs and is scored for a clash
+    the bindings made. Taking what another run makes is using it (a bridge whose
+    uplink is a bond), which the resources' order provides for.
     """
 
     key: str
@@ -89,6 +90,8 @@ class ResourceKind:
     needs: tuple[str, ...] = ()
     plan: Planner | None = None
     assess: Assessor | None = None
+    name_key: Callable[[str], str] = str
+    """When two of the names its runs make or claim are one thing (SQLite tables: whatever their case)."""
 
 
 @dataclass(frozen=True)

@@ -552,6 +552,7 @@ def push(genome: Genome, remote: str = "origin", *, deadline: float = PUSH_DEADL
     give_up = time.monotonic() + deadline
     attempt = 0
     boxed: set[str] = set()
+    outboxes = True
     memo = Memo()
     mine = {r: genome.target(r) for r in _push_refs(genome, set()) if _shared(r)}
     while True:
@@ -561,33 +562,32 @@ def push(genome: Genome, remote: str = "origin", *, deadline: float = PUSH_DEADL
             refs = _push_refs(genome, blocked)
             wanted = {r: genome.target(r) for r in refs}
         todo = [r for r in refs if _lacks(genome, genome.target(prefix + r[len("refs/"):]), wanted[r], mine.get(r) if _shared(r) else wanted[r])]
-        boxed |= _own_outboxes(genome, prefix)
-        waiting = {outbox_ref(genome.host, r): r for r in todo if attempt > 0 and _shared(r)}
+        if outboxes:
+            boxed |= _own_outboxes(genome, prefix)
+        waiting = {outbox_ref(genome.host, r): r for r in todo if outboxes and attempt > 0 and _shared(r)}
         specs = [f"{r}:{r}" for r in todo]
         specs += [f"+{r}:{box}" for box, r in waiting.items()]
         specs += [f":{box}" for box in sorted(boxed - set(waiting))]
         rejected: set[str] = set()
         if specs:
-            landed = _landed_outboxes(genome, prefix) if todo else {}
-            specs += [f":{box}" for box in landed]
-            leases = [f"--force-with-lease={box}:{oid}" for box, oid in landed.items()]
-            done = _git(genome, "push", "--porcelain", *leases, remote, *specs)
+            done = _git(genome, "push", "--porcelain", remote, *specs)
             rejected, declined = _parse_push(done.stdout)
-            for ref, reason in declined.items():
-                if not ref.startswith(OUTBOX_PREFIX):  # an outbox is a shortcut; the remote may keep its own rules for them
-                    raise FleetError(f"the remote declined {ref}: {reason}",
-                                     hint="its hooks or branch rules refuse the push; ask whoever runs the remote, or push elsewhere")
             if done.returncode != 0 and not rejected and not declined:
                 raise FleetError(f"cannot push to {remote}: {git_reason(done.stderr)}")
-            rejected -= set(landed)
-            boxed = (boxed & rejected) | (set(waiting) - rejected)
+            boxed = (boxed & rejected) | (set(waiting) - rejected - set(declined))
             rejected -= set(waiting) | boxed
             for ref in todo:
-                if ref not in rejected:
+                if ref not in rejected and ref not in declined:
                     pushed[ref] = RefChange(ref=ref, kind=_kind(ref, genome.host) or "genome", action="pushed", new=str(wanted[ref]))
+            if outboxes and any(ref.startswith(OUTBOX_PREFIX) for ref in declined):
+                outboxes, boxed = False, set()  # the remote keeps its own rules for outboxes: push as though there were none
+                continue
+            for ref, reason in declined.items():
+                raise FleetError(f"the remote declined {ref}: {reason}",
+                                 hint="its hooks or branch rules refuse the push; ask whoever runs the remote, or push elsewhere")
         if not rejected:
-            if boxed:
-                _git(genome, "push", "--porcelain", remote, *[f":{box}" for box in sorted(boxed)])
+            if outboxes:
+                _clear_outboxes(genome, remote, prefix, boxed)
             break
         if time.monotonic() >= give_up:
             report.rejected = sorted(rejected)
@@ -614,6 +614,19 @@ def _lacks(genome: Genome, remote: pygit2.Oid | None, wanted: pygit2.Oid | None,
     return remote is None or not genome.repo.descendant_of(remote, ours)
 
 
+def _clear_outboxes(genome: Genome, remote: str, prefix: str, own: set[str]) -> None:
+    """Delete this host's outboxes and those of others the remote already holds, in a push of their own.
+
+    Best effort: an outbox left is read again by the next integrate, and cleared
+    by the next push. Not with the shared refs, since a remote whose pre-receive
+    hook refused deleting one would refuse those too.
+    """
+    landed = _landed_outboxes(genome, prefix)
+    if own or landed:
+        leases = [f"--force-with-lease={box}:{oid}" for box, oid in landed.items()]
+        _git(genome, "push", "--porcelain", *leases, remote, *[f":{box}" for box in [*sorted(own), *landed]])
+
+
 def _landed_outboxes(genome: Genome, prefix: str, most: int = 32) -> dict[str, pygit2.Oid]:
     """Other hosts' outboxes whose value the remote's shared ref already holds, as the last fetch saw them.
 
@@ -621,7 +634,7 @@ def _landed_outboxes(genome: Genome, prefix: str, most: int = 32) -> dict[str, p
     (replaced, decommissioned) would leave them for every integrate to read. A
     push that is pushing anyway deletes them, each under a lease on the value it
     saw, so an owner that wrote a new value since keeps it. Nothing is lost: the
-    remote's shared refs only move forward, and they hold all of it.
+    remote's shared refs only move forward, and they held all of it.
     """
     found: dict[str, pygit2.Oid] = {}
     for mref in sorted(r for r in genome.repo.references if r.startswith(prefix + OUTBOX_PREFIX[len("refs/"):])):

@@ -167,7 +167,8 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
     interface = {r.name: _single(r, "name", names) or r.name for r in topo.has}
     out: list[Invocation] = []
     refused: list[RefusedResource] = []
-    held: dict[str, tuple[str, str | None]] = {}
+    made: dict[str, tuple[str, str | None]] = {}
+    claimed: dict[str, tuple[str, str | None]] = {}
     for res in topo.has:
         kind, planner, _ = _kind(res.name, res.kind)
         needs = sorted({v.value for p in res.properties for v in p.values if isinstance(v, n.Word) and v.value in resources and v.value != res.name})
@@ -176,11 +177,12 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
             if problem is not None:
                 refused.append(problem)
             for thing, role in [(run.interface, None), *run.claims]:
-                if thing in held:
-                    said = _clash(run.key, thing, role, *held[thing])
+                held, name = made if role is None else claimed, kind.name_key(thing)
+                if name in held:
+                    said = _clash(run.key, thing, role, *held[name])
                     refused.append(RefusedResource(tree.path_of(topo), res.line or 1, res.column or 1, said, res.name, topo.name))
                 else:
-                    held[thing] = (run.key, role)
+                    held[name] = (run.key, role)
             out.append(Invocation(key=run.key, resource=res.name, kind=kind.name, pathway=kind.pathway,
                                   inputs=run.inputs, needs=needs, interface=run.interface))
     if refused:
@@ -235,14 +237,15 @@ def _refusal(tree: ContractTree, topo: n.Topology, res: n.Resource, key: str, pa
 
 
 def _clash(key: str, thing: str, role: str | None, other: str, other_role: str | None) -> str:
-    """Why a run cannot have `thing` (`role` None: the thing it makes), which run `other` holds already."""
-    if other == key and role == other_role:
-        return f"resource {key}: {thing} is {'made' if role is None else 'its ' + role} twice"
-    mine = "which it makes" if role is None else f"its {role}"
+    """Why a run cannot make `thing` (`role` None) or take it as its `role`: run `other` makes or takes it already.
+
+    Taking what another run makes is using it (a bridge on a bond), not a clash.
+    """
+    if role is None:
+        return f"resource {key}: {thing} is made twice" if other == key else f"resource {key}: {thing}, which it makes, is already made by resource {other}"
     if other == key:
-        return f"resource {key}: {thing}, {mine}, is also {'what it makes' if other_role is None else 'its ' + other_role}"
-    theirs = f"made by resource {other}" if other_role is None else f"the {other_role} of resource {other}"
-    return f"resource {key}: {thing}, {mine}, is already {theirs}"
+        return f"resource {key}: {thing} is its {role} twice" if role == other_role else f"resource {key}: {thing}, its {role}, is also its {other_role}"
+    return f"resource {key}: {thing}, its {role}, is already the {other_role} of resource {other}"
 
 
 def _values(res: n.Resource, prop: str, names: dict[str, Any]) -> list[Any]:

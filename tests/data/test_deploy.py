@@ -140,14 +140,14 @@ def test_a_staging_table_left_behind_is_replaced(bound: Path) -> None:
 
 
 def test_a_table_that_stages_into_another_tables_staging_is_refused_before_any_gene_runs(bound: Path) -> None:
-    """Two loads through one staging table would each replace what the other staged."""
+    """Two loads through one staging table would each replace what the other staged; to SQLite the case of a name is no difference."""
     contract = bound / "contracts" / "data" / "topologies" / "warehouse.sg"
     text = contract.read_text()
-    second = ("    stations:\n      is table\n      source {source}\n      staging readings_staging\n"
+    second = ("    stations:\n      is table\n      source {source}\n      staging Readings_Staging\n"
               "      columns [station, day, temperature]\n\n")
     contract.write_text(text.replace("  takes:\n", second + "  takes:\n"))
     line = contract.read_text().splitlines().index("    stations:") + 1
-    said = "resource stations: readings_staging, its staging table, is already the staging table of resource readings"
+    said = "resource stations: Readings_Staging, its staging table, is already the staging table of resource readings"
     result = sg_in(bound, "plan", "warehouse", "--kernel", "data-sqlite", code=2)
     assert f"{contract}:{line}:5: {said}" in result.output, result.output
     assert not (bound / "warehouse.db").exists() or "stations" not in "".join(dump(bound / "warehouse.db"))

@@ -252,8 +252,8 @@ def test_bindings_that_give_one_nic_two_roles_are_refused_before_any_gene_runs(p
 @pytest.mark.parametrize("old, new, resource, said, phenotypes", [
     ("members [{nic.1}, {nic.2}]", "members [{nic.1}, {nic.1}]", "storage", "resource storage: eno2 is its member twice", 1),
     ("vlans [100, 200, 300]", "vlans [100, 200, 100]", "vm_traffic", "resource vm_traffic[100]: vmbr100 is made twice", 2),
-    ("members [{nic.1}, {nic.2}]", "members [{nic.1}, management]", "storage",
-     "resource storage: management, its member, is already made by resource management", 2),
+    ("      mode active-backup", "      mode active-backup\n      name management", "storage",
+     "resource storage: management, which it makes, is already made by resource management", 2),
 ])
 def test_a_topology_whose_resources_fight_over_one_interface_is_located_at_the_second(
         project: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, resource: str, said: str, phenotypes: int) -> None:
@@ -268,6 +268,17 @@ def test_a_topology_whose_resources_fight_over_one_interface_is_located_at_the_s
     assert [(d["line"], d["column"]) for d in checked if said in d["message"]] == [(line, 5)] * phenotypes, checked
     refused = sg("deploy", "production_server", "--phenotype", "dell_r740", code=2).output
     assert f"{contract}:{line}:5: {said}" in refused, refused
+
+
+def test_a_bridge_whose_uplink_is_the_bond_of_another_resource_uses_it(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Taking what another run makes is no clash: the bond is made first, then bridged."""
+    monkeypatch.chdir(project)
+    contract = project / "contracts" / "topologies" / "production_server.sg"
+    contract.write_text(contract.read_text().replace("uplink {nic.0}", "uplink storage"))
+    assert not [d for d in json.loads(sg("check", "--format", "json").output)["diagnostics"] if d["severity"] == "error"]
+    changes = json.loads(sg("plan", "production_server", "--phenotype", "dell_r740", "--format", "json").output)["changes"]
+    order = [c["invocation"]["key"] for c in changes]
+    assert order.index("storage") < order.index("management") and {c["action"] for c in changes} == {"create"}
 
 
 def test_plan_tells_before_deploy_that_a_bridges_uplink_is_already_another_bridges_port(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -196,10 +196,11 @@ def test_the_outbox_of_a_host_that_stops_pushing_goes_once_the_remote_holds_it(f
     sggit(a, "push", host="alpha")
     assert waiting in _locus_alleles(bare, "bridge_create")
     assert _outboxes(bare) == boxes, "when alpha fetched them, the remote's shared refs did not hold them yet"
-    # a remote whose rules keep outboxes (here: an update hook that declines deleting one) costs the push nothing
-    hook = bare / "hooks" / "update"
-    hook.write_text('#!/bin/sh\ncase "$1:$3" in refs/heads/sggit/outbox/*:0000000000000000000000000000000000000000)'
-                    ' echo "outboxes are kept here" >&2; exit 1;; esac\n')
+    # a remote whose rules keep outboxes costs the push nothing: this pre-receive hook refuses, whole, any push
+    # that deletes one, so the deletions go in a push of their own
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text('#!/bin/sh\nwhile read old new ref; do case "$new:$ref" in 0000000000000000000000000000000000000000:'
+                    'refs/heads/sggit/outbox/*) echo "outboxes are kept here" >&2; exit 1;; esac; done\n')
     hook.chmod(0o755)
     _mutate(a, "alpha", "bridge_create", "alpha, kept")
     report = sggit_json(a, "push", host="alpha")

@@ -71,5 +71,6 @@ RESOURCE_KINDS: dict[str, ResourceKind] = {
     "table": ResourceKind(
         "table", {"source": False, "staging": False, "columns": False, "mapping": False, "defaults": False, "name": False},
         pathway="ingest_clean_and_load", plan=plan_table, assess=assess_table,
+        name_key=str.lower,  # SQLite's table names are one whatever their (ASCII) case, and sqlident is ASCII
     ),
 }
