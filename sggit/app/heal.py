@@ -54,6 +54,9 @@ class HealReport:
     promotion: Written | None = None
     already_healthy: bool = False
     events: list[str] = field(default_factory=list)
+    """What the winner's passage through the lifecycle did, in order, before its promotion."""
+    notes: list[str] = field(default_factory=list)
+    """What is left to do after it (a review the locus's risk asks for)."""
 
     @property
     def healed(self) -> bool:
@@ -71,6 +74,7 @@ class HealReport:
                 out.append(f"     {t.note}")
             if t.first_error and t.passed < t.total:
                 out.append(f"     first failure: {t.first_error}")
+        out.extend(f"  * {e}" for e in self.events)  # the winner's passage, which comes before its promotion
         if self.winner:
             out.append(f"  winner {self.winner[:12]} is now {self.state}")
         elif not self.already_healthy:
@@ -78,7 +82,7 @@ class HealReport:
         if self.promotion is not None:
             w = self.promotion
             out.append(f"  {w.title}: branch {w.branch} at {w.commit[:12]}" + (" (fast-forwarded)" if w.fast_forwarded else " (waits for review)"))
-        out.extend(f"  * {e}" for e in self.events)
+        out.extend(f"  * {e}" for e in self.notes)
         return out
 
     def as_json(self) -> dict[str, Any]:
@@ -200,5 +204,5 @@ def heal(organism: Organism, locus: str, engine: Engine, *, rounds: int = 3, cou
         if report.promotion.fast_forwarded:
             report.state = "dominant"
         elif not policy_for(gene.risk).auto_promote:
-            report.events.append(f"{locus} is {gene.risk or 'high'} risk: merge {report.promotion.branch} after review")
+            report.notes.append(f"{locus} is {gene.risk or 'high'} risk: merge {report.promotion.branch} after review")
     return report

@@ -187,11 +187,16 @@ def _keep_cache(genome: Genome, name: str, key: str, stored: layout.Stored) -> M
     return summary
 
 
+def unknown_phenotype(genome: Genome, name: str, known: list[str] | None = None) -> UsageError:
+    """The one way every command says a phenotype does not exist: with the names that do."""
+    known = phenotype_names(genome) if known is None else known
+    return UsageError(f"no phenotype {name or repr(name)}", hint=f"known: {', '.join(known)}" if known else "run `sggit init` first")
+
+
 def _tip(genome: Genome, name: str) -> pygit2.Commit:
     oid = genome.target(phenotype_ref(name))
     if oid is None:
-        known = phenotype_names(genome)
-        raise UsageError(f"no phenotype {name}", hint=f"known: {', '.join(known)}" if known else "run `sggit init` first")
+        raise unknown_phenotype(genome, name)
     return genome.repo[oid].peel(pygit2.Commit)
 
 
@@ -296,7 +301,7 @@ def change_phenotype(
 
     def build(tip: pygit2.Commit | None) -> tuple[pygit2.Oid, str] | None:
         if tip is None:
-            raise UsageError(f"no phenotype {name}", hint="create it with `sggit init`")
+            raise unknown_phenotype(genome, name)
         stored = stored_at(genome, tip, name, tip=True)
         new = edit(stored.pmap)
         if new is None:
@@ -437,7 +442,7 @@ def rollback(genome: Genome, name: str, commit: str | None = None) -> str:
     with genome.locked():
         tip_oid = genome.target(refname)
         if tip_oid is None:
-            raise UsageError(f"no phenotype {name}")
+            raise unknown_phenotype(genome, name)
         try:
             if migrate(genome, name) is not None:
                 tip_oid = genome.target(refname)

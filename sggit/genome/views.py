@@ -78,7 +78,7 @@ def status(genome: Genome, phenotype: str | None = None) -> Status:
     host and locus, and this host's unsynced journal, so the cost follows loci and
     hosts, not alleles, and the view never lags behind `sggit sync`.
     """
-    names = [phenotype] if phenotype else phenotype_names(genome)
+    names = [phenotype] if phenotype is not None else phenotype_names(genome)  # `--phenotype ''` names none
     unsynced = _unsynced(genome)
     out: list[PhenotypeStatus] = []
     expressed: set[str] = set()

@@ -87,7 +87,7 @@ def choose_phenotype(genome: Genome, name: str | None) -> str:
     names = phenostore.phenotype_names(genome)
     if name is not None:
         if name not in names:
-            raise UsageError(f"no phenotype {name}", hint=f"known: {', '.join(names)}" if names else "run `sggit init` first")
+            raise phenostore.unknown_phenotype(genome, name, names)
         return name
     if len(names) == 1:
         return names[0]

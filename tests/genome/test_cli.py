@@ -156,12 +156,16 @@ def test_rollback_reverts_a_head_that_no_longer_parses(project: Path, tmp_path: 
         (["show", "abc"], 2, "not an allele id"),
         (["show", "abcdef0123"], 2, "no registered allele"),
         (["why", "abcdef0123"], 2, "no registered allele"),
-        (["rollback", "--phenotype", "nope"], 2, "no phenotype nope"),
+        (["rollback", "--phenotype", "nope"], 2, "no phenotype nope\nhint: known: dell_r740, supermicro_x11"),
         (["lineage", "no_such_locus"], 2, "no locus"),
-        (["status", "--phenotype", "nope"], 2, "no phenotype nope"),
+        (["status", "--phenotype", "nope"], 2, "no phenotype nope\nhint: known: dell_r740, supermicro_x11"),
+        (["status", "--phenotype", ""], 2, "no phenotype ''\nhint: known: dell_r740, supermicro_x11"),
+        (["register", "--seeds", "--phenotype", "dell_r740"], 2, "--seeds takes no --phenotype"),
+        (["register", "bridge_create", "--seeds", "--as", "dominant"], 2, "--seeds takes no LOCUS, --as dominant"),
     ],
 )
 def test_user_mistakes_are_messages_not_tracebacks(project: Path, args: list[str], code: int, message: str) -> None:
+    """A phenotype that does not exist is named the same way by every command, with the ones that do."""
     result = sg("-C", str(project), *args, code=code)
     assert message in result.output
 

@@ -166,6 +166,8 @@ def test_a_second_deploy_that_changes_nothing_sleeps_no_window(project: Path, mo
     assert again.stderr == ""
     quiet = sg("run", "check_link_state", "--input", '{"device": "management"}', "--phenotype", "dell_r740")
     assert quiet.stderr == ""
+    loud = sg("deploy", "production_server", "--phenotype", "dell_r740", env={"SGGIT_PROGRESS": "1"})  # `sggit --progress deploy`
+    assert "sggit: deploying production_server on dell_r740 (mock kernel) ..." in loud.stderr, loud.stderr
 
 
 def test_a_held_back_poll_records_nothing_and_breeds_nothing_until_committed(project: Path, pool: WorkerPool, tmp_path: Path) -> None:

@@ -51,6 +51,9 @@ def test_heal_with_gp_repairs_a_planted_seed_bug_and_promote_has_nothing_left(he
     winner = phenostore.read_phenotype(genome, "dell_r740").locus("bridge_create").dominant
     assert winner != planted and read_lineage(genome, "bridge_create", winner).engine == "gp"
     assert f"sggit: promote bridge_create to {winner[:12]} on dell_r740" in out
+    told = out.splitlines()  # in the order it happened: its first run (recessive), then its promotion
+    first_run = next(i for i, line in enumerate(told) if f"{winner[:7]} passed its first run at bridge_create: now recessive" in line)
+    assert first_run < told.index(f"  winner {winner[:12]} is now dominant"), out
     result = json.loads(sg("run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "brx", "interfaces": []}').output)
     assert result["ok"] and result["output"]["resources_created"] == ["brx"]
     again = sg("heal", "bridge_create", "--phenotype", "dell_r740", "--engine", "gp").output

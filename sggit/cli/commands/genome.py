@@ -115,6 +115,10 @@ def register_command(locus: str | None, files: tuple[Path, ...], state: str, phe
     from sggit.genome.repo import Genome
 
     if seeds:
+        given = [what for what, there in (("LOCUS", locus), ("FILE", files), ("--phenotype", phenotype), ("--as dominant", state == "dominant")) if there]
+        if given:
+            raise UsageError(f"--seeds takes no {', '.join(given)}", hint="it registers every new seed, recessive in every phenotype; "
+                             "`sggit register LOCUS FILE... --phenotype NAME --as dominant` registers chosen files")
         _register_seeds(fmt)
         return
     if locus is None or not files:

@@ -73,10 +73,11 @@ def deploy_command(topology: str, phenotype: str | None, kernel: str | None, net
     Exit 0 when everything deployed and verified, 1 otherwise (the report says what failed).
     """
     from sggit.cli.progress import step
+    from sggit.kernel.kinds import kind_of
     from sggit.runtime.topology import deploy_on
 
     with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, timeout=timeout, wait_verify=not no_wait, progress=progress) as organism:
-        with step(f"deploying {topology} on {organism.phenotype_name} ({kernel} kernel)"):
+        with step(f"deploying {topology} on {organism.phenotype_name} ({kind_of(organism.kernel).name} kernel)"):
             _, report = deploy_on(organism, topology)
     click.echo(json.dumps(report.model_dump(mode="json"), indent=2) if fmt == "json" else render_report(report))
     if report.status != "ok":
