@@ -108,12 +108,13 @@ def example_kernels(tree: ContractTree, gene: n.Gene, state_dir: Path) -> Callab
 
 
 def check_kernel_for(tree: ContractTree, target: str, kind_name: str) -> None:
-    """Refuse to run a locus or pathway on a kernel of another domain, before any allele is
-    tried: its genes would fail for a reason that is not theirs, and be scored for it."""
+    """Refuse to run a locus, pathway or topology on a kernel of another domain, before any allele is
+    tried: its genes would fail for a reason that is not theirs, and be scored for it (and a plan
+    of it could only say that kernel offers none of its resources)."""
     from sggit.errors import UsageError
     from sggit.kernel import kinds
 
-    node = tree.genes.get(target) or tree.pathways.get(target)
+    node = tree.genes.get(target) or tree.pathways.get(target) or tree.topologies.get(target)
     if node is None:
         return
     kind = kinds.get(kind_name)

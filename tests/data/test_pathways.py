@@ -84,6 +84,10 @@ def test_the_mock_is_a_sample_of_the_live_database_and_never_writes_it(warehouse
 def test_a_data_gene_on_a_network_kernel_is_refused_before_it_runs(warehouse: Path) -> None:
     result = sg_in(warehouse, "run", "ingest_csv", "--kernel", "mock", "--input", '{"url": "http://127.0.0.1/x.csv", "table": "t"}', code=2)
     assert "ingest_csv belongs to domain data; the mock kernel is of domain network" in result.output
+    for command in ("plan", "deploy"):  # a plan there could only say the kernel offers none of its resources
+        refused = sg_in(warehouse, command, "warehouse", "--kernel", "mock", code=2)
+        assert "warehouse belongs to domain data; the mock kernel is of domain network" in refused.output
+        assert "hint: choose --kernel data-mock, data-sqlite" in refused.output, refused.output
 
 
 def test_every_data_gene_passes_its_examples_on_the_mock(warehouse: Path) -> None:

@@ -53,7 +53,7 @@ def plan_command(topology: str, phenotype: str | None, kernel: str | None, netns
     """Show what deploying TOPOLOGY would create, change or leave alone; changes nothing."""
     from sggit.runtime.topology import plan_on
 
-    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns) as organism:
+    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, target=topology) as organism:
         plan = plan_on(organism, topology)
     click.echo(json.dumps(plan.model_dump(mode="json"), indent=2) if fmt == "json" else render_plan(plan))
 
@@ -76,7 +76,8 @@ def deploy_command(topology: str, phenotype: str | None, kernel: str | None, net
     from sggit.kernel.kinds import kind_of
     from sggit.runtime.topology import deploy_on
 
-    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, timeout=timeout, wait_verify=not no_wait, progress=progress) as organism:
+    with open_organism(phenotype=phenotype, kernel=kernel, netns=netns, timeout=timeout, wait_verify=not no_wait, progress=progress,
+                       target=topology) as organism:
         with step(f"deploying {topology} on {organism.phenotype_name} ({kind_of(organism.kernel).name} kernel)"):
             _, report = deploy_on(organism, topology)
     click.echo(json.dumps(report.model_dump(mode="json"), indent=2) if fmt == "json" else render_report(report))
