@@ -18,6 +18,16 @@ def test_check_defaults_to_the_enclosing_project(project: Path) -> None:
     assert sg("-C", str(project / "contracts" / "genes"), "check").stderr.strip() == "21 files checked"
 
 
+def test_with_no_path_the_files_are_named_from_where_check_runs(project: Path) -> None:
+    """As git and the pre-commit hooks name them: `contracts/genes/...` at the top, `../...` below it."""
+    bad = project / "contracts" / "genes" / "bridge_stp.sg"
+    bad.write_text(bad.read_text().replace("is configuration", "is configurashun"))
+    at_top = sg("-C", str(project), "check", code=1).stdout
+    assert at_top.startswith("contracts/genes/bridge_stp.sg:2:6: error: unknown family `configurashun`"), at_top
+    below = sg("-C", str(project / "contracts" / "pathways"), "check", code=1).stdout
+    assert below.startswith("../genes/bridge_stp.sg:2:6: error:"), below
+
+
 def test_a_single_file_resolves_against_its_project(project: Path) -> None:
     target = project / "contracts" / "pathways" / "provision_bond.sg"
     sg("check", str(target))

@@ -206,7 +206,7 @@ def test_a_resource_value_its_pathway_refuses_is_located_in_the_topology_before_
     contract.write_text(text.replace(old, new))
     checked = json.loads(sg("check", "--format", "json", code=1).output)["diagnostics"]
     located = [(d["path"], d["line"], d["column"]) for d in checked if said in d["message"]]
-    assert located == [(str(contract), line, 5)] * 2, checked  # at the resource, once per phenotype on the topology
+    assert located == [("contracts/topologies/production_server.sg", line, 5)] * 2, checked  # at the resource, once per phenotype, named from here
     for command in ("plan", "deploy"):
         refused = sg(command, "production_server", "--phenotype", "dell_r740", code=2).output
         assert f"{contract}:" in refused and said in refused
@@ -239,7 +239,7 @@ def test_bindings_that_give_one_nic_two_roles_are_refused_before_any_gene_runs(p
     phenotype.write_text(phenotype.read_text().replace('"eno1", "eno2"', '"eno1", "eno1"'))
     said = "resource storage: eno1, its member, is already the uplink of resource management"
     [checked] = json.loads(sg("check", "--format", "json", code=1).output)["diagnostics"]
-    assert (checked["path"], checked["line"], checked["column"]) == (str(contract), storage, 5)
+    assert (checked["path"], checked["line"], checked["column"]) == ("contracts/topologies/production_server.sg", storage, 5)
     assert checked["message"] == f"{said} (with the bindings of dell_r740.toml)", checked
     sg("init", ".")  # the phenotype's branch takes the edited bindings
     for command in ("plan", "deploy"):

@@ -15,10 +15,13 @@ _PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_typ
 
 
 def _default_paths() -> list[Path]:
+    """The project's own directories, named from here as a user would type them (`contracts/...`, `../contracts/...`)."""
+    import os
+
     root = find_root(Path.cwd())
     if root is None:
         raise click.UsageError("no PATH given and no contracts/ directory here or above")
-    return [p for p in (root / CONTRACTS_DIR, root / PHENOTYPES_DIR, root / GENOME_DIR) if p.is_dir()]
+    return [Path(os.path.relpath(p)) for p in (root / CONTRACTS_DIR, root / PHENOTYPES_DIR, root / GENOME_DIR) if p.is_dir()]
 
 
 @click.command()
