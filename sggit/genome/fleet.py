@@ -290,6 +290,21 @@ class _Integrator:
         commit = self.repo.create_commit(None, sig, sig, message, tree, [ours, *others])
         return self._set(ref, kind, commit, ours, "merged")
 
+    def unfoldable(self, ref: str, box: pygit2.Oid) -> str | None:
+        """Why an outbox is no value of `ref` a host could have left, or None when it may be folded.
+
+        A push leaves its value only after integrating the remote's ref, so a real
+        outbox is a commit that shares history with it; anything else (a blob, a
+        stranger's commit whose tree would be merged into the genome) is damage.
+        """
+        obj = self.repo.get(box)
+        if obj is None or obj.type != pygit2.GIT_OBJECT_COMMIT:
+            return f"it names {'no object' if obj is None else 'a ' + obj.type_str}, not a commit"
+        ours = self.genome.target(ref)
+        if ours is not None and ours != box and self.repo.merge_base(ours, box) is None:
+            return f"it shares no history with {ref}"
+        return None
+
     def fold_outboxes(self, ref: str, boxes: list[tuple[str, pygit2.Oid]]) -> None:
         """Merge other hosts' outboxes for `ref` into one commit, one parent per outbox that adds something.
 
@@ -499,7 +514,13 @@ def integrate(genome: Genome, remote: str, report: SyncReport, memo: Memo | None
         boxed = _outbox_target(ref)
         if boxed is not None:
             if boxed[0] != host and theirs is not None and (boxed[1], theirs) not in worker.memo.merged:
-                outboxes.setdefault(boxed[1], []).append((boxed[0], theirs))
+                refused = worker.unfoldable(boxed[1], theirs)
+                if refused is None:
+                    outboxes.setdefault(boxed[1], []).append((boxed[0], theirs))
+                else:
+                    from sggit.genome import damage
+
+                    damage.warn("outbox", f"{ref} on {remote}", refused)
             continue
         kind = _kind(ref, host)
         if kind is None or theirs is None:
@@ -643,6 +664,9 @@ def _landed_outboxes(genome: Genome, prefix: str, most: int = 32) -> dict[str, p
         value = genome.target(mref)
         if boxed is None or boxed[0] == genome.host or value is None:
             continue
+        obj = genome.repo.get(value)
+        if obj is None or obj.type != pygit2.GIT_OBJECT_COMMIT:
+            continue  # damage, which integrate warned about: no value of a shared ref
         remote = genome.target(prefix + boxed[1][len("refs/"):])
         if remote is not None and (remote == value or genome.repo.descendant_of(remote, value)):
             found[box] = value

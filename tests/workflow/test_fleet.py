@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pygit2
@@ -216,6 +218,32 @@ def test_the_outbox_of_a_host_that_stops_pushing_goes_once_the_remote_holds_it(f
     report = sggit_json(b, "push", host="beta")
     assert report["ok"] is True and not {c["ref"] for c in report["pushed"]} & set(SHARED)
     assert _outboxes(bare) == set()
+
+
+def test_an_outbox_no_push_could_have_left_is_skipped_with_a_warning(fleet: tuple[Path, Path, Path]) -> None:
+    """A blob, or a stranger's commit whose tree would be merged into the genome: damage from a peer, not a value."""
+    bare, a, b = fleet
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"], cwd=bare, input="garbage{", capture_output=True, text=True, check=True).stdout.strip()
+    empty = git(bare, "hash-object", "-t", "tree", "-w", "/dev/null")
+    stranger = subprocess.run(["git", "commit-tree", empty, "-m", "not a genome"], cwd=bare, capture_output=True, text=True, check=True,
+                              env={**os.environ, "GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x", "GIT_COMMITTER_NAME": "x",
+                                   "GIT_COMMITTER_EMAIL": "x@x"}).stdout.strip()
+    box = bare / outbox_ref("gamma", "refs/heads/sggit/genome")  # git will not put a blob on a branch: a damaged remote will
+    box.parent.mkdir(parents=True)
+    box.write_text(blob + "\n")
+    git(bare, "update-ref", outbox_ref("delta", "refs/notes/sggit/lineage"), stranger)
+    before = {ref: sha for ref, sha in _refs(b).items() if ref in SHARED}
+    done = sggit(b, "pull", host="beta")
+    assert f"{outbox_ref('gamma', 'refs/heads/sggit/genome')} on origin: damaged outbox skipped: it names a blob, not a commit" in done.stderr
+    assert f"{outbox_ref('delta', 'refs/notes/sggit/lineage')} on origin: damaged outbox skipped: it shares no history" in done.stderr
+    assert {ref: sha for ref, sha in _refs(b).items() if ref in SHARED} == before
+    mine = _mutate(b, "beta", "bridge_create", "beta, among the damage")
+    sggit(b, "push", host="beta")
+    assert mine in _locus_alleles(bare, "bridge_create")
+    assert git(b, "fsck", "--no-progress") == ""
+    box.unlink()  # fsck rightly names the planted blob on a branch (then dangling); all else must be whole
+    assert git(bare, "fsck", "--no-progress", "--no-dangling") == ""
 
 
 def test_an_outbox_that_clashes_is_left_to_its_owner_to_report(fleet: tuple[Path, Path, Path]) -> None:
