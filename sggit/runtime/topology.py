@@ -172,7 +172,13 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
     for res in topo.has:
         kind, planner, _ = _kind(res.name, res.kind)
         needs = sorted({v.value for p in res.properties for v in p.values if isinstance(v, n.Word) and v.value in resources and v.value != res.name})
-        for run in planner(_Resource(res, names, interface)):
+        try:
+            runs = planner(_Resource(res, names, interface))
+        except UsageError as exc:  # what the resource says, or the bindings it uses, cannot be planned: located there
+            said = exc.message if exc.message.startswith(f"resource {res.name}") else f"resource {res.name}: {exc.message}"
+            refused.append(RefusedResource(tree.path_of(topo), res.line or 1, res.column or 1, said, res.name, topo.name, exc.hint))
+            continue
+        for run in runs:
             problem = _refusal(tree, topo, res, run.key, kind.pathway, run.inputs)
             if problem is not None:
                 refused.append(problem)
@@ -200,13 +206,15 @@ class RefusedResource:
     said: str
     resource: str
     topology: str
+    advice: str | None = None
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}: {self.said}"
 
     @property
     def hint(self) -> str:
-        return f"fix resource {self.resource} of topology {self.topology}, or the phenotype bindings it uses"
+        fix = f"fix resource {self.resource} of topology {self.topology}, or the phenotype bindings it uses"
+        return fix if self.advice is None else f"{self.advice}; or {fix}"
 
 
 class ResourceValueError(UsageError):

@@ -270,6 +270,20 @@ def test_a_topology_whose_resources_fight_over_one_interface_is_located_at_the_s
     assert f"{contract}:{line}:5: {said}" in refused, refused
 
 
+def test_a_resource_the_bindings_cannot_fill_is_located_by_check_as_by_plan(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`{nic.9}` with four NICs bound: check passed it, and plan said so without a place."""
+    monkeypatch.chdir(project)
+    contract = project / "contracts" / "topologies" / "production_server.sg"
+    management = contract.read_text().splitlines().index("    management:") + 1
+    contract.write_text(contract.read_text().replace("uplink {nic.0}", "uplink {nic.9}"))
+    said = "resource management: uplink: {nic.9}: index 9 is out of range (nic has 4 items)"
+    checked = json.loads(sg("check", "--format", "json", code=1).output)["diagnostics"]
+    assert [(d["line"], d["column"]) for d in checked if said in d["message"]] == [(management, 5)] * 2, checked
+    for command in ("plan", "deploy"):
+        refused = sg(command, "production_server", "--phenotype", "dell_r740", code=2).output
+        assert f"{contract}:{management}:5: {said}" in refused, refused
+
+
 def test_a_bridge_whose_uplink_is_the_bond_of_another_resource_uses_it(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Taking what another run makes is no clash: the bond is made first, then bridged."""
     monkeypatch.chdir(project)
