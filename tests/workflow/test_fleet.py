@@ -246,6 +246,37 @@ def test_an_outbox_no_push_could_have_left_is_skipped_with_a_warning(fleet: tupl
     assert git(bare, "fsck", "--no-progress", "--no-dangling") == ""
 
 
+RACE_THEN_NO_OUTBOXES = """#!/bin/sh
+# The first push loses a race: another host moves sggit/genome while it is received.
+# After that, this remote keeps no outboxes: a push that writes one is refused whole.
+input=$(cat)
+if [ ! -e raced ]; then
+  touch raced
+  unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES
+  tip=$(git rev-parse refs/heads/sggit/genome)
+  won=$(GIT_AUTHOR_NAME=o GIT_AUTHOR_EMAIL=o@o GIT_COMMITTER_NAME=o GIT_COMMITTER_EMAIL=o@o \\
+        git commit-tree "$tip^{tree}" -p "$tip" -m "another host won")
+  git update-ref refs/heads/sggit/genome "$won" "$tip"
+  exit 0
+fi
+case "$input" in *refs/heads/sggit/outbox/*) echo "no outboxes on this remote" >&2; exit 1;; esac
+"""
+
+
+def test_a_remote_that_refuses_outboxes_is_pushed_to_as_though_there_were_none(fleet: tuple[Path, Path, Path]) -> None:
+    bare, a, _ = fleet
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text(RACE_THEN_NO_OUTBOXES)
+    hook.chmod(0o755)
+    mine = _mutate(a, "alpha", "bridge_create", "alpha, racing a strict remote")
+    report = sggit_json(a, "push", host="alpha")
+    assert (bare / "raced").exists(), "the first push lost its race"
+    assert report["ok"] is True and "refs/heads/sggit/genome" in {c["ref"] for c in report["pushed"]}
+    assert mine in _locus_alleles(bare, "bridge_create") and mine in _stack(bare, "bridge_create")
+    assert "another host won" in git(bare, "log", "--format=%s", "sggit/genome")
+    assert _outboxes(bare) == set()
+
+
 def test_an_outbox_that_clashes_is_left_to_its_owner_to_report(fleet: tuple[Path, Path, Path]) -> None:
     bare, a, b = fleet
     _mutate(b, "beta", "bridge_create", "beta's choice", state="dominant")
