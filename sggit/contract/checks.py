@@ -7,8 +7,11 @@ problem in a genome.
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as _field
+from typing import Any
 
 from sggit.contract import nodes as n
 from sggit.contract.errors import Diagnostic
@@ -40,6 +43,17 @@ class _Scope:
     names: set[str]
     steps: dict[int, n.Step] | None = None
     current_step: int | None = None
+    loops: dict[str, list[Any]] = _field(default_factory=dict)
+    """A `for` variable over a literal list: the values it takes, each checked where it is passed."""
+
+
+def _bare_loop_var(value: n.Value, scope: _Scope) -> str | None:
+    """The `for` variable `value` is, alone (`count={c}`), when its values are known; else None."""
+    if isinstance(value, n.Template) and len(value.parts) == 1:
+        ref = value.parts[0]
+        if isinstance(ref, n.Ref) and ref.step is None and len(ref.path) == 1 and ref.path[0] in scope.loops:
+            return str(ref.path[0])
+    return None
 
 
 class _Checker:
@@ -150,7 +164,13 @@ class _Checker:
                 self.error(node, f"{target.name} takes no parameter {name}", _suggest(name, takes) or f"it takes: {', '.join(takes) or 'nothing'}")
                 continue
             self.refs(value, scope)
-            if not n.iter_refs(value):
+            var = _bare_loop_var(value, scope)
+            if var is not None:
+                for item in scope.loops[var]:
+                    for p in check_value(field.type, item, types):
+                        where = f" at {p.path}" if p.path else ""
+                        self.error(value, f"{name} of {target.name} is {field.type.render()}{where} where {var} is {json.dumps(item)}: {p.message}")
+            elif not n.iter_refs(value):
                 for p in check_value(field.type, literal_value(value), types):
                     where = f" at {p.path}" if p.path else ""
                     self.error(value, f"{name} of {target.name} is {field.type.render()}{where}: {p.message}")
@@ -170,7 +190,10 @@ class _Checker:
         for item in items:
             if isinstance(item, n.VerifyFor):
                 self.refs(item.iterable, scope)
-                inner = _Scope(scope.names | {item.var}, scope.steps, scope.current_step)
+                loops = {k: v for k, v in scope.loops.items() if k != item.var}
+                if isinstance(item.iterable, n.ListValue) and not n.iter_refs(item.iterable):
+                    loops[item.var] = list(literal_value(item.iterable))
+                inner = _Scope(scope.names | {item.var}, scope.steps, scope.current_step, loops)
                 self.verify_items(item.items, inner)
             elif isinstance(item, n.Check):
                 gene = self.tree.genes.get(item.locus)

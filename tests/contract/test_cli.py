@@ -28,6 +28,19 @@ def test_with_no_path_the_files_are_named_from_where_check_runs(project: Path) -
     assert below.startswith("../genes/bridge_stp.sg:2:6: error:"), below
 
 
+def test_a_value_a_verify_loop_passes_is_checked_for_each_item_of_its_list(project: Path) -> None:
+    """`for c in [0, 3]: ... count={c}` would only fail at deploy, after everything was made."""
+    topology = project / "contracts" / "topologies" / "production_server.sg"
+    loop = "    for vlan in [100, 200, 300]:\n      check_vlan_tagging interface=storage.{vlan}\n"
+    topology.write_text(topology.read_text().replace(loop, loop + "    for c in [0, 3, 21]:\n      check_connectivity source_interface=management count={c}\n"))
+    line = topology.read_text().splitlines().index("      check_connectivity source_interface=management count={c}") + 1
+    out = sg("check", str(topology), code=1).stdout
+    assert f"{topology}:{line}:60: error: count of check_connectivity is probecount where c is 0: a probe count must be from 1 to 20, got 0" in out
+    assert "where c is 21:" in out and "where c is 3:" not in out
+    topology.write_text(topology.read_text().replace("[0, 3, 21]", "[1, 3]"))
+    sg("check", str(topology))
+
+
 def test_a_single_file_resolves_against_its_project(project: Path) -> None:
     target = project / "contracts" / "pathways" / "provision_bond.sg"
     sg("check", str(target))
