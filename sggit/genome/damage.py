@@ -214,8 +214,16 @@ def _phenotype_heads(genome: Genome) -> Iterator[Damage]:
                      detail="is missing while phenotypes name alleles; `sggit pull REMOTE` brings it back from a fleet, `sggit init` registers the seeds again")
 
 
+def _outboxes(genome: Genome) -> Iterator[Damage]:
+    """Outboxes of other hosts, as the last fetch mirrored them, that no push could have left."""
+    from sggit.genome.fleet import damaged_outboxes
+
+    for where, why in damaged_outboxes(genome):
+        yield Damage(kind="outbox", where=where, detail=why)
+
+
 def scan(genome: Genome) -> list[Damage]:
-    """Every damaged note, journal line and state file of this genome; reads only."""
+    """Every damaged note, journal line, state file and mirrored outbox of this genome; reads only."""
     from sggit.genome.fitness import JOURNAL_NAME
 
     found = list(_note_records(genome))
@@ -223,6 +231,7 @@ def scan(genome: Genome) -> list[Damage]:
     if state.exists() and not state.is_dir():
         return [*found, Damage(kind="state directory", where=str(state), detail="is not a directory; sggit keeps its journal and state there")]
     found.extend(_phenotype_heads(genome))
+    found.extend(_outboxes(genome))
     for path in sorted([state / JOURNAL_NAME, *state.glob(JOURNAL_NAME + ".*.segment")]):
         found.extend(_journal_lines(path))
     found.extend(_state_files(genome))

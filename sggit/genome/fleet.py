@@ -290,21 +290,6 @@ class _Integrator:
         commit = self.repo.create_commit(None, sig, sig, message, tree, [ours, *others])
         return self._set(ref, kind, commit, ours, "merged")
 
-    def unfoldable(self, ref: str, box: pygit2.Oid) -> str | None:
-        """Why an outbox is no value of `ref` a host could have left, or None when it may be folded.
-
-        A push leaves its value only after integrating the remote's ref, so a real
-        outbox is a commit that shares history with it; anything else (a blob, a
-        stranger's commit whose tree would be merged into the genome) is damage.
-        """
-        obj = self.repo.get(box)
-        if obj is None or obj.type != pygit2.GIT_OBJECT_COMMIT:
-            return f"it names {'no object' if obj is None else 'a ' + obj.type_str}, not a commit"
-        ours = self.genome.target(ref)
-        if ours is not None and ours != box and self.repo.merge_base(ours, box) is None:
-            return f"it shares no history with {ref}"
-        return None
-
     def fold_outboxes(self, ref: str, boxes: list[tuple[str, pygit2.Oid]]) -> None:
         """Merge other hosts' outboxes for `ref` into one commit, one parent per outbox that adds something.
 
@@ -514,7 +499,7 @@ def integrate(genome: Genome, remote: str, report: SyncReport, memo: Memo | None
         boxed = _outbox_target(ref)
         if boxed is not None:
             if boxed[0] != host and theirs is not None and (boxed[1], theirs) not in worker.memo.merged:
-                refused = worker.unfoldable(boxed[1], theirs)
+                refused = outbox_damage(genome, boxed[1], theirs)
                 if refused is None:
                     outboxes.setdefault(boxed[1], []).append((boxed[0], theirs))
                 else:
@@ -536,6 +521,37 @@ def integrate(genome: Genome, remote: str, report: SyncReport, memo: Memo | None
             worker.fold_outboxes(ref, boxes)
             worker.memo.merged.update((ref, oid) for _, oid in boxes)
     return worker.blocked
+
+
+def outbox_damage(genome: Genome, ref: str, box: pygit2.Oid) -> str | None:
+    """Why an outbox is no value of the shared `ref` a host could have left, or None when it may be folded.
+
+    A push leaves its value only after integrating the remote's ref, so a real
+    outbox is a commit that shares history with it; anything else (a blob, a
+    stranger's commit whose tree would be merged into the genome) is damage.
+    """
+    obj = genome.repo.get(box)
+    if obj is None or obj.type != pygit2.GIT_OBJECT_COMMIT:
+        return f"it names {'no object' if obj is None else 'a ' + obj.type_str}, not a commit"
+    ours = genome.target(ref)
+    if ours is not None and ours != box and genome.repo.merge_base(ours, box) is None:
+        return f"it shares no history with {ref}"
+    return None
+
+
+def damaged_outboxes(genome: Genome) -> list[tuple[str, str]]:
+    """(where, why) of every outbox the last fetch from any remote mirrored that integrate skips as damage."""
+    out: list[tuple[str, str]] = []
+    for mref in sorted(r for r in genome.repo.references if r.startswith(MIRROR_ROOT)):
+        remote, _, rest = mref[len(MIRROR_ROOT):].partition("/")
+        boxed = _outbox_target("refs/" + rest)
+        value = genome.target(mref)
+        if boxed is None or boxed[0] == genome.host or value is None:
+            continue
+        why = outbox_damage(genome, boxed[1], value)
+        if why is not None:
+            out.append((f"refs/{rest} on {remote}", why))
+    return out
 
 
 def pull(genome: Genome, remote: str = "origin") -> SyncReport:

@@ -238,6 +238,9 @@ def test_an_outbox_no_push_could_have_left_is_skipped_with_a_warning(fleet: tupl
     assert f"{outbox_ref('gamma', 'refs/heads/sggit/genome')} on origin: damaged outbox skipped: it names a blob, not a commit" in done.stderr
     assert f"{outbox_ref('delta', 'refs/notes/sggit/lineage')} on origin: damaged outbox skipped: it shares no history" in done.stderr
     assert {ref: sha for ref, sha in _refs(b).items() if ref in SHARED} == before
+    doctor = sggit(b, "doctor", host="beta", code=1).stdout
+    assert f"{outbox_ref('gamma', 'refs/heads/sggit/genome')} on origin: it names a blob, not a commit (skipped when read)" in doctor, doctor
+    assert f"{outbox_ref('delta', 'refs/notes/sggit/lineage')} on origin: it shares no history" in doctor
     mine = _mutate(b, "beta", "bridge_create", "beta, among the damage")
     sggit(b, "push", host="beta")
     assert mine in _locus_alleles(bare, "bridge_create")
