@@ -34,12 +34,20 @@ class _Group(click.Group):
         self.commands[cmd_name] = command
         return command
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra):  # type: ignore[no-untyped-def]
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise _said_as_sggit(exc) from None
+
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         environ = dict(os.environ)
         interrupted = False
         try:
             with error_handler():
                 return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _said_as_sggit(exc) from None
         except click.exceptions.Exit as exc:
             interrupted = exc.exit_code == 130
             raise
@@ -52,6 +60,21 @@ class _Group(click.Group):
                 from sggit.cli.full_status import refresh
 
                 refresh(environ)
+
+
+def _said_as_sggit(exc: click.UsageError) -> click.UsageError:
+    """A bad option or argument, worded as every other mistake is (`sggit: error: ...`, a hint, exit 2),
+    not as click's usage block."""
+
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return exc  # `sggit` alone: the help is the answer
+
+    def show(file: object = None) -> None:
+        where = exc.ctx.command_path if exc.ctx is not None else "sggit"
+        click.echo(f"sggit: error: {exc.format_message()}\nhint: see `{where} --help`", err=True)
+
+    exc.show = show  # type: ignore[method-assign]
+    return exc
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -178,3 +178,23 @@ def test_outside_a_repository_the_log_goes_to_the_temp_dir(tmp_path: Path, monke
 
 def test_user_errors_keep_their_exit_codes(project: Path) -> None:
     clean(sggit(project, "run", "no_such_locus", "--phenotype", "dell_r740", code=None), 2, "sggit: error:")
+
+
+@pytest.mark.parametrize("args, said, where", [
+    (("run", "bridge_create", "--timeout", "nan"), "Invalid value for '--timeout': 'nan' is not a positive, finite number of seconds", "sggit run"),
+    (("register", "--as", "dominat", "bridge_create"), "Invalid value for '--as': 'dominat' is not one of 'recessive', 'dominant'.", "sggit register"),
+    (("run", "--phenotyp", "dell_r740"), "No such option '--phenotyp'. (Did you mean", "sggit run"),
+    (("frobnicate",), "No such command 'frobnicate'.", "sggit"),
+    (("kernel", "mock-reset", "--bogus"), "No such option '--bogus'.", "sggit kernel mock-reset"),
+])
+def test_a_bad_option_is_worded_as_every_other_mistake(project: Path, args: tuple[str, ...], said: str, where: str) -> None:
+    """`sggit: error: ...` and a hint, exit 2, where click would print its usage block."""
+    done = sggit(project, *args, code=2)
+    assert done.stderr.startswith(f"sggit: error: {said}"), done.stderr
+    assert done.stderr.rstrip().endswith(f"hint: see `{where} --help`") and "Usage:" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_sggit_alone_still_prints_its_help(project: Path) -> None:
+    done = sggit(project, code=None)
+    assert "Usage: sggit [OPTIONS] COMMAND" in done.stdout + done.stderr and "sggit: error:" not in done.stderr
