@@ -234,16 +234,23 @@ def check_phenotype_file(path: Path, tree: ContractTree | None) -> list[Diagnost
 
 
 def _resource_problems(tree: ContractTree, topology: str, bindings: dict[str, Any], phenotype: Path) -> list[Diagnostic]:
-    """What `sggit plan` would refuse in the topology's resources with these bindings, at the resource."""
+    """What `sggit plan` would refuse in the topology's resources with these bindings, at the resource.
+
+    Nothing while the topology has errors of its own (an unknown kind, a reference
+    to nothing): the contract checks say so where it is written, once.
+    """
     from sggit.errors import UsageError
     from sggit.runtime.topology import ResourceValueError, plan_invocations
 
+    topo = tree.topologies[topology]
+    if any(d.severity == "error" and d.path == tree.path_of(topo) for d in check_tree(tree)):
+        return []
     try:
         plan_invocations(tree, topology, bindings)
     except ResourceValueError as exc:
         return [Diagnostic(r.path, r.line, r.column, f"{r.said} (with the bindings of {phenotype.name})", r.hint) for r in exc.refused]
     except UsageError:
-        return []  # an unknown kind or a cycle: the contract checks say so where it is written
+        return []
     return []
 
 

@@ -38,7 +38,7 @@ class _Group(click.Group):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
-            raise _said_as_sggit(exc) from None
+            raise _said_as_sggit(exc, info_name or "sggit") from None
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         environ = dict(os.environ)
@@ -47,7 +47,7 @@ class _Group(click.Group):
             with error_handler():
                 return super().invoke(ctx)
         except click.UsageError as exc:
-            raise _said_as_sggit(exc) from None
+            raise _said_as_sggit(exc, " ".join(filter(None, [ctx.command_path, ctx.invoked_subcommand]))) from None
         except click.exceptions.Exit as exc:
             interrupted = exc.exit_code == 130
             raise
@@ -62,15 +62,16 @@ class _Group(click.Group):
                 refresh(environ)
 
 
-def _said_as_sggit(exc: click.UsageError) -> click.UsageError:
+def _said_as_sggit(exc: click.UsageError, command: str) -> click.UsageError:
     """A bad option or argument, worded as every other mistake is (`sggit: error: ...`, a hint, exit 2),
-    not as click's usage block."""
+    not as click's usage block. `command` names where it was given, for errors click raises without
+    a context (an option missing its value)."""
 
     if isinstance(exc, click.exceptions.NoArgsIsHelpError):
         return exc  # `sggit` alone: the help is the answer
 
     def show(file: object = None) -> None:
-        where = exc.ctx.command_path if exc.ctx is not None else "sggit"
+        where = exc.ctx.command_path if exc.ctx is not None else command
         click.echo(f"sggit: error: {exc.format_message()}\nhint: see `{where} --help`", err=True)
 
     exc.show = show  # type: ignore[method-assign]

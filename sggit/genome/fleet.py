@@ -542,8 +542,10 @@ def outbox_damage(genome: Genome, ref: str, box: pygit2.Oid) -> str | None:
 def damaged_outboxes(genome: Genome) -> list[tuple[str, str]]:
     """(where, why) of every outbox the last fetch from any remote mirrored that integrate skips as damage."""
     out: list[tuple[str, str]] = []
+    named = {mirror_prefix(r)[len(MIRROR_ROOT):-1]: r for r in genome.repo.remotes.names() if r}  # as the user types it
     for mref in sorted(r for r in genome.repo.references if r.startswith(MIRROR_ROOT)):
-        remote, _, rest = mref[len(MIRROR_ROOT):].partition("/")
+        mirror, _, rest = mref[len(MIRROR_ROOT):].partition("/")
+        remote = named.get(mirror, mirror)
         boxed = _outbox_target("refs/" + rest)
         value = genome.target(mref)
         if boxed is None or boxed[0] == genome.host or value is None:

@@ -164,9 +164,21 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
     topo = topology_of(tree, topology)
     names = topology_names(topo, bindings)
     resources = {r.name: r for r in topo.has}
-    interface = {r.name: _single(r, "name", names) or r.name for r in topo.has}
     out: list[Invocation] = []
     refused: list[RefusedResource] = []
+
+    def refuse(res: n.Resource, exc: UsageError) -> None:
+        """What the resource says, or the bindings it uses, cannot be planned: located there."""
+        said = exc.message if exc.message.startswith(f"resource {res.name}") else f"resource {res.name}: {exc.message}"
+        refused.append(RefusedResource(tree.path_of(topo), res.line or 1, res.column or 1, said, res.name, topo.name, exc.hint))
+
+    interface: dict[str, str] = {}
+    for res in topo.has:
+        try:
+            interface[res.name] = _single(res, "name", names) or res.name
+        except UsageError as exc:
+            refuse(res, exc)
+            interface[res.name] = res.name
     made: dict[str, tuple[str, str | None]] = {}
     claimed: dict[str, tuple[str, str | None]] = {}
     for res in topo.has:
@@ -174,9 +186,8 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
         needs = sorted({v.value for p in res.properties for v in p.values if isinstance(v, n.Word) and v.value in resources and v.value != res.name})
         try:
             runs = planner(_Resource(res, names, interface))
-        except UsageError as exc:  # what the resource says, or the bindings it uses, cannot be planned: located there
-            said = exc.message if exc.message.startswith(f"resource {res.name}") else f"resource {res.name}: {exc.message}"
-            refused.append(RefusedResource(tree.path_of(topo), res.line or 1, res.column or 1, said, res.name, topo.name, exc.hint))
+        except UsageError as exc:
+            refuse(res, exc)
             continue
         for run in runs:
             problem = _refusal(tree, topo, res, run.key, kind.pathway, run.inputs)
@@ -193,7 +204,11 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
                                   inputs=run.inputs, needs=needs, interface=run.interface))
     if refused:
         raise ResourceValueError(refused, topo.name)
-    return _ordered(out)
+    try:
+        return _ordered(out)
+    except _Cycle as exc:
+        refuse(resources[exc.pending[0].resource], exc)
+        raise ResourceValueError(refused, topo.name) from None
 
 
 @dataclass(frozen=True)
@@ -275,6 +290,12 @@ def _single(res: n.Resource, prop: str, names: dict[str, Any]) -> Any:
     return values[0] if values else None
 
 
+class _Cycle(UsageError):
+    def __init__(self, pending: list[Invocation]) -> None:
+        super().__init__("resources refer to each other in a cycle: " + ", ".join(i.key for i in pending))
+        self.pending = pending
+
+
 def _ordered(invocations: list[Invocation]) -> list[Invocation]:
     done: set[str] = set()
     out: list[Invocation] = []
@@ -282,7 +303,7 @@ def _ordered(invocations: list[Invocation]) -> list[Invocation]:
     while pending:
         ready = [i for i in pending if set(i.needs) <= done]
         if not ready:
-            raise UsageError("resources refer to each other in a cycle: " + ", ".join(i.key for i in pending))
+            raise _Cycle(pending)
         out.extend(ready)
         pending = [i for i in pending if i not in ready]
         done |= {i.resource for i in out} - {i.resource for i in pending}

@@ -186,6 +186,7 @@ def test_user_errors_keep_their_exit_codes(project: Path) -> None:
     (("run", "--phenotyp", "dell_r740"), "No such option '--phenotyp'. (Did you mean", "sggit run"),
     (("frobnicate",), "No such command 'frobnicate'.", "sggit"),
     (("kernel", "mock-reset", "--bogus"), "No such option '--bogus'.", "sggit kernel mock-reset"),
+    (("check", "--format"), "Option '--format' requires an argument.", "sggit check"),
 ])
 def test_a_bad_option_is_worded_as_every_other_mistake(project: Path, args: tuple[str, ...], said: str, where: str) -> None:
     """`sggit: error: ...` and a hint, exit 2, where click would print its usage block."""

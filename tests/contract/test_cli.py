@@ -26,6 +26,18 @@ def test_with_no_path_the_files_are_named_from_where_check_runs(project: Path) -
     assert at_top.startswith("contracts/genes/bridge_stp.sg:2:6: error: unknown family `configurashun`"), at_top
     below = sg("-C", str(project / "contracts" / "pathways"), "check", code=1).stdout
     assert below.startswith("../genes/bridge_stp.sg:2:6: error:"), below
+    inside = sg("-C", str(project / "contracts" / "genes"), "check", code=1).stdout
+    assert inside.startswith("bridge_stp.sg:2:6: error:"), inside
+    # run from any directory of the project, check checks all of it: phenotype files and seeds too
+    phenotype = project / "phenotypes" / "dell_r740.toml"
+    phenotype.write_text(phenotype.read_text().replace('topology = "production_server"', 'topology = "nope"'))
+    seed = project / "genome" / "bridge_create" / "seed.py"
+    seed.parent.mkdir(parents=True)
+    seed.write_text("def execute(input_json):\n    return broken(:\n")
+    for where, named in (("phenotypes", "dell_r740.toml:"), ("genome", "bridge_create/seed.py:")):
+        found = sg("-C", str(project / where), "check", code=1)
+        assert "unknown topology nope" in found.stdout and "seed.py:" in found.stdout, found.output
+        assert named in found.stdout and f"{len(json.loads(sg('-C', str(project), 'check', '--format', 'json', code=1).stdout)['files'])} files checked" in found.stderr
 
 
 def test_a_value_a_verify_loop_passes_is_checked_for_each_item_of_its_list(project: Path) -> None:

@@ -284,6 +284,28 @@ def test_a_resource_the_bindings_cannot_fill_is_located_by_check_as_by_plan(proj
         assert f"{contract}:{management}:5: {said}" in refused, refused
 
 
+@pytest.mark.parametrize("old, new, resource, said, count", [
+    ("      uplink {nic.0}", "      uplink {nic.0}\n      name {nic.9}", "management",
+     "resource management: name: {nic.9}: index 9 is out of range (nic has 4 items)", 2),
+    ("  takes:\n", "    ring_a:\n      is vlan_bridges\n      trunk ring_b\n      vlans [400]\n\n"
+     "    ring_b:\n      is vlan_bridges\n      trunk ring_a\n      vlans [500]\n\n  takes:\n", "ring_a",
+     "resource ring_a: resources refer to each other in a cycle: ring_a[400], ring_b[500]", 2),
+    ("uplink {nic.0}", "uplink {nope}", "management", "{nope} refers to nothing this contract takes or produced", 1),
+])
+def test_what_plan_cannot_plan_check_reports_once_at_the_resource(
+        project: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, resource: str, said: str, count: int) -> None:
+    """A name the bindings cannot fill, a cycle: at the resource, per phenotype; a contract's own error: once, where it is."""
+    monkeypatch.chdir(project)
+    contract = project / "contracts" / "topologies" / "production_server.sg"
+    contract.write_text(contract.read_text().replace(old, new, 1))
+    checked = json.loads(sg("check", "--format", "json", code=1).output)["diagnostics"]
+    assert len(checked) == count and all(said in d["message"] for d in checked), checked
+    if count == 2:
+        line = contract.read_text().splitlines().index(f"    {resource}:") + 1
+        assert {(d["line"], d["column"]) for d in checked} == {(line, 5)}
+        assert f"{contract}:{line}:5: {said}" in sg("plan", "production_server", "--phenotype", "dell_r740", code=2).output
+
+
 def test_a_bridge_whose_uplink_is_the_bond_of_another_resource_uses_it(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Taking what another run makes is no clash: the bond is made first, then bridged."""
     monkeypatch.chdir(project)

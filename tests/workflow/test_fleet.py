@@ -245,6 +245,9 @@ def test_an_outbox_no_push_could_have_left_is_skipped_with_a_warning(fleet: tupl
     sggit(b, "push", host="beta")
     assert mine in _locus_alleles(bare, "bridge_create")
     assert git(b, "fsck", "--no-progress") == ""
+    git(b, "remote", "rename", "origin", "team/a")  # the doctor names a remote as it is typed, not as sggit mirrors it
+    sggit(b, "pull", "team/a", host="beta")
+    assert f"{outbox_ref('gamma', 'refs/heads/sggit/genome')} on team/a: it names a blob" in sggit(b, "doctor", host="beta", code=1).stdout
     box.unlink()  # fsck rightly names the planted blob on a branch (then dangling); all else must be whole
     assert git(bare, "fsck", "--no-progress", "--no-dangling") == ""
 

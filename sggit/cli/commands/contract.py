@@ -9,19 +9,29 @@ from pathlib import Path
 import click
 
 from sggit.fsutil import atomic_write_text
-from sggit.project import CONTRACTS_DIR, GENOME_DIR, PHENOTYPES_DIR, check_paths, find_root, format_paths
+from sggit.project import CONTRACTS_DIR, GENOME_DIR, PHENOTYPES_DIR, CheckReport, check_paths, find_root, format_paths
 
 _PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 
 
 def _default_paths() -> list[Path]:
-    """The project's own directories, named from here as a user would type them (`contracts/...`, `../contracts/...`)."""
-    import os
-
     root = find_root(Path.cwd())
     if root is None:
         raise click.UsageError("no PATH given and no contracts/ directory here or above")
-    return [Path(os.path.relpath(p)) for p in (root / CONTRACTS_DIR, root / PHENOTYPES_DIR, root / GENOME_DIR) if p.is_dir()]
+    return [p for p in (root / CONTRACTS_DIR, root / PHENOTYPES_DIR, root / GENOME_DIR) if p.is_dir()]
+
+
+def _from_here(report: CheckReport) -> CheckReport:
+    """The files of a check that found the project itself, named from here as git names them
+    (`contracts/genes/...` at the top, `bridge_stp.sg` in `contracts/genes/`); only for showing."""
+    import dataclasses
+    import os
+
+    def here(path: str) -> str:
+        return os.path.relpath(path) if os.path.isabs(path) else path
+
+    return dataclasses.replace(report, files=[here(f) for f in report.files],
+                               diagnostics=[dataclasses.replace(d, path=here(d.path)) for d in report.diagnostics])
 
 
 @click.command()
@@ -35,8 +45,7 @@ def check(syntax_only: bool, fmt: str, paths: tuple[Path, ...]) -> None:
     contracts/ tree of its project, so its references resolve. Exit 1 when
     anything is invalid.
     """
-    targets = list(paths) or _default_paths()
-    report = check_paths(targets, syntax_only=syntax_only)
+    report = check_paths(list(paths), syntax_only=syntax_only) if paths else _from_here(check_paths(_default_paths(), syntax_only=syntax_only))
     if fmt == "json":
         click.echo(json.dumps(report.as_json(), indent=2))
     else:
