@@ -183,9 +183,9 @@ def test_a_diagnostics_probe_target_or_watched_mac_no_kernel_accepts_is_refused_
                 "--input", '{"bridge": "br0", "target_mac": "aa:bb:cc"}', code=2)
     assert "target_mac: not a MAC address: 'aa:bb:cc' (expected aa:bb:cc:dd:ee:ff)" in fdb.stderr
     for count in (0, 21):  # no probe proves nothing; 21 one-second probes outlast netlink's 30 s timeout
-        none = sggit(project, "run", "check_connectivity", "--phenotype", "dell_r740",
+        none = sg_in(project, "run", "check_connectivity", "--phenotype", "dell_r740",
                      "--input", json.dumps({"source_interface": "eno1", "count": count}), code=2)
-        assert f"count: a probe count must be from 1 to 20, got {count}" in none.stderr, none.stderr
+        assert f"count: a probe count must be from 1 to 20, got {count}" in none.output, none.output
     assert pending_records(Genome.open(project)) == []
     gateway = json.loads(sggit(project, "run", "check_connectivity", "--phenotype", "dell_r740",
                                "--input", '{"source_interface": "eno1", "target": "gateway", "count": 1}').stdout)
