@@ -123,13 +123,16 @@ def check_paths(paths: Sequence[str | Path], *, syntax_only: bool = False) -> Ch
     context_paths = {str(p) for p in extra}
     # Syntax errors of other contracts explain references that do not resolve, so they show.
     report.diagnostics.extend(tree.diagnostics)
+    broken: set[str] = set()
     if not syntax_only:
         from sggit.domains.membership import contract_domains, domain_problems
 
-        report.diagnostics.extend(d for d in check_tree(tree) + domain_problems(tree) if d.path not in context_paths)
+        contract_problems = check_tree(tree) + domain_problems(tree)
+        report.diagnostics.extend(d for d in contract_problems if d.path not in context_paths)
         report.domains = contract_domains(tree)
+        broken = {d.path for d in contract_problems if d.severity == "error"}
     for path in toml:
-        report.diagnostics.extend(check_phenotype_file(path, None if syntax_only else tree))
+        report.diagnostics.extend(check_phenotype_file(path, None if syntax_only else tree, broken))
     for path in py:
         report.diagnostics.extend(check_allele_file(path, None if syntax_only else tree))
     return report
@@ -159,8 +162,10 @@ def _setting_position(lines: list[str], table: str, key: str | None) -> tuple[in
     return header + 1, 1
 
 
-def check_phenotype_file(path: Path, tree: ContractTree | None) -> list[Diagnostic]:
-    """Schema of a phenotype file, its topology, and its bindings against the topology's takes."""
+def check_phenotype_file(path: Path, tree: ContractTree | None, broken: frozenset[str] | set[str] = frozenset()) -> list[Diagnostic]:
+    """Schema of a phenotype file, its topology, and its bindings against the topology's takes;
+    then what planning its topology would refuse, unless the topology's file is among `broken`
+    (the files whose contracts have errors of their own, reported where they are written)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -229,28 +234,29 @@ def check_phenotype_file(path: Path, tree: ContractTree | None) -> list[Diagnost
         key = problem.split(":", 1)[0].split("[", 1)[0].split(".", 1)[0]
         out.append(diag(key if key in bindings else "bindings", f"bindings.{problem}"))
     if not out:
-        out.extend(_resource_problems(tree, topology, bindings, path))
+        out.extend(_resource_problems(tree, topology, bindings, path, broken))
     return out
 
 
-def _resource_problems(tree: ContractTree, topology: str, bindings: dict[str, Any], phenotype: Path) -> list[Diagnostic]:
+def _resource_problems(tree: ContractTree, topology: str, bindings: dict[str, Any], phenotype: Path,
+                       broken: frozenset[str] | set[str]) -> list[Diagnostic]:
     """What `sggit plan` would refuse in the topology's resources with these bindings, at the resource.
 
-    Nothing while the topology has errors of its own (an unknown kind, a reference
-    to nothing): the contract checks say so where it is written, once.
+    Nothing while the topology's file has errors of its own (`broken`: the files the
+    contract checks found errors in, such as an unknown kind or a reference to
+    nothing): those checks say so where it is written, once.
     """
     from sggit.errors import UsageError
     from sggit.runtime.topology import ResourceValueError, plan_invocations
 
-    topo = tree.topologies[topology]
-    if any(d.severity == "error" and d.path == tree.path_of(topo) for d in check_tree(tree)):
+    if tree.path_of(tree.topologies[topology]) in broken:
         return []
     try:
         plan_invocations(tree, topology, bindings)
     except ResourceValueError as exc:
         return [Diagnostic(r.path, r.line, r.column, f"{r.said} (with the bindings of {phenotype.name})", r.hint) for r in exc.refused]
     except UsageError:
-        return []
+        return []  # a kind its domain gives no planner: `sggit plan` says so; the contract is not wrong
     return []
 
 

@@ -167,17 +167,19 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
     out: list[Invocation] = []
     refused: list[RefusedResource] = []
 
-    def refuse(res: n.Resource, exc: UsageError) -> None:
+    def refuse(res: n.Resource, said: str, advice: str | None = None) -> None:
+        refused.append(RefusedResource(tree.path_of(topo), res.line or 1, res.column or 1, said, res.name, topo.name, advice))
+
+    def unplannable(res: n.Resource, exc: UsageError) -> None:
         """What the resource says, or the bindings it uses, cannot be planned: located there."""
-        said = exc.message if exc.message.startswith(f"resource {res.name}") else f"resource {res.name}: {exc.message}"
-        refused.append(RefusedResource(tree.path_of(topo), res.line or 1, res.column or 1, said, res.name, topo.name, exc.hint))
+        refuse(res, exc.message if exc.message.startswith(f"resource {res.name}") else f"resource {res.name}: {exc.message}", exc.hint)
 
     interface: dict[str, str] = {}
     for res in topo.has:
         try:
             interface[res.name] = _single(res, "name", names) or res.name
         except UsageError as exc:
-            refuse(res, exc)
+            unplannable(res, exc)
             interface[res.name] = res.name
     made: dict[str, tuple[str, str | None]] = {}
     claimed: dict[str, tuple[str, str | None]] = {}
@@ -187,7 +189,7 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
         try:
             runs = planner(_Resource(res, names, interface))
         except UsageError as exc:
-            refuse(res, exc)
+            unplannable(res, exc)
             continue
         for run in runs:
             problem = _refusal(tree, topo, res, run.key, kind.pathway, run.inputs)
@@ -196,8 +198,7 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
             for thing, role in [(run.interface, None), *run.claims]:
                 held, name = made if role is None else claimed, kind.name_key(thing)
                 if name in held:
-                    said = _clash(run.key, thing, role, *held[name])
-                    refused.append(RefusedResource(tree.path_of(topo), res.line or 1, res.column or 1, said, res.name, topo.name))
+                    refuse(res, _clash(run.key, thing, role, *held[name]))
                 else:
                     held[name] = (run.key, role)
             out.append(Invocation(key=run.key, resource=res.name, kind=kind.name, pathway=kind.pathway,
@@ -207,7 +208,7 @@ def plan_invocations(tree: ContractTree, topology: str, bindings: dict[str, Any]
     try:
         return _ordered(out)
     except _Cycle as exc:
-        refuse(resources[exc.pending[0].resource], exc)
+        unplannable(resources[exc.pending[0].resource], exc)
         raise ResourceValueError(refused, topo.name) from None
 
 
