@@ -33,7 +33,7 @@ import random
 import re
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -543,16 +543,12 @@ def damaged_outboxes(genome: Genome) -> list[tuple[str, str]]:
     """(where, why) of every outbox the last fetch from any remote mirrored that integrate skips as damage."""
     out: list[tuple[str, str]] = []
     named = {mirror_prefix(r)[len(MIRROR_ROOT):-1]: r for r in genome.repo.remotes.names() if r}  # as the user types it
-    for mref in sorted(r for r in genome.repo.references if r.startswith(MIRROR_ROOT)):
-        mirror, _, rest = mref[len(MIRROR_ROOT):].partition("/")
-        remote = named.get(mirror, mirror)
-        boxed = _outbox_target("refs/" + rest)
-        value = genome.target(mref)
-        if boxed is None or boxed[0] == genome.host or value is None:
-            continue
-        why = outbox_damage(genome, boxed[1], value)
-        if why is not None:
-            out.append((f"refs/{rest} on {remote}", why))
+    mirrors = sorted({r[len(MIRROR_ROOT):].partition("/")[0] for r in genome.repo.references if r.startswith(MIRROR_ROOT)})
+    for mirror in mirrors:
+        for box, shared, value in _others_outboxes(genome, f"{MIRROR_ROOT}{mirror}/"):
+            why = outbox_damage(genome, shared, value)
+            if why is not None:
+                out.append((f"{box} on {named.get(mirror, mirror)}", why))
     return out
 
 
@@ -676,21 +672,26 @@ def _landed_outboxes(genome: Genome, prefix: str, most: int = 32) -> dict[str, p
     remote's shared refs only move forward, and they held all of it.
     """
     found: dict[str, pygit2.Oid] = {}
-    for mref in sorted(r for r in genome.repo.references if r.startswith(prefix + OUTBOX_PREFIX[len("refs/"):])):
-        box = "refs/" + mref[len(prefix):]
-        boxed = _outbox_target(box)
-        value = genome.target(mref)
-        if boxed is None or boxed[0] == genome.host or value is None:
-            continue
+    for box, shared, value in _others_outboxes(genome, prefix):
         obj = genome.repo.get(value)
         if obj is None or obj.type != pygit2.GIT_OBJECT_COMMIT:
             continue  # damage, which integrate warned about: no value of a shared ref
-        remote = genome.target(prefix + boxed[1][len("refs/"):])
+        remote = genome.target(prefix + shared[len("refs/"):])
         if remote is not None and (remote == value or genome.repo.descendant_of(remote, value)):
             found[box] = value
             if len(found) == most:
                 break
     return found
+
+
+def _others_outboxes(genome: Genome, prefix: str) -> Iterator[tuple[str, str, pygit2.Oid]]:
+    """(outbox ref, shared ref, value) of other hosts' outboxes as the last fetch under `prefix` mirrored them."""
+    for mref in sorted(r for r in genome.repo.references if r.startswith(prefix + OUTBOX_PREFIX[len("refs/"):])):
+        box = "refs/" + mref[len(prefix):]
+        boxed = _outbox_target(box)
+        value = genome.target(mref)
+        if boxed is not None and boxed[0] != genome.host and value is not None:
+            yield box, boxed[1], value
 
 
 def _own_outboxes(genome: Genome, prefix: str) -> set[str]:
