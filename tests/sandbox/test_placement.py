@@ -47,6 +47,16 @@ def _pressure(tmp_path, avg10: float) -> SpinPolicy:
 
 
 @pytest.fixture
+def patient(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every answer counts as quick: on a loaded machine a trivial call can outlast the 1 ms
+    that makes a worker quick, and where quickness is the premise, not the subject, that
+    would fail the test for the machine's load."""
+    from sggit.runtime.sandbox import pool
+
+    monkeypatch.setattr(pool, "_QUICK_SECONDS", 60.0)
+
+
+@pytest.fixture
 def sleeper() -> Iterator[subprocess.Popen]:
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
@@ -106,7 +116,7 @@ def test_a_worker_that_died_does_not_fail_the_hold():
 @needs_root
 @needs_landlock
 @needs_two_cpus
-def test_a_warm_call_runs_on_one_cpu_with_its_relay_and_gene_process(tmp_path):
+def test_a_warm_call_runs_on_one_cpu_with_its_relay_and_gene_process(tmp_path, patient):
     seen: list[frozenset[int]] = []
 
     def handler(name: str, args: list, kwargs: dict) -> str:
@@ -132,7 +142,7 @@ def test_a_warm_call_runs_on_one_cpu_with_its_relay_and_gene_process(tmp_path):
 @needs_root
 @needs_landlock
 @needs_two_cpus
-def test_calls_in_flight_together_are_not_held_and_set_their_worker_free(tmp_path):
+def test_calls_in_flight_together_are_not_held_and_set_their_worker_free(tmp_path, patient):
     with WorkerPool(FAST, size=2, spin=_pressure(tmp_path, 0.0)) as pool:
         assert pool.run("quick", HEALTHY, json.dumps({"n": 1})).ok
         worker = pool._warm["quick"][0]
@@ -175,7 +185,7 @@ def test_colocation_off_pins_nothing(tmp_path):
 @needs_root
 @needs_landlock
 @needs_two_cpus
-def test_under_cpu_pressure_calls_are_left_to_the_scheduler(tmp_path):
+def test_under_cpu_pressure_calls_are_left_to_the_scheduler(tmp_path, patient):
     with WorkerPool(FAST, size=1, spin=_pressure(tmp_path, 90.0)) as pool:
         for n in range(3):
             assert pool.run("quick", HEALTHY, json.dumps({"n": n})).ok
