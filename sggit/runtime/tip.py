@@ -7,12 +7,19 @@ costs a few microseconds; reading the loose ref file costs one `read(2)`. In
 git's files backend a loose ref, when present, is the ref (it shadows
 `packed-refs`, and git replaces it by rename, so a reader sees the old or the
 new id whole). A packed, symbolic or unreadable ref falls back to libgit2.
+
+Cheaper still is a `stat(2)` of the file: while it names the file last read
+(same inode, size and times), the id read then stands. File times come from a
+coarse clock, so, as git does for its index, a file changed within `_RACY_NS`
+of being read is never trusted this way: a rewrite in the same clock tick would
+leave its times as they were.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +29,8 @@ from sggit.genome.phenotype import PhenotypeMap
 from sggit.genome.repo import Genome
 
 T = TypeVar("T")
+
+_RACY_NS = 100_000_000  # far above the kernel's file-time granularity (a jiffy)
 
 
 class PhenotypeView:
@@ -38,9 +47,20 @@ class PhenotypeView:
         self._tip: str | None = None
         self._map: PhenotypeMap | None = None
         self._derived: dict[Any, Any] = {}
+        self._seen: tuple[tuple[int, ...], str] | None = None  # the loose file's stat, and the id it held
 
     def tip(self) -> str | None:
         if self._loose is not None:
+            seen = self._seen
+            if seen is not None:
+                try:
+                    st = os.stat(self._loose)
+                except FileNotFoundError:
+                    pass
+                else:
+                    if (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == seen[0]:
+                        return seen[1]
+                self._seen = None
             try:
                 fd = os.open(self._loose, os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:
@@ -48,11 +68,15 @@ class PhenotypeView:
             else:
                 try:
                     raw = os.read(fd, 128)
+                    st = os.fstat(fd)
                 finally:
                     os.close(fd)
                 # "<id>\n" (a symbolic ref reads "ref: ..."); anything odd only costs a re-read
                 if len(raw) in (41, 65) and raw[-1:] == b"\n" and not raw.startswith(b"ref:"):
-                    return raw[:-1].decode("ascii", "replace")
+                    tip = raw[:-1].decode("ascii", "replace")
+                    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _RACY_NS:
+                        self._seen = ((st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns), tip)
+                    return tip
         oid = self.genome.target(self.ref)
         return None if oid is None else str(oid)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 from pathlib import Path
 
 from sggit.contract.tree import load_tree
@@ -53,3 +55,39 @@ def test_derived_values_are_recomputed_when_the_tip_moves(project: Path) -> None
     assert view.derived("k", count) == 1 and view.derived("k", count) == 1
     add_allele(Genome.open(project), "check_link_state", SOURCE % 3)
     assert view.derived("k", count) == 2
+
+
+def _update_ref(project: Path, ref: str, target: str) -> None:
+    subprocess.run(["git", "update-ref", ref, target], cwd=project, check=True)
+
+
+def test_a_ref_file_is_trusted_by_its_stat_only_once_it_is_older_than_the_clock_tick(project: Path) -> None:
+    """File times come from a coarse clock: a ref rewritten within one tick of being read could keep its times."""
+    genome = Genome.open(project)
+    view = PhenotypeView(genome, "dell_r740")
+    first = view.tip()
+    add_allele(Genome.open(project), "check_link_state", SOURCE % 4)
+    second = view.tip()
+    assert second != first and view._seen is None  # just written: read again next time, whatever its stat says
+    time.sleep(0.15)
+    assert view.tip() == second and view._seen is not None and view._seen[1] == second
+    assert first is not None
+    _update_ref(project, view.ref, first)  # plain git, by rename: another inode
+    assert view.tip() == first
+
+
+def test_a_ref_rewritten_in_place_with_its_old_mtime_is_still_seen(project: Path) -> None:
+    genome = Genome.open(project)
+    view = PhenotypeView(genome, "dell_r740")
+    loose = project / ".git" / phenostore.phenotype_ref("dell_r740")
+    old = view.tip()
+    add_allele(Genome.open(project), "check_link_state", SOURCE % 5)
+    new = view.tip()
+    assert old is not None and new is not None
+    time.sleep(0.15)
+    assert view.tip() == new and view._seen is not None  # trusted by its stat from here on
+    before = loose.stat()
+    loose.write_text(old + "\n")  # same inode, same size
+    os.utime(loose, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert loose.stat().st_ino == before.st_ino and loose.stat().st_mtime_ns == before.st_mtime_ns
+    assert view.tip() == old  # its ctime moved
