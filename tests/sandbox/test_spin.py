@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sggit.runtime.sandbox import WorkerPool
-from sggit.runtime.sandbox.protocol import HEADER, FrameReader, Timeout
+from sggit.runtime.sandbox import WorkerPool, protocol
+from sggit.runtime.sandbox.protocol import HEADER, BlockingReader, FrameReader, Timeout
 from sggit.runtime.sandbox.spin import QUIET_PRESSURE, SpinPolicy, cpu_pressure, quiet
 
 from .helpers import FAST, HEALTHY, gene, needs_landlock, needs_root
@@ -92,6 +92,45 @@ def test_spinning_read_returns_a_frame_that_arrives_after_the_spin():
     finally:
         writer.join()
         os.close(reader.fd)
+        os.close(write_end)
+
+
+def _yields(monkeypatch) -> list[None]:
+    """Each time a reader gives its CPU up while it polls."""
+    given: list[None] = []
+    real = os.sched_yield
+    monkeypatch.setattr(os, "sched_yield", lambda: (given.append(None), real())[1])
+    return given
+
+
+@pytest.mark.parametrize(("linger", "polls"), [(5.0, True), (0.005, True), (0.0, False)])
+def test_the_gene_process_polls_for_a_late_frame_only_while_it_lingers(monkeypatch, linger, polls):
+    """The worker's side of spinning: it polls, giving the CPU up each time (its relay may need it), then sleeps."""
+    given = _yields(monkeypatch)
+    read_end, write_end = os.pipe()
+    reader = BlockingReader(read_end)
+    frame = protocol.stamped(protocol.RUN, b"s" * protocol.STAMP_SIZE, {"late": True})
+    writer = threading.Timer(0.05, os.write, (write_end, frame))
+    writer.start()
+    try:
+        assert reader.read(linger) == frame  # a window that ended first still gets the frame, asleep
+        assert bool(given) is polls
+    finally:
+        writer.join()
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_a_frame_already_there_is_read_without_polling(monkeypatch):
+    given = _yields(monkeypatch)
+    read_end, write_end = os.pipe()
+    frame = protocol.stamped(protocol.RUN, b"s" * protocol.STAMP_SIZE, {})
+    os.write(write_end, frame)
+    try:
+        assert BlockingReader(read_end).read(5.0) == frame
+        assert given == []
+    finally:
+        os.close(read_end)
         os.close(write_end)
 
 
@@ -185,3 +224,25 @@ def test_timeout_holds_for_a_spun_for_allele_that_stops_answering(spinning_pool)
             spinning_pool._running -= 1
     outcome = spinning_pool.run("hangs", source, json.dumps({"hang": True}), timeout=0.3)
     assert outcome.error == "timeout", outcome
+
+
+@needs_root
+@needs_landlock
+@pytest.mark.parametrize(("avg10", "lingers"), [(0.0, True), (90.0, False)])
+def test_a_worker_is_asked_to_linger_only_while_the_pool_spins_for_it(tmp_path, monkeypatch, avg10, lingers):
+    """Lingering costs the CPU the pool's spinning costs, and pays under the same conditions."""
+    sent: list[dict] = []
+    real = protocol.stamped
+
+    def stamped(tag: bytes, stamp: bytes, message):
+        if tag == protocol.RUN:
+            sent.append(dict(message))
+        return real(tag, stamp, message)
+
+    monkeypatch.setattr(protocol, "stamped", stamped)
+    config = FAST.model_copy(update={"answer_spin_seconds": WINDOW, "colocate_calls": False})
+    with WorkerPool(config, size=1, spin=SpinPolicy(WINDOW, str(_pressure_file(tmp_path, avg10)))) as pool:
+        assert pool.run("quick", HEALTHY, json.dumps({"n": 1})).ok
+        pool._warm["quick"][0].quick = True  # the first answer compiled the source: on a loaded host it may be late
+        assert pool.run("quick", HEALTHY, json.dumps({"n": 2})).ok
+    assert [m.get("linger") for m in sent][-1] == (WINDOW if lingers else None)

@@ -540,12 +540,14 @@ class WorkerPool:
             request["source"] = source
         elif worker.allele != allele_id:
             raise OrchestratorError(f"a sandbox worker of allele {worker.allele} was handed allele {allele_id}")
+        spin = self.spin_window(worker)
+        if spin:
+            request["linger"] = spin  # the gene process polls for its gene_sdk replies and next request likewise
         try:
             worker.send(protocol.stamped(protocol.RUN, worker.next_stamp(), request), deadline)
             worker.allele = allele_id
             first = True
             replied = False
-            spin = self.spin_window(worker)
             while True:
                 tag, frame = worker.answer(deadline, first, spin)
                 first = False

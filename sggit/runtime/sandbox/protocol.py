@@ -177,14 +177,27 @@ class BlockingReader:
         self.fd = fd
         self.max_frame = max_frame
         self._buf = b""
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
 
     def buffered(self) -> bool:
         return bool(self._buf)
 
-    def read(self) -> bytes:
-        """The next frame; EOFError when the other side went away, ProtocolError past `max_frame`."""
+    def read(self, linger: float = 0.0) -> bytes:
+        """The next frame; EOFError when the other side went away, ProtocolError past `max_frame`.
+
+        With `linger`, the pipe is polled for up to that many seconds before the read
+        sleeps, giving the CPU up between polls: a halted vCPU takes longer to wake
+        than a frame that is on its way takes to arrive, and a process that yields
+        still lets the relay beside it run (see `spin`).
+        """
         buf = self._buf
         if not buf:
+            if linger > 0:
+                poll, clock, give_up = self._poll.poll, time.monotonic, os.sched_yield
+                end = clock() + linger
+                while not poll(0) and clock() < end:
+                    give_up()
             buf = os.read(self.fd, 1 << 16)
             if not buf:
                 raise EOFError("pipe closed")
@@ -250,10 +263,10 @@ class FrameReader:
                     raise Timeout()
                 ready = False
                 if spin > 0:
-                    end, poll, clock = now + min(spin, remaining), self._poll.poll, time.monotonic
+                    end, poll, clock, give_up = now + min(spin, remaining), self._poll.poll, time.monotonic, os.sched_yield
                     spin = 0.0
                     while not (ready := bool(poll(0))) and clock() < end:
-                        pass
+                        give_up()  # to a worker process polling on this CPU too (see `BlockingReader.read`)
                 # poll() takes a C int of milliseconds: a far deadline is slept towards an hour at a time
                 if not ready and not self._poll.poll(min(3_600_000, max(1, int((deadline - time.monotonic()) * 1000 + 0.999)))):
                     continue

@@ -29,6 +29,7 @@ from sggit.runtime.sandbox import confine, protocol, relay
 EXIT_CPU = 75
 EXIT_CPU_LOWERED = 76  # the gene lowered its own CPU limit: its doing, not the sandbox's limit
 EXIT_PROTOCOL = 79  # the orchestrator sent something that is not a request
+MAX_LINGER_SECONDS = 0.01  # as `SandboxConfig.answer_spin_seconds` allows
 _CODE_CACHE_SIZE = 256
 # Modules the allowlisted ones load lazily; the filesystem is closed after startup.
 _SUPPORT_MODULES = (
@@ -96,12 +97,14 @@ class _Channel:
         self.fd_out = fd_out
         self.stamp = protocol.NO_STAMP
         self.reader = protocol.BlockingReader(fd_in)
+        self.linger = 0.0
+        """How long to keep polling for the orchestrator's next frame before sleeping, as its last request said."""
 
     def send(self, tag: bytes, message: dict) -> None:
         protocol.write_all(self.fd_out, protocol.stamped(tag, self.stamp, message))
 
     def receive(self) -> tuple[bytes, dict]:
-        frame = self.reader.read()
+        frame = self.reader.read(self.linger)
         self.stamp = frame[5:5 + protocol.STAMP_SIZE]
         return frame[4:5], protocol.decode(frame[5 + protocol.STAMP_SIZE:])
 
@@ -435,6 +438,8 @@ def main(argv: list[str]) -> None:
             os._exit(0)
         if tag != protocol.RUN:
             os._exit(EXIT_PROTOCOL)
+        linger = request.get("linger", 0.0)
+        channel.linger = min(float(linger), MAX_LINGER_SECONDS) if type(linger) in (int, float) and linger > 0 else 0.0
         channel.send(protocol.DONE, runner.serve(request))
 
 
