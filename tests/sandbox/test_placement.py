@@ -19,6 +19,7 @@ from sggit.runtime.sandbox.spin import SpinPolicy
 from .helpers import FAST, HEALTHY, gene, needs_landlock, needs_root
 
 ALL = frozenset(os.sched_getaffinity(0))
+HOLDING = FAST.model_copy(update={"colocate_calls": True})  # off by default: see docs/performance.md
 needs_two_cpus = pytest.mark.skipif(len(ALL) < 2, reason="pinning to one CPU shows only where there are two to choose from")
 
 SLEEPS = gene("""
@@ -123,7 +124,7 @@ def test_a_warm_call_runs_on_one_cpu_with_its_relay_and_gene_process(tmp_path, p
         seen.append(_affinity(0))  # the calling thread, during the call
         return "here"
 
-    with WorkerPool(FAST, size=1, spin=_pressure(tmp_path, 0.0)) as pool:
+    with WorkerPool(HOLDING, size=1, spin=_pressure(tmp_path, 0.0)) as pool:
         assert pool.run("asks", ASKS_THE_KERNEL, "{}", handler=handler).ok
         worker = pool._warm["asks"][0]
         worker.quick = True  # its first answer, which compiled the source, may have been late on a loaded host
@@ -143,7 +144,7 @@ def test_a_warm_call_runs_on_one_cpu_with_its_relay_and_gene_process(tmp_path, p
 @needs_landlock
 @needs_two_cpus
 def test_calls_in_flight_together_are_not_held_and_set_their_worker_free(tmp_path, patient):
-    with WorkerPool(FAST, size=2, spin=_pressure(tmp_path, 0.0)) as pool:
+    with WorkerPool(HOLDING, size=2, spin=_pressure(tmp_path, 0.0)) as pool:
         assert pool.run("quick", HEALTHY, json.dumps({"n": 1})).ok
         worker = pool._warm["quick"][0]
         assert worker.placed.home is not None and len(_affinity(worker.proc.pid)) == 1
@@ -163,7 +164,7 @@ def test_calls_in_flight_together_are_not_held_and_set_their_worker_free(tmp_pat
 @needs_landlock
 @needs_two_cpus
 def test_a_slow_allele_is_left_free_to_run_anywhere(tmp_path):
-    with WorkerPool(FAST, size=1, spin=_pressure(tmp_path, 0.0)) as pool:
+    with WorkerPool(HOLDING, size=1, spin=_pressure(tmp_path, 0.0)) as pool:
         for _ in range(2):
             assert pool.run("slow", SLEEPS, json.dumps({"seconds": 0.01})).ok
         worker = pool._warm["slow"][0]
@@ -186,7 +187,7 @@ def test_colocation_off_pins_nothing(tmp_path):
 @needs_landlock
 @needs_two_cpus
 def test_under_cpu_pressure_calls_are_left_to_the_scheduler(tmp_path, patient):
-    with WorkerPool(FAST, size=1, spin=_pressure(tmp_path, 90.0)) as pool:
+    with WorkerPool(HOLDING, size=1, spin=_pressure(tmp_path, 90.0)) as pool:
         for n in range(3):
             assert pool.run("quick", HEALTHY, json.dumps({"n": n})).ok
         worker = pool._warm["quick"][0]
@@ -273,7 +274,7 @@ def test_the_choice_compares_calls_of_one_worker_not_a_slow_allele_with_a_quick_
 @needs_landlock
 @needs_two_cpus
 def test_warm_calls_measure_both_ways_on_each_worker(tmp_path):
-    with WorkerPool(FAST, size=1, spin=_pressure(tmp_path, 0.0)) as pool:
+    with WorkerPool(HOLDING, size=1, spin=_pressure(tmp_path, 0.0)) as pool:
         assert pool.run("quick", HEALTHY, json.dumps({"n": 0})).ok
         worker = pool._warm["quick"][0]
         for n in range(4 * Choice.BURST + 1):

@@ -43,7 +43,7 @@ class SandboxConfig(BaseModel):
         200e-6, ge=0, le=0.01,
         description="how long the orchestrator polls for an answer before it sleeps, while CPUs are free; 0 never")
     colocate_calls: bool = Field(
-        True, description="let a call that is the pool's only one run on the caller's CPU with its worker's processes, while that has been the faster way")
+        False, description="let a call that is the pool's only one run on the caller's CPU with its worker's processes, while that has been the faster way")
     allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
     scratch_root: Path | None = Field(None, description="where worker scratch directories go; a temp dir if unset")
     uid: int = Field(65534, gt=0, description="unprivileged uid a root worker switches to")

@@ -158,7 +158,13 @@ class Placement:
         """A worker serving a call that is not held runs wherever the scheduler puts it."""
         if placed.home is None or not placed.movable:
             return
-        if self._pin(placed, self._everywhere or os.sched_getaffinity(0)):
+        everywhere = self._everywhere or os.sched_getaffinity(0)
+        elsewhere = set(everywhere) - {placed.home}
+        # Widening the mask alone leaves the processes queued on the CPU they were held on,
+        # beside the caller that now polls for their answer; a mask without it moves them.
+        if elsewhere and not self._pin(placed, elsewhere):
+            return
+        if self._pin(placed, everywhere):
             placed.home = None
 
     def _pin(self, placed: Placed, cpus: Set[int] | tuple[int, ...]) -> bool:
