@@ -15,6 +15,7 @@ import click
 from sggit import __version__
 from sggit.cli.commands import COMMANDS
 from sggit.cli.errors import error_handler
+from sggit.cli.usage import invoked, said_as_sggit
 
 
 class _Group(click.Group):
@@ -38,7 +39,7 @@ class _Group(click.Group):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
-            raise _said_as_sggit(exc, info_name or "sggit") from None
+            raise said_as_sggit(exc, info_name or "sggit") from None
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         environ = dict(os.environ)
@@ -47,7 +48,7 @@ class _Group(click.Group):
             with error_handler():
                 return super().invoke(ctx)
         except click.UsageError as exc:
-            raise _said_as_sggit(exc, " ".join(filter(None, [ctx.command_path, ctx.invoked_subcommand]))) from None
+            raise said_as_sggit(exc, invoked(ctx)) from None
         except click.exceptions.Exit as exc:
             interrupted = exc.exit_code == 130
             raise
@@ -60,22 +61,6 @@ class _Group(click.Group):
                 from sggit.cli.full_status import refresh
 
                 refresh(environ)
-
-
-def _said_as_sggit(exc: click.UsageError, command: str) -> click.UsageError:
-    """A bad option or argument, worded as every other mistake is (`sggit: error: ...`, a hint, exit 2),
-    not as click's usage block. `command` names where it was given, for errors click raises without
-    a context (an option missing its value)."""
-
-    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
-        return exc  # `sggit` alone: the help is the answer
-
-    def show(file: object = None) -> None:
-        where = exc.ctx.command_path if exc.ctx is not None else command
-        click.echo(f"sggit: error: {exc.format_message()}\nhint: see `{where} --help`", err=True)
-
-    exc.show = show  # type: ignore[method-assign]
-    return exc
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

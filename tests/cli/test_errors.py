@@ -187,6 +187,9 @@ def test_user_errors_keep_their_exit_codes(project: Path) -> None:
     (("frobnicate",), "No such command 'frobnicate'.", "sggit"),
     (("kernel", "mock-reset", "--bogus"), "No such option '--bogus'.", "sggit kernel mock-reset"),
     (("check", "--format"), "Option '--format' requires an argument.", "sggit check"),
+    (("kernel", "call", "--netns"), "Option '--netns' requires an argument.", "sggit kernel call"),
+    (("ci", "check", "--base"), "Option '--base' requires an argument.", "sggit ci check"),
+    (("kernel", "frobnicate"), "No such command 'frobnicate'.", "sggit kernel"),
 ])
 def test_a_bad_option_is_worded_as_every_other_mistake(project: Path, args: tuple[str, ...], said: str, where: str) -> None:
     """`sggit: error: ...` and a hint, exit 2, where click would print its usage block."""

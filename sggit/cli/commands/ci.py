@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 
 from sggit.app.ci import check_at, examples_for_files, push_promotions, render_markdown, render_text, write_promotions
+from sggit.cli.usage import Subgroup
 
 
-@click.group("ci")
+@click.group("ci", cls=Subgroup)
 def ci() -> None:
     """Commands a CI pipeline runs on a genome repository."""
 

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from sggit.cli.progress import step
+from sggit.cli.usage import Subgroup
 from sggit.engines.registry import ENGINE_NAMES
 
 engine_option = click.option(
@@ -154,7 +155,7 @@ def promote_command(phenotype: str | None, auto: bool, body_out: Path | None, fm
         click.echo(f"{w.title}\n  {w.branch} at {w.commit[:12]}: {state}")
 
 
-@click.group("corpus")
+@click.group("corpus", cls=Subgroup)
 def corpus_group() -> None:
     """Training data from the genome's evolutionary history."""
 

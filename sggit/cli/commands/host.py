@@ -7,9 +7,10 @@ import json
 import click
 
 from sggit.app.host import host_cycle
+from sggit.cli.usage import Subgroup
 
 
-@click.group("host")
+@click.group("host", cls=Subgroup)
 def host() -> None:
     """Host mode: scheduled checks, sync and push on a deployed host (contrib/systemd/)."""
 

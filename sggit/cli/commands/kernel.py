@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from sggit.cli.usage import Subgroup
 from sggit.errors import UsageError
 from sggit.kernel.api import INTERFACE, ArgumentError
 from sggit.kernel.dispatch import perform
@@ -20,7 +21,7 @@ _MOCK = click.option(
 )
 
 
-@click.group("kernel")
+@click.group("kernel", cls=Subgroup)
 def kernel_group() -> None:
     """The kernel genes act on: features, mock state, single operations."""
 
