@@ -10,9 +10,10 @@ new id whole). A packed, symbolic or unreadable ref falls back to libgit2.
 
 Cheaper still is a `stat(2)` of the file: while it names the file last read
 (same inode, size and times), the id read then stands. File times come from a
-coarse clock, so, as git does for its index, a file changed within `_RACY_NS`
-of being read is never trusted this way: a rewrite in the same clock tick would
-leave its times as they were.
+coarse clock, so, as git does for its index, a file changed shortly before it
+was read (`racy_window`: 0.1 s, or 2.1 s where the file system keeps whole
+seconds) is never trusted this way: a rewrite in the same clock tick would leave
+its times as they were, and git's rename often reuses the inode number.
 """
 
 from __future__ import annotations
@@ -31,6 +32,18 @@ from sggit.genome.repo import Genome
 T = TypeVar("T")
 
 _RACY_NS = 100_000_000  # far above the kernel's file-time granularity (a jiffy)
+_COARSE_RACY_NS = 2_100_000_000  # file systems keeping whole seconds (ext3, ext4 with small inodes; FAT: 2 s)
+
+
+def racy_window(st: os.stat_result) -> int:
+    """Nanoseconds after its last change during which a file's stat may not show a rewrite.
+
+    A file system that keeps whole seconds gives two rewrites in the same second the
+    same times, and git's rename often reuses the inode number: such times are racy
+    for longer.
+    """
+    whole = st.st_mtime_ns % 1_000_000_000 == 0 and st.st_ctime_ns % 1_000_000_000 == 0
+    return _COARSE_RACY_NS if whole else _RACY_NS
 
 
 class PhenotypeView:
@@ -74,7 +87,7 @@ class PhenotypeView:
                 # "<id>\n" (a symbolic ref reads "ref: ..."); anything odd only costs a re-read
                 if len(raw) in (41, 65) and raw[-1:] == b"\n" and not raw.startswith(b"ref:"):
                     tip = raw[:-1].decode("ascii", "replace")
-                    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _RACY_NS:
+                    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > racy_window(st):
                         self._seen = ((st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns), tip)
                     return tip
         oid = self.genome.target(self.ref)

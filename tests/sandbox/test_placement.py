@@ -90,6 +90,29 @@ def test_hold_pins_thread_and_worker_to_one_cpu_and_release_gives_the_thread_bac
     assert _affinity(sleeper.pid) == ALL and placed.home is None
 
 
+def _processor(pid: int) -> int:
+    """The CPU a process last ran on (field 39 of /proc/PID/stat)."""
+    return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[36])
+
+
+@needs_two_cpus
+def test_a_worker_set_free_is_not_moved_onto_the_callers_cpu(sleeper):
+    """Freed, a worker leaves the CPU it was held on, but not for the one its caller now polls on."""
+    placement, placed = Placement(), Placed((sleeper.pid,), alive=lambda: sleeper.poll() is None)
+    mine = placement.hold(placed)
+    assert mine is not None and placed.home is not None
+    home = placed.home
+    placement.release(mine)
+    caller = min(ALL - {home})
+    os.sched_setaffinity(0, {caller})
+    try:
+        placement.free(placed)
+        assert _processor(sleeper.pid) != caller
+        assert _affinity(sleeper.pid) == ALL and placed.home is None
+    finally:
+        os.sched_setaffinity(0, ALL)
+
+
 def test_disabled_placement_touches_nothing(sleeper):
     placement, placed = Placement(enabled=False), Placed((sleeper.pid,))
     assert placement.hold(placed) is None

@@ -246,3 +246,47 @@ def test_a_worker_is_asked_to_linger_only_while_the_pool_spins_for_it(tmp_path, 
         pool._warm["quick"][0].quick = True  # the first answer compiled the source: on a loaded host it may be late
         assert pool.run("quick", HEALTHY, json.dumps({"n": 2})).ok
     assert [m.get("linger") for m in sent][-1] == (WINDOW if lingers else None)
+
+
+KEEPS_POLLING = gene("""
+    import json, gene_sdk
+    def execute(input_json):
+        if json.loads(input_json)["hostile"]:  # the worker's channel, dug out of gene_sdk: never sleep again
+            type(gene_sdk).__getattr__.__closure__[0].cell_contents.linger = 1e9
+        return json.dumps({"doubled": 0})
+""")
+
+
+@needs_root
+@needs_landlock
+@pytest.mark.parametrize("hostile", [True, False])
+def test_a_gene_process_kept_busy_after_its_answer_is_scored_and_discarded(tmp_path, hostile):
+    """Lingering is the worker's code, so a gene can stretch it; the pool measures the gene process's CPU itself."""
+    config = FAST.model_copy(update={"answer_spin_seconds": WINDOW, "colocate_calls": False})
+    with WorkerPool(config, size=1, spin=SpinPolicy(WINDOW, str(_pressure_file(tmp_path, 0.0)))) as pool:
+        payload = json.dumps({"hostile": hostile})
+        assert pool.run("polls", KEEPS_POLLING, payload).ok
+        first = pool._warm["polls"][0]
+        time.sleep(0.6)
+        outcome = pool.run("polls", KEEPS_POLLING, payload)
+        if hostile:
+            assert outcome.error == "limit" and "kept running after its last answer" in outcome.message, outcome
+            assert first.proc.poll() is not None and pool._warm.get("polls", []) == []
+            assert pool.run("polls", KEEPS_POLLING, payload).ok  # in a fresh worker
+        else:
+            assert outcome.ok and pool._warm["polls"][0] is first
+
+
+@needs_root
+@needs_landlock
+@pytest.mark.parametrize("window", [float("inf"), float("nan")])
+def test_a_spin_window_without_bound_asks_for_no_more_than_the_longest_linger(tmp_path, monkeypatch, window):
+    sent: list[dict] = []
+    real = protocol.stamped
+    monkeypatch.setattr(protocol, "stamped", lambda tag, stamp, message: (
+        sent.append(dict(message)) if tag == protocol.RUN else None, real(tag, stamp, message))[1])
+    config = FAST.model_copy(update={"colocate_calls": False})
+    with WorkerPool(config, size=1, spin=SpinPolicy(window, str(_pressure_file(tmp_path, 0.0)))) as pool:
+        for n in range(2):
+            assert pool.run("quick", HEALTHY, json.dumps({"n": n})).ok
+    assert all(m.get("linger", 0.0) <= protocol.MAX_LINGER_SECONDS for m in sent)

@@ -159,9 +159,10 @@ class Placement:
         if placed.home is None or not placed.movable:
             return
         everywhere = self._everywhere or os.sched_getaffinity(0)
-        elsewhere = set(everywhere) - {placed.home}
+        elsewhere = set(everywhere) - {placed.home, current_cpu()}
         # Widening the mask alone leaves the processes queued on the CPU they were held on,
-        # beside the caller that now polls for their answer; a mask without it moves them.
+        # perhaps beside the caller that now polls for their answer; a mask without either
+        # CPU moves them (with none left, they stay where they are).
         if elsewhere and not self._pin(placed, elsewhere):
             return
         if self._pin(placed, everywhere):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import math
 import os
 import queue
 import select
@@ -42,6 +43,10 @@ _EXIT_OUT_OF_TURN = 77
 # A worker whose last answer took longer is neither spun for nor held on the caller's CPU:
 # a slow gene costs one wasted spin window, and is left free to run on any CPU.
 _QUICK_SECONDS = 1e-3
+# CPU a gene process may use between its answer and the next request: the tail of its answer and at
+# most one linger window (10 ms at most). A gene that keeps its process busy after answering is
+# scored for it, as for any limit, and its worker discarded.
+_IDLE_CPU_SECONDS = 0.05
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 # Worse outcomes mean the worker may be damaged or hostile: never reuse it.
 _DISCARD_KINDS = frozenset({"timeout", "crash", "limit", "forbidden", "cancelled"})
@@ -94,6 +99,8 @@ class _Worker:
         self.cancelled = False  # ended by `WorkerPool.cancel`: its death is the caller's doing
         self.cpu = 0.0
         self.placed = Placed(())  # its relay and gene process, once the ready report names them
+        self._schedstat = -1  # the gene process's /proc schedstat, read as the pool sees it, not as the gene says
+        self.answered_at: float | None = None  # the gene process's CPU seconds when it last answered
         self.held = False  # serving a call held on the caller's CPU (see `placement`)
         self.confinement: Confinement | None = None
         req_r, self.req_w = os.pipe()
@@ -199,7 +206,27 @@ class _Worker:
         if type(gene_pid) is int and gene_pid > 0:
             proc = self.proc
             self.placed = Placed((proc.pid, gene_pid), alive=lambda: proc.poll() is None)
+            try:
+                self._schedstat = os.open(f"/proc/{gene_pid}/schedstat", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                self._schedstat = -1  # no schedstat (an unusual kernel): CPU between calls is bounded by RLIMIT_CPU alone
         return self.confinement
+
+    def gene_cpu(self) -> float | None:
+        """CPU seconds the gene process has used, from the kernel; None where it cannot be read."""
+        if self._schedstat < 0:
+            return None
+        try:
+            return int(os.pread(self._schedstat, 64, 0).split(None, 1)[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def idle_cpu(self) -> float | None:
+        """CPU seconds the gene process used since it last answered (None before its first answer)."""
+        if self.answered_at is None:
+            return None
+        now = self.gene_cpu()
+        return None if now is None else now - self.answered_at
 
     def replies_unread(self) -> bool:
         """Whether the gene process left a gene_sdk reply unread: it wrote its next frame without waiting for it."""
@@ -267,13 +294,13 @@ class _Worker:
         self.kill()
 
     def _release_resources(self) -> None:
-        for fd in (self.req_w, self.resp_r):
+        for fd in (self.req_w, self.resp_r, self._schedstat):
             if fd >= 0:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        self.req_w = self.resp_r = -1
+        self.req_w = self.resp_r = self._schedstat = -1
         remove_tree(self.dir)
 
 
@@ -449,8 +476,12 @@ class WorkerPool:
             worker = self._acquire(allele_id)
             if not worker.reader.pending():
                 return worker
-            log.warning("discarding sandbox worker %d of allele %s: it wrote outside a request",
-                        worker.proc.pid, allele_id)
+            if worker.proc.poll() is not None:
+                log.warning("discarding sandbox worker %d of allele %s: it died while idle (%s)",
+                            worker.proc.pid, allele_id, worker.exit_reason()[1])
+            else:
+                log.warning("discarding sandbox worker %d of allele %s: it wrote outside a request",
+                            worker.proc.pid, allele_id)
             worker.kill()
 
     def run(self, allele_id: str, source: str, input_json: str, handler: Handler | None = None,
@@ -483,8 +514,14 @@ class WorkerPool:
                 if held is None:
                     self._placement.free(worker.placed)
                 worker.held = held is not None
+                idle = worker.idle_cpu()
+                if idle is not None and idle > _IDLE_CPU_SECONDS:
+                    return GeneOutcome(ok=False, error="limit", duration=time.perf_counter() - start, message=(
+                        f"the gene process kept running after its last answer ({idle:.2f} s of CPU between calls, "
+                        f"where the sandbox allows {_IDLE_CPU_SECONDS:g} s); the worker was discarded"))
                 outcome = self._converse(worker, allele_id, source, input_json, handler or _no_kernel,
                                          timeout or self.config.timeout_seconds, start)
+                worker.answered_at = worker.gene_cpu()
                 keep = outcome.error not in _DISCARD_KINDS and not worker.spoiled
                 if eligible and not spare and outcome.ok:
                     choice.observe(worker.placed, worker.held, outcome.duration, moved=worker.placed.home != home)
@@ -541,8 +578,8 @@ class WorkerPool:
         elif worker.allele != allele_id:
             raise OrchestratorError(f"a sandbox worker of allele {worker.allele} was handed allele {allele_id}")
         spin = self.spin_window(worker)
-        if spin:
-            request["linger"] = spin  # the gene process polls for its gene_sdk replies and next request likewise
+        if 0 < spin < math.inf:
+            request["linger"] = min(spin, protocol.MAX_LINGER_SECONDS)  # the gene process polls for its replies and next request too
         try:
             worker.send(protocol.stamped(protocol.RUN, worker.next_stamp(), request), deadline)
             worker.allele = allele_id

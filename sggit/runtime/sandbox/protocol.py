@@ -36,6 +36,8 @@ READY, CALL, DONE = b"R", b"C", b"D"
 KEY, DISCARDED = b"K", b"X"
 
 
+MAX_LINGER_SECONDS = 0.01  # the longest a gene process polls before sleeping, as `answer_spin_seconds` allows
+
 def _make_codec() -> tuple[Any, Any]:
     """Encoder and decoder built once: json.dumps/loads rebuild their C helpers on every call,
     which costs more than a small frame itself. Frames are strict JSON (no NaN/Infinity)."""

@@ -29,7 +29,6 @@ from sggit.runtime.sandbox import confine, protocol, relay
 EXIT_CPU = 75
 EXIT_CPU_LOWERED = 76  # the gene lowered its own CPU limit: its doing, not the sandbox's limit
 EXIT_PROTOCOL = 79  # the orchestrator sent something that is not a request
-MAX_LINGER_SECONDS = 0.01  # as `SandboxConfig.answer_spin_seconds` allows
 _CODE_CACHE_SIZE = 256
 # Modules the allowlisted ones load lazily; the filesystem is closed after startup.
 _SUPPORT_MODULES = (
@@ -258,7 +257,7 @@ class Runner:
         self.allele: str | None = None
         self.code: Any = None
         self.armed_cpu = -1
-        self.cpu = 0.0  # as of the end of the last call: the worker uses none while it waits
+        self.cpu = 0.0  # as of the end of the last call (lingering for the next request uses a little more)
         self.clean_ctime = -1
         self.expected = {getattr(resource, name): (value, value) for name, value in self.limits.items()
                          if name != "RLIMIT_CPU"}
@@ -271,7 +270,7 @@ class Runner:
 
     def _arm_cpu_limit(self) -> None:
         hard = self.limits["RLIMIT_CPU"]
-        soft = min(hard, int(self.cpu) + self.cpu_per_call + 1)
+        soft = min(hard, int(self._cpu_used()) + self.cpu_per_call + 1)  # lingering between calls used some too
         if soft != self.armed_cpu:
             resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
             self.armed_cpu = soft
@@ -439,7 +438,7 @@ def main(argv: list[str]) -> None:
         if tag != protocol.RUN:
             os._exit(EXIT_PROTOCOL)
         linger = request.get("linger", 0.0)
-        channel.linger = min(float(linger), MAX_LINGER_SECONDS) if type(linger) in (int, float) and linger > 0 else 0.0
+        channel.linger = min(linger, protocol.MAX_LINGER_SECONDS) if type(linger) in (int, float) and linger > 0 else 0.0
         channel.send(protocol.DONE, runner.serve(request))
 
 
