@@ -43,9 +43,8 @@ _EXIT_OUT_OF_TURN = 77
 # A worker whose last answer took longer is neither spun for nor held on the caller's CPU:
 # a slow gene costs one wasted spin window, and is left free to run on any CPU.
 _QUICK_SECONDS = 1e-3
-# CPU a gene process may use between its answer and the next request: the tail of its answer and at
-# most one linger window (10 ms at most). A gene that keeps its process busy after answering is
-# scored for it, as for any limit, and its worker discarded.
+# CPU a gene process may use between calls beyond its linger windows: the tails of its answers.
+# A gene that keeps its process busy after answering is scored for it, as for any limit.
 _IDLE_CPU_SECONDS = 0.05
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 # Worse outcomes mean the worker may be damaged or hostile: never reuse it.
@@ -100,7 +99,12 @@ class _Worker:
         self.cpu = 0.0
         self.placed = Placed(())  # its relay and gene process, once the ready report names them
         self._schedstat = -1  # the gene process's /proc schedstat, read as the pool sees it, not as the gene says
-        self.answered_at: float | None = None  # the gene process's CPU seconds when it last answered
+        # Since the gene process's CPU time was last read (`cpu_mark`, at `mark_at`): the wall time of
+        # its calls, and the linger windows it was given. See `idle_cpu_beyond`.
+        self.cpu_mark: float | None = None
+        self.mark_at = 0.0
+        self.busy = 0.0
+        self.lingered = 0.0
         self.held = False  # serving a call held on the caller's CPU (see `placement`)
         self.confinement: Confinement | None = None
         req_r, self.req_w = os.pipe()
@@ -221,12 +225,24 @@ class _Worker:
         except (OSError, ValueError, IndexError):
             return None
 
-    def idle_cpu(self) -> float | None:
-        """CPU seconds the gene process used since it last answered (None before its first answer)."""
-        if self.answered_at is None:
+    def idle_cpu_beyond(self, now: float) -> float | None:
+        """CPU seconds the gene process used between calls, at least, when that is more than lingering explains.
+
+        The gene process has one thread (seccomp refuses starting another), so in a call it
+        uses no more CPU than the call's wall time: what it used since the mark beyond its
+        calls' wall time it used between them. Nor can it have used more between calls than
+        the wall time between them, so until that passes the allowance the kernel is not
+        asked at all, and back-to-back calls read nothing.
+        """
+        allowed = _IDLE_CPU_SECONDS + self.lingered
+        if self.cpu_mark is not None and (now - self.mark_at) - self.busy <= allowed:
             return None
-        now = self.gene_cpu()
-        return None if now is None else now - self.answered_at
+        cpu = self.gene_cpu()
+        if cpu is None:
+            return None
+        idle = None if self.cpu_mark is None else (cpu - self.cpu_mark) - self.busy
+        self.cpu_mark, self.mark_at, self.busy, self.lingered = cpu, now, 0.0, 0.0
+        return idle if idle is not None and idle > allowed else None
 
     def replies_unread(self) -> bool:
         """Whether the gene process left a gene_sdk reply unread: it wrote its next frame without waiting for it."""
@@ -514,14 +530,14 @@ class WorkerPool:
                 if held is None:
                     self._placement.free(worker.placed)
                 worker.held = held is not None
-                idle = worker.idle_cpu()
-                if idle is not None and idle > _IDLE_CPU_SECONDS:
+                idle = worker.idle_cpu_beyond(time.monotonic())
+                if idle is not None:
                     return GeneOutcome(ok=False, error="limit", duration=time.perf_counter() - start, message=(
-                        f"the gene process kept running after its last answer ({idle:.2f} s of CPU between calls, "
-                        f"where the sandbox allows {_IDLE_CPU_SECONDS:g} s); the worker was discarded"))
+                        f"the gene process kept running after its answers (at least {idle:.2f} s of CPU between "
+                        f"calls, where the sandbox allows {_IDLE_CPU_SECONDS:g} s); the worker was discarded"))
                 outcome = self._converse(worker, allele_id, source, input_json, handler or _no_kernel,
                                          timeout or self.config.timeout_seconds, start)
-                worker.answered_at = worker.gene_cpu()
+                worker.busy += time.perf_counter() - start
                 keep = outcome.error not in _DISCARD_KINDS and not worker.spoiled
                 if eligible and not spare and outcome.ok:
                     choice.observe(worker.placed, worker.held, outcome.duration, moved=worker.placed.home != home)
@@ -579,7 +595,8 @@ class WorkerPool:
             raise OrchestratorError(f"a sandbox worker of allele {worker.allele} was handed allele {allele_id}")
         spin = self.spin_window(worker)
         if 0 < spin < math.inf:
-            request["linger"] = min(spin, protocol.MAX_LINGER_SECONDS)  # the gene process polls for its replies and next request too
+            request["linger"] = linger = min(spin, protocol.MAX_LINGER_SECONDS)  # it polls for replies and the next request too
+            worker.lingered += linger  # after its answer; lingering for a reply is within the call
         try:
             worker.send(protocol.stamped(protocol.RUN, worker.next_stamp(), request), deadline)
             worker.allele = allele_id
