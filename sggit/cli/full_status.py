@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from sggit.cli import fast_status
 from sggit.cli.errors import classify, exit_status, log_traceback
 from sggit.cli.text import ago, short
+from sggit.genome.said import failure_detail
 
 if TYPE_CHECKING:
     from sggit.genome.repo import Genome
@@ -56,7 +57,7 @@ def render(genome: Genome, phenotype: str | None, fmt: str) -> str:
         width = max((len(r.locus) for r in ph.loci), default=5)
         for r in ph.loci:
             fit = "-" if r.fitness is None else f"{r.fitness:.3f}"
-            fail = f"  last failure {ago(r.last_failure_time)}: {r.last_failure}" if r.last_failure else ""
+            fail = f"  last failure {ago(r.last_failure_time)}: {failure_detail(r.last_failure)}" if r.last_failure else ""
             elsewhere = ""
             if r.invocations_all != r.invocations and r.fitness_all is not None:
                 elsewhere = f"  (all phenotypes: {r.fitness_all:.3f}, {r.invocations_all} {_calls(r.invocations_all)})"

@@ -29,6 +29,7 @@ from sggit.genome.lineage import Lineage, read_lineage, read_lineages
 from sggit.genome.phenostore import history, phenotype_names, read_map_data, read_phenotype, read_summary
 from sggit.genome.phenotype import Weights
 from sggit.genome.repo import Genome
+from sggit.genome.said import failure_detail
 from sggit.genome.sync import FitnessView, journal_path, pending_records, total_counters
 
 SHORT = 12
@@ -373,7 +374,7 @@ def _why_at(genome: Genome, allele: str, view: AlleleAtLocus) -> str:
             sentence += f" by the {lin.engine} engine" + (f" ({lin.model})" if lin.model else "")
         sentence += f", generation {lin.generation}, on {lin.host} at {_when(lin.time)}"
         if lin.failure is not None and lin.failure.error:
-            sentence += f", after its parent failed with: {lin.failure.error}"
+            sentence += f", after its parent failed with: {failure_detail(lin.failure.error)}"
         parts.append(sentence + ".")
     t = view.total
     if t.total:

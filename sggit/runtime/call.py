@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from sggit.contract import nodes as n
 from sggit.contract.validate import Validator, compile_validator
+from sggit.genome.said import GENE_FAILURE
 from sggit.kernel.api import Kernel
 from sggit.kernel.transaction import Transaction
 
@@ -122,8 +123,10 @@ def call_allele(
     family = gene.family if isinstance(gene, n.Gene) else None
     tx = Transaction(kernel, read_only=read_only_for(gene), actor=family or "")
     started = time.perf_counter()
+    # A worker is bound to one allele at one locus: one blob registered at two loci (a configuration
+    # gene and the diagnostic that judges it) never shares a process between them.
     with tx:  # a call that does not come back (the user's interrupt, sggit's own error) leaves nothing changed
-        outcome = pool.run(allele, source, input_json(data), handler=tx.handler, timeout=timeout)
+        outcome = pool.run(f"{gene.name}:{allele}", source, input_json(data), handler=tx.handler, timeout=timeout)
     if tx.violations:
         outcome = outcome.model_copy(update={"ok": False, "output": None, "error": "forbidden", "message": tx.violations[0]})
     return Call(allele=allele, outcome=outcome, transaction=tx, duration_ms=(time.perf_counter() - started) * 1000)
@@ -156,7 +159,7 @@ def judge(
         return Verdict(ok=False, output=value, error=f"output does not match gives: {listed}", kind="bad_output")
     expects_failure = expected is not None and expected.get("success") is False
     if gene.family == "configuration" and isinstance(checked, dict) and checked.get("success") is False and not expects_failure:
-        return Verdict(ok=False, output=checked, error=f"gene reported failure: {checked.get('error') or 'success=false'}", kind="bad_output")
+        return Verdict(ok=False, output=checked, error=f"{GENE_FAILURE}{checked.get('error') or 'success=false'}", kind="bad_output")
     if expected is not None:
         differs = compare(expected, checked)
         if differs is not None:

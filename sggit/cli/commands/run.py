@@ -10,25 +10,16 @@ import click
 from sggit.cli.options import kernel_option, netns_option, timeout_option
 from sggit.cli.progress import step
 from sggit.engines.registry import ENGINE_NAMES
+from sggit.genome.said import failure_detail, gene_said, one_line
 from sggit.runtime.organism import RunResult
 from sggit.runtime.session import engine_for, open_organism, read_input
-
-GENE_FAILURE = "gene reported failure: "
-
-
-def gene_said(error: str | None) -> str | None:
-    """The gene's own words in an error (its `error` output when it returned success: false)."""
-    if error and error.startswith(GENE_FAILURE):
-        return error[len(GENE_FAILURE):]
-    return None
 
 
 def failure_text(kind: str | None, error: str | None) -> str:
     """An attempt's failure for people: sggit's label, and the gene's text quoted, never as a line of its own."""
-    said = gene_said(error)
-    if said is not None:
-        return f"failed (gene reported failure, gene said {json.dumps(said)})"
-    return f"failed ({kind}): {error}"
+    if gene_said(error) is not None:
+        return f"failed ({failure_detail(error or '')})"
+    return f"failed ({kind}): {one_line(error or '')}"
 
 
 def status_line(status: str, error: str | None) -> str:

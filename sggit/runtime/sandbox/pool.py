@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sggit.errors import SggitError
+from sggit.genome.said import quoted
 from sggit.kernel.api import KernelError
 from sggit.runtime.sandbox import protocol
 from sggit.runtime.sandbox.config import ENTRY_POINT, MECHANISMS, SandboxConfig
@@ -280,7 +281,7 @@ class _Worker:
             return "forbidden", "the worker was killed by its seccomp filter"
         tail = self.stderr_tail(500)
         what = f"signal {signal.Signals(signum).name}" if signum > 0 else f"status {code}"
-        return "crash", f"the worker died with {what} during the gene" + (f": {tail}" if tail else "")
+        return "crash", f"the worker died with {what} during the gene" + (f"; its stderr ends {quoted(tail)}" if tail else "")
 
     def end(self, *, cancelled: bool = False) -> None:
         """SIGKILL the worker's processes and nothing more: the thread serving its call cleans up."""
@@ -658,7 +659,8 @@ class WorkerPool:
         kind = frame.get("kind")
         if kind not in _WORKER_KINDS:
             return failed("crash", f"the worker reported an unknown outcome {str(kind)[:50]!r}")
-        return failed(kind, str(frame.get("message", "")))
+        # Written in the gene's own process, so the gene's words whatever the worker's code meant to say.
+        return failed(kind, f"its process said {quoted(str(frame.get('message', '')))}")
 
     @staticmethod
     def _perform(handler: Handler, frame: dict) -> dict:
