@@ -23,6 +23,19 @@ def test_mock_state_persists_between_invocations(tmp_path: Path) -> None:
     assert {e["port"] for e in fdb if e["mac"] == mac and not e["local"]} == {"eth0", "eth1"}
 
 
+def test_json_nested_past_the_limit_is_located_not_a_crash(tmp_path: Path) -> None:
+    """`kernel call` and `kernel inject` read JSON as `--input` does: too deep is the caller's error, at its place."""
+    state = str(tmp_path / "k.json")
+    sg("kernel", "mock-init", state)
+    deep = "[" * 60000 + "]" * 60000
+    called = sg("kernel", "call", "get_link", deep, "--mock", state, code=2)
+    assert "sggit: error: ARGUMENTS:1:201: JSON nested 60000 levels deep; at most 200 are accepted" in called.output
+    injected = sg("kernel", "inject", "link_down", f"dev={deep}", "--mock", state, code=2)
+    assert "sggit: error: dev:1:201: JSON nested 60000 levels deep" in injected.output
+    assert "Traceback" not in called.output + injected.output
+    assert "injected link_down" in sg("kernel", "inject", "link_down", "dev=eth0", "--mock", state).output
+
+
 def test_user_mistakes_exit_without_traceback(tmp_path: Path) -> None:
     state = str(tmp_path / "k.json")
     missing = sg("kernel", "call", "list_links", "--mock", state, code=2)

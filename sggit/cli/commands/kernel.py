@@ -9,6 +9,7 @@ import click
 
 from sggit.cli.usage import Subgroup
 from sggit.errors import UsageError
+from sggit.genome.jsonio import loads_input
 from sggit.kernel.api import INTERFACE, ArgumentError
 from sggit.kernel.dispatch import perform
 from sggit.kernel.mock import MockDescription, default_description
@@ -93,10 +94,7 @@ def call(operation: str, arguments: str, netns: str | None, mock_state: Path | N
     """Run one gene_sdk OPERATION with ARGUMENTS (a JSON list, or an object of keywords)."""
     if operation not in INTERFACE:
         raise UsageError(f"unknown operation {operation!r}", hint=f"one of: {', '.join(sorted(INTERFACE))}")
-    try:
-        parsed = json.loads(arguments)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"ARGUMENTS is not JSON: {exc.msg} at column {exc.colno}") from None
+    parsed = loads_input(arguments, "ARGUMENTS")
     args, kwargs = (parsed, {}) if isinstance(parsed, list) else ([], parsed)
     if not isinstance(kwargs, dict):
         raise UsageError("ARGUMENTS must be a JSON list or object")
@@ -120,9 +118,11 @@ def inject(kind: str, params: tuple[str, ...], mock_state: Path) -> None:
         if not sep or not key:
             raise UsageError(f"expected KEY=VALUE, got {item!r}")
         try:
-            values[key] = json.loads(value)
-        except json.JSONDecodeError:
-            values[key] = value
+            values[key] = loads_input(value, key)
+        except UsageError:
+            if value.lstrip()[:1] in ("[", "{"):  # meant as JSON: say what is wrong with it
+                raise
+            values[key] = value  # a plain word, as `dev=eth0`
     with mock_session(mock_state) as kernel:
         try:
             kernel.inject(kind, **values)
