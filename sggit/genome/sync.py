@@ -225,12 +225,29 @@ def read_counters_note(data: bytes) -> dict[str, Counters]:
     if isinstance(raw, dict) and isinstance(raw.get("loci"), dict):
         out: dict[str, Counters] = {}
         for locus, body in raw["loci"].items():
-            c = Counters.model_validate(body)
+            c = _possible(Counters.model_validate(body), f"loci.{locus}")
             c.locus = c.locus or locus or None
             out[locus] = c
         return out
-    c = Counters.model_validate(raw)
+    c = _possible(Counters.model_validate(raw), "")
     return {locus_key(c.locus): c}
+
+
+_COUNTED_PAIRS = (("successes", "total"), ("convergence_ok", "convergence_total"), ("resilience_ok", "resilience_total"))
+
+
+def _possible(c: Counters, where: str) -> Counters:
+    """`c`, unless no sequence of outcomes could have counted it (more successes than calls, a negative
+    count): a peer's damaged or forged note, refused as damaged, not summed into everyone's fitness."""
+    for tally, path in [(c, where), *((t, f"{where}.phenotypes.{name}".lstrip(".")) for name, t in c.phenotypes.items())]:
+        for ok, total in _COUNTED_PAIRS:
+            good, n = getattr(tally, ok), getattr(tally, total)
+            if n < 0 or not 0 <= good <= n:
+                at = f"{path}." if path else ""
+                raise ValueError(f"{at}{ok} {good} of {at}{total} {n}: no run of outcomes counts that")
+    if c.streak < 0:
+        raise ValueError(f"{where + '.' if where else ''}streak {c.streak} is negative")
+    return c
 
 
 def parse_counters(data: bytes, ref: str, allele: str) -> dict[str, Counters] | None:

@@ -70,6 +70,24 @@ def test_garbage_fitness_notes_from_this_host_and_a_peer_are_skipped_named_and_l
     assert _calls(shipped)["bridge_uplink"] == 6
 
 
+@pytest.mark.parametrize("counts, said", [
+    ({"total": 1000, "successes": 999999}, "successes 999999 of total 1000"),
+    ({"total": -5}, "successes 0 of total -5"),
+    ({"total": 2, "successes": 2, "convergence_total": 1, "convergence_ok": 3}, "convergence_ok 3 of convergence_total 1"),
+])
+def test_a_peer_note_no_run_of_outcomes_could_count_is_damaged(shipped: Path, counts: dict, said: str) -> None:
+    """A forged note (more successes than calls, a negative count) would lift or sink an allele on every host."""
+    create = _dominant(shipped, "bridge_create")
+    git(shipped, "notes", "--ref", "sggit/fitness/peerx", "add", "-f", "-m", json.dumps({"locus": "bridge_create", **counts}), create)
+    where = f"refs/notes/sggit/fitness/peerx:{create}"
+    done = sggit(shipped, "status", "--phenotype", "dell_r740", "--format", "json")
+    assert where in done.stderr and said in done.stderr
+    row = next(r for r in json.loads(done.stdout)["phenotypes"][0]["loci"] if r["locus"] == "bridge_create")
+    assert row["invocations_all"] >= 0 and (row["fitness"] is None or row["fitness"] <= 1.0)
+    doctor = sggit(shipped, "doctor", "--format", "json", code=1)
+    assert [c["detail"].split(": ")[0] for c in json.loads(doctor.stdout) if c["name"] == "damaged fitness note"] == [where]
+
+
 def test_a_garbage_lineage_note_is_skipped_and_named(shipped: Path) -> None:
     create = _dominant(shipped, "bridge_create")
     git(shipped, "notes", "--ref", "sggit/lineage", "add", "-f", "-m", "garbage{", create)
