@@ -16,7 +16,7 @@ import pytest
 
 from sggit.runtime.sandbox import SandboxConfig, WorkerPool
 
-from .helpers import DIG, HEALTHY, assert_healthy, landlock_available, run
+from .helpers import DIG, HEALTHY, assert_healthy, gene, landlock_available, needs_root, run
 
 FRAME = """
 def _frame(message, tag=b""):
@@ -317,3 +317,34 @@ def execute(input_json):
     assert outcome.error == "exception"
     assert "the gene lowered its own CPU-time limit" in outcome.message
     assert_healthy(pool)
+
+
+NAMES = gene("""
+    import json, gene_sdk
+    def execute(input_json):
+        said = {}
+        for name in json.loads(input_json)["names"]:
+            try:
+                gene_sdk.create_bridge(name)
+                said[name] = "created"
+            except gene_sdk.KernelError as exc:
+                said[name] = str(exc)
+        return json.dumps(said)
+""")
+
+
+@needs_root
+def test_interface_names_linux_refuses_are_refused_to_a_gene_before_the_kernel_sees_them(pool):
+    """A 15-character name of 30 bytes, `a:b` and `ev\\0il` (which netlink once cut to `ev`) never reach a kernel."""
+    from sggit.kernel.dispatch import perform
+    from sggit.kernel.mock import MockKernel, default_description
+
+    kernel = MockKernel(default_description())
+    before = sorted(link["name"] for link in kernel.list_links())
+    bad = ["é" * 15, "a:b", "ev\0il", "a/b", "a b", "x" * 16]
+    outcome = pool.run("names", NAMES, json.dumps({"names": [*bad, "br-ok"]}),
+                       handler=lambda name, args, kwargs: perform(kernel, name, args, kwargs))
+    said = json.loads(outcome.output or "{}")
+    assert outcome.ok and said.pop("br-ok") == "created", outcome
+    assert all("interface name" in text for text in said.values()) and sorted(said) == sorted(bad), said
+    assert sorted(link["name"] for link in kernel.list_links()) == sorted([*before, "br-ok"])
