@@ -21,6 +21,7 @@ from sggit.errors import SggitError
 from sggit.genome import phenostore
 from sggit.genome import phenotype as ph
 from sggit.genome.alleles import allele_source
+from sggit.genome.damage import reason, warn
 from sggit.genome.fitness import ByLocus, Counters, fitness
 from sggit.genome.lineage import Lineage, read_lineage
 from sggit.genome.repo import Genome
@@ -265,7 +266,14 @@ def find_promotions(genome: Genome, phenotype: str | None = None) -> list[dict[s
         commit = genome.repo[target].peel(pygit2.Commit)
         for line in commit.message.splitlines():
             if MARKER in line:
-                data = json.loads(line.split(MARKER, 1)[1].rsplit("-->", 1)[0])
+                try:
+                    data = json.loads(line.split(MARKER, 1)[1].rsplit("-->", 1)[0])
+                except (ValueError, RecursionError) as exc:
+                    warn("promotion branch", name, f"its {MARKER} block is not JSON: {reason(exc)}")
+                    continue
+                if not isinstance(data, dict):
+                    warn("promotion branch", name, f"its {MARKER} block is not a JSON object")
+                    continue
                 data["branch"] = name[len("refs/heads/"):]
                 data["commit"] = str(commit.id)
                 out.append(data)

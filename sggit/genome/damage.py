@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -133,11 +133,10 @@ def _note_records(genome: Genome) -> Iterator[Damage]:
 
     refs = [LINEAGE_REF, *sorted(r for r in genome.repo.references if r.startswith(FITNESS_REF_PREFIX))]
     for ref in refs:
-        read: Callable[[bytes], object] = read_lineage_note if ref == LINEAGE_REF else read_counters_note
         kind = "lineage note" if ref == LINEAGE_REF else "fitness note"
         for allele, data in iter_notes(genome, ref):
             try:
-                read(data)
+                read_lineage_note(data, allele) if ref == LINEAGE_REF else read_counters_note(data)
             except (ValueError, TypeError, RecursionError) as exc:
                 yield Damage(kind=kind, where=f"{ref}:{allele}", detail=_one_line(reason(exc)))
 

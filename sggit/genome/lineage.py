@@ -41,9 +41,9 @@ class Lineage(BaseModel):
     engine: str | None = None
     model: str | None = None
     failure: Failure | None = None
-    generation: int = 0
+    generation: int = Field(0, ge=0, le=10**9)
     host: str = Field(default_factory=host_name)
-    time: float = Field(default_factory=time.time)
+    time: float = Field(default_factory=time.time, ge=0, lt=1e11, allow_inf_nan=False)
     path: str | None = None
 
     def to_note(self) -> bytes:
@@ -70,13 +70,20 @@ def lineage_note(loci: dict[str, Lineage]) -> bytes:
     return (json.dumps(note.model_dump(mode="json", exclude_none=True), sort_keys=True, indent=2) + "\n").encode()
 
 
-def read_lineage_note(data: bytes) -> dict[str, Lineage]:
-    """A lineage note's lineage per locus; raises ValueError on a damaged note."""
+def read_lineage_note(data: bytes, allele: str | None = None) -> dict[str, Lineage]:
+    """A lineage note's lineage per locus; raises ValueError on a damaged note (one naming the allele
+    it annotates among its own parents, too: no blob descends from itself)."""
     raw = json.loads(data)
     if isinstance(raw, dict) and isinstance(raw.get("loci"), dict) and "origin" not in raw:
-        return {locus: Lineage.model_validate(body) for locus, body in raw["loci"].items()}
-    lineage = Lineage.model_validate(raw)
-    return {lineage.locus: lineage}
+        found = {locus: Lineage.model_validate(body) for locus, body in raw["loci"].items()}
+    else:
+        lineage = Lineage.model_validate(raw)
+        found = {lineage.locus: lineage}
+    if allele is not None:
+        for locus, lineage in found.items():
+            if allele in lineage.parents:
+                raise ValueError(f"at {locus}, {allele[:12]} is named among its own parents")
+    return found
 
 
 def add_lineage(genome: Genome, items: list[tuple[str, Lineage]], message: str | None = None) -> int:
@@ -118,7 +125,7 @@ def merge_lineage_notes(ours: bytes, theirs: bytes) -> bytes | None:
 def parse_lineage(data: bytes, allele: str) -> dict[str, Lineage] | None:
     """A lineage note's lineage per locus, or None (with a warning naming it) when it is damaged."""
     try:
-        return read_lineage_note(data)
+        return read_lineage_note(data, allele)
     except (ValueError, TypeError, RecursionError) as exc:
         warn("lineage note", f"{LINEAGE_REF}:{allele}", reason(exc))
         return None

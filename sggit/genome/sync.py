@@ -27,6 +27,7 @@ from sggit.errors import SggitError
 from sggit.fsutil import atomic_write_text
 from sggit.genome.damage import Damage, reason, warn
 from sggit.genome.fitness import (
+    COUNTED,
     JOURNAL_NAME,
     ByLocus,
     Counters,
@@ -225,29 +226,52 @@ def read_counters_note(data: bytes) -> dict[str, Counters]:
     if isinstance(raw, dict) and isinstance(raw.get("loci"), dict):
         out: dict[str, Counters] = {}
         for locus, body in raw["loci"].items():
-            c = _possible(Counters.model_validate(body), f"loci.{locus}")
+            c = Counters.model_validate(_possible(body, f"loci.{locus}"))
             c.locus = c.locus or locus or None
             out[locus] = c
         return out
-    c = _possible(Counters.model_validate(raw), "")
+    c = Counters.model_validate(_possible(raw, ""))
     return {locus_key(c.locus): c}
 
 
 _COUNTED_PAIRS = (("successes", "total"), ("convergence_ok", "convergence_total"), ("resilience_ok", "resilience_total"))
+_MOST = 2**53  # more outcomes than any host journals; past it a float would not even count them exactly
 
 
-def _possible(c: Counters, where: str) -> Counters:
-    """`c`, unless no sequence of outcomes could have counted it (more successes than calls, a negative
-    count): a peer's damaged or forged note, refused as damaged, not summed into everyone's fitness."""
-    for tally, path in [(c, where), *((t, f"{where}.phenotypes.{name}".lstrip(".")) for name, t in c.phenotypes.items())]:
+def _possible(body: object, where: str) -> object:
+    """`body`, unless no sequence of outcomes could have counted it: counts that are not whole numbers,
+    negative, past any host's, more successes than calls, a phenotype's share above the whole, times
+    that are no moment. A peer's damaged or forged note, refused as damaged, not summed into fitness."""
+    if not isinstance(body, dict):
+        return body  # the model says what is wrong
+    at = f"{where}." if where else ""
+
+    def counts(tally: dict, path: str) -> dict[str, int]:
+        found = {}
+        for name in (*COUNTED, "streak", "takeback"):
+            value = tally.get(name)
+            if value is None and name in ("takeback", "streak"):
+                continue
+            value = 0 if value is None else value
+            if type(value) is not int or not 0 <= value <= _MOST:
+                raise ValueError(f"{path}{name} is {json.dumps(value)[:40]}: a count is a whole number from 0 to 2**53")
+            found[name] = value
         for ok, total in _COUNTED_PAIRS:
-            good, n = getattr(tally, ok), getattr(tally, total)
-            if n < 0 or not 0 <= good <= n:
-                at = f"{path}." if path else ""
-                raise ValueError(f"{at}{ok} {good} of {at}{total} {n}: no run of outcomes counts that")
-    if c.streak < 0:
-        raise ValueError(f"{where + '.' if where else ''}streak {c.streak} is negative")
-    return c
+            if found[ok] > found[total]:
+                raise ValueError(f"{path}{ok} {found[ok]} of {path}{total} {found[total]}: no run of outcomes counts that")
+        moment = tally.get("last_time", 0.0)
+        if type(moment) not in (int, float) or not 0 <= moment < 1e11:  # before the year 5138, and not NaN
+            raise ValueError(f"{path}last_time is {json.dumps(moment)[:40]}: not a moment")
+        return found
+
+    whole = counts(body, at)
+    phenotypes = body.get("phenotypes") or {}
+    if isinstance(phenotypes, dict):
+        shares = [counts(t, f"{at}phenotypes.{name}.") for name, t in phenotypes.items() if isinstance(t, dict)]
+        for name in COUNTED:
+            if sum(share[name] for share in shares) > whole[name]:
+                raise ValueError(f"{at}phenotypes: their {name} add up to more than {at}{name} {whole[name]}")
+    return body
 
 
 def parse_counters(data: bytes, ref: str, allele: str) -> dict[str, Counters] | None:

@@ -72,8 +72,15 @@ def test_garbage_fitness_notes_from_this_host_and_a_peer_are_skipped_named_and_l
 
 @pytest.mark.parametrize("counts, said", [
     ({"total": 1000, "successes": 999999}, "successes 999999 of total 1000"),
-    ({"total": -5}, "successes 0 of total -5"),
+    ({"total": -5}, "total is -5"),
     ({"total": 2, "successes": 2, "convergence_total": 1, "convergence_ok": 3}, "convergence_ok 3 of convergence_total 1"),
+    ({"total": 5.0, "successes": 5}, "total is 5.0: a count is a whole number"),
+    ({"total": "5", "successes": 5}, 'total is "5"'),
+    ({"total": True, "successes": True}, "total is true"),
+    ({"total": 10**30, "successes": 10**30}, "total is 1000000000000000000000000000000"),
+    ({"total": 0, "phenotypes": {"dell_r740": {"total": 10, "successes": 10}}}, "phenotypes: their total add up to more than total 0"),
+    ({"total": 1, "successes": 1, "streak": 10**30}, "streak is 1000000000000000000000000000000"),
+    ({"total": 1, "successes": 1, "last_time": float("inf")}, "last_time is Infinity: not a moment"),
 ])
 def test_a_peer_note_no_run_of_outcomes_could_count_is_damaged(shipped: Path, counts: dict, said: str) -> None:
     """A forged note (more successes than calls, a negative count) would lift or sink an allele on every host."""
@@ -86,6 +93,33 @@ def test_a_peer_note_no_run_of_outcomes_could_count_is_damaged(shipped: Path, co
     assert row["invocations_all"] >= 0 and (row["fitness"] is None or row["fitness"] <= 1.0)
     doctor = sggit(shipped, "doctor", "--format", "json", code=1)
     assert [c["detail"].split(": ")[0] for c in json.loads(doctor.stdout) if c["name"] == "damaged fitness note"] == [where]
+
+
+@pytest.mark.parametrize("change, said", [
+    ({"time": float("inf")}, "time"),
+    ({"time": float("nan")}, "time"),
+    ({"generation": -3}, "generation"),
+    ("self", "is named among its own parents"),
+])
+def test_a_lineage_note_no_history_could_write_is_damaged(shipped: Path, change: object, said: str) -> None:
+    create = _dominant(shipped, "bridge_create")
+    note = {"locus": "bridge_create", "origin": "manual", "host": "peer", "time": 1.0, "generation": 0}
+    note.update({"parents": [create]} if change == "self" else change)  # type: ignore[arg-type]
+    git(shipped, "notes", "--ref", "sggit/lineage", "add", "-f", "-m", json.dumps(note), create)
+    where = f"refs/notes/sggit/lineage:{create}"
+    for command in (("show", create), ("why", create), ("lineage", "bridge_create")):
+        done = sggit(shipped, *command)
+        assert done.returncode == 0 and where in done.stderr and said in done.stderr, (command, done.stderr)
+    doctor = sggit(shipped, "doctor", "--format", "json", code=1)
+    assert [c["detail"].split(": ")[0] for c in json.loads(doctor.stdout) if c["name"] == "damaged lineage note"] == [where]
+
+
+def test_a_promotion_branch_whose_block_is_not_json_is_skipped_and_named(shipped: Path) -> None:
+    tree = git(shipped, "write-tree").stdout.strip()
+    commit = git(shipped, "commit-tree", tree, "-m", "p\n<!-- sggit-promotion: {garbage -->").stdout.strip()
+    git(shipped, "branch", "-f", "sggit/promote/dell_r740/bridge_create", commit)
+    done = sggit(shipped, "report", "--out", str(shipped / "out"), "--format", "markdown")
+    assert done.returncode == 0 and "sggit/promote/dell_r740/bridge_create" in done.stderr and "not JSON" in done.stderr
 
 
 def test_a_garbage_lineage_note_is_skipped_and_named(shipped: Path) -> None:
