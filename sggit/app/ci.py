@@ -32,6 +32,7 @@ from sggit.genome.gitproc import git_reason, require_remote, run_git
 from sggit.genome.phenolayout import read_files, read_tree
 from sggit.genome.phenotype import LocusMap, PhenotypeMap
 from sggit.genome.repo import Genome
+from sggit.genome.said import failure_detail
 from sggit.project import CONTRACTS_DIR, GENOME_DIR, PHENOTYPES_DIR, check_paths, find_root
 
 Status = Literal["ok", "failed", "skipped"]
@@ -170,7 +171,7 @@ def run_examples(root: Path, tree: ContractTree, genome: Genome, items: list[Can
             for row in conformance(tree.genes[c.locus], {c.allele: c.source}, pool, fresh):
                 for r in row.results:
                     if not r.ok:
-                        findings.append(Finding(stage="examples", where=f"{c.where} ({c.locus})", message=f"example {r.index + 1}: {r.detail}"))
+                        findings.append(Finding(stage="examples", where=f"{c.where} ({c.locus})", message=f"example {r.index + 1}: {failure_detail(r.detail or 'failed')}"))
     return findings
 
 
@@ -207,7 +208,7 @@ def shadow_replay(tree: ContractTree, genome: Genome, items: list[Candidate]) ->
                     call = call_allele(pool, gene, c.allele, c.source, checked, fresh() if fresh else MockKernel(default_description()), timeout=5.0)
                     detail = judge(gene, call.outcome).error
                 if detail is not None:
-                    findings.append(Finding(stage="shadow replay", where=f"{c.where} ({c.locus})", message=f"input {json.dumps(data, sort_keys=True)}: {detail}", blocking=False))
+                    findings.append(Finding(stage="shadow replay", where=f"{c.where} ({c.locus})", message=f"input {json.dumps(data, sort_keys=True)}: {failure_detail(detail)}", blocking=False))
     return replayed, findings
 
 

@@ -21,6 +21,7 @@ from sggit.engines.base import Case, Engine, MutationContext, NoEngine, Proposal
 from sggit.errors import UsageError
 from sggit.genes import source_problems
 from sggit.genome.alleles import alleles_at
+from sggit.genome.said import failure_detail
 from sggit.runtime import lifecycle, regression
 from sggit.runtime.conformance import clean_host_examples
 from sggit.runtime.evaluate import SandboxEvaluator, focus
@@ -73,7 +74,7 @@ class HealReport:
             if t.note:
                 out.append(f"     {t.note}")
             if t.first_error and t.passed < t.total:
-                out.append(f"     first failure: {t.first_error}")
+                out.append(f"     first failure: {failure_detail(t.first_error)}")
         out.extend(f"  * {e}" for e in self.events)  # the winner's passage, which comes before its promotion
         if self.winner:
             out.append(f"  winner {self.winner[:12]} is now {self.state}")

@@ -29,7 +29,7 @@ from sggit.genome.lineage import Lineage, read_lineage, read_lineages
 from sggit.genome.phenostore import history, phenotype_names, read_map_data, read_phenotype, read_summary
 from sggit.genome.phenotype import Weights
 from sggit.genome.repo import Genome
-from sggit.genome.said import failure_detail
+from sggit.genome.said import failure_detail, one_line
 from sggit.genome.sync import FitnessView, journal_path, pending_records, total_counters
 
 SHORT = 12
@@ -302,7 +302,7 @@ def _render_one(nodes: list[LineageNode]) -> str:
     printed: set[str] = set()
 
     def label(n: LineageNode) -> str:
-        extra = f" [{n.engine}]" if n.engine else ""
+        extra = f" [{one_line(n.engine)}]" if n.engine else ""
         return f"{n.id[:SHORT]} {n.origin} gen {n.generation}{extra}"
 
     def walk(n: LineageNode, prefix: str, last: bool, top: bool) -> None:
@@ -371,8 +371,8 @@ def _why_at(genome: Genome, allele: str, view: AlleleAtLocus) -> str:
         if lin.parents:
             sentence += f" from {', '.join(p[:SHORT] for p in lin.parents)}"
         if lin.engine:
-            sentence += f" by the {lin.engine} engine" + (f" ({lin.model})" if lin.model else "")
-        sentence += f", generation {lin.generation}, on {lin.host} at {_when(lin.time)}"
+            sentence += f" by the {one_line(lin.engine)} engine" + (f" ({one_line(lin.model)})" if lin.model else "")
+        sentence += f", generation {lin.generation}, on {one_line(lin.host)} at {_when(lin.time)}"
         if lin.failure is not None and lin.failure.error:
             sentence += f", after its parent failed with: {failure_detail(lin.failure.error)}"
         parts.append(sentence + ".")

@@ -23,6 +23,7 @@ from sggit.genome.lineage import Lineage, all_lineage
 from sggit.genome.phenostore import history, phenotype_names, read_phenotype
 from sggit.genome.phenotype import Weights
 from sggit.genome.repo import Genome
+from sggit.genome.said import failure_detail
 from sggit.genome.sync import (
     fitness_hosts,
     fitness_ref,
@@ -467,6 +468,7 @@ def _environment() -> Environment:
     env.filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M", time.gmtime(t)) if t else ""
     env.filters["pct"] = lambda v: "" if v is None else f"{v:.2f}"
     env.filters["md"] = lambda s: "" if s is None else str(s).replace("|", "\\|").replace("\n", " ")
+    env.filters["failure"] = lambda s: "" if not s else failure_detail(str(s))
     env.globals["colours"] = STATE_COLOURS
     env.globals["lineage_background"] = LINEAGE_BACKGROUND
     return env

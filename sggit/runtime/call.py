@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from sggit.contract import nodes as n
 from sggit.contract.validate import Validator, compile_validator
-from sggit.genome.said import GENE_FAILURE
+from sggit.genome.said import GENE_FAILURE, quoted
 from sggit.kernel.api import Kernel
 from sggit.kernel.transaction import Transaction
 
@@ -185,5 +185,5 @@ def _judge_fused(raw: str | None) -> Verdict:
     except ValueError as exc:
         return Verdict(ok=False, error=f"fused output is not valid: {exc}", kind="bad_output")
     if not output.ok:
-        return Verdict(ok=False, output=output, error=f"step {output.failed_step}: {output.error}", kind="bad_output")
+        return Verdict(ok=False, output=output, error=f"step {output.failed_step}: gene said {quoted(output.error or '')}", kind="bad_output")
     return Verdict(ok=True, output=output)

@@ -20,6 +20,7 @@ from sggit.genome import phenostore
 from sggit.genome.alleles import allele_id, register_allele
 from sggit.genome.fitness import Record
 from sggit.genome.lineage import Lineage
+from sggit.genome.said import failure_detail
 from sggit.genome.sync import pending_records
 from sggit.kernel.api import Kernel
 from sggit.runtime import fusion
@@ -119,7 +120,7 @@ class FusedPathways:
         core = self.core
         phenostore.decompose(core.genome, core.phenotype_name, name)
         self.reinforcement.reset(name)
-        core.events.append(f"decomposed {name} (fused {allele[:7]} failed: {error})")
+        core.events.append(f"decomposed {name} (fused {allele[:7]} failed: {failure_detail(error)})")
 
     def reinforce(self, name: str, result: PathwayResult) -> str | None:
         """Count a step-by-step run toward fusion; fuse when the streak reaches the threshold."""

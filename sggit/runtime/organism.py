@@ -32,6 +32,7 @@ from sggit.genome.alleles import allele_source, alleles_at
 from sggit.genome.fitness import Counters
 from sggit.genome.phenotype import LocusMap, PhenotypeMap
 from sggit.genome.repo import Genome
+from sggit.genome.said import failure_detail
 from sggit.kernel.api import Kernel
 from sggit.kernel.kinds import kind_of
 from sggit.runtime.attempt import Attempt, CallerError, RunResult
@@ -332,7 +333,7 @@ class Organism:
             if attempt.ok:
                 return self._success(gene, attempt)
             failures.append(attempt)
-        summary = "; ".join(f"{a.allele[:7]}: {a.error}" for a in failures) or "no allele is expressed at this locus"
+        summary = "; ".join(f"{a.allele[:7]}: {failure_detail(a.error or 'failed')}" for a in failures) or "no allele is expressed at this locus"
         return StepOutcome(ok=False, error=f"all alleles of {gene.name} failed ({summary})", allele=failures[-1].allele if failures else None)
 
     def _success(self, gene: n.Gene, attempt: Attempt) -> StepOutcome:

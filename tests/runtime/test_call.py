@@ -47,6 +47,6 @@ def test_outputs_are_held_to_gives_and_sandbox_errors_keep_their_kind(tree: Cont
 def test_a_fused_allele_is_judged_by_the_fused_output_shape(tree: ContractTree) -> None:
     pathway = tree.pathways["provision_management_bridge"]
     broken = judge(pathway, ok({"ok": False, "outputs": {"1": {"success": True}}, "failed_step": 2, "error": "no such port"}))
-    assert (broken.ok, broken.error) == (False, "step 2: no such port")
+    assert (broken.ok, broken.error) == (False, 'step 2: gene said "no such port"')
     assert isinstance(broken.output, FusedOutput) and broken.output.outputs == {"1": {"success": True}}
     assert (judge(pathway, ok({"outputs": {}})).error or "").startswith("fused output is not valid")

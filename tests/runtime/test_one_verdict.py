@@ -51,8 +51,9 @@ def test_an_allele_reporting_failure_fails_alike_in_run_test_ci_and_the_engine_e
     ci = sg_in(project, "ci", "check", code=1)
     where = "genome/bridge_create/refuses.py (bridge_create)"
     recorded = json.dumps({**bridge, "stp_enabled": False}, sort_keys=True)
-    assert f"{where}: examples: example 1: {VERDICT}\n" in ci.stdout
-    assert f"{where}: shadow replay: input {recorded}: {VERDICT} (not blocking)" in ci.stdout
+    said = 'gene reported failure, gene said "refuses every bridge"'  # a gene's words, quoted in a CI log too
+    assert f"{where}: examples: example 1: {said}\n" in ci.stdout
+    assert f"{where}: shadow replay: input {recorded}: {said} (not blocking)" in ci.stdout
     assert "shadow replay: ok (1 recorded failing inputs replayed on new alleles, 1 still failing)" in ci.stderr
 
     refuses = add_allele(genome, "bridge_create", REFUSES, state="dominant")
@@ -61,7 +62,7 @@ def test_an_allele_reporting_failure_fails_alike_in_run_test_ci_and_the_engine_e
 
     out = sg_in(project, "test", "bridge_create", "--phenotype", "dell_r740", code=1).stdout
     row = next(line for line in out.splitlines() if refuses[:12] in line)
-    assert "1/8" in row and f"example 1: {VERDICT}" in row  # it matches only the refused-port example
+    assert "1/8" in row and 'example 1: gene reported failure, gene said "refuses every bridge"' in row  # only the refused-port example matches
 
     evaluator = SandboxEvaluator(pool, lambda: MockKernel(mock_description(genome, "dell_r740")), gene=_gene(project))
     evaluation = evaluator.evaluate([REFUSES], [Case(input={"bridge_name": "br2", "interfaces": []}, expected=None)])[0]

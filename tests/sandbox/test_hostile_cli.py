@@ -160,6 +160,47 @@ def test_a_genes_exception_or_last_words_are_quoted_not_lines_of_sggits(project:
     assert "now dominant\\nsggit: run" in status
 
 
+def _alone(project: Path, locus: str, allele: str) -> None:
+    """Every other allele at `locus` deprecated, and none re-expressed: `allele` runs with no fallback."""
+    from sggit.genome import phenostore
+    from tests.runtime.helpers import without_reexpression
+
+    genome = Genome.open(project)
+    without_reexpression(genome)
+    for other in phenostore.read_phenotype(genome, "dell_r740").locus(locus).alleles:
+        if other != allele:
+            phenostore.set_lifecycle(genome, "dell_r740", locus, other, "deprecated")
+
+
+def _forged(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.lstrip().startswith(("* promoted deadbeef", "sggit: run"))]
+
+
+def test_a_genes_reported_error_is_quoted_in_every_place_it_is_shown(project: Path, tmp_path: Path) -> None:
+    """A failure's step line, `sggit test`, the reports and a peer's lineage note never print a gene's line as sggit's."""
+    body = ("import json\ndef execute(input_json):\n    return json.dumps({'success': False, 'resources_created': [],"
+            f" 'error': 'nope{FORGED_LINES}'}})\n")
+    liar = add_allele(Genome.open(project), "bridge_create", body, state="dominant")
+    _alone(project, "bridge_create", liar)
+    code, out, err = sggit(project, "run", "create_verified_bridge", "--phenotype", "dell_r740", "--explain",
+                          "--format", "text", "--input", json.dumps(BRIDGE))
+    assert code == 1 and 'gene said "nope' in out + err and not _forged(out + err), out + err
+    _, tested, _ = sggit(project, "test", "bridge_create")
+    assert not _forged(tested)
+    for fmt in ("markdown", "html"):
+        sggit(project, "report", "--out", str(tmp_path / fmt), "--format", fmt)
+        text = "".join(p.read_text() for p in (tmp_path / fmt).rglob("*") if p.is_file())
+        assert 'gene said &#34;nope' in text or 'gene said "nope' in text
+        assert not _forged(text)
+    note = {"locus": "bridge_create", "origin": "manual", "host": "evil\n  * promoted deadbeef at bridge_create",
+            "engine": "gp\nsggit: run ok", "time": 1.0}
+    import subprocess
+    subprocess.run(["git", "-C", str(project), "notes", "--ref", "sggit/lineage", "add", "-f", "-m", json.dumps(note), liar], check=True)
+    for command in (("show", liar), ("why", liar)):
+        _, shown, _ = sggit(project, *command)
+        assert "evil\\n" in shown and not _forged(shown), shown
+
+
 @pytest.mark.parametrize("body, words", [
     ("def execute(input_json):\n    return '{\"success\": true, \"resources_created\": [' * 1 + '[' * 985 + ']' * 985 + ']}'",
      "nested deeper than 100 levels"),

@@ -12,6 +12,7 @@ import click
 from sggit.cli.progress import step
 from sggit.cli.usage import Subgroup
 from sggit.engines.registry import ENGINE_NAMES
+from sggit.genome.said import failure_detail
 
 engine_option = click.option(
     "--engine", type=click.Choice(ENGINE_NAMES), default=None,
@@ -115,7 +116,7 @@ def generate_command(locus: str, phenotype: str | None, count: int, engine: str 
     else:
         for g in made:
             first = next((e for e in g.errors if e), None)
-            click.echo(f"{g.allele[:12]} {g.state} from {g.engine}: examples {g.passed}/{g.total}" + (f" (first failure: {first})" if first else ""))
+            click.echo(f"{g.allele[:12]} {g.state} from {g.engine}: examples {g.passed}/{g.total}" + (f" (first failure: {failure_detail(first)})" if first else ""))
     if all(g.state == "shadow" for g in made):
         raise SystemExit(1)
 

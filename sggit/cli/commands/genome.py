@@ -12,6 +12,7 @@ from sggit.cli.params import FORMAT as _FORMAT
 from sggit.cli.text import ago as _ago
 from sggit.cli.text import short as _short
 from sggit.errors import UsageError
+from sggit.genome.said import one_line
 
 if TYPE_CHECKING:
     from sggit.genome.repo import Genome
@@ -216,11 +217,11 @@ def show_command(allele: str, locus: str | None, per_host: bool, fmt: str) -> No
         click.echo(f"locus  {at.locus}")
         if at.lineage is not None:
             lin = at.lineage
-            click.echo(f"  origin {lin.origin}, generation {lin.generation}, host {lin.host}, {_ago(lin.time)}")
+            click.echo(f"  origin {lin.origin}, generation {lin.generation}, host {one_line(lin.host)}, {_ago(lin.time)}")
             if lin.parents:
                 click.echo(f"  parents {', '.join(_short(p) for p in lin.parents)}")
             if lin.engine:
-                click.echo(f"  engine {lin.engine}" + (f" ({lin.model})" if lin.model else ""))
+                click.echo(f"  engine {one_line(lin.engine)}" + (f" ({one_line(lin.model)})" if lin.model else ""))
             if lin.failure is not None and lin.failure.error:
                 click.echo(f"  prompted by: {lin.failure.error}")
         for ex in at.expressed_in:

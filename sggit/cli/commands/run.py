@@ -136,7 +136,7 @@ def test_command(locus: str | None, phenotype: str | None, fmt: str) -> None:
         width = max((len(r.locus) for r in rows), default=5)
         click.echo(f"{'locus'.ljust(width)}  allele        passed  first failure")
         for r in rows:
-            failure = next((f"example {x.index + 1}: {x.detail}" for x in r.results if not x.ok), "")
+            failure = next((f"example {x.index + 1}: {failure_detail(x.detail or 'failed')}" for x in r.results if not x.ok), "")
             click.echo(f"{r.locus.ljust(width)}  {r.allele[:12]}  {r.passed:>3}/{r.total:<3} {failure}".rstrip())
     if any(r.passed < r.total for r in rows):
         raise SystemExit(1)
