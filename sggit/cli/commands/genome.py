@@ -12,7 +12,7 @@ from sggit.cli.params import FORMAT as _FORMAT
 from sggit.cli.text import ago as _ago
 from sggit.cli.text import short as _short
 from sggit.errors import UsageError
-from sggit.genome.said import one_line
+from sggit.genome.said import failure_detail, one_line
 
 if TYPE_CHECKING:
     from sggit.genome.repo import Genome
@@ -223,7 +223,7 @@ def show_command(allele: str, locus: str | None, per_host: bool, fmt: str) -> No
             if lin.engine:
                 click.echo(f"  engine {one_line(lin.engine)}" + (f" ({one_line(lin.model)})" if lin.model else ""))
             if lin.failure is not None and lin.failure.error:
-                click.echo(f"  prompted by: {lin.failure.error}")
+                click.echo(f"  prompted by: {failure_detail(lin.failure.error)}")
         for ex in at.expressed_in:
             click.echo(f"  phenotype {ex.phenotype}: {ex.state}" + (f" (stack position {ex.position})" if ex.position is not None else ""))
         for host, c in sorted((at.fitness_by_host or {}).items()):

@@ -25,7 +25,7 @@ def failure_text(kind: str | None, error: str | None) -> str:
 def status_line(status: str, error: str | None) -> str:
     """`status - detail`, without saying the status twice ("not run - not run: ...")."""
     label = status.replace("_", " ")
-    detail = (error or "").removeprefix(f"{label}: ").removeprefix(f"{status}: ")
+    detail = one_line((error or "").removeprefix(f"{label}: ").removeprefix(f"{status}: "))
     return f"{label} - {detail}" if detail else label
 
 
