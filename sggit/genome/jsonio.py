@@ -39,14 +39,6 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-class _NotJson(ValueError):
-    """NaN, Infinity or -Infinity: Python's json reads them, JSON has none."""
-
-
-def _no_constant(name: str) -> object:
-    raise _NotJson(name)
-
-
 def loads_input(text: str, source: str = "--input") -> Any:
     """Parse input JSON; a located UsageError for bad JSON, nesting past MAX_DEPTH, or a lone surrogate."""
     deepest, passed = nesting_depth(text)
@@ -54,11 +46,9 @@ def loads_input(text: str, source: str = "--input") -> Any:
         line, col = _line_col(text, passed)
         raise UsageError(f"{source}:{line}:{col}: {too_deep(deepest)}")
     try:
-        value = json.loads(text, parse_constant=_no_constant)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except _NotJson as exc:
-        raise UsageError(f"{source}: not JSON: {exc} is no JSON number", hint="JSON has no NaN or Infinity; write a number or null") from None
     except RecursionError:
         raise UsageError(f"{source}: JSON nested too deep") from None
     except ValueError:  # json.loads refuses an integer longer than Python converts
