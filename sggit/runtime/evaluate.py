@@ -23,6 +23,7 @@ from sggit.contract import nodes as n
 from sggit.engines.base import Case, Evaluation, Evaluator, not_judged
 from sggit.errors import SggitError
 from sggit.genome.alleles import allele_id
+from sggit.genome.said import gene_said
 from sggit.kernel.api import Kernel
 from sggit.runtime.call import call_allele, checked_input, judge
 
@@ -99,7 +100,7 @@ class SandboxEvaluator(Evaluator):
         verdict = judge(gene, call.outcome)
         if verdict.kind not in (None, "bad_output") or not isinstance(verdict.output, dict):
             return None
-        if verdict.kind == "bad_output" and not str(verdict.error).startswith("gene reported failure"):
+        if verdict.kind == "bad_output" and gene_said(verdict.error) is None:
             return None
         return verdict.ok, verdict.output
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sggit.contract import nodes as n
 from sggit.engines.base import Case
 from sggit.genome.fitness import Counters, LastFailure
+from sggit.genome.said import GENE_FAILURE
 from sggit.runtime.conformance import clean_host_examples
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def declared_failure(gene: n.Gene, error: str | None) -> str | None:
     Conditions are prose ("bridge not found"); a gene's error matches when it
     holds every significant word of one ("bridge br0 not found").
     """
-    if not error or "gene reported failure" not in error:
+    if not error or GENE_FAILURE not in error:
         return None
     words = set(_WORD.findall(error.lower()))
     for mode in gene.fails_when:

@@ -17,9 +17,8 @@ from sggit.runtime.session import engine_for, open_organism, read_input
 
 def failure_text(kind: str | None, error: str | None) -> str:
     """An attempt's failure for people: sggit's label, and the gene's text quoted, never as a line of its own."""
-    if gene_said(error) is not None:
-        return f"failed ({failure_detail(error or '')})"
-    return f"failed ({kind}): {one_line(error or '')}"
+    detail = failure_detail(error or "")
+    return f"failed ({detail})" if gene_said(error) is not None else f"failed ({kind}): {detail}"
 
 
 def status_line(status: str, error: str | None) -> str:
